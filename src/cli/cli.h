@@ -1,0 +1,24 @@
+/* cli.h: the pifi command line: one function per command, shared helpers. */
+#ifndef PIFI_CLI_H
+#define PIFI_CLI_H
+
+#include <stdio.h>
+
+#include "pifi/err.h"
+
+/* Each command: argv[0] is the command name. Returns the exit status. */
+int cmd_info(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+
+/* Print "pifi: <msg>" and return the exit status for err's kind. */
+int cli_fail(const PifiErr *err);
+/* Print "pifi: <cmd>: <msg>\n(usage hint)" and return 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Parse a whole decimal int in [lo, hi]; -1 on failure (message printed). */
+int cli_parse_int(const char *cmd, const char *flag, const char *s, int lo, int hi, int *out);
+
+/* JSON string escaping to a stream. */
+void cli_json_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,42 @@
+/* main.c: `pifi COMMAND ...`: dispatch to the commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} COMMANDS[] = {
+    {"info", cmd_info, "describe a model directory, checkpoint or GGUF file"},
+    {"encode", cmd_encode, "tokenize texts and run the encoder: ids, CLS vectors, hidden states"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: pifi COMMAND [OPTIONS]\n\n"
+               "PiFi: plug one frozen LLM decoder layer into a small model and fine-tune it.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+    fprintf(f, "\n'pifi COMMAND --help' describes each command.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("pifi 0.1.0\n");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "pifi: unknown command '%s'\nhint: 'pifi --help' lists the commands\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,57 @@
+/* err.c: filling PifiErr messages. */
+#include "pifi/err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int errv(PifiErr *err, PifiErrKind kind, const char *fmt, va_list ap) {
+    if (!err) return -1;
+    err->kind = kind;
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    return -1;
+}
+
+int pifi_errf(PifiErr *err, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    errv(err, PIFI_ERR_INPUT, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int pifi_errk(PifiErr *err, PifiErrKind kind, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    errv(err, kind, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int pifi_err_prefix(PifiErr *err, const char *prefix) {
+    if (!err) return -1;
+    char old[PIFI_ERR_MSG_MAX];
+    memcpy(old, err->msg, sizeof old);
+    size_t n = strlen(prefix);
+    if (n > sizeof err->msg / 2) n = sizeof err->msg / 2;
+    memcpy(err->msg, prefix, n);
+    memcpy(err->msg + n, ": ", 2);
+    size_t room = sizeof err->msg - n - 3;
+    size_t k = strnlen(old, room);
+    memcpy(err->msg + n + 2, old, k);
+    err->msg[n + 2 + k] = 0;
+    return -1;
+}
+
+void *pifi_malloc(size_t n, PifiErr *err) {
+    void *p = malloc(n ? n : 1);
+    if (!p) pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory allocating %zu bytes", n);
+    return p;
+}
+
+void *pifi_calloc(size_t count, size_t size, PifiErr *err) {
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory allocating %zu x %zu bytes", count, size);
+    return p;
+}

@@ -1,0 +1,87 @@
+/* json.c: cJSON file loading with located errors, and typed getters. */
+#include "pifi/json.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pifi/fileio.h"
+
+int pifi_json_parse(const char *buf, size_t n, const char *what, cJSON **out, PifiErr *err) {
+    const char *end = NULL;
+    *out = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(buf, n, &end, 0);
+    if (!root) {
+        size_t off = end && end >= buf && end <= buf + n ? (size_t)(end - buf) : 0;
+        int line = 1, col = 1;
+        for (size_t i = 0; i < off; i++) {
+            if (buf[i] == '\n') line++, col = 1;
+            else col++;
+        }
+        return pifi_errf(err, "%s: invalid JSON at line %d, column %d", what, line, col);
+    }
+    *out = root;
+    return 0;
+}
+
+int pifi_json_load(const char *path, size_t max_bytes, cJSON **out, PifiErr *err) {
+    char *buf;
+    size_t n;
+    if (pifi_read_file(path, max_bytes, &buf, &n, err)) return -1;
+    int rc = pifi_json_parse(buf, n, path, out, err);
+    free(buf);
+    return rc;
+}
+
+static const cJSON *field(const cJSON *obj, const char *key, int required, const char *file,
+                          PifiErr *err, int *rc) {
+    const cJSON *it = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
+    if (!it || cJSON_IsNull(it)) {
+        *rc = required ? pifi_errf(err, "%s: missing field \"%s\"", file, key) : 1;
+        return NULL;
+    }
+    *rc = 0;
+    return it;
+}
+
+int pifi_json_int(const cJSON *obj, const char *key, int required, int64_t *out, const char *file,
+                  PifiErr *err) {
+    int rc;
+    const cJSON *it = field(obj, key, required, file, err, &rc);
+    if (!it) return rc;
+    double v = it->valuedouble;
+    if (!cJSON_IsNumber(it) || v != floor(v) || fabs(v) > 9007199254740992.0)
+        return pifi_errf(err, "%s: field \"%s\" must be an integer", file, key);
+    *out = (int64_t)v;
+    return 0;
+}
+
+int pifi_json_double(const cJSON *obj, const char *key, int required, double *out, const char *file,
+                     PifiErr *err) {
+    int rc;
+    const cJSON *it = field(obj, key, required, file, err, &rc);
+    if (!it) return rc;
+    if (!cJSON_IsNumber(it)) return pifi_errf(err, "%s: field \"%s\" must be a number", file, key);
+    *out = it->valuedouble;
+    return 0;
+}
+
+int pifi_json_bool(const cJSON *obj, const char *key, int required, int *out, const char *file,
+                   PifiErr *err) {
+    int rc;
+    const cJSON *it = field(obj, key, required, file, err, &rc);
+    if (!it) return rc;
+    if (!cJSON_IsBool(it)) return pifi_errf(err, "%s: field \"%s\" must be true or false", file, key);
+    *out = cJSON_IsTrue(it);
+    return 0;
+}
+
+int pifi_json_string(const cJSON *obj, const char *key, int required, const char **out,
+                     const char *file, PifiErr *err) {
+    int rc;
+    const cJSON *it = field(obj, key, required, file, err, &rc);
+    if (!it) return rc;
+    if (!cJSON_IsString(it)) return pifi_errf(err, "%s: field \"%s\" must be a string", file, key);
+    *out = it->valuestring;
+    return 0;
+}

@@ -1,0 +1,22 @@
+/* activation.h: the activation functions named by HF configs ("hidden_act"). */
+#ifndef PIFI_ACTIVATION_H
+#define PIFI_ACTIVATION_H
+
+#include <stddef.h>
+
+typedef enum {
+    ACT_GELU,      /* "gelu": exact, x * Phi(x) with erf */
+    ACT_GELU_TANH, /* "gelu_new", "gelu_pytorch_tanh", "gelu_fast": tanh approximation */
+    ACT_RELU,      /* "relu" */
+    ACT_SILU,      /* "silu", "swish" */
+    ACT_QUICK_GELU,/* "quick_gelu": x * sigmoid(1.702 x) */
+} Activation;
+
+/* -1 if the name is unknown. */
+int activation_parse(const char *name, Activation *out);
+const char *activation_name(Activation a);
+
+/* out (N) = act(inp (N)); out may equal inp. */
+void activation_forward(Activation a, float *out, const float *inp, size_t N);
+
+#endif

@@ -1,0 +1,17 @@
+/* gemm.h: every matrix product in pifi goes through here, to oneDNN.
+ *
+ * Row-major throughout, as in llm.c. */
+#ifndef PIFI_GEMM_H
+#define PIFI_GEMM_H
+
+/* C (M,N) = alpha * op(A) op(B) + beta * C, row-major, op = transpose when
+ * ta/tb are nonzero. lda/ldb/ldc are row strides in elements. */
+void gemm_f32(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+              const float *B, int ldb, float beta, float *C, int ldc);
+
+/* The linear layer of every model: out (BT, OC) = inp (BT, C) weight^T + bias,
+ * weight (OC, C) as PyTorch stores it, bias (OC) or NULL. */
+void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int BT,
+                    int C, int OC);
+
+#endif

@@ -1,0 +1,341 @@
+/* encoder.c: BERT / RoBERTa / ELECTRA encoders: weights from safetensors into
+ * one fp32 arena, and the batched forward pass (post-LayerNorm transformer).
+ *
+ *   x = LN(word[id] + type[tt] + pos[p])        (ELECTRA: then Linear E -> C)
+ *   for each layer:
+ *     a = x + Attn(x)           h1 = LN1(a)
+ *     f = h1 + W2 act(W1 h1)    x  = LN2(f)
+ *   pooled = tanh(Wp x[:, 0])                    (when the checkpoint has a pooler)
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/activation.h"
+#include "kernels/attention.h"
+#include "kernels/gemm.h"
+#include "kernels/layernorm.h"
+#include "pifi/encoder.h"
+#include "pifi/fileio.h"
+
+/* ------------------------------------------------------------------------ */
+/* parameters */
+
+/* Point the EncoderParams fields into one arena; returns the float count.
+ * With mem == NULL only counts. */
+static size_t point_params(EncoderParams *p, float *mem, const EncoderConfig *c, int pooler) {
+    size_t C = c->C, E = c->E, L = c->L, FF = c->FF;
+    struct {
+        float **ptr;
+        size_t n;
+    } t[] = {
+        {&p->wte, (size_t)c->V * E},   {&p->wpe, (size_t)c->maxT * E}, {&p->wtt, (size_t)c->TV * E},
+        {&p->emb_lnw, E},              {&p->emb_lnb, E},
+        {&p->projw, c->E != c->C ? C * E : 0},  {&p->projb, c->E != c->C ? C : 0},
+        {&p->qkvw, L * 3 * C * C},     {&p->qkvb, L * 3 * C},
+        {&p->attprojw, L * C * C},     {&p->attprojb, L * C},
+        {&p->ln1w, L * C},             {&p->ln1b, L * C},
+        {&p->fcw, L * FF * C},         {&p->fcb, L * FF},
+        {&p->fcprojw, L * C * FF},     {&p->fcprojb, L * C},
+        {&p->ln2w, L * C},             {&p->ln2b, L * C},
+        {&p->poolw, pooler ? C * C : 0}, {&p->poolb, pooler ? C : 0},
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (mem) *t[i].ptr = t[i].n ? mem + total : NULL;
+        total += t[i].n;
+    }
+    return total;
+}
+
+/* Read "<prefix><name>" (or its old gamma/beta spelling) into dst. */
+static int load_tensor(SafeTensors *st, const char *prefix, const char *name, int ndim, int64_t d0,
+                       int64_t d1, float *dst, PifiErr *err) {
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", prefix, name);
+    const StTensor *t;
+    int rc = st_find(st, full, &t, err);
+    if (rc < 0) return -1;
+    if (rc == 1) { /* legacy LayerNorm names */
+        size_t n = strlen(full);
+        char alt[256];
+        if (n > 7 && strcmp(full + n - 7, ".weight") == 0)
+            snprintf(alt, sizeof alt, "%.*s.gamma", (int)(n - 7), full);
+        else if (n > 5 && strcmp(full + n - 5, ".bias") == 0)
+            snprintf(alt, sizeof alt, "%.*s.beta", (int)(n - 5), full);
+        else
+            alt[0] = 0;
+        if (alt[0] && strstr(full, "LayerNorm") && st_find(st, alt, &t, err) == 0)
+            snprintf(full, sizeof full, "%s", alt);
+    }
+    int64_t shape[2] = {d0, d1};
+    return st_read_f32(st, full, ndim, shape, dst, err);
+}
+
+static int load_params(Encoder *m, SafeTensors *st, const char *prefix, PifiErr *err) {
+    const EncoderConfig *c = &m->cfg;
+    EncoderParams *p = &m->params;
+    int C = c->C, E = c->E, FF = c->FF;
+    if (load_tensor(st, prefix, "embeddings.word_embeddings.weight", 2, c->V, E, p->wte, err) ||
+        load_tensor(st, prefix, "embeddings.position_embeddings.weight", 2, c->maxT, E, p->wpe, err) ||
+        load_tensor(st, prefix, "embeddings.LayerNorm.weight", 1, E, 0, p->emb_lnw, err) ||
+        load_tensor(st, prefix, "embeddings.LayerNorm.bias", 1, E, 0, p->emb_lnb, err))
+        return -1;
+    if (c->TV > 0 &&
+        load_tensor(st, prefix, "embeddings.token_type_embeddings.weight", 2, c->TV, E, p->wtt, err))
+        return -1;
+    if (p->projw && (load_tensor(st, prefix, "embeddings_project.weight", 2, C, E, p->projw, err) ||
+                     load_tensor(st, prefix, "embeddings_project.bias", 1, C, 0, p->projb, err)))
+        return -1;
+    for (int l = 0; l < c->L; l++) {
+        char n[160];
+        static const char *qkv[3] = {"query", "key", "value"};
+        for (int j = 0; j < 3; j++) {
+            snprintf(n, sizeof n, "encoder.layer.%d.attention.self.%s.weight", l, qkv[j]);
+            if (load_tensor(st, prefix, n, 2, C, C, p->qkvw + ((size_t)l * 3 + j) * C * C, err)) return -1;
+            snprintf(n, sizeof n, "encoder.layer.%d.attention.self.%s.bias", l, qkv[j]);
+            if (load_tensor(st, prefix, n, 1, C, 0, p->qkvb + ((size_t)l * 3 + j) * C, err)) return -1;
+        }
+        struct {
+            const char *name;
+            int ndim;
+            int64_t d0, d1;
+            float *dst;
+        } t[] = {
+            {"attention.output.dense.weight", 2, C, C, p->attprojw + (size_t)l * C * C},
+            {"attention.output.dense.bias", 1, C, 0, p->attprojb + (size_t)l * C},
+            {"attention.output.LayerNorm.weight", 1, C, 0, p->ln1w + (size_t)l * C},
+            {"attention.output.LayerNorm.bias", 1, C, 0, p->ln1b + (size_t)l * C},
+            {"intermediate.dense.weight", 2, FF, C, p->fcw + (size_t)l * FF * C},
+            {"intermediate.dense.bias", 1, FF, 0, p->fcb + (size_t)l * FF},
+            {"output.dense.weight", 2, C, FF, p->fcprojw + (size_t)l * C * FF},
+            {"output.dense.bias", 1, C, 0, p->fcprojb + (size_t)l * C},
+            {"output.LayerNorm.weight", 1, C, 0, p->ln2w + (size_t)l * C},
+            {"output.LayerNorm.bias", 1, C, 0, p->ln2b + (size_t)l * C},
+        };
+        for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+            snprintf(n, sizeof n, "encoder.layer.%d.%s", l, t[i].name);
+            if (load_tensor(st, prefix, n, t[i].ndim, t[i].d0, t[i].d1, t[i].dst, err)) return -1;
+        }
+    }
+    if (p->poolw && (load_tensor(st, prefix, "pooler.dense.weight", 2, C, C, p->poolw, err) ||
+                     load_tensor(st, prefix, "pooler.dense.bias", 1, C, 0, p->poolb, err)))
+        return -1;
+    return 0;
+}
+
+int encoder_load(Encoder *m, const char *dir, PifiErr *err) {
+    memset(m, 0, sizeof *m);
+    char *cfg_path = pifi_path_join(dir, "config.json");
+    if (!cfg_path) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    int rc = encoder_config_load(&m->cfg, cfg_path, err);
+    free(cfg_path);
+    if (rc) return -1;
+
+    SafeTensors *st;
+    if (st_open(&st, dir, err)) return -1;
+    /* Which prefix do the names carry? */
+    static const char *prefixes[] = {"", "bert.", "roberta.", "electra."};
+    const char *prefix = NULL;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0] && !prefix; i++) {
+        char n[64];
+        snprintf(n, sizeof n, "%sembeddings.word_embeddings.weight", prefixes[i]);
+        const StTensor *t;
+        int f = st_find(st, n, &t, err);
+        if (f < 0) goto fail;
+        if (f == 0) prefix = prefixes[i];
+    }
+    if (!prefix) {
+        pifi_errf(err, "%s: no tensor 'embeddings.word_embeddings.weight' (with or without a "
+                  "bert./roberta./electra. prefix): not a %s checkpoint", dir, m->cfg.model_type);
+        goto fail;
+    }
+    char pn[64];
+    snprintf(pn, sizeof pn, "%spooler.dense.weight", prefix);
+    const StTensor *pt;
+    int f = st_find(st, pn, &pt, err);
+    if (f < 0) goto fail;
+    m->has_pooler = f == 0;
+
+    size_t n = point_params(&m->params, NULL, &m->cfg, m->has_pooler);
+    m->param_mem = pifi_malloc(n * sizeof(float), err);
+    if (!m->param_mem) goto fail;
+    point_params(&m->params, m->param_mem, &m->cfg, m->has_pooler);
+    m->num_params = (int64_t)n;
+    if (load_params(m, st, prefix, err)) goto fail;
+    st_close(st);
+    return 0;
+fail:
+    st_close(st);
+    encoder_free(m);
+    return -1;
+}
+
+void encoder_free(Encoder *m) {
+    free(m->param_mem);
+    free(m->act_mem);
+    free(m->pos_ids);
+    memset(m, 0, sizeof *m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* activations */
+
+static size_t point_acts(EncoderActs *a, float *mem, const EncoderConfig *c, int B, int T,
+                         int pooler) {
+    size_t BT = (size_t)B * T, C = c->C, E = c->E, L = c->L, NH = c->NH, FF = c->FF;
+    struct {
+        float **ptr;
+        size_t n;
+    } t[] = {
+        {&a->emb, BT * E},           {&a->emb_ln, BT * E},       {&a->emb_mean, BT},
+        {&a->emb_rstd, BT},          {&a->proj, c->E != c->C ? BT * C : 0},
+        {&a->qkv, L * BT * 3 * C},   {&a->att, L * B * NH * T * T}, {&a->atty, L * BT * C},
+        {&a->res1, L * BT * C},      {&a->ln1, L * BT * C},      {&a->ln1_mean, L * BT},
+        {&a->ln1_rstd, L * BT},      {&a->fch, L * BT * FF},     {&a->fch_act, L * BT * FF},
+        {&a->res2, L * BT * C},      {&a->ln2, L * BT * C},      {&a->ln2_mean, L * BT},
+        {&a->ln2_rstd, L * BT},      {&a->pooled, pooler ? (size_t)B * C : 0},
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (mem) *t[i].ptr = t[i].n ? mem + total : NULL;
+        total += t[i].n;
+    }
+    return total;
+}
+
+static int ensure_acts(Encoder *m, int B, int T, PifiErr *err) {
+    if (m->act_mem && m->act_B == B && m->act_T == T) return 0;
+    size_t n = point_acts(&m->acts, NULL, &m->cfg, B, T, m->has_pooler);
+    free(m->act_mem);
+    free(m->pos_ids);
+    m->act_mem = pifi_malloc(n * sizeof(float), err);
+    m->pos_ids = pifi_malloc((size_t)B * T * sizeof(int32_t), err);
+    if (!m->act_mem || !m->pos_ids) {
+        free(m->act_mem);
+        free(m->pos_ids);
+        m->act_mem = NULL;
+        m->pos_ids = NULL;
+        return -1;
+    }
+    point_acts(&m->acts, m->act_mem, &m->cfg, B, T, m->has_pooler);
+    m->act_B = B;
+    m->act_T = T;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* forward */
+
+/* RoBERTa numbers real tokens from padding_idx + 1 and gives pads padding_idx;
+ * BERT and ELECTRA use 0..T-1. */
+static void position_ids(int32_t *pos, const int32_t *ids, const EncoderConfig *c, int B, int T) {
+    for (int b = 0; b < B; b++) {
+        int run = 0;
+        for (int t = 0; t < T; t++) {
+            int32_t id = ids[(size_t)b * T + t];
+            if (c->arch == ENC_ROBERTA) {
+                if (id != c->pad_id) run++;
+                pos[(size_t)b * T + t] = id != c->pad_id ? c->pad_id + run : c->pad_id;
+            } else {
+                pos[(size_t)b * T + t] = t;
+            }
+        }
+    }
+}
+
+/* out (B, T, E) = wte[ids] + wtt[type_ids] + wpe[pos] */
+static void embedding_forward(float *out, const int32_t *ids, const int32_t *type_ids,
+                              const int32_t *pos, const float *wte, const float *wtt,
+                              const float *wpe, int BT, int E) {
+#pragma omp parallel for
+    for (int i = 0; i < BT; i++) {
+        float *o = out + (size_t)i * E;
+        const float *w = wte + (size_t)ids[i] * E;
+        const float *tt = wtt ? wtt + (size_t)(type_ids ? type_ids[i] : 0) * E : NULL;
+        const float *p = wpe + (size_t)pos[i] * E;
+        for (int e = 0; e < E; e++) {
+            float v = w[e];
+            if (tt) v += tt[e];
+            o[e] = v + p[e];
+        }
+    }
+}
+
+static void residual_add(float *out, const float *inp, size_t N) {
+#pragma omp parallel for
+    for (size_t i = 0; i < N; i++) out[i] += inp[i];
+}
+
+int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
+                    int B, int T, PifiErr *err) {
+    const EncoderConfig *c = &m->cfg;
+    if (B <= 0 || T <= 0) return pifi_errf(err, "encoder: empty batch (B=%d, T=%d)", B, T);
+    if (ensure_acts(m, B, T, err)) return -1;
+    int BT = B * T, C = c->C, E = c->E, FF = c->FF, NH = c->NH;
+    for (int i = 0; i < BT; i++) {
+        if (ids[i] < 0 || ids[i] >= c->V)
+            return pifi_errf(err, "encoder: token id %d out of range (vocab_size %d)", ids[i], c->V);
+        if (type_ids && (type_ids[i] < 0 || type_ids[i] >= (c->TV > 0 ? c->TV : 1)))
+            return pifi_errf(err, "encoder: token type id %d out of range (type_vocab_size %d)",
+                             type_ids[i], c->TV);
+    }
+    position_ids(m->pos_ids, ids, c, B, T);
+    for (int i = 0; i < BT; i++)
+        if (m->pos_ids[i] >= c->maxT)
+            return pifi_errf(err, "encoder: sequence of %d tokens is longer than "
+                             "max_position_embeddings %d allows", T, c->maxT);
+
+    EncoderParams *p = &m->params;
+    EncoderActs *a = &m->acts;
+    embedding_forward(a->emb, ids, c->TV > 0 ? type_ids : NULL, m->pos_ids, p->wte,
+                      c->TV > 0 ? p->wtt : NULL, p->wpe, BT, E);
+    layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, p->emb_lnw, p->emb_lnb, BT, E,
+                      c->ln_eps);
+    const float *x = a->emb_ln; /* (B, T, C) input of the current layer */
+    if (a->proj) {
+        matmul_forward(a->proj, a->emb_ln, p->projw, p->projb, BT, E, C);
+        x = a->proj;
+    }
+    for (int l = 0; l < c->L; l++) {
+        size_t o = (size_t)l * BT;
+        float *qkv = a->qkv + o * 3 * C;
+        float *att = a->att + (size_t)l * B * NH * T * T;
+        float *atty = a->atty + o * C, *res1 = a->res1 + o * C, *ln1 = a->ln1 + o * C;
+        float *fch = a->fch + o * FF, *fch_act = a->fch_act + o * FF;
+        float *res2 = a->res2 + o * C, *ln2 = a->ln2 + o * C;
+
+        matmul_forward(qkv, x, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + (size_t)l * 3 * C, BT, C,
+                       3 * C);
+        attention_forward(atty, att, qkv, mask, B, T, C, NH);
+        matmul_forward(res1, atty, p->attprojw + (size_t)l * C * C, p->attprojb + (size_t)l * C, BT,
+                       C, C);
+        residual_add(res1, x, (size_t)BT * C);
+        layernorm_forward(ln1, a->ln1_mean + o, a->ln1_rstd + o, res1, p->ln1w + (size_t)l * C,
+                          p->ln1b + (size_t)l * C, BT, C, c->ln_eps);
+        matmul_forward(fch, ln1, p->fcw + (size_t)l * FF * C, p->fcb + (size_t)l * FF, BT, C, FF);
+        activation_forward((Activation)c->act, fch_act, fch, (size_t)BT * FF);
+        matmul_forward(res2, fch_act, p->fcprojw + (size_t)l * C * FF, p->fcprojb + (size_t)l * C,
+                       BT, FF, C);
+        residual_add(res2, ln1, (size_t)BT * C);
+        layernorm_forward(ln2, a->ln2_mean + o, a->ln2_rstd + o, res2, p->ln2w + (size_t)l * C,
+                          p->ln2b + (size_t)l * C, BT, C, c->ln_eps);
+        x = ln2;
+    }
+    if (a->pooled) {
+        for (int b = 0; b < B; b++) {
+            const float *cls = x + (size_t)b * T * C;
+            float *out = a->pooled + (size_t)b * C;
+            matmul_forward(out, cls, p->poolw, p->poolb, 1, C, C);
+            for (int i = 0; i < C; i++) out[i] = tanhf(out[i]);
+        }
+    }
+    m->B = B;
+    m->T = T;
+    return 0;
+}
+
+const float *encoder_output(const Encoder *m) {
+    return m->acts.ln2 + (size_t)(m->cfg.L - 1) * m->B * m->T * m->cfg.C;
+}
