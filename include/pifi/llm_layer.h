@@ -1,0 +1,120 @@
+/* llm_layer.h: ONE decoder layer of a Llama-family LLM (Llama 2/3/3.1/3.2,
+ * SmolLM2, TinyLlama, Mistral, Qwen2/2.5, Gemma2), the frozen block PiFi
+ * plugs into a small model.
+ *
+ * Sizes: B batch, T tokens, D hidden size of the LLM, NH query heads, NKV
+ * key/value heads, HD head size, FF intermediate size.
+ *
+ *   n = norm_attn(x);  a = Wo attn(rope(Wq n), rope(Wk n), Wv n)
+ *   [Gemma2: a = norm_attn_post(a)]     h = x + a
+ *   m = Wdown(act(Wgate norm_ffn(h)) * Wup norm_ffn(h))
+ *   [Gemma2: m = norm_ffn_post(m)]      out = h + m
+ *
+ * In pooled mode (T = 1 at position 0) softmax over one key is exactly 1 and
+ * RoPE is the identity, so a = Wo expand_gqa(Wv n + bv): Wq and Wk are never
+ * loaded. */
+#ifndef PIFI_LLM_LAYER_H
+#define PIFI_LLM_LAYER_H
+
+#include <stdint.h>
+
+#include "pifi/err.h"
+
+typedef enum { LLM_LLAMA, LLM_MISTRAL, LLM_QWEN2, LLM_GEMMA2 } LlmArch;
+
+typedef struct {
+    LlmArch arch;
+    char model_type[32];
+    int D, NH, NKV, HD, FF;
+    int num_layers;          /* of the source model */
+    float rms_eps;
+    float norm_offset;       /* 1 for Gemma2's (1 + w) norms, else 0 */
+    int act;                 /* Activation of the gate */
+    int qkv_bias;            /* Qwen2, or Llama with attention_bias */
+    int o_bias;              /* Llama with attention_bias */
+    float attn_scale;        /* HD^-0.5, or query_pre_attn_scalar^-0.5 (Gemma2) */
+    float softcap;           /* Gemma2 attn_logit_softcapping, else 0 */
+    int sliding_window;      /* 0: none; sequence mode refuses longer inputs */
+    /* RoPE */
+    int rope_type;           /* ROPE_* of kernels/rope.h */
+    double rope_theta, rope_factor, rope_low_freq, rope_high_freq;
+    int rope_orig_max_pos;
+    /* Explicit per-frequency divisors (GGUF's rope_freqs tensor, which
+     * llama.cpp's converter writes for llama3 scaling): inv_freq[i] =
+     * theta^(-2i/HD) / rope_freqs[i]. Replaces rope_type when set. */
+    int has_rope_freqs;
+    float rope_freqs[512];
+} LlmConfig;
+
+/* Parse a causal-LM config.json (transformers 4.x "rope_scaling" or 5.x
+ * "rope_parameters"). */
+int llm_config_load(LlmConfig *cfg, const char *config_path, PifiErr *err);
+const char *llm_arch_name(LlmArch a);
+
+/* One layer's frozen weights, fp32, one arena. */
+typedef struct {
+    float *norm_attn;      /* (D) input_layernorm */
+    float *norm_attn_post; /* (D) Gemma2 post_attention_layernorm, else NULL */
+    float *norm_ffn;       /* (D) post_attention_layernorm (Llama) / pre_feedforward_layernorm (Gemma2) */
+    float *norm_ffn_post;  /* (D) Gemma2 post_feedforward_layernorm, else NULL */
+    float *wq;             /* (NH*HD, D), NULL in pooled-only layers */
+    float *wk;             /* (NKV*HD, D), NULL in pooled-only layers */
+    float *wv;             /* (NKV*HD, D) */
+    float *wo;             /* (D, NH*HD) */
+    float *bq, *bk, *bv;   /* (NH*HD), (NKV*HD), (NKV*HD) or NULL */
+    float *bo;             /* (D) or NULL */
+    float *wgate;          /* (FF, D) */
+    float *wup;            /* (FF, D) */
+    float *wdown;          /* (D, FF) */
+} LlmLayerParams;
+
+typedef struct {
+    LlmConfig cfg;
+    int layer;             /* index in the source model */
+    int pooled_only;       /* Wq, Wk not loaded */
+    LlmLayerParams p;
+    float *mem;
+    int64_t num_params;    /* of the full layer, loaded or not */
+    /* workspace, grown on demand */
+    float *ws;
+    size_t ws_size;
+    int32_t *ws_pos;
+} LlmLayer;
+
+/* Load layer `layer` (negative counts from the end) from a Hugging Face
+ * directory (full model, sharded or not, or a `pifi extract` output, whose
+ * config names its layer: pass layer = INT32_MIN to use it) or a GGUF file.
+ * pooled_only skips Wq and Wk. */
+int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err);
+void llm_layer_free(LlmLayer *l);
+
+/* Pooled mode: x (B, D) -> out (B, D), each row a sequence of one token at
+ * position 0. out may not alias x. */
+int llm_layer_forward_pooled(LlmLayer *l, float *out, const float *x, int B, PifiErr *err);
+
+/* Sequence mode: x (B, T, D) -> out (B, T, D) at positions 0..T-1, key
+ * padding mask (B, T) (NULL: none), bidirectional unless causal. */
+int llm_layer_forward_seq(LlmLayer *l, float *out, const float *x, const int32_t *mask, int B, int T,
+                          int causal, PifiErr *err);
+
+/* ------------------------------------------------------------------------ */
+/* extraction: `pifi extract` */
+
+typedef struct {
+    int64_t params;        /* parameters written */
+    int64_t bytes;         /* bytes of model.safetensors */
+    char tensors_sha256[65];
+} LlmExtractReport;
+
+/* Copy layers (negative = from the end) of the LLM at src (HF directory,
+ * single or sharded safetensors, or GGUF) into out_dir as a small HF-style
+ * checkpoint: config.json (the source config + "pifi_extract" provenance:
+ * source path, layers, hashes) and model.safetensors (the layers' tensors
+ * under their source names; HF sources keep their dtype, GGUF sources are
+ * dequantized to F32 and un-permuted). Only those tensors' bytes are read.
+ * The directory appears complete or not at all; an existing out_dir is an
+ * error unless overwrite. */
+int llm_extract(const char *src, const int *layers, int n_layers, const char *out_dir, int overwrite,
+                LlmExtractReport *rep, PifiErr *err);
+
+#endif

@@ -1,0 +1,46 @@
+/* attention_gqa.c: softmax(scale q k^T [softcap] + masks) v per (b, head). */
+#include "kernels/attention_gqa.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#include "kernels/gemm.h"
+
+void attention_gqa_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                           const int32_t *mask, int B, int T, const GqaParams *p) {
+    int NH = p->NH, NKV = p->NKV, HD = p->HD, group = NH / NKV;
+    int QC = NH * HD, KC = NKV * HD;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < NH; h++) {
+            int kh = h / group;
+            const float *qb = q + (size_t)b * T * QC + h * HD;  /* (T, HD), stride QC */
+            const float *kb = k + (size_t)b * T * KC + kh * HD; /* (T, HD), stride KC */
+            const float *vb = v + (size_t)b * T * KC + kh * HD;
+            float *a = att + ((size_t)b * NH + h) * T * T;      /* (T, T) */
+            const int32_t *m = mask ? mask + (size_t)b * T : NULL;
+            gemm_f32(0, 1, T, T, HD, p->scale, qb, QC, kb, KC, 0.0f, a, T);
+            for (int t = 0; t < T; t++) {
+                float *row = a + (size_t)t * T;
+                int kend = p->causal ? t + 1 : T;
+                float maxv = -INFINITY;
+                for (int t2 = 0; t2 < T; t2++) {
+                    int seen = t2 < kend && (!m || m[t2]);
+                    if (!seen) continue;
+                    if (p->softcap > 0.0f) row[t2] = p->softcap * tanhf(row[t2] / p->softcap);
+                    if (row[t2] > maxv) maxv = row[t2];
+                }
+                float sum = 0.0f;
+                for (int t2 = 0; t2 < T; t2++) {
+                    int seen = t2 < kend && (!m || m[t2]);
+                    float e = seen ? expf(row[t2] - maxv) : 0.0f;
+                    row[t2] = e;
+                    sum += e;
+                }
+                float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+                for (int t2 = 0; t2 < T; t2++) row[t2] *= inv;
+            }
+            gemm_f32(0, 0, T, HD, T, 1.0f, a, T, vb, KC, 0.0f, out + (size_t)b * T * QC + h * HD, QC);
+        }
+    }
+}

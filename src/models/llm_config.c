@@ -1,0 +1,157 @@
+/* llm_config.c: config.json of a Llama-family causal LM into an LlmConfig:
+ * llama (incl. SmolLM2, TinyLlama), mistral, qwen2, gemma2. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kernels/activation.h"
+#include "kernels/rope.h"
+#include "pifi/json.h"
+#include "pifi/llm_layer.h"
+
+const char *llm_arch_name(LlmArch a) {
+    switch (a) {
+    case LLM_LLAMA: return "llama";
+    case LLM_MISTRAL: return "mistral";
+    case LLM_QWEN2: return "qwen2";
+    case LLM_GEMMA2: return "gemma2";
+    }
+    return "?";
+}
+
+static int get_int(const cJSON *o, const char *key, int required, int dflt, int lo, int hi, int *out,
+                   const char *path, PifiErr *err) {
+    int64_t v = dflt;
+    int rc = pifi_json_int(o, key, required, &v, path, err);
+    if (rc < 0) return -1;
+    if (v < lo || v > hi)
+        return pifi_errf(err, "%s: \"%s\" is %lld, expected %d..%d", path, key, (long long)v, lo, hi);
+    *out = (int)v;
+    return 0;
+}
+
+/* rope_theta and scaling: transformers 5 writes "rope_parameters", 4.x wrote
+ * "rope_theta" + "rope_scaling". */
+static int parse_rope(LlmConfig *c, const cJSON *root, const char *path, PifiErr *err) {
+    c->rope_type = ROPE_DEFAULT;
+    c->rope_theta = 10000.0;
+    c->rope_factor = 1.0;
+    if (pifi_json_double(root, "rope_theta", 0, &c->rope_theta, path, err) < 0) return -1;
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
+    if (!rp || cJSON_IsNull(rp)) rp = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
+    if (rp && !cJSON_IsNull(rp)) {
+        if (!cJSON_IsObject(rp)) return pifi_errf(err, "%s: rope parameters must be an object", path);
+        if (pifi_json_double(rp, "rope_theta", 0, &c->rope_theta, path, err) < 0) return -1;
+        const char *type = NULL;
+        if (pifi_json_string(rp, "rope_type", 0, &type, path, err) < 0) return -1;
+        if (!type && pifi_json_string(rp, "type", 0, &type, path, err) < 0) /* older spelling */
+            return -1;
+        if (!type) type = "default";
+        if (strcmp(type, "default") == 0) {
+            c->rope_type = ROPE_DEFAULT;
+        } else if (strcmp(type, "linear") == 0) {
+            c->rope_type = ROPE_LINEAR;
+            if (pifi_json_double(rp, "factor", 1, &c->rope_factor, path, err)) return -1;
+        } else if (strcmp(type, "llama3") == 0) {
+            c->rope_type = ROPE_LLAMA3;
+            if (pifi_json_double(rp, "factor", 1, &c->rope_factor, path, err) ||
+                pifi_json_double(rp, "low_freq_factor", 1, &c->rope_low_freq, path, err) ||
+                pifi_json_double(rp, "high_freq_factor", 1, &c->rope_high_freq, path, err) ||
+                get_int(rp, "original_max_position_embeddings", 1, 0, 1, 1 << 24,
+                        &c->rope_orig_max_pos, path, err))
+                return -1;
+            if (!(c->rope_high_freq > c->rope_low_freq))
+                return pifi_errf(err, "%s: llama3 rope needs high_freq_factor > low_freq_factor", path);
+        } else {
+            return pifi_errf(err, "%s: rope type \"%s\" is not supported (default, linear, llama3)",
+                             path, type);
+        }
+        if (!(c->rope_factor > 0)) return pifi_errf(err, "%s: rope factor must be > 0", path);
+    }
+    if (!(c->rope_theta > 0)) return pifi_errf(err, "%s: rope_theta must be > 0", path);
+    return 0;
+}
+
+int llm_config_load(LlmConfig *c, const char *path, PifiErr *err) {
+    memset(c, 0, sizeof *c);
+    cJSON *root;
+    if (pifi_json_load(path, 1 << 20, &root, err)) return -1;
+    int rc = -1;
+    const char *mt;
+    if (!cJSON_IsObject(root)) {
+        pifi_errf(err, "%s: expected a JSON object", path);
+        goto done;
+    }
+    if (pifi_json_string(root, "model_type", 1, &mt, path, err)) goto done;
+    if (strcmp(mt, "llama") == 0) c->arch = LLM_LLAMA;
+    else if (strcmp(mt, "mistral") == 0) c->arch = LLM_MISTRAL;
+    else if (strcmp(mt, "qwen2") == 0) c->arch = LLM_QWEN2;
+    else if (strcmp(mt, "gemma2") == 0) c->arch = LLM_GEMMA2;
+    else {
+        pifi_errf(err, "%s: unsupported LLM model_type \"%s\" (supported: llama, mistral, qwen2, gemma2)",
+                  path, mt);
+        goto done;
+    }
+    snprintf(c->model_type, sizeof c->model_type, "%s", mt);
+    if (get_int(root, "hidden_size", 1, 0, 1, 1 << 17, &c->D, path, err) ||
+        get_int(root, "num_attention_heads", 1, 0, 1, 4096, &c->NH, path, err) ||
+        get_int(root, "intermediate_size", 1, 0, 1, 1 << 20, &c->FF, path, err) ||
+        get_int(root, "num_hidden_layers", 1, 0, 1, 4096, &c->num_layers, path, err) ||
+        get_int(root, "num_key_value_heads", 0, c->NH, 1, c->NH, &c->NKV, path, err) ||
+        get_int(root, "head_dim", 0, c->D / c->NH, 1, 1 << 14, &c->HD, path, err))
+        goto done;
+    if (c->NH % c->NKV != 0) {
+        pifi_errf(err, "%s: num_attention_heads %d is not a multiple of num_key_value_heads %d", path,
+                  c->NH, c->NKV);
+        goto done;
+    }
+    if (c->HD % 2 != 0) {
+        pifi_errf(err, "%s: head_dim %d must be even for RoPE", path, c->HD);
+        goto done;
+    }
+    double eps = 1e-6;
+    if (pifi_json_double(root, "rms_norm_eps", 0, &eps, path, err) < 0) goto done;
+    if (!(eps > 0 && eps < 1)) {
+        pifi_errf(err, "%s: rms_norm_eps must be in (0, 1)", path);
+        goto done;
+    }
+    c->rms_eps = (float)eps;
+    const char *act = c->arch == LLM_GEMMA2 ? "gelu_pytorch_tanh" : "silu";
+    if (pifi_json_string(root, c->arch == LLM_GEMMA2 ? "hidden_activation" : "hidden_act", 0, &act,
+                         path, err) < 0)
+        goto done;
+    Activation a;
+    if (activation_parse(act, &a)) {
+        pifi_errf(err, "%s: unsupported activation \"%s\"", path, act);
+        goto done;
+    }
+    c->act = (int)a;
+    int bias = 0;
+    if (pifi_json_bool(root, "attention_bias", 0, &bias, path, err) < 0) goto done;
+    c->qkv_bias = c->arch == LLM_QWEN2 || bias;
+    c->o_bias = c->arch != LLM_QWEN2 && bias;
+    c->attn_scale = 1.0f / sqrtf((float)c->HD);
+    if (c->arch == LLM_GEMMA2) {
+        c->norm_offset = 1.0f;
+        double qs = c->HD, cap = 0.0;
+        if (pifi_json_double(root, "query_pre_attn_scalar", 0, &qs, path, err) < 0 ||
+            pifi_json_double(root, "attn_logit_softcapping", 0, &cap, path, err) < 0)
+            goto done;
+        if (!(qs > 0) || cap < 0) {
+            pifi_errf(err, "%s: query_pre_attn_scalar must be > 0 and attn_logit_softcapping >= 0", path);
+            goto done;
+        }
+        c->attn_scale = (float)(1.0 / sqrt(qs));
+        c->softcap = (float)cap;
+    }
+    if (parse_rope(c, root, path, err)) goto done;
+    int use_sw = c->arch != LLM_QWEN2; /* Qwen2 slides only with use_sliding_window */
+    if (c->arch == LLM_QWEN2 && pifi_json_bool(root, "use_sliding_window", 0, &use_sw, path, err) < 0)
+        goto done;
+    if (use_sw && get_int(root, "sliding_window", 0, 0, 0, 1 << 30, &c->sliding_window, path, err))
+        goto done;
+    rc = 0;
+done:
+    cJSON_Delete(root);
+    return rc;
+}

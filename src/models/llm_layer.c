@@ -1,0 +1,266 @@
+/* llm_layer.c: loading one decoder layer of a Llama-family LLM from a Hugging
+ * Face directory (only that layer's byte ranges are read, via mmap), and its
+ * forward pass in pooled (one token at position 0) and sequence modes. */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/attention_gqa.h"
+#include "kernels/gemm.h"
+#include "kernels/glu.h"
+#include "kernels/rmsnorm.h"
+#include "kernels/rope.h"
+#include "models/llm_layer_internal.h"
+#include "pifi/fileio.h"
+#include "pifi/json.h"
+#include "pifi/safetensors.h"
+
+/* ------------------------------------------------------------------------ */
+/* tensors of a layer */
+
+int llm_layer_specs(const LlmConfig *c, LlmLayerParams *p, int pooled_only, LlmTensorSpec *out,
+                    int max) {
+    int64_t D = c->D, QC = (int64_t)c->NH * c->HD, KC = (int64_t)c->NKV * c->HD, FF = c->FF;
+    int gemma = c->arch == LLM_GEMMA2;
+    LlmTensorSpec all[] = {
+        {"input_layernorm.weight", 1, {D, 0}, &p->norm_attn, 1},
+        {"post_attention_layernorm.weight", 1, {D, 0}, gemma ? &p->norm_attn_post : &p->norm_ffn, 1},
+        {"pre_feedforward_layernorm.weight", 1, {D, 0}, &p->norm_ffn, gemma},
+        {"post_feedforward_layernorm.weight", 1, {D, 0}, &p->norm_ffn_post, gemma},
+        {"self_attn.q_proj.weight", 2, {QC, D}, &p->wq, !pooled_only},
+        {"self_attn.k_proj.weight", 2, {KC, D}, &p->wk, !pooled_only},
+        {"self_attn.v_proj.weight", 2, {KC, D}, &p->wv, 1},
+        {"self_attn.o_proj.weight", 2, {D, QC}, &p->wo, 1},
+        {"self_attn.q_proj.bias", 1, {QC, 0}, &p->bq, c->qkv_bias && !pooled_only},
+        {"self_attn.k_proj.bias", 1, {KC, 0}, &p->bk, c->qkv_bias && !pooled_only},
+        {"self_attn.v_proj.bias", 1, {KC, 0}, &p->bv, c->qkv_bias},
+        {"self_attn.o_proj.bias", 1, {D, 0}, &p->bo, c->o_bias},
+        {"mlp.gate_proj.weight", 2, {FF, D}, &p->wgate, 1},
+        {"mlp.up_proj.weight", 2, {FF, D}, &p->wup, 1},
+        {"mlp.down_proj.weight", 2, {D, FF}, &p->wdown, 1},
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof all[0] && n < max; i++)
+        if (all[i].required) out[n++] = all[i];
+    return n;
+}
+
+int llm_layer_alloc(LlmLayer *l, LlmTensorSpec *specs, int n, PifiErr *err) {
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += (size_t)specs[i].shape[0] * (specs[i].ndim == 2 ? specs[i].shape[1] : 1);
+    l->mem = pifi_malloc(total * sizeof(float), err);
+    if (!l->mem) return -1;
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        *specs[i].dst = l->mem + off;
+        off += (size_t)specs[i].shape[0] * (specs[i].ndim == 2 ? specs[i].shape[1] : 1);
+    }
+    /* parameters of the whole layer, loaded or not */
+    const LlmConfig *c = &l->cfg;
+    int64_t QC = (int64_t)c->NH * c->HD, KC = (int64_t)c->NKV * c->HD;
+    l->num_params = (c->arch == LLM_GEMMA2 ? 4 : 2) * (int64_t)c->D + 2 * QC * c->D + 2 * KC * c->D +
+                    3 * (int64_t)c->FF * c->D + (c->qkv_bias ? QC + 2 * KC : 0) + (c->o_bias ? c->D : 0);
+    return 0;
+}
+
+int llm_resolve_layer(int layer, int num_layers, const char *path, int *out, PifiErr *err) {
+    int k = layer < 0 ? num_layers + layer : layer;
+    if (k < 0 || k >= num_layers)
+        return pifi_errf(err, "%s: layer %d is out of range: the model has %d layers (valid: %d..%d)", path,
+                         layer, num_layers, -num_layers, num_layers - 1);
+    *out = k;
+    return 0;
+}
+
+/* The layer a `pifi extract` directory holds, or -1 for a full model. */
+static int extracted_layer(const char *cfg_path, int *out, PifiErr *err) {
+    cJSON *root;
+    if (pifi_json_load(cfg_path, 1 << 20, &root, err)) return -1;
+    *out = -1;
+    const cJSON *px = cJSON_GetObjectItemCaseSensitive(root, "pifi_extract");
+    int rc = 0;
+    if (px) {
+        int64_t v;
+        rc = pifi_json_int(px, "layer", 1, &v, cfg_path, err);
+        if (rc == 0) *out = (int)v;
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+static int has_suffix(const char *s, const char *suf) {
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err) {
+    memset(l, 0, sizeof *l);
+    if (has_suffix(path, ".gguf") && !pifi_is_dir(path))
+        return llm_layer_load_gguf(l, path, layer, pooled_only, err);
+    if (!pifi_is_dir(path))
+        return pifi_errf(err, "%s: not a model directory or .gguf file", path);
+    char *cfg_path = pifi_path_join(path, "config.json");
+    if (!cfg_path) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    int ext = -1;
+    int rc = llm_config_load(&l->cfg, cfg_path, err);
+    if (rc == 0) rc = extracted_layer(cfg_path, &ext, err);
+    free(cfg_path);
+    if (rc) return -1;
+    int k = 0;
+    if (layer == INT_MIN) {
+        if (ext < 0)
+            return pifi_errf(err, "%s: a full model: say which layer to plug in (--layer N, -1 = last)",
+                             path);
+        k = ext;
+    } else {
+        if (llm_resolve_layer(layer, l->cfg.num_layers, path, &k, err)) return -1;
+        if (ext >= 0 && k != ext)
+            return pifi_errf(err, "%s: holds only layer %d (extracted), not layer %d", path, ext, k);
+    }
+    l->layer = k;
+    l->pooled_only = pooled_only;
+
+    LlmTensorSpec specs[16];
+    int n = llm_layer_specs(&l->cfg, &l->p, pooled_only, specs, 16);
+    if (llm_layer_alloc(l, specs, n, err)) return -1;
+    SafeTensors *st;
+    if (st_open(&st, path, err)) {
+        llm_layer_free(l);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "model.layers.%d.%s", k, specs[i].name);
+        if (st_read_f32(st, name, specs[i].ndim, specs[i].shape, *specs[i].dst, err)) {
+            st_close(st);
+            llm_layer_free(l);
+            return -1;
+        }
+    }
+    /* A layer extracted from GGUF carries llama.cpp's rope frequency divisors. */
+    const StTensor *rf;
+    int f = st_find(st, "model.rope_freqs", &rf, err);
+    if (f == 0) {
+        int64_t shape[1] = {l->cfg.HD / 2};
+        if (l->cfg.HD / 2 > 512 || st_read_f32(st, "model.rope_freqs", 1, shape, l->cfg.rope_freqs, err)) f = -1;
+        else l->cfg.has_rope_freqs = 1;
+    }
+    st_close(st);
+    if (f < 0) {
+        llm_layer_free(l);
+        return -1;
+    }
+    return 0;
+}
+
+void llm_layer_free(LlmLayer *l) {
+    free(l->mem);
+    free(l->ws);
+    free(l->ws_pos);
+    memset(l, 0, sizeof *l);
+}
+
+/* ------------------------------------------------------------------------ */
+/* forward */
+
+static float *workspace(LlmLayer *l, size_t n, PifiErr *err) {
+    if (n > l->ws_size) {
+        free(l->ws);
+        l->ws = pifi_malloc(n * sizeof(float), err);
+        l->ws_size = l->ws ? n : 0;
+    }
+    return l->ws;
+}
+
+static void add_inplace(float *out, const float *x, size_t n) {
+#pragma omp parallel for
+    for (size_t i = 0; i < n; i++) out[i] += x[i];
+}
+
+/* From the attention heads' output y (N, NH*HD) to the layer output:
+ * o_proj, [post-attn norm], residual, MLP block. ws holds 3 N*D + 3 N*FF. */
+static void block_tail(const LlmLayer *l, float *out, const float *x, const float *y, float *ws, int N) {
+    const LlmConfig *c = &l->cfg;
+    const LlmLayerParams *p = &l->p;
+    int D = c->D, FF = c->FF, QC = c->NH * c->HD;
+    float *a = ws;                       /* (N, D) */
+    float *n2 = a + (size_t)N * D;       /* (N, D) */
+    float *m = n2 + (size_t)N * D;       /* (N, D) */
+    float *gate = m + (size_t)N * D;     /* (N, FF) */
+    float *up = gate + (size_t)N * FF;   /* (N, FF) */
+    float *g = up + (size_t)N * FF;      /* (N, FF) */
+    matmul_forward(a, y, p->wo, p->bo, N, QC, D);
+    if (p->norm_attn_post) rmsnorm_forward(a, NULL, a, p->norm_attn_post, c->norm_offset, N, D, c->rms_eps);
+    add_inplace(a, x, (size_t)N * D); /* a = h = x + attn */
+    rmsnorm_forward(n2, NULL, a, p->norm_ffn, c->norm_offset, N, D, c->rms_eps);
+    matmul_forward(gate, n2, p->wgate, NULL, N, D, FF);
+    matmul_forward(up, n2, p->wup, NULL, N, D, FF);
+    glu_forward(g, NULL, gate, up, c->act, (size_t)N * FF);
+    matmul_forward(m, g, p->wdown, NULL, N, FF, D);
+    if (p->norm_ffn_post) rmsnorm_forward(m, NULL, m, p->norm_ffn_post, c->norm_offset, N, D, c->rms_eps);
+    for (size_t i = 0; i < (size_t)N * D; i++) out[i] = a[i] + m[i];
+}
+
+int llm_layer_forward_pooled(LlmLayer *l, float *out, const float *x, int B, PifiErr *err) {
+    const LlmConfig *c = &l->cfg;
+    const LlmLayerParams *p = &l->p;
+    int D = c->D, HD = c->HD, NH = c->NH, NKV = c->NKV, KC = NKV * HD, QC = NH * HD, FF = c->FF;
+    size_t need = (size_t)B * (D + KC + QC) + 3 * (size_t)B * D + 3 * (size_t)B * FF;
+    float *ws = workspace(l, need, err);
+    if (!ws) return -1;
+    float *n = ws;                    /* (B, D) */
+    float *v = n + (size_t)B * D;     /* (B, KC) */
+    float *y = v + (size_t)B * KC;    /* (B, QC) */
+    rmsnorm_forward(n, NULL, x, p->norm_attn, c->norm_offset, B, D, c->rms_eps);
+    matmul_forward(v, n, p->wv, p->bv, B, D, KC);
+    /* one key: softmax = 1, so each query head outputs its KV head's value */
+    int group = NH / NKV;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++)
+            memcpy(y + (size_t)b * QC + (size_t)h * HD, v + (size_t)b * KC + (size_t)(h / group) * HD,
+                   HD * sizeof(float));
+    block_tail(l, out, x, y, y + (size_t)B * QC, B);
+    return 0;
+}
+
+int llm_layer_forward_seq(LlmLayer *l, float *out, const float *x, const int32_t *mask, int B, int T,
+                          int causal, PifiErr *err) {
+    const LlmConfig *c = &l->cfg;
+    const LlmLayerParams *p = &l->p;
+    if (l->pooled_only)
+        return pifi_errf(err, "LLM layer %d was loaded for pooled mode only (no q/k projections)", l->layer);
+    if (c->sliding_window > 0 && T > c->sliding_window)
+        return pifi_errf(err, "sequence of %d tokens exceeds the layer's sliding_window %d", T,
+                         c->sliding_window);
+    int D = c->D, HD = c->HD, NH = c->NH, NKV = c->NKV, KC = NKV * HD, QC = NH * HD, FF = c->FF;
+    size_t N = (size_t)B * T;
+    size_t need = N * (D + QC + 2 * KC + QC) + (size_t)B * NH * T * T + 3 * N * D + 3 * N * FF + HD / 2;
+    float *ws = workspace(l, need, err);
+    if (!ws) return -1;
+    float *n = ws;                       /* (B, T, D) */
+    float *q = n + N * D;                /* (B, T, QC) */
+    float *k = q + N * QC;               /* (B, T, KC) */
+    float *v = k + N * KC;               /* (B, T, KC) */
+    float *y = v + N * KC;               /* (B, T, QC) */
+    float *att = y + N * QC;             /* (B, NH, T, T) */
+    float *inv_freq = att + (size_t)B * NH * T * T; /* (HD/2) */
+    float *tail = inv_freq + HD / 2;
+    rmsnorm_forward(n, NULL, x, p->norm_attn, c->norm_offset, (int)N, D, c->rms_eps);
+    matmul_forward(q, n, p->wq, p->bq, (int)N, D, QC);
+    matmul_forward(k, n, p->wk, p->bk, (int)N, D, KC);
+    matmul_forward(v, n, p->wv, p->bv, (int)N, D, KC);
+    RopeParams rp = {c->rope_type, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
+                     c->rope_orig_max_pos};
+    if (c->has_rope_freqs) rp.type = ROPE_DEFAULT;
+    rope_inv_freq(inv_freq, &rp, HD);
+    if (c->has_rope_freqs)
+        for (int i = 0; i < HD / 2; i++) inv_freq[i] /= c->rope_freqs[i];
+    rope_forward(q, NULL, inv_freq, B, T, NH, HD);
+    rope_forward(k, NULL, inv_freq, B, T, NKV, HD);
+    GqaParams gp = {NH, NKV, HD, c->attn_scale, c->softcap, causal};
+    attention_gqa_forward(y, att, q, k, v, mask, B, T, &gp);
+    block_tail(l, out, x, y, tail, (int)N);
+    return 0;
+}

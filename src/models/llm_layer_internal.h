@@ -1,0 +1,28 @@
+/* llm_layer_internal.h: what the HF and GGUF loaders of an LLM layer share. */
+#ifndef PIFI_LLM_LAYER_INTERNAL_H
+#define PIFI_LLM_LAYER_INTERNAL_H
+
+#include "pifi/llm_layer.h"
+
+/* The weights of one layer, in HF naming (relative to "model.layers.N."),
+ * with their shape and where they go. */
+typedef struct {
+    const char *name;  /* e.g. "self_attn.q_proj.weight" */
+    int ndim;
+    int64_t shape[2];
+    float **dst;       /* field of LlmLayerParams */
+    int required;
+} LlmTensorSpec;
+
+/* The tensors this layer needs (pooled_only drops q/k). Returns the count. */
+int llm_layer_specs(const LlmConfig *c, LlmLayerParams *p, int pooled_only, LlmTensorSpec *out, int max);
+
+/* Allocate the arena for the specs and point the fields into it. */
+int llm_layer_alloc(LlmLayer *l, LlmTensorSpec *specs, int n, PifiErr *err);
+
+/* Resolve a possibly negative layer index against num_layers. */
+int llm_resolve_layer(int layer, int num_layers, const char *path, int *out, PifiErr *err);
+
+int llm_layer_load_gguf(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err);
+
+#endif
