@@ -1,0 +1,81 @@
+/* pifi_model.h: the PiFi composition for classification:
+ *
+ *   h = Enc(x)              (B, T, C)     the small model (SLM), trainable
+ *   u = pool(h)             (B, C)        CLS (default), mean of real tokens, or last real token
+ *   z = L_llm(L_in u)       (B, D)        L_in: Linear(C -> D, no bias); L_llm frozen, one token at position 0
+ *   y = Head(L_out z)       (B, K)        L_out: Linear(D -> C, no bias);
+ *                                         Head: Linear(C, C) -> Dropout(0.2) -> GELU -> Linear(C, K)
+ *
+ * With no LLM layer (method "base") the head reads u directly. The sequence
+ * mode sends every position through the layer: L_out(L_llm(L_in h)). */
+#ifndef PIFI_PIFI_MODEL_H
+#define PIFI_PIFI_MODEL_H
+
+#include <stdint.h>
+
+#include "pifi/encoder.h"
+#include "pifi/err.h"
+#include "pifi/llm_layer.h"
+#include "pifi/safetensors.h"
+
+typedef enum { POOL_CLS, POOL_MEAN, POOL_LAST } PifiPooling;
+
+/* -1 if unknown; names "cls", "mean", "last". */
+int pifi_pooling_parse(const char *s, PifiPooling *out);
+const char *pifi_pooling_name(PifiPooling p);
+
+/* Trainable parameters outside the SLM, one arena. */
+typedef struct {
+    float *l_in;    /* (D, C), NULL without an LLM layer */
+    float *l_out;   /* (C, D), NULL without an LLM layer */
+    float *head_w1; /* (C, C) */
+    float *head_b1; /* (C) */
+    float *head_w2; /* (K, C) */
+    float *head_b2; /* (K) */
+} PifiHeadParams;
+
+typedef struct {
+    float *pooled; /* (B, C) */
+    float *u;      /* (B, D) L_in output */
+    float *z;      /* (B, D) LLM layer output */
+    float *v;      /* (B, C) L_out output, or = pooled without a layer */
+    float *h1;     /* (B, C) head dense */
+    float *h1a;    /* (B, C) after (dropout and) GELU */
+    float *logits; /* (B, K) */
+} PifiActs;
+
+typedef struct {
+    Encoder slm;
+    LlmLayer llm;
+    int has_llm;
+    int C, D, K;
+    PifiPooling pooling;
+    PifiHeadParams hp;
+    float *hp_mem;
+    int64_t hp_count;
+    PifiActs acts;
+    float *act_mem;
+    int act_B;
+} PifiModel;
+
+/* Assemble from parts: the SLM directory, an LLM layer (path + layer index,
+ * INT32_MIN to use an extracted directory's own; llm_path NULL for "base"),
+ * K classes. Head weights are left uninitialised: load them with
+ * pifi_model_load_heads or initialise them (training). */
+int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
+                    PifiPooling pooling, int pooled_only, PifiErr *err);
+void pifi_model_free(PifiModel *m);
+
+/* Read l_in.weight, l_out.weight, head.dense.{weight,bias}, head.out.{weight,bias}. */
+int pifi_model_load_heads(PifiModel *m, SafeTensors *st, const char *prefix, PifiErr *err);
+
+/* Pooled mode: logits (B, K) in m->acts.logits. ids/type_ids/mask (B, T). */
+int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
+                       int B, int T, PifiErr *err);
+
+/* Sequence mode: out (B, T, C) = L_out(L_llm(L_in(Enc(x)))), every position,
+ * padding mask applied, bidirectional unless causal. */
+int pifi_model_forward_seq(PifiModel *m, float *out, const int32_t *ids, const int32_t *type_ids,
+                           const int32_t *mask, int B, int T, int causal, PifiErr *err);
+
+#endif

@@ -1,0 +1,159 @@
+/* pifi_model.c: the PiFi composition (SLM -> pool -> L_in -> frozen LLM layer
+ * -> L_out -> head) and the plain baseline (SLM -> pool -> head). */
+#include "pifi/pifi_model.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/activation.h"
+#include "kernels/gemm.h"
+#include "kernels/pool.h"
+
+int pifi_pooling_parse(const char *s, PifiPooling *out) {
+    if (!strcmp(s, "cls")) *out = POOL_CLS;
+    else if (!strcmp(s, "mean")) *out = POOL_MEAN;
+    else if (!strcmp(s, "last")) *out = POOL_LAST;
+    else return -1;
+    return 0;
+}
+
+const char *pifi_pooling_name(PifiPooling p) {
+    return p == POOL_CLS ? "cls" : p == POOL_MEAN ? "mean" : "last";
+}
+
+static size_t point_heads(PifiHeadParams *p, float *mem, int C, int D, int K, int has_llm) {
+    struct {
+        float **ptr;
+        size_t n;
+    } t[] = {
+        {&p->l_in, has_llm ? (size_t)D * C : 0}, {&p->l_out, has_llm ? (size_t)C * D : 0},
+        {&p->head_w1, (size_t)C * C},            {&p->head_b1, (size_t)C},
+        {&p->head_w2, (size_t)K * C},            {&p->head_b2, (size_t)K},
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (mem) *t[i].ptr = t[i].n ? mem + total : NULL;
+        total += t[i].n;
+    }
+    return total;
+}
+
+int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
+                    PifiPooling pooling, int pooled_only, PifiErr *err) {
+    memset(m, 0, sizeof *m);
+    if (K < 2 || K > 100000) return pifi_errf(err, "number of classes must be 2..100000, got %d", K);
+    if (encoder_load(&m->slm, slm_dir, err)) return -1;
+    m->C = m->slm.cfg.C;
+    m->K = K;
+    m->pooling = pooling;
+    if (llm_path) {
+        if (llm_layer_load(&m->llm, llm_path, llm_layer, pooled_only, err)) {
+            encoder_free(&m->slm);
+            return -1;
+        }
+        m->has_llm = 1;
+        m->D = m->llm.cfg.D;
+    }
+    size_t n = point_heads(&m->hp, NULL, m->C, m->D, K, m->has_llm);
+    m->hp_mem = pifi_calloc(n, sizeof(float), err);
+    if (!m->hp_mem) {
+        pifi_model_free(m);
+        return -1;
+    }
+    point_heads(&m->hp, m->hp_mem, m->C, m->D, K, m->has_llm);
+    m->hp_count = (int64_t)n;
+    return 0;
+}
+
+void pifi_model_free(PifiModel *m) {
+    encoder_free(&m->slm);
+    if (m->has_llm) llm_layer_free(&m->llm);
+    free(m->hp_mem);
+    free(m->act_mem);
+    memset(m, 0, sizeof *m);
+}
+
+int pifi_model_load_heads(PifiModel *m, SafeTensors *st, const char *prefix, PifiErr *err) {
+    int C = m->C, D = m->D, K = m->K;
+    struct {
+        const char *name;
+        int ndim;
+        int64_t shape[2];
+        float *dst;
+    } t[] = {
+        {"l_in.weight", 2, {D, C}, m->hp.l_in},         {"l_out.weight", 2, {C, D}, m->hp.l_out},
+        {"head.dense.weight", 2, {C, C}, m->hp.head_w1}, {"head.dense.bias", 1, {C, 0}, m->hp.head_b1},
+        {"head.out.weight", 2, {K, C}, m->hp.head_w2},   {"head.out.bias", 1, {K, 0}, m->hp.head_b2},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (!t[i].dst) continue;
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", prefix, t[i].name);
+        if (st_read_f32(st, name, t[i].ndim, t[i].shape, t[i].dst, err)) return -1;
+    }
+    return 0;
+}
+
+static int ensure_acts(PifiModel *m, int B, PifiErr *err) {
+    if (m->act_mem && m->act_B >= B) return 0;
+    size_t C = m->C, D = m->D, K = m->K;
+    size_t n = (size_t)B * (C + 2 * D + 3 * C + K);
+    free(m->act_mem);
+    m->act_mem = pifi_malloc(n * sizeof(float), err);
+    if (!m->act_mem) return -1;
+    m->act_B = B;
+    return 0;
+}
+
+static void point_acts(PifiModel *m, int B) {
+    size_t C = m->C, D = m->D;
+    float *p = m->act_mem;
+    PifiActs *a = &m->acts;
+    a->pooled = p, p += B * C;
+    a->u = p, p += B * D;
+    a->z = p, p += B * D;
+    a->v = p, p += B * C;
+    a->h1 = p, p += B * C;
+    a->h1a = p, p += B * C;
+    a->logits = p;
+}
+
+int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
+                       int B, int T, PifiErr *err) {
+    if (ensure_acts(m, B, err)) return -1;
+    point_acts(m, B);
+    if (encoder_forward(&m->slm, ids, type_ids, mask, B, T, err)) return -1;
+    PifiActs *a = &m->acts;
+    int C = m->C, D = m->D, K = m->K;
+    pool_forward(a->pooled, encoder_output(&m->slm), mask, B, T, C, (int)m->pooling);
+    const float *v = a->pooled;
+    if (m->has_llm) {
+        matmul_forward(a->u, a->pooled, m->hp.l_in, NULL, B, C, D);
+        if (llm_layer_forward_pooled(&m->llm, a->z, a->u, B, err)) return -1;
+        matmul_forward(a->v, a->z, m->hp.l_out, NULL, B, D, C);
+        v = a->v;
+    }
+    matmul_forward(a->h1, v, m->hp.head_w1, m->hp.head_b1, B, C, C);
+    activation_forward(ACT_GELU, a->h1a, a->h1, (size_t)B * C); /* dropout: identity at inference */
+    matmul_forward(a->logits, a->h1a, m->hp.head_w2, m->hp.head_b2, B, C, K);
+    return 0;
+}
+
+int pifi_model_forward_seq(PifiModel *m, float *out, const int32_t *ids, const int32_t *type_ids,
+                           const int32_t *mask, int B, int T, int causal, PifiErr *err) {
+    if (!m->has_llm) return pifi_errf(err, "sequence mode needs an LLM layer");
+    if (encoder_forward(&m->slm, ids, type_ids, mask, B, T, err)) return -1;
+    size_t N = (size_t)B * T;
+    int C = m->C, D = m->D;
+    float *u = pifi_malloc(2 * N * D * sizeof(float), err);
+    if (!u) return -1;
+    float *z = u + N * D;
+    matmul_forward(u, encoder_output(&m->slm), m->hp.l_in, NULL, (int)N, C, D);
+    int rc = llm_layer_forward_seq(&m->llm, z, u, mask, B, T, causal, err);
+    if (rc == 0) matmul_forward(out, z, m->hp.l_out, NULL, (int)N, D, C);
+    free(u);
+    return rc;
+}
