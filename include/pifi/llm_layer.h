@@ -49,6 +49,11 @@ typedef struct {
 /* Parse a causal-LM config.json (transformers 4.x "rope_scaling" or 5.x
  * "rope_parameters"). */
 int llm_config_load(LlmConfig *cfg, const char *config_path, PifiErr *err);
+/* The config of the LLM at path (HF directory or GGUF file). */
+int llm_config_from_path(LlmConfig *cfg, const char *path, PifiErr *err);
+/* Parameters of one full layer; forward FLOPs of one pooled token. */
+int64_t llm_layer_param_count(const LlmConfig *cfg);
+int64_t llm_layer_pooled_flops(const LlmConfig *cfg);
 const char *llm_arch_name(LlmArch a);
 
 /* One layer's frozen weights, fp32, one arena. */

@@ -9,6 +9,7 @@
 /* Each command: argv[0] is the command name. Returns the exit status. */
 int cmd_info(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
 
 /* Print "pifi: <msg>" and return the exit status for err's kind. */
 int cli_fail(const PifiErr *err);

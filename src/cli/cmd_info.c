@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/cli.h"
+#include "cli/info.h"
 #include "pifi/encoder.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
@@ -14,15 +14,26 @@
 
 static const char *HELP =
     "usage: pifi info [--json] PATH\n"
+    "       pifi info [--json] --slm DIR [--llm PATH | --llm-layer DIR] [options]\n"
     "\n"
-    "Describe PATH: a Hugging Face model directory (config.json + safetensors),\n"
-    "a .safetensors file or a model.safetensors.index.json. Prints the\n"
-    "architecture, the dtypes, the parameter count of each component and the\n"
-    "size on disk.\n"
+    "Describe PATH: a Hugging Face model directory (config.json + safetensors,\n"
+    "an encoder, an LLM or a `pifi extract` output), a .safetensors file, a\n"
+    "model.safetensors.index.json or a .gguf file: architecture, dtypes,\n"
+    "parameters per component, size on disk.\n"
+    "\n"
+    "With --slm, print the PiFi parameter table instead (the paper's appendix):\n"
+    "SLM, L_in, LLM layer, L_out and head, trainable or frozen, and the forward\n"
+    "FLOPs per example. Only configs are read.\n"
     "\n"
     "options:\n"
-    "  --json       machine-readable output on stdout\n"
-    "  -h, --help   this text\n";
+    "  --slm DIR        the small model\n"
+    "  --llm PATH       the LLM whose layer is plugged in (HF dir or .gguf)\n"
+    "  --llm-layer DIR  an extracted layer (pifi extract)\n"
+    "  --classes K      number of classes (default 2)\n"
+    "  --max-len T      tokens per example for the FLOPs (default 100)\n"
+    "  --unfrozen       count the LLM layer as trainable (method pifi-unfrozen)\n"
+    "  --json           machine-readable output on stdout\n"
+    "  -h, --help       this text\n";
 
 enum { COMP_EMB, COMP_LAYERS, COMP_POOLER, COMP_OTHER, COMP_N };
 static const char *COMP_NAMES[COMP_N] = {"embeddings", "encoder layers", "pooler", "other"};
@@ -68,31 +79,57 @@ static int64_t checkpoint_bytes(SafeTensors *st, PifiErr *err) {
 
 int cmd_info(int argc, char **argv) {
     static const struct option LONG[] = {
-        {"json", no_argument, 0, 'j'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
-    int json = 0, c;
+        {"json", no_argument, 0, 'j'},          {"slm", required_argument, 0, 's'},
+        {"llm", required_argument, 0, 'l'},     {"llm-layer", required_argument, 0, 'L'},
+        {"layer", required_argument, 0, 'n'},   {"classes", required_argument, 0, 'k'},
+        {"max-len", required_argument, 0, 't'}, {"unfrozen", no_argument, 0, 'u'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    int json = 0, c, layer = -1;
+    InfoPifiArgs pa = {NULL, NULL, 2, 100, 0};
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", LONG, NULL)) != -1) {
         switch (c) {
         case 'j': json = 1; break;
+        case 's': pa.slm = optarg; break;
+        case 'l':
+        case 'L': pa.llm = optarg; break;
+        case 'n': if (cli_parse_int("info", "--layer", optarg, -100000, 100000, &layer)) return 2; break;
+        case 'k': if (cli_parse_int("info", "--classes", optarg, 2, 100000, &pa.classes)) return 2; break;
+        case 't': if (cli_parse_int("info", "--max-len", optarg, 1, 1 << 20, &pa.max_len)) return 2; break;
+        case 'u': pa.unfrozen = 1; break;
         case 'h': fputs(HELP, stdout); return 0;
+        case ':': return cli_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
         }
     }
+    (void)layer; /* every layer of a model has the same shape */
+    if (pa.slm) {
+        if (optind != argc) return cli_usage_error("info", "--slm takes no PATH");
+        return info_pifi_table(&pa, json);
+    }
     if (optind != argc - 1) return cli_usage_error("info", "expects exactly one PATH");
     const char *path = argv[optind];
+    size_t plen = strlen(path);
+    if (plen > 5 && strcmp(path + plen - 5, ".gguf") == 0 && !pifi_is_dir(path)) return info_gguf(path, json);
     PifiErr err = {0};
 
     EncoderConfig cfg;
-    int have_cfg = 0;
+    LlmConfig llm;
+    int have_cfg = 0, have_llm = 0;
     if (pifi_is_dir(path)) {
         char *cp = pifi_path_join(path, "config.json");
         if (cp && pifi_file_exists(cp)) {
-            if (encoder_config_load(&cfg, cp, &err)) {
+            LlmConfig lc;
+            if (llm_config_load(&lc, cp, &err) == 0) {
+                have_llm = 1;
+                llm = lc;
+            } else if (encoder_config_load(&cfg, cp, &err)) {
                 free(cp);
                 return cli_fail(&err);
+            } else {
+                have_cfg = 1;
             }
-            have_cfg = 1;
         }
         free(cp);
     }
@@ -125,6 +162,9 @@ int cmd_info(int argc, char **argv) {
     if (json) {
         printf("{\"path\":");
         cli_json_string(stdout, path);
+        if (have_llm)
+            printf(",\"model_type\":\"%s\",\"hidden_size\":%d,\"num_layers\":%d,\"layer_parameters\":%lld",
+                   llm.model_type, llm.D, llm.num_layers, (long long)llm_layer_param_count(&llm));
         if (have_cfg)
             printf(",\"model_type\":\"%s\",\"hidden_size\":%d,\"num_layers\":%d,\"num_heads\":%d,"
                    "\"intermediate_size\":%d,\"vocab_size\":%d,\"max_position\":%d",
@@ -143,6 +183,11 @@ int cmd_info(int argc, char **argv) {
         if (cfg.E != cfg.C) printf(", embedding %d", cfg.E);
         printf("\nvocabulary    %d tokens, %d positions\n", cfg.V, cfg.maxT);
     }
+    if (have_llm)
+        printf("architecture  %s LLM: %d layers, hidden %d, %d heads (%d kv, head size %d), intermediate %d\n"
+               "one layer     %lld parameters\n",
+               llm.model_type, llm.num_layers, llm.D, llm.NH, llm.NKV, llm.HD, llm.FF,
+               (long long)llm_layer_param_count(&llm));
     printf("dtype         %s\n", dtypes);
     printf("tensors       %d\n", ntensors);
     printf("on disk       %.1f MB (%lld bytes)\n", bytes / 1e6, (long long)bytes);

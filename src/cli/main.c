@@ -11,6 +11,7 @@ static const struct {
 } COMMANDS[] = {
     {"info", cmd_info, "describe a model directory, checkpoint or GGUF file"},
     {"encode", cmd_encode, "tokenize texts and run the encoder: ids, CLS vectors, hidden states"},
+    {"extract", cmd_extract, "copy one decoder layer out of an LLM (HF dir or GGUF), reading only its bytes"},
 };
 
 static void usage(FILE *f) {

@@ -7,7 +7,11 @@
 #include "kernels/activation.h"
 #include "kernels/rope.h"
 #include "pifi/json.h"
+#include "models/llm_layer_internal.h"
+#include "pifi/fileio.h"
 #include "pifi/llm_layer.h"
+
+#include <stdlib.h>
 
 const char *llm_arch_name(LlmArch a) {
     switch (a) {
@@ -153,5 +157,18 @@ int llm_config_load(LlmConfig *c, const char *path, PifiErr *err) {
     rc = 0;
 done:
     cJSON_Delete(root);
+    return rc;
+}
+
+int llm_config_from_path(LlmConfig *c, const char *path, PifiErr *err) {
+    if (!pifi_is_dir(path)) {
+        size_t n = strlen(path);
+        if (n > 5 && strcmp(path + n - 5, ".gguf") == 0) return llm_config_from_gguf_file(c, path, err);
+        return pifi_errf(err, "%s: not a model directory or .gguf file", path);
+    }
+    char *cp = pifi_path_join(path, "config.json");
+    if (!cp) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    int rc = llm_config_load(c, cp, err);
+    free(cp);
     return rc;
 }

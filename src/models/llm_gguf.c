@@ -119,6 +119,14 @@ static int config_from_gguf(LlmConfig *c, const GgufFile *g, PifiErr *err) {
     return 0;
 }
 
+int llm_config_from_gguf_file(LlmConfig *c, const char *path, PifiErr *err) {
+    GgufFile *g;
+    if (gguf_open(&g, path, err)) return -1;
+    int rc = config_from_gguf(c, g, err);
+    gguf_close(g);
+    return rc;
+}
+
 /* One tensor of layer k in HF layout into dst (numel given by spec). */
 static int read_layer_tensor(const GgufFile *g, const LlmConfig *c, int k, const LlmTensorSpec *s,
                              float *dst, PifiErr *err) {

@@ -57,12 +57,19 @@ int llm_layer_alloc(LlmLayer *l, LlmTensorSpec *specs, int n, PifiErr *err) {
         *specs[i].dst = l->mem + off;
         off += (size_t)specs[i].shape[0] * (specs[i].ndim == 2 ? specs[i].shape[1] : 1);
     }
-    /* parameters of the whole layer, loaded or not */
-    const LlmConfig *c = &l->cfg;
-    int64_t QC = (int64_t)c->NH * c->HD, KC = (int64_t)c->NKV * c->HD;
-    l->num_params = (c->arch == LLM_GEMMA2 ? 4 : 2) * (int64_t)c->D + 2 * QC * c->D + 2 * KC * c->D +
-                    3 * (int64_t)c->FF * c->D + (c->qkv_bias ? QC + 2 * KC : 0) + (c->o_bias ? c->D : 0);
+    l->num_params = llm_layer_param_count(&l->cfg);
     return 0;
+}
+
+int64_t llm_layer_param_count(const LlmConfig *c) {
+    int64_t QC = (int64_t)c->NH * c->HD, KC = (int64_t)c->NKV * c->HD;
+    return (c->arch == LLM_GEMMA2 ? 4 : 2) * (int64_t)c->D + 2 * QC * c->D + 2 * KC * c->D +
+           3 * (int64_t)c->FF * c->D + (c->qkv_bias ? QC + 2 * KC : 0) + (c->o_bias ? c->D : 0);
+}
+
+int64_t llm_layer_pooled_flops(const LlmConfig *c) {
+    int64_t QC = (int64_t)c->NH * c->HD, KC = (int64_t)c->NKV * c->HD;
+    return 2 * ((int64_t)c->D * KC + QC * c->D + 3 * (int64_t)c->D * c->FF);
 }
 
 int llm_resolve_layer(int layer, int num_layers, const char *path, int *out, PifiErr *err) {

@@ -23,6 +23,7 @@ int llm_layer_alloc(LlmLayer *l, LlmTensorSpec *specs, int n, PifiErr *err);
 /* Resolve a possibly negative layer index against num_layers. */
 int llm_resolve_layer(int layer, int num_layers, const char *path, int *out, PifiErr *err);
 
+int llm_config_from_gguf_file(LlmConfig *c, const char *path, PifiErr *err);
 int llm_layer_load_gguf(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err);
 
 #endif
