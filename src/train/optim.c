@@ -1,0 +1,106 @@
+/* optim.c: parameter table, clipping, Adam/AdamW, LR schedules. */
+#include "train/optim.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int params_add(ParamTable *t, const char *name, float *w, int ndim, int64_t d0, int64_t d1, int decay,
+               PifiErr *err) {
+    if (t->n == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 64;
+        ParamRef *r = realloc(t->refs, (size_t)cap * sizeof *r);
+        if (!r) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        t->refs = r;
+        t->cap = cap;
+    }
+    ParamRef *r = &t->refs[t->n++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->w = w;
+    r->ndim = ndim;
+    r->shape[0] = d0;
+    r->shape[1] = ndim == 2 ? d1 : 0;
+    r->n = ndim == 2 ? d0 * d1 : d0;
+    r->decay = decay;
+    t->total += r->n;
+    return 0;
+}
+
+int params_alloc(ParamTable *t, PifiErr *err) {
+    size_t n = (size_t)t->total;
+    t->grad = calloc(n ? n : 1, sizeof(float));
+    t->m = calloc(n ? n : 1, sizeof(float));
+    t->v = calloc(n ? n : 1, sizeof(float));
+    if (!t->grad || !t->m || !t->v) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory for %zu gradients", n);
+    int64_t off = 0;
+    for (int i = 0; i < t->n; i++) {
+        t->refs[i].g = t->grad + off;
+        off += t->refs[i].n;
+    }
+    return 0;
+}
+
+void params_free(ParamTable *t) {
+    free(t->refs);
+    free(t->grad);
+    free(t->m);
+    free(t->v);
+    memset(t, 0, sizeof *t);
+}
+
+void params_zero_grad(ParamTable *t) { memset(t->grad, 0, (size_t)t->total * sizeof(float)); }
+
+double params_grad_norm(const ParamTable *t) {
+    double s = 0.0;
+#pragma omp parallel for reduction(+ : s)
+    for (int64_t i = 0; i < t->total; i++) s += (double)t->grad[i] * t->grad[i];
+    return sqrt(s);
+}
+
+void params_clip(ParamTable *t, double norm, double max_norm) {
+    double coef = max_norm / (norm + 1e-6);
+    if (coef >= 1.0) return;
+    float c = (float)coef;
+#pragma omp parallel for
+    for (int64_t i = 0; i < t->total; i++) t->grad[i] *= c;
+}
+
+void optim_step(ParamTable *t, const OptimConfig *c, float lr, int64_t step) {
+    float b1 = c->beta1, b2 = c->beta2, eps = c->eps, wd = c->weight_decay;
+    /* as torch (foreach=False): bias corrections in double, step_size = lr / bc1 */
+    double bc1 = 1.0 - pow(b1, (double)step), bc2 = 1.0 - pow(b2, (double)step);
+    float step_size = (float)(lr / bc1);
+    float bc2_sqrt = (float)sqrt(bc2);
+    int64_t off = 0;
+    for (int r = 0; r < t->n; r++) {
+        ParamRef *p = &t->refs[r];
+        float *w = p->w, *g = p->g, *m = t->m + off, *v = t->v + off;
+        int adamw = c->kind == OPT_ADAMW;
+        float decay = wd > 0 && p->decay ? wd : 0.0f;
+#pragma omp parallel for
+        for (int64_t i = 0; i < p->n; i++) {
+            float gi = g[i];
+            if (adamw) {
+                if (decay > 0) w[i] *= 1.0f - lr * decay;
+            } else if (wd > 0) {
+                gi += wd * w[i];
+            }
+            m[i] += (1.0f - b1) * (gi - m[i]); /* torch: exp_avg.lerp_(grad, 1 - beta1) */
+            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+            float denom = sqrtf(v[i]) / bc2_sqrt + eps;
+            w[i] -= step_size * m[i] / denom;
+        }
+        off += p->n;
+    }
+}
+
+float lr_at(SchedKind kind, float base_lr, int64_t step, int64_t warmup, int64_t total) {
+    if (warmup > 0 && step < warmup) return base_lr * (float)(step + 1) / (float)warmup;
+    if (kind == SCHED_CONSTANT || total <= warmup) return base_lr;
+    double frac = (double)(step - warmup) / (double)(total - warmup);
+    if (frac > 1.0) frac = 1.0;
+    if (kind == SCHED_LINEAR) return (float)(base_lr * (1.0 - frac));
+    return (float)(base_lr * 0.5 * (1.0 + cos(M_PI * frac)));
+}
