@@ -35,4 +35,5 @@ export PYTHONHASHSEED=0
 "$PY" tools/oracle_encoders.py --out "$FIX/encoders"
 "$PY" tools/oracle_minilm_real.py --minilm "$minilm" --out "$FIX/minilm_real"
 "$PY" tools/oracle_pifi.py --out "$FIX/pifi"
+"$PY" tools/oracle_train.py --out "$FIX/train"
 du -sh "$FIX" >&2

@@ -1,13 +1,17 @@
 /* encoder.h: the small encoder models PiFi starts from (BERT, RoBERTa,
  * ELECTRA discriminator, and BERT-architecture models such as MiniLM), read
  * from a Hugging Face directory (config.json + safetensors), with a batched
- * fp32 forward pass that matches transformers' last_hidden_state.
+ * fp32 forward pass that matches transformers' last_hidden_state, and the
+ * training side: dropout exactly where BertModel has it, the backward pass
+ * (llm.c style: accumulating gradients into a params-shaped arena), and LoRA
+ * adapters on the query and value projections (PEFT semantics).
  *
  * Sizes: B batch, T sequence length, C hidden size, E embedding size (C
  * except ELECTRA), NH heads, L layers, FF intermediate size, V vocabulary. */
 #ifndef PIFI_ENCODER_H
 #define PIFI_ENCODER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "pifi/err.h"
@@ -63,12 +67,22 @@ typedef struct {
     float *poolb;    /* (C) */
 } EncoderParams;
 
+/* LoRA adapters (encoder_lora_enable): for each layer,
+ *   q += (alpha/r) * (dropout(x) A_q^T) B_q^T,  same for v with A_v, B_v. */
+typedef struct {
+    float *qa; /* (L, r, C) attention.self.query.lora_A.weight */
+    float *qb; /* (L, C, r) attention.self.query.lora_B.weight */
+    float *va; /* (L, r, C) attention.self.value.lora_A.weight */
+    float *vb; /* (L, C, r) attention.self.value.lora_B.weight */
+} EncoderLora;
+
 /* Activations of one forward pass, kept for the backward pass. */
 typedef struct {
     float *emb;       /* (B, T, E) sum of the three embeddings */
     float *emb_ln;    /* (B, T, E) after LayerNorm */
     float *emb_mean;  /* (B, T) */
     float *emb_rstd;  /* (B, T) */
+    float *emb_drop;  /* (B, T, E) emb_ln after dropout (training with hidden dropout), else NULL */
     float *proj;      /* (B, T, C) ELECTRA projection, else NULL */
     float *qkv;       /* (L, B, T, 3C) */
     float *att;       /* (L, B, NH, T, T) */
@@ -84,7 +98,21 @@ typedef struct {
     float *ln2_mean;  /* (L, B, T) */
     float *ln2_rstd;  /* (L, B, T) */
     float *pooled;    /* (B, C) tanh(pooler(h[:, 0])), when the model has a pooler */
+    float *attd;      /* (B, NH, T, T) scratch: probabilities after dropout (training), else NULL */
+    float *lora_u;    /* (L, 2, B, T, r) dropout(x) A^T of the query and value adapters (LoRA) */
+    float *lora_x;    /* (B, T, C) scratch: dropout(x) for the adapters (LoRA dropout > 0) */
 } EncoderActs;
+
+/* Scratch of the backward pass, allocated once per (B, T) and reused. */
+typedef struct {
+    float *g;         /* (B, T, max(C, E)) gradient w.r.t. the residual stream */
+    float *t1, *t2, *t3; /* (B, T, max(C, E)) */
+    float *dfch_act;  /* (B, T, FF) */
+    float *dfch;      /* (B, T, FF) */
+    float *dqkv;      /* (B, T, 3C) */
+    float *datt;      /* (B, NH, T, T) */
+    float *du;        /* (B, T, r) LoRA */
+} EncoderGradScratch;
 
 typedef struct {
     EncoderConfig cfg;
@@ -95,8 +123,27 @@ typedef struct {
     EncoderActs acts;
     float *act_mem;       /* the arena behind acts */
     int act_B, act_T;     /* capacity of acts */
+    unsigned act_flags;   /* which optional activations acts holds */
     int32_t *pos_ids;     /* (B, T) position ids of the last forward */
+    int32_t *ids;         /* (B, T) copies of the last forward's inputs, for the backward */
+    int32_t *type_ids;    /* (B, T) (zeros when none were given) */
+    int32_t *mask;        /* (B, T) (ones when none was given) */
     int B, T;             /* shape of the last forward */
+    /* training mode (encoder_set_train) and how the last forward ran */
+    int train;
+    uint64_t seed, step;
+    int fwd_train, fwd_lora_r;
+    uint64_t fwd_seed, fwd_step;
+    /* LoRA (encoder_lora_enable); lora_r == 0: none */
+    int lora_r;
+    float lora_alpha, lora_dropout;
+    EncoderLora lora;
+    float *lora_mem;      /* the arena behind lora */
+    int64_t num_lora_params;
+    /* backward scratch */
+    EncoderGradScratch gs;
+    float *grad_mem;
+    int grad_B, grad_T, grad_r;
 } Encoder;
 
 /* Load config.json and the weights (safetensors, single or sharded) of a
@@ -112,5 +159,66 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
 
 /* (B, T, C) last_hidden_state of the last forward. */
 const float *encoder_output(const Encoder *m);
+
+/* ------------------------------------------------------------------------ */
+/* training */
+
+/* Float count of the parameters (= m->num_params), and pointing a
+ * params-shaped struct (gradients, Adam moments) into mem: same layout as
+ * m->params in m->param_mem, so param_mem[i] and mem[i] are the same
+ * parameter. Tensors the model lacks (projw without ELECTRA, poolw without a
+ * pooler) are NULL, as in m->params. */
+int64_t encoder_param_count(const Encoder *m);
+void encoder_point_params(const Encoder *m, EncoderParams *p, float *mem);
+
+/* train != 0: following forwards apply dropout where transformers' BertModel
+ * does in training (embeddings after LayerNorm and attention.output /
+ * output dense before the residual add: hidden_dropout; attention
+ * probabilities: attention_probs_dropout; LoRA inputs: the LoRA dropout),
+ * the masks a pure function of (seed, step, site, element) (kernels/rng.h):
+ * bump step each optimizer step. train == 0: eval, no dropout. Probabilities
+ * of 0 behave exactly as eval. */
+void encoder_set_train(Encoder *m, int train, uint64_t seed, uint64_t step);
+
+/* Backward pass of the LAST forward (same dropout masks). dout (B, T, C) is
+ * dLoss/d encoder_output(). ACCUMULATES into grads (the caller zeroes them,
+ * e.g. one memset of the arena behind encoder_point_params). grads == NULL or
+ * any NULL tensor in it: that weight is frozen and its gradient skipped (all
+ * NULL: nothing but LoRA is trained). The pooler's gradients are never
+ * touched (PiFi does not use the pooler). Rows of padding_idx in the word
+ * (and RoBERTa position) embeddings get no gradient, as nn.Embedding. */
+int encoder_backward(Encoder *m, EncoderParams *grads, const float *dout, PifiErr *err);
+
+/* The same with LoRA: lora_grads (NULL, or tensors NULL: frozen) receives,
+ * accumulating, the gradients of the adapters, pointed with
+ * encoder_lora_point. encoder_backward(m, g, d, e) is
+ * encoder_backward_lora(m, g, NULL, d, e); both differentiate through the
+ * adapters when LoRA is enabled. */
+int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads,
+                          const float *dout, PifiErr *err);
+
+/* ------------------------------------------------------------------------ */
+/* LoRA (encoder_lora.c) */
+
+/* Add adapters of rank r (1..C) to the query and value projections of every
+ * layer: A (r, C) ~ uniform(-1/sqrt(C), 1/sqrt(C)) (PEFT's kaiming_uniform
+ * with a = sqrt(5)) from rng.h keyed by seed, B = 0, scaling alpha / r,
+ * dropout on the adapters' input in training. Fails if already enabled. */
+int encoder_lora_enable(Encoder *m, int r, float alpha, float dropout, uint64_t seed,
+                        PifiErr *err);
+/* Float count of the adapters (0 without LoRA), and pointing an
+ * EncoderLora into mem (gradients, moments) with m->lora's layout. */
+int64_t encoder_lora_param_count(const Encoder *m);
+void encoder_lora_point(const Encoder *m, EncoderLora *lo, float *mem);
+/* Tensor i of 4 L in lo (m->lora or one pointed by encoder_lora_point), in
+ * PEFT's names: "encoder.layer.{l}.attention.self.{query|value}.lora_{A|B}.weight",
+ * shape (r, C) for A, (C, r) for B. Returns -1 when i is out of range. */
+int encoder_lora_tensor(const Encoder *m, const EncoderLora *lo, int i, char *name, size_t name_n,
+                        float **data, int64_t shape[2]);
+/* Fold the adapters into the base weights (W += alpha/r B A) and drop them:
+ * the eval forward is unchanged, and as fast as without LoRA. */
+void encoder_lora_merge(Encoder *m);
+/* Drop the adapters without merging. */
+void encoder_lora_disable(Encoder *m);
 
 #endif

@@ -35,6 +35,7 @@ typedef struct {
     float attn_scale;        /* HD^-0.5, or query_pre_attn_scalar^-0.5 (Gemma2) */
     float softcap;           /* Gemma2 attn_logit_softcapping, else 0 */
     int sliding_window;      /* 0: none; sequence mode refuses longer inputs */
+    float initializer_range; /* std of transformers' random init (config.json; 0: 0.02) */
     /* RoPE */
     int rope_type;           /* ROPE_* of kernels/rope.h */
     double rope_theta, rope_factor, rope_low_freq, rope_high_freq;
@@ -80,10 +81,14 @@ typedef struct {
     LlmLayerParams p;
     float *mem;
     int64_t num_params;    /* of the full layer, loaded or not */
-    /* workspace, grown on demand */
+    /* workspace, grown on demand; in training mode it holds the activations
+     * of the last forward (llm_layer_backward.c) and the backward's scratch */
     float *ws;
     size_t ws_size;
     int32_t *ws_pos;
+    int train;             /* llm_layer_set_train */
+    int saved;             /* what ws holds: 0 nothing, 1 a pooled, 2 a sequence forward */
+    int saved_B, saved_T, saved_causal;
 } LlmLayer;
 
 /* Load layer `layer` (negative counts from the end) from a Hugging Face
@@ -101,6 +106,41 @@ int llm_layer_forward_pooled(LlmLayer *l, float *out, const float *x, int B, Pif
  * padding mask (B, T) (NULL: none), bidirectional unless causal. */
 int llm_layer_forward_seq(LlmLayer *l, float *out, const float *x, const int32_t *mask, int B, int T,
                           int causal, PifiErr *err);
+
+/* ------------------------------------------------------------------------ */
+/* training (llm_layer_backward.c, llm_layer_init.c) */
+
+/* Training mode on/off. When on, each forward (pooled or sequence) keeps the
+ * activations its backward needs in the layer's workspace (grown when B or T
+ * grows, no allocation otherwise); only the most recent forward is kept.
+ * Switching either way forgets what was kept. */
+void llm_layer_set_train(LlmLayer *l, int train);
+
+/* Backward of the last pooled forward (training mode): dout (B, D) = dL/dout
+ * -> dx (B, D) = dL/dx (overwritten; may alias dout). grads NULL: the frozen
+ * layer of PiFi, input gradient only. Else weight gradients ACCUMULATE into
+ * every non-NULL field of grads (pooled mode never touches wq, wk, bq, bk). */
+int llm_layer_backward_pooled(LlmLayer *l, float *dx, const float *dout, LlmLayerParams *grads,
+                              PifiErr *err);
+
+/* Same for the last sequence-mode forward: dout, dx (B, T, D). */
+int llm_layer_backward_seq(LlmLayer *l, float *dx, const float *dout, LlmLayerParams *grads,
+                           PifiErr *err);
+
+/* Number of floats in l->mem: the layer's loaded (trainable) parameters. */
+int64_t llm_layer_trainable_count(const LlmLayer *l);
+
+/* Point p's fields into mem (llm_layer_trainable_count floats) with the same
+ * layout as l->p in l->mem (NULL where l->p is NULL): gradients and optimizer
+ * moments then treat l->mem as one flat parameter vector. */
+void llm_layer_point_params(const LlmLayer *l, LlmLayerParams *p, float *mem);
+
+/* Re-initialise the loaded weights as transformers' _init_weights does for
+ * these models (the "pifi-random" ablation): Linear weights ~ N(0,
+ * initializer_range), biases 0, RMSNorm weights 1 (Gemma2: 0, used as 1 + w).
+ * Each tensor draws from its own stream of seed (kernels/rng.h), keyed by its
+ * name, so a pooled-only layer gets the same Wv, Wo, ... as a full one. */
+int llm_layer_init_random(LlmLayer *l, uint64_t seed, PifiErr *err);
 
 /* ------------------------------------------------------------------------ */
 /* extraction: `pifi extract` */

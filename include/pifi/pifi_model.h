@@ -40,7 +40,8 @@ typedef struct {
     float *z;      /* (B, D) LLM layer output */
     float *v;      /* (B, C) L_out output, or = pooled without a layer */
     float *h1;     /* (B, C) head dense */
-    float *h1a;    /* (B, C) after (dropout and) GELU */
+    float *h1d;    /* (B, C) after the head's dropout (training), = h1 otherwise */
+    float *h1a;    /* (B, C) after GELU */
     float *logits; /* (B, K) */
 } PifiActs;
 
@@ -56,7 +57,23 @@ typedef struct {
     PifiActs acts;
     float *act_mem;
     int act_B;
+    /* training */
+    int train;
+    float head_dropout;   /* 0.2, the authors' head */
+    uint64_t seed, step;  /* dropout masks are keyed by (seed, step) */
+    const int32_t *last_mask; /* mask of the last forward (pool backward) */
+    int last_T;
+    float *gscratch;      /* backward scratch */
+    size_t gscratch_size;
 } PifiModel;
+
+/* Gradient destinations. NULL (or NULL fields) = frozen: not computed. */
+typedef struct {
+    EncoderParams *enc;   /* the SLM's weights (NULL for LoRA, whose base is frozen) */
+    PifiHeadParams head;  /* L_in, L_out, head */
+    LlmLayerParams *llm;  /* the plugged layer (pifi-unfrozen only) */
+    void *lora;           /* EncoderLora* of the SLM's adapters, or NULL */
+} PifiGrads;
 
 /* Assemble from parts: the SLM directory, an LLM layer (path + layer index,
  * INT32_MIN to use an extracted directory's own; llm_path NULL for "base"),
@@ -68,6 +85,22 @@ void pifi_model_free(PifiModel *m);
 
 /* Read l_in.weight, l_out.weight, head.dense.{weight,bias}, head.out.{weight,bias}. */
 int pifi_model_load_heads(PifiModel *m, SafeTensors *st, const char *prefix, PifiErr *err);
+
+/* Point a PifiHeadParams-shaped struct (gradients, moments) into mem of
+ * m->hp_count floats, same layout as m->hp_mem. */
+void pifi_model_point_heads(const PifiModel *m, PifiHeadParams *p, float *mem);
+
+/* Initialise L_in, L_out and the head as torch.nn.Linear does
+ * (uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases), from seed. */
+void pifi_model_init_heads(PifiModel *m, uint64_t seed);
+
+/* Training mode: dropout on (SLM and head) with masks keyed by (seed, step),
+ * and every activation the backward needs kept. train = 0: inference. */
+void pifi_model_set_train(PifiModel *m, int train, uint64_t seed, uint64_t step);
+
+/* Backward of the last pifi_model_forward: dlogits (B, K) -> gradients,
+ * ACCUMULATED into g (zero them first). */
+int pifi_model_backward(PifiModel *m, const float *dlogits, PifiGrads *g, PifiErr *err);
 
 /* Pooled mode: logits (B, K) in m->acts.logits. ids/type_ids/mask (B, T). */
 int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,

@@ -10,6 +10,9 @@
 int cmd_info(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_extract(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 
 /* Print "pifi: <msg>" and return the exit status for err's kind. */
 int cli_fail(const PifiErr *err);

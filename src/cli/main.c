@@ -11,6 +11,9 @@ static const struct {
 } COMMANDS[] = {
     {"info", cmd_info, "describe a model directory, checkpoint or GGUF file"},
     {"encode", cmd_encode, "tokenize texts and run the encoder: ids, CLS vectors, hidden states"},
+    {"train", cmd_train, "fine-tune a classifier: plain (base), PiFi, or the paper's ablations"},
+    {"eval", cmd_eval, "metrics of a trained run on a task split or a file"},
+    {"predict", cmd_predict, "labels and probabilities of texts with a trained run (JSON lines)"},
     {"extract", cmd_extract, "copy one decoder layer out of an LLM (HF dir or GGUF), reading only its bytes"},
 };
 

@@ -1,4 +1,5 @@
-/* activation.c: GELU (exact and tanh), ReLU, SiLU, quick GELU. */
+/* activation.c: GELU (exact and tanh), ReLU, SiLU, quick GELU: forward and
+ * backward. */
 #include "kernels/activation.h"
 
 #include <math.h>
@@ -42,5 +43,39 @@ void activation_forward(Activation a, float *out, const float *inp, size_t N) {
         case ACT_SILU: out[i] = x / (1.0f + expf(-x)); break;
         case ACT_QUICK_GELU: out[i] = x / (1.0f + expf(-1.702f * x)); break;
         }
+    }
+}
+
+void activation_backward(Activation a, float *dinp, const float *inp, const float *dout, size_t N) {
+    const float s2 = 0.70710678118654752f;            /* 1/sqrt(2) */
+    const float inv_sqrt_2pi = 0.39894228040143268f; /* 1/sqrt(2 pi) */
+    const float k = 0.79788456080286536f;             /* sqrt(2/pi) */
+#pragma omp parallel for
+    for (size_t i = 0; i < N; i++) {
+        float x = inp[i], d = 0.0f;
+        switch (a) {
+        case ACT_GELU: /* Phi(x) + x phi(x) */
+            d = 0.5f * (1.0f + erff(x * s2)) + x * inv_sqrt_2pi * expf(-0.5f * x * x);
+            break;
+        case ACT_GELU_TANH: {
+            float u = k * (x + 0.044715f * x * x * x);
+            float th = tanhf(u);
+            float du = k * (1.0f + 3.0f * 0.044715f * x * x);
+            d = 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * du;
+            break;
+        }
+        case ACT_RELU: d = x > 0.0f ? 1.0f : 0.0f; break;
+        case ACT_SILU: {
+            float s = 1.0f / (1.0f + expf(-x));
+            d = s * (1.0f + x * (1.0f - s));
+            break;
+        }
+        case ACT_QUICK_GELU: {
+            float s = 1.0f / (1.0f + expf(-1.702f * x));
+            d = s + 1.702f * x * s * (1.0f - s);
+            break;
+        }
+        }
+        dinp[i] += d * dout[i];
     }
 }

@@ -19,4 +19,9 @@ const char *activation_name(Activation a);
 /* out (N) = act(inp (N)); out may equal inp. */
 void activation_forward(Activation a, float *out, const float *inp, size_t N);
 
+/* dinp (N) += act'(inp) * dout, ACCUMULATING as llm.c's gelu_backward;
+ * inp is the forward's input. dinp must not alias dout. ReLU's derivative at
+ * 0 is 0, as in PyTorch. */
+void activation_backward(Activation a, float *dinp, const float *inp, const float *dout, size_t N);
+
 #endif

@@ -1,23 +1,36 @@
-/* attention.c: softmax(q k^T / sqrt(hs) + mask) v, one GEMM pair per (b, h). */
+/* attention.c: softmax(q k^T / sqrt(hs) + mask) v, one GEMM pair per (b, h),
+ * and its backward (four GEMMs per (b, h) around the softmax Jacobian). */
 #include "kernels/attention.h"
 
 #include <math.h>
 #include <stddef.h>
 
+#include "kernels/dropout.h"
 #include "kernels/gemm.h"
 
-void attention_forward(float *out, float *att, const float *qkv, const int32_t *mask, int B, int T,
-                       int C, int NH) {
+/* Apply the dropout mask of head (b, h) to a (T, T) block: dst = src * mask. */
+static void att_dropout(float *dst, const float *src, size_t base, int T, float p, uint64_t seed,
+                        uint64_t stream) {
+    float scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < (size_t)T * T; i++)
+        dst[i] = p >= 1.0f ? 0.0f : src[i] * dropout_factor(p, scale, seed, stream, base + i);
+}
+
+void attention_forward_dropout(float *out, float *att, float *attd, const float *qkv,
+                               const int32_t *mask, int B, int T, int C, int NH, float p,
+                               uint64_t seed, uint64_t stream) {
     int hs = C / NH;
     int C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
+    int drop = p > 0.0f;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
             const float *q = qkv + (size_t)b * T * C3 + h * hs; /* (T, hs), row stride 3C */
             const float *k = q + C;
             const float *v = q + 2 * C;
-            float *a = att + ((size_t)b * NH + h) * T * T; /* (T, T) */
+            size_t base = ((size_t)b * NH + h) * T * T;
+            float *a = att + base; /* (T, T) */
             const int32_t *m = mask ? mask + (size_t)b * T : NULL;
             /* scores (T, T) = scale * q k^T */
             gemm_f32(0, 1, T, T, hs, scale, q, C3, k, C3, 0.0f, a, T);
@@ -35,8 +48,59 @@ void attention_forward(float *out, float *att, const float *qkv, const int32_t *
                 float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
                 for (int t2 = 0; t2 < T; t2++) row[t2] *= inv;
             }
+            const float *pa = a;
+            if (drop) {
+                att_dropout(attd + base, a, base, T, p, seed, stream);
+                pa = attd + base;
+            }
             /* out_bh (T, hs), row stride C = att (T, T) v (T, hs) */
-            gemm_f32(0, 0, T, hs, T, 1.0f, a, T, v, C3, 0.0f, out + (size_t)b * T * C + h * hs, C);
+            gemm_f32(0, 0, T, hs, T, 1.0f, pa, T, v, C3, 0.0f, out + (size_t)b * T * C + h * hs, C);
+        }
+    }
+}
+
+void attention_forward(float *out, float *att, const float *qkv, const int32_t *mask, int B, int T,
+                       int C, int NH) {
+    attention_forward_dropout(out, att, NULL, qkv, mask, B, T, C, NH, 0.0f, 0, 0);
+}
+
+void attention_backward(float *dqkv, float *datt, float *attd, const float *dout, const float *qkv,
+                        const float *att, int B, int T, int C, int NH, float p, uint64_t seed,
+                        uint64_t stream) {
+    int hs = C / NH;
+    int C3 = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
+    int drop = p > 0.0f;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++) {
+        for (int h = 0; h < NH; h++) {
+            size_t off = (size_t)b * T * C3 + h * hs;
+            const float *q = qkv + off, *k = q + C, *v = q + 2 * C; /* (T, hs), stride 3C */
+            float *dq = dqkv + off, *dk = dq + C, *dv = dq + 2 * C;
+            const float *g = dout + (size_t)b * T * C + h * hs;    /* (T, hs), stride C */
+            size_t base = ((size_t)b * NH + h) * T * T;
+            const float *a = att + base; /* (T, T) probabilities */
+            float *da = datt + base;     /* (T, T) */
+            const float *pa = a;         /* what multiplied v in the forward */
+            if (drop) {
+                att_dropout(attd + base, a, base, T, p, seed, stream);
+                pa = attd + base;
+            }
+            /* d(dropped probs) (T, T) = g v^T;  dv += dropped^T g */
+            gemm_f32(0, 1, T, T, hs, 1.0f, g, C, v, C3, 0.0f, da, T);
+            gemm_f32(1, 0, T, hs, T, 1.0f, pa, T, g, C, 1.0f, dv, C3);
+            if (drop) att_dropout(da, da, base, T, p, seed, stream);
+            /* softmax: dscore = a * (da - sum(a * da)) per row */
+            for (int t = 0; t < T; t++) {
+                const float *ar = a + (size_t)t * T;
+                float *dr = da + (size_t)t * T;
+                float dot = 0.0f;
+                for (int t2 = 0; t2 < T; t2++) dot += ar[t2] * dr[t2];
+                for (int t2 = 0; t2 < T; t2++) dr[t2] = ar[t2] * (dr[t2] - dot);
+            }
+            /* scores = scale q k^T:  dq += scale dscore k,  dk += scale dscore^T q */
+            gemm_f32(0, 0, T, hs, T, scale, da, T, k, C3, 1.0f, dq, C3);
+            gemm_f32(1, 0, T, hs, T, scale, da, T, q, C3, 1.0f, dk, C3);
         }
     }
 }

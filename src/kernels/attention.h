@@ -1,5 +1,6 @@
 /* attention.h: multi-head self-attention core (no projections) over a packed
- * qkv tensor, with a key padding mask, bidirectional (encoder) attention. */
+ * qkv tensor, with a key padding mask, bidirectional (encoder) attention:
+ * forward, forward with dropout on the probabilities (training), backward. */
 #ifndef PIFI_ATTENTION_H
 #define PIFI_ATTENTION_H
 
@@ -12,5 +13,23 @@
  * out (B, T, C): heads concatenated. */
 void attention_forward(float *out, float *att, const float *qkv, const int32_t *mask, int B, int T,
                        int C, int NH);
+
+/* The same with dropout p on the probabilities (kernels/dropout.h: element i
+ * of the (B, NH, T, T) tensor keyed by (seed, stream, i)), as HF's eager
+ * attention in training. att keeps the probabilities BEFORE dropout (what the
+ * backward needs); attd (B, NH, T, T) is scratch that receives them after
+ * (unused, may be NULL, when p <= 0). */
+void attention_forward_dropout(float *out, float *att, float *attd, const float *qkv,
+                               const int32_t *mask, int B, int T, int C, int NH, float p,
+                               uint64_t seed, uint64_t stream);
+
+/* Backward, ACCUMULATING into dqkv (B, T, 3C) from dout (B, T, C), using the
+ * forward's qkv and att (probabilities before dropout) and the same p, seed,
+ * stream. datt (B, NH, T, T) is scratch; attd (B, NH, T, T) scratch too when
+ * p > 0 (else may be NULL). The key mask is not needed: padded keys have zero
+ * probability and so zero gradient. */
+void attention_backward(float *dqkv, float *datt, float *attd, const float *dout, const float *qkv,
+                        const float *att, int B, int T, int C, int NH, float p, uint64_t seed,
+                        uint64_t stream);
 
 #endif

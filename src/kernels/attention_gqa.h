@@ -20,4 +20,13 @@ typedef struct {
 void attention_gqa_forward(float *out, float *att, const float *q, const float *k, const float *v,
                            const int32_t *mask, int B, int T, const GqaParams *p);
 
+/* Accumulates dq (B, T, NH*HD), dk, dv (B, T, NKV*HD) += the gradients of
+ * the forward above given dout (B, T, NH*HD), from the probabilities att it
+ * saved (masked keys have probability 0, so their gradient is 0: the masks
+ * need not be passed again). datt (B, NH, T, T) is scratch (receives
+ * dL/dscores). With a softcap the raw scores are recomputed from q, k. */
+void attention_gqa_backward(float *dq, float *dk, float *dv, float *datt, const float *dout,
+                            const float *q, const float *k, const float *v, const float *att, int B,
+                            int T, const GqaParams *p);
+
 #endif

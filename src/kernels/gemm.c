@@ -29,3 +29,23 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
         }
     }
 }
+
+void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                     const float *weight, int BT, int C, int OC) {
+    if (dinp) gemm_f32(0, 0, BT, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
+    if (dweight) gemm_f32(1, 0, OC, C, BT, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
+    if (dbias) {
+        /* Column sums, a block of 16 columns (one cache line) per task. */
+        int nblk = (OC + 15) / 16;
+#pragma omp parallel for schedule(static)
+        for (int blk = 0; blk < nblk; blk++) {
+            int j0 = blk * 16, j1 = j0 + 16 < OC ? j0 + 16 : OC;
+            float acc[16] = {0};
+            for (int i = 0; i < BT; i++) {
+                const float *g = dout + (size_t)i * OC;
+                for (int j = j0; j < j1; j++) acc[j - j0] += g[j];
+            }
+            for (int j = j0; j < j1; j++) dbias[j] += acc[j - j0];
+        }
+    }
+}

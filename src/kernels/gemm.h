@@ -14,4 +14,12 @@ void gemm_f32(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
 void matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int BT,
                     int C, int OC);
 
+/* Backward of matmul_forward, ACCUMULATING as llm.c does:
+ *   dinp (BT, C) += dout (BT, OC) weight (OC, C)
+ *   dweight (OC, C) += dout^T inp,  dbias (OC) += sum over rows of dout.
+ * Any of dinp, dweight, dbias may be NULL: that gradient is skipped (frozen
+ * weights, or an input nobody needs the gradient of). */
+void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                     const float *weight, int BT, int C, int OC);
+
 #endif

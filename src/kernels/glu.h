@@ -9,4 +9,9 @@
  * (N) receives act(gate) for the backward pass (may be NULL). */
 void glu_forward(float *out, float *gate_act, const float *gate, const float *up, int act, size_t N);
 
+/* Accumulates: dgate (N) += dout * up * act'(gate), dup (N) += dout * act(gate).
+ * gate_act (N) is act(gate) saved by the forward. */
+void glu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+                  const float *gate_act, int act, size_t N);
+
 #endif

@@ -1,4 +1,4 @@
-/* layernorm.c: LayerNorm forward (backward comes with training). */
+/* layernorm.c: LayerNorm forward and backward (llm.c's formulas). */
 #include "kernels/layernorm.h"
 
 #include <math.h>
@@ -24,5 +24,49 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, c
         for (int c = 0; c < C; c++) o[c] = (x[c] - mf) * s * weight[c] + bias[c];
         if (mean) mean[i] = mf;
         if (rstd) rstd[i] = s;
+    }
+}
+
+void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                        const float *inp, const float *weight, const float *mean, const float *rstd,
+                        int N, int C) {
+    /* dinp: rows are independent. */
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < N; i++) {
+        const float *x = inp + (size_t)i * C, *g = dout + (size_t)i * C;
+        float *dx = dinp + (size_t)i * C;
+        float mu = mean[i], rs = rstd[i];
+        /* the two means the LayerNorm Jacobian needs */
+        double dnorm_mean = 0.0, dnorm_norm_mean = 0.0;
+        for (int c = 0; c < C; c++) {
+            double dnorm = (double)weight[c] * g[c];
+            dnorm_mean += dnorm;
+            dnorm_norm_mean += dnorm * ((x[c] - mu) * rs);
+        }
+        float a = (float)(dnorm_mean / C), b = (float)(dnorm_norm_mean / C);
+        for (int c = 0; c < C; c++) {
+            float norm = (x[c] - mu) * rs;
+            dx[c] += (weight[c] * g[c] - a - norm * b) * rs;
+        }
+    }
+    if (!dweight && !dbias) return;
+    /* dweight, dbias: column sums over rows, a block of 16 columns per task. */
+    int nblk = (C + 15) / 16;
+#pragma omp parallel for schedule(static)
+    for (int blk = 0; blk < nblk; blk++) {
+        int c0 = blk * 16, c1 = c0 + 16 < C ? c0 + 16 : C;
+        float dw[16] = {0}, db[16] = {0};
+        for (int i = 0; i < N; i++) {
+            const float *x = inp + (size_t)i * C, *g = dout + (size_t)i * C;
+            float mu = mean[i], rs = rstd[i];
+            for (int c = c0; c < c1; c++) {
+                dw[c - c0] += (x[c] - mu) * rs * g[c];
+                db[c - c0] += g[c];
+            }
+        }
+        for (int c = c0; c < c1; c++) {
+            if (dweight) dweight[c] += dw[c - c0];
+            if (dbias) dbias[c] += db[c - c0];
+        }
     }
 }

@@ -8,4 +8,10 @@
 void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, float offset,
                      int N, int C, float eps);
 
+/* Accumulates: dinp (N, C) += dL/dinp, dweight (C) += dL/dweight (dweight
+ * may be NULL: no weight gradient). dout, inp (N, C); rstd (N) from the
+ * forward. dinp may not alias dout or inp. */
+void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                      const float *weight, float offset, const float *rstd, int N, int C);
+
 #endif

@@ -1,4 +1,4 @@
-/* rope.c: RoPE frequencies (default, linear, llama3 smoothing) and rotation. */
+/* rope.c: RoPE frequencies (default, linear, llama3 smoothing), rotation and its backward. */
 #include "kernels/rope.h"
 
 #include <math.h>
@@ -41,6 +41,26 @@ void rope_forward(float *x, const int *pos, const float *inv_freq, int B, int T,
                     float a = v[i], bb = v[i + half];
                     v[i] = a * c - bb * s;
                     v[i + half] = bb * c + a * s;
+                }
+            }
+        }
+    }
+}
+
+void rope_backward(float *dx, const int *pos, const float *inv_freq, int B, int T, int NH, int HD) {
+    int half = HD / 2;
+#pragma omp parallel for collapse(2)
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            float p = (float)(pos ? pos[(size_t)b * T + t] : t);
+            for (int i = 0; i < half; i++) {
+                float ang = p * inv_freq[i];
+                float c = cosf(ang), s = sinf(ang);
+                for (int h = 0; h < NH; h++) {
+                    float *v = dx + (((size_t)b * T + t) * NH + h) * HD;
+                    float a = v[i], bb = v[i + half];
+                    v[i] = a * c + bb * s;
+                    v[i + half] = bb * c - a * s;
                 }
             }
         }

@@ -21,4 +21,8 @@ void rope_inv_freq(float *inv_freq, const RopeParams *p, int HD);
 /* Rotate in place x (B, T, NH, HD) at positions pos (B, T) (NULL: 0..T-1). */
 void rope_forward(float *x, const int *pos, const float *inv_freq, int B, int T, int NH, int HD);
 
+/* In place: dx (B, T, NH, HD) from dL/d(rotated x) to dL/dx. The rotation is
+ * orthogonal, so this is the inverse rotation (angle -p inv_freq). */
+void rope_backward(float *dx, const int *pos, const float *inv_freq, int B, int T, int NH, int HD);
+
 #endif

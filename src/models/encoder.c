@@ -1,5 +1,7 @@
 /* encoder.c: BERT / RoBERTa / ELECTRA encoders: weights from safetensors into
- * one fp32 arena, and the batched forward pass (post-LayerNorm transformer).
+ * one fp32 arena, and the batched forward pass (post-LayerNorm transformer),
+ * with dropout in training mode. The backward is in encoder_backward.c, the
+ * LoRA adapters in encoder_lora.c.
  *
  *   x = LN(word[id] + type[tt] + pos[p])        (ELECTRA: then Linear E -> C)
  *   for each layer:
@@ -14,10 +16,12 @@
 
 #include "kernels/activation.h"
 #include "kernels/attention.h"
+#include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/layernorm.h"
 #include "pifi/encoder.h"
 #include "pifi/fileio.h"
+#include "models/encoder_internal.h"
 
 /* ------------------------------------------------------------------------ */
 /* parameters */
@@ -176,14 +180,43 @@ void encoder_free(Encoder *m) {
     free(m->param_mem);
     free(m->act_mem);
     free(m->pos_ids);
+    free(m->ids);
+    free(m->type_ids);
+    free(m->mask);
+    free(m->lora_mem);
+    free(m->grad_mem);
     memset(m, 0, sizeof *m);
+}
+
+int64_t encoder_param_count(const Encoder *m) { return m->num_params; }
+
+void encoder_point_params(const Encoder *m, EncoderParams *p, float *mem) {
+    point_params(p, mem, &m->cfg, m->has_pooler);
+}
+
+void encoder_set_train(Encoder *m, int train, uint64_t seed, uint64_t step) {
+    m->train = train != 0;
+    m->seed = seed;
+    m->step = step;
 }
 
 /* ------------------------------------------------------------------------ */
 /* activations */
 
+/* Optional activations, by what the next forward needs. */
+enum { ACT_EMB_DROP = 1, ACT_ATTD = 2, ACT_LORA_X = 4 };
+
+static unsigned act_flags(const Encoder *m) {
+    const EncoderConfig *c = &m->cfg;
+    unsigned f = 0;
+    if (m->train && c->hidden_dropout > 0.0f) f |= ACT_EMB_DROP;
+    if (m->train && c->attn_dropout > 0.0f) f |= ACT_ATTD;
+    if (m->lora_r > 0 && m->lora_dropout > 0.0f) f |= ACT_LORA_X;
+    return f;
+}
+
 static size_t point_acts(EncoderActs *a, float *mem, const EncoderConfig *c, int B, int T,
-                         int pooler) {
+                         int pooler, unsigned flags, int r) {
     size_t BT = (size_t)B * T, C = c->C, E = c->E, L = c->L, NH = c->NH, FF = c->FF;
     struct {
         float **ptr;
@@ -196,6 +229,10 @@ static size_t point_acts(EncoderActs *a, float *mem, const EncoderConfig *c, int
         {&a->ln1_rstd, L * BT},      {&a->fch, L * BT * FF},     {&a->fch_act, L * BT * FF},
         {&a->res2, L * BT * C},      {&a->ln2, L * BT * C},      {&a->ln2_mean, L * BT},
         {&a->ln2_rstd, L * BT},      {&a->pooled, pooler ? (size_t)B * C : 0},
+        {&a->emb_drop, flags & ACT_EMB_DROP ? BT * E : 0},
+        {&a->attd, flags & ACT_ATTD ? (size_t)B * NH * T * T : 0},
+        {&a->lora_u, L * 2 * BT * (size_t)r},
+        {&a->lora_x, flags & ACT_LORA_X ? BT * C : 0},
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -205,23 +242,41 @@ static size_t point_acts(EncoderActs *a, float *mem, const EncoderConfig *c, int
     return total;
 }
 
+/* (Re)allocate the activations when the shape, the training mode or LoRA
+ * changed; otherwise reuse them. */
 static int ensure_acts(Encoder *m, int B, int T, PifiErr *err) {
-    if (m->act_mem && m->act_B == B && m->act_T == T) return 0;
-    size_t n = point_acts(&m->acts, NULL, &m->cfg, B, T, m->has_pooler);
+    unsigned flags = act_flags(m);
+    if (m->act_mem && m->act_B == B && m->act_T == T && m->act_flags == flags &&
+        m->fwd_lora_r == m->lora_r)
+        return 0;
+    size_t n = point_acts(&m->acts, NULL, &m->cfg, B, T, m->has_pooler, flags, m->lora_r);
+    size_t ni = (size_t)B * T * sizeof(int32_t);
     free(m->act_mem);
     free(m->pos_ids);
+    free(m->ids);
+    free(m->type_ids);
+    free(m->mask);
+    m->B = m->T = 0; /* no forward to differentiate until this one succeeds */
     m->act_mem = pifi_malloc(n * sizeof(float), err);
-    m->pos_ids = pifi_malloc((size_t)B * T * sizeof(int32_t), err);
-    if (!m->act_mem || !m->pos_ids) {
+    m->pos_ids = m->act_mem ? pifi_malloc(ni, err) : NULL;
+    m->ids = m->pos_ids ? pifi_malloc(ni, err) : NULL;
+    m->type_ids = m->ids ? pifi_malloc(ni, err) : NULL;
+    m->mask = m->type_ids ? pifi_malloc(ni, err) : NULL;
+    if (!m->mask) {
         free(m->act_mem);
         free(m->pos_ids);
+        free(m->ids);
+        free(m->type_ids);
         m->act_mem = NULL;
-        m->pos_ids = NULL;
+        m->pos_ids = m->ids = m->type_ids = NULL;
+        m->act_B = m->act_T = 0;
         return -1;
     }
-    point_acts(&m->acts, m->act_mem, &m->cfg, B, T, m->has_pooler);
+    point_acts(&m->acts, m->act_mem, &m->cfg, B, T, m->has_pooler, flags, m->lora_r);
     m->act_B = B;
     m->act_T = T;
+    m->act_flags = flags;
+    m->fwd_lora_r = m->lora_r;
     return 0;
 }
 
@@ -272,7 +327,10 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
                     int B, int T, PifiErr *err) {
     const EncoderConfig *c = &m->cfg;
     if (B <= 0 || T <= 0) return pifi_errf(err, "encoder: empty batch (B=%d, T=%d)", B, T);
+    if ((int64_t)B * T > INT32_MAX / 4)
+        return pifi_errf(err, "encoder: batch of %d x %d tokens is too large", B, T);
     if (ensure_acts(m, B, T, err)) return -1;
+    m->B = m->T = 0; /* until this forward succeeds */
     int BT = B * T, C = c->C, E = c->E, FF = c->FF, NH = c->NH;
     for (int i = 0; i < BT; i++) {
         if (ids[i] < 0 || ids[i] >= c->V)
@@ -286,6 +344,20 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
         if (m->pos_ids[i] >= c->maxT)
             return pifi_errf(err, "encoder: sequence of %d tokens is longer than "
                              "max_position_embeddings %d allows", T, c->maxT);
+    /* Copies for the backward pass (the caller's buffers may change). */
+    memcpy(m->ids, ids, (size_t)BT * sizeof *ids);
+    for (int i = 0; i < BT; i++) {
+        m->type_ids[i] = type_ids && c->TV > 0 ? type_ids[i] : 0;
+        m->mask[i] = mask ? mask[i] : 1;
+    }
+    mask = m->mask;
+    /* Dropout in effect for this forward, remembered for the backward. */
+    m->fwd_train = m->train;
+    m->fwd_seed = m->seed;
+    m->fwd_step = m->step;
+    float hp = m->train ? c->hidden_dropout : 0.0f, ap = m->train ? c->attn_dropout : 0.0f;
+    float lp = m->train ? m->lora_dropout : 0.0f;
+    uint64_t seed = m->seed, step = m->step;
 
     EncoderParams *p = &m->params;
     EncoderActs *a = &m->acts;
@@ -294,8 +366,13 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
     layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, p->emb_lnw, p->emb_lnb, BT, E,
                       c->ln_eps);
     const float *x = a->emb_ln; /* (B, T, C) input of the current layer */
+    if (hp > 0.0f) {
+        dropout_forward(a->emb_drop, a->emb_ln, (size_t)BT * E, hp, seed,
+                        encoder_stream(step, -1, 0));
+        x = a->emb_drop;
+    }
     if (a->proj) {
-        matmul_forward(a->proj, a->emb_ln, p->projw, p->projb, BT, E, C);
+        matmul_forward(a->proj, x, p->projw, p->projb, BT, E, C);
         x = a->proj;
     }
     for (int l = 0; l < c->L; l++) {
@@ -308,9 +385,14 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
 
         matmul_forward(qkv, x, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + (size_t)l * 3 * C, BT, C,
                        3 * C);
-        attention_forward(atty, att, qkv, mask, B, T, C, NH);
+        if (m->lora_r > 0) encoder_lora_forward(m, l, x, qkv, BT, lp, seed, step);
+        attention_forward_dropout(atty, att, a->attd, qkv, mask, B, T, C, NH, ap, seed,
+                                  encoder_stream(step, l, ENC_SITE_ATT_PROBS));
         matmul_forward(res1, atty, p->attprojw + (size_t)l * C * C, p->attprojb + (size_t)l * C, BT,
                        C, C);
+        if (hp > 0.0f)
+            dropout_forward(res1, res1, (size_t)BT * C, hp, seed,
+                            encoder_stream(step, l, ENC_SITE_ATT_OUT));
         residual_add(res1, x, (size_t)BT * C);
         layernorm_forward(ln1, a->ln1_mean + o, a->ln1_rstd + o, res1, p->ln1w + (size_t)l * C,
                           p->ln1b + (size_t)l * C, BT, C, c->ln_eps);
@@ -318,6 +400,9 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
         activation_forward((Activation)c->act, fch_act, fch, (size_t)BT * FF);
         matmul_forward(res2, fch_act, p->fcprojw + (size_t)l * C * FF, p->fcprojb + (size_t)l * C,
                        BT, FF, C);
+        if (hp > 0.0f)
+            dropout_forward(res2, res2, (size_t)BT * C, hp, seed,
+                            encoder_stream(step, l, ENC_SITE_FFN_OUT));
         residual_add(res2, ln1, (size_t)BT * C);
         layernorm_forward(ln2, a->ln2_mean + o, a->ln2_rstd + o, res2, p->ln2w + (size_t)l * C,
                           p->ln2b + (size_t)l * C, BT, C, c->ln_eps);

@@ -120,6 +120,15 @@ int llm_config_load(LlmConfig *c, const char *path, PifiErr *err) {
         goto done;
     }
     c->rms_eps = (float)eps;
+    double init_range = 0.02;
+    const cJSON *ir = cJSON_GetObjectItemCaseSensitive(root, "initializer_range");
+    if (ir && !cJSON_IsNull(ir) && pifi_json_double(root, "initializer_range", 0, &init_range, path, err) < 0)
+        goto done;
+    if (!(init_range >= 0 && init_range < 10)) {
+        pifi_errf(err, "%s: initializer_range must be in [0, 10)", path);
+        goto done;
+    }
+    c->initializer_range = (float)init_range;
     const char *act = c->arch == LLM_GEMMA2 ? "gelu_pytorch_tanh" : "silu";
     if (pifi_json_string(root, c->arch == LLM_GEMMA2 ? "hidden_activation" : "hidden_act", 0, &act,
                          path, err) < 0)

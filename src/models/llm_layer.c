@@ -213,6 +213,7 @@ static void block_tail(const LlmLayer *l, float *out, const float *x, const floa
 int llm_layer_forward_pooled(LlmLayer *l, float *out, const float *x, int B, PifiErr *err) {
     const LlmConfig *c = &l->cfg;
     const LlmLayerParams *p = &l->p;
+    if (l->train) return llm_layer_forward_pooled_train(l, out, x, B, err);
     int D = c->D, HD = c->HD, NH = c->NH, NKV = c->NKV, KC = NKV * HD, QC = NH * HD, FF = c->FF;
     size_t need = (size_t)B * (D + KC + QC) + 3 * (size_t)B * D + 3 * (size_t)B * FF;
     float *ws = workspace(l, need, err);
@@ -241,6 +242,7 @@ int llm_layer_forward_seq(LlmLayer *l, float *out, const float *x, const int32_t
     if (c->sliding_window > 0 && T > c->sliding_window)
         return pifi_errf(err, "sequence of %d tokens exceeds the layer's sliding_window %d", T,
                          c->sliding_window);
+    if (l->train) return llm_layer_forward_seq_train(l, out, x, mask, B, T, causal, err);
     int D = c->D, HD = c->HD, NH = c->NH, NKV = c->NKV, KC = NKV * HD, QC = NH * HD, FF = c->FF;
     size_t N = (size_t)B * T;
     size_t need = N * (D + QC + 2 * KC + QC) + (size_t)B * NH * T * T + 3 * N * D + 3 * N * FF + HD / 2;

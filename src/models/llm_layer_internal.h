@@ -23,6 +23,12 @@ int llm_layer_alloc(LlmLayer *l, LlmTensorSpec *specs, int n, PifiErr *err);
 /* Resolve a possibly negative layer index against num_layers. */
 int llm_resolve_layer(int layer, int num_layers, const char *path, int *out, PifiErr *err);
 
+/* Training-mode forwards (llm_layer_backward.c): llm_layer_forward_pooled
+ * and _seq hand over to these when l->train is set. */
+int llm_layer_forward_pooled_train(LlmLayer *l, float *out, const float *x, int B, PifiErr *err);
+int llm_layer_forward_seq_train(LlmLayer *l, float *out, const float *x, const int32_t *mask, int B, int T,
+                                int causal, PifiErr *err);
+
 int llm_config_from_gguf_file(LlmConfig *c, const char *path, PifiErr *err);
 int llm_layer_load_gguf(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err);
 

@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "kernels/activation.h"
+#include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/pool.h"
+#include "kernels/rng.h"
 
 int pifi_pooling_parse(const char *s, PifiPooling *out) {
     if (!strcmp(s, "cls")) *out = POOL_CLS;
@@ -65,10 +67,41 @@ int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int
     }
     point_heads(&m->hp, m->hp_mem, m->C, m->D, K, m->has_llm);
     m->hp_count = (int64_t)n;
+    m->head_dropout = 0.2f;
     return 0;
 }
 
+void pifi_model_point_heads(const PifiModel *m, PifiHeadParams *p, float *mem) {
+    point_heads(p, mem, m->C, m->D, m->K, m->has_llm);
+}
+
+/* torch.nn.Linear's reset_parameters: kaiming_uniform(a = sqrt(5)) for the
+ * weight, i.e. bound 1/sqrt(fan_in), and the same bound for the bias. */
+static void linear_init(float *w, float *b, int out, int in, uint64_t seed, uint64_t stream) {
+    float bound = 1.0f / sqrtf((float)in);
+    for (int64_t i = 0; i < (int64_t)out * in; i++) w[i] = (2.0f * rng_uniform(seed, stream, i) - 1.0f) * bound;
+    if (b)
+        for (int i = 0; i < out; i++) b[i] = (2.0f * rng_uniform(seed, stream + 1, i) - 1.0f) * bound;
+}
+
+void pifi_model_init_heads(PifiModel *m, uint64_t seed) {
+    PifiHeadParams *p = &m->hp;
+    if (p->l_in) linear_init(p->l_in, NULL, m->D, m->C, seed, 0x1100);
+    if (p->l_out) linear_init(p->l_out, NULL, m->C, m->D, seed, 0x1200);
+    linear_init(p->head_w1, p->head_b1, m->C, m->C, seed, 0x1300);
+    linear_init(p->head_w2, p->head_b2, m->K, m->C, seed, 0x1400);
+}
+
+void pifi_model_set_train(PifiModel *m, int train, uint64_t seed, uint64_t step) {
+    m->train = train;
+    m->seed = seed;
+    m->step = step;
+    encoder_set_train(&m->slm, train, seed, step);
+    if (m->has_llm) llm_layer_set_train(&m->llm, train);
+}
+
 void pifi_model_free(PifiModel *m) {
+    free(m->gscratch);
     encoder_free(&m->slm);
     if (m->has_llm) llm_layer_free(&m->llm);
     free(m->hp_mem);
@@ -100,7 +133,7 @@ int pifi_model_load_heads(PifiModel *m, SafeTensors *st, const char *prefix, Pif
 static int ensure_acts(PifiModel *m, int B, PifiErr *err) {
     if (m->act_mem && m->act_B >= B) return 0;
     size_t C = m->C, D = m->D, K = m->K;
-    size_t n = (size_t)B * (C + 2 * D + 3 * C + K);
+    size_t n = (size_t)B * (C + 2 * D + 4 * C + K);
     free(m->act_mem);
     m->act_mem = pifi_malloc(n * sizeof(float), err);
     if (!m->act_mem) return -1;
@@ -117,6 +150,7 @@ static void point_acts(PifiModel *m, int B) {
     a->z = p, p += B * D;
     a->v = p, p += B * C;
     a->h1 = p, p += B * C;
+    a->h1d = p, p += B * C;
     a->h1a = p, p += B * C;
     a->logits = p;
 }
@@ -137,9 +171,53 @@ int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids
         v = a->v;
     }
     matmul_forward(a->h1, v, m->hp.head_w1, m->hp.head_b1, B, C, C);
-    activation_forward(ACT_GELU, a->h1a, a->h1, (size_t)B * C); /* dropout: identity at inference */
+    /* the authors' head: Linear -> Dropout -> GELU -> Linear */
+    if (m->train && m->head_dropout > 0)
+        dropout_forward(a->h1d, a->h1, (size_t)B * C, m->head_dropout, m->seed, m->step * 64 + 63);
+    else
+        memcpy(a->h1d, a->h1, (size_t)B * C * sizeof(float));
+    activation_forward(ACT_GELU, a->h1a, a->h1d, (size_t)B * C);
     matmul_forward(a->logits, a->h1a, m->hp.head_w2, m->hp.head_b2, B, C, K);
+    m->last_mask = mask;
+    m->last_T = T;
     return 0;
+}
+
+int pifi_model_backward(PifiModel *m, const float *dlogits, PifiGrads *g, PifiErr *err) {
+    int B = m->slm.B, T = m->last_T, C = m->C, D = m->D, K = m->K;
+    PifiActs *a = &m->acts;
+    int W = C > D ? C : D;
+    size_t need = 6 * (size_t)B * W + (size_t)B * T * C;
+    if (need > m->gscratch_size) {
+        free(m->gscratch);
+        m->gscratch = pifi_malloc(need * sizeof(float), err);
+        m->gscratch_size = m->gscratch ? need : 0;
+        if (!m->gscratch) return -1;
+    }
+    float *dh1a = m->gscratch;              /* (B, C) */
+    float *dh1d = dh1a + (size_t)B * W;     /* (B, C) */
+    float *dv = dh1d + (size_t)B * W;       /* (B, C) */
+    float *dz = dv + (size_t)B * W;         /* (B, D) */
+    float *du = dz + (size_t)B * W;         /* (B, D) */
+    float *dpool = du + (size_t)B * W;      /* (B, C) */
+    float *dh = dpool + (size_t)B * W;      /* (B, T, C) */
+    PifiHeadParams *gh = &g->head;
+    memset(m->gscratch, 0, 6 * (size_t)B * W * sizeof(float));
+    matmul_backward(dh1a, gh->head_w2, gh->head_b2, dlogits, a->h1a, m->hp.head_w2, B, C, K);
+    activation_backward(ACT_GELU, dh1d, a->h1d, dh1a, (size_t)B * C);
+    if (m->train && m->head_dropout > 0)
+        dropout_backward(dh1d, dh1d, (size_t)B * C, m->head_dropout, m->seed, m->step * 64 + 63);
+    const float *v = m->has_llm ? a->v : a->pooled;
+    matmul_backward(dv, gh->head_w1, gh->head_b1, dh1d, v, m->hp.head_w1, B, C, C);
+    const float *dpooled = dv;
+    if (m->has_llm) {
+        matmul_backward(dz, gh->l_out, NULL, dv, a->z, m->hp.l_out, B, D, C);
+        if (llm_layer_backward_pooled(&m->llm, du, dz, g->llm, err)) return -1;
+        matmul_backward(dpool, gh->l_in, NULL, du, a->pooled, m->hp.l_in, B, C, D);
+        dpooled = dpool;
+    }
+    pool_backward(dh, dpooled, m->last_mask, B, T, C, (int)m->pooling);
+    return encoder_backward_lora(&m->slm, g->enc, (EncoderLora *)g->lora, dh, err);
 }
 
 int pifi_model_forward_seq(PifiModel *m, float *out, const int32_t *ids, const int32_t *type_ids,

@@ -76,6 +76,10 @@ void optim_step(ParamTable *t, const OptimConfig *c, float lr, int64_t step) {
     int64_t off = 0;
     for (int r = 0; r < t->n; r++) {
         ParamRef *p = &t->refs[r];
+        if (p->frozen) {
+            off += p->n;
+            continue;
+        }
         float *w = p->w, *g = p->g, *m = t->m + off, *v = t->v + off;
         int adamw = c->kind == OPT_ADAMW;
         float decay = wd > 0 && p->decay ? wd : 0.0f;

@@ -19,6 +19,7 @@ typedef struct {
     int ndim;
     int64_t shape[2];
     int decay;       /* AdamW: 1 for weights, 0 for biases and norms */
+    int frozen;      /* registered (the arena layout needs it) but never updated */
 } ParamRef;
 
 typedef struct {

@@ -1,0 +1,265 @@
+/* cmd_train.c: `pifi train`: fine-tune a classifier with one of the paper's
+ * methods, or continue one with --resume. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/data_args.h"
+#include "pifi/fileio.h"
+#include "pifi/json.h"
+#include "train/runio.h"
+#include "train/train_run.h"
+
+static const char *HELP =
+    "usage: pifi train --slm DIR [--llm PATH --layer N | --llm-layer DIR] DATA -o RUN_DIR [options]\n"
+    "       pifi train --resume RUN_DIR\n"
+    "\n"
+    "Fine-tune a classifier: the SLM (a BERT/RoBERTa/ELECTRA/MiniLM directory), a\n"
+    "frozen decoder layer of an LLM plugged between its CLS vector and its head\n"
+    "(PiFi), and the head. The defaults reproduce the authors' code: Adam, lr 5e-5,\n"
+    "3 epochs, batch 32, max length 100, head dropout 0.2, label smoothing 0.05,\n"
+    "clipping at 5, seed 2023, best epoch by validation accuracy.\n"
+    "\n"
+    "model:\n"
+    "  --slm DIR             the small model\n"
+    "  --llm PATH            the LLM whose layer is plugged in (HF dir or .gguf) ...\n"
+    "  --layer N             ... and which layer (default -1, the last)\n"
+    "  --llm-layer DIR       or a layer extracted with `pifi extract`\n"
+    "  --method M            base | pifi (default) | pifi-unfrozen | pifi-random | lora\n"
+    "  --pooling P           cls (default) | mean | last\n"
+    "  --lora-r R, --lora-alpha A, --lora-dropout P   (8, 16, 0.1)\n"
+    "data:\n"
+    "  --task NAME           a named task (sst2, cola, imdb, ...; docs/tasks.md), data from\n"
+    "  --data-dir DIR        ... this directory (default $PIFI_DATA or ../shared/data)\n"
+    "  --train F --valid F --test F   your own TSV/CSV/JSONL files, with\n"
+    "  --text-col C --text-pair-col C --label-col C   column names or indices\n"
+    "  --train-fraction F    train on a seeded stratified fraction of the training set\n"
+    "  --skip-bad-rows       leave malformed rows out (counted) instead of stopping\n"
+    "optimisation:\n"
+    "  --epochs N --batch N --lr X --max-len N --seed N\n"
+    "  --optimizer adam|adamw --weight-decay X --schedule constant|linear|cosine\n"
+    "  --warmup-ratio X --clip X --label-smoothing X --head-dropout X\n"
+    "  --max-steps N         stop after N optimizer steps\n"
+    "  --save-every N        also checkpoint every N steps (always at each epoch end)\n"
+    "  --no-shuffle          keep the file order\n"
+    "  --precision fp32      (bf16 comes with the performance work)\n"
+    "output:\n"
+    "  -o, --out RUN_DIR     the run directory (config.json, model.safetensors,\n"
+    "                        train_log.jsonl, metrics.json, checkpoint/)\n"
+    "  --overwrite           replace an existing run\n"
+    "  --resume RUN_DIR      continue a run after a crash or Ctrl-C, bit-identically\n"
+    "  --json                print the final result as JSON on stdout\n"
+    "  -h, --help            this text\n";
+
+enum {
+    O_SLM = 256, O_LLM, O_LAYER, O_LLM_LAYER, O_METHOD, O_POOLING, O_LORA_R, O_LORA_ALPHA, O_LORA_DROPOUT,
+    O_TASK, O_DATA_DIR, O_TRAIN, O_VALID, O_TEST, O_TEXT_COL, O_PAIR_COL, O_LABEL_COL, O_FRACTION, O_SKIP_BAD,
+    O_EPOCHS, O_BATCH, O_LR, O_MAX_LEN, O_SEED, O_OPTIM, O_WD, O_SCHED, O_WARMUP, O_CLIP, O_SMOOTH,
+    O_HEAD_DROPOUT, O_MAX_STEPS, O_SAVE_EVERY, O_NO_SHUFFLE, O_PRECISION, O_OVERWRITE, O_RESUME, O_JSON,
+    O_EVAL_BATCH,
+};
+
+static int parse_float(const char *flag, const char *s, double lo, double hi, float *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi)) {
+        cli_usage_error("train", "%s expects a number in [%g, %g], got '%s'", flag, lo, hi, s);
+        return -1;
+    }
+    *out = (float)v;
+    return 0;
+}
+
+static void print_result(const TrainResult *r, const TrainOpts *o, int json) {
+    if (json) {
+        printf("{\"run\":");
+        cli_json_string(stdout, o->out);
+        printf(",\"method\":\"%s\",\"steps\":%lld,\"best_epoch\":%lld,\"valid_accuracy\":%.6f,"
+               "\"test_accuracy\":%.6f,\"test_macro_f1\":%.6f,\"test_mcc\":%.6f,\"seconds\":%.1f}\n",
+               method_name(o->method), (long long)r->steps, (long long)r->best_epoch, r->best_valid,
+               r->test_accuracy, r->test_macro_f1, r->test_mcc, r->seconds);
+        return;
+    }
+    printf("%s: method %s, %lld steps in %.1f s, best epoch %lld", o->out, method_name(o->method),
+           (long long)r->steps, r->seconds, (long long)r->best_epoch);
+    if (r->best_valid >= 0) printf(" (valid accuracy %.4f)", r->best_valid);
+    printf("\n");
+    if (r->test_accuracy >= 0)
+        printf("test accuracy %.4f  macro-F1 %.4f  MCC %.4f\n", r->test_accuracy, r->test_macro_f1, r->test_mcc);
+}
+
+int cmd_train(int argc, char **argv) {
+    static const struct option LONG[] = {
+        {"slm", 1, 0, O_SLM}, {"llm", 1, 0, O_LLM}, {"layer", 1, 0, O_LAYER}, {"llm-layer", 1, 0, O_LLM_LAYER},
+        {"method", 1, 0, O_METHOD}, {"pooling", 1, 0, O_POOLING}, {"lora-r", 1, 0, O_LORA_R},
+        {"lora-alpha", 1, 0, O_LORA_ALPHA}, {"lora-dropout", 1, 0, O_LORA_DROPOUT}, {"task", 1, 0, O_TASK},
+        {"data-dir", 1, 0, O_DATA_DIR}, {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
+        {"text-col", 1, 0, O_TEXT_COL}, {"text-pair-col", 1, 0, O_PAIR_COL}, {"label-col", 1, 0, O_LABEL_COL},
+        {"train-fraction", 1, 0, O_FRACTION}, {"skip-bad-rows", 0, 0, O_SKIP_BAD}, {"epochs", 1, 0, O_EPOCHS},
+        {"batch", 1, 0, O_BATCH}, {"eval-batch", 1, 0, O_EVAL_BATCH}, {"lr", 1, 0, O_LR},
+        {"max-len", 1, 0, O_MAX_LEN}, {"seed", 1, 0, O_SEED}, {"optimizer", 1, 0, O_OPTIM},
+        {"weight-decay", 1, 0, O_WD}, {"schedule", 1, 0, O_SCHED}, {"warmup-ratio", 1, 0, O_WARMUP},
+        {"clip", 1, 0, O_CLIP}, {"label-smoothing", 1, 0, O_SMOOTH}, {"head-dropout", 1, 0, O_HEAD_DROPOUT},
+        {"max-steps", 1, 0, O_MAX_STEPS}, {"save-every", 1, 0, O_SAVE_EVERY}, {"no-shuffle", 0, 0, O_NO_SHUFFLE},
+        {"precision", 1, 0, O_PRECISION}, {"out", 1, 0, 'o'}, {"overwrite", 0, 0, O_OVERWRITE},
+        {"resume", 1, 0, O_RESUME}, {"json", 0, 0, O_JSON}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+    };
+    TrainOpts o;
+    train_opts_default(&o);
+    DataArgs da = {0};
+    da.seed = 2023;
+    const char *resume = NULL, *llm_layer = NULL;
+    int json = 0, c, seed_set = 0, iv;
+    float fv;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":ho:", LONG, NULL)) != -1) {
+        switch (c) {
+        case O_SLM: o.slm = optarg; break;
+        case O_LLM: o.llm = optarg; break;
+        case O_LLM_LAYER: llm_layer = optarg; break;
+        case O_LAYER: if (cli_parse_int("train", "--layer", optarg, -100000, 100000, &o.layer)) return 2; break;
+        case O_METHOD:
+            if (method_parse(optarg, &o.method))
+                return cli_usage_error("train", "--method must be base, pifi, pifi-unfrozen, pifi-random or lora, not '%s'", optarg);
+            break;
+        case O_POOLING:
+            if (pifi_pooling_parse(optarg, &o.pooling))
+                return cli_usage_error("train", "--pooling must be cls, mean or last, not '%s'", optarg);
+            break;
+        case O_LORA_R: if (cli_parse_int("train", "--lora-r", optarg, 1, 4096, &o.lora_r)) return 2; break;
+        case O_LORA_ALPHA: if (parse_float("--lora-alpha", optarg, 1e-6, 1e6, &o.lora_alpha)) return 2; break;
+        case O_LORA_DROPOUT: if (parse_float("--lora-dropout", optarg, 0, 0.99, &o.lora_dropout)) return 2; break;
+        case O_TASK: da.task = optarg; break;
+        case O_DATA_DIR: da.data_dir = optarg; break;
+        case O_TRAIN: da.train = optarg; break;
+        case O_VALID: da.valid = optarg; break;
+        case O_TEST: da.test = optarg; break;
+        case O_TEXT_COL: da.text_col = optarg; break;
+        case O_PAIR_COL: da.pair_col = optarg; break;
+        case O_LABEL_COL: da.label_col = optarg; break;
+        case O_FRACTION:
+            if (parse_float("--train-fraction", optarg, 1e-6, 1, &fv)) return 2;
+            da.train_fraction = fv;
+            break;
+        case O_SKIP_BAD: da.skip_bad_rows = 1; break;
+        case O_EPOCHS: if (cli_parse_int("train", "--epochs", optarg, 1, 100000, &o.epochs)) return 2; break;
+        case O_BATCH: if (cli_parse_int("train", "--batch", optarg, 1, 1 << 16, &o.batch)) return 2; break;
+        case O_EVAL_BATCH: if (cli_parse_int("train", "--eval-batch", optarg, 1, 1 << 16, &o.eval_batch)) return 2; break;
+        case O_LR: if (parse_float("--lr", optarg, 0, 10, &o.lr)) return 2; break;
+        case O_MAX_LEN: if (cli_parse_int("train", "--max-len", optarg, 3, 1 << 16, &o.max_len)) return 2; break;
+        case O_SEED:
+            if (cli_parse_int("train", "--seed", optarg, 0, INT_MAX, &iv)) return 2;
+            o.seed = (uint64_t)iv;
+            da.seed = iv;
+            seed_set = 1;
+            break;
+        case O_OPTIM:
+            if (!strcmp(optarg, "adam")) o.optim = OPT_ADAM;
+            else if (!strcmp(optarg, "adamw")) o.optim = OPT_ADAMW;
+            else return cli_usage_error("train", "--optimizer must be adam or adamw, not '%s'", optarg);
+            break;
+        case O_WD: if (parse_float("--weight-decay", optarg, 0, 10, &o.weight_decay)) return 2; break;
+        case O_SCHED:
+            if (!strcmp(optarg, "constant")) o.sched = SCHED_CONSTANT;
+            else if (!strcmp(optarg, "linear")) o.sched = SCHED_LINEAR;
+            else if (!strcmp(optarg, "cosine")) o.sched = SCHED_COSINE;
+            else return cli_usage_error("train", "--schedule must be constant, linear or cosine, not '%s'", optarg);
+            break;
+        case O_WARMUP: if (parse_float("--warmup-ratio", optarg, 0, 1, &o.warmup_ratio)) return 2; break;
+        case O_CLIP: if (parse_float("--clip", optarg, 0, 1e9, &o.clip)) return 2; break;
+        case O_SMOOTH: if (parse_float("--label-smoothing", optarg, 0, 0.99, &o.label_smoothing)) return 2; break;
+        case O_HEAD_DROPOUT: if (parse_float("--head-dropout", optarg, 0, 0.99, &o.head_dropout)) return 2; break;
+        case O_MAX_STEPS: if (cli_parse_int("train", "--max-steps", optarg, 1, INT_MAX, &iv)) return 2; o.max_steps = iv; break;
+        case O_SAVE_EVERY: if (cli_parse_int("train", "--save-every", optarg, 1, INT_MAX, &iv)) return 2; o.save_every = iv; break;
+        case O_NO_SHUFFLE: o.shuffle = 0; break;
+        case O_PRECISION:
+            if (strcmp(optarg, "fp32") != 0)
+                return cli_usage_error("train", "--precision %s is not available yet; use fp32", optarg);
+            break;
+        case 'o': o.out = optarg; break;
+        case O_OVERWRITE: o.overwrite = 1; break;
+        case O_RESUME: resume = optarg; break;
+        case O_JSON: json = 1; break;
+        case 'h': fputs(HELP, stdout); return 0;
+        case ':': return cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    (void)seed_set;
+    if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
+    PifiErr err = {0};
+    cJSON *cfg = NULL, *data = NULL;
+    LoadedData ld;
+    memset(&ld, 0, sizeof ld);
+    int status = 2;
+    if (resume) {
+        if (o.slm || o.llm || llm_layer || da.task || da.train || o.out)
+            return cli_usage_error("train", "--resume takes everything from the run's config.json; give no other model, data or output flags");
+        char *cp = pifi_path_join(resume, "config.json");
+        if (pifi_json_load(cp, 1 << 22, &cfg, &err)) {
+            free(cp);
+            return cli_fail(&err);
+        }
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(cfg, "pifi");
+        if (!cJSON_IsObject(p) || runio_opts_from_json(p, &o, cp, &err)) {
+            if (!cJSON_IsObject(p)) pifi_errf(&err, "%s: not a pifi run", cp);
+            free(cp);
+            cJSON_Delete(cfg);
+            return cli_fail(&err);
+        }
+        free(cp);
+        o.out = resume;
+        data = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(p, "data"), 1);
+        if (!data) {
+            cJSON_Delete(cfg);
+            return cli_usage_error("train", "%s/config.json has no \"pifi.data\"", resume);
+        }
+    } else {
+        if (!o.slm) return cli_usage_error("train", "--slm DIR is required");
+        if (!o.out) return cli_usage_error("train", "-o RUN_DIR is required");
+        if (llm_layer && o.llm) return cli_usage_error("train", "give --llm or --llm-layer, not both");
+        if (llm_layer) {
+            o.llm = llm_layer;
+            o.layer = INT_MIN;
+        }
+        if (method_has_llm(o.method) && !o.llm)
+            return cli_usage_error("train", "--method %s needs --llm PATH (--layer N) or --llm-layer DIR",
+                                   method_name(o.method));
+        if (!method_has_llm(o.method)) o.llm = NULL;
+        data = data_args_json(&da, "train");
+        if (!data) return 2;
+    }
+    if (data_load(data, PIFI_SPLITS_ALL, NULL, 0, &ld, &err)) {
+        status = cli_fail(&err);
+        goto out;
+    }
+    if (!ld.have[0]) {
+        pifi_errf(&err, "train: the data has no training split");
+        status = cli_fail(&err);
+        goto out;
+    }
+    PifiDataset *splits[3] = {&ld.split[0], ld.have[1] ? &ld.split[1] : NULL, ld.have[2] ? &ld.split[2] : NULL};
+    if (!splits[1]) fprintf(stderr, "pifi: train: no validation split: the last epoch is kept\n");
+    train_install_signal_handlers();
+    TrainResult res;
+    if (train_run(&o, splits, data, resume != NULL, &res, &err)) {
+        status = cli_fail(&err);
+        goto out;
+    }
+    if (res.interrupted) {
+        fprintf(stderr, "pifi: interrupted at step %lld; state saved. Continue with: pifi train --resume %s\n",
+                (long long)res.steps, o.out);
+        status = 128 + res.interrupted;
+        goto out;
+    }
+    print_result(&res, &o, json);
+    status = 0;
+out:
+    data_free(&ld);
+    cJSON_Delete(data);
+    cJSON_Delete(cfg);
+    return status;
+}

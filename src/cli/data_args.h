@@ -1,0 +1,37 @@
+/* data_args.h: the data flags every command shares (--task, --data-dir,
+ * --train/--valid/--test, --text-col, --text-pair-col, --label-col,
+ * --train-fraction, --skip-bad-rows), as a JSON description that a run stores
+ * in its config.json, and the loading of splits from it. */
+#ifndef PIFI_CLI_DATA_ARGS_H
+#define PIFI_CLI_DATA_ARGS_H
+
+#include <cjson/cJSON.h>
+
+#include "pifi/dataset.h"
+
+typedef struct {
+    const char *task, *data_dir;
+    const char *train, *valid, *test;
+    const char *text_col, *pair_col, *label_col;
+    double train_fraction;
+    int skip_bad_rows;
+    long long seed; /* of the --train-fraction subsample */
+} DataArgs;
+
+/* NULL (with a message printed) when the flags are inconsistent. */
+cJSON *data_args_json(const DataArgs *a, const char *cmd);
+
+/* Load the splits a description names. Labels of generic files: from the
+ * training file, or fixed by label_names (a run's classes) when not NULL. */
+typedef struct {
+    PifiDataset split[3];
+    int have[3];
+    PifiTaskSplits ts;
+    int is_task;
+} LoadedData;
+
+int data_load(const cJSON *desc, unsigned which, const char *const *label_names, int K, LoadedData *out,
+              PifiErr *err);
+void data_free(LoadedData *d);
+
+#endif

@@ -1,0 +1,195 @@
+/* encoder_backward.c: the backward pass of the encoder (encoder.c's forward
+ * in reverse), llm.c style: one scratch arena allocated once per shape,
+ * gradients ACCUMULATED into a params-shaped arena, frozen tensors (NULL in
+ * the gradient struct) skipped. Dropout masks are recomputed from the
+ * (seed, step) the forward ran with.
+ *
+ *   per layer, from g = dL/d(layer output):
+ *     LN2 -> dres2;  g = dres2 (residual);  FFN: dropout, W2, act, W1 -> g +=
+ *     LN1 -> dres1;  g = dres1 (residual);  attention: dropout, Wo, softmax(qk)v,
+ *     Wqkv (+ LoRA) -> g +=
+ *   embeddings: (ELECTRA projection), dropout, LayerNorm, scatter into the tables.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/activation.h"
+#include "kernels/attention.h"
+#include "kernels/dropout.h"
+#include "kernels/gemm.h"
+#include "kernels/layernorm.h"
+#include "models/encoder_internal.h"
+#include "pifi/encoder.h"
+
+static size_t point_grad_scratch(EncoderGradScratch *s, float *mem, const EncoderConfig *c, int B,
+                                 int T, int r) {
+    size_t BT = (size_t)B * T, C = c->C, FF = c->FF;
+    size_t CE = c->C > c->E ? c->C : c->E;
+    struct {
+        float **ptr;
+        size_t n;
+    } t[] = {
+        {&s->g, BT * CE},         {&s->t1, BT * CE},   {&s->t2, BT * CE},
+        {&s->t3, BT * CE},        {&s->dfch_act, BT * FF}, {&s->dfch, BT * FF},
+        {&s->dqkv, BT * 3 * C},   {&s->datt, (size_t)B * c->NH * T * T},
+        {&s->du, BT * (size_t)r},
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        if (mem) *t[i].ptr = t[i].n ? mem + total : NULL;
+        total += t[i].n;
+    }
+    return total;
+}
+
+static int ensure_grad_scratch(Encoder *m, PifiErr *err) {
+    if (m->grad_mem && m->grad_B == m->B && m->grad_T == m->T && m->grad_r == m->lora_r) return 0;
+    free(m->grad_mem);
+    m->grad_mem = NULL;
+    size_t n = point_grad_scratch(&m->gs, NULL, &m->cfg, m->B, m->T, m->lora_r);
+    m->grad_mem = pifi_malloc(n * sizeof(float), err);
+    if (!m->grad_mem) return -1;
+    point_grad_scratch(&m->gs, m->grad_mem, &m->cfg, m->B, m->T, m->lora_r);
+    m->grad_B = m->B;
+    m->grad_T = m->T;
+    m->grad_r = m->lora_r;
+    return 0;
+}
+
+/* Layer l's slice of a stacked gradient tensor, or NULL when frozen. */
+static float *slice(float *t, int l, size_t n) { return t ? t + (size_t)l * n : NULL; }
+
+static void zero(float *p, size_t n) { memset(p, 0, n * sizeof *p); }
+
+/* The embeddings' tables: rows named by the ids get the rows of demb (BT, E).
+ * Serial: rows repeat, and the work is small next to the layers. */
+static void embedding_backward(const Encoder *m, EncoderParams *g, const float *demb, int BT) {
+    const EncoderConfig *c = &m->cfg;
+    int E = c->E;
+    for (int i = 0; i < BT; i++) {
+        const float *d = demb + (size_t)i * E;
+        /* nn.Embedding(padding_idx=pad): that row gets no gradient */
+        if (g->wte && m->ids[i] != c->pad_id) {
+            float *w = g->wte + (size_t)m->ids[i] * E;
+            for (int e = 0; e < E; e++) w[e] += d[e];
+        }
+        if (g->wpe && !(c->arch == ENC_ROBERTA && m->pos_ids[i] == c->pad_id)) {
+            float *w = g->wpe + (size_t)m->pos_ids[i] * E;
+            for (int e = 0; e < E; e++) w[e] += d[e];
+        }
+        if (g->wtt && c->TV > 0) {
+            float *w = g->wtt + (size_t)m->type_ids[i] * E;
+            for (int e = 0; e < E; e++) w[e] += d[e];
+        }
+    }
+}
+
+int encoder_backward(Encoder *m, EncoderParams *grads, const float *dout, PifiErr *err) {
+    return encoder_backward_lora(m, grads, NULL, dout, err);
+}
+
+int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads,
+                          const float *dout, PifiErr *err) {
+    const EncoderConfig *c = &m->cfg;
+    if (m->B <= 0 || !m->act_mem)
+        return pifi_errf(err, "encoder_backward: no forward pass to differentiate (run "
+                         "encoder_forward first)");
+    if (m->fwd_lora_r != m->lora_r)
+        return pifi_errf(err, "encoder_backward: LoRA was enabled or dropped after the forward "
+                         "pass; run the forward again");
+    if (!dout) return pifi_errf(err, "encoder_backward: dout is NULL");
+    EncoderParams none = {0};
+    EncoderParams *gp = grads ? grads : &none;
+    int emb_train = gp->wte || gp->wpe || gp->wtt || gp->emb_lnw || gp->emb_lnb || gp->projw ||
+                    gp->projb;
+    int layer_train = gp->qkvw || gp->qkvb || gp->attprojw || gp->attprojb || gp->ln1w ||
+                      gp->ln1b || gp->fcw || gp->fcb || gp->fcprojw || gp->fcprojb || gp->ln2w ||
+                      gp->ln2b;
+    int lora_train = m->lora_r > 0 && lora_grads &&
+                     (lora_grads->qa || lora_grads->qb || lora_grads->va || lora_grads->vb);
+    if (!emb_train && !layer_train && !lora_train) return 0; /* everything frozen */
+    if (ensure_grad_scratch(m, err)) return -1;
+
+    const EncoderParams *p = &m->params;
+    const EncoderActs *a = &m->acts;
+    EncoderGradScratch *s = &m->gs;
+    int B = m->B, T = m->T, BT = B * T, C = c->C, E = c->E, FF = c->FF, NH = c->NH;
+    size_t nC = (size_t)BT * C, nF = (size_t)BT * FF;
+    int tr = m->fwd_train;
+    float hp = tr ? c->hidden_dropout : 0.0f, ap = tr ? c->attn_dropout : 0.0f;
+    float lp = tr ? m->lora_dropout : 0.0f;
+    uint64_t seed = m->fwd_seed, step = m->fwd_step;
+    /* the first layer's input: emb_ln, after dropout, after the projection */
+    const float *emb_out = hp > 0.0f ? a->emb_drop : a->emb_ln;
+    const float *x0 = a->proj ? a->proj : emb_out;
+
+    memcpy(s->g, dout, nC * sizeof *s->g);
+    for (int l = c->L - 1; l >= 0; l--) {
+        size_t o = (size_t)l * BT;
+        const float *x = l == 0 ? x0 : a->ln2 + (o - BT) * C;
+        const float *qkv = a->qkv + o * 3 * C, *att = a->att + (size_t)l * B * NH * T * T;
+        const float *atty = a->atty + o * C, *res1 = a->res1 + o * C, *ln1 = a->ln1 + o * C;
+        const float *fch = a->fch + o * FF, *fch_act = a->fch_act + o * FF;
+        const float *res2 = a->res2 + o * C;
+        int need_dx = l > 0 || emb_train;
+
+        /* x_out = LN2(res2), res2 = ln1 + dropout(fch_act W2^T + b2) */
+        zero(s->t1, nC);
+        layernorm_backward(s->t1, slice(gp->ln2w, l, C), slice(gp->ln2b, l, C), s->g, res2,
+                           p->ln2w + (size_t)l * C, a->ln2_mean + o, a->ln2_rstd + o, BT, C);
+        memcpy(s->g, s->t1, nC * sizeof *s->g); /* dln1 through the residual */
+        const float *dffo = s->t1;
+        if (hp > 0.0f) {
+            dropout_backward(s->t2, s->t1, nC, hp, seed, encoder_stream(step, l, ENC_SITE_FFN_OUT));
+            dffo = s->t2;
+        }
+        zero(s->dfch_act, nF);
+        matmul_backward(s->dfch_act, slice(gp->fcprojw, l, (size_t)C * FF),
+                        slice(gp->fcprojb, l, C), dffo, fch_act, p->fcprojw + (size_t)l * C * FF,
+                        BT, FF, C);
+        zero(s->dfch, nF);
+        activation_backward((Activation)c->act, s->dfch, fch, s->dfch_act, nF);
+        matmul_backward(s->g, slice(gp->fcw, l, (size_t)FF * C), slice(gp->fcb, l, FF), s->dfch,
+                        ln1, p->fcw + (size_t)l * FF * C, BT, C, FF);
+
+        /* ln1 = LN1(res1), res1 = x + dropout(atty Wo^T + bo) */
+        zero(s->t1, nC);
+        layernorm_backward(s->t1, slice(gp->ln1w, l, C), slice(gp->ln1b, l, C), s->g, res1,
+                           p->ln1w + (size_t)l * C, a->ln1_mean + o, a->ln1_rstd + o, BT, C);
+        if (need_dx) memcpy(s->g, s->t1, nC * sizeof *s->g); /* dx through the residual */
+        const float *dao = s->t1;
+        if (hp > 0.0f) {
+            dropout_backward(s->t2, s->t1, nC, hp, seed, encoder_stream(step, l, ENC_SITE_ATT_OUT));
+            dao = s->t2;
+        }
+        zero(s->t3, nC);
+        matmul_backward(s->t3, slice(gp->attprojw, l, (size_t)C * C), slice(gp->attprojb, l, C),
+                        dao, atty, p->attprojw + (size_t)l * C * C, BT, C, C);
+        zero(s->dqkv, nC * 3);
+        attention_backward(s->dqkv, s->datt, a->attd, s->t3, qkv, att, B, T, C, NH, ap, seed,
+                           encoder_stream(step, l, ENC_SITE_ATT_PROBS));
+        matmul_backward(need_dx ? s->g : NULL, slice(gp->qkvw, l, (size_t)3 * C * C),
+                        slice(gp->qkvb, l, (size_t)3 * C), s->dqkv, x,
+                        p->qkvw + (size_t)l * 3 * C * C, BT, C, 3 * C);
+        if (m->lora_r > 0)
+            encoder_lora_backward(m, lora_grads, l, x, s->dqkv, need_dx ? s->g : NULL, BT, lp,
+                                  seed, step);
+    }
+    if (!emb_train) return 0;
+
+    /* embeddings: x0 = [proj](dropout(LN(emb))) */
+    size_t nE = (size_t)BT * E;
+    float *demb_out = s->g; /* (BT, E) */
+    if (a->proj) {
+        zero(s->t1, nE);
+        matmul_backward(s->t1, gp->projw, gp->projb, s->g, emb_out, p->projw, BT, E, C);
+        demb_out = s->t1;
+    }
+    if (hp > 0.0f)
+        dropout_backward(demb_out, demb_out, nE, hp, seed, encoder_stream(step, -1, 0));
+    zero(s->t2, nE);
+    layernorm_backward(s->t2, gp->emb_lnw, gp->emb_lnb, demb_out, a->emb, p->emb_lnw, a->emb_mean,
+                       a->emb_rstd, BT, E);
+    embedding_backward(m, gp, s->t2, BT);
+    return 0;
+}

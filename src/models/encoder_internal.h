@@ -1,0 +1,39 @@
+/* encoder_internal.h: what encoder.c, encoder_backward.c and encoder_lora.c
+ * share: dropout streams and the LoRA branch of a layer. */
+#ifndef PIFI_ENCODER_INTERNAL_H
+#define PIFI_ENCODER_INTERNAL_H
+
+#include <stdint.h>
+
+#include "pifi/encoder.h"
+
+/* Dropout sites. The embeddings have one, each layer ENC_SITES_PER_LAYER. */
+enum {
+    ENC_SITE_ATT_PROBS = 0, /* attention probabilities */
+    ENC_SITE_ATT_OUT = 1,   /* attention.output.dense, before the residual add */
+    ENC_SITE_FFN_OUT = 2,   /* output.dense, before the residual add */
+    ENC_SITE_LORA_Q = 3,    /* input of the query adapter */
+    ENC_SITE_LORA_V = 4,    /* input of the value adapter */
+    ENC_SITES_PER_LAYER = 5,
+};
+
+/* The rng.h stream of a dropout site: step * 8192 + site number, the
+ * embeddings site 0 and layer l's sites 1 + 5 l + kind (L <= 1024, checked by
+ * encoder_config_load, keeps them under 8192). layer < 0: the embeddings. */
+static inline uint64_t encoder_stream(uint64_t step, int layer, int kind) {
+    uint64_t site = layer < 0 ? 0 : 1 + (uint64_t)layer * ENC_SITES_PER_LAYER + (uint64_t)kind;
+    return step * 8192u + site;
+}
+
+/* Layer l's adapters in the forward: qkv (BT, 3C) += the LoRA terms of the
+ * query and value columns for input x (BT, C); saves acts.lora_u. p is the
+ * LoRA dropout in effect (0 in eval). */
+void encoder_lora_forward(Encoder *m, int l, const float *x, float *qkv, int BT, float p,
+                          uint64_t seed, uint64_t step);
+
+/* Their backward: from dqkv (BT, 3C), accumulate the adapters' gradients into
+ * lg (NULL or NULL tensors: skipped) and dL/dx into dx (NULL: skipped). */
+void encoder_lora_backward(Encoder *m, EncoderLora *lg, int l, const float *x, const float *dqkv,
+                           float *dx, int BT, float p, uint64_t seed, uint64_t step);
+
+#endif

@@ -1,0 +1,377 @@
+/* runio.c: the run directory: config, weights, state for --resume, loading a
+ * trained run back (see runio.h for the layout). */
+#include "train/runio.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "models/llm_layer_internal.h"
+#include "pifi/encoder_export.h"
+#include "pifi/fileio.h"
+#include "pifi/json.h"
+#include "pifi/safetensors.h"
+
+#define PIFI_VERSION "0.1.0"
+
+int runio_write_json(const char *path, const cJSON *v, PifiErr *err) {
+    char *s = cJSON_Print(v);
+    if (!s) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    size_t n = strlen(s);
+    s[n] = '\n';
+    int rc = pifi_write_file_atomic(path, s, n + 1, err);
+    free(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* options <-> JSON */
+
+static const char *OPT_NAMES[] = {"adam", "adamw"};
+static const char *SCHED_NAMES[] = {"constant", "linear", "cosine"};
+
+cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, const cJSON *data) {
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "version", PIFI_VERSION);
+    cJSON_AddStringToObject(p, "method", method_name(o->method));
+    cJSON_AddStringToObject(p, "slm", o->slm);
+    if (o->llm) {
+        char real[PATH_MAX];
+        cJSON_AddStringToObject(p, "llm", realpath(o->llm, real) ? real : o->llm);
+        if (o->layer == INT_MIN) cJSON_AddNullToObject(p, "layer");
+        else cJSON_AddNumberToObject(p, "layer", o->layer);
+    }
+    cJSON_AddNumberToObject(p, "num_classes", K);
+    cJSON *names = cJSON_AddArrayToObject(p, "label_names");
+    for (int k = 0; k < K; k++) cJSON_AddItemToArray(names, cJSON_CreateString(label_names ? label_names[k] : ""));
+    cJSON_AddStringToObject(p, "pooling", pifi_pooling_name(o->pooling));
+    cJSON *h = cJSON_AddObjectToObject(p, "train");
+    cJSON_AddNumberToObject(h, "epochs", o->epochs);
+    cJSON_AddNumberToObject(h, "batch", o->batch);
+    cJSON_AddNumberToObject(h, "eval_batch", o->eval_batch);
+    cJSON_AddNumberToObject(h, "max_len", o->max_len);
+    cJSON_AddNumberToObject(h, "lr", o->lr);
+    cJSON_AddStringToObject(h, "optimizer", OPT_NAMES[o->optim]);
+    cJSON_AddNumberToObject(h, "weight_decay", o->weight_decay);
+    cJSON_AddStringToObject(h, "schedule", SCHED_NAMES[o->sched]);
+    cJSON_AddNumberToObject(h, "warmup_ratio", o->warmup_ratio);
+    cJSON_AddNumberToObject(h, "clip", o->clip);
+    cJSON_AddNumberToObject(h, "label_smoothing", o->label_smoothing);
+    cJSON_AddNumberToObject(h, "head_dropout", o->head_dropout);
+    cJSON_AddNumberToObject(h, "seed", (double)o->seed);
+    cJSON_AddNumberToObject(h, "max_steps", (double)o->max_steps);
+    cJSON_AddNumberToObject(h, "save_every", (double)o->save_every);
+    cJSON_AddBoolToObject(h, "shuffle", o->shuffle);
+    if (o->method == METHOD_LORA) {
+        cJSON_AddNumberToObject(h, "lora_r", o->lora_r);
+        cJSON_AddNumberToObject(h, "lora_alpha", o->lora_alpha);
+        cJSON_AddNumberToObject(h, "lora_dropout", o->lora_dropout);
+    }
+    if (data) cJSON_AddItemToObject(p, "data", cJSON_Duplicate(data, 1));
+    return p;
+}
+
+static int get_num(const cJSON *o, const char *k, double *v, const char *path, PifiErr *err) {
+    return pifi_json_double(o, k, 1, v, path, err);
+}
+
+int runio_opts_from_json(const cJSON *p, TrainOpts *o, const char *path, PifiErr *err) {
+    train_opts_default(o);
+    const char *s;
+    if (pifi_json_string(p, "method", 1, &s, path, err)) return -1;
+    if (method_parse(s, &o->method)) return pifi_errf(err, "%s: unknown method \"%s\"", path, s);
+    if (pifi_json_string(p, "slm", 1, &o->slm, path, err)) return -1;
+    if (pifi_json_string(p, "llm", 0, &o->llm, path, err) < 0) return -1;
+    const cJSON *layer = cJSON_GetObjectItemCaseSensitive(p, "layer");
+    o->layer = cJSON_IsNumber(layer) ? layer->valueint : INT_MIN;
+    if (pifi_json_string(p, "pooling", 1, &s, path, err)) return -1;
+    if (pifi_pooling_parse(s, &o->pooling)) return pifi_errf(err, "%s: unknown pooling \"%s\"", path, s);
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(p, "train");
+    if (!cJSON_IsObject(h)) return pifi_errf(err, "%s: missing \"pifi.train\"", path);
+    double v;
+    struct {
+        const char *k;
+        int *i;
+        float *f;
+        int64_t *l;
+    } f[] = {
+        {"epochs", &o->epochs, NULL, NULL},       {"batch", &o->batch, NULL, NULL},
+        {"eval_batch", &o->eval_batch, NULL, NULL}, {"max_len", &o->max_len, NULL, NULL},
+        {"lr", NULL, &o->lr, NULL},               {"weight_decay", NULL, &o->weight_decay, NULL},
+        {"warmup_ratio", NULL, &o->warmup_ratio, NULL}, {"clip", NULL, &o->clip, NULL},
+        {"label_smoothing", NULL, &o->label_smoothing, NULL}, {"head_dropout", NULL, &o->head_dropout, NULL},
+        {"max_steps", NULL, NULL, &o->max_steps}, {"save_every", NULL, NULL, &o->save_every},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (get_num(h, f[i].k, &v, path, err)) return -1;
+        if (f[i].i) *f[i].i = (int)v;
+        if (f[i].f) *f[i].f = (float)v;
+        if (f[i].l) *f[i].l = (int64_t)v;
+    }
+    if (get_num(h, "seed", &v, path, err)) return -1;
+    o->seed = (uint64_t)v;
+    if (pifi_json_string(h, "optimizer", 1, &s, path, err)) return -1;
+    o->optim = strcmp(s, "adamw") == 0 ? OPT_ADAMW : OPT_ADAM;
+    if (pifi_json_string(h, "schedule", 1, &s, path, err)) return -1;
+    o->sched = !strcmp(s, "linear") ? SCHED_LINEAR : !strcmp(s, "cosine") ? SCHED_COSINE : SCHED_CONSTANT;
+    int b;
+    if (pifi_json_bool(h, "shuffle", 0, &b, path, err) == 0) o->shuffle = b;
+    if (o->method == METHOD_LORA) {
+        if (get_num(h, "lora_r", &v, path, err)) return -1;
+        o->lora_r = (int)v;
+        if (get_num(h, "lora_alpha", &v, path, err)) return -1;
+        o->lora_alpha = (float)v;
+        if (get_num(h, "lora_dropout", &v, path, err)) return -1;
+        o->lora_dropout = (float)v;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* directory, config, tokenizer */
+
+int runio_prepare(const char *run_dir, int overwrite, PifiErr *err) {
+    char *cfg = pifi_path_join(run_dir, "config.json");
+    int exists = cfg && pifi_file_exists(cfg);
+    free(cfg);
+    if (exists && !overwrite)
+        return pifi_errf(err, "%s: already holds a run (pass --overwrite to replace it, or --resume %s to continue it)",
+                         run_dir, run_dir);
+    if (pifi_mkdirs(run_dir, err)) return -1;
+    char *ck = pifi_path_join(run_dir, "checkpoint");
+    int rc = ck ? pifi_mkdirs(ck, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    if (rc == 0 && overwrite) { /* a fresh run: the old state must not be resumed */
+        char *st = pifi_path_join(ck, "state.safetensors");
+        if (st) unlink(st);
+        free(st);
+        char *log = pifi_path_join(run_dir, "train_log.jsonl");
+        if (log) unlink(log);
+        free(log);
+    }
+    free(ck);
+    return rc;
+}
+
+int runio_write_config(const char *run_dir, const char *slm_dir, const cJSON *pifi, PifiErr *err) {
+    char *src = pifi_path_join(slm_dir, "config.json");
+    cJSON *cfg = NULL;
+    int rc = src ? pifi_json_load(src, 1 << 20, &cfg, err) : -1;
+    free(src);
+    if (rc) return -1;
+    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "pifi");
+    cJSON_AddItemToObject(cfg, "pifi", cJSON_Duplicate(pifi, 1));
+    char *path = pifi_path_join(run_dir, "config.json");
+    rc = runio_write_json(path, cfg, err);
+    free(path);
+    cJSON_Delete(cfg);
+    return rc;
+}
+
+int runio_copy_tokenizer(const char *slm_dir, const char *run_dir, PifiErr *err) {
+    static const char *FILES[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                  "vocab.txt", "vocab.json", "merges.txt"};
+    for (size_t i = 0; i < sizeof FILES / sizeof FILES[0]; i++) {
+        char *src = pifi_path_join(slm_dir, FILES[i]);
+        if (!src) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        if (!pifi_file_exists(src) || strcmp(slm_dir, run_dir) == 0) {
+            free(src);
+            continue;
+        }
+        char *buf;
+        size_t n;
+        int rc = pifi_read_file(src, 256u << 20, &buf, &n, err);
+        free(src);
+        if (rc) return -1;
+        char *dst = pifi_path_join(run_dir, FILES[i]);
+        rc = dst ? pifi_write_file_atomic(dst, buf, n, err) : -1;
+        free(dst);
+        free(buf);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* weights */
+
+int runio_save_model(const Trainer *t, const char *run_dir, PifiErr *err) {
+    const PifiModel *m = &t->model;
+    EncoderExport *x = malloc(sizeof *x);
+    float *merged = NULL;
+    int rc = -1;
+    if (!x) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    if (encoder_export(&m->slm, "", x, err)) goto done;
+    if (m->slm.lora_mem) { /* LoRA merged into query and value: a plain checkpoint */
+        const EncoderConfig *c = &m->slm.cfg;
+        size_t n = (size_t)c->L * 3 * c->C * c->C;
+        merged = pifi_malloc(n * sizeof(float), err);
+        if (!merged) goto done;
+        encoder_lora_merged_qkv(&m->slm, merged);
+        for (int i = 0; i < x->n; i++) {
+            const float *d = x->t[i].data;
+            if (d >= m->slm.params.qkvw && d < m->slm.params.qkvw + n)
+                x->t[i].data = merged + (d - m->slm.params.qkvw);
+        }
+    }
+    /* the heads and a trained layer, under their ParamTable names */
+    for (int i = 0; i < t->pt.n; i++) {
+        const ParamRef *r = &t->pt.refs[i];
+        if (strncmp(r->name, "pifi.", 5) != 0) continue;
+        if (x->n >= ENCODER_EXPORT_MAX) {
+            pifi_errf(err, "too many tensors to save");
+            goto done;
+        }
+        x->t[x->n] = (StWriteTensor){r->name, PIFI_DT_F32, r->ndim, {r->shape[0], r->shape[1]}, r->w};
+        x->n++;
+    }
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(meta, "format", "pt");
+    cJSON_AddStringToObject(meta, "pifi_method", method_name(t->o.method));
+    char *path = pifi_path_join(run_dir, "model.safetensors");
+    rc = path ? st_write(path, x->t, x->n, meta, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    free(path);
+    cJSON_Delete(meta);
+done:
+    free(merged);
+    free(x);
+    return rc;
+}
+
+int runio_save_state(const Trainer *t, const char *run_dir, PifiErr *err) {
+    int n = t->pt.n;
+    StWriteTensor *w = calloc((size_t)n + 2, sizeof *w);
+    if (!w) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const ParamRef *r = &t->pt.refs[i];
+        w[i] = (StWriteTensor){r->name, PIFI_DT_F32, 1, {r->n, 0}, r->w};
+    }
+    w[n] = (StWriteTensor){"adam.m", PIFI_DT_F32, 1, {t->pt.total, 0}, t->pt.m};
+    w[n + 1] = (StWriteTensor){"adam.v", PIFI_DT_F32, 1, {t->pt.total, 0}, t->pt.v};
+    cJSON *meta = cJSON_CreateObject();
+    char buf[64];
+#define META(key, fmt, val) snprintf(buf, sizeof buf, fmt, val), cJSON_AddStringToObject(meta, key, buf)
+    META("step", "%lld", (long long)t->step);
+    META("epoch", "%lld", (long long)t->epoch);
+    META("step_in_epoch", "%lld", (long long)t->step_in_epoch);
+    META("best_valid", "%.17g", t->best_valid);
+    META("best_epoch", "%lld", (long long)t->best_epoch);
+    META("method", "%s", method_name(t->o.method));
+#undef META
+    char *ck = pifi_path_join(run_dir, "checkpoint");
+    char *path = ck ? pifi_path_join(ck, "state.safetensors") : NULL;
+    int rc = path ? pifi_mkdirs(ck, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    if (rc == 0) rc = st_write(path, w, n + 2, meta, err);
+    free(ck);
+    free(path);
+    free(w);
+    cJSON_Delete(meta);
+    return rc;
+}
+
+static int meta_i64(const cJSON *meta, const char *k, int64_t *v, const char *path, PifiErr *err) {
+    const char *s;
+    if (pifi_json_string(meta, k, 1, &s, path, err)) return -1;
+    char *end;
+    *v = strtoll(s, &end, 10);
+    return *end ? pifi_errf(err, "%s: metadata \"%s\" is not an integer", path, k) : 0;
+}
+
+int runio_load_state(Trainer *t, const char *run_dir, PifiErr *err) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/checkpoint/state.safetensors", run_dir);
+    SafeTensors *st;
+    if (st_open(&st, path, err)) return -1;
+    int rc = -1;
+    for (int i = 0; i < t->pt.n; i++) {
+        ParamRef *r = &t->pt.refs[i];
+        int64_t shape[1] = {r->n};
+        if (st_read_f32(st, r->name, 1, shape, r->w, err)) goto done;
+    }
+    int64_t shape[1] = {t->pt.total};
+    if (st_read_f32(st, "adam.m", 1, shape, t->pt.m, err) || st_read_f32(st, "adam.v", 1, shape, t->pt.v, err))
+        goto done;
+    const cJSON *meta = st_metadata(st);
+    const char *s;
+    if (!meta || pifi_json_string(meta, "best_valid", 1, &s, path, err)) {
+        if (!meta) pifi_errf(err, "%s: no progress metadata", path);
+        goto done;
+    }
+    t->best_valid = strtod(s, NULL);
+    if (meta_i64(meta, "step", &t->step, path, err) || meta_i64(meta, "epoch", &t->epoch, path, err) ||
+        meta_i64(meta, "step_in_epoch", &t->step_in_epoch, path, err) ||
+        meta_i64(meta, "best_epoch", &t->best_epoch, path, err))
+        goto done;
+    rc = 0;
+done:
+    st_close(st);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* a trained run */
+
+int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err) {
+    memset(r, 0, sizeof *r);
+    char *cp = pifi_path_join(run_dir, "config.json");
+    int rc = cp ? pifi_json_load(cp, 1 << 22, &r->cfg, err) : -1;
+    if (rc) {
+        free(cp);
+        return -1;
+    }
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(r->cfg, "pifi");
+    if (!cJSON_IsObject(p)) {
+        pifi_errf(err, "%s: not a pifi run (no \"pifi\" object)", cp);
+        goto fail;
+    }
+    if (runio_opts_from_json(p, &r->opts, cp, err)) goto fail;
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(p, "label_names");
+    r->K = cJSON_GetArraySize(names);
+    if (r->K < 2 || r->K > 256) {
+        pifi_errf(err, "%s: \"pifi.label_names\" must list 2..256 classes", cp);
+        goto fail;
+    }
+    for (int k = 0; k < r->K; k++) {
+        const cJSON *nm = cJSON_GetArrayItem(names, k);
+        r->label_names[k] = cJSON_IsString(nm) ? nm->valuestring : "?";
+    }
+    TrainOpts *o = &r->opts;
+    int has_llm = method_has_llm(o->method);
+    if (pifi_model_init(&r->model, run_dir, has_llm ? o->llm : NULL, o->layer, r->K, o->pooling, 1, err)) goto fail;
+    if (o->method == METHOD_PIFI_RANDOM && llm_layer_init_random(&r->model.llm, o->seed, err)) goto fail;
+    SafeTensors *st;
+    if (st_open(&st, run_dir, err)) goto fail;
+    rc = pifi_model_load_heads(&r->model, st, "pifi.", err);
+    if (rc == 0 && o->method == METHOD_PIFI_UNFROZEN) {
+        LlmLayer *l = &r->model.llm;
+        LlmTensorSpec specs[16];
+        LlmLayerParams dummy;
+        int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, 16);
+        float *w = l->mem;
+        for (int i = 0; rc == 0 && i < n; i++) {
+            char name[192];
+            snprintf(name, sizeof name, "pifi.llm.model.layers.%d.%s", l->layer, specs[i].name);
+            rc = st_read_f32(st, name, specs[i].ndim, specs[i].shape, w, err);
+            w += specs[i].shape[0] * (specs[i].ndim == 2 ? specs[i].shape[1] : 1);
+        }
+    }
+    st_close(st);
+    if (rc) goto fail;
+    if (tokenizer_load(&r->tk, run_dir, err)) goto fail;
+    free(cp);
+    return 0;
+fail:
+    free(cp);
+    runio_free_run(r);
+    return -1;
+}
+
+void runio_free_run(RunModel *r) {
+    pifi_model_free(&r->model);
+    if (r->tk) tokenizer_free(r->tk);
+    cJSON_Delete(r->cfg);
+    memset(r, 0, sizeof *r);
+}

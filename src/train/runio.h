@@ -1,0 +1,59 @@
+/* runio.h: the run directory of `pifi train`, readable by pifi and by people,
+ * loadable by transformers:
+ *
+ *   config.json          the SLM's config.json plus "pifi": method, classes and
+ *                        their names, pooling, the LLM layer (path, index,
+ *                        hashes), every hyperparameter, the data, versions
+ *   model.safetensors    the best epoch's weights: the SLM under its HF names
+ *                        (LoRA merged in), "pifi.l_in.weight", "pifi.l_out.weight",
+ *                        "pifi.head.{dense,out}.{weight,bias}", and "pifi.llm.*"
+ *                        for a layer that trained (pifi-unfrozen)
+ *   tokenizer files      copied from the SLM
+ *   train_log.jsonl      one line per logged step: step, epoch, loss, lr, grad_norm, examples/s
+ *   metrics.json         per epoch (train loss, valid metrics) and final (test)
+ *   checkpoint/state.safetensors   the latest state for --resume: every
+ *                        trainable tensor, the Adam moments, the progress
+ *
+ * Every file is written atomically (temp file, fsync, rename). */
+#ifndef PIFI_RUNIO_H
+#define PIFI_RUNIO_H
+
+#include <cjson/cJSON.h>
+
+#include "train/trainer.h"
+
+/* The "pifi" object of config.json for these options. */
+cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, const cJSON *data);
+/* Options back from a run's config.json "pifi" object (strings point into it). */
+int runio_opts_from_json(const cJSON *pifi, TrainOpts *o, const char *path, PifiErr *err);
+
+/* Create run_dir (refusing an existing one that holds a run unless overwrite). */
+int runio_prepare(const char *run_dir, int overwrite, PifiErr *err);
+/* config.json = the SLM's config + "pifi". */
+int runio_write_config(const char *run_dir, const char *slm_dir, const cJSON *pifi, PifiErr *err);
+int runio_copy_tokenizer(const char *slm_dir, const char *run_dir, PifiErr *err);
+
+/* model.safetensors of the current weights. */
+int runio_save_model(const Trainer *t, const char *run_dir, PifiErr *err);
+/* checkpoint/state.safetensors of the current state. */
+int runio_save_state(const Trainer *t, const char *run_dir, PifiErr *err);
+int runio_load_state(Trainer *t, const char *run_dir, PifiErr *err);
+
+/* A trained run for eval/predict: the model with its weights, the
+ * tokenizer, the classes. label_names are owned by *cfg (free with cJSON_Delete). */
+typedef struct {
+    PifiModel model;
+    PifiTokenizer *tk;
+    int K;
+    const char *label_names[256];
+    cJSON *cfg;          /* config.json */
+    TrainOpts opts;
+} RunModel;
+
+int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err);
+void runio_free_run(RunModel *r);
+
+/* Write a JSON value to a file atomically (pretty). */
+int runio_write_json(const char *path, const cJSON *v, PifiErr *err);
+
+#endif

@@ -1,0 +1,40 @@
+/* tokdata.h: a dataset tokenized once up front, and batches cut from it with
+ * dynamic padding (each batch padded to its longest example). */
+#ifndef PIFI_TOKDATA_H
+#define PIFI_TOKDATA_H
+
+#include <stdint.h>
+
+#include "pifi/dataset.h"
+#include "pifi/tokenizer.h"
+
+typedef struct {
+    int64_t n;
+    int32_t *len;      /* (n) tokens of each example incl. specials */
+    int64_t *off;      /* (n) start of each example in ids/type_ids */
+    int32_t *ids;      /* all examples' ids, concatenated */
+    int32_t *type_ids;
+    const int32_t *label; /* (n) the dataset's labels (not owned) */
+    int pad_id;
+} TokData;
+
+/* Tokenize every example (pairs when the dataset has them), truncated
+ * (longest_first) to max_len tokens incl. specials. */
+int tokdata_build(TokData *td, const PifiTokenizer *tk, const PifiDataset *ds, int max_len, PifiErr *err);
+void tokdata_free(TokData *td);
+
+typedef struct {
+    int B, T, cap_BT, cap_B;
+    int32_t *ids, *type_ids, *mask; /* (B, T) */
+    int32_t *labels;                /* (B) */
+} Batch;
+
+/* Fill b with the examples idx[0..B) padded to the longest of them. */
+int batch_fill(Batch *b, const TokData *td, const int64_t *idx, int B, PifiErr *err);
+void batch_free(Batch *b);
+
+/* The example order of an epoch: a seeded permutation of 0..n-1 (the same on
+ * every machine), or 0..n-1 when shuffle is 0. */
+void epoch_order(int64_t *order, int64_t n, uint64_t seed, int64_t epoch, int shuffle);
+
+#endif

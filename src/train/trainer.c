@@ -1,0 +1,256 @@
+/* trainer.c: a run's model per method, its trainable tensors, one optimizer
+ * step, and evaluation. */
+#include "train/trainer.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/llm_layer_internal.h"
+#include "train/loss.h"
+
+static const char *METHOD_NAMES[] = {"base", "pifi", "pifi-unfrozen", "pifi-random", "lora"};
+
+const char *method_name(PifiMethod m) { return (unsigned)m < 5 ? METHOD_NAMES[m] : "?"; }
+
+int method_parse(const char *s, PifiMethod *out) {
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, METHOD_NAMES[i]) == 0) {
+            *out = (PifiMethod)i;
+            return 0;
+        }
+    return -1;
+}
+
+int method_has_llm(PifiMethod m) { return m == METHOD_PIFI || m == METHOD_PIFI_UNFROZEN || m == METHOD_PIFI_RANDOM; }
+
+void train_opts_default(TrainOpts *o) {
+    memset(o, 0, sizeof *o);
+    o->layer = -1;
+    o->method = METHOD_PIFI;
+    o->pooling = POOL_CLS;
+    o->lora_r = 8;
+    o->lora_alpha = 16.0f;
+    o->lora_dropout = 0.1f;
+    o->epochs = 3;
+    o->batch = 32;
+    o->eval_batch = 64;
+    o->max_len = 100;
+    o->lr = 5e-5f;
+    o->weight_decay = 0.0f;
+    o->clip = 5.0f;
+    o->label_smoothing = 0.05f;
+    o->head_dropout = 0.2f;
+    o->optim = OPT_ADAM;
+    o->sched = SCHED_CONSTANT;
+    o->seed = 2023;
+    o->shuffle = 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* trainable tensors */
+
+/* Register the encoder's arena fields in arena order, so the gradient arena
+ * segment mirrors m->param_mem element by element. The pooler (unused by
+ * PiFi) is registered but frozen. */
+static int register_encoder(Trainer *t, PifiErr *err) {
+    const Encoder *e = &t->model.slm;
+    const EncoderParams *p = &e->params;
+    const EncoderConfig *c = &e->cfg;
+    int64_t C = c->C, E = c->E, L = c->L, FF = c->FF;
+    struct {
+        const char *name;
+        float *w;
+        int64_t n;
+        int decay;
+        int frozen;
+    } f[] = {
+        {"slm.wte", p->wte, (int64_t)c->V * E, 1, 0},      {"slm.wpe", p->wpe, (int64_t)c->maxT * E, 1, 0},
+        {"slm.wtt", p->wtt, (int64_t)c->TV * E, 1, 0},     {"slm.emb_lnw", p->emb_lnw, E, 0, 0},
+        {"slm.emb_lnb", p->emb_lnb, E, 0, 0},              {"slm.projw", p->projw, p->projw ? C * E : 0, 1, 0},
+        {"slm.projb", p->projb, p->projb ? C : 0, 0, 0},   {"slm.qkvw", p->qkvw, L * 3 * C * C, 1, 0},
+        {"slm.qkvb", p->qkvb, L * 3 * C, 0, 0},            {"slm.attprojw", p->attprojw, L * C * C, 1, 0},
+        {"slm.attprojb", p->attprojb, L * C, 0, 0},        {"slm.ln1w", p->ln1w, L * C, 0, 0},
+        {"slm.ln1b", p->ln1b, L * C, 0, 0},                {"slm.fcw", p->fcw, L * FF * C, 1, 0},
+        {"slm.fcb", p->fcb, L * FF, 0, 0},                 {"slm.fcprojw", p->fcprojw, L * C * FF, 1, 0},
+        {"slm.fcprojb", p->fcprojb, L * C, 0, 0},          {"slm.ln2w", p->ln2w, L * C, 0, 0},
+        {"slm.ln2b", p->ln2b, L * C, 0, 0},                {"slm.poolw", p->poolw, p->poolw ? C * C : 0, 1, 1},
+        {"slm.poolb", p->poolb, p->poolb ? C : 0, 0, 1},
+    };
+    int64_t total = 0;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (!f[i].n) continue;
+        if (params_add(&t->pt, f[i].name, f[i].w, 1, f[i].n, 0, f[i].decay, err)) return -1;
+        t->pt.refs[t->pt.n - 1].frozen = f[i].frozen;
+        total += f[i].n;
+    }
+    if (total != encoder_param_count(e))
+        return pifi_errk(err, PIFI_ERR_RUNTIME, "internal: encoder arena has %lld floats, registered %lld",
+                         (long long)encoder_param_count(e), (long long)total);
+    return 0;
+}
+
+static int register_heads(Trainer *t, PifiErr *err) {
+    PifiModel *m = &t->model;
+    PifiHeadParams *h = &m->hp;
+    int64_t C = m->C, D = m->D, K = m->K;
+    if (h->l_in && (params_add(&t->pt, "pifi.l_in.weight", h->l_in, 2, D, C, 1, err) ||
+                    params_add(&t->pt, "pifi.l_out.weight", h->l_out, 2, C, D, 1, err)))
+        return -1;
+    return params_add(&t->pt, "pifi.head.dense.weight", h->head_w1, 2, C, C, 1, err) ||
+           params_add(&t->pt, "pifi.head.dense.bias", h->head_b1, 1, C, 0, 0, err) ||
+           params_add(&t->pt, "pifi.head.out.weight", h->head_w2, 2, K, C, 1, err) ||
+           params_add(&t->pt, "pifi.head.out.bias", h->head_b2, 1, K, 0, 0, err);
+}
+
+static int register_llm(Trainer *t, PifiErr *err) {
+    LlmLayer *l = &t->model.llm;
+    LlmLayerParams dummy;
+    LlmTensorSpec specs[16];
+    int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, 16);
+    float *w = l->mem;
+    for (int i = 0; i < n; i++) {
+        char name[192];
+        snprintf(name, sizeof name, "pifi.llm.model.layers.%d.%s", l->layer, specs[i].name);
+        int decay = specs[i].ndim == 2;
+        if (params_add(&t->pt, name, w, specs[i].ndim, specs[i].shape[0], specs[i].shape[1], decay, err)) return -1;
+        w += t->pt.refs[t->pt.n - 1].n;
+    }
+    return 0;
+}
+
+int trainer_setup(Trainer *t, const TrainOpts *o, int K, PifiErr *err) {
+    memset(t, 0, sizeof *t);
+    t->o = *o;
+    t->K = K;
+    int has_llm = method_has_llm(o->method);
+    if (has_llm && !o->llm)
+        return pifi_errf(err, "method %s needs an LLM layer: --llm PATH --layer N or --llm-layer DIR",
+                         method_name(o->method));
+    if (pifi_model_init(&t->model, o->slm, has_llm ? o->llm : NULL, o->layer, K, o->pooling, 1, err)) goto fail;
+    PifiModel *m = &t->model;
+    m->head_dropout = o->head_dropout;
+    pifi_model_init_heads(m, o->seed);
+    if (o->method == METHOD_PIFI_RANDOM && llm_layer_init_random(&m->llm, o->seed, err)) goto fail;
+    if (o->method == METHOD_LORA &&
+        encoder_lora_enable(&m->slm, o->lora_r, o->lora_alpha, o->lora_dropout, o->seed, err))
+        goto fail;
+
+    /* trainable tensors, in the order of the gradient arena */
+    t->enc_trainable = o->method != METHOD_LORA;
+    if (t->enc_trainable && register_encoder(t, err)) goto fail;
+    if (o->method == METHOD_LORA) {
+        int64_t n = encoder_lora_param_count(&m->slm);
+        if (params_add(&t->pt, "slm.lora", m->slm.lora_mem, 1, n, 0, 1, err)) goto fail;
+    }
+    if (register_heads(t, err)) goto fail;
+    if (o->method == METHOD_PIFI_UNFROZEN && register_llm(t, err)) goto fail;
+    if (params_alloc(&t->pt, err)) goto fail;
+    t->dlogits = pifi_malloc((size_t)o->batch * K * sizeof(float), err);
+    if (!t->dlogits) goto fail;
+
+    /* gradient structs pointing into the arena */
+    float *g = t->pt.grad;
+    if (t->enc_trainable) {
+        encoder_point_params(&m->slm, &t->genc, g);
+        t->grads.enc = &t->genc;
+        g += encoder_param_count(&m->slm);
+    }
+    if (o->method == METHOD_LORA) {
+        t->glora = calloc(1, sizeof(EncoderLora));
+        if (!t->glora) {
+            pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+            goto fail;
+        }
+        encoder_lora_point(&m->slm, (EncoderLora *)t->glora, g);
+        t->grads.lora = t->glora;
+        g += encoder_lora_param_count(&m->slm);
+    }
+    pifi_model_point_heads(m, &t->grads.head, g);
+    g += m->hp_count;
+    if (o->method == METHOD_PIFI_UNFROZEN) {
+        llm_layer_point_params(&m->llm, &t->gllm, g);
+        t->grads.llm = &t->gllm;
+    }
+    return 0;
+fail:
+    trainer_free(t);
+    return -1;
+}
+
+void trainer_free(Trainer *t) {
+    pifi_model_free(&t->model);
+    if (t->tk) tokenizer_free(t->tk);
+    params_free(&t->pt);
+    free(t->glora);
+    free(t->dlogits);
+    memset(t, 0, sizeof *t);
+}
+
+/* ------------------------------------------------------------------------ */
+/* one step */
+
+int trainer_step(Trainer *t, const Batch *b, float lr, double *loss, double *gnorm, PifiErr *err) {
+    PifiModel *m = &t->model;
+    pifi_model_set_train(m, 1, t->o.seed, (uint64_t)t->step);
+    if (pifi_model_forward(m, b->ids, b->type_ids, b->mask, b->B, b->T, err)) return -1;
+    float *dlogits = t->dlogits;
+    *loss = crossentropy_forward_backward(m->acts.logits, b->labels, b->B, m->K, t->o.label_smoothing, NULL,
+                                          dlogits);
+    if (!isfinite(*loss)) return pifi_errk(err, PIFI_ERR_RUNTIME, "loss is %g at step %lld", *loss, (long long)t->step + 1);
+    params_zero_grad(&t->pt);
+    if (pifi_model_backward(m, dlogits, &t->grads, err)) return -1;
+    *gnorm = params_grad_norm(&t->pt);
+    if (!isfinite(*gnorm))
+        return pifi_errk(err, PIFI_ERR_RUNTIME, "gradient norm is %g at step %lld", *gnorm, (long long)t->step + 1);
+    if (t->o.clip > 0) params_clip(&t->pt, *gnorm, t->o.clip);
+    OptimConfig oc = {t->o.optim, t->o.lr, 0.9f, 0.999f, 1e-8f, t->o.weight_decay};
+    t->step++;
+    optim_step(&t->pt, &oc, lr, t->step);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* evaluation */
+
+int trainer_evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
+                     double *mean_loss, float label_smoothing, PifiErr *err) {
+    pifi_model_set_train(m, 0, 0, 0);
+    Batch b = {0};
+    int64_t *idx = malloc((size_t)eval_batch * sizeof *idx);
+    int32_t *pred = malloc((size_t)eval_batch * sizeof *pred);
+    float *p = malloc((size_t)eval_batch * m->K * sizeof *p);
+    int rc = -1;
+    double total = 0.0;
+    if (!idx || !pred || !p) {
+        pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        goto done;
+    }
+    confusion_reset(cm);
+    for (int64_t s = 0; s < td->n; s += eval_batch) {
+        int B = (int)(td->n - s < eval_batch ? td->n - s : eval_batch);
+        for (int i = 0; i < B; i++) idx[i] = s + i;
+        if (batch_fill(&b, td, idx, B, err) ||
+            pifi_model_forward(m, b.ids, b.type_ids, b.mask, B, b.T, err))
+            goto done;
+        total += B * crossentropy_forward_backward(m->acts.logits, b.labels, B, m->K, label_smoothing, p, NULL);
+        for (int i = 0; i < B; i++) {
+            int best = 0;
+            for (int k = 1; k < m->K; k++)
+                if (m->acts.logits[(size_t)i * m->K + k] > m->acts.logits[(size_t)i * m->K + best]) best = k;
+            pred[i] = best;
+        }
+        if (probs) memcpy(probs + (size_t)s * m->K, p, (size_t)B * m->K * sizeof(float));
+        if (td->label && confusion_add(cm, b.labels, pred, B, err)) goto done;
+    }
+    if (mean_loss) *mean_loss = td->n ? total / td->n : 0.0;
+    rc = 0;
+done:
+    batch_free(&b);
+    free(idx);
+    free(pred);
+    free(p);
+    return rc;
+}
