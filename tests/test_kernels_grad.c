@@ -284,8 +284,9 @@ static void test_dropout(void) {
     dropout_forward(y2, x, n, p, 7, 3);
     CHECKF(memcmp(y1, y2, n * 4) == 0, "dropout mask depends on the thread count");
     size_t kept = 0;
-    int scaled = 1;
-    for (size_t i = 0; i < n; i++) {
+    int scaled = 1, as_rng = 1;
+    for (size_t i = 0; i < n; i++) { /* the documented mask: rng_uniform(seed, stream, i) >= p */
+        if (x[i] != 0.0f) as_rng &= (y1[i] != 0.0f) == (rng_uniform(7, 3, i) >= p);
         if (y1[i] != 0.0f) {
             kept++;
             scaled &= fabsf(y1[i] - x[i] / (1.0f - p)) <= 1e-6f * fabsf(x[i]) + 1e-30f;
@@ -294,6 +295,16 @@ static void test_dropout(void) {
     double frac = (double)kept / n;
     CHECKF(fabs(frac - 0.75) < 0.005, "kept fraction %.4f, expected 0.75", frac);
     CHECK(scaled);
+    CHECKF(as_rng, "dropout mask is not rng_uniform(seed, stream, i) >= p");
+    /* thresholds that are not multiples of 2^-24 and odd p agree too */
+    float ps[3] = {0.1f, 0.33333f, 0.9f};
+    for (int k = 0; k < 3; k++) {
+        dropout_forward(y2, x, n, ps[k], 9, 1);
+        int ok = 1;
+        for (size_t i = 0; i < n; i++)
+            if (x[i] != 0.0f) ok &= (y2[i] != 0.0f) == (rng_uniform(9, 1, i) >= ps[k]);
+        CHECKF(ok, "dropout p=%g mask differs from rng_uniform >= p", (double)ps[k]);
+    }
     /* another stream or seed: another mask */
     dropout_forward(y2, x, n, p, 7, 4);
     CHECK(memcmp(y1, y2, n * 4) != 0);

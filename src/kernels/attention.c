@@ -11,9 +11,12 @@
 /* Apply the dropout mask of head (b, h) to a (T, T) block: dst = src * mask. */
 static void att_dropout(float *dst, const float *src, size_t base, int T, float p, uint64_t seed,
                         uint64_t stream) {
-    float scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < (size_t)T * T; i++)
-        dst[i] = p >= 1.0f ? 0.0f : src[i] * dropout_factor(p, scale, seed, stream, base + i);
+    if (p >= 1.0f) {
+        for (size_t i = 0; i < (size_t)T * T; i++) dst[i] = 0.0f;
+        return;
+    }
+    DropoutMask d = dropout_mask(p, seed, stream);
+    for (size_t i = 0; i < (size_t)T * T; i++) dst[i] = src[i] * dropout_factor(&d, base + i);
 }
 
 void attention_forward_dropout(float *out, float *att, float *attd, const float *qkv,

@@ -13,9 +13,9 @@ void dropout_forward(float *out, const float *inp, size_t N, float p, uint64_t s
         memset(out, 0, N * sizeof *out);
         return;
     }
-    float scale = 1.0f / (1.0f - p);
+    DropoutMask d = dropout_mask(p, seed, stream);
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < N; i++) out[i] = inp[i] * dropout_factor(p, scale, seed, stream, i);
+    for (size_t i = 0; i < N; i++) out[i] = inp[i] * dropout_factor(&d, i);
 }
 
 void dropout_backward(float *dinp, const float *dout, size_t N, float p, uint64_t seed,

@@ -8,15 +8,34 @@
 #ifndef PIFI_DROPOUT_H
 #define PIFI_DROPOUT_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "kernels/rng.h"
 
-/* The factor element i is multiplied by: 0 or 1/(1-p). Needs 0 < p < 1. */
-static inline float dropout_factor(float p, float scale, uint64_t seed, uint64_t stream,
-                                   uint64_t i) {
-    return rng_uniform(seed, stream, i) >= p ? scale : 0.0f;
+/* A precomputed mask: element i is kept iff
+ * rng_uniform(seed, stream, i) >= p, i.e. the top 24 bits of
+ * rng_u64(seed, stream, i) = rng_mix64(key + i) reach thr = ceil(p 2^24)
+ * (exact: both sides are multiples of 2^-24). Hoisting key out of the loop
+ * makes a mask element one mix. Needs 0 < p < 1. */
+typedef struct {
+    uint64_t key;
+    uint32_t thr;
+    float scale; /* 1/(1-p) */
+} DropoutMask;
+
+static inline DropoutMask dropout_mask(float p, uint64_t seed, uint64_t stream) {
+    DropoutMask d;
+    d.key = rng_mix64(seed ^ rng_mix64(stream)); /* rng_u64's per-stream part */
+    d.thr = (uint32_t)ceilf(p * 16777216.0f);
+    d.scale = 1.0f / (1.0f - p);
+    return d;
+}
+
+/* The factor element i is multiplied by: 0 or 1/(1-p). */
+static inline float dropout_factor(const DropoutMask *d, uint64_t i) {
+    return (uint32_t)(rng_mix64(d->key + i) >> 40) >= d->thr ? d->scale : 0.0f;
 }
 
 /* out (N) = dropout(inp (N)); out may equal inp. */
