@@ -122,7 +122,8 @@ typedef struct {
     int has_pooler;
     EncoderActs acts;
     float *act_mem;       /* the arena behind acts */
-    int act_B, act_T;     /* capacity of acts */
+    int act_B, act_T;     /* shape acts is laid out for */
+    size_t act_cap, ids_cap; /* floats in act_mem, ints in each id buffer (grown, never shrunk) */
     unsigned act_flags;   /* which optional activations acts holds */
     int32_t *pos_ids;     /* (B, T) position ids of the last forward */
     int32_t *ids;         /* (B, T) copies of the last forward's inputs, for the backward */
@@ -143,6 +144,7 @@ typedef struct {
     /* backward scratch */
     EncoderGradScratch gs;
     float *grad_mem;
+    size_t grad_cap;      /* floats in grad_mem (grown, never shrunk) */
     int grad_B, grad_T, grad_r;
 } Encoder;
 

@@ -242,35 +242,43 @@ static size_t point_acts(EncoderActs *a, float *mem, const EncoderConfig *c, int
     return total;
 }
 
-/* (Re)allocate the activations when the shape, the training mode or LoRA
- * changed; otherwise reuse them. */
+/* Lay the activations out for (B, T), the training mode and LoRA; the
+ * buffers only grow, so batches of varying length reuse them (no per-step
+ * allocation once the longest batch has been seen). */
 static int ensure_acts(Encoder *m, int B, int T, PifiErr *err) {
     unsigned flags = act_flags(m);
     if (m->act_mem && m->act_B == B && m->act_T == T && m->act_flags == flags &&
         m->fwd_lora_r == m->lora_r)
         return 0;
     size_t n = point_acts(&m->acts, NULL, &m->cfg, B, T, m->has_pooler, flags, m->lora_r);
-    size_t ni = (size_t)B * T * sizeof(int32_t);
-    free(m->act_mem);
-    free(m->pos_ids);
-    free(m->ids);
-    free(m->type_ids);
-    free(m->mask);
+    size_t ni = (size_t)B * T;
     m->B = m->T = 0; /* no forward to differentiate until this one succeeds */
-    m->act_mem = pifi_malloc(n * sizeof(float), err);
-    m->pos_ids = m->act_mem ? pifi_malloc(ni, err) : NULL;
-    m->ids = m->pos_ids ? pifi_malloc(ni, err) : NULL;
-    m->type_ids = m->ids ? pifi_malloc(ni, err) : NULL;
-    m->mask = m->type_ids ? pifi_malloc(ni, err) : NULL;
-    if (!m->mask) {
+    if (n > m->act_cap) {
         free(m->act_mem);
+        m->act_cap = 0;
+        m->act_mem = pifi_malloc(n * sizeof(float), err);
+        if (!m->act_mem) return -1;
+        m->act_cap = n;
+    }
+    if (ni > m->ids_cap) {
         free(m->pos_ids);
         free(m->ids);
         free(m->type_ids);
-        m->act_mem = NULL;
-        m->pos_ids = m->ids = m->type_ids = NULL;
-        m->act_B = m->act_T = 0;
-        return -1;
+        free(m->mask);
+        m->ids_cap = 0;
+        m->pos_ids = pifi_malloc(ni * sizeof(int32_t), err);
+        m->ids = m->pos_ids ? pifi_malloc(ni * sizeof(int32_t), err) : NULL;
+        m->type_ids = m->ids ? pifi_malloc(ni * sizeof(int32_t), err) : NULL;
+        m->mask = m->type_ids ? pifi_malloc(ni * sizeof(int32_t), err) : NULL;
+        if (!m->mask) {
+            free(m->pos_ids);
+            free(m->ids);
+            free(m->type_ids);
+            m->pos_ids = m->ids = m->type_ids = NULL;
+            m->act_B = m->act_T = 0;
+            return -1;
+        }
+        m->ids_cap = ni;
     }
     point_acts(&m->acts, m->act_mem, &m->cfg, B, T, m->has_pooler, flags, m->lora_r);
     m->act_B = B;

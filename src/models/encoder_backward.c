@@ -44,11 +44,14 @@ static size_t point_grad_scratch(EncoderGradScratch *s, float *mem, const Encode
 
 static int ensure_grad_scratch(Encoder *m, PifiErr *err) {
     if (m->grad_mem && m->grad_B == m->B && m->grad_T == m->T && m->grad_r == m->lora_r) return 0;
-    free(m->grad_mem);
-    m->grad_mem = NULL;
     size_t n = point_grad_scratch(&m->gs, NULL, &m->cfg, m->B, m->T, m->lora_r);
-    m->grad_mem = pifi_malloc(n * sizeof(float), err);
-    if (!m->grad_mem) return -1;
+    if (n > m->grad_cap) { /* grown, never shrunk: batches of varying length reuse it */
+        free(m->grad_mem);
+        m->grad_cap = 0;
+        m->grad_mem = pifi_malloc(n * sizeof(float), err);
+        if (!m->grad_mem) return -1;
+        m->grad_cap = n;
+    }
     point_grad_scratch(&m->gs, m->grad_mem, &m->cfg, m->B, m->T, m->lora_r);
     m->grad_B = m->B;
     m->grad_T = m->T;

@@ -215,23 +215,34 @@ int trainer_step(Trainer *t, const Batch *b, float lr, double *loss, double *gno
 /* ------------------------------------------------------------------------ */
 /* evaluation */
 
+/* qsort context-free comparator over (length, index) pairs */
+static int by_length(const void *a, const void *b) {
+    const int64_t *x = a, *y = b;
+    if (x[0] != y[0]) return x[0] < y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
 int trainer_evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
                      double *mean_loss, float label_smoothing, PifiErr *err) {
     pifi_model_set_train(m, 0, 0, 0);
     Batch b = {0};
     int64_t *idx = malloc((size_t)eval_batch * sizeof *idx);
+    int64_t *order = malloc((size_t)(td->n ? td->n : 1) * 2 * sizeof *order);
     int32_t *pred = malloc((size_t)eval_batch * sizeof *pred);
     float *p = malloc((size_t)eval_batch * m->K * sizeof *p);
     int rc = -1;
     double total = 0.0;
-    if (!idx || !pred || !p) {
+    if (!idx || !pred || !p || !order) {
         pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
         goto done;
     }
+    /* batches of similar lengths pad little: sort by length, results go back by index */
+    for (int64_t i = 0; i < td->n; i++) order[2 * i] = td->len[i], order[2 * i + 1] = i;
+    qsort(order, (size_t)td->n, 2 * sizeof *order, by_length);
     confusion_reset(cm);
     for (int64_t s = 0; s < td->n; s += eval_batch) {
         int B = (int)(td->n - s < eval_batch ? td->n - s : eval_batch);
-        for (int i = 0; i < B; i++) idx[i] = s + i;
+        for (int i = 0; i < B; i++) idx[i] = order[2 * (s + i) + 1];
         if (batch_fill(&b, td, idx, B, err) ||
             pifi_model_forward(m, b.ids, b.type_ids, b.mask, B, b.T, err))
             goto done;
@@ -241,8 +252,8 @@ int trainer_evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfus
             for (int k = 1; k < m->K; k++)
                 if (m->acts.logits[(size_t)i * m->K + k] > m->acts.logits[(size_t)i * m->K + best]) best = k;
             pred[i] = best;
+            if (probs) memcpy(probs + (size_t)idx[i] * m->K, p + (size_t)i * m->K, (size_t)m->K * sizeof(float));
         }
-        if (probs) memcpy(probs + (size_t)s * m->K, p, (size_t)B * m->K * sizeof(float));
         if (td->label && confusion_add(cm, b.labels, pred, B, err)) goto done;
     }
     if (mean_loss) *mean_loss = td->n ? total / td->n : 0.0;
@@ -250,6 +261,7 @@ int trainer_evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfus
 done:
     batch_free(&b);
     free(idx);
+    free(order);
     free(pred);
     free(p);
     return rc;
