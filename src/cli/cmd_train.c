@@ -111,11 +111,12 @@ int cmd_train(int argc, char **argv) {
     DataArgs da = {0};
     da.seed = 2023;
     const char *resume = NULL, *llm_layer = NULL;
-    int json = 0, c, seed_set = 0, iv;
+    int json = 0, c, seed_set = 0, iv, other_flags = 0;
     float fv;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", LONG, NULL)) != -1) {
+        if (c != O_RESUME && c != O_JSON && c != 'h' && c != ':' && c != '?') other_flags++;
         switch (c) {
         case O_SLM: o.slm = optarg; break;
         case O_LLM: o.llm = optarg; break;
@@ -196,8 +197,8 @@ int cmd_train(int argc, char **argv) {
     memset(&ld, 0, sizeof ld);
     int status = 2;
     if (resume) {
-        if (o.slm || o.llm || llm_layer || da.task || da.train || o.out)
-            return cli_usage_error("train", "--resume takes everything from the run's config.json; give no other model, data or output flags");
+        if (other_flags)
+            return cli_usage_error("train", "--resume takes every setting from the run's config.json; give no other flags");
         char *cp = pifi_path_join(resume, "config.json");
         if (pifi_json_load(cp, 1 << 22, &cfg, &err)) {
             free(cp);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# train_resume.sh: `pifi train` end to end on real data (SST-2) with the real
+# MiniLM and a real LLM layer (stories260K's last layer, from its GGUF), a few
+# steps: the run directory is complete, `pifi eval` and `pifi predict` read it,
+# and a run interrupted with SIGINT and continued with --resume ends with
+# weights and optimizer state bit-identical to an uninterrupted run.
+set -u
+PIFI=${PIFI_BIN:?}
+MODELS=${PIFI_MODELS:-models}
+DATA=${PIFI_DATA:-../shared/data}
+SHARED=${PIFI_SHARED:-../shared}
+slm=$MODELS/all-MiniLM-L6-v2
+gguf=$SHARED/models/stories260K/stories260K.gguf
+if [[ ! -f $slm/model.safetensors || ! -f $DATA/sst2/stsa.binary.train || ! -f $gguf ]]; then
+  echo "SKIPPED: needs $slm (scripts/get-models.sh), $DATA/sst2 and $gguf"; exit 77
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+
+"$PIFI" extract --llm "$gguf" --layer -1 -o "$T/layer" >/dev/null
+ok '[[ -f $T/layer/model.safetensors ]]'
+# small TSV files cut from SST-2 (the generic reader), to keep the test short
+tsv() { printf 'text\tlabel\n'; awk -v n="$2" 'NR <= n { l = $1; $1 = ""; sub(/^ /, ""); print $0 "\t" l }' "$1"; }
+tsv "$DATA/sst2/stsa.binary.train" 400 > "$T/train.tsv"
+tsv "$DATA/sst2/stsa.binary.dev" 64 > "$T/valid.tsv"
+tsv "$DATA/sst2/stsa.binary.test" 64 > "$T/test.tsv"
+common=(--slm "$slm" --llm-layer "$T/layer" --train "$T/train.tsv" --valid "$T/valid.tsv" --test "$T/test.tsv"
+        --batch 8 --max-len 24 --max-steps 12 --eval-batch 64)
+
+# uninterrupted
+"$PIFI" train "${common[@]}" -o "$T/a" > "$T/a.out" 2> "$T/a.err"
+ok '[[ $? -eq 0 ]]'
+for f in config.json model.safetensors metrics.json train_log.jsonl tokenizer.json checkpoint/state.safetensors; do
+  ok "[[ -s \$T/a/$f ]]"
+done
+ok '[[ $(wc -l < $T/a/train_log.jsonl) -eq 12 ]]'
+ok 'grep -q "test accuracy" $T/a.out'
+
+# interrupted after a few steps, then resumed
+"$PIFI" train "${common[@]}" --save-every 4 -o "$T/b" > "$T/b.out" 2> "$T/b.err" &
+pid=$!
+for _ in $(seq 1 600); do
+  [[ -f $T/b/train_log.jsonl && $(wc -l < "$T/b/train_log.jsonl") -ge 5 ]] && break
+  sleep 0.05
+done
+kill -INT $pid
+wait $pid; status=$?
+ok '[[ $status -eq 130 ]]'
+ok 'grep -q "pifi train --resume" $T/b.err'
+steps_done=$(wc -l < "$T/b/train_log.jsonl")
+"$PIFI" train --resume "$T/b" > "$T/b2.out" 2> "$T/b2.err"
+ok '[[ $? -eq 0 ]]'
+ok 'grep -q "resuming" $T/b2.err'
+echo "interrupted after $steps_done of 12 steps, resumed"
+ok 'cmp -s $T/a/checkpoint/state.safetensors $T/b/checkpoint/state.safetensors'
+ok 'cmp -s $T/a/model.safetensors $T/b/model.safetensors'
+ok '[[ $(wc -l < $T/b/train_log.jsonl) -eq 12 ]]'
+
+# refuses to overwrite a run, and refuses extra flags on resume
+"$PIFI" train "${common[@]}" -o "$T/a" > /dev/null 2> "$T/c.err"
+ok '[[ $? -eq 2 ]] && grep -q "already holds a run" $T/c.err'
+"$PIFI" train --resume "$T/a" --lr 1 > /dev/null 2> "$T/d.err"
+ok '[[ $? -eq 2 ]]'
+
+# eval and predict read the run
+"$PIFI" eval "$T/a" --json > "$T/eval.json"
+ok '[[ $? -eq 0 ]] && grep -q "\"accuracy\"" $T/eval.json && grep -q "\"confusion\"" $T/eval.json'
+"$PIFI" eval "$T/a" --task cr --split valid --data-dir "$DATA" > "$T/cr.txt"
+ok '[[ $? -eq 0 ]] && grep -q "accuracy" $T/cr.txt'
+printf 'a gorgeous, witty, seductive movie.\nthe worst film of the year.\n' | "$PIFI" predict "$T/a" > "$T/pred.jsonl"
+ok '[[ $(wc -l < $T/pred.jsonl) -eq 2 ]] && grep -q "\"probs\"" $T/pred.jsonl'
+# bad labels file
+printf 'text\tlabel\ngood\t1\nbad\t0\n' > "$T/tiny.tsv"
+"$PIFI" train --slm "$slm" --method base --train "$T/tiny.tsv" -o "$T/tiny" > /dev/null 2> "$T/tiny.err"
+ok '[[ $? -eq 2 ]] && grep -q "fewer than one batch" $T/tiny.err'
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
