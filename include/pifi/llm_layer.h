@@ -98,6 +98,10 @@ typedef struct {
 int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err);
 void llm_layer_free(LlmLayer *l);
 
+/* SHA-256 of the loaded weights (fp32, in the arena's order): identifies the
+ * layer a run was trained with, whatever file it came from. */
+void llm_layer_weights_sha256(const LlmLayer *l, char hex[65]);
+
 /* Pooled mode: x (B, D) -> out (B, D), each row a sequence of one token at
  * position 0. out may not alias x. */
 int llm_layer_forward_pooled(LlmLayer *l, float *out, const float *x, int B, PifiErr *err);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli/info.h"
+#include "train/runio.h"
 #include "pifi/encoder.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
@@ -85,7 +86,7 @@ int cmd_info(int argc, char **argv) {
         {"max-len", required_argument, 0, 't'}, {"unfrozen", no_argument, 0, 'u'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     int json = 0, c, layer = -1;
-    InfoPifiArgs pa = {NULL, NULL, 2, 100, 0};
+    InfoPifiArgs pa = {NULL, NULL, 2, 100, 0, 0, NULL};
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", LONG, NULL)) != -1) {
@@ -111,6 +112,33 @@ int cmd_info(int argc, char **argv) {
     if (optind != argc - 1) return cli_usage_error("info", "expects exactly one PATH");
     const char *path = argv[optind];
     size_t plen = strlen(path);
+    if (pifi_is_dir(path)) { /* a trained run: the PiFi table */
+        char *cp = pifi_path_join(path, "config.json");
+        cJSON *cfg = NULL;
+        PifiErr e2 = {0};
+        if (cp && pifi_file_exists(cp) && pifi_json_load(cp, 1 << 22, &cfg, &e2) == 0 &&
+            cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(cfg, "pifi"))) {
+            TrainOpts o;
+            int rc = runio_opts_from_json(cJSON_GetObjectItemCaseSensitive(cfg, "pifi"), &o, cp, &e2);
+            if (rc == 0) {
+                runio_resolve_llm(&o, path);
+                const cJSON *nc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "pifi"),
+                                                                   "num_classes");
+                InfoPifiArgs ra = {path, method_has_llm(o.method) ? o.llm : NULL,
+                                   cJSON_IsNumber(nc) ? nc->valueint : 2, o.max_len,
+                                   o.method == METHOD_PIFI_UNFROZEN, o.method == METHOD_LORA ? o.lora_r : 0,
+                                   method_name(o.method)};
+                rc = info_pifi_table(&ra, json);
+            } else {
+                rc = cli_fail(&e2);
+            }
+            cJSON_Delete(cfg);
+            free(cp);
+            return rc;
+        }
+        cJSON_Delete(cfg);
+        free(cp);
+    }
     if (plen > 5 && strcmp(path + plen - 5, ".gguf") == 0 && !pifi_is_dir(path)) return info_gguf(path, json);
     PifiErr err = {0};
 

@@ -8,7 +8,7 @@
 #include "train/runio.h"
 
 static const char *HELP =
-    "usage: pifi predict RUN_DIR [--pair] [TEXT...]\n"
+    "usage: pifi predict RUN_DIR [--pair] [--input FILE | TEXT...]\n"
     "\n"
     "Classify each TEXT (or each line of standard input when none is given) with\n"
     "a trained run; one JSON object per input on stdout: text, label, label_id and\n"
@@ -16,6 +16,7 @@ static const char *HELP =
     "\n"
     "options:\n"
     "  --pair       inputs are pairs: TEXT arguments two by two, stdin lines split at a tab\n"
+    "  --input F    read the texts from F, one per line, instead of stdin\n"
     "  --batch N    inputs per forward pass (default 32)\n"
     "  -h, --help   this text\n";
 
@@ -62,13 +63,15 @@ static int predict_batch(RunModel *rm, char **text, char **pair, int n, PifiErr 
 
 int cmd_predict(int argc, char **argv) {
     static const struct option LONG[] = {
-        {"pair", 0, 0, 'p'}, {"batch", 1, 0, 'b'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"pair", 0, 0, 'p'}, {"batch", 1, 0, 'b'}, {"input", 1, 0, 'i'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     int pair = 0, batch = 32, c;
+    const char *input = NULL;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":h", LONG, NULL)) != -1) {
         switch (c) {
         case 'p': pair = 1; break;
+        case 'i': input = optarg; break;
         case 'b': if (cli_parse_int("predict", "--batch", optarg, 1, 1 << 16, &batch)) return 2; break;
         case 'h': fputs(HELP, stdout); return 0;
         case ':': return cli_usage_error("predict", "option '%s' needs a value", argv[optind - 1]);
@@ -77,9 +80,18 @@ int cmd_predict(int argc, char **argv) {
     }
     if (optind >= argc) return cli_usage_error("predict", "expects RUN_DIR");
     const char *run = argv[optind++];
+    if (input && optind < argc) return cli_usage_error("predict", "give --input FILE or TEXT arguments, not both");
+    FILE *in = stdin;
+    if (input && !(in = fopen(input, "r"))) {
+        fprintf(stderr, "pifi: %s: cannot open\n", input);
+        return 2;
+    }
     PifiErr err = {0};
     RunModel rm;
-    if (runio_load_run(&rm, run, &err)) return cli_fail(&err);
+    if (runio_load_run(&rm, run, &err)) {
+        if (in != stdin) fclose(in);
+        return cli_fail(&err);
+    }
     int status = 0;
     char **text = calloc((size_t)batch, sizeof *text), **pairs = pair ? calloc((size_t)batch, sizeof *pairs) : NULL;
     if (!text || (pair && !pairs)) {
@@ -107,14 +119,15 @@ int cmd_predict(int argc, char **argv) {
         size_t cap = 0;
         ssize_t len;
         int k = 0, lineno = 0;
-        while (!status && (len = getline(&line, &cap, stdin)) >= 0) {
+        while (!status && (len = getline(&line, &cap, in)) >= 0) {
             lineno++;
             while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
             char *t = strdup(line), *second = NULL;
             if (pair && t) {
                 char *tab = strchr(t, '\t');
                 if (!tab) {
-                    fprintf(stderr, "pifi: predict: stdin line %d: --pair expects two tab-separated texts\n", lineno);
+                    fprintf(stderr, "pifi: %s:%d: --pair expects two tab-separated texts\n", input ? input : "stdin",
+                            lineno);
                     free(t);
                     status = 2;
                     break;
@@ -135,6 +148,7 @@ int cmd_predict(int argc, char **argv) {
         free(line);
     }
 out:
+    if (in != stdin) fclose(in);
     free(text);
     free(pairs);
     runio_free_run(&rm);

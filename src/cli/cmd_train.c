@@ -49,6 +49,8 @@ static const char *HELP =
     "  -o, --out RUN_DIR     the run directory (config.json, model.safetensors,\n"
     "                        train_log.jsonl, metrics.json, checkpoint/)\n"
     "  --overwrite           replace an existing run\n"
+    "  --bundle              copy the frozen layer into RUN_DIR/llm_layer (else it is\n"
+    "                        referenced by path and checked by hash when loaded)\n"
     "  --resume RUN_DIR      continue a run after a crash or Ctrl-C, bit-identically\n"
     "  --json                print the final result as JSON on stdout\n"
     "  -h, --help            this text\n";
@@ -58,7 +60,7 @@ enum {
     O_TASK, O_DATA_DIR, O_TRAIN, O_VALID, O_TEST, O_TEXT_COL, O_PAIR_COL, O_LABEL_COL, O_FRACTION, O_SKIP_BAD,
     O_EPOCHS, O_BATCH, O_LR, O_MAX_LEN, O_SEED, O_OPTIM, O_WD, O_SCHED, O_WARMUP, O_CLIP, O_SMOOTH,
     O_HEAD_DROPOUT, O_MAX_STEPS, O_SAVE_EVERY, O_NO_SHUFFLE, O_PRECISION, O_OVERWRITE, O_RESUME, O_JSON,
-    O_EVAL_BATCH,
+    O_EVAL_BATCH, O_BUNDLE,
 };
 
 static int parse_float(const char *flag, const char *s, double lo, double hi, float *out) {
@@ -104,7 +106,7 @@ int cmd_train(int argc, char **argv) {
         {"clip", 1, 0, O_CLIP}, {"label-smoothing", 1, 0, O_SMOOTH}, {"head-dropout", 1, 0, O_HEAD_DROPOUT},
         {"max-steps", 1, 0, O_MAX_STEPS}, {"save-every", 1, 0, O_SAVE_EVERY}, {"no-shuffle", 0, 0, O_NO_SHUFFLE},
         {"precision", 1, 0, O_PRECISION}, {"out", 1, 0, 'o'}, {"overwrite", 0, 0, O_OVERWRITE},
-        {"resume", 1, 0, O_RESUME}, {"json", 0, 0, O_JSON}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"resume", 1, 0, O_RESUME}, {"bundle", 0, 0, O_BUNDLE}, {"json", 0, 0, O_JSON}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     TrainOpts o;
     train_opts_default(&o);
@@ -149,7 +151,7 @@ int cmd_train(int argc, char **argv) {
         case O_EPOCHS: if (cli_parse_int("train", "--epochs", optarg, 1, 100000, &o.epochs)) return 2; break;
         case O_BATCH: if (cli_parse_int("train", "--batch", optarg, 1, 1 << 16, &o.batch)) return 2; break;
         case O_EVAL_BATCH: if (cli_parse_int("train", "--eval-batch", optarg, 1, 1 << 16, &o.eval_batch)) return 2; break;
-        case O_LR: if (parse_float("--lr", optarg, 0, 10, &o.lr)) return 2; break;
+        case O_LR: if (parse_float("--lr", optarg, 0, 1e6, &o.lr)) return 2; break;
         case O_MAX_LEN: if (cli_parse_int("train", "--max-len", optarg, 3, 1 << 16, &o.max_len)) return 2; break;
         case O_SEED:
             if (cli_parse_int("train", "--seed", optarg, 0, INT_MAX, &iv)) return 2;
@@ -182,6 +184,7 @@ int cmd_train(int argc, char **argv) {
             break;
         case 'o': o.out = optarg; break;
         case O_OVERWRITE: o.overwrite = 1; break;
+        case O_BUNDLE: o.bundle = 1; break;
         case O_RESUME: resume = optarg; break;
         case O_JSON: json = 1; break;
         case 'h': fputs(HELP, stdout); return 0;
@@ -213,6 +216,7 @@ int cmd_train(int argc, char **argv) {
         }
         free(cp);
         o.out = resume;
+        runio_resolve_llm(&o, resume);
         data = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(p, "data"), 1);
         if (!data) {
             cJSON_Delete(cfg);

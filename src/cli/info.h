@@ -12,6 +12,8 @@ typedef struct {
     int classes;
     int max_len;
     int unfrozen;
+    int lora_r;      /* > 0: method lora (SLM frozen, adapters train) */
+    const char *method;
 } InfoPifiArgs;
 
 int info_pifi_table(const InfoPifiArgs *a, int json);

@@ -34,20 +34,22 @@ int info_pifi_table(const InfoPifiArgs *a, int json) {
     int has_llm = a->llm != NULL;
     if (has_llm && llm_config_from_path(&lc, a->llm, &err)) return cli_fail(&err);
     int64_t C = ec.C, D = has_llm ? lc.D : 0, K = a->classes;
+    int64_t lora = a->lora_r > 0 ? 4 * (int64_t)ec.L * a->lora_r * C : 0;
     struct {
         const char *name;
         int64_t params;
         int trainable;
         int64_t flops;
     } rows[] = {
-        {"SLM", encoder_params(&ec), 1, encoder_flops(&ec, a->max_len)},
+        {"SLM", encoder_params(&ec), a->lora_r <= 0, encoder_flops(&ec, a->max_len)},
+        {"LoRA", lora, 1, 2 * lora * a->max_len},
         {"L_in", has_llm ? D * C : 0, 1, has_llm ? 2 * D * C : 0},
         {"LLM layer", has_llm ? llm_layer_param_count(&lc) : 0, a->unfrozen, has_llm ? llm_layer_pooled_flops(&lc) : 0},
         {"L_out", has_llm ? C * D : 0, 1, has_llm ? 2 * C * D : 0},
         {"head", C * C + C + K * C + K, 1, 2 * (C * C + C * K)},
     };
     int n = sizeof rows / sizeof rows[0];
-    int64_t total = 0, trainable = 0, flops = 0, base_flops = rows[0].flops + rows[4].flops;
+    int64_t total = 0, trainable = 0, flops = 0, base_flops = rows[0].flops + rows[n - 1].flops;
     for (int i = 0; i < n; i++) {
         total += rows[i].params;
         if (rows[i].trainable) trainable += rows[i].params;
@@ -70,7 +72,7 @@ int info_pifi_table(const InfoPifiArgs *a, int json) {
                (double)flops / base_flops);
         return 0;
     }
-    printf("PiFi model: SLM %s (%s, hidden %d)", a->slm, ec.model_type, ec.C);
+    printf("%s model: SLM %s (%s, hidden %d)", a->method ? a->method : "PiFi", a->slm, ec.model_type, ec.C);
     if (has_llm) printf(" + %s layer from %s (hidden %d)", lc.model_type, a->llm, lc.D);
     printf(", %d classes\n\n", a->classes);
     printf("%-10s %16s %10s %18s\n", "component", "parameters", "status", "forward FLOPs");

@@ -48,7 +48,7 @@ typedef struct {
 
 static inline void line_iter_init(LineIter *it, const void *data, size_t size) {
     it->p = (const char *)data;
-    it->end = it->p + size;
+    it->end = size ? it->p + size : it->p; /* an empty file maps to NULL: no NULL + 0 */
     it->line = 0;
     /* a UTF-8 byte order mark is not part of the first line */
     if (size >= 3 && (unsigned char)it->p[0] == 0xEF && (unsigned char)it->p[1] == 0xBB &&

@@ -11,7 +11,7 @@
 void records_init(RecordReader *r, const char *data, size_t size, int csv) {
     memset(r, 0, sizeof *r);
     r->p = data;
-    r->end = data + size;
+    r->end = size ? data + size : data; /* an empty file maps to NULL: no NULL + 0 */
     r->csv = csv;
     r->next_line = 1;
     if (size >= 3 && (unsigned char)data[0] == 0xEF && (unsigned char)data[1] == 0xBB &&

@@ -108,7 +108,8 @@ int read_mnli_jsonl(const char *path, unsigned text_flags, PifiDataset *out, Pif
         const cJSON *lab = cJSON_GetObjectItemCaseSensitive(row, "label");
         int y = -1;
         if (cJSON_IsString(lab)) y = nli_label(lab->valuestring, strlen(lab->valuestring));
-        else if (cJSON_IsNumber(lab) && lab->valuedouble == (double)(int)lab->valuedouble)
+        else if (cJSON_IsNumber(lab) && lab->valuedouble > -1e9 && lab->valuedouble < 1e9 && /* (int) of a huge double is UB */
+                 lab->valuedouble == (double)(int)lab->valuedouble)
             y = lab->valueint >= 0 && lab->valueint <= 2 ? lab->valueint : lab->valueint == -1 ? -2 : -1;
         if (y == -2) {
             out->dropped++;

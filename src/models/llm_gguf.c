@@ -84,7 +84,7 @@ static int config_from_gguf(LlmConfig *c, const GgufFile *g, PifiErr *err) {
         get_u32_key(g, arch, "attention.head_count_kv", 0, (uint32_t)c->NH, &c->NKV, err) ||
         get_u32_key(g, arch, "attention.key_length", 0, (uint32_t)(c->D / c->NH), &c->HD, err))
         return -1;
-    if (c->NH % c->NKV || c->HD % 2)
+    if (c->HD < 1 || c->NH % c->NKV || c->HD % 2) /* HD defaults to D / NH, 0 when NH > D */
         return pifi_errf(err, "%s: head counts %d/%d or head size %d are inconsistent", gguf_path(g), c->NH,
                          c->NKV, c->HD);
     float eps, theta;

@@ -14,6 +14,7 @@
 #include "kernels/rope.h"
 #include "models/llm_layer_internal.h"
 #include "pifi/fileio.h"
+#include "pifi/hash.h"
 #include "pifi/json.h"
 #include "pifi/safetensors.h"
 
@@ -59,6 +60,21 @@ int llm_layer_alloc(LlmLayer *l, LlmTensorSpec *specs, int n, PifiErr *err) {
     }
     l->num_params = llm_layer_param_count(&l->cfg);
     return 0;
+}
+
+void llm_layer_weights_sha256(const LlmLayer *l, char hex[65]) {
+    LlmLayerParams dummy;
+    LlmTensorSpec specs[16];
+    int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, 16);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += (size_t)specs[i].shape[0] * (specs[i].ndim == 2 ? specs[i].shape[1] : 1);
+    PifiSha256 *h = pifi_sha256_new();
+    if (!h) {
+        hex[0] = 0;
+        return;
+    }
+    pifi_sha256_update(h, l->mem, total * sizeof(float));
+    pifi_sha256_final(h, hex);
 }
 
 int64_t llm_layer_param_count(const LlmConfig *c) {

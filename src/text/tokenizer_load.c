@@ -226,7 +226,8 @@ static int parse_template(TplPiece **out, int *n, const cJSON *arr, const cJSON 
         const cJSON *body = sq ? sq : sp;
         const cJSON *idv = cJSON_GetObjectItemCaseSensitive(body, "id");
         const cJSON *tv = cJSON_GetObjectItemCaseSensitive(body, "type_id");
-        if (!body || !cJSON_IsString(idv) || !cJSON_IsNumber(tv))
+        if (!body || !cJSON_IsString(idv) || !cJSON_IsNumber(tv) || !(tv->valuedouble >= 0) ||
+            tv->valuedouble > INT32_MAX) /* type ids are u32 in HF; (int32_t) of a huge double is UB */
             return pifi_errf(err, "%s: post_processor template piece %d is malformed", file, k);
         memset(&pcs[k], 0, sizeof pcs[k]);
         pcs[k].type_id = (int32_t)tv->valuedouble;

@@ -96,7 +96,7 @@ int wp_from_json(WordPiece **out, const cJSON *model, const char *file, PifiErr 
     if (count > WP_MAX_VOCAB) return pifi_errf(err, "%s: model.vocab has too many tokens", file);
     for (const cJSON *it = vocab->child; it; it = it->next) {
         double v = it->valuedouble;
-        if (!cJSON_IsNumber(it) || v != (double)(int)v || v < 0 || v >= WP_MAX_VOCAB)
+        if (!cJSON_IsNumber(it) || !(v >= 0 && v < WP_MAX_VOCAB) || v != (double)(int)v) /* range first: (int) of a huge v is UB */
             return pifi_errf(err, "%s: model.vocab: token \"%.64s\" has a bad id", file,
                              it->string ? it->string : "");
         if ((int)v > max_id) max_id = (int)v;

@@ -39,7 +39,11 @@ cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, cons
     cJSON_AddStringToObject(p, "version", PIFI_VERSION);
     cJSON_AddStringToObject(p, "method", method_name(o->method));
     cJSON_AddStringToObject(p, "slm", o->slm);
-    if (o->llm) {
+    if (o->llm && o->bundle) {
+        cJSON_AddStringToObject(p, "llm", "llm_layer"); /* relative to the run directory */
+        cJSON_AddNullToObject(p, "layer");
+        cJSON_AddBoolToObject(p, "llm_bundled", 1);
+    } else if (o->llm) {
         char real[PATH_MAX];
         cJSON_AddStringToObject(p, "llm", realpath(o->llm, real) ? real : o->llm);
         if (o->layer == INT_MIN) cJSON_AddNullToObject(p, "layer");
@@ -129,6 +133,48 @@ int runio_opts_from_json(const cJSON *p, TrainOpts *o, const char *path, PifiErr
         o->lora_dropout = (float)v;
     }
     return 0;
+}
+
+void runio_resolve_llm(TrainOpts *o, const char *run_dir) {
+    if (!o->llm || o->llm[0] == '/') return;
+    if (strcmp(o->llm, "llm_layer") != 0) return; /* only the bundled layer is run-relative */
+    snprintf(o->llm_buf, sizeof o->llm_buf, "%s/%s", run_dir, o->llm);
+    o->llm = o->llm_buf;
+}
+
+int runio_bundle_layer(const TrainOpts *o, const char *run_dir, PifiErr *err) {
+    char dst[PATH_MAX];
+    snprintf(dst, sizeof dst, "%s/llm_layer", run_dir);
+    char *cfg = pifi_path_join(o->llm, "config.json");
+    int extracted = 0;
+    if (cfg && pifi_is_dir(o->llm) && pifi_file_exists(cfg)) {
+        cJSON *c;
+        if (pifi_json_load(cfg, 1 << 20, &c, err) == 0) {
+            extracted = cJSON_GetObjectItemCaseSensitive(c, "pifi_extract") != NULL;
+            cJSON_Delete(c);
+        }
+    }
+    free(cfg);
+    if (extracted) { /* already one layer: copy its two files */
+        if (pifi_mkdirs(dst, err)) return -1;
+        static const char *FILES[] = {"config.json", "model.safetensors"};
+        for (int i = 0; i < 2; i++) {
+            char *src = pifi_path_join(o->llm, FILES[i]), *out = pifi_path_join(dst, FILES[i]);
+            char *buf = NULL;
+            size_t n;
+            int rc = src && out ? pifi_read_file(src, (size_t)16 << 30, &buf, &n, err)
+                                : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+            if (rc == 0) rc = pifi_write_file_atomic(out, buf, n, err);
+            free(buf);
+            free(src);
+            free(out);
+            if (rc) return -1;
+        }
+        return 0;
+    }
+    LlmExtractReport rep;
+    int layer = o->layer;
+    return llm_extract(o->llm, &layer, 1, dst, 1, &rep, err);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -339,9 +385,21 @@ int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err) {
         r->label_names[k] = cJSON_IsString(nm) ? nm->valuestring : "?";
     }
     TrainOpts *o = &r->opts;
+    runio_resolve_llm(o, run_dir);
     int has_llm = method_has_llm(o->method);
     if (pifi_model_init(&r->model, run_dir, has_llm ? o->llm : NULL, o->layer, r->K, o->pooling, 1, err)) goto fail;
     if (o->method == METHOD_PIFI_RANDOM && llm_layer_init_random(&r->model.llm, o->seed, err)) goto fail;
+    const char *want_sha = NULL;
+    if (has_llm && pifi_json_string(p, "llm_layer_sha256", 0, &want_sha, cp, err) < 0) goto fail;
+    if (want_sha) { /* the frozen layer is referenced, not copied: is it still the same? */
+        char hex[65];
+        llm_layer_weights_sha256(&r->model.llm, hex);
+        if (strcmp(hex, want_sha) != 0) {
+            pifi_errf(err, "%s: the LLM layer changed since this run was trained (weights sha256 %.12s..., "
+                      "the run recorded %.12s...)", o->llm, hex, want_sha);
+            goto fail;
+        }
+    }
     SafeTensors *st;
     if (st_open(&st, run_dir, err)) goto fail;
     rc = pifi_model_load_heads(&r->model, st, "pifi.", err);

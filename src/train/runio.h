@@ -27,6 +27,12 @@ cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, cons
 /* Options back from a run's config.json "pifi" object (strings point into it). */
 int runio_opts_from_json(const cJSON *pifi, TrainOpts *o, const char *path, PifiErr *err);
 
+/* A bundled layer is recorded relative to the run ("llm_layer"): make
+ * o->llm a path usable from the current directory. */
+void runio_resolve_llm(TrainOpts *o, const char *run_dir);
+/* Copy the frozen layer of o (any source) into run_dir/llm_layer. */
+int runio_bundle_layer(const TrainOpts *o, const char *run_dir, PifiErr *err);
+
 /* Create run_dir (refusing an existing one that holds a run unless overwrite). */
 int runio_prepare(const char *run_dir, int overwrite, PifiErr *err);
 /* config.json = the SLM's config + "pifi". */

@@ -117,7 +117,13 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
                 (long long)t.epoch + 1, (long long)t.step_in_epoch);
     } else {
         if (runio_prepare(o->out, o->overwrite, err)) goto done;
+        if (o->bundle && t.model.has_llm && runio_bundle_layer(o, o->out, err)) goto done;
         cJSON *pj = runio_opts_json(o, K, train->label_names, data);
+        if (t.model.has_llm) {
+            char hex[65];
+            llm_layer_weights_sha256(&t.model.llm, hex); /* before any training step */
+            cJSON_AddStringToObject(pj, "llm_layer_sha256", hex);
+        }
         int w = runio_write_config(o->out, o->slm, pj, err);
         cJSON_Delete(pj);
         if (w || runio_copy_tokenizer(o->slm, o->out, err)) goto done;
@@ -145,6 +151,7 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
     progress_init(&pr, total, t.step);
     double ema_loss = NAN, t_step = progress_now();
     int stop = 0;
+    int64_t saved_step = resume ? t.step : -1;
     for (int64_t epoch = t.epoch; epoch < o->epochs && !stop; epoch++) {
         epoch_order(order, n, o->seed, epoch, o->shuffle);
         double epoch_loss = 0;
@@ -162,7 +169,11 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
             if (trainer_step(&t, &b, lr, &loss, &gnorm, err)) {
                 pifi_err_prefix(err, "training stopped");
                 char tail[600];
-                snprintf(tail, sizeof tail, "; the last good checkpoint is in %s/checkpoint", o->out);
+                if (saved_step >= 0)
+                    snprintf(tail, sizeof tail, "; the last good checkpoint (step %lld) is in %s/checkpoint; "
+                             "lower --lr or check the data", (long long)saved_step, o->out);
+                else
+                    snprintf(tail, sizeof tail, "; no checkpoint had been saved yet; lower --lr or check the data");
                 strncat(err->msg, tail, sizeof err->msg - strlen(err->msg) - 1);
                 goto done;
             }
@@ -180,6 +191,7 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
             int save = o->save_every > 0 && t.step % o->save_every == 0;
             if (g_stop_signal || save) {
                 if (runio_save_state(&t, o->out, err)) goto done;
+                saved_step = t.step;
             }
             if (g_stop_signal) {
                 progress_finish(&pr);
@@ -219,6 +231,7 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
         }
         snprintf(path, sizeof path, "%s/metrics.json", o->out);
         if (runio_write_json(path, metrics, err) || runio_save_state(&t, o->out, err)) goto done;
+        saved_step = t.step;
     }
     if (t.best_epoch == 0) { /* stopped before the first epoch ended: keep what there is */
         if (runio_save_model(&t, o->out, err) || runio_save_state(&t, o->out, err)) goto done;

@@ -150,6 +150,8 @@ int trainer_setup(Trainer *t, const TrainOpts *o, int K, PifiErr *err) {
     if (params_alloc(&t->pt, err)) goto fail;
     t->dlogits = pifi_malloc((size_t)o->batch * K * sizeof(float), err);
     if (!t->dlogits) goto fail;
+    const char *fault = getenv("PIFI_FAULT_NAN_STEP"); /* fault injection for the tests */
+    t->fault_nan_step = fault ? strtoll(fault, NULL, 10) : 0;
 
     /* gradient structs pointing into the arena */
     float *g = t->pt.grad;
@@ -196,6 +198,7 @@ int trainer_step(Trainer *t, const Batch *b, float lr, double *loss, double *gno
     PifiModel *m = &t->model;
     pifi_model_set_train(m, 1, t->o.seed, (uint64_t)t->step);
     if (pifi_model_forward(m, b->ids, b->type_ids, b->mask, b->B, b->T, err)) return -1;
+    if (t->fault_nan_step > 0 && t->step + 1 == t->fault_nan_step) m->acts.logits[0] = NAN;
     float *dlogits = t->dlogits;
     *loss = crossentropy_forward_backward(m->acts.logits, b->labels, b->B, m->K, t->o.label_smoothing, NULL,
                                           dlogits);

@@ -45,6 +45,8 @@ typedef struct {
     /* output */
     const char *out;
     int overwrite;
+    int bundle;            /* copy the frozen layer into RUN_DIR/llm_layer */
+    char llm_buf[4096];    /* storage when llm is resolved against a run directory */
 } TrainOpts;
 
 void train_opts_default(TrainOpts *o);
@@ -62,6 +64,7 @@ typedef struct {
     int enc_trainable;     /* the SLM's own weights train (not LoRA) */
     int K;
     float *dlogits;        /* (batch, K) */
+    int64_t fault_nan_step; /* test hook (env PIFI_FAULT_NAN_STEP): poison the logits at this step */
     /* progress, saved in checkpoints */
     int64_t step;          /* optimizer steps done */
     int64_t epoch;         /* epochs fully done */

@@ -76,5 +76,30 @@ printf 'text\tlabel\ngood\t1\nbad\t0\n' > "$T/tiny.tsv"
 "$PIFI" train --slm "$slm" --method base --train "$T/tiny.tsv" -o "$T/tiny" > /dev/null 2> "$T/tiny.err"
 ok '[[ $? -eq 2 ]] && grep -q "fewer than one batch" $T/tiny.err'
 
+# pifi info on a run: the paper's parameter table
+"$PIFI" info "$T/a" > "$T/info.txt"
+ok '[[ $? -eq 0 ]] && grep -q "LLM layer" $T/info.txt && grep -q "frozen" $T/info.txt'
+
+# the frozen layer is referenced by path and checked by hash; --bundle copies it
+"$PIFI" extract --llm "$gguf" --layer -1 -o "$T/layer2" >/dev/null
+"$PIFI" train "${common[@]/$T\/layer/$T/layer2}" --max-steps 2 -o "$T/ref" > /dev/null 2>&1
+ok '[[ $? -eq 0 ]]'
+"$PIFI" extract --llm "$gguf" --layer -2 -o "$T/layer2" --overwrite > /dev/null
+"$PIFI" eval "$T/ref" > /dev/null 2> "$T/ref.err"
+ok '[[ $? -ne 0 ]] && grep -q "changed since this run was trained" $T/ref.err'
+"$PIFI" train "${common[@]}" --max-steps 2 --bundle -o "$T/bun" > /dev/null 2>&1
+ok '[[ $? -eq 0 && -f $T/bun/llm_layer/model.safetensors ]]'
+mv "$T/bun" "$T/bun_moved"
+"$PIFI" eval "$T/bun_moved" > /dev/null 2> "$T/bun.err"
+ok '[[ $? -eq 0 ]]'
+
+# a diverging run stops with the step and keeps the last good checkpoint
+# (PIFI_FAULT_NAN_STEP poisons the logits of that step: the real detection path)
+PIFI_FAULT_NAN_STEP=5 "$PIFI" train "${common[@]}" --save-every 2 -o "$T/nan" > /dev/null 2> "$T/nan.err"
+ok '[[ $? -eq 1 ]] && grep -q "loss is nan at step 5" $T/nan.err && grep -q "last good checkpoint (step 4)" $T/nan.err'
+ok '[[ -f $T/nan/checkpoint/state.safetensors ]]'
+"$PIFI" train --resume "$T/nan" > /dev/null 2>&1
+ok '[[ $? -eq 0 ]] && cmp -s $T/a/checkpoint/state.safetensors $T/nan/checkpoint/state.safetensors'
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
