@@ -100,5 +100,27 @@ expect 2 "unknown command" -- "$PIFI" frobnicate
 expect 2 "out of range" -- "$PIFI" extract --llm "$FIX/pifi/llama/llm" --layer 9 -o "$T/never"
 [[ ! -e $T/never ]] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: partial output left"; }
 
+# --- LLM layers (pifi extract, --llm-layer) ---
+llm=$FIX/pifi/llama/llm
+expect 2 'unsupported LLM model_type "bert"' -- "$PIFI" extract --llm "$FIX/pifi/llama/slm" --layer -1 -o "$T/x1"
+[[ ! -e $T/x1 ]] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: partial output left (x1)"; }
+# config and tensors disagree
+mis=$T/llm_mis; mkdir -p "$mis"; cp "$llm"/* "$mis"/
+sed -i 's/"intermediate_size": *[0-9]*/"intermediate_size": 100/' "$mis/config.json"
+expect 2 "config.json implies" -- "$PIFI" extract --llm "$mis" --layer -1 -o "$T/x2"
+[[ ! -e $T/x2 ]] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: partial output left (x2)"; }
+# an extracted layer whose hidden size does not match its config
+"$PIFI" extract --llm "$llm" --layer -1 -o "$T/layer" > /dev/null
+sed -i 's/"hidden_size":[[:space:]]*[0-9]*/"hidden_size": 128/' "$T/layer/config.json"
+{ printf 'text\tlabel\n'; for i in 1 2 3 4; do printf '!\t0\n!\t1\n'; done; } > "$T/bang.tsv"  # ids < 1000
+expect 2 "model.layers.2.input_layernorm.weight" -- "$PIFI" train --slm "$model" --llm-layer "$T/layer" \
+  --train "$T/bang.tsv" --batch 2 -o "$T/r"
+[[ ! -e $T/r ]] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: run dir left (r)"; }
+# a truncated GGUF and an unknown quant type
+g=$FIX/pifi/llama/llm.q8_0.gguf
+head -c $(( $(stat -c %s "$g") - 100 )) "$g" > "$T/trunc.gguf"
+expect 2 "trunc.gguf" -- "$PIFI" extract --llm "$T/trunc.gguf" --layer -1 -o "$T/x3"
+[[ ! -e $T/x3 ]] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL: partial output left (x3)"; }
+
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
