@@ -33,6 +33,9 @@ export PIFI_SHARED=${PIFI_SHARED:-$(cd .. && pwd)/shared}
 bash scripts/get-models.sh || echo "sanitize: could not fetch all-MiniLM-L6-v2; the tests that need it will skip" >&2
 
 S=$PWD/tests/sanitizers
+# Tests with wall-clock limits can relax them when this is set (sanitized
+# code runs 2-5x slower).
+export PIFI_SANITIZED=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$S/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$S/ubsan.supp}

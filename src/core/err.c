@@ -6,10 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Messages quote names read from files (tensor names, JSON keys): a hostile
+ * file must not break the one-line rule or send terminal escapes, so control
+ * bytes become '?'. */
+static void sanitize(char *s) {
+    for (unsigned char *p = (unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) *p = '?';
+}
+
 static int errv(PifiErr *err, PifiErrKind kind, const char *fmt, va_list ap) {
     if (!err) return -1;
     err->kind = kind;
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    sanitize(err->msg);
     return -1;
 }
 

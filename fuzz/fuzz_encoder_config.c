@@ -1,0 +1,27 @@
+/* fuzz_encoder_config.c: libFuzzer harness of config.json for the encoders
+ * (src/models/encoder_config.c): the input is written to <tmp>/config.json
+ * and parsed with encoder_config_load. A config that is accepted must
+ * satisfy the invariants the forward pass relies on. */
+#include "fuzz_common.h"
+#include "pifi/encoder.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static char *dir;
+    if (!dir) dir = fz_subdir(NULL);
+    char *path = fz_write(dir, "config.json", data, size);
+    EncoderConfig cfg;
+    PifiErr err = {0};
+    if (encoder_config_load(&cfg, path, &err)) {
+        fz_check_err(&err, "encoder_config_load");
+    } else {
+        if (cfg.V < 1 || cfg.C < 1 || cfg.E < 1 || cfg.L < 1 || cfg.NH < 1 || cfg.FF < 1 ||
+            cfg.maxT < 1 || cfg.TV < 0)
+            fz_die("accepted a non-positive size");
+        if (cfg.C % cfg.NH != 0) fz_die("accepted hidden_size not divisible by heads");
+        if (cfg.pad_id < 0 || cfg.pad_id >= cfg.V) fz_die("accepted pad_token_id outside the vocabulary");
+        if (!(cfg.ln_eps > 0)) fz_die("accepted a non-positive layer_norm_eps");
+        if (memchr(cfg.model_type, 0, sizeof cfg.model_type) == NULL) fz_die("model_type not terminated");
+    }
+    free(path);
+    return 0;
+}
