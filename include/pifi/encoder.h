@@ -14,8 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pifi/compute.h"
 #include "pifi/err.h"
 #include "pifi/safetensors.h"
+
+struct PifiCompute; /* kernels/compute.h */
 
 typedef enum { ENC_BERT, ENC_ROBERTA, ENC_ELECTRA } EncoderArch;
 
@@ -66,6 +69,19 @@ typedef struct {
     float *poolw;    /* (C, C) pooler.dense, NULL when the checkpoint has none */
     float *poolb;    /* (C) */
 } EncoderParams;
+
+/* bf16 copies of the matrices of the linear layers (bf16 precision), same
+ * shapes as in EncoderParams; NULL where EncoderParams has none. */
+typedef struct {
+    uint16_t *qkvw, *attprojw, *fcw, *fcprojw, *projw;
+} EncoderParams16;
+
+/* int8 weights of the linear layers (encoder_quantize, inference): w[o][c] =
+ * scale[o] * q[o][c], rows as in EncoderParams (scales: one per row). */
+typedef struct {
+    int8_t *qkvw, *attprojw, *fcw, *fcprojw;
+    float *sqkv, *sattproj, *sfc, *sfcproj;
+} EncoderParamsQ8;
 
 /* LoRA adapters (encoder_lora_enable): for each layer,
  *   q += (alpha/r) * (dropout(x) A_q^T) B_q^T,  same for v with A_v, B_v. */
@@ -146,6 +162,14 @@ typedef struct {
     float *grad_mem;
     size_t grad_cap;      /* floats in grad_mem (grown, never shrunk) */
     int grad_B, grad_T, grad_r;
+    /* compute (encoder_set_precision): NULL is fp32; borrowed from the owner
+     * (PifiModel) or own_cx */
+    struct PifiCompute *cx, *own_cx;
+    EncoderParams16 w16;  /* bf16 copies (bf16 precision), into w16_mem */
+    uint16_t *w16_mem;
+    int w16_fresh;        /* the copies match params (cleared by encoder_set_train) */
+    EncoderParamsQ8 q8;   /* int8 weights (encoder_quantize): used instead of params' matrices */
+    void *q8_mem;
 } Encoder;
 
 /* Load config.json and the weights (safetensors, single or sharded) of a
@@ -161,6 +185,21 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
 
 /* (B, T, C) last_hidden_state of the last forward. */
 const float *encoder_output(const Encoder *m);
+
+/* Arithmetic of the following passes (pifi/compute.h). BF16: the linear
+ * layers multiply bf16 copies of the weights (refreshed from the fp32 ones at
+ * the first forward after encoder_set_train) by bf16-rounded activations,
+ * accumulating in fp32; everything else stays fp32. Uses the compute context
+ * m->cx when its owner set one, else creates one. */
+int encoder_set_precision(Encoder *m, PifiPrecision p, PifiErr *err);
+
+/* int8 weight-only quantization of the layers' four matrices (absmax per
+ * output row): the following forwards use them (inference only; the fp32
+ * weights stay for export). from: NULL quantizes params; else int8 tensors
+ * named "slm.<qkvw|attprojw|fcw|fcprojw>" (I8) and "<name>.scale" (F32) are
+ * read from it. encoder_q8_tensors lists them for saving (8 entries). */
+int encoder_quantize(Encoder *m, SafeTensors *from, PifiErr *err);
+int encoder_q8_tensors(const Encoder *m, StWriteTensor out[8]);
 
 /* ------------------------------------------------------------------------ */
 /* training */
@@ -179,7 +218,8 @@ void encoder_point_params(const Encoder *m, EncoderParams *p, float *mem);
  * probabilities: attention_probs_dropout; LoRA inputs: the LoRA dropout),
  * the masks a pure function of (seed, step, site, element) (kernels/rng.h):
  * bump step each optimizer step. train == 0: eval, no dropout. Probabilities
- * of 0 behave exactly as eval. */
+ * of 0 behave exactly as eval. Also marks the weights as changed (the bf16
+ * copies are refreshed at the next forward). */
 void encoder_set_train(Encoder *m, int train, uint64_t seed, uint64_t step);
 
 /* Backward pass of the LAST forward (same dropout masks). dout (B, T, C) is

@@ -18,7 +18,11 @@
 
 #include <stdint.h>
 
+#include "pifi/compute.h"
 #include "pifi/err.h"
+#include "pifi/safetensors.h"
+
+struct PifiCompute; /* kernels/compute.h */
 
 typedef enum { LLM_LLAMA, LLM_MISTRAL, LLM_QWEN2, LLM_GEMMA2 } LlmArch;
 
@@ -74,6 +78,19 @@ typedef struct {
     float *wdown;          /* (D, FF) */
 } LlmLayerParams;
 
+/* bf16 copies of the layer's matrices (bf16 precision), shapes as in
+ * LlmLayerParams; NULL where those are. */
+typedef struct {
+    uint16_t *wq, *wk, *wv, *wo, *wgate, *wup, *wdown;
+} LlmLayerParams16;
+
+/* int8 weights with one scale per output row (pifi quantize), w[o][c] =
+ * s[o] * q[o][c]; NULL where LlmLayerParams is. */
+typedef struct {
+    int8_t *wq, *wk, *wv, *wo, *wgate, *wup, *wdown;
+    float *sq, *sk, *sv, *so, *sgate, *sup, *sdown;
+} LlmLayerParamsQ8;
+
 typedef struct {
     LlmConfig cfg;
     int layer;             /* index in the source model */
@@ -89,6 +106,17 @@ typedef struct {
     int train;             /* llm_layer_set_train */
     int saved;             /* what ws holds: 0 nothing, 1 a pooled, 2 a sequence forward */
     int saved_B, saved_T, saved_causal;
+    /* compute (llm_layer_set_precision): NULL is fp32; borrowed from the owner
+     * (PifiModel) or own_cx */
+    struct PifiCompute *cx, *own_cx;
+    LlmLayerParams16 w16;  /* bf16 copies, into mem16 */
+    uint16_t *mem16;
+    int w16_fresh;         /* the copies match p (cleared by llm_layer_set_train unless bf16_only) */
+    int bf16_only;         /* frozen in bf16: the fp32 matrices of p are NULL (freed) */
+    LlmLayerParamsQ8 q8;   /* int8 weights (llm_layer_quantize), into memq */
+    void *memq;
+    int q8_only;           /* the fp32 and bf16 matrices are gone: int8 only */
+    char sha256[65];       /* llm_layer_weights_sha256 of the fp32 weights, kept when they are dropped */
 } LlmLayer;
 
 /* Load layer `layer` (negative counts from the end) from a Hugging Face
@@ -98,8 +126,33 @@ typedef struct {
 int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err);
 void llm_layer_free(LlmLayer *l);
 
+/* The same, the layer kept in precision prec: BF16 keeps only bf16 copies of
+ * the matrices (the frozen layer of PiFi: half the bytes, never all in fp32
+ * at once when read from safetensors); FP32 is llm_layer_load. */
+int llm_layer_load_prec(LlmLayer *l, const char *path, int layer, int pooled_only, PifiPrecision prec,
+                        PifiErr *err);
+
+/* Arithmetic of the following passes. BF16 with keep_f32 = 0: the layer is
+ * frozen from now on, its matrices kept only in bf16 (fp32 ones freed);
+ * keep_f32 = 1: fp32 master weights (trainable, pifi-unfrozen) and bf16
+ * copies refreshed at the first forward after llm_layer_set_train. Uses the
+ * compute context l->cx when its owner set one, else creates one. */
+int llm_layer_set_precision(LlmLayer *l, PifiPrecision p, int keep_f32, PifiErr *err);
+
+/* Replace the matrices by int8 with a scale per output row (absmax / 127),
+ * dropping the fp32 and bf16 ones: a frozen layer for inference (products
+ * dequantize 128 rows at a time into the context's precision). */
+int llm_layer_quantize(LlmLayer *l, PifiErr *err);
+/* The int8 matrices as tensors to save ("llm.<HF name>" I8 and
+ * "llm.<HF name>.scale" F32; names written into names[i], 192 bytes each):
+ * the count (0 unless quantized), at most 2 * 7. And reading them back into
+ * a loaded layer, which then becomes int8-only like llm_layer_quantize's. */
+int llm_layer_q8_tensors(const LlmLayer *l, StWriteTensor *out, char (*names)[192], int max);
+int llm_layer_load_q8(LlmLayer *l, SafeTensors *st, PifiErr *err);
+
 /* SHA-256 of the loaded weights (fp32, in the arena's order): identifies the
- * layer a run was trained with, whatever file it came from. */
+ * layer a run was trained with, whatever file it came from (kept from load
+ * time when the layer is held in bf16 or int8 only). */
 void llm_layer_weights_sha256(const LlmLayer *l, char hex[65]);
 
 /* Pooled mode: x (B, D) -> out (B, D), each row a sequence of one token at

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "pifi/compute.h"
 #include "pifi/encoder.h"
 #include "pifi/err.h"
 #include "pifi/llm_layer.h"
@@ -65,6 +66,7 @@ typedef struct {
     int last_T;
     float *gscratch;      /* backward scratch */
     size_t gscratch_size;
+    struct PifiCompute *cx; /* the compute context slm and llm share (precision, oneDNN primitives) */
 } PifiModel;
 
 /* Gradient destinations. NULL (or NULL fields) = frozen: not computed. */
@@ -82,6 +84,31 @@ typedef struct {
 int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
                     PifiPooling pooling, int pooled_only, PifiErr *err);
 void pifi_model_free(PifiModel *m);
+
+/* The same, the LLM layer loaded in precision prec (BF16: straight into a
+ * frozen bf16-only layer, pifi_model_set_precision(m, BF16, 1, ...) without
+ * ever holding it in fp32). The SLM and heads start in fp32 arithmetic until
+ * pifi_model_set_precision. */
+int pifi_model_init_prec(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
+                         PifiPooling pooling, int pooled_only, PifiPrecision prec, PifiErr *err);
+
+/* Arithmetic of the following passes (pifi/compute.h): FP32 (the default) or
+ * BF16 products in the SLM and the LLM layer (fp32 master weights; bf16
+ * copies refreshed at the first forward after each pifi_model_set_train, so
+ * call that after changing weights). llm_frozen: the layer will not train,
+ * so in BF16 only its bf16 copy is kept (the fp32 one is freed; its hash is
+ * kept for llm_layer_weights_sha256). */
+int pifi_model_set_precision(PifiModel *m, PifiPrecision p, int llm_frozen, PifiErr *err);
+PifiPrecision pifi_model_precision(const PifiModel *m);
+
+/* int8 weight-only quantization for inference (per output row, absmax): the
+ * frozen LLM layer (its fp32/bf16 matrices are dropped) and, with all, the
+ * SLM's linear layers too. Save the int8 tensors to a safetensors file, or
+ * apply a saved file to a model loaded from the same run (pifi quantize
+ * writes RUN/quantized.safetensors; eval and predict apply it). */
+int pifi_model_quantize(PifiModel *m, int all, PifiErr *err);
+int pifi_model_save_quantized(const PifiModel *m, const char *path, PifiErr *err);
+int pifi_model_load_quantized(PifiModel *m, const char *path, PifiErr *err);
 
 /* Read l_in.weight, l_out.weight, head.dense.{weight,bias}, head.out.{weight,bias}. */
 int pifi_model_load_heads(PifiModel *m, SafeTensors *st, const char *prefix, PifiErr *err);

@@ -4,7 +4,9 @@
 
 #include <stdio.h>
 
+#include "pifi/compute.h"
 #include "pifi/err.h"
+#include "pifi/pifi_model.h"
 
 /* Each command: argv[0] is the command name. Returns the exit status. */
 int cmd_info(int argc, char **argv);
@@ -13,6 +15,9 @@ int cmd_extract(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_experiment(int argc, char **argv);
 
 /* Print "pifi: <msg>" and return the exit status for err's kind. */
 int cli_fail(const PifiErr *err);
@@ -21,6 +26,15 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 
 /* Parse a whole decimal int in [lo, hi]; -1 on failure (message printed). */
 int cli_parse_int(const char *cmd, const char *flag, const char *s, int lo, int hi, int *out);
+
+/* --precision fp32|bf16|auto and --threads N (which sizes the thread pool
+ * at once); -1 after printing a usage error. */
+int cli_parse_precision(const char *cmd, const char *s, PifiPrecision *out);
+int cli_parse_threads(const char *cmd, const char *s);
+
+/* Apply RUN_DIR/quantized.safetensors (pifi quantize) to a model loaded from
+ * that run, when the file exists. */
+int cli_load_quantized(PifiModel *m, const char *run_dir, PifiErr *err);
 
 /* JSON string escaping to a stream. */
 void cli_json_string(FILE *f, const char *s);

@@ -12,7 +12,8 @@ static const char *HELP =
     "usage: pifi encode --model DIR [options] [TEXT...]\n"
     "\n"
     "Tokenize each TEXT (or each line of standard input when no TEXT is given)\n"
-    "with the model's tokenizer, run the encoder in fp32, and print one JSON\n"
+    "with the model's tokenizer, run the encoder (in fp32 unless --precision says\n"
+    "otherwise: the output then matches transformers' to fp32 rounding), and print one JSON\n"
     "object per input on stdout: tokens, ids, type_ids and the CLS vector\n"
     "(last_hidden_state[0]).\n"
     "\n"
@@ -26,6 +27,8 @@ static const char *HELP =
     "  --output WHAT   cls (default), pooled (also the pooler output), or hidden\n"
     "                  (also every token's hidden state)\n"
     "  --batch N       inputs per forward pass (default 32)\n"
+    "  --precision P   fp32 (default) | bf16 | auto (bf16 where the CPU has it natively)\n"
+    "  --threads N     size of the thread pool (default: OMP_NUM_THREADS or all cores)\n"
     "  -h, --help      this text\n";
 
 typedef struct {
@@ -169,11 +172,13 @@ int cmd_encode(int argc, char **argv) {
     static const struct option LONG[] = {
         {"model", required_argument, 0, 'm'}, {"pair", no_argument, 0, 'p'},
         {"max-len", required_argument, 0, 'l'}, {"output", required_argument, 0, 'o'},
-        {"batch", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
+        {"batch", required_argument, 0, 'b'}, {"precision", required_argument, 0, 'P'},
+        {"threads", required_argument, 0, 'T'}, {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *model = NULL;
     int pair = 0, max_len = 0, output = OUT_CLS, batch = 32;
+    PifiPrecision prec = PIFI_PREC_FP32;
     opterr = 0;
     optind = 1;
     int c;
@@ -193,6 +198,8 @@ int cmd_encode(int argc, char **argv) {
             else if (strcmp(optarg, "hidden") == 0) output = OUT_HIDDEN;
             else return cli_usage_error("encode", "--output must be cls, pooled or hidden, not '%s'", optarg);
             break;
+        case 'P': if (cli_parse_precision("encode", optarg, &prec)) return 2; break;
+        case 'T': if (cli_parse_threads("encode", optarg)) return 2; break;
         case 'h': fputs(HELP, stdout); return 0;
         case ':': return cli_usage_error("encode", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("encode", "unknown option '%s'", argv[optind - 1]);
@@ -224,7 +231,8 @@ int cmd_encode(int argc, char **argv) {
         status = cli_fail(&err);
         goto out;
     }
-    if (encoder_load(&m, model, &err)) {
+    if (encoder_load(&m, model, &err) || encoder_set_precision(&m, prec, &err)) {
+        if (m.param_mem) encoder_free(&m);
         tokenizer_free(tk);
         status = cli_fail(&err);
         goto out;

@@ -23,17 +23,21 @@ static const char *HELP =
     "  --data FILE      a TSV/CSV/JSONL file with --text-col, --text-pair-col, --label-col\n"
     "  --split S        test (default), valid or train\n"
     "  --batch N        examples per forward pass (default 64)\n"
+    "  --precision P    fp32 | bf16 | auto (default: bf16 where the CPU has it natively)\n"
+    "  --threads N      size of the thread pool (default: OMP_NUM_THREADS or all cores)\n"
     "  --json           print the metrics as JSON\n"
     "  -h, --help       this text\n";
 
 int cmd_eval(int argc, char **argv) {
-    enum { O_TASK = 256, O_DATA_DIR, O_DATA, O_SPLIT, O_BATCH, O_JSON, O_TEXT, O_PAIR, O_LABEL };
+    enum { O_TASK = 256, O_DATA_DIR, O_DATA, O_SPLIT, O_BATCH, O_JSON, O_TEXT, O_PAIR, O_LABEL, O_PRECISION, O_THREADS };
     static const struct option LONG[] = {
         {"task", 1, 0, O_TASK},   {"data-dir", 1, 0, O_DATA_DIR}, {"data", 1, 0, O_DATA},
         {"split", 1, 0, O_SPLIT}, {"batch", 1, 0, O_BATCH},       {"json", 0, 0, O_JSON},
         {"text-col", 1, 0, O_TEXT}, {"text-pair-col", 1, 0, O_PAIR}, {"label-col", 1, 0, O_LABEL},
+        {"precision", 1, 0, O_PRECISION}, {"threads", 1, 0, O_THREADS},
         {"help", 0, 0, 'h'},      {0, 0, 0, 0},
     };
+    PifiPrecision prec = pifi_precision_default();
     DataArgs da = {0};
     int split = PIFI_SPLIT_TEST, batch = 64, json = 0, c;
     opterr = 0;
@@ -54,6 +58,8 @@ int cmd_eval(int argc, char **argv) {
             break;
         case O_BATCH: if (cli_parse_int("eval", "--batch", optarg, 1, 1 << 16, &batch)) return 2; break;
         case O_JSON: json = 1; break;
+        case O_PRECISION: if (cli_parse_precision("eval", optarg, &prec)) return 2; break;
+        case O_THREADS: if (cli_parse_threads("eval", optarg)) return 2; break;
         case 'h': fputs(HELP, stdout); return 0;
         case ':': return cli_usage_error("eval", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("eval", "unknown option '%s'", argv[optind - 1]);
@@ -64,6 +70,10 @@ int cmd_eval(int argc, char **argv) {
     PifiErr err = {0};
     RunModel rm;
     if (runio_load_run(&rm, run, &err)) return cli_fail(&err);
+    if (pifi_model_set_precision(&rm.model, prec, 1, &err) || cli_load_quantized(&rm.model, run, &err)) {
+        runio_free_run(&rm);
+        return cli_fail(&err);
+    }
     cJSON *desc = NULL;
     if (da.task || da.test) {
         if (da.test && split != PIFI_SPLIT_TEST) {

@@ -9,6 +9,7 @@
 #include "cli/data_args.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
+#include "train/dist.h"
 #include "train/runio.h"
 #include "train/train_run.h"
 
@@ -42,9 +43,15 @@ static const char *HELP =
     "  --optimizer adam|adamw --weight-decay X --schedule constant|linear|cosine\n"
     "  --warmup-ratio X --clip X --label-smoothing X --head-dropout X\n"
     "  --max-steps N         stop after N optimizer steps\n"
+    "  --grad-accum K        cut each batch into K micro-batches whose gradients add up\n"
+    "                        to the batch's (less memory, the same step; also allowed\n"
+    "                        with --resume)\n"
     "  --save-every N        also checkpoint every N steps (always at each epoch end)\n"
     "  --no-shuffle          keep the file order\n"
-    "  --precision fp32      (bf16 comes with the performance work)\n"
+    "  --precision P         fp32 | bf16 (bf16 products, fp32 master weights) | auto (the\n"
+    "                        default: bf16 where the CPU has native bf16, else fp32)\n"
+    "  --threads N           size of the thread pool (default: OMP_NUM_THREADS or all\n"
+    "                        cores; bf16 runs resume bit-identically on the same count)\n"
     "output:\n"
     "  -o, --out RUN_DIR     the run directory (config.json, model.safetensors,\n"
     "                        train_log.jsonl, metrics.json, checkpoint/)\n"
@@ -53,14 +60,18 @@ static const char *HELP =
     "                        referenced by path and checked by hash when loaded)\n"
     "  --resume RUN_DIR      continue a run after a crash or Ctrl-C, bit-identically\n"
     "  --json                print the final result as JSON on stdout\n"
-    "  -h, --help            this text\n";
+    "  -h, --help            this text\n"
+    "\n"
+    "Several processes or machines (data parallel, docs/distributed.md):\n"
+    "  mpirun -np 2 pifi train ...   each rank takes its share of every --batch;\n"
+    "  the result is the same run (rank 0 writes the run directory).\n";
 
 enum {
     O_SLM = 256, O_LLM, O_LAYER, O_LLM_LAYER, O_METHOD, O_POOLING, O_LORA_R, O_LORA_ALPHA, O_LORA_DROPOUT,
     O_TASK, O_DATA_DIR, O_TRAIN, O_VALID, O_TEST, O_TEXT_COL, O_PAIR_COL, O_LABEL_COL, O_FRACTION, O_SKIP_BAD,
     O_EPOCHS, O_BATCH, O_LR, O_MAX_LEN, O_SEED, O_OPTIM, O_WD, O_SCHED, O_WARMUP, O_CLIP, O_SMOOTH,
     O_HEAD_DROPOUT, O_MAX_STEPS, O_SAVE_EVERY, O_NO_SHUFFLE, O_PRECISION, O_OVERWRITE, O_RESUME, O_JSON,
-    O_EVAL_BATCH, O_BUNDLE,
+    O_EVAL_BATCH, O_BUNDLE, O_GRAD_ACCUM, O_THREADS,
 };
 
 static int parse_float(const char *flag, const char *s, double lo, double hi, float *out) {
@@ -92,6 +103,21 @@ static void print_result(const TrainResult *r, const TrainOpts *o, int json) {
         printf("test accuracy %.4f  macro-F1 %.4f  MCC %.4f\n", r->test_accuracy, r->test_macro_f1, r->test_mcc);
 }
 
+/* Print a failure once: where it happened, or on rank 0 when every rank
+ * failed the same way. A failure the other ranks do not know about stops the
+ * whole job (they may be waiting for this rank). */
+static int report_failure(Dist *d, const PifiErr *err) {
+    int st = err->kind == PIFI_ERR_RUNTIME ? 1 : 2; /* as cli_fail */
+    if (d->size > 1 && d->broken) {
+        cli_fail(err);
+        fflush(stderr);
+        dist_abort(d, st);
+    }
+    if (d->size == 1 || (d->own_fail && (d->rank == 0 || d->fail_count < d->size)) || (!d->own_fail && d->rank == 0))
+        return cli_fail(err);
+    return st;
+}
+
 int cmd_train(int argc, char **argv) {
     static const struct option LONG[] = {
         {"slm", 1, 0, O_SLM}, {"llm", 1, 0, O_LLM}, {"layer", 1, 0, O_LAYER}, {"llm-layer", 1, 0, O_LLM_LAYER},
@@ -105,20 +131,21 @@ int cmd_train(int argc, char **argv) {
         {"weight-decay", 1, 0, O_WD}, {"schedule", 1, 0, O_SCHED}, {"warmup-ratio", 1, 0, O_WARMUP},
         {"clip", 1, 0, O_CLIP}, {"label-smoothing", 1, 0, O_SMOOTH}, {"head-dropout", 1, 0, O_HEAD_DROPOUT},
         {"max-steps", 1, 0, O_MAX_STEPS}, {"save-every", 1, 0, O_SAVE_EVERY}, {"no-shuffle", 0, 0, O_NO_SHUFFLE},
-        {"precision", 1, 0, O_PRECISION}, {"out", 1, 0, 'o'}, {"overwrite", 0, 0, O_OVERWRITE},
-        {"resume", 1, 0, O_RESUME}, {"bundle", 0, 0, O_BUNDLE}, {"json", 0, 0, O_JSON}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"precision", 1, 0, O_PRECISION}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, 'o'}, {"overwrite", 0, 0, O_OVERWRITE},
+        {"resume", 1, 0, O_RESUME}, {"bundle", 0, 0, O_BUNDLE}, {"grad-accum", 1, 0, O_GRAD_ACCUM}, {"json", 0, 0, O_JSON}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     TrainOpts o;
     train_opts_default(&o);
+    o.precision = pifi_precision_default();
     DataArgs da = {0};
     da.seed = 2023;
     const char *resume = NULL, *llm_layer = NULL;
-    int json = 0, c, seed_set = 0, iv, other_flags = 0;
+    int json = 0, c, seed_set = 0, iv, other_flags = 0, grad_accum = 1;
     float fv;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", LONG, NULL)) != -1) {
-        if (c != O_RESUME && c != O_JSON && c != 'h' && c != ':' && c != '?') other_flags++;
+        if (c != O_RESUME && c != O_JSON && c != O_GRAD_ACCUM && c != O_THREADS && c != 'h' && c != ':' && c != '?') other_flags++;
         switch (c) {
         case O_SLM: o.slm = optarg; break;
         case O_LLM: o.llm = optarg; break;
@@ -178,13 +205,12 @@ int cmd_train(int argc, char **argv) {
         case O_MAX_STEPS: if (cli_parse_int("train", "--max-steps", optarg, 1, INT_MAX, &iv)) return 2; o.max_steps = iv; break;
         case O_SAVE_EVERY: if (cli_parse_int("train", "--save-every", optarg, 1, INT_MAX, &iv)) return 2; o.save_every = iv; break;
         case O_NO_SHUFFLE: o.shuffle = 0; break;
-        case O_PRECISION:
-            if (strcmp(optarg, "fp32") != 0)
-                return cli_usage_error("train", "--precision %s is not available yet; use fp32", optarg);
-            break;
+        case O_PRECISION: if (cli_parse_precision("train", optarg, &o.precision)) return 2; break;
+        case O_THREADS: if (cli_parse_threads("train", optarg)) return 2; break;
         case 'o': o.out = optarg; break;
         case O_OVERWRITE: o.overwrite = 1; break;
         case O_BUNDLE: o.bundle = 1; break;
+        case O_GRAD_ACCUM: if (cli_parse_int("train", "--grad-accum", optarg, 1, 1 << 16, &grad_accum)) return 2; break;
         case O_RESUME: resume = optarg; break;
         case O_JSON: json = 1; break;
         case 'h': fputs(HELP, stdout); return 0;
@@ -194,35 +220,10 @@ int cmd_train(int argc, char **argv) {
     }
     (void)seed_set;
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
-    PifiErr err = {0};
-    cJSON *cfg = NULL, *data = NULL;
-    LoadedData ld;
-    memset(&ld, 0, sizeof ld);
-    int status = 2;
-    if (resume) {
-        if (other_flags)
-            return cli_usage_error("train", "--resume takes every setting from the run's config.json; give no other flags");
-        char *cp = pifi_path_join(resume, "config.json");
-        if (pifi_json_load(cp, 1 << 22, &cfg, &err)) {
-            free(cp);
-            return cli_fail(&err);
-        }
-        const cJSON *p = cJSON_GetObjectItemCaseSensitive(cfg, "pifi");
-        if (!cJSON_IsObject(p) || runio_opts_from_json(p, &o, cp, &err)) {
-            if (!cJSON_IsObject(p)) pifi_errf(&err, "%s: not a pifi run", cp);
-            free(cp);
-            cJSON_Delete(cfg);
-            return cli_fail(&err);
-        }
-        free(cp);
-        o.out = resume;
-        runio_resolve_llm(&o, resume);
-        data = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(p, "data"), 1);
-        if (!data) {
-            cJSON_Delete(cfg);
-            return cli_usage_error("train", "%s/config.json has no \"pifi.data\"", resume);
-        }
-    } else {
+    if (resume && other_flags)
+        return cli_usage_error("train", "--resume takes every setting from the run's config.json; give no other flags "
+                               "(--grad-accum and --threads excepted)");
+    if (!resume) {
         if (!o.slm) return cli_usage_error("train", "--slm DIR is required");
         if (!o.out) return cli_usage_error("train", "-o RUN_DIR is required");
         if (llm_layer && o.llm) return cli_usage_error("train", "give --llm or --llm-layer, not both");
@@ -234,37 +235,69 @@ int cmd_train(int argc, char **argv) {
             return cli_usage_error("train", "--method %s needs --llm PATH (--layer N) or --llm-layer DIR",
                                    method_name(o.method));
         if (!method_has_llm(o.method)) o.llm = NULL;
+    }
+    PifiErr err = {0};
+    Dist dist;
+    if (dist_init(&dist, &err)) {
+        int st = cli_fail(&err);
+        if (dist.broken) dist_abort(&dist, st);
+        return st;
+    }
+    cJSON *cfg = NULL, *data = NULL;
+    LoadedData ld;
+    memset(&ld, 0, sizeof ld);
+    int status = 2, rc = 0;
+    if (resume) {
+        char *cp = pifi_path_join(resume, "config.json");
+        const cJSON *p = NULL;
+        rc = pifi_json_load(cp, 1 << 22, &cfg, &err);
+        if (!rc) {
+            p = cJSON_GetObjectItemCaseSensitive(cfg, "pifi");
+            if (!cJSON_IsObject(p)) rc = pifi_errf(&err, "%s: not a pifi run", cp);
+            else rc = runio_opts_from_json(p, &o, cp, &err);
+        }
+        free(cp);
+        if (!rc) {
+            o.out = resume;
+            runio_resolve_llm(&o, resume);
+            data = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(p, "data"), 1);
+            if (!data) rc = pifi_errf(&err, "train: %s/config.json has no \"pifi.data\"", resume);
+        }
+    } else {
         data = data_args_json(&da, "train");
-        if (!data) return 2;
+        if (!data) { /* the message is printed */
+            status = 2;
+            goto out;
+        }
     }
-    if (data_load(data, PIFI_SPLITS_ALL, NULL, 0, &ld, &err)) {
-        status = cli_fail(&err);
-        goto out;
-    }
-    if (!ld.have[0]) {
-        pifi_errf(&err, "train: the data has no training split");
-        status = cli_fail(&err);
+    o.grad_accum = grad_accum;
+    if (!rc) rc = data_load(data, PIFI_SPLITS_ALL, NULL, 0, &ld, &err);
+    if (!rc && !ld.have[0]) rc = pifi_errf(&err, "train: the data has no training split");
+    if (dist_agree(&dist, rc, &err)) {
+        status = report_failure(&dist, &err);
         goto out;
     }
     PifiDataset *splits[3] = {&ld.split[0], ld.have[1] ? &ld.split[1] : NULL, ld.have[2] ? &ld.split[2] : NULL};
-    if (!splits[1]) fprintf(stderr, "pifi: train: no validation split: the last epoch is kept\n");
+    if (!splits[1] && dist.rank == 0) fprintf(stderr, "pifi: train: no validation split: the last epoch is kept\n");
     train_install_signal_handlers();
     TrainResult res;
-    if (train_run(&o, splits, data, resume != NULL, &res, &err)) {
-        status = cli_fail(&err);
+    if (train_run(&o, splits, data, resume != NULL, &dist, &res, &err)) {
+        status = report_failure(&dist, &err);
         goto out;
     }
     if (res.interrupted) {
-        fprintf(stderr, "pifi: interrupted at step %lld; state saved. Continue with: pifi train --resume %s\n",
-                (long long)res.steps, o.out);
+        if (dist.rank == 0)
+            fprintf(stderr, "pifi: interrupted at step %lld; state saved. Continue with: pifi train --resume %s\n",
+                    (long long)res.steps, o.out);
         status = 128 + res.interrupted;
         goto out;
     }
-    print_result(&res, &o, json);
+    if (dist.rank == 0) print_result(&res, &o, json);
     status = 0;
 out:
     data_free(&ld);
     cJSON_Delete(data);
     cJSON_Delete(cfg);
+    dist_finalize(&dist);
     return status;
 }

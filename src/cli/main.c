@@ -14,7 +14,10 @@ static const struct {
     {"train", cmd_train, "fine-tune a classifier: plain (base), PiFi, or the paper's ablations"},
     {"eval", cmd_eval, "metrics of a trained run on a task split or a file"},
     {"predict", cmd_predict, "labels and probabilities of texts with a trained run (JSON lines)"},
+    {"experiment", cmd_experiment, "a resumable grid of runs with results.csv, statistics and plots"},
     {"extract", cmd_extract, "copy one decoder layer out of an LLM (HF dir or GGUF), reading only its bytes"},
+    {"quantize", cmd_quantize, "int8 weights of a trained run for inference, and the accuracy change"},
+    {"bench", cmd_bench, "fixed-shape training or inference throughput, and the GEMM peak"},
 };
 
 static void usage(FILE *f) {

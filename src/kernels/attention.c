@@ -1,5 +1,8 @@
 /* attention.c: softmax(q k^T / sqrt(hs) + mask) v, one GEMM pair per (b, h),
- * and its backward (four GEMMs per (b, h) around the softmax Jacobian). */
+ * and its backward (four GEMMs per (b, h) around the softmax Jacobian). The
+ * softmax loops are vectorized (kernels/vmath.h). */
+#pragma GCC optimize("no-trapping-math")
+
 #include "kernels/attention.h"
 
 #include <math.h>
@@ -7,6 +10,7 @@
 
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
+#include "kernels/vmath.h"
 
 /* Apply the dropout mask of head (b, h) to a (T, T) block: dst = src * mask. */
 static void att_dropout(float *dst, const float *src, size_t base, int T, float p, uint64_t seed,
@@ -16,7 +20,54 @@ static void att_dropout(float *dst, const float *src, size_t base, int T, float 
         return;
     }
     DropoutMask d = dropout_mask(p, seed, stream);
-    for (size_t i = 0; i < (size_t)T * T; i++) dst[i] = src[i] * dropout_factor(&d, base + i);
+    dropout_apply(dst, src, (size_t)T * T, &d, base);
+}
+
+/* Rows of a (T, T) score block -> probabilities over the keys m marks real
+ * (m NULL: all); a row with no real key becomes zeros. */
+VM_CLONES static void softmax_block(float *a, const int32_t *m, int T) {
+    for (int t = 0; t < T; t++) {
+        float *row = a + (size_t)t * T;
+        float maxv = -INFINITY, sum = 0.0f;
+        if (m) {
+#pragma omp simd reduction(max : maxv)
+            for (int t2 = 0; t2 < T; t2++) {
+                float v = m[t2] ? row[t2] : -INFINITY;
+                maxv = v > maxv ? v : maxv;
+            }
+#pragma omp simd reduction(+ : sum)
+            for (int t2 = 0; t2 < T; t2++) {
+                float e = m[t2] ? vm_exp(row[t2] - maxv) : 0.0f;
+                row[t2] = e;
+                sum += e;
+            }
+        } else {
+#pragma omp simd reduction(max : maxv)
+            for (int t2 = 0; t2 < T; t2++) maxv = row[t2] > maxv ? row[t2] : maxv;
+#pragma omp simd reduction(+ : sum)
+            for (int t2 = 0; t2 < T; t2++) {
+                float e = vm_exp(row[t2] - maxv);
+                row[t2] = e;
+                sum += e;
+            }
+        }
+        float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+#pragma omp simd
+        for (int t2 = 0; t2 < T; t2++) row[t2] *= inv;
+    }
+}
+
+/* Softmax backward on a (T, T) block: d = a * (d - rowsum(a * d)). */
+VM_CLONES static void softmax_back_block(float *d, const float *a, int T) {
+    for (int t = 0; t < T; t++) {
+        const float *ar = a + (size_t)t * T;
+        float *dr = d + (size_t)t * T;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int t2 = 0; t2 < T; t2++) dot += ar[t2] * dr[t2];
+#pragma omp simd
+        for (int t2 = 0; t2 < T; t2++) dr[t2] = ar[t2] * (dr[t2] - dot);
+    }
 }
 
 void attention_forward_dropout(float *out, float *att, float *attd, const float *qkv,
@@ -37,20 +88,7 @@ void attention_forward_dropout(float *out, float *att, float *attd, const float 
             const int32_t *m = mask ? mask + (size_t)b * T : NULL;
             /* scores (T, T) = scale * q k^T */
             gemm_f32(0, 1, T, T, hs, scale, q, C3, k, C3, 0.0f, a, T);
-            for (int t = 0; t < T; t++) {
-                float *row = a + (size_t)t * T;
-                float maxv = -INFINITY;
-                for (int t2 = 0; t2 < T; t2++)
-                    if ((!m || m[t2]) && row[t2] > maxv) maxv = row[t2];
-                float sum = 0.0f;
-                for (int t2 = 0; t2 < T; t2++) {
-                    float e = (!m || m[t2]) ? expf(row[t2] - maxv) : 0.0f;
-                    row[t2] = e;
-                    sum += e;
-                }
-                float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-                for (int t2 = 0; t2 < T; t2++) row[t2] *= inv;
-            }
+            softmax_block(a, m, T);
             const float *pa = a;
             if (drop) {
                 att_dropout(attd + base, a, base, T, p, seed, stream);
@@ -94,13 +132,7 @@ void attention_backward(float *dqkv, float *datt, float *attd, const float *dout
             gemm_f32(1, 0, T, hs, T, 1.0f, pa, T, g, C, 1.0f, dv, C3);
             if (drop) att_dropout(da, da, base, T, p, seed, stream);
             /* softmax: dscore = a * (da - sum(a * da)) per row */
-            for (int t = 0; t < T; t++) {
-                const float *ar = a + (size_t)t * T;
-                float *dr = da + (size_t)t * T;
-                float dot = 0.0f;
-                for (int t2 = 0; t2 < T; t2++) dot += ar[t2] * dr[t2];
-                for (int t2 = 0; t2 < T; t2++) dr[t2] = ar[t2] * (dr[t2] - dot);
-            }
+            softmax_back_block(da, a, T);
             /* scores = scale q k^T:  dq += scale dscore k,  dk += scale dscore^T q */
             gemm_f32(0, 0, T, hs, T, scale, da, T, k, C3, 1.0f, dq, C3);
             gemm_f32(1, 0, T, hs, T, scale, da, T, q, C3, 1.0f, dk, C3);

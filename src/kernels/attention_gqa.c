@@ -1,10 +1,36 @@
 /* attention_gqa.c: softmax(scale q k^T [softcap] + masks) v per (b, head), and its backward. */
+#pragma GCC optimize("no-trapping-math")
+
 #include "kernels/attention_gqa.h"
 
 #include <math.h>
 #include <stddef.h>
 
 #include "kernels/gemm.h"
+#include "kernels/vmath.h"
+
+/* Row t of a score block over keys [0, kend) that m marks real (NULL: all):
+ * soft-capped (softcap > 0), then softmax; unseen keys get 0. */
+VM_CLONES static void softmax_row(float *row, const int32_t *m, int T, int kend, float softcap) {
+    if (softcap > 0.0f)
+        for (int t2 = 0; t2 < kend; t2++) row[t2] = softcap * tanhf(row[t2] / softcap);
+    float maxv = -INFINITY, sum = 0.0f;
+#pragma omp simd reduction(max : maxv)
+    for (int t2 = 0; t2 < kend; t2++) {
+        float v = !m || m[t2] ? row[t2] : -INFINITY;
+        maxv = v > maxv ? v : maxv;
+    }
+#pragma omp simd reduction(+ : sum)
+    for (int t2 = 0; t2 < kend; t2++) {
+        float e = !m || m[t2] ? vm_exp(row[t2] - maxv) : 0.0f;
+        row[t2] = e;
+        sum += e;
+    }
+    float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+#pragma omp simd
+    for (int t2 = 0; t2 < kend; t2++) row[t2] *= inv;
+    for (int t2 = kend; t2 < T; t2++) row[t2] = 0.0f;
+}
 
 void attention_gqa_forward(float *out, float *att, const float *q, const float *k, const float *v,
                            const int32_t *mask, int B, int T, const GqaParams *p) {
@@ -20,26 +46,7 @@ void attention_gqa_forward(float *out, float *att, const float *q, const float *
             float *a = att + ((size_t)b * NH + h) * T * T;      /* (T, T) */
             const int32_t *m = mask ? mask + (size_t)b * T : NULL;
             gemm_f32(0, 1, T, T, HD, p->scale, qb, QC, kb, KC, 0.0f, a, T);
-            for (int t = 0; t < T; t++) {
-                float *row = a + (size_t)t * T;
-                int kend = p->causal ? t + 1 : T;
-                float maxv = -INFINITY;
-                for (int t2 = 0; t2 < T; t2++) {
-                    int seen = t2 < kend && (!m || m[t2]);
-                    if (!seen) continue;
-                    if (p->softcap > 0.0f) row[t2] = p->softcap * tanhf(row[t2] / p->softcap);
-                    if (row[t2] > maxv) maxv = row[t2];
-                }
-                float sum = 0.0f;
-                for (int t2 = 0; t2 < T; t2++) {
-                    int seen = t2 < kend && (!m || m[t2]);
-                    float e = seen ? expf(row[t2] - maxv) : 0.0f;
-                    row[t2] = e;
-                    sum += e;
-                }
-                float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-                for (int t2 = 0; t2 < T; t2++) row[t2] *= inv;
-            }
+            for (int t = 0; t < T; t++) softmax_row(a + (size_t)t * T, m, T, p->causal ? t + 1 : T, p->softcap);
             gemm_f32(0, 0, T, HD, T, 1.0f, a, T, vb, KC, 0.0f, out + (size_t)b * T * QC + h * HD, QC);
         }
     }

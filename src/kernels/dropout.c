@@ -1,10 +1,15 @@
-/* dropout.c: inverted dropout, the mask recomputed from (seed, stream, i). */
+/* dropout.c: inverted dropout, the mask recomputed from (seed, stream, i)
+ * (vectorized: the 64-bit mixing runs 8 lanes wide on AVX-512). */
+#pragma GCC optimize("no-trapping-math")
+
 #include "kernels/dropout.h"
 
 #include <string.h>
 
-void dropout_forward(float *out, const float *inp, size_t N, float p, uint64_t seed,
-                     uint64_t stream) {
+#include "kernels/vmath.h"
+
+VM_CLONES void dropout_forward(float *out, const float *inp, size_t N, float p, uint64_t seed,
+                               uint64_t stream) {
     if (!(p > 0.0f)) {
         if (out != inp) memmove(out, inp, N * sizeof *out);
         return;
@@ -14,11 +19,17 @@ void dropout_forward(float *out, const float *inp, size_t N, float p, uint64_t s
         return;
     }
     DropoutMask d = dropout_mask(p, seed, stream);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static) if (N > 16384)
     for (size_t i = 0; i < N; i++) out[i] = inp[i] * dropout_factor(&d, i);
 }
 
 void dropout_backward(float *dinp, const float *dout, size_t N, float p, uint64_t seed,
                       uint64_t stream) {
     dropout_forward(dinp, dout, N, p, seed, stream);
+}
+
+VM_CLONES void dropout_apply(float *dst, const float *src, size_t n, const DropoutMask *d, uint64_t base) {
+    DropoutMask m = *d;
+#pragma omp simd
+    for (size_t i = 0; i < n; i++) dst[i] = src[i] * dropout_factor(&m, base + i);
 }

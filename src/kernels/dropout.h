@@ -42,6 +42,10 @@ static inline float dropout_factor(const DropoutMask *d, uint64_t i) {
 void dropout_forward(float *out, const float *inp, size_t N, float p, uint64_t seed,
                      uint64_t stream);
 
+/* dst (n) = src (n) * factors base .. base + n - 1 of mask d, on the calling
+ * thread (for use inside a parallel loop); dst may equal src. */
+void dropout_apply(float *dst, const float *src, size_t n, const DropoutMask *d, uint64_t base);
+
 /* dinp (N) = dout (N) * the same mask and scale (dropout is linear, so the
  * backward is the forward on the gradient); dinp may equal dout. Not
  * accumulating: the result is written. */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "kernels/vmath.h"
+
 void gemm_f32(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc) {
     if (M == 0 || N == 0) return;
@@ -34,18 +36,22 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
                      const float *weight, int BT, int C, int OC) {
     if (dinp) gemm_f32(0, 0, BT, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
     if (dweight) gemm_f32(1, 0, OC, C, BT, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
-    if (dbias) {
-        /* Column sums, a block of 16 columns (one cache line) per task. */
-        int nblk = (OC + 15) / 16;
-#pragma omp parallel for schedule(static)
-        for (int blk = 0; blk < nblk; blk++) {
-            int j0 = blk * 16, j1 = j0 + 16 < OC ? j0 + 16 : OC;
-            float acc[16] = {0};
-            for (int i = 0; i < BT; i++) {
-                const float *g = dout + (size_t)i * OC;
-                for (int j = j0; j < j1; j++) acc[j - j0] += g[j];
-            }
-            for (int j = j0; j < j1; j++) dbias[j] += acc[j - j0];
+    if (dbias) colsum_add(dbias, dout, BT, OC);
+}
+
+/* Columns in blocks of 64 (four cache lines per row), each column summed
+ * over the rows in order: the result does not depend on the thread count. */
+VM_CLONES void colsum_add(float *dst, const float *x, int N, int C) {
+    int nblk = (C + 63) / 64;
+#pragma omp parallel for schedule(static) if (nblk > 1 && (size_t)N * C > 32768)
+    for (int blk = 0; blk < nblk; blk++) {
+        int c0 = blk * 64, n = C - c0 < 64 ? C - c0 : 64;
+        float acc[64] = {0};
+        for (int i = 0; i < N; i++) {
+            const float *g = x + (size_t)i * C + c0;
+#pragma omp simd
+            for (int j = 0; j < n; j++) acc[j] += g[j];
         }
+        for (int j = 0; j < n; j++) dst[c0 + j] += acc[j];
     }
 }

@@ -22,4 +22,7 @@ void matmul_forward(float *out, const float *inp, const float *weight, const flo
 void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                      const float *weight, int BT, int C, int OC);
 
+/* dst (C) += column sums of x (N, C), deterministic for any thread count. */
+void colsum_add(float *dst, const float *x, int N, int C);
+
 #endif

@@ -50,23 +50,24 @@ void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *
         }
     }
     if (!dweight && !dbias) return;
-    /* dweight, dbias: column sums over rows, a block of 16 columns per task. */
-    int nblk = (C + 15) / 16;
+    /* dweight, dbias: column sums over rows (in order), 64 columns per task */
+    int nblk = (C + 63) / 64;
 #pragma omp parallel for schedule(static)
     for (int blk = 0; blk < nblk; blk++) {
-        int c0 = blk * 16, c1 = c0 + 16 < C ? c0 + 16 : C;
-        float dw[16] = {0}, db[16] = {0};
+        int c0 = blk * 64, n = C - c0 < 64 ? C - c0 : 64;
+        float dw[64] = {0}, db[64] = {0};
         for (int i = 0; i < N; i++) {
-            const float *x = inp + (size_t)i * C, *g = dout + (size_t)i * C;
+            const float *x = inp + (size_t)i * C + c0, *g = dout + (size_t)i * C + c0;
             float mu = mean[i], rs = rstd[i];
-            for (int c = c0; c < c1; c++) {
-                dw[c - c0] += (x[c] - mu) * rs * g[c];
-                db[c - c0] += g[c];
+#pragma omp simd
+            for (int c = 0; c < n; c++) {
+                dw[c] += (x[c] - mu) * rs * g[c];
+                db[c] += g[c];
             }
         }
-        for (int c = c0; c < c1; c++) {
-            if (dweight) dweight[c] += dw[c - c0];
-            if (dbias) dbias[c] += db[c - c0];
+        for (int c = 0; c < n; c++) {
+            if (dweight) dweight[c0 + c] += dw[c];
+            if (dbias) dbias[c0 + c] += db[c];
         }
     }
 }

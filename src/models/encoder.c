@@ -16,6 +16,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/attention.h"
+#include "kernels/compute.h"
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/layernorm.h"
@@ -177,6 +178,12 @@ fail:
 }
 
 void encoder_free(Encoder *m) {
+    if (m->own_cx) {
+        compute_free(m->own_cx);
+        free(m->own_cx);
+    }
+    free(m->w16_mem);
+    free(m->q8_mem);
     free(m->param_mem);
     free(m->act_mem);
     free(m->pos_ids);
@@ -195,6 +202,7 @@ void encoder_point_params(const Encoder *m, EncoderParams *p, float *mem) {
 }
 
 void encoder_set_train(Encoder *m, int train, uint64_t seed, uint64_t step) {
+    m->w16_fresh = 0;
     m->train = train != 0;
     m->seed = seed;
     m->step = step;
@@ -242,13 +250,20 @@ static size_t point_acts(EncoderActs *a, float *mem, const EncoderConfig *c, int
     return total;
 }
 
+/* Columns of the widest operand of a product: bf16 scratch is (B T, widest). */
+static size_t widest(const EncoderConfig *c) {
+    int w = c->FF > 3 * c->C ? c->FF : 3 * c->C;
+    return (size_t)(w > c->E ? w : c->E);
+}
+
 /* Lay the activations out for (B, T), the training mode and LoRA; the
  * buffers only grow, so batches of varying length reuse them (no per-step
  * allocation once the longest batch has been seen). */
 static int ensure_acts(Encoder *m, int B, int T, PifiErr *err) {
     unsigned flags = act_flags(m);
     if (m->act_mem && m->act_B == B && m->act_T == T && m->act_flags == flags &&
-        m->fwd_lora_r == m->lora_r)
+        m->fwd_lora_r == m->lora_r && (!m->cx || m->cx->s16_cap >= (size_t)B * T * widest(&m->cfg)) &&
+        (!m->q8_mem || (m->cx && m->cx->sq_cap >= widest(&m->cfg) * COMPUTE_QROWS * sizeof(float))))
         return 0;
     size_t n = point_acts(&m->acts, NULL, &m->cfg, B, T, m->has_pooler, flags, m->lora_r);
     size_t ni = (size_t)B * T;
@@ -280,6 +295,8 @@ static int ensure_acts(Encoder *m, int B, int T, PifiErr *err) {
         }
         m->ids_cap = ni;
     }
+    if (m->q8_mem && !m->cx && encoder_set_precision(m, PIFI_PREC_FP32, err)) return -1; /* int8 needs scratch */
+    if (m->cx && compute_reserve(m->cx, ni * widest(&m->cfg), m->q8_mem ? widest(&m->cfg) : 0, err)) return -1;
     point_acts(&m->acts, m->act_mem, &m->cfg, B, T, m->has_pooler, flags, m->lora_r);
     m->act_B = B;
     m->act_T = T;
@@ -339,6 +356,8 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
         return pifi_errf(err, "encoder: batch of %d x %d tokens is too large", B, T);
     if (ensure_acts(m, B, T, err)) return -1;
     m->B = m->T = 0; /* until this forward succeeds */
+    int bf = compute_bf16(m->cx);
+    if (bf && !m->w16_fresh && encoder_refresh_w16(m, err)) return -1;
     int BT = B * T, C = c->C, E = c->E, FF = c->FF, NH = c->NH;
     for (int i = 0; i < BT; i++) {
         if (ids[i] < 0 || ids[i] >= c->V)
@@ -368,6 +387,8 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
     uint64_t seed = m->seed, step = m->step;
 
     EncoderParams *p = &m->params;
+    const EncoderParams16 *w16 = bf ? &m->w16 : NULL;
+    PifiCompute *cx = m->cx;
     EncoderActs *a = &m->acts;
     embedding_forward(a->emb, ids, c->TV > 0 ? type_ids : NULL, m->pos_ids, p->wte,
                       c->TV > 0 ? p->wtt : NULL, p->wpe, BT, E);
@@ -380,7 +401,7 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
         x = a->emb_drop;
     }
     if (a->proj) {
-        matmul_forward(a->proj, x, p->projw, p->projb, BT, E, C);
+        linear_forward(cx, a->proj, x, linw(p->projw, w16 ? w16->projw : NULL), p->projb, BT, E, C);
         x = a->proj;
     }
     for (int l = 0; l < c->L; l++) {
@@ -391,23 +412,31 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
         float *fch = a->fch + o * FF, *fch_act = a->fch_act + o * FF;
         float *res2 = a->res2 + o * C, *ln2 = a->ln2 + o * C;
 
-        matmul_forward(qkv, x, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + (size_t)l * 3 * C, BT, C,
-                       3 * C);
+        size_t oq = (size_t)l * 3 * C * C, oa = (size_t)l * C * C, of = (size_t)l * FF * C;
+        const EncoderParamsQ8 *q8 = m->q8_mem ? &m->q8 : NULL;
+        size_t rq = (size_t)l * 3 * C, ra = (size_t)l * C, rf = (size_t)l * FF;
+        linear_forward(cx, qkv, x, enc_w(p->qkvw + oq, w16 ? w16->qkvw + oq : NULL, q8 ? q8->qkvw + oq : NULL,
+                                         q8 ? q8->sqkv + rq : NULL),
+                       p->qkvb + (size_t)l * 3 * C, BT, C, 3 * C);
         if (m->lora_r > 0) encoder_lora_forward(m, l, x, qkv, BT, lp, seed, step);
         attention_forward_dropout(atty, att, a->attd, qkv, mask, B, T, C, NH, ap, seed,
                                   encoder_stream(step, l, ENC_SITE_ATT_PROBS));
-        matmul_forward(res1, atty, p->attprojw + (size_t)l * C * C, p->attprojb + (size_t)l * C, BT,
-                       C, C);
+        linear_forward(cx, res1, atty, enc_w(p->attprojw + oa, w16 ? w16->attprojw + oa : NULL,
+                                             q8 ? q8->attprojw + oa : NULL, q8 ? q8->sattproj + ra : NULL),
+                       p->attprojb + (size_t)l * C, BT, C, C);
         if (hp > 0.0f)
             dropout_forward(res1, res1, (size_t)BT * C, hp, seed,
                             encoder_stream(step, l, ENC_SITE_ATT_OUT));
         residual_add(res1, x, (size_t)BT * C);
         layernorm_forward(ln1, a->ln1_mean + o, a->ln1_rstd + o, res1, p->ln1w + (size_t)l * C,
                           p->ln1b + (size_t)l * C, BT, C, c->ln_eps);
-        matmul_forward(fch, ln1, p->fcw + (size_t)l * FF * C, p->fcb + (size_t)l * FF, BT, C, FF);
+        linear_forward(cx, fch, ln1, enc_w(p->fcw + of, w16 ? w16->fcw + of : NULL, q8 ? q8->fcw + of : NULL,
+                                           q8 ? q8->sfc + rf : NULL),
+                       p->fcb + (size_t)l * FF, BT, C, FF);
         activation_forward((Activation)c->act, fch_act, fch, (size_t)BT * FF);
-        matmul_forward(res2, fch_act, p->fcprojw + (size_t)l * C * FF, p->fcprojb + (size_t)l * C,
-                       BT, FF, C);
+        linear_forward(cx, res2, fch_act, enc_w(p->fcprojw + of, w16 ? w16->fcprojw + of : NULL,
+                                                q8 ? q8->fcprojw + of : NULL, q8 ? q8->sfcproj + ra : NULL),
+                       p->fcprojb + (size_t)l * C, BT, FF, C);
         if (hp > 0.0f)
             dropout_forward(res2, res2, (size_t)BT * C, hp, seed,
                             encoder_stream(step, l, ENC_SITE_FFN_OUT));

@@ -15,6 +15,7 @@
 
 #include "kernels/activation.h"
 #include "kernels/attention.h"
+#include "kernels/compute.h"
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/layernorm.h"
@@ -114,6 +115,9 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
     if (ensure_grad_scratch(m, err)) return -1;
 
     const EncoderParams *p = &m->params;
+    PifiCompute *cx = m->cx;
+    /* the bf16 copies the forward used (bf16 precision) */
+    const EncoderParams16 *w16 = compute_bf16(cx) && m->w16_fresh ? &m->w16 : NULL;
     const EncoderActs *a = &m->acts;
     EncoderGradScratch *s = &m->gs;
     int B = m->B, T = m->T, BT = B * T, C = c->C, E = c->E, FF = c->FF, NH = c->NH;
@@ -146,14 +150,14 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
             dropout_backward(s->t2, s->t1, nC, hp, seed, encoder_stream(step, l, ENC_SITE_FFN_OUT));
             dffo = s->t2;
         }
+        size_t oq = (size_t)l * 3 * C * C, oa = (size_t)l * C * C, of = (size_t)l * FF * C;
         zero(s->dfch_act, nF);
-        matmul_backward(s->dfch_act, slice(gp->fcprojw, l, (size_t)C * FF),
-                        slice(gp->fcprojb, l, C), dffo, fch_act, p->fcprojw + (size_t)l * C * FF,
-                        BT, FF, C);
+        linear_backward(cx, s->dfch_act, slice(gp->fcprojw, l, (size_t)C * FF), slice(gp->fcprojb, l, C), dffo,
+                        fch_act, linw(p->fcprojw + of, w16 ? w16->fcprojw + of : NULL), BT, FF, C);
         zero(s->dfch, nF);
         activation_backward((Activation)c->act, s->dfch, fch, s->dfch_act, nF);
-        matmul_backward(s->g, slice(gp->fcw, l, (size_t)FF * C), slice(gp->fcb, l, FF), s->dfch,
-                        ln1, p->fcw + (size_t)l * FF * C, BT, C, FF);
+        linear_backward(cx, s->g, slice(gp->fcw, l, (size_t)FF * C), slice(gp->fcb, l, FF), s->dfch, ln1,
+                        linw(p->fcw + of, w16 ? w16->fcw + of : NULL), BT, C, FF);
 
         /* ln1 = LN1(res1), res1 = x + dropout(atty Wo^T + bo) */
         zero(s->t1, nC);
@@ -166,14 +170,14 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
             dao = s->t2;
         }
         zero(s->t3, nC);
-        matmul_backward(s->t3, slice(gp->attprojw, l, (size_t)C * C), slice(gp->attprojb, l, C),
-                        dao, atty, p->attprojw + (size_t)l * C * C, BT, C, C);
+        linear_backward(cx, s->t3, slice(gp->attprojw, l, (size_t)C * C), slice(gp->attprojb, l, C), dao,
+                        atty, linw(p->attprojw + oa, w16 ? w16->attprojw + oa : NULL), BT, C, C);
         zero(s->dqkv, nC * 3);
         attention_backward(s->dqkv, s->datt, a->attd, s->t3, qkv, att, B, T, C, NH, ap, seed,
                            encoder_stream(step, l, ENC_SITE_ATT_PROBS));
-        matmul_backward(need_dx ? s->g : NULL, slice(gp->qkvw, l, (size_t)3 * C * C),
+        linear_backward(cx, need_dx ? s->g : NULL, slice(gp->qkvw, l, (size_t)3 * C * C),
                         slice(gp->qkvb, l, (size_t)3 * C), s->dqkv, x,
-                        p->qkvw + (size_t)l * 3 * C * C, BT, C, 3 * C);
+                        linw(p->qkvw + oq, w16 ? w16->qkvw + oq : NULL), BT, C, 3 * C);
         if (m->lora_r > 0)
             encoder_lora_backward(m, lora_grads, l, x, s->dqkv, need_dx ? s->g : NULL, BT, lp,
                                   seed, step);
@@ -185,7 +189,8 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
     float *demb_out = s->g; /* (BT, E) */
     if (a->proj) {
         zero(s->t1, nE);
-        matmul_backward(s->t1, gp->projw, gp->projb, s->g, emb_out, p->projw, BT, E, C);
+        linear_backward(cx, s->t1, gp->projw, gp->projb, s->g, emb_out, linw(p->projw, w16 ? w16->projw : NULL),
+                        BT, E, C);
         demb_out = s->t1;
     }
     if (hp > 0.0f)

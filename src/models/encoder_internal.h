@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "kernels/compute.h"
 #include "pifi/encoder.h"
 
 /* Dropout sites. The embeddings have one, each layer ENC_SITES_PER_LAYER. */
@@ -35,5 +36,16 @@ void encoder_lora_forward(Encoder *m, int l, const float *x, float *qkv, int BT,
  * lg (NULL or NULL tensors: skipped) and dL/dx into dx (NULL: skipped). */
 void encoder_lora_backward(Encoder *m, EncoderLora *lg, int l, const float *x, const float *dqkv,
                            float *dx, int BT, float p, uint64_t seed, uint64_t step);
+
+/* Round the fp32 weights into the bf16 copies (encoder_forms.c; allocated
+ * the first time). */
+int encoder_refresh_w16(Encoder *m, PifiErr *err);
+
+/* A layer's matrix in the form the forward uses: int8 when quantized, else
+ * fp32 with its bf16 copy (bf16 precision). */
+static inline LinearW enc_w(const float *f, const uint16_t *h, const int8_t *q, const float *s) {
+    LinearW w = {q ? NULL : f, q ? NULL : h, q, s};
+    return w;
+}
 
 #endif

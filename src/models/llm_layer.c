@@ -8,11 +8,13 @@
 #include <string.h>
 
 #include "kernels/attention_gqa.h"
+#include "kernels/compute.h"
 #include "kernels/gemm.h"
 #include "kernels/glu.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "models/llm_layer_internal.h"
+#include "pifi/dtype.h"
 #include "pifi/fileio.h"
 #include "pifi/hash.h"
 #include "pifi/json.h"
@@ -63,6 +65,10 @@ int llm_layer_alloc(LlmLayer *l, LlmTensorSpec *specs, int n, PifiErr *err) {
 }
 
 void llm_layer_weights_sha256(const LlmLayer *l, char hex[65]) {
+    if (l->sha256[0]) { /* the fp32 weights are gone: as it was at load time */
+        memcpy(hex, l->sha256, 65);
+        return;
+    }
     LlmLayerParams dummy;
     LlmTensorSpec specs[16];
     int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, 16);
@@ -119,9 +125,20 @@ static int has_suffix(const char *s, const char *suf) {
 }
 
 int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err) {
+    return llm_layer_load_prec(l, path, layer, pooled_only, PIFI_PREC_FP32, err);
+}
+
+int llm_layer_load_prec(LlmLayer *l, const char *path, int layer, int pooled_only, PifiPrecision prec,
+                        PifiErr *err) {
     memset(l, 0, sizeof *l);
-    if (has_suffix(path, ".gguf") && !pifi_is_dir(path))
-        return llm_layer_load_gguf(l, path, layer, pooled_only, err);
+    if (has_suffix(path, ".gguf") && !pifi_is_dir(path)) { /* small models: fp32 first, then bf16 */
+        if (llm_layer_load_gguf(l, path, layer, pooled_only, err)) return -1;
+        if (prec == PIFI_PREC_BF16 && llm_layer_set_precision(l, prec, 0, err)) {
+            llm_layer_free(l);
+            return -1;
+        }
+        return 0;
+    }
     if (!pifi_is_dir(path))
         return pifi_errf(err, "%s: not a model directory or .gguf file", path);
     char *cfg_path = pifi_path_join(path, "config.json");
@@ -147,19 +164,27 @@ int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, Pi
 
     LlmTensorSpec specs[16];
     int n = llm_layer_specs(&l->cfg, &l->p, pooled_only, specs, 16);
-    if (llm_layer_alloc(l, specs, n, err)) return -1;
     SafeTensors *st;
-    if (st_open(&st, path, err)) {
-        llm_layer_free(l);
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        char name[256];
-        snprintf(name, sizeof name, "model.layers.%d.%s", k, specs[i].name);
-        if (st_read_f32(st, name, specs[i].ndim, specs[i].shape, *specs[i].dst, err)) {
+    if (st_open(&st, path, err)) return -1;
+    if (prec == PIFI_PREC_BF16) {
+        if (llm_layer_load_bf16(l, st, k, specs, n, err)) {
             st_close(st);
             llm_layer_free(l);
             return -1;
+        }
+    } else {
+        if (llm_layer_alloc(l, specs, n, err)) {
+            st_close(st);
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            char name[256];
+            snprintf(name, sizeof name, "model.layers.%d.%s", k, specs[i].name);
+            if (st_read_f32(st, name, specs[i].ndim, specs[i].shape, *specs[i].dst, err)) {
+                st_close(st);
+                llm_layer_free(l);
+                return -1;
+            }
         }
     }
     /* A layer extracted from GGUF carries llama.cpp's rope frequency divisors. */
@@ -179,6 +204,12 @@ int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, Pi
 }
 
 void llm_layer_free(LlmLayer *l) {
+    if (l->own_cx) {
+        compute_free(l->own_cx);
+        free(l->own_cx);
+    }
+    free(l->mem16);
+    free(l->memq);
     free(l->mem);
     free(l->ws);
     free(l->ws_pos);
@@ -214,14 +245,15 @@ static void block_tail(const LlmLayer *l, float *out, const float *x, const floa
     float *gate = m + (size_t)N * D;     /* (N, FF) */
     float *up = gate + (size_t)N * FF;   /* (N, FF) */
     float *g = up + (size_t)N * FF;      /* (N, FF) */
-    matmul_forward(a, y, p->wo, p->bo, N, QC, D);
+    PifiCompute *cx = l->cx;
+    linear_forward(cx, a, y, LLM_W(l, wo, so), p->bo, N, QC, D);
     if (p->norm_attn_post) rmsnorm_forward(a, NULL, a, p->norm_attn_post, c->norm_offset, N, D, c->rms_eps);
     add_inplace(a, x, (size_t)N * D); /* a = h = x + attn */
     rmsnorm_forward(n2, NULL, a, p->norm_ffn, c->norm_offset, N, D, c->rms_eps);
-    matmul_forward(gate, n2, p->wgate, NULL, N, D, FF);
-    matmul_forward(up, n2, p->wup, NULL, N, D, FF);
+    linear_forward(cx, gate, n2, LLM_W(l, wgate, sgate), NULL, N, D, FF);
+    linear_forward(cx, up, n2, LLM_W(l, wup, sup), NULL, N, D, FF);
     glu_forward(g, NULL, gate, up, c->act, (size_t)N * FF);
-    matmul_forward(m, g, p->wdown, NULL, N, FF, D);
+    linear_forward(cx, m, g, LLM_W(l, wdown, sdown), NULL, N, FF, D);
     if (p->norm_ffn_post) rmsnorm_forward(m, NULL, m, p->norm_ffn_post, c->norm_offset, N, D, c->rms_eps);
     for (size_t i = 0; i < (size_t)N * D; i++) out[i] = a[i] + m[i];
 }
@@ -229,6 +261,7 @@ static void block_tail(const LlmLayer *l, float *out, const float *x, const floa
 int llm_layer_forward_pooled(LlmLayer *l, float *out, const float *x, int B, PifiErr *err) {
     const LlmConfig *c = &l->cfg;
     const LlmLayerParams *p = &l->p;
+    if (B > 0 && llm_layer_prepare(l, (size_t)B, err)) return -1;
     if (l->train) return llm_layer_forward_pooled_train(l, out, x, B, err);
     int D = c->D, HD = c->HD, NH = c->NH, NKV = c->NKV, KC = NKV * HD, QC = NH * HD, FF = c->FF;
     size_t need = (size_t)B * (D + KC + QC) + 3 * (size_t)B * D + 3 * (size_t)B * FF;
@@ -238,7 +271,7 @@ int llm_layer_forward_pooled(LlmLayer *l, float *out, const float *x, int B, Pif
     float *v = n + (size_t)B * D;     /* (B, KC) */
     float *y = v + (size_t)B * KC;    /* (B, QC) */
     rmsnorm_forward(n, NULL, x, p->norm_attn, c->norm_offset, B, D, c->rms_eps);
-    matmul_forward(v, n, p->wv, p->bv, B, D, KC);
+    linear_forward(l->cx, v, n, LLM_W(l, wv, sv), p->bv, B, D, KC);
     /* one key: softmax = 1, so each query head outputs its KV head's value */
     int group = NH / NKV;
     for (int b = 0; b < B; b++)
@@ -258,6 +291,7 @@ int llm_layer_forward_seq(LlmLayer *l, float *out, const float *x, const int32_t
     if (c->sliding_window > 0 && T > c->sliding_window)
         return pifi_errf(err, "sequence of %d tokens exceeds the layer's sliding_window %d", T,
                          c->sliding_window);
+    if (B > 0 && T > 0 && llm_layer_prepare(l, (size_t)B * T, err)) return -1;
     if (l->train) return llm_layer_forward_seq_train(l, out, x, mask, B, T, causal, err);
     int D = c->D, HD = c->HD, NH = c->NH, NKV = c->NKV, KC = NKV * HD, QC = NH * HD, FF = c->FF;
     size_t N = (size_t)B * T;
@@ -273,9 +307,9 @@ int llm_layer_forward_seq(LlmLayer *l, float *out, const float *x, const int32_t
     float *inv_freq = att + (size_t)B * NH * T * T; /* (HD/2) */
     float *tail = inv_freq + HD / 2;
     rmsnorm_forward(n, NULL, x, p->norm_attn, c->norm_offset, (int)N, D, c->rms_eps);
-    matmul_forward(q, n, p->wq, p->bq, (int)N, D, QC);
-    matmul_forward(k, n, p->wk, p->bk, (int)N, D, KC);
-    matmul_forward(v, n, p->wv, p->bv, (int)N, D, KC);
+    linear_forward(l->cx, q, n, LLM_W(l, wq, sq), p->bq, (int)N, D, QC);
+    linear_forward(l->cx, k, n, LLM_W(l, wk, sk), p->bk, (int)N, D, KC);
+    linear_forward(l->cx, v, n, LLM_W(l, wv, sv), p->bv, (int)N, D, KC);
     RopeParams rp = {c->rope_type, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
                      c->rope_orig_max_pos};
     if (c->has_rope_freqs) rp.type = ROPE_DEFAULT;

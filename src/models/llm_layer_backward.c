@@ -122,6 +122,7 @@ static int acts_get(LlmLayer *l, int B, int T, int seq, LlmActs *a, PifiErr *err
 }
 
 void llm_layer_set_train(LlmLayer *l, int train) {
+    if (!l->bf16_only && !l->q8_only) l->w16_fresh = 0; /* the fp32 weights may have changed */
     l->train = train != 0;
     l->saved = 0;
 }
@@ -135,17 +136,18 @@ static void tail_forward(const LlmLayer *l, float *out, LlmActs *a, int N) {
     const LlmLayerParams *p = &l->p;
     int D = c->D, FF = c->FF, QC = c->NH * c->HD;
     size_t ND = (size_t)N * D;
-    matmul_forward(a->ap, a->y, p->wo, p->bo, N, QC, D);
+    PifiCompute *cx = l->cx;
+    linear_forward(cx, a->ap, a->y, LLM_W(l, wo, so), p->bo, N, QC, D);
     if (p->norm_attn_post)
         rmsnorm_forward(a->h, a->rstd_ap, a->ap, p->norm_attn_post, c->norm_offset, N, D, c->rms_eps);
     else
         memcpy(a->h, a->ap, ND * sizeof(float));
     for (size_t i = 0; i < ND; i++) a->h[i] += a->x[i];
     rmsnorm_forward(a->n2, a->rstd2, a->h, p->norm_ffn, c->norm_offset, N, D, c->rms_eps);
-    matmul_forward(a->gate, a->n2, p->wgate, NULL, N, D, FF);
-    matmul_forward(a->up, a->n2, p->wup, NULL, N, D, FF);
+    linear_forward(cx, a->gate, a->n2, LLM_W(l, wgate, sgate), NULL, N, D, FF);
+    linear_forward(cx, a->up, a->n2, LLM_W(l, wup, sup), NULL, N, D, FF);
     glu_forward(a->g, a->ga, a->gate, a->up, c->act, (size_t)N * FF);
-    matmul_forward(a->mp, a->g, p->wdown, NULL, N, FF, D);
+    linear_forward(cx, a->mp, a->g, LLM_W(l, wdown, sdown), NULL, N, FF, D);
     if (p->norm_ffn_post) {
         rmsnorm_forward(out, a->rstd_mp, a->mp, p->norm_ffn_post, c->norm_offset, N, D, c->rms_eps);
         for (size_t i = 0; i < ND; i++) out[i] = a->h[i] + out[i];
@@ -163,7 +165,7 @@ int llm_layer_forward_pooled_train(LlmLayer *l, float *out, const float *x, int 
     if (acts_get(l, B, 1, 0, &a, err)) return -1;
     memcpy(a.x, x, (size_t)B * D * sizeof(float));
     rmsnorm_forward(a.n, a.rstd1, a.x, p->norm_attn, c->norm_offset, B, D, c->rms_eps);
-    matmul_forward(a.v, a.n, p->wv, p->bv, B, D, KC);
+    linear_forward(l->cx, a.v, a.n, LLM_W(l, wv, sv), p->bv, B, D, KC);
     int group = NH / NKV;
     for (int b = 0; b < B; b++)
         for (int h = 0; h < NH; h++)
@@ -187,9 +189,9 @@ int llm_layer_forward_seq_train(LlmLayer *l, float *out, const float *x, const i
     size_t N = (size_t)B * T;
     memcpy(a.x, x, N * D * sizeof(float));
     rmsnorm_forward(a.n, a.rstd1, a.x, p->norm_attn, c->norm_offset, (int)N, D, c->rms_eps);
-    matmul_forward(a.q, a.n, p->wq, p->bq, (int)N, D, QC);
-    matmul_forward(a.k, a.n, p->wk, p->bk, (int)N, D, KC);
-    matmul_forward(a.v, a.n, p->wv, p->bv, (int)N, D, KC);
+    linear_forward(l->cx, a.q, a.n, LLM_W(l, wq, sq), p->bq, (int)N, D, QC);
+    linear_forward(l->cx, a.k, a.n, LLM_W(l, wk, sk), p->bk, (int)N, D, KC);
+    linear_forward(l->cx, a.v, a.n, LLM_W(l, wv, sv), p->bv, (int)N, D, KC);
     RopeParams rp = {c->rope_type, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
                      c->rope_orig_max_pos};
     if (c->has_rope_freqs) rp.type = ROPE_DEFAULT;
@@ -232,13 +234,14 @@ static void tail_backward(const LlmLayer *l, LlmActs *a, const float *dout, LlmL
         dmp = a->dn;
     }
     zero(a->df3, NF);
-    matmul_backward(a->df3, GRAD(wdown), NULL, dmp, a->g, p->wdown, N, FF, D);
+    PifiCompute *cx = l->cx;
+    linear_backward(cx, a->df3, GRAD(wdown), NULL, dmp, a->g, LLM_W(l, wdown, sdown), N, FF, D);
     zero(a->df1, NF);
     zero(a->df2, NF);
     glu_backward(a->df1, a->df2, a->df3, a->gate, a->up, a->ga, c->act, NF);
     zero(a->dm, ND); /* now dL/dn2 */
-    matmul_backward(a->dm, GRAD(wgate), NULL, a->df1, a->n2, p->wgate, N, D, FF);
-    matmul_backward(a->dm, GRAD(wup), NULL, a->df2, a->n2, p->wup, N, D, FF);
+    linear_backward(cx, a->dm, GRAD(wgate), NULL, a->df1, a->n2, LLM_W(l, wgate, sgate), N, D, FF);
+    linear_backward(cx, a->dm, GRAD(wup), NULL, a->df2, a->n2, LLM_W(l, wup, sup), N, D, FF);
     rmsnorm_backward(a->dh, GRAD(norm_ffn), a->dm, a->h, p->norm_ffn, c->norm_offset, a->rstd2, N, D);
     const float *dap = a->dh; /* dL/dap */
     if (p->norm_attn_post) {
@@ -248,7 +251,7 @@ static void tail_backward(const LlmLayer *l, LlmActs *a, const float *dout, LlmL
         dap = a->dn;
     }
     zero(a->dy, (size_t)N * QC);
-    matmul_backward(a->dy, GRAD(wo), GRAD(bo), dap, a->y, p->wo, N, QC, D);
+    linear_backward(cx, a->dy, GRAD(wo), GRAD(bo), dap, a->y, LLM_W(l, wo, so), N, QC, D);
 }
 
 /* a->dn = dL/dn is complete: dx = dh + the input norm's backward. */
@@ -288,7 +291,7 @@ int llm_layer_backward_pooled(LlmLayer *l, float *dx, const float *dout, LlmLaye
             for (int i = 0; i < HD; i++) dst[i] += src[i];
         }
     zero(a.dn, (size_t)B * D);
-    matmul_backward(a.dn, GRAD(wv), GRAD(bv), a.dv, a.n, l->p.wv, B, D, KC);
+    linear_backward(l->cx, a.dn, GRAD(wv), GRAD(bv), a.dv, a.n, LLM_W(l, wv, sv), B, D, KC);
     head_backward(l, &a, dx, grads, B);
     return 0;
 }
@@ -297,7 +300,6 @@ int llm_layer_backward_seq(LlmLayer *l, float *dx, const float *dout, LlmLayerPa
                            PifiErr *err) {
     if (check_saved(l, 2, err)) return -1;
     const LlmConfig *c = &l->cfg;
-    const LlmLayerParams *p = &l->p;
     int B = l->saved_B, T = l->saved_T, D = c->D, HD = c->HD, NH = c->NH, NKV = c->NKV;
     int KC = NKV * HD, QC = NH * HD, N = B * T;
     LlmActs a;
@@ -311,9 +313,9 @@ int llm_layer_backward_seq(LlmLayer *l, float *dx, const float *dout, LlmLayerPa
     rope_backward(a.dq, NULL, a.inv_freq, B, T, NH, HD);
     rope_backward(a.dk, NULL, a.inv_freq, B, T, NKV, HD);
     zero(a.dn, (size_t)N * D);
-    matmul_backward(a.dn, GRAD(wq), GRAD(bq), a.dq, a.n, p->wq, N, D, QC);
-    matmul_backward(a.dn, GRAD(wk), GRAD(bk), a.dk, a.n, p->wk, N, D, KC);
-    matmul_backward(a.dn, GRAD(wv), GRAD(bv), a.dv, a.n, p->wv, N, D, KC);
+    linear_backward(l->cx, a.dn, GRAD(wq), GRAD(bq), a.dq, a.n, LLM_W(l, wq, sq), N, D, QC);
+    linear_backward(l->cx, a.dn, GRAD(wk), GRAD(bk), a.dk, a.n, LLM_W(l, wk, sk), N, D, KC);
+    linear_backward(l->cx, a.dn, GRAD(wv), GRAD(bv), a.dv, a.n, LLM_W(l, wv, sv), N, D, KC);
     head_backward(l, &a, dx, grads, N);
     return 0;
 }

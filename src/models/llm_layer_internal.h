@@ -2,7 +2,23 @@
 #ifndef PIFI_LLM_LAYER_INTERNAL_H
 #define PIFI_LLM_LAYER_INTERNAL_H
 
+#include "kernels/compute.h"
 #include "pifi/llm_layer.h"
+#include "pifi/safetensors.h"
+
+/* A matrix of the layer in every form it is held in (fp32, bf16, int8):
+ * LLM_W(l, wq, sq). The bf16 copy is offered only in a bf16 context or when
+ * it is all there is. */
+static inline LinearW llm_w(const LlmLayer *l, const float *f, const uint16_t *h, const int8_t *q,
+                            const float *s) {
+    LinearW w = {f, compute_bf16(l->cx) || !f ? h : NULL, q, s};
+    return w;
+}
+#define LLM_W(l, w, s) llm_w((l), (l)->p.w, (l)->w16.w, (l)->q8.w, (l)->q8.s)
+
+/* Before a forward: bf16 copies refreshed if the weights changed, scratch
+ * for products of N rows reserved in the compute context. */
+int llm_layer_prepare(LlmLayer *l, size_t N, PifiErr *err);
 
 /* The weights of one layer, in HF naming (relative to "model.layers.N."),
  * with their shape and where they go. */
@@ -31,5 +47,10 @@ int llm_layer_forward_seq_train(LlmLayer *l, float *out, const float *x, const i
 
 int llm_config_from_gguf_file(LlmConfig *c, const char *path, PifiErr *err);
 int llm_layer_load_gguf(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err);
+
+/* Read layer k's tensors (specs) from st straight into a frozen bf16-only
+ * layer (llm_layer_forms.c), hashing the fp32 values as
+ * llm_layer_weights_sha256 would. */
+int llm_layer_load_bf16(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *specs, int n, PifiErr *err);
 
 #endif

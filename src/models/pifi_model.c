@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernels/activation.h"
+#include "kernels/compute.h"
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/pool.h"
@@ -45,18 +46,31 @@ static size_t point_heads(PifiHeadParams *p, float *mem, int C, int D, int K, in
 
 int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
                     PifiPooling pooling, int pooled_only, PifiErr *err) {
+    return pifi_model_init_prec(m, slm_dir, llm_path, llm_layer, K, pooling, pooled_only, PIFI_PREC_FP32, err);
+}
+
+int pifi_model_init_prec(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
+                         PifiPooling pooling, int pooled_only, PifiPrecision prec, PifiErr *err) {
     memset(m, 0, sizeof *m);
     if (K < 2 || K > 100000) return pifi_errf(err, "number of classes must be 2..100000, got %d", K);
-    if (encoder_load(&m->slm, slm_dir, err)) return -1;
+    m->cx = pifi_malloc(sizeof *m->cx, err);
+    if (!m->cx) return -1;
+    compute_init(m->cx, PIFI_PREC_FP32);
+    if (encoder_load(&m->slm, slm_dir, err)) {
+        pifi_model_free(m);
+        return -1;
+    }
+    m->slm.cx = m->cx;
     m->C = m->slm.cfg.C;
     m->K = K;
     m->pooling = pooling;
     if (llm_path) {
-        if (llm_layer_load(&m->llm, llm_path, llm_layer, pooled_only, err)) {
-            encoder_free(&m->slm);
+        if (llm_layer_load_prec(&m->llm, llm_path, llm_layer, pooled_only, prec, err)) {
+            pifi_model_free(m);
             return -1;
         }
         m->has_llm = 1;
+        m->llm.cx = m->cx;
         m->D = m->llm.cfg.D;
     }
     size_t n = point_heads(&m->hp, NULL, m->C, m->D, K, m->has_llm);
@@ -100,10 +114,53 @@ void pifi_model_set_train(PifiModel *m, int train, uint64_t seed, uint64_t step)
     if (m->has_llm) llm_layer_set_train(&m->llm, train);
 }
 
+int pifi_model_set_precision(PifiModel *m, PifiPrecision p, int llm_frozen, PifiErr *err) {
+    m->cx->prec = p;
+    if (encoder_set_precision(&m->slm, p, err)) return -1;
+    return m->has_llm ? llm_layer_set_precision(&m->llm, p, !llm_frozen, err) : 0;
+}
+
+PifiPrecision pifi_model_precision(const PifiModel *m) { return m->cx ? m->cx->prec : PIFI_PREC_FP32; }
+
+int pifi_model_quantize(PifiModel *m, int all, PifiErr *err) {
+    if (m->has_llm && llm_layer_quantize(&m->llm, err)) return -1;
+    return all ? encoder_quantize(&m->slm, NULL, err) : 0;
+}
+
+int pifi_model_save_quantized(const PifiModel *m, const char *path, PifiErr *err) {
+    StWriteTensor t[24];
+    char names[14][192];
+    int n = m->has_llm ? llm_layer_q8_tensors(&m->llm, t, names, 14) : 0;
+    n += encoder_q8_tensors(&m->slm, t + n);
+    if (n == 0) return pifi_errf(err, "%s: nothing is quantized", path);
+    cJSON *meta = cJSON_CreateObject();
+    cJSON_AddStringToObject(meta, "format", "pifi-int8");
+    cJSON_AddStringToObject(meta, "scheme", "int8 weights, one fp32 scale per output row (absmax / 127)");
+    int rc = st_write(path, t, n, meta, err);
+    cJSON_Delete(meta);
+    return rc;
+}
+
+int pifi_model_load_quantized(PifiModel *m, const char *path, PifiErr *err) {
+    SafeTensors *st;
+    if (st_open(&st, path, err)) return -1;
+    const StTensor *t;
+    int f = m->has_llm ? st_find(st, "llm.mlp.down_proj.weight", &t, err) : 1;
+    int rc = f < 0 ? -1 : f == 0 ? llm_layer_load_q8(&m->llm, st, err) : 0;
+    if (rc == 0) {
+        f = st_find(st, "slm.qkvw", &t, err);
+        rc = f < 0 ? -1 : f == 0 ? encoder_quantize(&m->slm, st, err) : 0;
+    }
+    st_close(st);
+    return rc;
+}
+
 void pifi_model_free(PifiModel *m) {
     free(m->gscratch);
     encoder_free(&m->slm);
     if (m->has_llm) llm_layer_free(&m->llm);
+    if (m->cx) compute_free(m->cx);
+    free(m->cx);
     free(m->hp_mem);
     free(m->act_mem);
     memset(m, 0, sizeof *m);

@@ -52,11 +52,40 @@ void params_free(ParamTable *t) {
 
 void params_zero_grad(ParamTable *t) { memset(t->grad, 0, (size_t)t->total * sizeof(float)); }
 
-double params_grad_norm(const ParamTable *t) {
-    double s = 0.0;
-#pragma omp parallel for reduction(+ : s)
-    for (int64_t i = 0; i < t->total; i++) s += (double)t->grad[i] * t->grad[i];
-    return sqrt(s);
+double params_sumsq(const float *x, int64_t n) {
+    double total = 0.0, part[256];
+    int64_t nc = (n + PARAMS_SUMSQ_CHUNK - 1) / PARAMS_SUMSQ_CHUNK;
+    for (int64_t c0 = 0; c0 < nc; c0 += 256) { /* 256 chunks at a time, in parallel */
+        int m = (int)(nc - c0 < 256 ? nc - c0 : 256);
+#pragma omp parallel for
+        for (int c = 0; c < m; c++) {
+            int64_t lo = (c0 + c) * PARAMS_SUMSQ_CHUNK, hi = lo + PARAMS_SUMSQ_CHUNK < n ? lo + PARAMS_SUMSQ_CHUNK : n;
+            double s = 0.0;
+            for (int64_t i = lo; i < hi; i++) s += (double)x[i] * x[i];
+            part[c] = s;
+        }
+        for (int c = 0; c < m; c++) total += part[c];
+    }
+    return total;
+}
+
+double params_grad_norm(const ParamTable *t) { return sqrt(params_sumsq(t->grad, t->total)); }
+
+uint64_t params_checksum(const ParamTable *t) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int r = 0; r < t->n; r++) {
+        const float *w = t->refs[r].w;
+        uint64_t a = 0, b = 0;
+        for (int64_t i = 0; i < t->refs[r].n; i++) { /* two lanes of a multiply-xor hash of the bits */
+            uint32_t u;
+            memcpy(&u, &w[i], sizeof u);
+            a = (a ^ u) * 0x100000001b3ull;
+            b = (b + u) * 0x9e3779b97f4a7c15ull;
+        }
+        h = (h ^ a) * 0x100000001b3ull;
+        h = (h ^ b ^ (uint64_t)t->refs[r].n) * 0x100000001b3ull;
+    }
+    return h;
 }
 
 void params_clip(ParamTable *t, double norm, double max_norm) {

@@ -37,8 +37,16 @@ int params_add(ParamTable *t, const char *name, float *w, int ndim, int64_t d0, 
 int params_alloc(ParamTable *t, PifiErr *err);
 void params_free(ParamTable *t);
 void params_zero_grad(ParamTable *t);
-/* Global L2 norm of the gradients (double accumulation). */
+/* Global L2 norm of the gradients (double accumulation, see params_sumsq). */
 double params_grad_norm(const ParamTable *t);
+/* Sum of squares of x (n) in double: chunks of PARAMS_SUMSQ_CHUNK elements,
+ * each summed in order and the chunks added in order, so the result does not
+ * depend on the thread count (every rank of a distributed run gets the same
+ * norm). */
+#define PARAMS_SUMSQ_CHUNK 65536
+double params_sumsq(const float *x, int64_t n);
+/* A 64-bit hash of every tensor's values (the ranks' weights must agree). */
+uint64_t params_checksum(const ParamTable *t);
 /* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is < 1. */
 void params_clip(ParamTable *t, double norm, double max_norm);
 

@@ -70,6 +70,7 @@ cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, cons
     cJSON_AddNumberToObject(h, "max_steps", (double)o->max_steps);
     cJSON_AddNumberToObject(h, "save_every", (double)o->save_every);
     cJSON_AddBoolToObject(h, "shuffle", o->shuffle);
+    cJSON_AddStringToObject(h, "precision", pifi_precision_name(o->precision));
     if (o->method == METHOD_LORA) {
         cJSON_AddNumberToObject(h, "lora_r", o->lora_r);
         cJSON_AddNumberToObject(h, "lora_alpha", o->lora_alpha);
@@ -124,6 +125,8 @@ int runio_opts_from_json(const cJSON *p, TrainOpts *o, const char *path, PifiErr
     o->sched = !strcmp(s, "linear") ? SCHED_LINEAR : !strcmp(s, "cosine") ? SCHED_COSINE : SCHED_CONSTANT;
     int b;
     if (pifi_json_bool(h, "shuffle", 0, &b, path, err) == 0) o->shuffle = b;
+    if (pifi_json_string(h, "precision", 0, &s, path, err) == 0 && pifi_precision_parse(s, &o->precision))
+        return pifi_errf(err, "%s: unknown precision \"%s\"", path, s); /* absent: fp32, as before bf16 existed */
     if (o->method == METHOD_LORA) {
         if (get_num(h, "lora_r", &v, path, err)) return -1;
         o->lora_r = (int)v;

@@ -1,7 +1,10 @@
-/* train_run.c: the training loop of `pifi train` around trainer_step:
+/* train_run.c: the training loop of `pifi train` around trainer_step_global:
  * seeded epoch order (drop_last, as the authors' DataLoader), logging,
- * checkpoints (each epoch, every --save-every steps, on SIGINT/SIGTERM),
- * best epoch by validation accuracy, test metrics of the best epoch. */
+ * checkpoints (each epoch, every --save-every steps, on SIGINT/SIGTERM/SIGUSR1),
+ * best epoch by validation accuracy, test metrics of the best epoch.
+ * With several ranks (dist.h) every rank runs this loop in lockstep; rank 0
+ * alone reads and writes the run directory, and every rank-0-only step is
+ * followed by dist_agree so a failure there stops every rank. */
 #include "train/train_run.h"
 
 #include <math.h>
@@ -27,6 +30,7 @@ void train_install_signal_handlers(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL); /* mpirun forwards it to every rank (docs/distributed.md) */
 }
 
 static cJSON *metrics_json(const PifiConfusion *cm, double loss) {
@@ -66,12 +70,12 @@ static int trim_log(const char *path, int64_t step, PifiErr *err) {
     return rc;
 }
 
-static int evaluate_split(PifiModel *m, const TokData *td, const TrainOpts *o, int K, cJSON **out, double *acc,
-                          PifiErr *err) {
+static int evaluate_split(PifiModel *m, const TokData *td, const TrainOpts *o, int K, Dist *d, cJSON **out,
+                          double *acc, PifiErr *err) {
     PifiConfusion cm;
-    if (confusion_init(&cm, K, err)) return -1;
+    if (confusion_init(&cm, K, err)) return d->size > 1 ? dist_agree(d, -1, err) : -1;
     double loss = 0;
-    int rc = trainer_evaluate(m, td, o->eval_batch, &cm, NULL, &loss, o->label_smoothing, err);
+    int rc = trainer_evaluate_dist(m, td, o->eval_batch, &cm, NULL, &loss, o->label_smoothing, d, err);
     if (rc == 0) {
         *out = metrics_json(&cm, loss);
         *acc = metric_accuracy(&cm);
@@ -80,73 +84,153 @@ static int evaluate_split(PifiModel *m, const TokData *td, const TrainOpts *o, i
     return rc;
 }
 
-int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *data, int resume,
+/* A failure every rank meets identically (same inputs, same code). */
+static int everyone(Dist *d) {
+    d->agreed_fail = 1, d->own_fail = 1, d->fail_count = d->size;
+    return -1;
+}
+
+/* Rank 0's loaded state (weights, moments, progress) to every rank. */
+static int bcast_state(Trainer *t, Dist *d, PifiErr *err) {
+    for (int i = 0; i < t->pt.n; i++)
+        if (dist_bcast(d, t->pt.refs[i].w, (size_t)t->pt.refs[i].n * sizeof(float), err)) return -1;
+    int64_t p[4] = {t->step, t->epoch, t->step_in_epoch, t->best_epoch};
+    if (dist_bcast(d, t->pt.m, (size_t)t->pt.total * sizeof(float), err) ||
+        dist_bcast(d, t->pt.v, (size_t)t->pt.total * sizeof(float), err) || dist_bcast(d, p, sizeof p, err) ||
+        dist_bcast(d, &t->best_valid, sizeof t->best_valid, err))
+        return -1;
+    t->step = p[0], t->epoch = p[1], t->step_in_epoch = p[2], t->best_epoch = p[3];
+    return 0;
+}
+
+/* The weights of every tensor of the table, to or from a flat copy. */
+static void copy_weights(ParamTable *pt, float *flat, int to_flat) {
+    int64_t off = 0;
+    for (int i = 0; i < pt->n; i++) {
+        ParamRef *r = &pt->refs[i];
+        if (to_flat) memcpy(flat + off, r->w, (size_t)r->n * sizeof(float));
+        else memcpy(r->w, flat + off, (size_t)r->n * sizeof(float));
+        off += r->n;
+    }
+}
+
+static void fail_tail(PifiErr *err, int64_t saved_step, const char *out) {
+    pifi_err_prefix(err, "training stopped");
+    char tail[600];
+    if (saved_step >= 0)
+        snprintf(tail, sizeof tail, "; the last good checkpoint (step %lld) is in %s/checkpoint; "
+                 "lower --lr or check the data", (long long)saved_step, out);
+    else
+        snprintf(tail, sizeof tail, "; no checkpoint had been saved yet; lower --lr or check the data");
+    strncat(err->msg, tail, sizeof err->msg - strlen(err->msg) - 1);
+}
+
+int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *data, int resume, Dist *dist,
               TrainResult *res, PifiErr *err) {
     memset(res, 0, sizeof *res);
     res->best_valid = res->test_accuracy = res->test_macro_f1 = res->test_mcc = -1;
+    Dist one = {.size = 1, .timeout_s = 600, .bucket = 1 << 21};
+    Dist *d = dist ? dist : &one;
+    int root = d->rank == 0, N = d->size;
+    int accum = o->grad_accum > 1 ? o->grad_accum : 1;
     double t0 = progress_now();
     const PifiDataset *train = splits[0];
     int K = train->num_classes;
-    if (train->n < o->batch)
-        return pifi_errf(err, "the training set has %lld examples, fewer than one batch of %d", (long long)train->n,
-                         o->batch);
+    if (train->n < o->batch) {
+        pifi_errf(err, "the training set has %lld examples, fewer than one batch of %d", (long long)train->n,
+                  o->batch);
+        return everyone(d);
+    }
+    if (o->batch < N * accum) {
+        pifi_errf(err, "--batch %d cannot be split over %d rank(s) x --grad-accum %d: a micro-batch would be empty",
+                  o->batch, N, accum);
+        return everyone(d);
+    }
     Trainer t;
-    if (trainer_setup(&t, o, K, err)) return -1;
-    if (tokenizer_load(&t.tk, o->slm, err)) {
+    int rc = trainer_setup(&t, o, K, err);
+    if (rc == 0 && tokenizer_load(&t.tk, o->slm, err)) {
         trainer_free(&t);
+        rc = -1;
+    }
+    if (dist_agree(d, rc, err)) {
+        if (rc == 0) trainer_free(&t);
         return -1;
     }
+    t.dist = d;
     TokData td[3];
     memset(td, 0, sizeof td);
     cJSON *metrics = NULL;
     FILE *log = NULL;
     int64_t *order = NULL;
-    Batch b = {0};
-    int rc = -1;
+    float *best_w = NULL;       /* N > 1: the best epoch's weights, for the sharded test evaluation */
+    int64_t best_w_epoch = -1;
+    rc = -1;
     char path[4096];
-    for (int s = 0; s < 3; s++)
-        if (splits[s] && splits[s]->n > 0 && tokdata_build(&td[s], t.tk, splits[s], o->max_len, err)) goto done;
+    int e = 0;
+    for (int s = 0; s < 3 && !e; s++)
+        if (splits[s] && splits[s]->n > 0) e = tokdata_build(&td[s], t.tk, splits[s], o->max_len, err);
+    if (dist_agree(d, e, err)) goto done;
+    if (dist_same_u64(d, params_checksum(&t.pt), "the initial weights (are the model files the same on every machine?)",
+                      err))
+        goto done;
+    if (N > 1 && t.model.has_llm) { /* the frozen layer is not in the table: its hash */
+        char hex[65];
+        llm_layer_weights_sha256(&t.model.llm, hex);
+        hex[16] = 0;
+        if (dist_same_u64(d, strtoull(hex, NULL, 16), "the plugged LLM layer's weights (is --llm the same on every "
+                          "machine?)", err))
+            goto done;
+    }
 
     if (resume) {
-        if (runio_load_state(&t, o->out, err)) goto done;
-        snprintf(path, sizeof path, "%s/metrics.json", o->out);
-        if (pifi_file_exists(path) && pifi_json_load(path, 1 << 26, &metrics, err)) goto done;
-        snprintf(path, sizeof path, "%s/train_log.jsonl", o->out);
-        if (trim_log(path, t.step, err)) goto done;
-        fprintf(stderr, "pifi: resuming %s at step %lld (epoch %lld, step %lld of it)\n", o->out, (long long)t.step,
-                (long long)t.epoch + 1, (long long)t.step_in_epoch);
-    } else {
-        if (runio_prepare(o->out, o->overwrite, err)) goto done;
-        if (o->bundle && t.model.has_llm && runio_bundle_layer(o, o->out, err)) goto done;
-        cJSON *pj = runio_opts_json(o, K, train->label_names, data);
-        if (t.model.has_llm) {
-            char hex[65];
-            llm_layer_weights_sha256(&t.model.llm, hex); /* before any training step */
-            cJSON_AddStringToObject(pj, "llm_layer_sha256", hex);
+        e = 0;
+        if (root) {
+            e = runio_load_state(&t, o->out, err);
+            snprintf(path, sizeof path, "%s/metrics.json", o->out);
+            if (!e && pifi_file_exists(path)) e = pifi_json_load(path, 1 << 26, &metrics, err);
+            snprintf(path, sizeof path, "%s/train_log.jsonl", o->out);
+            if (!e) e = trim_log(path, t.step, err);
         }
-        int w = runio_write_config(o->out, o->slm, pj, err);
-        cJSON_Delete(pj);
-        if (w || runio_copy_tokenizer(o->slm, o->out, err)) goto done;
+        if (dist_agree(d, e, err) || (N > 1 && bcast_state(&t, d, err))) goto done;
+        if (root)
+            fprintf(stderr, "pifi: resuming %s at step %lld (epoch %lld, step %lld of it) with %d rank%s\n", o->out,
+                    (long long)t.step, (long long)t.epoch + 1, (long long)t.step_in_epoch, N, N > 1 ? "s" : "");
+    } else {
+        e = 0;
+        if (root) {
+            e = runio_prepare(o->out, o->overwrite, err);
+            if (!e && o->bundle && t.model.has_llm) e = runio_bundle_layer(o, o->out, err);
+            if (!e) {
+                cJSON *pj = runio_opts_json(o, K, train->label_names, data);
+                if (t.model.has_llm) {
+                    char hex[65];
+                    llm_layer_weights_sha256(&t.model.llm, hex); /* before any training step */
+                    cJSON_AddStringToObject(pj, "llm_layer_sha256", hex);
+                }
+                e = runio_write_config(o->out, o->slm, pj, err);
+                cJSON_Delete(pj);
+            }
+            if (!e) e = runio_copy_tokenizer(o->slm, o->out, err);
+        }
+        if (dist_agree(d, e, err)) goto done;
     }
     if (!metrics) {
         metrics = cJSON_CreateObject();
         cJSON_AddArrayToObject(metrics, "epochs");
     }
-    snprintf(path, sizeof path, "%s/train_log.jsonl", o->out);
-    log = fopen(path, "a");
-    if (!log) {
-        pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot open for writing", path);
-        goto done;
+    e = 0;
+    if (root) {
+        snprintf(path, sizeof path, "%s/train_log.jsonl", o->out);
+        log = fopen(path, "a");
+        if (!log) e = pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot open for writing", path);
     }
     int64_t n = td[0].n, steps_per_epoch = n / o->batch;
     int64_t total = steps_per_epoch * o->epochs;
     if (o->max_steps > 0 && o->max_steps < total) total = o->max_steps;
     int64_t warmup = (int64_t)(o->warmup_ratio * total);
     order = malloc((size_t)n * sizeof *order);
-    if (!order) {
-        pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-        goto done;
-    }
+    if (!order && !e) e = pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    if (dist_agree(d, e, err)) goto done;
     Progress pr;
     progress_init(&pr, total, t.step);
     double ema_loss = NAN, t_step = progress_now();
@@ -163,46 +247,49 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
                 stop = 1;
                 break;
             }
-            if (batch_fill(&b, &td[0], order + s * o->batch, o->batch, err)) goto done;
             float lr = lr_at(o->sched, o->lr, t.step, warmup, total);
-            double loss, gnorm;
-            if (trainer_step(&t, &b, lr, &loss, &gnorm, err)) {
-                pifi_err_prefix(err, "training stopped");
-                char tail[600];
-                if (saved_step >= 0)
-                    snprintf(tail, sizeof tail, "; the last good checkpoint (step %lld) is in %s/checkpoint; "
-                             "lower --lr or check the data", (long long)saved_step, o->out);
-                else
-                    snprintf(tail, sizeof tail, "; no checkpoint had been saved yet; lower --lr or check the data");
-                strncat(err->msg, tail, sizeof err->msg - strlen(err->msg) - 1);
+            if (!g_stop_signal) g_stop_signal = dist_take_signal(); /* blocked under MPI: dist_init */
+            StepStats st = {.signal = g_stop_signal};
+            if (trainer_step_global(&t, &td[0], order + s * o->batch, o->batch, lr, &st, err)) {
+                fail_tail(err, saved_step, o->out);
                 goto done;
             }
             t.step_in_epoch = s + 1;
-            epoch_loss += loss;
+            epoch_loss += st.loss;
             epoch_steps++;
-            ema_loss = isnan(ema_loss) ? loss : 0.98 * ema_loss + 0.02 * loss;
+            ema_loss = isnan(ema_loss) ? st.loss : 0.98 * ema_loss + 0.02 * st.loss;
             double now = progress_now(), eps = o->batch / (now - t_step);
             t_step = now;
-            fprintf(log, "{\"step\":%lld,\"epoch\":%.4f,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,"
-                         "\"examples_per_s\":%.2f}\n",
-                    (long long)t.step, epoch + (double)(s + 1) / steps_per_epoch, loss, lr, gnorm, eps);
-            fflush(log);
-            progress_update(&pr, phase, t.step, ema_loss, eps, 0);
-            int save = o->save_every > 0 && t.step % o->save_every == 0;
-            if (g_stop_signal || save) {
-                if (runio_save_state(&t, o->out, err)) goto done;
+            if (root) {
+                fprintf(log, "{\"step\":%lld,\"epoch\":%.4f,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,"
+                             "\"examples_per_s\":%.2f",
+                        (long long)t.step, epoch + (double)(s + 1) / steps_per_epoch, st.loss, lr, st.gnorm, eps);
+                if (N > 1) fprintf(log, ",\"ranks\":%d,\"comm_ms\":%.3f", N, 1e3 * st.comm_s);
+                fprintf(log, "}\n");
+                fflush(log);
+                progress_update(&pr, phase, t.step, ema_loss, eps, 0);
+            }
+            int save = (o->save_every > 0 && t.step % o->save_every == 0) || st.signal;
+            if (save || (d->check_every > 0 && t.step % d->check_every == 0)) {
+                if (dist_same_u64(d, params_checksum(&t.pt), "the weights after a step", err)) goto done;
+            }
+            if (save) {
+                e = root ? runio_save_state(&t, o->out, err) : 0;
+                if (dist_agree(d, e, err)) goto done;
                 saved_step = t.step;
             }
-            if (g_stop_signal) {
-                progress_finish(&pr);
-                res->interrupted = g_stop_signal;
+            if (st.signal) {
+                if (root) progress_finish(&pr);
+                res->interrupted = st.signal;
                 res->steps = t.step;
                 rc = 0;
                 goto done;
             }
         }
-        progress_update(&pr, phase, t.step, ema_loss, 0, 1);
-        progress_finish(&pr);
+        if (root) {
+            progress_update(&pr, phase, t.step, ema_loss, 0, 1);
+            progress_finish(&pr);
+        }
         if (t.step_in_epoch < steps_per_epoch) break; /* --max-steps stopped mid-epoch */
         t.epoch = epoch + 1;
         t.step_in_epoch = 0;
@@ -214,59 +301,94 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
         if (td[1].n > 0) {
             cJSON *v;
             double acc;
-            if (evaluate_split(&t.model, &td[1], o, K, &v, &acc, err)) {
+            if (evaluate_split(&t.model, &td[1], o, K, d, &v, &acc, err)) {
                 cJSON_Delete(rec);
                 goto done;
             }
             cJSON_AddItemToObject(rec, "valid", v);
             better = t.best_epoch == 0 || acc > t.best_valid;
             if (better) t.best_valid = acc;
-            fprintf(stderr, "pifi: epoch %lld: train loss %.4f, valid accuracy %.4f%s\n", (long long)t.epoch,
-                    epoch_steps ? epoch_loss / epoch_steps : 0, acc, better ? " (best so far)" : "");
+            if (root)
+                fprintf(stderr, "pifi: epoch %lld: train loss %.4f, valid accuracy %.4f%s\n", (long long)t.epoch,
+                        epoch_steps ? epoch_loss / epoch_steps : 0, acc, better ? " (best so far)" : "");
         }
         cJSON_AddItemToArray(cJSON_GetObjectItem(metrics, "epochs"), rec);
+        e = 0;
         if (better) {
             t.best_epoch = t.epoch;
-            if (runio_save_model(&t, o->out, err)) goto done;
+            if (root) e = runio_save_model(&t, o->out, err);
+            if (!e && N > 1 && td[1].n > 0) { /* keep the best weights for the sharded test evaluation */
+                if (!best_w) best_w = pifi_malloc((size_t)t.pt.total * sizeof(float), err);
+                if (best_w) copy_weights(&t.pt, best_w, 1), best_w_epoch = t.epoch;
+                else e = -1;
+            }
         }
-        snprintf(path, sizeof path, "%s/metrics.json", o->out);
-        if (runio_write_json(path, metrics, err) || runio_save_state(&t, o->out, err)) goto done;
+        if (root && !e) {
+            snprintf(path, sizeof path, "%s/metrics.json", o->out);
+            e = runio_write_json(path, metrics, err) || runio_save_state(&t, o->out, err) ? -1 : 0;
+        }
+        if (dist_agree(d, e, err)) goto done;
         saved_step = t.step;
     }
+    /* do the in-memory weights equal the saved model? */
+    int final_is_best = t.best_epoch == 0 || (t.best_epoch == t.epoch && t.step_in_epoch == 0);
     if (t.best_epoch == 0) { /* stopped before the first epoch ended: keep what there is */
-        if (runio_save_model(&t, o->out, err) || runio_save_state(&t, o->out, err)) goto done;
+        e = root ? (runio_save_model(&t, o->out, err) || runio_save_state(&t, o->out, err) ? -1 : 0) : 0;
+        if (dist_agree(d, e, err)) goto done;
     }
     res->steps = t.step;
     res->best_epoch = t.best_epoch;
     res->best_valid = td[1].n > 0 ? t.best_valid : -1;
 
-    /* test metrics of the saved (best) model, loaded back as `pifi eval` does */
+    /* test metrics of the saved (best) model: one process loads it back as
+     * `pifi eval` does; several ranks evaluate the same weights from memory,
+     * sharded, or rank 0 alone from disk when they are not in memory (the
+     * best epoch was before a --resume) */
     if (td[2].n > 0) {
-        RunModel rm;
-        if (runio_load_run(&rm, o->out, err)) goto done;
-        cJSON *tj;
+        cJSON *tj = NULL;
         double acc;
-        int e = evaluate_split(&rm.model, &td[2], o, K, &tj, &acc, err);
-        runio_free_run(&rm);
-        if (e) goto done;
-        res->test_accuracy = acc;
-        res->test_macro_f1 = cJSON_GetObjectItem(tj, "macro_f1")->valuedouble;
-        res->test_mcc = cJSON_GetObjectItem(tj, "mcc")->valuedouble;
-        cJSON_DeleteItemFromObject(metrics, "test");
-        cJSON_AddItemToObject(metrics, "test", tj);
+        if (N > 1 && (final_is_best || best_w_epoch == t.best_epoch)) {
+            if (!final_is_best) copy_weights(&t.pt, best_w, 0);
+            if (evaluate_split(&t.model, &td[2], o, K, d, &tj, &acc, err)) goto done;
+        } else {
+            e = 0;
+            if (root) {
+                RunModel rm;
+                e = runio_load_run(&rm, o->out, err);
+                if (!e) {
+                    Dist self = one;
+                    e = pifi_model_set_precision(&rm.model, o->precision, 1, err); /* as trained */
+                    if (!e) e = evaluate_split(&rm.model, &td[2], o, K, &self, &tj, &acc, err);
+                    runio_free_run(&rm);
+                }
+            }
+            if (dist_agree(d, e, err)) goto done;
+        }
+        if (tj) {
+            res->test_accuracy = acc;
+            res->test_macro_f1 = cJSON_GetObjectItem(tj, "macro_f1")->valuedouble;
+            res->test_mcc = cJSON_GetObjectItem(tj, "mcc")->valuedouble;
+            cJSON_DeleteItemFromObject(metrics, "test");
+            cJSON_AddItemToObject(metrics, "test", tj);
+        }
     }
     cJSON_DeleteItemFromObject(metrics, "best_epoch");
     cJSON_AddNumberToObject(metrics, "best_epoch", (double)t.best_epoch);
     res->seconds = progress_now() - t0;
-    snprintf(path, sizeof path, "%s/metrics.json", o->out);
-    if (runio_write_json(path, metrics, err)) goto done;
+    e = 0;
+    if (root) {
+        snprintf(path, sizeof path, "%s/metrics.json", o->out);
+        e = runio_write_json(path, metrics, err);
+    }
+    if (dist_agree(d, e, err)) goto done;
     rc = 0;
 done:
     if (log) fclose(log);
     free(order);
-    batch_free(&b);
+    free(best_w);
     for (int s = 0; s < 3; s++) tokdata_free(&td[s]);
     cJSON_Delete(metrics);
     trainer_free(&t);
+    if (rc && N > 1 && !d->agreed_fail) d->broken = 1; /* only this rank knows: the job must stop */
     return rc;
 }

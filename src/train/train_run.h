@@ -21,12 +21,17 @@ typedef struct {
 
 /* splits: [train, valid (may be empty), test (may be empty)]; data describes
  * where they came from (stored in config.json so --resume reloads them).
- * resume: continue the run in o->out from its checkpoint. */
-int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *data, int resume,
+ * resume: continue the run in o->out from its checkpoint (written by any
+ * number of ranks; read by rank 0 and broadcast).
+ * dist: the ranks (NULL: one process). On failure with several ranks,
+ * dist->agreed_fail says every rank stops with this error; otherwise
+ * dist->broken is set and the caller must print err and dist_abort. */
+int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *data, int resume, Dist *dist,
               TrainResult *res, PifiErr *err);
 
-/* Catch SIGINT/SIGTERM: the run finishes its step, saves and returns with
- * res->interrupted set. */
+/* Catch SIGINT/SIGTERM/SIGUSR1: the run finishes its step, saves and
+ * returns with res->interrupted set. With several ranks, a signal caught by
+ * any one rank stops every rank after the same step. */
 void train_install_signal_handlers(void);
 
 #endif

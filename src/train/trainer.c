@@ -4,10 +4,12 @@
 
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/rng.h"
 #include "models/llm_layer_internal.h"
 #include "train/loss.h"
 
@@ -47,6 +49,7 @@ void train_opts_default(TrainOpts *o) {
     o->sched = SCHED_CONSTANT;
     o->seed = 2023;
     o->shuffle = 1;
+    o->grad_accum = 1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -129,11 +132,16 @@ int trainer_setup(Trainer *t, const TrainOpts *o, int K, PifiErr *err) {
     if (has_llm && !o->llm)
         return pifi_errf(err, "method %s needs an LLM layer: --llm PATH --layer N or --llm-layer DIR",
                          method_name(o->method));
-    if (pifi_model_init(&t->model, o->slm, has_llm ? o->llm : NULL, o->layer, K, o->pooling, 1, err)) goto fail;
+    /* a frozen real layer loads straight into bf16 in bf16 precision (never all in fp32) */
+    int llm_frozen = o->method != METHOD_PIFI_UNFROZEN;
+    PifiPrecision load_prec = llm_frozen && o->method != METHOD_PIFI_RANDOM ? o->precision : PIFI_PREC_FP32;
+    if (pifi_model_init_prec(&t->model, o->slm, has_llm ? o->llm : NULL, o->layer, K, o->pooling, 1, load_prec, err))
+        goto fail;
     PifiModel *m = &t->model;
     m->head_dropout = o->head_dropout;
     pifi_model_init_heads(m, o->seed);
     if (o->method == METHOD_PIFI_RANDOM && llm_layer_init_random(&m->llm, o->seed, err)) goto fail;
+    if (pifi_model_set_precision(m, o->precision, llm_frozen, err)) goto fail;
     if (o->method == METHOD_LORA &&
         encoder_lora_enable(&m->slm, o->lora_r, o->lora_alpha, o->lora_dropout, o->seed, err))
         goto fail;
@@ -188,30 +196,105 @@ void trainer_free(Trainer *t) {
     params_free(&t->pt);
     free(t->glora);
     free(t->dlogits);
+    batch_free(&t->mb);
     memset(t, 0, sizeof *t);
 }
 
 /* ------------------------------------------------------------------------ */
 /* one step */
 
-int trainer_step(Trainer *t, const Batch *b, float lr, double *loss, double *gnorm, PifiErr *err) {
+/* Forward and backward of one (micro-)batch, its gradient added to the
+ * arena with the loss gradient scaled by b->B / B_global (the batch's share
+ * of the global mean). *loss: the batch's own mean loss. */
+static int accumulate(Trainer *t, const Batch *b, uint64_t seed, int B_global, double *loss, PifiErr *err) {
     PifiModel *m = &t->model;
-    pifi_model_set_train(m, 1, t->o.seed, (uint64_t)t->step);
+    pifi_model_set_train(m, 1, seed, (uint64_t)t->step);
     if (pifi_model_forward(m, b->ids, b->type_ids, b->mask, b->B, b->T, err)) return -1;
     if (t->fault_nan_step > 0 && t->step + 1 == t->fault_nan_step) m->acts.logits[0] = NAN;
     float *dlogits = t->dlogits;
     *loss = crossentropy_forward_backward(m->acts.logits, b->labels, b->B, m->K, t->o.label_smoothing, NULL,
                                           dlogits);
-    if (!isfinite(*loss)) return pifi_errk(err, PIFI_ERR_RUNTIME, "loss is %g at step %lld", *loss, (long long)t->step + 1);
-    params_zero_grad(&t->pt);
-    if (pifi_model_backward(m, dlogits, &t->grads, err)) return -1;
-    *gnorm = params_grad_norm(&t->pt);
+    if (b->B != B_global) {
+        float scale = (float)b->B / (float)B_global;
+        for (size_t i = 0; i < (size_t)b->B * m->K; i++) dlogits[i] *= scale;
+    }
+    return pifi_model_backward(m, dlogits, &t->grads, err);
+}
+
+/* Clip by the global norm sqrt(sumsq) and take the optimizer step. */
+static int apply(Trainer *t, float lr, double sumsq, double *gnorm, PifiErr *err) {
+    *gnorm = sqrt(sumsq);
     if (!isfinite(*gnorm))
         return pifi_errk(err, PIFI_ERR_RUNTIME, "gradient norm is %g at step %lld", *gnorm, (long long)t->step + 1);
     if (t->o.clip > 0) params_clip(&t->pt, *gnorm, t->o.clip);
     OptimConfig oc = {t->o.optim, t->o.lr, 0.9f, 0.999f, 1e-8f, t->o.weight_decay};
     t->step++;
     optim_step(&t->pt, &oc, lr, t->step);
+    return 0;
+}
+
+int trainer_step(Trainer *t, const Batch *b, float lr, double *loss, double *gnorm, PifiErr *err) {
+    params_zero_grad(&t->pt);
+    if (accumulate(t, b, t->o.seed, b->B, loss, err)) return -1;
+    if (!isfinite(*loss)) return pifi_errk(err, PIFI_ERR_RUNTIME, "loss is %g at step %lld", *loss, (long long)t->step + 1);
+    return apply(t, lr, params_sumsq(t->pt.grad, t->pt.total), gnorm, err);
+}
+
+int trainer_step_global(Trainer *t, const TokData *td, const int64_t *idx, int B, float lr, StepStats *st,
+                        PifiErr *err) {
+    Dist *d = t->dist;
+    int N = d ? d->size : 1, r = d ? d->rank : 0;
+    int K = t->o.grad_accum > 1 ? t->o.grad_accum : 1;
+    int64_t lo = (int64_t)B * r / N, hi = (int64_t)B * (r + 1) / N;
+    double comm0 = d ? d->comm_s : 0.0, part = 0.0;
+    int rc = 0;
+    params_zero_grad(&t->pt);
+    for (int k = 0; k < K && rc == 0; k++) {
+        int64_t a = lo + (hi - lo) * k / K, e = lo + (hi - lo) * (k + 1) / K;
+        if (e == a) continue;
+        uint64_t seed = a == 0 ? t->o.seed : rng_u64(t->o.seed, 0xd1570000u, (uint64_t)a);
+        double l = 0.0;
+        rc = batch_fill(&t->mb, td, idx + a, (int)(e - a), err) || accumulate(t, &t->mb, seed, B, &l, err) ? -1 : 0;
+        part += e - a == B ? l : l * (double)(e - a) / B;
+    }
+    double loss = part;
+    if (N > 1) {
+        /* agree on failures and stop signals, and sum the loss: one small reduction */
+        int sig = st->signal;
+        double v[5] = {rc != 0, rc ? 0.0 : part, sig == SIGINT, sig == SIGUSR1, sig && sig != SIGINT && sig != SIGUSR1};
+        PifiErr mine = {0};
+        if (rc && err) mine = *err;
+        if (dist_allreduce_f64(d, v, 5, DIST_SUM, err)) return -1;
+        if (v[0] > 0) {
+            d->agreed_fail = 1, d->own_fail = rc != 0, d->fail_count = (int)v[0];
+            if (rc) {
+                if (err) *err = mine;
+                return -1;
+            }
+            return pifi_errk(err, PIFI_ERR_RUNTIME, "%d of %d ranks failed at step %lld (their messages are above)",
+                             (int)v[0], N, (long long)t->step + 1);
+        }
+        loss = v[1];
+        st->signal = sig ? sig : v[2] > 0 ? SIGINT : v[3] > 0 ? SIGUSR1 : v[4] > 0 ? SIGTERM : 0;
+    } else if (rc) {
+        return -1;
+    }
+    st->loss = loss;
+    if (!isfinite(loss)) {
+        if (d) d->agreed_fail = 1, d->own_fail = 1, d->fail_count = N; /* the same on every rank */
+        return pifi_errk(err, PIFI_ERR_RUNTIME, "loss is %g at step %lld", loss, (long long)t->step + 1);
+    }
+    double sumsq;
+    if (N > 1) {
+        if (dist_allreduce_grad(d, t->pt.grad, t->pt.total, &sumsq, err)) return -1;
+    } else {
+        sumsq = params_sumsq(t->pt.grad, t->pt.total);
+    }
+    st->comm_s = d ? d->comm_s - comm0 : 0.0;
+    if (apply(t, lr, sumsq, &st->gnorm, err)) {
+        if (d) d->agreed_fail = 1, d->own_fail = 1, d->fail_count = N;
+        return -1;
+    }
     return 0;
 }
 
@@ -227,6 +310,13 @@ static int by_length(const void *a, const void *b) {
 
 int trainer_evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
                      double *mean_loss, float label_smoothing, PifiErr *err) {
+    return trainer_evaluate_dist(m, td, eval_batch, cm, probs, mean_loss, label_smoothing, NULL, err);
+}
+
+int trainer_evaluate_dist(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
+                          double *mean_loss, float label_smoothing, Dist *d, PifiErr *err) {
+    int N = d ? d->size : 1, rank = d ? d->rank : 0;
+    if (N > 1 && probs) return pifi_errf(err, "internal: probabilities of a sharded evaluation");
     pifi_model_set_train(m, 0, 0, 0);
     Batch b = {0};
     int64_t *idx = malloc((size_t)eval_batch * sizeof *idx);
@@ -243,7 +333,8 @@ int trainer_evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfus
     for (int64_t i = 0; i < td->n; i++) order[2 * i] = td->len[i], order[2 * i + 1] = i;
     qsort(order, (size_t)td->n, 2 * sizeof *order, by_length);
     confusion_reset(cm);
-    for (int64_t s = 0; s < td->n; s += eval_batch) {
+    for (int64_t s = 0, j = 0; s < td->n; s += eval_batch, j++) {
+        if (j % N != rank) continue; /* this rank's batches: round-robin */
         int B = (int)(td->n - s < eval_batch ? td->n - s : eval_batch);
         for (int i = 0; i < B; i++) idx[i] = order[2 * (s + i) + 1];
         if (batch_fill(&b, td, idx, B, err) ||
@@ -259,9 +350,15 @@ int trainer_evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfus
         }
         if (td->label && confusion_add(cm, b.labels, pred, B, err)) goto done;
     }
-    if (mean_loss) *mean_loss = td->n ? total / td->n : 0.0;
     rc = 0;
 done:
+    if (N > 1) { /* the whole split's counts and loss on every rank */
+        int64_t C2 = (int64_t)cm->num_classes * cm->num_classes;
+        if (dist_agree(d, rc, err) || dist_allreduce_i64(d, cm->counts, C2, DIST_SUM, err) ||
+            dist_allreduce_i64(d, &cm->n, 1, DIST_SUM, err) || dist_allreduce_f64(d, &total, 1, DIST_SUM, err))
+            rc = -1;
+    }
+    if (rc == 0 && mean_loss) *mean_loss = td->n ? total / td->n : 0.0;
     batch_free(&b);
     free(idx);
     free(order);

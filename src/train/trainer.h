@@ -9,6 +9,7 @@
 #include "pifi/metrics.h"
 #include "pifi/pifi_model.h"
 #include "pifi/tokenizer.h"
+#include "train/dist.h"
 #include "train/optim.h"
 #include "train/tokdata.h"
 
@@ -42,6 +43,9 @@ typedef struct {
     int64_t max_steps;     /* 0: no limit */
     int64_t save_every;    /* checkpoint every N steps (0: each epoch only) */
     int shuffle;
+    PifiPrecision precision; /* arithmetic (pifi/compute.h); 0 = fp32, the library default */
+    int grad_accum;        /* micro-batches per optimizer step (1: none); not a hyperparameter:
+                              the step is the same global batch either way */
     /* output */
     const char *out;
     int overwrite;
@@ -64,6 +68,8 @@ typedef struct {
     int enc_trainable;     /* the SLM's own weights train (not LoRA) */
     int K;
     float *dlogits;        /* (batch, K) */
+    Dist *dist;            /* NULL or size 1: one process */
+    Batch mb;              /* the current micro-batch of trainer_step_global */
     int64_t fault_nan_step; /* test hook (env PIFI_FAULT_NAN_STEP): poison the logits at this step */
     /* progress, saved in checkpoints */
     int64_t step;          /* optimizer steps done */
@@ -82,9 +88,42 @@ void trainer_free(Trainer *t);
  * loss in *loss and the gradient norm before clipping in *gnorm. */
 int trainer_step(Trainer *t, const Batch *b, float lr, double *loss, double *gnorm, PifiErr *err);
 
+/* What one step of trainer_step_global reports. */
+typedef struct {
+    double loss;   /* mean over the global batch */
+    double gnorm;  /* global gradient norm before clipping */
+    double comm_s; /* seconds this rank waited in collectives */
+    int signal;    /* in: a stop signal this rank caught (0: none); out: the one every rank agreed on */
+} StepStats;
+
+/* One optimizer step on the global batch idx[0..B) of td, the same step
+ * whatever the number of ranks and micro-batches:
+ *   - rank r of N takes examples [B r / N, B (r+1) / N) (slices differ by at
+ *     most one example when N does not divide B);
+ *   - it cuts its slice into o.grad_accum micro-batches the same way, and for
+ *     each runs forward + backward with the loss gradient scaled by
+ *     micro / B, accumulating into the gradient arena, so the sum over all
+ *     micro-batches and ranks is the gradient of the global batch's mean loss;
+ *   - the ranks agree on failures and stop signals, sum the arena
+ *     (dist_allreduce_grad), clip by the global norm and take the identical
+ *     Adam step.
+ * Dropout: the first micro-batch of rank 0 uses the run's seed (so one
+ * process without accumulation is unchanged); a micro-batch starting at
+ * example a of the global batch uses a seed derived from (seed, a), so masks
+ * never repeat between micro-batches, but results with dropout on depend on
+ * the split (N, grad_accum): the masks are keyed by the position in the
+ * padded micro-batch tensor, see docs/distributed.md. */
+int trainer_step_global(Trainer *t, const TokData *td, const int64_t *idx, int B, float lr, StepStats *st,
+                        PifiErr *err);
+
 /* Predictions on a tokenized split (eval mode), into the confusion matrix;
  * probs (n, K) optional. */
 int trainer_evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
                      double *mean_loss, float label_smoothing, PifiErr *err);
+/* The same sharded over the ranks of d (batches round-robin), the confusion
+ * matrix and the loss summed over the ranks: every rank gets the whole
+ * result. probs must be NULL when d has several ranks. */
+int trainer_evaluate_dist(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
+                          double *mean_loss, float label_smoothing, Dist *d, PifiErr *err);
 
 #endif

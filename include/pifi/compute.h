@@ -1,0 +1,34 @@
+/* compute.h: how the forward and backward passes compute: the arithmetic
+ * (fp32, or bf16 matrix products with fp32 accumulation) and the number of
+ * threads.
+ *
+ * The precision is a setting of a model (pifi_model_set_precision), not a
+ * global; the OpenMP thread pool is the one process-wide thing, set once by
+ * the command line (--threads) or OMP_NUM_THREADS. */
+#ifndef PIFI_COMPUTE_H
+#define PIFI_COMPUTE_H
+
+typedef enum {
+    PIFI_PREC_FP32 = 0, /* every product in fp32: matches PyTorch fp32 (the library's default) */
+    PIFI_PREC_BF16 = 1, /* linear layers as bf16 x bf16 products accumulated in fp32 (oneDNN);
+                           fp32 master weights, norms, softmax, losses and optimizer */
+} PifiPrecision;
+
+/* "fp32", "bf16", or "auto" (pifi_precision_default()); -1 if unknown. */
+int pifi_precision_parse(const char *s, PifiPrecision *out);
+const char *pifi_precision_name(PifiPrecision p);
+
+/* 1 when the CPU multiplies bf16 natively (AVX512-BF16 or AMX, as oneDNN
+ * detects it), else 0. */
+int pifi_cpu_has_bf16(void);
+/* bf16 where the CPU supports it natively, fp32 otherwise: the command line's default. */
+PifiPrecision pifi_precision_default(void);
+/* oneDNN's name for the instruction set its kernels use here, e.g. "avx512_core_bf16". */
+const char *pifi_cpu_isa_name(void);
+
+/* The OpenMP thread pool: n > 0 sets its size (as OMP_NUM_THREADS does);
+ * pifi_threads() is the current size. */
+void pifi_set_threads(int n);
+int pifi_threads(void);
+
+#endif

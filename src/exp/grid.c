@@ -1,0 +1,550 @@
+/* grid.c: reading and checking an experiment grid (grid.h), and expanding
+ * it into cells. Errors name the file and, for TOML, the line:
+ *   grid.toml:12: unknown key "epoch" (did you mean "epochs"?) */
+#include "exp/grid.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exp/toml.h"
+#include "pifi/compute.h"
+#include "pifi/fileio.h"
+#include "pifi/json.h"
+
+static const int DEFAULT_SEEDS[] = {42, 1004, 2023, 2024, 2025};
+
+static const char *const TOP_KEYS[] = {"slm", "llm", "tasks", "methods", "seeds", "layers", "train_fraction",
+                                       "eval_tasks", "data_dir", "out", "train", "also", NULL};
+static const char *const ALSO_KEYS[] = {"tasks", "methods", "seeds", "layers", "train_fraction", NULL};
+
+/* [train]: TrainOpts fields by name. */
+typedef enum { F_INT, F_INT64, F_FLOAT, F_BOOL, F_OPTIM, F_SCHED, F_POOLING, F_PRECISION } FieldKind;
+typedef struct {
+    const char *name;
+    FieldKind kind;
+    size_t off;
+    double lo, hi;
+} TrainField;
+
+static const TrainField TRAIN_FIELDS[] = {
+    {"epochs", F_INT, offsetof(TrainOpts, epochs), 1, 100000},
+    {"batch", F_INT, offsetof(TrainOpts, batch), 1, 65536},
+    {"eval_batch", F_INT, offsetof(TrainOpts, eval_batch), 1, 65536},
+    {"max_len", F_INT, offsetof(TrainOpts, max_len), 3, 65536},
+    {"lr", F_FLOAT, offsetof(TrainOpts, lr), 0, 1e6},
+    {"optimizer", F_OPTIM, offsetof(TrainOpts, optim), 0, 0},
+    {"weight_decay", F_FLOAT, offsetof(TrainOpts, weight_decay), 0, 10},
+    {"schedule", F_SCHED, offsetof(TrainOpts, sched), 0, 0},
+    {"warmup_ratio", F_FLOAT, offsetof(TrainOpts, warmup_ratio), 0, 1},
+    {"clip", F_FLOAT, offsetof(TrainOpts, clip), 0, 1e9},
+    {"label_smoothing", F_FLOAT, offsetof(TrainOpts, label_smoothing), 0, 0.99},
+    {"head_dropout", F_FLOAT, offsetof(TrainOpts, head_dropout), 0, 0.99},
+    {"max_steps", F_INT64, offsetof(TrainOpts, max_steps), 1, INT_MAX},
+    {"save_every", F_INT64, offsetof(TrainOpts, save_every), 1, INT_MAX},
+    {"shuffle", F_BOOL, offsetof(TrainOpts, shuffle), 0, 0},
+    {"bundle", F_BOOL, offsetof(TrainOpts, bundle), 0, 0},
+    {"pooling", F_POOLING, offsetof(TrainOpts, pooling), 0, 0},
+    {"precision", F_PRECISION, offsetof(TrainOpts, precision), 0, 0},
+    {"lora_r", F_INT, offsetof(TrainOpts, lora_r), 1, 4096},
+    {"lora_alpha", F_FLOAT, offsetof(TrainOpts, lora_alpha), 1e-6, 1e6},
+    {"lora_dropout", F_FLOAT, offsetof(TrainOpts, lora_dropout), 0, 0.99},
+};
+#define N_TRAIN_FIELDS ((int)(sizeof TRAIN_FIELDS / sizeof TRAIN_FIELDS[0]))
+
+/* Where a table is: for messages. */
+typedef struct {
+    const char *file;
+    const cJSON *lines;  /* TOML mirror of this table, NULL for JSON */
+    const char *section; /* "" top level, "train", "also[2]", ... (JSON messages) */
+    int toml;
+} Loc;
+
+static int loc_err(const Loc *l, const char *key, PifiErr *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int loc_err(const Loc *l, const char *key, PifiErr *err, const char *fmt, ...) {
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = l->toml ? toml_line(l->lines, key) : 0;
+    if (!line && l->toml) line = toml_line(l->lines, "");
+    if (line) return pifi_errf(err, "%s:%d: %s", l->file, line, msg);
+    if (l->section[0]) return pifi_errf(err, "%s: %s: %s", l->file, l->section, msg);
+    return pifi_errf(err, "%s: %s", l->file, msg);
+}
+
+/* Optimal string alignment distance (a swap of two letters counts 1). */
+static int edit_distance(const char *a, const char *b) {
+    int na = (int)strlen(a), nb = (int)strlen(b);
+    if (na > 40 || nb > 40) return 99;
+    int d[41][41];
+    for (int i = 0; i <= na; i++) d[i][0] = i;
+    for (int j = 0; j <= nb; j++) d[0][j] = j;
+    for (int i = 1; i <= na; i++)
+        for (int j = 1; j <= nb; j++) {
+            int c = a[i - 1] != b[j - 1];
+            int v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + c < v) v = d[i - 1][j - 1] + c;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[na][nb];
+}
+
+/* Every key of obj must be in known (NULL-terminated). */
+static int check_keys(const cJSON *obj, const char *const *known, const Loc *l, PifiErr *err) {
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        int ok = 0;
+        for (int i = 0; known[i]; i++) ok |= strcmp(it->string, known[i]) == 0;
+        if (ok) continue;
+        const char *best = NULL;
+        int bd = 99;
+        for (int i = 0; known[i]; i++) {
+            int d = edit_distance(it->string, known[i]);
+            if (d < bd) bd = d, best = known[i];
+        }
+        if (best && bd <= 2 && bd < (int)strlen(it->string))
+            return loc_err(l, it->string, err, "unknown key \"%s\" (did you mean \"%s\"?)", it->string, best);
+        char list[512] = "";
+        for (int i = 0; known[i]; i++) {
+            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, known[i], sizeof list - strlen(list) - 1);
+        }
+        return loc_err(l, it->string, err, "unknown key \"%s\" (known: %s)", it->string, list);
+    }
+    return 0;
+}
+
+static int parse_train(const cJSON *t, TrainOpts *o, const Loc *l, PifiErr *err) {
+    if (!cJSON_IsObject(t)) return loc_err(l, "train", err, "\"train\" must be a table of hyperparameters");
+    const char *keys[N_TRAIN_FIELDS + 1];
+    for (int i = 0; i < N_TRAIN_FIELDS; i++) keys[i] = TRAIN_FIELDS[i].name;
+    keys[N_TRAIN_FIELDS] = NULL;
+    if (check_keys(t, keys, l, err)) return -1;
+    for (const cJSON *it = t->child; it; it = it->next) {
+        const TrainField *f = NULL;
+        for (int i = 0; i < N_TRAIN_FIELDS; i++)
+            if (!strcmp(TRAIN_FIELDS[i].name, it->string)) f = &TRAIN_FIELDS[i];
+        char *p = (char *)o + f->off;
+        const char *k = it->string;
+        if (f->kind == F_BOOL) {
+            if (!cJSON_IsBool(it)) return loc_err(l, k, err, "\"%s\" must be true or false", k);
+            *(int *)p = cJSON_IsTrue(it);
+        } else if (f->kind == F_PRECISION) {
+            if (!cJSON_IsString(it) || pifi_precision_parse(it->valuestring, &o->precision))
+                return loc_err(l, k, err, "\"%s\" must be \"fp32\", \"bf16\" or \"auto\"", k);
+        } else if (f->kind == F_OPTIM || f->kind == F_SCHED || f->kind == F_POOLING) {
+            const char *s = cJSON_IsString(it) ? it->valuestring : "";
+            int ok = 1;
+            if (f->kind == F_OPTIM) {
+                if (!strcmp(s, "adam")) o->optim = OPT_ADAM;
+                else if (!strcmp(s, "adamw")) o->optim = OPT_ADAMW;
+                else ok = 0;
+            } else if (f->kind == F_SCHED) {
+                if (!strcmp(s, "constant")) o->sched = SCHED_CONSTANT;
+                else if (!strcmp(s, "linear")) o->sched = SCHED_LINEAR;
+                else if (!strcmp(s, "cosine")) o->sched = SCHED_COSINE;
+                else ok = 0;
+            } else {
+                ok = pifi_pooling_parse(s, &o->pooling) == 0;
+            }
+            if (!ok)
+                return loc_err(l, k, err, "\"%s\" must be %s", k,
+                               f->kind == F_OPTIM ? "\"adam\" or \"adamw\""
+                               : f->kind == F_SCHED ? "\"constant\", \"linear\" or \"cosine\""
+                                                    : "\"cls\", \"mean\" or \"last\"");
+        } else {
+            double v = cJSON_IsNumber(it) ? it->valuedouble : NAN;
+            int integral = f->kind != F_FLOAT;
+            if (!(v >= f->lo && v <= f->hi) || (integral && v != floor(v)))
+                return loc_err(l, k, err, "\"%s\" must be %s in [%g, %g]", k, integral ? "an integer" : "a number",
+                               f->lo, f->hi);
+            if (f->kind == F_INT) *(int *)p = (int)v;
+            else if (f->kind == F_INT64) *(int64_t *)p = (int64_t)v;
+            else *(float *)p = (float)v;
+        }
+    }
+    return 0;
+}
+
+/* A list of strings / integers / numbers (a lone number is a list of one for train_fraction). */
+static int get_strings(const cJSON *v, const char *k, const char **out, int *n, const Loc *l, PifiErr *err) {
+    int c = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+    if (c < 1 || c > GRID_MAX_LIST)
+        return loc_err(l, k, err, "\"%s\" must be a list of 1 to %d strings, e.g. [\"sst2\"]", k, GRID_MAX_LIST);
+    int i = 0;
+    for (const cJSON *it = v->child; it; it = it->next, i++) {
+        if (!cJSON_IsString(it)) return loc_err(l, k, err, "\"%s\" must be a list of strings", k);
+        out[i] = it->valuestring;
+    }
+    *n = c;
+    return 0;
+}
+
+static int get_ints(const cJSON *v, const char *k, int lo, int hi, int *out, int *n, const Loc *l, PifiErr *err) {
+    int c = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+    if (c < 1 || c > GRID_MAX_LIST)
+        return loc_err(l, k, err, "\"%s\" must be a list of 1 to %d integers", k, GRID_MAX_LIST);
+    int i = 0;
+    for (const cJSON *it = v->child; it; it = it->next, i++) {
+        double d = cJSON_IsNumber(it) ? it->valuedouble : NAN;
+        if (!(d >= lo && d <= hi) || d != floor(d))
+            return loc_err(l, k, err, "\"%s\" must hold integers in [%d, %d]", k, lo, hi);
+        out[i] = (int)d;
+    }
+    *n = c;
+    return 0;
+}
+
+static int get_fractions(const cJSON *v, const char *k, double *out, int *n, const Loc *l, PifiErr *err) {
+    if (cJSON_IsNumber(v)) {
+        if (!(v->valuedouble > 0 && v->valuedouble <= 1))
+            return loc_err(l, k, err, "\"%s\" must be in (0, 1]", k);
+        out[0] = v->valuedouble;
+        *n = 1;
+        return 0;
+    }
+    int c = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : -1;
+    if (c < 1 || c > GRID_MAX_LIST) return loc_err(l, k, err, "\"%s\" must be a number in (0, 1] or a list of them", k);
+    int i = 0;
+    for (const cJSON *it = v->child; it; it = it->next, i++) {
+        double d = cJSON_IsNumber(it) ? it->valuedouble : NAN;
+        if (!(d > 0 && d <= 1)) return loc_err(l, k, err, "\"%s\" must hold numbers in (0, 1]", k);
+        out[i] = d;
+    }
+    *n = c;
+    return 0;
+}
+
+/* One block of cells: the top level or an [[also]] table (defaults from the top). */
+typedef struct {
+    const char *tasks[GRID_MAX_LIST];
+    PifiMethod methods[GRID_MAX_LIST];
+    int seeds[GRID_MAX_LIST], layers[GRID_MAX_LIST];
+    double fractions[GRID_MAX_LIST];
+    int n_tasks, n_methods, n_seeds, n_layers, n_fractions;
+    int layers_given;
+} Block;
+
+static int parse_block(const cJSON *t, Block *b, const Loc *l, PifiErr *err) {
+    const cJSON *v;
+    if ((v = cJSON_GetObjectItemCaseSensitive(t, "tasks"))) {
+        if (get_strings(v, "tasks", b->tasks, &b->n_tasks, l, err)) return -1;
+        for (int i = 0; i < b->n_tasks; i++) {
+            const PifiTaskInfo *ti = task_find(b->tasks[i]);
+            if (!ti) return loc_err(l, "tasks", err, "unknown task \"%s\" (docs/tasks.md lists them)", b->tasks[i]);
+            b->tasks[i] = ti->name;
+        }
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(t, "methods"))) {
+        const char *names[GRID_MAX_LIST];
+        if (get_strings(v, "methods", names, &b->n_methods, l, err)) return -1;
+        for (int i = 0; i < b->n_methods; i++)
+            if (method_parse(names[i], &b->methods[i]))
+                return loc_err(l, "methods", err,
+                               "unknown method \"%s\" (base, pifi, pifi-unfrozen, pifi-random or lora)", names[i]);
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(t, "seeds")) &&
+        get_ints(v, "seeds", 0, INT_MAX, b->seeds, &b->n_seeds, l, err))
+        return -1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(t, "layers"))) {
+        if (get_ints(v, "layers", -100000, 100000, b->layers, &b->n_layers, l, err)) return -1;
+        b->layers_given = 1;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(t, "train_fraction")) &&
+        get_fractions(v, "train_fraction", b->fractions, &b->n_fractions, l, err))
+        return -1;
+    return 0;
+}
+
+static char *resolve(const char *base_dir, const char *p) {
+    if (p[0] == '/' || !base_dir || !base_dir[0] || !strcmp(base_dir, ".")) return strdup(p);
+    return pifi_path_join(base_dir, p);
+}
+
+static int is_extracted_layer(const char *path) {
+    if (!pifi_is_dir(path)) return 0;
+    char *cp = pifi_path_join(path, "config.json");
+    cJSON *c = NULL;
+    PifiErr e = {0};
+    int ext = cp && pifi_file_exists(cp) && pifi_json_load(cp, 1 << 20, &c, &e) == 0 &&
+              cJSON_GetObjectItemCaseSensitive(c, "pifi_extract") != NULL;
+    cJSON_Delete(c);
+    free(cp);
+    return ext;
+}
+
+static int add_cell(ExpGrid *g, const char *task, PifiMethod m, int layer, int seed, double frac, PifiErr *err) {
+    ExpCell c = {task, m, layer, seed, frac, "", NULL};
+    int n = snprintf(c.label, sizeof c.label, "%s", method_name(m));
+    if (method_has_llm(m) && layer != INT_MIN && layer != -1)
+        n += snprintf(c.label + n, sizeof c.label - (size_t)n, "-L%d", layer);
+    if (frac != 1) snprintf(c.label + n, sizeof c.label - (size_t)n, "-f%g", frac);
+    char rel[512];
+    snprintf(rel, sizeof rel, "runs/%s/%s/seed%d", task, c.label, seed);
+    for (int i = 0; i < g->n_cells; i++)
+        if (!strcmp(g->cells[i].label, c.label) && g->cells[i].task == task && g->cells[i].seed == seed) return 0;
+    if (g->n_cells >= GRID_MAX_CELLS) return pifi_errf(err, "%s: more than %d cells", g->path, GRID_MAX_CELLS);
+    if (g->n_cells % 64 == 0) {
+        ExpCell *nc = realloc(g->cells, (size_t)(g->n_cells + 64) * sizeof *nc);
+        if (!nc) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        g->cells = nc;
+    }
+    c.dir = pifi_path_join(g->out, rel);
+    if (!c.dir) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    g->cells[g->n_cells++] = c;
+    return 0;
+}
+
+static int expand(ExpGrid *g, const Block *b, const Loc *l, PifiErr *err) {
+    if (!b->n_tasks) return loc_err(l, "tasks", err, "no \"tasks\" (e.g. tasks = [\"sst2\"])");
+    if (!b->n_methods) return loc_err(l, "methods", err, "no \"methods\" (e.g. methods = [\"base\", \"pifi\"])");
+    int seeds_default = b->n_seeds == 0, layers_default = b->n_layers == 0, frac_default = b->n_fractions == 0;
+    int n_seeds = seeds_default ? 5 : b->n_seeds, n_layers = layers_default ? 1 : b->n_layers;
+    int n_fr = frac_default ? 1 : b->n_fractions;
+    for (int ti = 0; ti < b->n_tasks; ti++)
+        for (int fi = 0; fi < n_fr; fi++)
+            for (int mi = 0; mi < b->n_methods; mi++) {
+                PifiMethod m = b->methods[mi];
+                int nl = method_has_llm(m) ? n_layers : 1;
+                if (method_has_llm(m) && !g->llm)
+                    return loc_err(l, "methods", err, "method %s needs an LLM: set llm = \"PATH\"", method_name(m));
+                if (method_has_llm(m) && g->llm_extracted && b->layers_given)
+                    return loc_err(l, "layers", err, "llm is a layer extracted with `pifi extract`: it holds one "
+                                                     "layer, so \"layers\" cannot choose; give the LLM itself");
+                for (int li = 0; li < nl; li++)
+                    for (int si = 0; si < n_seeds; si++) {
+                        int layer = !method_has_llm(m) ? 0
+                                    : g->llm_extracted ? INT_MIN
+                                    : layers_default   ? -1
+                                                       : b->layers[li];
+                        int seed = seeds_default ? DEFAULT_SEEDS[si] : b->seeds[si];
+                        double fr = frac_default ? 1.0 : b->fractions[fi];
+                        if (add_cell(g, b->tasks[ti], m, layer, seed, fr, err)) return -1;
+                    }
+            }
+    return 0;
+}
+
+static int parse_evals(ExpGrid *g, const cJSON *v, const Loc *l, PifiErr *err) {
+    if (!cJSON_IsObject(v))
+        return loc_err(l, "eval_tasks", err, "\"eval_tasks\" must be a table: task = [\"other\", ...]");
+    Loc sub = {l->file, toml_sub(l->lines, "eval_tasks", -1), "eval_tasks", l->toml};
+    for (const cJSON *it = v->child; it; it = it->next) {
+        const PifiTaskInfo *ti = task_find(it->string);
+        if (!ti) return loc_err(&sub, it->string, err, "unknown task \"%s\"", it->string);
+        int trained = 0;
+        for (int i = 0; i < g->n_cells; i++) trained |= g->cells[i].task == ti->name;
+        if (!trained) return loc_err(&sub, it->string, err, "\"%s\" is not one of the grid's tasks", it->string);
+        if (g->n_evals >= GRID_MAX_LIST) return loc_err(&sub, it->string, err, "too many eval_tasks entries");
+        ExpEvalTasks *e = &g->evals[g->n_evals++];
+        e->task = ti->name;
+        if (get_strings(it, it->string, e->others, &e->n, &sub, err)) return -1;
+        for (int i = 0; i < e->n; i++) {
+            const PifiTaskInfo *o = task_find(e->others[i]);
+            if (!o) return loc_err(&sub, it->string, err, "unknown task \"%s\"", e->others[i]);
+            if (o == ti) return loc_err(&sub, it->string, err, "\"%s\" is evaluated on itself anyway", o->name);
+            if (o->num_classes != ti->num_classes || o->is_pair != ti->is_pair)
+                return loc_err(&sub, it->string, err, "\"%s\" has %d classes and \"%s\" %d: cross-domain evaluation "
+                                                      "needs the same classes",
+                               ti->name, ti->num_classes, o->name, o->num_classes);
+            for (int k = 0; k < o->num_classes; k++)
+                if (strcmp(o->label_names[k], ti->label_names[k]))
+                    return loc_err(&sub, it->string, err, "\"%s\" and \"%s\" name their classes differently",
+                                   ti->name, o->name);
+            e->others[i] = o->name;
+        }
+    }
+    return 0;
+}
+
+static int check_data(const ExpGrid *g, const char *task, PifiErr *err) {
+    const PifiTaskInfo *ti = task_find(task);
+    char *dir = pifi_path_join(task_data_dir(g->data_dir), ti->data_subdir);
+    int ok = dir && pifi_is_dir(dir);
+    int rc = ok ? 0 : pifi_errf(err, "%s: task %s: no data folder %s (set data_dir, --data-dir or $PIFI_DATA)",
+                                g->path, task, dir ? dir : "?");
+    free(dir);
+    return rc;
+}
+
+static int check_paths(const ExpGrid *g, PifiErr *err) {
+    char *cfg = pifi_path_join(g->slm, "config.json");
+    int ok = cfg && pifi_file_exists(cfg);
+    free(cfg);
+    if (!ok) return pifi_errf(err, "%s: slm %s: not a model directory (no config.json)", g->path, g->slm);
+    int need_llm = 0;
+    for (int i = 0; i < g->n_cells; i++) need_llm |= method_has_llm(g->cells[i].method);
+    if (need_llm && !pifi_file_exists(g->llm) && !pifi_is_dir(g->llm))
+        return pifi_errf(err, "%s: llm %s does not exist", g->path, g->llm);
+    for (int i = 0; i < g->n_cells; i++)
+        if ((i == 0 || g->cells[i].task != g->cells[i - 1].task) && check_data(g, g->cells[i].task, err)) return -1;
+    for (int i = 0; i < g->n_evals; i++)
+        for (int j = 0; j < g->evals[i].n; j++)
+            if (check_data(g, g->evals[i].others[j], err)) return -1;
+    return 0;
+}
+
+static int build(ExpGrid *g, const cJSON *root, const cJSON *lines, const char *name, const char *base_dir,
+                 const ExpOverrides *ov, int check, PifiErr *err) {
+    int toml = lines != NULL;
+    Loc top = {name, lines, "", toml};
+    if (!cJSON_IsObject(root)) return pifi_errf(err, "%s: a grid must be a table (JSON object)", name);
+    if (check_keys(root, TOP_KEYS, &top, err)) return -1;
+    const cJSON *v;
+#define STRKEY(key, dst)                                                                                  \
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, key))) {                                             \
+        if (!cJSON_IsString(v) || !v->valuestring[0])                                                    \
+            return loc_err(&top, key, err, "\"%s\" must be a non-empty string (a path)", key);            \
+        dst = resolve(base_dir, v->valuestring);                                                         \
+    }
+    STRKEY("slm", g->slm)
+    STRKEY("llm", g->llm)
+    STRKEY("data_dir", g->data_dir)
+    STRKEY("out", g->out)
+#undef STRKEY
+    const ExpOverrides none = {0};
+    if (!ov) ov = &none;
+#define OVERRIDE(f)          \
+    if (ov->f) {             \
+        free(g->f);          \
+        g->f = strdup(ov->f); \
+    }
+    OVERRIDE(slm)
+    OVERRIDE(llm)
+    OVERRIDE(data_dir)
+    OVERRIDE(out)
+#undef OVERRIDE
+    if (!g->slm) return loc_err(&top, "slm", err, "no \"slm\": the small model's directory (or --slm DIR)");
+    if (!g->out) return loc_err(&top, "out", err, "no output directory: out = \"DIR\" in the grid, or -o DIR");
+    if (g->llm) g->llm_extracted = is_extracted_layer(g->llm);
+    train_opts_default(&g->train);
+    g->train.precision = pifi_precision_default(); /* as `pifi train` */
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "train"))) {
+        Loc tl = {name, toml_sub(lines, "train", -1), "train", toml};
+        if (!toml) tl.lines = NULL;
+        if (parse_train(v, &g->train, cJSON_IsObject(v) ? &tl : &top, err)) return -1;
+    }
+    Block main_b;
+    memset(&main_b, 0, sizeof main_b);
+    if (parse_block(root, &main_b, &top, err) || expand(g, &main_b, &top, err)) return -1;
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "also"))) {
+        if (!cJSON_IsArray(v))
+            return loc_err(&top, "also", err, "\"also\" must be an array of tables ([[also]] in TOML)");
+        int i = 0;
+        for (const cJSON *it = v->child; it; it = it->next, i++) {
+            char sec[32];
+            snprintf(sec, sizeof sec, "also[%d]", i);
+            Loc al = {name, toml_sub(lines, "also", i), sec, toml};
+            if (!cJSON_IsObject(it)) return loc_err(&top, "also", err, "each \"also\" entry must be a table");
+            if (check_keys(it, ALSO_KEYS, &al, err)) return -1;
+            Block b = main_b; /* what it does not say comes from the top level */
+            if (parse_block(it, &b, &al, err) || expand(g, &b, &al, err)) return -1;
+        }
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "eval_tasks")) && parse_evals(g, v, &top, err)) return -1;
+    int need_llm = 0;
+    for (int i = 0; i < g->n_cells; i++) need_llm |= method_has_llm(g->cells[i].method);
+    if (!need_llm) {
+        free(g->llm);
+        g->llm = NULL;
+    }
+    return check ? check_paths(g, err) : 0;
+}
+
+int grid_parse(ExpGrid *g, const char *text, size_t n, const char *name, const char *base_dir,
+               const ExpOverrides *ov, int check, PifiErr *err) {
+    memset(g, 0, sizeof *g);
+    g->path = strdup(name);
+    if (!g->path) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    size_t len = strlen(name);
+    int json = len >= 5 && !strcmp(name + len - 5, ".json");
+    int rc;
+    if (json) {
+        cJSON *root = NULL;
+        rc = pifi_json_parse(text, n, name, &root, err);
+        if (rc == 0) rc = build(g, root, NULL, name, base_dir, ov, check, err);
+        cJSON_Delete(root); /* the cells name tasks from the registry, not from the tree */
+    } else {
+        TomlDoc d;
+        rc = toml_parse(text, n, name, &d, err);
+        if (rc == 0) {
+            rc = build(g, d.root, d.lines, name, base_dir, ov, check, err);
+            toml_free(&d);
+        }
+    }
+    if (rc) grid_free(g);
+    return rc;
+}
+
+int grid_load(ExpGrid *g, const char *path, const ExpOverrides *ov, PifiErr *err) {
+    char *text;
+    size_t n;
+    memset(g, 0, sizeof *g);
+    if (pifi_read_file(path, 1 << 20, &text, &n, err)) return -1;
+    char *base = strdup(path);
+    if (!base) {
+        free(text);
+        return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    }
+    char *slash = strrchr(base, '/');
+    if (slash) *slash = 0;
+    else strcpy(base, ".");
+    int rc = grid_parse(g, text, n, path, base, ov, 1, err);
+    free(base);
+    free(text);
+    return rc;
+}
+
+void grid_free(ExpGrid *g) {
+    for (int i = 0; i < g->n_cells; i++) free(g->cells[i].dir);
+    free(g->cells);
+    free(g->path);
+    free(g->slm);
+    free(g->llm);
+    free(g->data_dir);
+    free(g->out);
+    memset(g, 0, sizeof *g);
+}
+
+void grid_cell_opts(const ExpGrid *g, const ExpCell *c, TrainOpts *o) {
+    *o = g->train;
+    o->slm = g->slm;
+    o->method = c->method;
+    o->llm = method_has_llm(c->method) ? g->llm : NULL;
+    o->layer = method_has_llm(c->method) ? c->layer : -1;
+    o->seed = (uint64_t)c->seed;
+    o->out = c->dir;
+    o->overwrite = 0;
+}
+
+cJSON *grid_cell_data(const ExpGrid *g, const ExpCell *c) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "task", c->task);
+    const char *dd = task_data_dir(g->data_dir);
+    char real[PATH_MAX];
+    cJSON_AddStringToObject(o, "data_dir", realpath(dd, real) ? real : dd);
+    if (c->train_fraction > 0 && c->train_fraction < 1) {
+        cJSON_AddNumberToObject(o, "train_fraction", grid_cell_fraction(c));
+        cJSON_AddNumberToObject(o, "train_fraction_seed", (double)c->seed);
+    }
+    return o;
+}
+
+double grid_cell_fraction(const ExpCell *c) { return (double)(float)c->train_fraction; }
+
+const ExpEvalTasks *grid_evals_of(const ExpGrid *g, const char *task) {
+    for (int i = 0; i < g->n_evals; i++)
+        if (!strcmp(g->evals[i].task, task)) return &g->evals[i];
+    return NULL;
+}

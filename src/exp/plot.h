@@ -1,0 +1,24 @@
+/* plot.h: PNG plots of experiments, drawn by gnuplot (Debian's gnuplot-nox,
+ * pngcairo terminal) fed a script through a pipe; the data travel inline as
+ * datablocks, so no temporary files. A PNG is written under a temporary name,
+ * checked for the PNG signature and renamed into place. */
+#ifndef PIFI_EXP_PLOT_H
+#define PIFI_EXP_PLOT_H
+
+#include "pifi/err.h"
+
+/* 0 when a gnuplot with the pngcairo terminal can be run. */
+int plot_available(PifiErr *err);
+
+/* A run's training curve: loss per step (train_log.jsonl) and validation
+ * accuracy at each epoch end (metrics.json) on a second axis. */
+int plot_curve(const char *run_dir, const char *png, const char *title, PifiErr *err);
+
+/* Bars with error bars: mean[i] +- std[i] (NaN std: no bar) for labels[i]. */
+int plot_bars(const char *png, const char *title, const char *ylabel, int n, const char *const *labels,
+              const double *mean, const double *std, PifiErr *err);
+
+/* 1 if path starts with the 8-byte PNG signature. */
+int plot_is_png(const char *path);
+
+#endif

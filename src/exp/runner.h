@@ -1,0 +1,47 @@
+/* runner.h: running an experiment grid: each cell is a `pifi train` run
+ * (train_run in-process) in its own run directory, skipped when finished and
+ * resumed when interrupted; cross-domain evaluations of finished cells; the
+ * rows of results.csv gathered from the run directories. */
+#ifndef PIFI_EXP_RUNNER_H
+#define PIFI_EXP_RUNNER_H
+
+#include <stdio.h>
+
+#include "exp/grid.h"
+#include "exp/results.h"
+
+typedef enum {
+    CELL_NEW,     /* nothing there yet */
+    CELL_DONE,    /* metrics.json has the test metrics: skipped */
+    CELL_RESUME,  /* a checkpoint, no test metrics: train_run(..., resume = 1) */
+    CELL_RESTART, /* a run directory without a checkpoint: trained again from scratch */
+} CellState;
+
+const char *cell_state_name(CellState s);
+CellState cell_state(const ExpCell *c);
+
+/* A cell's existing run directory must hold the grid's settings for it
+ * (method, layer, LLM, data, every [train] value); else an error that names
+ * the first difference. Passes when there is no run yet. */
+int cell_check_config(const ExpGrid *g, const ExpCell *c, PifiErr *err);
+
+typedef struct {
+    int dry_run;  /* list the cells and their state; train nothing, write nothing */
+    FILE *log;    /* progress lines; NULL: quiet */
+} ExpRunOpts;
+
+typedef struct {
+    int cells, skipped, trained, resumed, failed, evals;
+    int interrupted; /* the signal that stopped a cell (its state is saved), 0 if none */
+} ExpRunStats;
+
+/* Run (or list) every cell, then write OUT/results.csv, OUT/results.md and
+ * the plots. A cell that fails is reported and the grid goes on; the call
+ * fails at the end (first failure in err) if any cell failed. */
+int exp_run(const ExpGrid *g, const ExpRunOpts *ro, ExpRunStats *st, PifiErr *err);
+
+/* The rows of every finished cell of g, in grid order (own task, then its
+ * cross-domain evaluations). */
+int exp_collect(const ExpGrid *g, ExpResults *r, PifiErr *err);
+
+#endif

@@ -1,0 +1,257 @@
+/* compute.c: the compute context: precision settings, the thread pool, and
+ * bf16 matrix products on oneDNN matmul primitives cached per shape. */
+#include "kernels/compute.h"
+
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* precision and threads */
+
+int pifi_precision_parse(const char *s, PifiPrecision *out) {
+    if (!strcmp(s, "fp32")) *out = PIFI_PREC_FP32;
+    else if (!strcmp(s, "bf16")) *out = PIFI_PREC_BF16;
+    else if (!strcmp(s, "auto")) *out = pifi_precision_default();
+    else return -1;
+    return 0;
+}
+
+const char *pifi_precision_name(PifiPrecision p) { return p == PIFI_PREC_BF16 ? "bf16" : "fp32"; }
+
+int pifi_cpu_has_bf16(void) {
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    return (isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) == (unsigned)dnnl_cpu_isa_avx512_core_bf16;
+}
+
+PifiPrecision pifi_precision_default(void) { return pifi_cpu_has_bf16() ? PIFI_PREC_BF16 : PIFI_PREC_FP32; }
+
+const char *pifi_cpu_isa_name(void) {
+    static const struct {
+        dnnl_cpu_isa_t isa;
+        const char *name;
+    } NAMES[] = {
+        {dnnl_cpu_isa_avx512_core_amx, "avx512_core_amx"}, {dnnl_cpu_isa_avx512_core_bf16, "avx512_core_bf16"},
+        {dnnl_cpu_isa_avx512_core_vnni, "avx512_core_vnni"}, {dnnl_cpu_isa_avx512_core, "avx512_core"},
+        {dnnl_cpu_isa_avx2_vnni, "avx2_vnni"}, {dnnl_cpu_isa_avx2, "avx2"}, {dnnl_cpu_isa_avx, "avx"},
+        {dnnl_cpu_isa_sse41, "sse41"},
+    };
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++)
+        if (isa == NAMES[i].isa) return NAMES[i].name;
+    return "other";
+}
+
+void pifi_set_threads(int n) {
+    if (n > 0) omp_set_num_threads(n);
+}
+
+int pifi_threads(void) { return omp_get_max_threads(); }
+
+/* ------------------------------------------------------------------------ */
+/* the context */
+
+void compute_init(PifiCompute *cx, PifiPrecision prec) {
+    memset(cx, 0, sizeof *cx);
+    cx->prec = prec;
+}
+
+static void mm_cache_free(MatmulCache *c);
+
+void compute_free(PifiCompute *cx) {
+    mm_cache_free(cx->mm);
+    free(cx->s16[0]);
+    free(cx->s16[1]);
+    free(cx->sq);
+    memset(cx, 0, sizeof *cx);
+}
+
+int compute_reserve(PifiCompute *cx, size_t n, size_t quant_row, PifiErr *err) {
+    if (n > cx->s16_cap) {
+        for (int i = 0; i < 2; i++) {
+            free(cx->s16[i]);
+            cx->s16[i] = pifi_malloc(n * sizeof(uint16_t), err);
+        }
+        if (!cx->s16[0] || !cx->s16[1]) {
+            free(cx->s16[0]);
+            free(cx->s16[1]);
+            cx->s16[0] = cx->s16[1] = NULL;
+            cx->s16_cap = 0;
+            return -1;
+        }
+        cx->s16_cap = n;
+    }
+    size_t qb = quant_row * COMPUTE_QROWS * sizeof(float);
+    if (qb > cx->sq_cap) {
+        free(cx->sq);
+        cx->sq = pifi_malloc(qb, err);
+        cx->sq_cap = cx->sq ? qb : 0;
+        if (!cx->sq) return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* bf16 matmul primitives, one per shape */
+
+enum { KEY_N = 13, CACHE_CAP = 512 };
+
+typedef struct {
+    int key[KEY_N];
+    uint64_t used;           /* tick of the last use (LRU) */
+    dnnl_primitive_t prim;
+    dnnl_memory_t a, b, c, bias, scratch;
+    size_t scratch_size;     /* bytes of scratchpad the primitive needs */
+} MmEntry;
+
+/* The primitives use one scratchpad, owned here (user scratchpad mode):
+ * without it oneDNN allocates and frees one at every execution, a page-fault
+ * storm for the packed copies of large weights. */
+struct MatmulCache {
+    dnnl_engine_t eng;
+    dnnl_stream_t stream;
+    MmEntry *e;
+    int n;
+    uint64_t tick;
+    void *scratch;
+    size_t scratch_cap;
+};
+
+static void entry_free(MmEntry *e) {
+    if (e->prim) dnnl_primitive_destroy(e->prim);
+    if (e->a) dnnl_memory_destroy(e->a);
+    if (e->b) dnnl_memory_destroy(e->b);
+    if (e->c) dnnl_memory_destroy(e->c);
+    if (e->bias) dnnl_memory_destroy(e->bias);
+    if (e->scratch) dnnl_memory_destroy(e->scratch);
+    memset(e, 0, sizeof *e);
+}
+
+static void mm_cache_free(MatmulCache *c) {
+    if (!c) return;
+    for (int i = 0; i < c->n; i++) entry_free(&c->e[i]);
+    free(c->e);
+    free(c->scratch);
+    if (c->stream) dnnl_stream_destroy(c->stream);
+    if (c->eng) dnnl_engine_destroy(c->eng);
+    free(c);
+}
+
+/* A oneDNN failure here means inconsistent sizes or no memory for a few
+ * kilobytes of kernel: an internal error, as in gemm_f32. */
+static void dnnl_check(dnnl_status_t s, const char *what, const int *key) {
+    if (s == dnnl_success) return;
+    fprintf(stderr, "pifi: internal error: oneDNN %s failed (%d) for a bf16 product M=%d N=%d K=%d\n", what,
+            (int)s, key[2], key[3], key[4]);
+    abort();
+}
+
+static MatmulCache *mm_cache(PifiCompute *cx) {
+    if (cx->mm) return cx->mm;
+    MatmulCache *c = calloc(1, sizeof *c);
+    int key[KEY_N] = {0};
+    if (!c || !(c->e = calloc(CACHE_CAP, sizeof *c->e))) dnnl_check(dnnl_out_of_memory, "cache", key);
+    dnnl_check(dnnl_engine_create(&c->eng, dnnl_cpu, 0), "engine", key);
+    dnnl_check(dnnl_stream_create(&c->stream, c->eng, dnnl_stream_default_flags), "stream", key);
+    cx->mm = c;
+    return c;
+}
+
+static void entry_create(MatmulCache *c, MmEntry *e, const int *key, float alpha) {
+    int ta = key[0], tb = key[1], M = key[2], N = key[3], K = key[4], lda = key[5], ldb = key[6],
+        ldc = key[7], beta = key[8], has_bias = key[9];
+    dnnl_memory_desc_t amd, bmd, cmd, biasmd;
+    dnnl_dims_t ad = {M, K}, bd = {K, N}, cd = {M, N}, biasd = {1, N};
+    dnnl_dims_t as = {ta ? 1 : lda, ta ? lda : 1}, bs = {tb ? 1 : ldb, tb ? ldb : 1}, cs = {ldc, 1},
+                biass = {N, 1};
+    dnnl_check(dnnl_memory_desc_init_by_strides(&amd, 2, ad, dnnl_bf16, as), "src desc", key);
+    dnnl_check(dnnl_memory_desc_init_by_strides(&bmd, 2, bd, dnnl_bf16, bs), "weights desc", key);
+    dnnl_check(dnnl_memory_desc_init_by_strides(&cmd, 2, cd, dnnl_f32, cs), "dst desc", key);
+    dnnl_check(dnnl_memory_desc_init_by_strides(&biasmd, 2, biasd, dnnl_f32, biass), "bias desc", key);
+    dnnl_matmul_desc_t md;
+    dnnl_check(dnnl_matmul_desc_init(&md, &amd, &bmd, has_bias ? &biasmd : NULL, &cmd), "matmul desc", key);
+    dnnl_primitive_attr_t attr;
+    dnnl_check(dnnl_primitive_attr_create(&attr), "attr", key);
+    dnnl_check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode", key);
+    if (alpha != 1.0f) dnnl_check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha), "scales", key);
+    if (beta) {
+        dnnl_post_ops_t po;
+        dnnl_check(dnnl_post_ops_create(&po), "post-ops", key);
+        dnnl_check(dnnl_post_ops_append_sum(po, 1.0f), "sum post-op", key);
+        dnnl_check(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops", key);
+        dnnl_post_ops_destroy(po);
+    }
+    dnnl_primitive_desc_t pd;
+    dnnl_check(dnnl_primitive_desc_create(&pd, &md, attr, c->eng, NULL), "primitive desc", key);
+    dnnl_primitive_attr_destroy(attr);
+    dnnl_check(dnnl_primitive_create(&e->prim, pd), "primitive", key);
+    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    e->scratch_size = smd ? dnnl_memory_desc_get_size(smd) : 0;
+    if (e->scratch_size) {
+        if (e->scratch_size > c->scratch_cap) { /* grown while primitives are created, then reused */
+            free(c->scratch);
+            c->scratch = aligned_alloc(64, (e->scratch_size + 63) / 64 * 64);
+            c->scratch_cap = c->scratch ? e->scratch_size : 0;
+            if (!c->scratch) dnnl_check(dnnl_out_of_memory, "scratchpad", key);
+        }
+        dnnl_check(dnnl_memory_create(&e->scratch, smd, c->eng, DNNL_MEMORY_NONE), "memory", key);
+    }
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_check(dnnl_memory_create(&e->a, &amd, c->eng, DNNL_MEMORY_NONE), "memory", key);
+    dnnl_check(dnnl_memory_create(&e->b, &bmd, c->eng, DNNL_MEMORY_NONE), "memory", key);
+    dnnl_check(dnnl_memory_create(&e->c, &cmd, c->eng, DNNL_MEMORY_NONE), "memory", key);
+    if (has_bias) dnnl_check(dnnl_memory_create(&e->bias, &biasmd, c->eng, DNNL_MEMORY_NONE), "memory", key);
+    memcpy(e->key, key, sizeof e->key);
+}
+
+/* The entry for key: found, or created in a free slot or the least recently used one. */
+static MmEntry *mm_get(MatmulCache *c, const int *key, float alpha) {
+    c->tick++;
+    for (int i = 0; i < c->n; i++)
+        if (memcmp(c->e[i].key, key, sizeof c->e[i].key) == 0) {
+            c->e[i].used = c->tick;
+            return &c->e[i];
+        }
+    MmEntry *e;
+    if (c->n < CACHE_CAP) {
+        e = &c->e[c->n++];
+    } else {
+        e = &c->e[0];
+        for (int i = 1; i < c->n; i++)
+            if (c->e[i].used < e->used) e = &c->e[i];
+        entry_free(e);
+    }
+    entry_create(c, e, key, alpha);
+    e->used = c->tick;
+    return e;
+}
+
+void gemm_bf16(PifiCompute *cx, int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A,
+               int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc, const float *bias) {
+    if (M == 0 || N == 0) return;
+    int ab;
+    memcpy(&ab, &alpha, sizeof ab);
+    int key[KEY_N] = {ta != 0, tb != 0, M, N, K, lda, ldb, ldc, beta != 0.0f, bias != NULL, ab,
+                      omp_get_max_threads(), 0};
+    if ((beta != 0.0f && beta != 1.0f) || (bias && alpha != 1.0f)) dnnl_check(dnnl_invalid_arguments, "call", key);
+    cx->flops += 2.0 * M * N * K;
+    MatmulCache *c = mm_cache(cx);
+    MmEntry *e = mm_get(c, key, alpha);
+    dnnl_check(dnnl_memory_set_data_handle(e->a, (void *)A), "set handle", key);
+    dnnl_check(dnnl_memory_set_data_handle(e->b, (void *)B), "set handle", key);
+    dnnl_check(dnnl_memory_set_data_handle(e->c, C), "set handle", key);
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
+    int nargs = 3;
+    if (bias) {
+        dnnl_check(dnnl_memory_set_data_handle(e->bias, (void *)bias), "set handle", key);
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, e->bias};
+    }
+    if (e->scratch) {
+        dnnl_check(dnnl_memory_set_data_handle(e->scratch, c->scratch), "set handle", key);
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, e->scratch};
+    }
+    dnnl_check(dnnl_primitive_execute(e->prim, c->stream, nargs, args), "execute", key);
+    dnnl_check(dnnl_stream_wait(c->stream), "wait", key);
+}

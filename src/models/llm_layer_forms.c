@@ -1,0 +1,284 @@
+/* llm_layer_forms.c: the other forms of an LLM layer's matrices: bf16 (the
+ * frozen layer in bf16 precision, read straight from safetensors, or copies
+ * of trainable fp32 weights) and int8 with a scale per output row (quantized
+ * inference); and the per-forward preparation of the compute context. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/compute.h"
+#include "models/llm_layer_internal.h"
+#include "pifi/dtype.h"
+#include "pifi/hash.h"
+#include "pifi/safetensors.h"
+
+/* The bf16, int8 and scale fields paired with a matrix field of p, or -1 for
+ * a vector (norm, bias). */
+static int matrix_slot(LlmLayer *l, float **dst, uint16_t ***h, int8_t ***q, float ***s) {
+    float **f[7] = {&l->p.wq, &l->p.wk, &l->p.wv, &l->p.wo, &l->p.wgate, &l->p.wup, &l->p.wdown};
+    uint16_t **hh[7] = {&l->w16.wq, &l->w16.wk, &l->w16.wv, &l->w16.wo, &l->w16.wgate, &l->w16.wup, &l->w16.wdown};
+    int8_t **qq[7] = {&l->q8.wq, &l->q8.wk, &l->q8.wv, &l->q8.wo, &l->q8.wgate, &l->q8.wup, &l->q8.wdown};
+    float **ss[7] = {&l->q8.sq, &l->q8.sk, &l->q8.sv, &l->q8.so, &l->q8.sgate, &l->q8.sup, &l->q8.sdown};
+    for (int i = 0; i < 7; i++)
+        if (f[i] == dst) {
+            if (h) *h = hh[i];
+            if (q) *q = qq[i];
+            if (s) *s = ss[i];
+            return i;
+        }
+    return -1;
+}
+
+static size_t spec_numel(const LlmTensorSpec *s) {
+    return (size_t)s->shape[0] * (s->ndim == 2 ? (size_t)s->shape[1] : 1);
+}
+
+/* Keep only the vectors (norms, biases) in a new fp32 arena; the matrix
+ * fields of p become NULL. */
+static int drop_f32_matrices(LlmLayer *l, PifiErr *err) {
+    LlmTensorSpec specs[16];
+    LlmLayerParams old = l->p;
+    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, 16);
+    size_t small = 0;
+    for (int i = 0; i < n; i++)
+        if (specs[i].ndim == 1) small += spec_numel(&specs[i]);
+    float *mem = pifi_malloc((small ? small : 1) * sizeof(float), err);
+    if (!mem) return -1;
+    l->p = old;
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        if (specs[i].ndim == 1) {
+            memcpy(mem + off, *specs[i].dst, spec_numel(&specs[i]) * sizeof(float));
+            *specs[i].dst = mem + off;
+            off += spec_numel(&specs[i]);
+        } else {
+            *specs[i].dst = NULL;
+        }
+    }
+    free(l->mem);
+    l->mem = mem;
+    return 0;
+}
+
+static int ensure_cx(LlmLayer *l, PifiPrecision p, PifiErr *err) {
+    if (l->cx) return 0;
+    l->own_cx = pifi_malloc(sizeof *l->own_cx, err);
+    if (!l->own_cx) return -1;
+    compute_init(l->own_cx, p);
+    l->cx = l->own_cx;
+    return 0;
+}
+
+/* Allocate mem16 and point w16 at it for the matrices in specs. */
+static int alloc_w16(LlmLayer *l, const LlmTensorSpec *specs, int n, PifiErr *err) {
+    if (l->mem16) return 0;
+    size_t big = 0;
+    for (int i = 0; i < n; i++)
+        if (specs[i].ndim == 2) big += spec_numel(&specs[i]);
+    l->mem16 = pifi_malloc((big ? big : 1) * sizeof(uint16_t), err);
+    if (!l->mem16) return -1;
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        uint16_t **h;
+        if (specs[i].ndim != 2 || matrix_slot(l, specs[i].dst, &h, NULL, NULL) < 0) continue;
+        *h = l->mem16 + off;
+        off += spec_numel(&specs[i]);
+    }
+    return 0;
+}
+
+/* Round the fp32 matrices into the bf16 copies. */
+static void refresh_w16(LlmLayer *l) {
+    LlmTensorSpec specs[16];
+    LlmLayerParams keep = l->p;
+    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, 16);
+    l->p = keep;
+    for (int i = 0; i < n; i++) {
+        uint16_t **h;
+        if (specs[i].ndim != 2 || matrix_slot(l, specs[i].dst, &h, NULL, NULL) < 0 || !*specs[i].dst) continue;
+        bf16_from_f32(*h, *specs[i].dst, spec_numel(&specs[i]));
+    }
+    l->w16_fresh = 1;
+}
+
+int llm_layer_set_precision(LlmLayer *l, PifiPrecision p, int keep_f32, PifiErr *err) {
+    if (ensure_cx(l, p, err)) return -1;
+    l->cx->prec = p;
+    if (p != PIFI_PREC_BF16 || l->bf16_only || l->q8_only) return 0;
+    LlmTensorSpec specs[16];
+    LlmLayerParams keep = l->p;
+    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, 16);
+    l->p = keep;
+    if (alloc_w16(l, specs, n, err)) return -1;
+    refresh_w16(l);
+    if (keep_f32) return 0;
+    llm_layer_weights_sha256(l, l->sha256); /* of the fp32 weights, before they go */
+    if (drop_f32_matrices(l, err)) return -1;
+    l->bf16_only = 1;
+    return 0;
+}
+
+/* Read the layer from st straight into bf16 (matrices) and fp32 (vectors),
+ * a megabyte of fp32 at a time, hashing the fp32 values in arena order as
+ * llm_layer_weights_sha256 would. */
+int llm_layer_load_bf16(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *specs, int n, PifiErr *err) {
+    size_t small = 0;
+    for (int i = 0; i < n; i++)
+        if (specs[i].ndim == 1) small += spec_numel(&specs[i]);
+    l->mem = pifi_malloc((small ? small : 1) * sizeof(float), err);
+    if (!l->mem || alloc_w16(l, specs, n, err)) return -1;
+    l->num_params = llm_layer_param_count(&l->cfg);
+    enum { CHUNK = 1 << 18 };
+    float *tmp = pifi_malloc(CHUNK * sizeof(float), err);
+    PifiSha256 *h = tmp ? pifi_sha256_new() : NULL;
+    if (!h) {
+        free(tmp);
+        return tmp ? pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory") : -1;
+    }
+    size_t off = 0;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "model.layers.%d.%s", k, specs[i].name);
+        size_t count = spec_numel(&specs[i]);
+        if (specs[i].ndim == 1) {
+            *specs[i].dst = l->mem + off;
+            off += count;
+            rc = st_read_f32(st, name, 1, specs[i].shape, *specs[i].dst, err);
+            if (rc == 0) pifi_sha256_update(h, *specs[i].dst, count * sizeof(float));
+            continue;
+        }
+        uint16_t **dst16;
+        matrix_slot(l, specs[i].dst, &dst16, NULL, NULL);
+        *specs[i].dst = NULL;
+        const StTensor *t;
+        rc = st_get(st, name, &t, err);
+        if (rc == 0 && (t->ndim != 2 || t->shape[0] != specs[i].shape[0] || t->shape[1] != specs[i].shape[1]))
+            rc = pifi_errf(err, "%s: tensor '%s' has shape [%lld, %lld], expected [%lld, %lld]", t->file, name,
+                           (long long)t->shape[0], (long long)(t->ndim > 1 ? t->shape[1] : 0),
+                           (long long)specs[i].shape[0], (long long)specs[i].shape[1]);
+        size_t es = rc == 0 ? pifi_dtype_size(t->dtype) : 0;
+        for (size_t j = 0; rc == 0 && j < count; j += CHUNK) {
+            size_t m = count - j < CHUNK ? count - j : CHUNK;
+            pifi_to_f32(t->dtype, (const char *)t->data + j * es, tmp, m);
+            pifi_sha256_update(h, tmp, m * sizeof(float));
+            bf16_from_f32(*dst16 + j, tmp, m);
+        }
+    }
+    pifi_sha256_final(h, l->sha256);
+    free(tmp);
+    if (rc) return -1;
+    l->bf16_only = 1;
+    l->w16_fresh = 1;
+    return 0;
+}
+
+int llm_layer_quantize(LlmLayer *l, PifiErr *err) {
+    if (l->q8_only) return 0;
+    LlmTensorSpec specs[16];
+    LlmLayerParams keep = l->p;
+    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, 16);
+    l->p = keep;
+    size_t qb = 0, rows = 0;
+    for (int i = 0; i < n; i++)
+        if (specs[i].ndim == 2) qb += spec_numel(&specs[i]), rows += (size_t)specs[i].shape[0];
+    char *mem = pifi_malloc(rows * sizeof(float) + qb, err);
+    if (!mem) return -1;
+    if (!l->sha256[0]) llm_layer_weights_sha256(l, l->sha256);
+    float *scales = (float *)mem;
+    int8_t *q = (int8_t *)(mem + rows * sizeof(float));
+    for (int i = 0; i < n; i++) {
+        uint16_t **h;
+        int8_t **qq;
+        float **ss;
+        if (specs[i].ndim != 2 || matrix_slot(l, specs[i].dst, &h, &qq, &ss) < 0) continue;
+        int R = (int)specs[i].shape[0], C = (int)specs[i].shape[1];
+        const float *f = *specs[i].dst;
+        const uint16_t *b = *h;
+        *qq = q;
+        *ss = scales;
+#pragma omp parallel for schedule(static)
+        for (int r = 0; r < R; r++) {
+            float amax = 0.0f;
+            for (int c = 0; c < C; c++) {
+                float v = f ? f[(size_t)r * C + c] : bf16_value(b[(size_t)r * C + c]);
+                amax = fabsf(v) > amax ? fabsf(v) : amax;
+            }
+            float sc = amax > 0.0f ? amax / 127.0f : 1.0f;
+            scales[r] = sc;
+            for (int c = 0; c < C; c++) {
+                float v = f ? f[(size_t)r * C + c] : bf16_value(b[(size_t)r * C + c]);
+                q[(size_t)r * C + c] = (int8_t)lrintf(v / sc);
+            }
+        }
+        q += (size_t)R * C;
+        scales += R;
+        *h = NULL;
+    }
+    if (!l->bf16_only && drop_f32_matrices(l, err)) {
+        free(mem);
+        return -1;
+    }
+    free(l->mem16);
+    l->mem16 = NULL;
+    l->memq = mem;
+    l->bf16_only = 0;
+    l->q8_only = 1;
+    l->w16_fresh = 1;
+    return 0;
+}
+
+int llm_layer_q8_tensors(const LlmLayer *l, StWriteTensor *out, char (*names)[192], int max) {
+    if (!l->q8_only) return 0;
+    LlmTensorSpec specs[16];
+    LlmLayer *m = (LlmLayer *)l;
+    int n = llm_layer_specs(&l->cfg, &m->p, l->pooled_only, specs, 16), k = 0;
+    for (int i = 0; i < n && k + 2 <= max; i++) {
+        int8_t **q;
+        float **s;
+        if (specs[i].ndim != 2 || matrix_slot(m, specs[i].dst, NULL, &q, &s) < 0) continue;
+        snprintf(names[k], 192, "llm.%s", specs[i].name);
+        out[k] = (StWriteTensor){names[k], PIFI_DT_I8, 2, {specs[i].shape[0], specs[i].shape[1]}, *q};
+        k++;
+        snprintf(names[k], 192, "llm.%s.scale", specs[i].name);
+        out[k] = (StWriteTensor){names[k], PIFI_DT_F32, 1, {specs[i].shape[0]}, *s};
+        k++;
+    }
+    return k;
+}
+
+int llm_layer_load_q8(LlmLayer *l, SafeTensors *st, PifiErr *err) {
+    if (llm_layer_quantize(l, err)) return -1; /* lays the int8 arena out (values replaced below) */
+    LlmTensorSpec specs[16];
+    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, 16);
+    for (int i = 0; i < n; i++) {
+        int8_t **q;
+        float **s;
+        if (specs[i].ndim != 2 || matrix_slot(l, specs[i].dst, NULL, &q, &s) < 0) continue;
+        char name[192], sname[200];
+        snprintf(name, sizeof name, "llm.%s", specs[i].name);
+        snprintf(sname, sizeof sname, "%s.scale", name);
+        const StTensor *t;
+        int64_t rows[1] = {specs[i].shape[0]};
+        if (st_get(st, name, &t, err) || st_read_f32(st, sname, 1, rows, *s, err)) return -1;
+        if (t->dtype != PIFI_DT_I8 || t->ndim != 2 || t->shape[0] != specs[i].shape[0] ||
+            t->shape[1] != specs[i].shape[1])
+            return pifi_errf(err, "%s: tensor '%s' is not I8 [%lld, %lld]", t->file, name,
+                             (long long)specs[i].shape[0], (long long)specs[i].shape[1]);
+        memcpy(*q, t->data, spec_numel(&specs[i]));
+    }
+    return 0;
+}
+
+int llm_layer_prepare(LlmLayer *l, size_t N, PifiErr *err) {
+    const LlmConfig *c = &l->cfg;
+    if ((l->bf16_only || l->q8_only) && ensure_cx(l, l->bf16_only ? PIFI_PREC_BF16 : PIFI_PREC_FP32, err))
+        return -1;
+    if (!l->cx) return 0;
+    if (compute_bf16(l->cx) && l->mem16 && !l->bf16_only && !l->w16_fresh) refresh_w16(l);
+    int QC = c->NH * c->HD;
+    size_t wide = (size_t)(c->FF > QC ? c->FF : QC);
+    if (wide < (size_t)c->D) wide = (size_t)c->D;
+    return compute_reserve(l->cx, N * wide, l->q8_only ? wide : 0, err);
+}

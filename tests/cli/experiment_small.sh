@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# experiment_small.sh: `pifi experiment` end to end on experiments/ci_small.toml
+# (base and PiFi x 2 seeds on 10% of SST-2, max length 32, 1 epoch, plus the
+# cross-domain test on CR), with the real MiniLM and a real LLM layer
+# (SmolLM2-135M's last when models/ has it, else stories260K's, extracted
+# here). The grid is interrupted in its second cell and run again: that cell
+# resumes, the rest train; then results.csv has every cell, results.md and
+# the plots exist (PNG signature), a third run skips every cell quickly, and
+# `pifi train` of the resumed cell with its seed gives the same weights and
+# metrics. --report redraws from results.csv; a bad key and changed settings
+# are refused before anything trains.
+set -u
+PIFI=${PIFI_BIN:?}
+MODELS=${PIFI_MODELS:-models}
+DATA=${PIFI_DATA:-../shared/data}
+SHARED=${PIFI_SHARED:-../shared}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+slm=$MODELS/all-MiniLM-L6-v2
+gguf=$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf
+[[ -f $gguf ]] || gguf=$SHARED/models/stories260K/stories260K.gguf
+if [[ ! -f $slm/model.safetensors || ! -f $DATA/sst2/stsa.binary.train || ! -f $gguf ]]; then
+  echo "SKIPPED: needs $slm (scripts/get-models.sh), $DATA/sst2 and an LLM GGUF"; exit 77
+fi
+if ! gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1; then
+  echo "FAIL: gnuplot with pngcairo is missing (scripts/deps.sh installs gnuplot-nox)"; exit 1
+fi
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+is_png() { [[ $(head -c 8 "$1" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]]; }
+
+"$PIFI" extract --llm "$gguf" --layer -1 -o "$T/layer" >/dev/null
+ok '[[ -f $T/layer/model.safetensors ]]'
+grid=$SRC/experiments/ci_small.toml
+run=("$PIFI" experiment "$grid" -o "$T/out" --slm "$slm" --llm "$T/layer" --data-dir "$DATA")
+cell2=$T/out/runs/sst2/base-f0.1/seed1004
+
+# 1. interrupted in the second cell
+t0=$(date +%s)
+"${run[@]}" > "$T/a.out" 2> "$T/a.err" &
+pid=$!
+for _ in $(seq 1 3000); do
+  [[ -f $cell2/train_log.jsonl && $(wc -l < "$cell2/train_log.jsonl") -ge 3 ]] && break
+  kill -0 $pid 2>/dev/null || break
+  sleep 0.1
+done
+kill -INT $pid
+wait $pid; status=$?
+ok '[[ $status -eq 130 ]]'
+ok 'grep -q "Continue with the same command" $T/a.err'
+ok '[[ $(wc -l < $T/out/results.csv) -eq 3 ]]' # header, cell 1 on sst2 and on cr
+"$PIFI" experiment "$grid" -o "$T/out" --slm "$slm" --llm "$T/layer" --data-dir "$DATA" --dry-run > "$T/dry.out" 2>&1
+ok '[[ $? -eq 0 ]] && grep -q "^done .*base-f0.1/seed42" $T/dry.out && grep -q "^resume .*base-f0.1/seed1004" $T/dry.out'
+ok 'grep -q "1 done, 1 to resume, 0 to restart, 2 new" $T/dry.out'
+
+# 2. run again: the second cell resumes, the others train
+"${run[@]}" > "$T/b.out" 2> "$T/b.err"
+ok '[[ $? -eq 0 ]]'
+t1=$(date +%s)
+echo "grid of 4 cells (interrupted once): $((t1 - t0)) s"
+ok 'grep -q "resuming $cell2" $T/b.err'
+ok 'grep -q "2 trained, 1 resumed, 1 finished already, 0 failed; 3 cross-domain" $T/b.out' # cell 1 was tested on cr before the interruption
+csv=$T/out/results.csv
+ok '[[ $(head -1 $csv) == "task,eval_task,method,layer,seed,train_fraction,accuracy,macro_f1,mcc,valid_accuracy,best_epoch,steps,seconds,run_dir" ]]'
+ok '[[ $(wc -l < $csv) -eq 9 ]]'
+for cell in "base,,42" "base,,1004" "pifi,own,42" "pifi,own,1004"; do
+  for ev in sst2 cr; do
+    ok "grep -q '^sst2,$ev,$cell,0.1,0\\.[0-9]*,0\\.[0-9]*,-\\?[0-9.e-]*,0\\.[0-9]*,1,21,[0-9.]*,' \$csv"
+  done
+done
+ok '[[ -s $T/out/results.md ]] && grep -q "^## sst2, train fraction 0.1" $T/out/results.md'
+ok 'grep -q "^## sst2 → cr" $T/out/results.md && grep -q "^| pifi | 2 | " $T/out/results.md'
+ok 'is_png $T/out/plots/bars_sst2_f0.1.png && is_png $T/out/plots/bars_sst2_on_cr_f0.1.png'
+ok '[[ $(ls $T/out/plots/curves/*.png | wc -l) -eq 4 ]]'
+for f in "$T"/out/plots/curves/*.png; do ok "is_png $f"; done
+ok '[[ -f $cell2/eval_cr.json && -f $cell2/cell.json ]]'
+
+# 3. a third run skips every cell, quickly, and changes nothing
+cp "$csv" "$T/results.before"
+s0=$(date +%s%N)
+"${run[@]}" > "$T/c.out" 2> "$T/c.err"
+ok '[[ $? -eq 0 ]]'
+s1=$(date +%s%N)
+ms=$(((s1 - s0) / 1000000))
+echo "rerun of the finished grid: $ms ms"
+ok '[[ $ms -lt 20000 ]]'
+ok '[[ $(grep -c "finished already" $T/c.err) -eq 4 ]] && ! grep -q "training" $T/c.err'
+ok 'cmp -s $csv $T/results.before'
+
+# 4. the resumed cell, trained again with `pifi train` and its seed: the same weights and metric
+"$PIFI" train --slm "$slm" --method base --task sst2 --data-dir "$DATA" --train-fraction 0.1 --seed 1004 \
+  --epochs 1 --max-len 32 --batch 32 --eval-batch 128 -o "$T/rep" --json > "$T/rep.json" 2> /dev/null
+ok '[[ $? -eq 0 ]]'
+ok 'cmp -s $cell2/model.safetensors $T/rep/model.safetensors'
+acc_grid=$(awk -F, '$2 == "sst2" && $3 == "base" && $5 == 1004 { printf "%.6f", $7 }' "$csv")
+acc_train=$(sed 's/.*"test_accuracy":\([0-9.]*\).*/\1/' "$T/rep.json")
+echo "cell sst2/base-f0.1/seed1004: grid $acc_grid, pifi train $acc_train"
+ok '[[ -n $acc_grid && $acc_grid == "$acc_train" ]]'
+
+# 5. --report redraws results.md and the plots from results.csv alone
+rm -rf "$T/out/results.md" "$T/out/plots"
+"$PIFI" experiment --report "$T/out" > "$T/r.out" 2> "$T/r.err"
+ok '[[ $? -eq 0 ]] && [[ -s $T/out/results.md ]] && is_png $T/out/plots/bars_sst2_f0.1.png'
+ok '[[ $(ls $T/out/plots/curves/*.png | wc -l) -eq 4 ]]'
+
+# 6. refused before anything runs: an unknown key (with its line), changed settings
+sed 's/^epochs = 1/epoch = 1/' "$grid" > "$T/bad.toml"
+line=$(grep -n '^epoch = 1' "$T/bad.toml" | cut -d: -f1)
+"$PIFI" experiment "$T/bad.toml" -o "$T/bad_out" --slm "$slm" --llm "$T/layer" --data-dir "$DATA" > /dev/null 2> "$T/bad.err"
+ok '[[ $? -eq 2 ]] && grep -q "bad.toml:$line: unknown key \"epoch\" (did you mean \"epochs\"?)" $T/bad.err'
+ok '[[ ! -e $T/bad_out ]]'
+sed 's/^epochs = 1/epochs = 2/' "$grid" > "$T/changed.toml"
+"$PIFI" experiment "$T/changed.toml" -o "$T/out" --slm "$slm" --llm "$T/layer" --data-dir "$DATA" > /dev/null 2> "$T/ch.err"
+ok '[[ $? -eq 2 ]] && grep -q "was trained with train.epochs = 1 but the grid says 2" $T/ch.err'
+"$PIFI" experiment "$grid" --jobs 2 > /dev/null 2>&1
+ok '[[ $? -eq 2 ]]'
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
