@@ -14,17 +14,15 @@ typedef enum {
                            fp32 master weights, norms, softmax, losses and optimizer */
 } PifiPrecision;
 
-/* "fp32", "bf16", or "auto" (pifi_precision_auto()); -1 if unknown. */
+/* "fp32", "bf16", or "auto" (pifi_precision_default()); -1 if unknown. */
 int pifi_precision_parse(const char *s, PifiPrecision *out);
 const char *pifi_precision_name(PifiPrecision p);
 
 /* 1 when the CPU multiplies bf16 natively (AVX512-BF16 or AMX, as oneDNN
  * detects it), else 0. */
 int pifi_cpu_has_bf16(void);
-/* The default precision: fp32 (bf16 is opt-in until its training accuracy is measured). */
+/* bf16 where the CPU supports it natively, fp32 otherwise: the command line's default. */
 PifiPrecision pifi_precision_default(void);
-/* bf16 where the CPU computes it natively (AVX512-BF16 / AMX), else fp32. */
-PifiPrecision pifi_precision_auto(void);
 /* oneDNN's name for the instruction set its kernels use here, e.g. "avx512_core_bf16". */
 const char *pifi_cpu_isa_name(void);
 

@@ -34,7 +34,7 @@ static const char *HELP =
     "  --max-len N       tokens per example (default 100)\n"
     "  --steps N         timed steps (default 10)\n"
     "  --warmup N        untimed steps first (default 2)\n"
-    "  --precision P     fp32 | bf16 | auto (default fp32; auto = bf16 where the CPU has it)\n"
+    "  --precision P     fp32 | bf16 | auto (default: bf16 where the CPU has it)\n"
     "  --threads N       size of the thread pool (default: OMP_NUM_THREADS or all cores)\n"
     "  --json            one JSON object on stdout\n"
     "  -h, --help        this text\n";

@@ -23,7 +23,7 @@ static const char *HELP =
     "  --data FILE      a TSV/CSV/JSONL file with --text-col, --text-pair-col, --label-col\n"
     "  --split S        test (default), valid or train\n"
     "  --batch N        examples per forward pass (default 64)\n"
-    "  --precision P    fp32 | bf16 | auto (default fp32; auto = bf16 where the CPU has it natively)\n"
+    "  --precision P    fp32 | bf16 | auto (default: bf16 where the CPU has it natively)\n"
     "  --threads N      size of the thread pool (default: OMP_NUM_THREADS or all cores)\n"
     "  --json           print the metrics as JSON\n"
     "  -h, --help       this text\n";

@@ -18,7 +18,7 @@ static const char *HELP =
     "  --pair       inputs are pairs: TEXT arguments two by two, stdin lines split at a tab\n"
     "  --input F    read the texts from F, one per line, instead of stdin\n"
     "  --batch N    inputs per forward pass (default 32)\n"
-    "  --precision P  fp32 | bf16 | auto (default fp32; auto = bf16 where the CPU has it natively)\n"
+    "  --precision P  fp32 | bf16 | auto (default: bf16 where the CPU has it natively)\n"
     "  --threads N  size of the thread pool (default: OMP_NUM_THREADS or all cores)\n"
     "  -h, --help   this text\n";
 

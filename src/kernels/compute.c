@@ -14,7 +14,7 @@
 int pifi_precision_parse(const char *s, PifiPrecision *out) {
     if (!strcmp(s, "fp32")) *out = PIFI_PREC_FP32;
     else if (!strcmp(s, "bf16")) *out = PIFI_PREC_BF16;
-    else if (!strcmp(s, "auto")) *out = pifi_precision_auto();
+    else if (!strcmp(s, "auto")) *out = pifi_precision_default();
     else return -1;
     return 0;
 }
@@ -26,11 +26,7 @@ int pifi_cpu_has_bf16(void) {
     return (isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) == (unsigned)dnnl_cpu_isa_avx512_core_bf16;
 }
 
-/* fp32 until bf16 training has been shown to keep SST-2 accuracy within 0.5
- * points of fp32 (issue "CPU performance"); --precision bf16 (or auto) opts in. */
-PifiPrecision pifi_precision_default(void) { return PIFI_PREC_FP32; }
-
-PifiPrecision pifi_precision_auto(void) { return pifi_cpu_has_bf16() ? PIFI_PREC_BF16 : PIFI_PREC_FP32; }
+PifiPrecision pifi_precision_default(void) { return pifi_cpu_has_bf16() ? PIFI_PREC_BF16 : PIFI_PREC_FP32; }
 
 const char *pifi_cpu_isa_name(void) {
     static const struct {
