@@ -170,6 +170,7 @@ typedef struct {
     int w16_fresh;        /* the copies match params (cleared by encoder_set_train) */
     EncoderParamsQ8 q8;   /* int8 weights (encoder_quantize): used instead of params' matrices */
     void *q8_mem;
+    int inference;        /* encoder_set_inference: forwards keep one layer's activations */
 } Encoder;
 
 /* Load config.json and the weights (safetensors, single or sharded) of a
@@ -192,6 +193,12 @@ const float *encoder_output(const Encoder *m);
  * accumulating in fp32; everything else stays fp32. Uses the compute context
  * m->cx when its owner set one, else creates one. */
 int encoder_set_precision(Encoder *m, PifiPrecision p, PifiErr *err);
+
+/* inference != 0: the following forwards keep no activations for a backward
+ * (the layers reuse one layer's buffers: a fraction of the memory); a
+ * backward after such a forward fails. pifi_model_set_train(m, 0, ...) sets
+ * it for the SLM, training mode clears it. */
+void encoder_set_inference(Encoder *m, int inference);
 
 /* int8 weight-only quantization of the layers' four matrices (absmax per
  * output row): the following forwards use them (inference only; the fp32

@@ -201,6 +201,8 @@ void encoder_point_params(const Encoder *m, EncoderParams *p, float *mem) {
     point_params(p, mem, &m->cfg, m->has_pooler);
 }
 
+void encoder_set_inference(Encoder *m, int inference) { m->inference = inference != 0; }
+
 void encoder_set_train(Encoder *m, int train, uint64_t seed, uint64_t step) {
     m->w16_fresh = 0;
     m->train = train != 0;
@@ -211,13 +213,15 @@ void encoder_set_train(Encoder *m, int train, uint64_t seed, uint64_t step) {
 /* ------------------------------------------------------------------------ */
 /* activations */
 
-/* Optional activations, by what the next forward needs. */
-enum { ACT_EMB_DROP = 1, ACT_ATTD = 2, ACT_LORA_X = 4 };
+/* Optional activations, by what the next forward needs (ENC_ACT_ONE_LAYER:
+ * encoder_internal.h). */
+enum { ACT_EMB_DROP = 1, ACT_ATTD = 2, ACT_LORA_X = 4, ACT_ONE_LAYER = ENC_ACT_ONE_LAYER };
 
 static unsigned act_flags(const Encoder *m) {
     const EncoderConfig *c = &m->cfg;
     unsigned f = 0;
     if (m->train && c->hidden_dropout > 0.0f) f |= ACT_EMB_DROP;
+    if (m->inference) f |= ACT_ONE_LAYER;
     if (m->train && c->attn_dropout > 0.0f) f |= ACT_ATTD;
     if (m->lora_r > 0 && m->lora_dropout > 0.0f) f |= ACT_LORA_X;
     return f;
@@ -225,7 +229,7 @@ static unsigned act_flags(const Encoder *m) {
 
 static size_t point_acts(EncoderActs *a, float *mem, const EncoderConfig *c, int B, int T,
                          int pooler, unsigned flags, int r) {
-    size_t BT = (size_t)B * T, C = c->C, E = c->E, L = c->L, NH = c->NH, FF = c->FF;
+    size_t BT = (size_t)B * T, C = c->C, E = c->E, L = flags & ACT_ONE_LAYER ? 1 : c->L, NH = c->NH, FF = c->FF;
     struct {
         float **ptr;
         size_t n;
@@ -239,7 +243,7 @@ static size_t point_acts(EncoderActs *a, float *mem, const EncoderConfig *c, int
         {&a->ln2_rstd, L * BT},      {&a->pooled, pooler ? (size_t)B * C : 0},
         {&a->emb_drop, flags & ACT_EMB_DROP ? BT * E : 0},
         {&a->attd, flags & ACT_ATTD ? (size_t)B * NH * T * T : 0},
-        {&a->lora_u, L * 2 * BT * (size_t)r},
+        {&a->lora_u, (size_t)c->L * 2 * BT * (size_t)r}, /* every layer's, even in inference (encoder_lora.c) */
         {&a->lora_x, flags & ACT_LORA_X ? BT * C : 0},
     };
     size_t total = 0;
@@ -405,9 +409,10 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
         x = a->proj;
     }
     for (int l = 0; l < c->L; l++) {
-        size_t o = (size_t)l * BT;
+        int li = m->act_flags & ACT_ONE_LAYER ? 0 : l; /* inference: one layer's buffers, reused */
+        size_t o = (size_t)li * BT;
         float *qkv = a->qkv + o * 3 * C;
-        float *att = a->att + (size_t)l * B * NH * T * T;
+        float *att = a->att + (size_t)li * B * NH * T * T;
         float *atty = a->atty + o * C, *res1 = a->res1 + o * C, *ln1 = a->ln1 + o * C;
         float *fch = a->fch + o * FF, *fch_act = a->fch_act + o * FF;
         float *res2 = a->res2 + o * C, *ln2 = a->ln2 + o * C;
@@ -459,5 +464,6 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
 }
 
 const float *encoder_output(const Encoder *m) {
-    return m->acts.ln2 + (size_t)(m->cfg.L - 1) * m->B * m->T * m->cfg.C;
+    int last = m->act_flags & ACT_ONE_LAYER ? 0 : m->cfg.L - 1;
+    return m->acts.ln2 + (size_t)last * m->B * m->T * m->cfg.C;
 }

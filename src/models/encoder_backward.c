@@ -98,6 +98,9 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
     if (m->B <= 0 || !m->act_mem)
         return pifi_errf(err, "encoder_backward: no forward pass to differentiate (run "
                          "encoder_forward first)");
+    if (m->act_flags & ENC_ACT_ONE_LAYER)
+        return pifi_errf(err, "encoder_backward: the last forward ran in inference mode (encoder_set_inference) "
+                         "and kept no activations");
     if (m->fwd_lora_r != m->lora_r)
         return pifi_errf(err, "encoder_backward: LoRA was enabled or dropped after the forward "
                          "pass; run the forward again");

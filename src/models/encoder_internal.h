@@ -37,6 +37,10 @@ void encoder_lora_forward(Encoder *m, int l, const float *x, float *qkv, int BT,
 void encoder_lora_backward(Encoder *m, EncoderLora *lg, int l, const float *x, const float *dqkv,
                            float *dx, int BT, float p, uint64_t seed, uint64_t step);
 
+/* Bit of Encoder.act_flags: the last forward kept one layer's activations
+ * (inference mode), so there is nothing to differentiate. */
+#define ENC_ACT_ONE_LAYER 8u
+
 /* Round the fp32 weights into the bf16 copies (encoder_forms.c; allocated
  * the first time). */
 int encoder_refresh_w16(Encoder *m, PifiErr *err);

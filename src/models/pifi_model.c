@@ -111,6 +111,7 @@ void pifi_model_set_train(PifiModel *m, int train, uint64_t seed, uint64_t step)
     m->seed = seed;
     m->step = step;
     encoder_set_train(&m->slm, train, seed, step);
+    encoder_set_inference(&m->slm, !train); /* no backward in eval: keep one layer's activations */
     if (m->has_llm) llm_layer_set_train(&m->llm, train);
 }
 
