@@ -231,7 +231,7 @@ typedef struct {
 static void att_fn(void *ctx, float *out) {
     AttCtx *c = ctx;
     attention_forward_dropout(out, c->att, c->attd, c->qkv, c->mask, c->B, c->T, c->C, c->NH, c->p,
-                              42, 9);
+                              42, 9, 5);
 }
 
 static void test_attention(float p) {
@@ -251,7 +251,7 @@ static void test_attention(float p) {
     CHECK(mw == 0.0f);
     float *d = randn(nq, 43, 1.0f), *d0 = malloc(nq * 4);
     memcpy(d0, d, nq * 4);
-    attention_backward(d, datt, c.attd, R, c.qkv, c.att, B, T, C, NH, p, 42, 9);
+    attention_backward(d, datt, c.attd, R, c.qkv, c.att, B, T, C, NH, p, 42, 9, 5);
     for (size_t i = 0; i < nq; i++) d[i] -= d0[i];
     char what[64];
     snprintf(what, sizeof what, "attention dqkv (p=%.1f)", (double)p);

@@ -149,8 +149,9 @@ typedef struct {
     /* training mode (encoder_set_train) and how the last forward ran */
     int train;
     uint64_t seed, step;
+    uint64_t row0;        /* global row of this batch's row 0 (encoder_set_row0) */
     int fwd_train, fwd_lora_r;
-    uint64_t fwd_seed, fwd_step;
+    uint64_t fwd_seed, fwd_step, fwd_row0;
     /* LoRA (encoder_lora_enable); lora_r == 0: none */
     int lora_r;
     float lora_alpha, lora_dropout;
@@ -228,6 +229,12 @@ void encoder_point_params(const Encoder *m, EncoderParams *p, float *mem);
  * of 0 behave exactly as eval. Also marks the weights as changed (the bf16
  * copies are refreshed at the next forward). */
 void encoder_set_train(Encoder *m, int train, uint64_t seed, uint64_t step);
+
+/* The following forwards' row b is row row0 + b of the step's global batch
+ * (0 by default): dropout masks are keyed by global row, so a global batch
+ * split into micro-batches or over ranks draws the same masks as one batch
+ * (kernels/dropout.h). */
+void encoder_set_row0(Encoder *m, uint64_t row0);
 
 /* Backward pass of the LAST forward (same dropout masks). dout (B, T, C) is
  * dLoss/d encoder_output(). ACCUMULATES into grads (the caller zeroes them,

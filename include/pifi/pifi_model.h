@@ -61,7 +61,8 @@ typedef struct {
     /* training */
     int train;
     float head_dropout;   /* 0.2, the authors' head */
-    uint64_t seed, step;  /* dropout masks are keyed by (seed, step) */
+    uint64_t seed, step;  /* dropout masks are keyed by (seed, step, global row) */
+    uint64_t row0;        /* global row of the batch's row 0 (pifi_model_set_row0) */
     const int32_t *last_mask; /* mask of the last forward (pool backward) */
     int last_T;
     float *gscratch;      /* backward scratch */
@@ -124,6 +125,11 @@ void pifi_model_init_heads(PifiModel *m, uint64_t seed);
 /* Training mode: dropout on (SLM and head) with masks keyed by (seed, step),
  * and every activation the backward needs kept. train = 0: inference. */
 void pifi_model_set_train(PifiModel *m, int train, uint64_t seed, uint64_t step);
+
+/* The next forward/backward's batch row b is row row0 + b of the step's
+ * global batch (default 0): every dropout mask is keyed by (seed, step,
+ * global row), so micro-batches and ranks draw the masks one batch would. */
+void pifi_model_set_row0(PifiModel *m, uint64_t row0);
 
 /* Backward of the last pifi_model_forward: dlogits (B, K) -> gradients,
  * ACCUMULATED into g (zero them first). */

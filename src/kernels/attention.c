@@ -12,15 +12,22 @@
 #include "kernels/gemm.h"
 #include "kernels/vmath.h"
 
-/* Apply the dropout mask of head (b, h) to a (T, T) block: dst = src * mask. */
-static void att_dropout(float *dst, const float *src, size_t base, int T, float p, uint64_t seed,
+/* Apply the dropout mask of head h of global row `row` to a (T, T) block:
+ * dst = src * mask. Element (i, j) takes mask index
+ * dropout_row_base(row) + h 2^32 + i 2^16 + j, a function of the example
+ * and the position only: neither the padded length T nor how the global
+ * batch was split into (micro-)batches changes it (needs T <= 2^16,
+ * NH <= 2^8). */
+static void att_dropout(float *dst, const float *src, uint64_t row, int h, int T, float p, uint64_t seed,
                         uint64_t stream) {
     if (p >= 1.0f) {
         for (size_t i = 0; i < (size_t)T * T; i++) dst[i] = 0.0f;
         return;
     }
     DropoutMask d = dropout_mask(p, seed, stream);
-    dropout_apply(dst, src, (size_t)T * T, &d, base);
+    uint64_t base = dropout_row_base(row) + ((uint64_t)h << 32);
+    for (int i = 0; i < T; i++)
+        dropout_apply(dst + (size_t)i * T, src + (size_t)i * T, (size_t)T, &d, base + ((uint64_t)i << 16));
 }
 
 /* Rows of a (T, T) score block -> probabilities over the keys m marks real
@@ -72,7 +79,7 @@ VM_CLONES static void softmax_back_block(float *d, const float *a, int T) {
 
 void attention_forward_dropout(float *out, float *att, float *attd, const float *qkv,
                                const int32_t *mask, int B, int T, int C, int NH, float p,
-                               uint64_t seed, uint64_t stream) {
+                               uint64_t seed, uint64_t stream, uint64_t row0) {
     int hs = C / NH;
     int C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
@@ -91,7 +98,7 @@ void attention_forward_dropout(float *out, float *att, float *attd, const float 
             softmax_block(a, m, T);
             const float *pa = a;
             if (drop) {
-                att_dropout(attd + base, a, base, T, p, seed, stream);
+                att_dropout(attd + base, a, row0 + (uint64_t)b, h, T, p, seed, stream);
                 pa = attd + base;
             }
             /* out_bh (T, hs), row stride C = att (T, T) v (T, hs) */
@@ -102,12 +109,12 @@ void attention_forward_dropout(float *out, float *att, float *attd, const float 
 
 void attention_forward(float *out, float *att, const float *qkv, const int32_t *mask, int B, int T,
                        int C, int NH) {
-    attention_forward_dropout(out, att, NULL, qkv, mask, B, T, C, NH, 0.0f, 0, 0);
+    attention_forward_dropout(out, att, NULL, qkv, mask, B, T, C, NH, 0.0f, 0, 0, 0);
 }
 
 void attention_backward(float *dqkv, float *datt, float *attd, const float *dout, const float *qkv,
                         const float *att, int B, int T, int C, int NH, float p, uint64_t seed,
-                        uint64_t stream) {
+                        uint64_t stream, uint64_t row0) {
     int hs = C / NH;
     int C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
@@ -124,13 +131,13 @@ void attention_backward(float *dqkv, float *datt, float *attd, const float *dout
             float *da = datt + base;     /* (T, T) */
             const float *pa = a;         /* what multiplied v in the forward */
             if (drop) {
-                att_dropout(attd + base, a, base, T, p, seed, stream);
+                att_dropout(attd + base, a, row0 + (uint64_t)b, h, T, p, seed, stream);
                 pa = attd + base;
             }
             /* d(dropped probs) (T, T) = g v^T;  dv += dropped^T g */
             gemm_f32(0, 1, T, T, hs, 1.0f, g, C, v, C3, 0.0f, da, T);
             gemm_f32(1, 0, T, hs, T, 1.0f, pa, T, g, C, 1.0f, dv, C3);
-            if (drop) att_dropout(da, da, base, T, p, seed, stream);
+            if (drop) att_dropout(da, da, row0 + (uint64_t)b, h, T, p, seed, stream);
             /* softmax: dscore = a * (da - sum(a * da)) per row */
             softmax_back_block(da, a, T);
             /* scores = scale q k^T:  dq += scale dscore k,  dk += scale dscore^T q */

@@ -14,22 +14,23 @@
 void attention_forward(float *out, float *att, const float *qkv, const int32_t *mask, int B, int T,
                        int C, int NH);
 
-/* The same with dropout p on the probabilities (kernels/dropout.h: element i
- * of the (B, NH, T, T) tensor keyed by (seed, stream, i)), as HF's eager
- * attention in training. att keeps the probabilities BEFORE dropout (what the
+/* The same with dropout p on the probabilities, as HF's eager attention in
+ * training (kernels/dropout.h: element (b, h, i, j) keyed by (seed, stream,
+ * global row row0 + b, h, i, j), so the mask does not depend on T or on how
+ * a global batch is split; needs T <= 65536, NH <= 256). att keeps the probabilities BEFORE dropout (what the
  * backward needs); attd (B, NH, T, T) is scratch that receives them after
  * (unused, may be NULL, when p <= 0). */
 void attention_forward_dropout(float *out, float *att, float *attd, const float *qkv,
                                const int32_t *mask, int B, int T, int C, int NH, float p,
-                               uint64_t seed, uint64_t stream);
+                               uint64_t seed, uint64_t stream, uint64_t row0);
 
 /* Backward, ACCUMULATING into dqkv (B, T, 3C) from dout (B, T, C), using the
  * forward's qkv and att (probabilities before dropout) and the same p, seed,
- * stream. datt (B, NH, T, T) is scratch; attd (B, NH, T, T) scratch too when
+ * stream, row0. datt (B, NH, T, T) is scratch; attd (B, NH, T, T) scratch too when
  * p > 0 (else may be NULL). The key mask is not needed: padded keys have zero
  * probability and so zero gradient. */
 void attention_backward(float *dqkv, float *datt, float *attd, const float *dout, const float *qkv,
                         const float *att, int B, int T, int C, int NH, float p, uint64_t seed,
-                        uint64_t stream);
+                        uint64_t stream, uint64_t row0);
 
 #endif

@@ -38,6 +38,23 @@ static inline float dropout_factor(const DropoutMask *d, uint64_t i) {
     return (uint32_t)(rng_mix64(d->key + i) >> 40) >= d->thr ? d->scale : 0.0f;
 }
 
+/* Masks keyed by example: the first mask index of global row `row` (an
+ * example's place in the global batch of a step). Element j of that row's
+ * slice uses index dropout_row_base(row) + j, so the mask of an example does
+ * not depend on the batch's padded length or on how the global batch was
+ * split into micro-batches or ranks. */
+static inline uint64_t dropout_row_base(uint64_t row) { return row << 40; }
+
+/* out (B, n) = dropout(inp (B, n)) with row b keyed as global row row0 + b
+ * (element j: index dropout_row_base(row0 + b) + j; n < 2^40); out may equal
+ * inp. Not accumulating. */
+void dropout_rows_forward(float *out, const float *inp, int B, size_t n, float p, uint64_t seed,
+                          uint64_t stream, uint64_t row0);
+
+/* The backward: dinp (B, n) = dout (B, n) * the same mask (may alias). */
+void dropout_rows_backward(float *dinp, const float *dout, int B, size_t n, float p, uint64_t seed,
+                           uint64_t stream, uint64_t row0);
+
 /* out (N) = dropout(inp (N)); out may equal inp. */
 void dropout_forward(float *out, const float *inp, size_t N, float p, uint64_t seed,
                      uint64_t stream);

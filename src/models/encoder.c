@@ -203,6 +203,8 @@ void encoder_point_params(const Encoder *m, EncoderParams *p, float *mem) {
 
 void encoder_set_inference(Encoder *m, int inference) { m->inference = inference != 0; }
 
+void encoder_set_row0(Encoder *m, uint64_t row0) { m->row0 = row0; }
+
 void encoder_set_train(Encoder *m, int train, uint64_t seed, uint64_t step) {
     m->w16_fresh = 0;
     m->train = train != 0;
@@ -386,9 +388,10 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
     m->fwd_train = m->train;
     m->fwd_seed = m->seed;
     m->fwd_step = m->step;
+    m->fwd_row0 = m->row0;
     float hp = m->train ? c->hidden_dropout : 0.0f, ap = m->train ? c->attn_dropout : 0.0f;
     float lp = m->train ? m->lora_dropout : 0.0f;
-    uint64_t seed = m->seed, step = m->step;
+    uint64_t seed = m->seed, step = m->step, row0 = m->row0;
 
     EncoderParams *p = &m->params;
     const EncoderParams16 *w16 = bf ? &m->w16 : NULL;
@@ -400,8 +403,7 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
                       c->ln_eps);
     const float *x = a->emb_ln; /* (B, T, C) input of the current layer */
     if (hp > 0.0f) {
-        dropout_forward(a->emb_drop, a->emb_ln, (size_t)BT * E, hp, seed,
-                        encoder_stream(step, -1, 0));
+        dropout_rows_forward(a->emb_drop, a->emb_ln, B, (size_t)T * E, hp, seed, encoder_stream(step, -1, 0), row0);
         x = a->emb_drop;
     }
     if (a->proj) {
@@ -423,15 +425,15 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
         linear_forward(cx, qkv, x, enc_w(p->qkvw + oq, w16 ? w16->qkvw + oq : NULL, q8 ? q8->qkvw + oq : NULL,
                                          q8 ? q8->sqkv + rq : NULL),
                        p->qkvb + (size_t)l * 3 * C, BT, C, 3 * C);
-        if (m->lora_r > 0) encoder_lora_forward(m, l, x, qkv, BT, lp, seed, step);
+        if (m->lora_r > 0) encoder_lora_forward(m, l, x, qkv, B, T, lp, seed, step, row0);
         attention_forward_dropout(atty, att, a->attd, qkv, mask, B, T, C, NH, ap, seed,
-                                  encoder_stream(step, l, ENC_SITE_ATT_PROBS));
+                                  encoder_stream(step, l, ENC_SITE_ATT_PROBS), row0);
         linear_forward(cx, res1, atty, enc_w(p->attprojw + oa, w16 ? w16->attprojw + oa : NULL,
                                              q8 ? q8->attprojw + oa : NULL, q8 ? q8->sattproj + ra : NULL),
                        p->attprojb + (size_t)l * C, BT, C, C);
         if (hp > 0.0f)
-            dropout_forward(res1, res1, (size_t)BT * C, hp, seed,
-                            encoder_stream(step, l, ENC_SITE_ATT_OUT));
+            dropout_rows_forward(res1, res1, B, (size_t)T * C, hp, seed, encoder_stream(step, l, ENC_SITE_ATT_OUT),
+                                 row0);
         residual_add(res1, x, (size_t)BT * C);
         layernorm_forward(ln1, a->ln1_mean + o, a->ln1_rstd + o, res1, p->ln1w + (size_t)l * C,
                           p->ln1b + (size_t)l * C, BT, C, c->ln_eps);
@@ -443,8 +445,8 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
                                                 q8 ? q8->fcprojw + of : NULL, q8 ? q8->sfcproj + ra : NULL),
                        p->fcprojb + (size_t)l * C, BT, FF, C);
         if (hp > 0.0f)
-            dropout_forward(res2, res2, (size_t)BT * C, hp, seed,
-                            encoder_stream(step, l, ENC_SITE_FFN_OUT));
+            dropout_rows_forward(res2, res2, B, (size_t)T * C, hp, seed, encoder_stream(step, l, ENC_SITE_FFN_OUT),
+                                 row0);
         residual_add(res2, ln1, (size_t)BT * C);
         layernorm_forward(ln2, a->ln2_mean + o, a->ln2_rstd + o, res2, p->ln2w + (size_t)l * C,
                           p->ln2b + (size_t)l * C, BT, C, c->ln_eps);

@@ -128,7 +128,7 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
     int tr = m->fwd_train;
     float hp = tr ? c->hidden_dropout : 0.0f, ap = tr ? c->attn_dropout : 0.0f;
     float lp = tr ? m->lora_dropout : 0.0f;
-    uint64_t seed = m->fwd_seed, step = m->fwd_step;
+    uint64_t seed = m->fwd_seed, step = m->fwd_step, row0 = m->fwd_row0;
     /* the first layer's input: emb_ln, after dropout, after the projection */
     const float *emb_out = hp > 0.0f ? a->emb_drop : a->emb_ln;
     const float *x0 = a->proj ? a->proj : emb_out;
@@ -150,7 +150,8 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
         memcpy(s->g, s->t1, nC * sizeof *s->g); /* dln1 through the residual */
         const float *dffo = s->t1;
         if (hp > 0.0f) {
-            dropout_backward(s->t2, s->t1, nC, hp, seed, encoder_stream(step, l, ENC_SITE_FFN_OUT));
+            dropout_rows_backward(s->t2, s->t1, B, (size_t)T * C, hp, seed, encoder_stream(step, l, ENC_SITE_FFN_OUT),
+                                  row0);
             dffo = s->t2;
         }
         size_t oq = (size_t)l * 3 * C * C, oa = (size_t)l * C * C, of = (size_t)l * FF * C;
@@ -169,7 +170,8 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
         if (need_dx) memcpy(s->g, s->t1, nC * sizeof *s->g); /* dx through the residual */
         const float *dao = s->t1;
         if (hp > 0.0f) {
-            dropout_backward(s->t2, s->t1, nC, hp, seed, encoder_stream(step, l, ENC_SITE_ATT_OUT));
+            dropout_rows_backward(s->t2, s->t1, B, (size_t)T * C, hp, seed, encoder_stream(step, l, ENC_SITE_ATT_OUT),
+                                  row0);
             dao = s->t2;
         }
         zero(s->t3, nC);
@@ -177,13 +179,13 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
                         atty, linw(p->attprojw + oa, w16 ? w16->attprojw + oa : NULL), BT, C, C);
         zero(s->dqkv, nC * 3);
         attention_backward(s->dqkv, s->datt, a->attd, s->t3, qkv, att, B, T, C, NH, ap, seed,
-                           encoder_stream(step, l, ENC_SITE_ATT_PROBS));
+                           encoder_stream(step, l, ENC_SITE_ATT_PROBS), row0);
         linear_backward(cx, need_dx ? s->g : NULL, slice(gp->qkvw, l, (size_t)3 * C * C),
                         slice(gp->qkvb, l, (size_t)3 * C), s->dqkv, x,
                         linw(p->qkvw + oq, w16 ? w16->qkvw + oq : NULL), BT, C, 3 * C);
         if (m->lora_r > 0)
-            encoder_lora_backward(m, lora_grads, l, x, s->dqkv, need_dx ? s->g : NULL, BT, lp,
-                                  seed, step);
+            encoder_lora_backward(m, lora_grads, l, x, s->dqkv, need_dx ? s->g : NULL, B, T, lp,
+                                  seed, step, row0);
     }
     if (!emb_train) return 0;
 
@@ -197,7 +199,7 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
         demb_out = s->t1;
     }
     if (hp > 0.0f)
-        dropout_backward(demb_out, demb_out, nE, hp, seed, encoder_stream(step, -1, 0));
+        dropout_rows_backward(demb_out, demb_out, B, (size_t)T * E, hp, seed, encoder_stream(step, -1, 0), row0);
     zero(s->t2, nE);
     layernorm_backward(s->t2, gp->emb_lnw, gp->emb_lnb, demb_out, a->emb, p->emb_lnw, a->emb_mean,
                        a->emb_rstd, BT, E);

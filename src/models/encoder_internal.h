@@ -29,13 +29,13 @@ static inline uint64_t encoder_stream(uint64_t step, int layer, int kind) {
 /* Layer l's adapters in the forward: qkv (BT, 3C) += the LoRA terms of the
  * query and value columns for input x (BT, C); saves acts.lora_u. p is the
  * LoRA dropout in effect (0 in eval). */
-void encoder_lora_forward(Encoder *m, int l, const float *x, float *qkv, int BT, float p,
-                          uint64_t seed, uint64_t step);
+void encoder_lora_forward(Encoder *m, int l, const float *x, float *qkv, int B, int T, float p,
+                          uint64_t seed, uint64_t step, uint64_t row0);
 
 /* Their backward: from dqkv (BT, 3C), accumulate the adapters' gradients into
  * lg (NULL or NULL tensors: skipped) and dL/dx into dx (NULL: skipped). */
 void encoder_lora_backward(Encoder *m, EncoderLora *lg, int l, const float *x, const float *dqkv,
-                           float *dx, int BT, float p, uint64_t seed, uint64_t step);
+                           float *dx, int B, int T, float p, uint64_t seed, uint64_t step, uint64_t row0);
 
 /* Bit of Encoder.act_flags: the last forward kept one layer's activations
  * (inference mode), so there is nothing to differentiate. */

@@ -118,9 +118,9 @@ void encoder_lora_merge(Encoder *m) {
     encoder_lora_disable(m);
 }
 
-void encoder_lora_forward(Encoder *m, int l, const float *x, float *qkv, int BT, float p,
-                          uint64_t seed, uint64_t step) {
-    int r = m->lora_r, C = m->cfg.C;
+void encoder_lora_forward(Encoder *m, int l, const float *x, float *qkv, int B, int T, float p,
+                          uint64_t seed, uint64_t step, uint64_t row0) {
+    int r = m->lora_r, C = m->cfg.C, BT = B * T;
     float s = m->lora_alpha / (float)r;
     size_t per = (size_t)r * C;
     for (int j = 0; j < 2; j++) {
@@ -128,8 +128,8 @@ void encoder_lora_forward(Encoder *m, int l, const float *x, float *qkv, int BT,
         const float *Bm = (j ? m->lora.vb : m->lora.qb) + (size_t)l * per;
         const float *xd = x;
         if (p > 0.0f) {
-            dropout_forward(m->acts.lora_x, x, (size_t)BT * C, p, seed,
-                            encoder_stream(step, l, j ? ENC_SITE_LORA_V : ENC_SITE_LORA_Q));
+            dropout_rows_forward(m->acts.lora_x, x, B, (size_t)T * C, p, seed,
+                                 encoder_stream(step, l, j ? ENC_SITE_LORA_V : ENC_SITE_LORA_Q), row0);
             xd = m->acts.lora_x;
         }
         float *u = m->acts.lora_u + ((size_t)l * 2 + j) * BT * r; /* (BT, r) */
@@ -140,8 +140,8 @@ void encoder_lora_forward(Encoder *m, int l, const float *x, float *qkv, int BT,
 }
 
 void encoder_lora_backward(Encoder *m, EncoderLora *lg, int l, const float *x, const float *dqkv,
-                           float *dx, int BT, float p, uint64_t seed, uint64_t step) {
-    int r = m->lora_r, C = m->cfg.C;
+                           float *dx, int B, int T, float p, uint64_t seed, uint64_t step, uint64_t row0) {
+    int r = m->lora_r, C = m->cfg.C, BT = B * T;
     float s = m->lora_alpha / (float)r;
     size_t per = (size_t)r * C;
     float *du = m->gs.du; /* (BT, r) */
@@ -162,7 +162,7 @@ void encoder_lora_backward(Encoder *m, EncoderLora *lg, int l, const float *x, c
         /* u = xd A^T:  dA (r, C) += du^T xd,  dxd (BT, C) = du A */
         const float *xd = x;
         if (p > 0.0f) {
-            dropout_forward(m->acts.lora_x, x, (size_t)BT * C, p, seed, stream);
+            dropout_rows_forward(m->acts.lora_x, x, B, (size_t)T * C, p, seed, stream, row0);
             xd = m->acts.lora_x;
         }
         if (dA) gemm_f32(1, 0, r, C, BT, 1.0f, du, r, xd, C, 1.0f, dA, C);
@@ -170,7 +170,7 @@ void encoder_lora_backward(Encoder *m, EncoderLora *lg, int l, const float *x, c
         if (p > 0.0f) { /* dx += dropout_backward(du A) */
             float *t = m->acts.lora_x;
             gemm_f32(0, 0, BT, C, r, 1.0f, du, r, A, C, 0.0f, t, C);
-            dropout_backward(t, t, (size_t)BT * C, p, seed, stream);
+            dropout_rows_backward(t, t, B, (size_t)T * C, p, seed, stream, row0);
             size_t n = (size_t)BT * C;
 #pragma omp parallel for
             for (size_t i = 0; i < n; i++) dx[i] += t[i];

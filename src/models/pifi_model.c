@@ -115,6 +115,11 @@ void pifi_model_set_train(PifiModel *m, int train, uint64_t seed, uint64_t step)
     if (m->has_llm) llm_layer_set_train(&m->llm, train);
 }
 
+void pifi_model_set_row0(PifiModel *m, uint64_t row0) {
+    m->row0 = row0;
+    encoder_set_row0(&m->slm, row0);
+}
+
 int pifi_model_set_precision(PifiModel *m, PifiPrecision p, int llm_frozen, PifiErr *err) {
     m->cx->prec = p;
     if (encoder_set_precision(&m->slm, p, err)) return -1;
@@ -231,7 +236,7 @@ int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids
     matmul_forward(a->h1, v, m->hp.head_w1, m->hp.head_b1, B, C, C);
     /* the authors' head: Linear -> Dropout -> GELU -> Linear */
     if (m->train && m->head_dropout > 0)
-        dropout_forward(a->h1d, a->h1, (size_t)B * C, m->head_dropout, m->seed, m->step * 64 + 63);
+        dropout_rows_forward(a->h1d, a->h1, B, (size_t)C, m->head_dropout, m->seed, m->step * 64 + 63, m->row0);
     else
         memcpy(a->h1d, a->h1, (size_t)B * C * sizeof(float));
     activation_forward(ACT_GELU, a->h1a, a->h1d, (size_t)B * C);
@@ -264,7 +269,7 @@ int pifi_model_backward(PifiModel *m, const float *dlogits, PifiGrads *g, PifiEr
     matmul_backward(dh1a, gh->head_w2, gh->head_b2, dlogits, a->h1a, m->hp.head_w2, B, C, K);
     activation_backward(ACT_GELU, dh1d, a->h1d, dh1a, (size_t)B * C);
     if (m->train && m->head_dropout > 0)
-        dropout_backward(dh1d, dh1d, (size_t)B * C, m->head_dropout, m->seed, m->step * 64 + 63);
+        dropout_rows_backward(dh1d, dh1d, B, (size_t)C, m->head_dropout, m->seed, m->step * 64 + 63, m->row0);
     const float *v = m->has_llm ? a->v : a->pooled;
     matmul_backward(dv, gh->head_w1, gh->head_b1, dh1d, v, m->hp.head_w1, B, C, C);
     const float *dpooled = dv;

@@ -206,9 +206,10 @@ void trainer_free(Trainer *t) {
 /* Forward and backward of one (micro-)batch, its gradient added to the
  * arena with the loss gradient scaled by b->B / B_global (the batch's share
  * of the global mean). *loss: the batch's own mean loss. */
-static int accumulate(Trainer *t, const Batch *b, uint64_t seed, int B_global, double *loss, PifiErr *err) {
+static int accumulate(Trainer *t, const Batch *b, uint64_t row0, int B_global, double *loss, PifiErr *err) {
     PifiModel *m = &t->model;
-    pifi_model_set_train(m, 1, seed, (uint64_t)t->step);
+    pifi_model_set_train(m, 1, t->o.seed, (uint64_t)t->step);
+    pifi_model_set_row0(m, row0);
     if (pifi_model_forward(m, b->ids, b->type_ids, b->mask, b->B, b->T, err)) return -1;
     if (t->fault_nan_step > 0 && t->step + 1 == t->fault_nan_step) m->acts.logits[0] = NAN;
     float *dlogits = t->dlogits;
@@ -235,7 +236,7 @@ static int apply(Trainer *t, float lr, double sumsq, double *gnorm, PifiErr *err
 
 int trainer_step(Trainer *t, const Batch *b, float lr, double *loss, double *gnorm, PifiErr *err) {
     params_zero_grad(&t->pt);
-    if (accumulate(t, b, t->o.seed, b->B, loss, err)) return -1;
+    if (accumulate(t, b, 0, b->B, loss, err)) return -1;
     if (!isfinite(*loss)) return pifi_errk(err, PIFI_ERR_RUNTIME, "loss is %g at step %lld", *loss, (long long)t->step + 1);
     return apply(t, lr, params_sumsq(t->pt.grad, t->pt.total), gnorm, err);
 }
@@ -252,9 +253,11 @@ int trainer_step_global(Trainer *t, const TokData *td, const int64_t *idx, int B
     for (int k = 0; k < K && rc == 0; k++) {
         int64_t a = lo + (hi - lo) * k / K, e = lo + (hi - lo) * (k + 1) / K;
         if (e == a) continue;
-        uint64_t seed = a == 0 ? t->o.seed : rng_u64(t->o.seed, 0xd1570000u, (uint64_t)a);
         double l = 0.0;
-        rc = batch_fill(&t->mb, td, idx + a, (int)(e - a), err) || accumulate(t, &t->mb, seed, B, &l, err) ? -1 : 0;
+        /* rows a..e of the global batch: the dropout masks of one batch of B */
+        rc = batch_fill(&t->mb, td, idx + a, (int)(e - a), err) || accumulate(t, &t->mb, (uint64_t)a, B, &l, err)
+                 ? -1
+                 : 0;
         part += e - a == B ? l : l * (double)(e - a) / B;
     }
     double loss = part;
