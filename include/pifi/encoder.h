@@ -172,6 +172,11 @@ typedef struct {
     EncoderParamsQ8 q8;   /* int8 weights (encoder_quantize): used instead of params' matrices */
     void *q8_mem;
     int inference;        /* encoder_set_inference: forwards keep one layer's activations */
+    /* Called by the backward once layer l's parameter gradients are final
+     * (l = L-1 down to 0), e.g. to start their all-reduce while the earlier
+     * layers are differentiated (train/dist.h); NULL: none. */
+    void (*grad_ready)(void *ctx, int layer);
+    void *grad_ready_ctx;
 } Encoder;
 
 /* Load config.json and the weights (safetensors, single or sharded) of a

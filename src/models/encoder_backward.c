@@ -186,6 +186,7 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
         if (m->lora_r > 0)
             encoder_lora_backward(m, lora_grads, l, x, s->dqkv, need_dx ? s->g : NULL, B, T, lp,
                                   seed, step, row0);
+        if (m->grad_ready) m->grad_ready(m->grad_ready_ctx, l);
     }
     if (!emb_train) return 0;
 

@@ -280,6 +280,8 @@ int pifi_model_backward(PifiModel *m, const float *dlogits, PifiGrads *g, PifiEr
         dpooled = dpool;
     }
     pool_backward(dh, dpooled, m->last_mask, B, T, C, (int)m->pooling);
+    /* the head's, L_in/L_out's and the LLM layer's gradients are final: stage L */
+    if (m->slm.grad_ready) m->slm.grad_ready(m->slm.grad_ready_ctx, m->slm.cfg.L);
     return encoder_backward_lora(&m->slm, g->enc, (EncoderLora *)g->lora, dh, err);
 }
 

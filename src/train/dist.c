@@ -2,6 +2,7 @@
  * detection, collectives with a watchdog, the bucketed gradient all-reduce,
  * and the failure protocol. Without PIFI_HAVE_MPI only the single process. */
 #include "train/dist.h"
+#include "train/dist_internal.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -53,13 +54,13 @@ static void single(Dist *d) {
 
 #ifdef PIFI_HAVE_MPI
 
-static double now_s(void) {
+double dist_now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-static int mpi_fail(Dist *d, int code, const char *what, PifiErr *err) {
+int dist_mpi_fail(Dist *d, int code, const char *what, PifiErr *err) {
     char s[MPI_MAX_ERROR_STRING];
     int n = 0;
     if (MPI_Error_string(code, s, &n) != MPI_SUCCESS) snprintf(s, sizeof s, "MPI error %d", code);
@@ -70,15 +71,15 @@ static int mpi_fail(Dist *d, int code, const char *what, PifiErr *err) {
 
 /* Wait for n requests, spinning for a millisecond and then polling every
  * 100 us (MPI progresses inside MPI_Test), under the watchdog. */
-static int wait_reqs(Dist *d, int n, MPI_Request *req, const char *what, PifiErr *err) {
-    double t0 = now_s();
+int dist_wait_reqs(Dist *d, int n, MPI_Request *req, const char *what, PifiErr *err) {
+    double t0 = dist_now_s();
     struct timespec nap = {0, 100000};
     for (long spins = 0;; spins++) {
         int done = 0;
         int rc = MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE);
-        if (rc != MPI_SUCCESS) return mpi_fail(d, rc, what, err);
+        if (rc != MPI_SUCCESS) return dist_mpi_fail(d, rc, what, err);
         if (done) break;
-        double t = now_s();
+        double t = dist_now_s();
         if (t - t0 > d->timeout_s) {
             d->broken = 1;
             return pifi_errk(err, PIFI_ERR_RUNTIME,
@@ -88,7 +89,7 @@ static int wait_reqs(Dist *d, int n, MPI_Request *req, const char *what, PifiErr
         }
         if (t - t0 > 1e-3) nanosleep(&nap, NULL);
     }
-    d->comm_s += now_s() - t0;
+    d->comm_s += dist_now_s() - t0;
     return 0;
 }
 
@@ -123,6 +124,7 @@ int dist_init(Dist *d, PifiErr *err) {
 }
 
 void dist_finalize(Dist *d) {
+    dist_grad_free(d);
     if (d->mpi) MPI_Finalize();
     d->mpi = 0;
 }
@@ -138,8 +140,8 @@ int dist_allreduce_f64(Dist *d, double *buf, int n, DistOp op, PifiErr *err) {
     if (d->size == 1) return 0;
     MPI_Request r;
     int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, n, MPI_DOUBLE, mpi_op(op), MPI_COMM_WORLD, &r);
-    if (rc != MPI_SUCCESS) return mpi_fail(d, rc, "all-reduce", err);
-    return wait_reqs(d, 1, &r, "all-reduce", err);
+    if (rc != MPI_SUCCESS) return dist_mpi_fail(d, rc, "all-reduce", err);
+    return dist_wait_reqs(d, 1, &r, "all-reduce", err);
 }
 
 int dist_allreduce_i64(Dist *d, int64_t *buf, int64_t n, DistOp op, PifiErr *err) {
@@ -148,44 +150,10 @@ int dist_allreduce_i64(Dist *d, int64_t *buf, int64_t n, DistOp op, PifiErr *err
         int k = (int)(n - off < (1 << 28) ? n - off : (1 << 28));
         MPI_Request r;
         int rc = MPI_Iallreduce(MPI_IN_PLACE, buf + off, k, MPI_INT64_T, mpi_op(op), MPI_COMM_WORLD, &r);
-        if (rc != MPI_SUCCESS) return mpi_fail(d, rc, "all-reduce", err);
-        if (wait_reqs(d, 1, &r, "all-reduce", err)) return -1;
+        if (rc != MPI_SUCCESS) return dist_mpi_fail(d, rc, "all-reduce", err);
+        if (dist_wait_reqs(d, 1, &r, "all-reduce", err)) return -1;
     }
     return 0;
-}
-
-int dist_allreduce_grad(Dist *d, float *buf, int64_t n, double *sumsq, PifiErr *err) {
-    if (d->size == 1) {
-        if (sumsq) *sumsq = params_sumsq(buf, n);
-        return 0;
-    }
-    int64_t nb = (n + d->bucket - 1) / d->bucket;
-    MPI_Request *req = malloc((size_t)(nb ? nb : 1) * sizeof *req);
-    if (!req) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    int rc = 0;
-    int64_t issued = 0;
-    /* every bucket in flight at once (OpenMPI pipelines them), in arena order */
-    for (; issued < nb; issued++) {
-        int64_t lo = issued * d->bucket, k = n - lo < d->bucket ? n - lo : d->bucket;
-        int e = MPI_Iallreduce(MPI_IN_PLACE, buf + lo, (int)k, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &req[issued]);
-        if (e != MPI_SUCCESS) {
-            rc = mpi_fail(d, e, "gradient all-reduce", err);
-            break;
-        }
-    }
-    double s = 0.0;
-    /* ... and the sum of squares of each bucket while the later ones travel */
-    for (int64_t b = 0; rc == 0 && b < issued; b++) {
-        if (wait_reqs(d, 1, &req[b], "gradient all-reduce", err)) {
-            rc = -1;
-            break;
-        }
-        int64_t lo = b * d->bucket, k = n - lo < d->bucket ? n - lo : d->bucket;
-        if (sumsq) s += params_sumsq(buf + lo, k);
-    }
-    free(req);
-    if (rc == 0 && sumsq) *sumsq = s;
-    return rc;
 }
 
 int dist_bcast(Dist *d, void *buf, size_t bytes, PifiErr *err) {
@@ -194,8 +162,8 @@ int dist_bcast(Dist *d, void *buf, size_t bytes, PifiErr *err) {
         size_t k = bytes - off < ((size_t)1 << 30) ? bytes - off : (size_t)1 << 30;
         MPI_Request r;
         int rc = MPI_Ibcast((char *)buf + off, (int)k, MPI_BYTE, 0, MPI_COMM_WORLD, &r);
-        if (rc != MPI_SUCCESS) return mpi_fail(d, rc, "broadcast", err);
-        if (wait_reqs(d, 1, &r, "broadcast", err)) return -1;
+        if (rc != MPI_SUCCESS) return dist_mpi_fail(d, rc, "broadcast", err);
+        if (dist_wait_reqs(d, 1, &r, "broadcast", err)) return -1;
     }
     return 0;
 }
@@ -204,8 +172,8 @@ int dist_barrier(Dist *d, PifiErr *err) {
     if (d->size == 1) return 0;
     MPI_Request r;
     int rc = MPI_Ibarrier(MPI_COMM_WORLD, &r);
-    if (rc != MPI_SUCCESS) return mpi_fail(d, rc, "barrier", err);
-    return wait_reqs(d, 1, &r, "barrier", err);
+    if (rc != MPI_SUCCESS) return dist_mpi_fail(d, rc, "barrier", err);
+    return dist_wait_reqs(d, 1, &r, "barrier", err);
 }
 
 #else /* no MPI: one process */
@@ -220,7 +188,7 @@ int dist_init(Dist *d, PifiErr *err) {
     return 0;
 }
 
-void dist_finalize(Dist *d) { (void)d; }
+void dist_finalize(Dist *d) { dist_grad_free(d); }
 
 _Noreturn void dist_abort(const Dist *d, int code) {
     (void)d;
@@ -234,12 +202,6 @@ int dist_allreduce_f64(Dist *d, double *buf, int n, DistOp op, PifiErr *err) {
 
 int dist_allreduce_i64(Dist *d, int64_t *buf, int64_t n, DistOp op, PifiErr *err) {
     (void)d, (void)buf, (void)n, (void)op, (void)err;
-    return 0;
-}
-
-int dist_allreduce_grad(Dist *d, float *buf, int64_t n, double *sumsq, PifiErr *err) {
-    (void)d, (void)err;
-    if (sumsq) *sumsq = params_sumsq(buf, n);
     return 0;
 }
 

@@ -41,6 +41,7 @@ typedef struct {
     int own_fail;         /* ... and this rank is one that failed (its message is the cause) */
     int fail_count;       /* ranks that failed, when agreed */
     int broken;           /* only this rank knows: abort the job */
+    struct DistGrad *grad; /* the gradient all-reduce in flight (dist_grad.c) */
 } Dist;
 
 /* Started by an MPI launcher (see above)? */
@@ -66,9 +67,36 @@ int dist_agree(Dist *d, int rc, PifiErr *err);
 
 /* In-place sum of a float buffer over the ranks, split into buckets that are
  * all in flight at once; *sumsq (optional) gets the sum of squares of the
- * result, computed bucket by bucket as each arrives (identical on every
- * rank). */
+ * result, params_sumsq(buf, n) (identical on every rank).
+ * dist_grad_begin + dist_grad_finish without segments. */
 int dist_allreduce_grad(Dist *d, float *buf, int64_t n, double *sumsq, PifiErr *err);
+
+/* The gradient all-reduce overlapped with the backward pass (dist_grad.c).
+ * The arena buf (n) is described by segments, each with the backward stage
+ * after which its gradients are final: the backward reports stages in
+ * decreasing order (the head and the plugged layer first: stage L, then the
+ * encoder's layers L-1 .. 0), and dist_grad_ready(d, s) starts the
+ * all-reduce of every segment whose stage is >= s while the backward goes on.
+ * Stage -1: final only when the backward has ended (the embeddings).
+ * Elements outside every segment (frozen tensors) are not reduced. */
+typedef struct {
+    int64_t off, n; /* elements of the arena */
+    int stage;
+} DistSeg;
+
+/* Start a step's reduction of buf (n) (segs NULL: one segment, the whole
+ * buffer, at the end). The segments are copied and need not be sorted; they
+ * must not overlap. Nothing is sent yet. */
+int dist_grad_begin(Dist *d, float *buf, int64_t n, const DistSeg *segs, int nsegs, PifiErr *err);
+/* The backward has finished stage s: send what became final (and let MPI
+ * progress the reductions in flight). Never fails: an MPI error is kept and
+ * returned by dist_grad_finish. No-op when no reduction was begun. */
+void dist_grad_ready(Dist *d, int stage);
+/* Send the rest, wait for everything (under the watchdog) and return the
+ * sum of squares of the reduced buffer (sumsq optional). */
+int dist_grad_finish(Dist *d, double *sumsq, PifiErr *err);
+/* Release the reduction's buffers (dist_finalize calls it). */
+void dist_grad_free(Dist *d);
 
 typedef enum { DIST_SUM, DIST_MAX } DistOp;
 

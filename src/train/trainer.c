@@ -124,6 +124,37 @@ static int register_llm(Trainer *t, PifiErr *err) {
     return 0;
 }
 
+/* The gradient arena as DistSegs (dist.h): each encoder layer's slice of the
+ * stacked per-layer tensors is final after that layer's backward (stage l);
+ * the head's, L_in/L_out's and an unfrozen LLM layer's before the encoder's
+ * backward starts (stage L); the embeddings and LoRA adapters at the end
+ * (-1). Frozen tensors are left out (never reduced). */
+static int grad_segments(Trainer *t, PifiErr *err) {
+    static const char *const PER_LAYER[] = {"slm.qkvw", "slm.qkvb", "slm.attprojw", "slm.attprojb",
+                                            "slm.ln1w", "slm.ln1b", "slm.fcw",      "slm.fcb",
+                                            "slm.fcprojw", "slm.fcprojb", "slm.ln2w", "slm.ln2b"};
+    int L = t->model.slm.cfg.L, cap = t->pt.n * (L + 1);
+    t->segs = calloc((size_t)(cap > 0 ? cap : 1), sizeof *t->segs);
+    if (!t->segs) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    t->nsegs = 0;
+    for (int r = 0; r < t->pt.n; r++) {
+        const ParamRef *p = &t->pt.refs[r];
+        if (p->frozen || p->n == 0) continue;
+        int64_t off = p->g - t->pt.grad;
+        int per_layer = 0;
+        for (size_t i = 0; i < sizeof PER_LAYER / sizeof *PER_LAYER; i++) per_layer |= !strcmp(p->name, PER_LAYER[i]);
+        if (per_layer && L > 0 && p->n % L == 0) {
+            for (int l = 0; l < L; l++) t->segs[t->nsegs++] = (DistSeg){off + p->n / L * l, p->n / L, l};
+        } else {
+            int head = !strncmp(p->name, "pifi.", 5);
+            t->segs[t->nsegs++] = (DistSeg){off, p->n, head ? L : -1};
+        }
+    }
+    return 0;
+}
+
+static void on_grad_ready(void *ctx, int layer) { dist_grad_ready(ctx, layer); }
+
 int trainer_setup(Trainer *t, const TrainOpts *o, int K, PifiErr *err) {
     memset(t, 0, sizeof *t);
     t->o = *o;
@@ -184,6 +215,7 @@ int trainer_setup(Trainer *t, const TrainOpts *o, int K, PifiErr *err) {
         llm_layer_point_params(&m->llm, &t->gllm, g);
         t->grads.llm = &t->gllm;
     }
+    if (grad_segments(t, err)) goto fail;
     return 0;
 fail:
     trainer_free(t);
@@ -195,6 +227,7 @@ void trainer_free(Trainer *t) {
     if (t->tk) tokenizer_free(t->tk);
     params_free(&t->pt);
     free(t->glora);
+    free(t->segs);
     free(t->dlogits);
     batch_free(&t->mb);
     memset(t, 0, sizeof *t);
@@ -250,9 +283,18 @@ int trainer_step_global(Trainer *t, const TokData *td, const int64_t *idx, int B
     double comm0 = d ? d->comm_s : 0.0, part = 0.0;
     int rc = 0;
     params_zero_grad(&t->pt);
+    /* several ranks: every rank sends every segment, in the same order, even
+     * when its backward failed (the collectives must match) */
+    if (N > 1 && dist_grad_begin(d, t->pt.grad, t->pt.total, t->segs, t->nsegs, err)) return -1;
+    int64_t last = K - 1; /* the last non-empty micro-batch: its backward sends the layers' sums */
+    while (last > 0 && lo + (hi - lo) * last / K == lo + (hi - lo) * (last + 1) / K) last--;
     for (int k = 0; k < K && rc == 0; k++) {
         int64_t a = lo + (hi - lo) * k / K, e = lo + (hi - lo) * (k + 1) / K;
         if (e == a) continue;
+        if (N > 1 && k == last) {
+            t->model.slm.grad_ready = on_grad_ready;
+            t->model.slm.grad_ready_ctx = d;
+        }
         double l = 0.0;
         /* rows a..e of the global batch: the dropout masks of one batch of B */
         rc = batch_fill(&t->mb, td, idx + a, (int)(e - a), err) || accumulate(t, &t->mb, (uint64_t)a, B, &l, err)
@@ -260,8 +302,10 @@ int trainer_step_global(Trainer *t, const TokData *td, const int64_t *idx, int B
                  : 0;
         part += e - a == B ? l : l * (double)(e - a) / B;
     }
+    t->model.slm.grad_ready = NULL;
     double loss = part;
     if (N > 1) {
+        dist_grad_ready(d, INT_MIN); /* what the backward has not sent (all of it after a failure) */
         /* agree on failures and stop signals, and sum the loss: one small reduction */
         int sig = st->signal;
         double v[5] = {rc != 0, rc ? 0.0 : part, sig == SIGINT, sig == SIGUSR1, sig && sig != SIGINT && sig != SIGUSR1};
@@ -269,6 +313,8 @@ int trainer_step_global(Trainer *t, const TokData *td, const int64_t *idx, int B
         if (rc && err) mine = *err;
         if (dist_allreduce_f64(d, v, 5, DIST_SUM, err)) return -1;
         if (v[0] > 0) {
+            PifiErr drain;
+            dist_grad_finish(d, NULL, &drain); /* complete the sums in flight before stopping */
             d->agreed_fail = 1, d->own_fail = rc != 0, d->fail_count = (int)v[0];
             if (rc) {
                 if (err) *err = mine;
@@ -289,7 +335,7 @@ int trainer_step_global(Trainer *t, const TokData *td, const int64_t *idx, int B
     }
     double sumsq;
     if (N > 1) {
-        if (dist_allreduce_grad(d, t->pt.grad, t->pt.total, &sumsq, err)) return -1;
+        if (dist_grad_finish(d, &sumsq, err)) return -1;
     } else {
         sumsq = params_sumsq(t->pt.grad, t->pt.total);
     }

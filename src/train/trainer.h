@@ -70,6 +70,8 @@ typedef struct {
     float *dlogits;        /* (batch, K) */
     Dist *dist;            /* NULL or size 1: one process */
     Batch mb;              /* the current micro-batch of trainer_step_global */
+    DistSeg *segs;         /* (nsegs) the gradient arena by backward stage (trainer_grad_segments) */
+    int nsegs;
     int64_t fault_nan_step; /* test hook (env PIFI_FAULT_NAN_STEP): poison the logits at this step */
     /* progress, saved in checkpoints */
     int64_t step;          /* optimizer steps done */
@@ -104,15 +106,15 @@ typedef struct {
  *     each runs forward + backward with the loss gradient scaled by
  *     micro / B, accumulating into the gradient arena, so the sum over all
  *     micro-batches and ranks is the gradient of the global batch's mean loss;
- *   - the ranks agree on failures and stop signals, sum the arena
- *     (dist_allreduce_grad), clip by the global norm and take the identical
+ *   - with several ranks, the last micro-batch's backward starts the
+ *     all-reduce of each layer's gradients as soon as they are final
+ *     (dist_grad_ready: the head and the LLM layer first, then the
+ *     encoder's layers from the last), the rest is sent when it ends;
+ *   - the ranks agree on failures and stop signals, wait for the sums
+ *     (dist_grad_finish), clip by the global norm and take the identical
  *     Adam step.
- * Dropout: the first micro-batch of rank 0 uses the run's seed (so one
- * process without accumulation is unchanged); a micro-batch starting at
- * example a of the global batch uses a seed derived from (seed, a), so masks
- * never repeat between micro-batches, but results with dropout on depend on
- * the split (N, grad_accum): the masks are keyed by the position in the
- * padded micro-batch tensor, see docs/distributed.md. */
+ * Dropout masks are keyed by the example's row in the global batch
+ * (pifi_model_set_row0), so they do not depend on the split either. */
 int trainer_step_global(Trainer *t, const TokData *td, const int64_t *idx, int B, float lr, StepStats *st,
                         PifiErr *err);
 
