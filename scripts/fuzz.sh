@@ -35,6 +35,7 @@ bpe_files        16384  tokenizer
 tokenizer_side    4096  tokenizer
 encode            2048  tokenizer
 dataset          16384  -
+runio            16384  json
 "
 
 command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }

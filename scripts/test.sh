@@ -2,6 +2,12 @@
 # test.sh: the test suite. Installs missing Debian packages, builds, fetches
 # the real default model (tests that need it skip, saying so, if it cannot be
 # fetched), and runs every test with CTest.
+#
+# With CI=true (.ci/run sets it; so do most CI services) it also fuzzes every
+# parser for PIFI_FUZZ_SECONDS (default 60) each under ASan+UBSan, and runs
+# the whole suite again built with ASan+UBSan, leak checking on, the CLI
+# end-to-end tests included (scripts/sanitize.sh). Locally: the fuzz corpora
+# are replayed only; PIFI_FUZZ_SECONDS=60 / PIFI_SANITIZE=1 ask for the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -10,8 +16,13 @@ export PIFI_MODELS=${PIFI_MODELS:-$PWD/models}
 export PIFI_DATA=${PIFI_DATA:-$(cd .. && pwd)/shared/data}
 export PIFI_SHARED=${PIFI_SHARED:-$(cd .. && pwd)/shared}
 bash scripts/get-models.sh || echo "test: could not fetch all-MiniLM-L6-v2; the tests that need it will skip" >&2
-# The parsers' fuzz harnesses, built with clang and ASan/UBSan, replaying
-# their committed corpora (seeds and every input that once crashed them).
-# Long runs: PIFI_FUZZ_SECONDS=60 bash scripts/fuzz.sh (docs/robustness.md).
-PIFI_FUZZ_SECONDS=${PIFI_FUZZ_SECONDS:-0} bash scripts/fuzz.sh
+CI=${CI:-}
+# The parsers' fuzz harnesses, built with clang and ASan/UBSan: on CI each
+# fuzzes for a minute; otherwise they replay their committed corpora (seeds
+# and every input that once crashed them). docs/robustness.md.
+if [[ $CI == true ]]; then fuzz_default=60; else fuzz_default=0; fi
+PIFI_FUZZ_SECONDS=${PIFI_FUZZ_SECONDS:-$fuzz_default} bash scripts/fuzz.sh
 ctest --test-dir build --output-on-failure -j2
+if [[ $CI == true || -n ${PIFI_SANITIZE:-} ]]; then
+  bash scripts/sanitize.sh
+fi

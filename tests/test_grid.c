@@ -1,12 +1,17 @@
 /* test_grid.c: experiment grid files: the TOML subset (values, tables,
  * arrays of tables, refused constructs with their line), the grid's keys and
  * values (unknown keys with a suggestion, types, tasks, methods, classes of
- * cross-domain tasks), cell expansion and naming, JSON grids, and the
- * committed grids in experiments/. */
+ * cross-domain tasks), cell expansion and naming, a second LLM in [[also]]
+ * (llm, llm_name, labels pifi@NAME), JSON grids, the check of an existing
+ * run's settings against its cell (its own LLM; keys an older pifi did not
+ * write), and the committed grids in experiments/. */
 #include <limits.h>
 
 #include "exp/grid.h"
+#include "exp/runner.h"
 #include "exp/toml.h"
+#include "pifi/fileio.h"
+#include "train/runio.h"
 #include "test.h"
 
 static int parse(ExpGrid *g, const char *name, const char *text, PifiErr *err) {
@@ -220,6 +225,182 @@ static void test_grid_errors(void) {
     bad("grid.json", "{\"slm\": ", "grid.json");
 }
 
+/* A second LLM source: [[also]] with llm and llm_name. */
+static const char *TWO_LLMS = "slm = \"m\"\n"
+                              "llm = \"/abs/smol.gguf\"\n"
+                              "out = \"/o\"\n"
+                              "tasks = [\"sst2\"]\n"
+                              "methods = [\"base\", \"pifi\"]\n"
+                              "seeds = [1, 2]\n"
+                              "[[also]]\n"
+                              "methods = [\"pifi\", \"pifi-random\"]\n"
+                              "llm = \"models/stories260K.gguf\"\n"
+                              "llm_name = \"stories260K\"\n"
+                              "seeds = [1]\n"
+                              "[[also]]\n" /* the same name and path again: the same LLM */
+                              "methods = [\"pifi\"]\n"
+                              "llm = \"models/stories260K.gguf\"\n"
+                              "llm_name = \"stories260K\"\n"
+                              "layers = [-2]\n"
+                              "train_fraction = 0.1\n"
+                              "[[also]]\n" /* already there: no new cells */
+                              "methods = [\"pifi\"]\n"
+                              "llm = \"models/stories260K.gguf\"\n"
+                              "llm_name = \"stories260K\"\n"
+                              "seeds = [1]\n";
+
+static void test_grid_llms(void) {
+    ExpGrid g;
+    PifiErr err = {0};
+    REQUIRE(parse(&g, "grid.toml", TWO_LLMS, &err) == 0);
+    /* top: base, pifi x 2 seeds; also 1: 2 methods x seed 1; also 2: pifi at layer -2, 10% x 2 seeds */
+    REQUIRE(g.n_cells == 8);
+    CHECK(g.n_llms == 1 && !strcmp(g.llms[0].name, "stories260K"));
+    CHECK(!strcmp(g.llms[0].path, "/base/models/stories260K.gguf"));
+    CHECK(!strcmp(g.llm, "/abs/smol.gguf"));
+    /* the top level's cells keep their labels and directories */
+    CHECK(!strcmp(g.cells[0].dir, "/o/runs/sst2/base/seed1") && g.cells[0].llm == 0);
+    CHECK(!strcmp(g.cells[2].label, "pifi") && g.cells[2].llm == 0);
+    CHECK(!strcmp(g.cells[2].dir, "/o/runs/sst2/pifi/seed1"));
+    CHECK(!strcmp(g.cells[4].label, "pifi@stories260K") && g.cells[4].llm == 1 && g.cells[4].layer == -1);
+    CHECK(!strcmp(g.cells[4].dir, "/o/runs/sst2/pifi@stories260K/seed1"));
+    CHECK(!strcmp(g.cells[5].label, "pifi-random@stories260K") && g.cells[5].seed == 1);
+    CHECK(!strcmp(g.cells[6].label, "pifi@stories260K-L-2-f0.1") && g.cells[6].layer == -2);
+    CHECK(!strcmp(g.cells[7].dir, "/o/runs/sst2/pifi@stories260K-L-2-f0.1/seed2"));
+    TrainOpts o;
+    grid_cell_opts(&g, &g.cells[4], &o);
+    CHECK(o.method == METHOD_PIFI && o.llm == g.llms[0].path && o.layer == -1 && o.seed == 1);
+    grid_cell_opts(&g, &g.cells[2], &o);
+    CHECK(o.llm == g.llm);
+    grid_cell_opts(&g, &g.cells[0], &o);
+    CHECK(o.llm == NULL);
+    int ex = -1;
+    CHECK(grid_cell_llm(&g, &g.cells[6], &ex) == g.llms[0].path && ex == 0);
+    char m[64];
+    grid_cell_method(&g, &g.cells[5], m, sizeof m);
+    CHECK(!strcmp(m, "pifi-random@stories260K"));
+    grid_cell_method(&g, &g.cells[2], m, sizeof m);
+    CHECK(!strcmp(m, "pifi"));
+    grid_free(&g);
+
+    /* only an [[also]] block plugs a layer: no top-level llm needed */
+    const char *t = "slm = \"m\"\nout = \"/o\"\ntasks = [\"sst2\"]\nmethods = [\"base\"]\nseeds = [3]\n"
+                    "[[also]]\nmethods = [\"pifi\"]\nllm = \"/l/x.gguf\"\nllm_name = \"x.v2-a_b\"\n";
+    REQUIRE(parse(&g, "g.toml", t, &err) == 0);
+    CHECK(g.n_cells == 2 && g.llm == NULL && !strcmp(g.cells[1].dir, "/o/runs/sst2/pifi@x.v2-a_b/seed3"));
+    grid_cell_opts(&g, &g.cells[1], &o);
+    CHECK(o.llm && !strcmp(o.llm, "/l/x.gguf"));
+    grid_free(&g);
+
+    /* JSON */
+    const char *j = "{\"slm\": \"m\", \"out\": \"/o\", \"tasks\": [\"sst2\"], \"methods\": [\"base\"], \"seeds\": [3],"
+                    " \"also\": [{\"methods\": [\"pifi-unfrozen\"], \"llm\": \"/l.gguf\", \"llm_name\": \"s\"}]}";
+    REQUIRE(parse(&g, "g.json", j, &err) == 0);
+    CHECK(g.n_cells == 2 && !strcmp(g.cells[1].label, "pifi-unfrozen@s"));
+    grid_free(&g);
+
+    /* errors, with the [[also]] block's lines (HEAD is 3 lines, the body's [[also]] on line 6) */
+    const char *top = "tasks = [\"sst2\"]\nmethods = [\"base\", \"pifi\"]\n";
+    char b[1024];
+    snprintf(b, sizeof b, "%s[[also]]\nmethods = [\"pifi\"]\nllm = \"s.gguf\"\n", top);
+    bad_body(b, "grid.toml:8: a block with its own llm needs llm_name");
+    snprintf(b, sizeof b, "%s[[also]]\nmethods = [\"pifi\"]\nllm_name = \"s\"\n", top);
+    bad_body(b, "grid.toml:8: \"llm_name\" names the block's own LLM: set llm");
+    snprintf(b, sizeof b, "%s[[also]]\nmethods = [\"pifi\"]\nllm = \"s.gguf\"\nllm_name = \"a b\"\n", top);
+    bad_body(b, "grid.toml:9: \"llm_name\" must be 1 to 24 letters");
+    snprintf(b, sizeof b, "%s[[also]]\nmethods = [\"pifi\"]\nllm = \"s.gguf\"\nllm_name = \"\"\n", top);
+    bad_body(b, "\"llm_name\" must be 1 to 24");
+    snprintf(b, sizeof b, "%s[[also]]\nmethods = [\"pifi\"]\nllm = \"s.gguf\"\nllm_name = \"%s\"\n", top,
+             "abcdefghijklmnopqrstuvwxy"); /* 25 */
+    bad_body(b, "\"llm_name\" must be 1 to 24");
+    snprintf(b, sizeof b, "%s[[also]]\nmethods = [\"pifi\"]\nllm = \"s.gguf\"\nllm_name = \"../x\"\n", top);
+    bad_body(b, "\"llm_name\" must be 1 to 24");
+    snprintf(b, sizeof b, "%s[[also]]\nmethods = [\"pifi\"]\nllm = \"s.gguf\"\nllm_name = 3\n", top);
+    bad_body(b, "grid.toml:9: \"llm_name\" must be");
+    snprintf(b, sizeof b, "%s[[also]]\nmethods = [\"pifi\"]\nllm = 3\nllm_name = \"s\"\n", top);
+    bad_body(b, "grid.toml:8: \"llm\" must be a non-empty string");
+    snprintf(b, sizeof b, "%s[[also]]\nmethods = [\"base\", \"pifi\"]\nllm = \"s.gguf\"\nllm_name = \"s\"\n", top);
+    bad_body(b, "grid.toml:7: method base plugs no LLM layer");
+    snprintf(b, sizeof b, "%s[[also]]\nmethods = [\"lora\"]\nllm = \"s.gguf\"\nllm_name = \"s\"\n", top);
+    bad_body(b, "grid.toml:7: method lora plugs no LLM layer");
+    snprintf(b, sizeof b, "%s[[also]]\nllm = \"s.gguf\"\nllm_name = \"s\"\n", top); /* methods from the top: base */
+    bad_body(b, "grid.toml:6: method base plugs no LLM layer");
+    snprintf(b, sizeof b,
+             "%s[[also]]\nmethods = [\"pifi\"]\nllm = \"s.gguf\"\nllm_name = \"s\"\n"
+             "[[also]]\nmethods = [\"pifi\"]\nllm = \"t.gguf\"\nllm_name = \"s\"\n",
+             top);
+    bad_body(b, "grid.toml:13: llm_name \"s\" already names another llm (/base/s.gguf)");
+    snprintf(b, sizeof b, "%s[[also]]\nmethods = [\"pifi\"]\nllm = \"s.gguf\"\nllm_nam = \"s\"\n", top);
+    bad_body(b, "grid.toml:9: unknown key \"llm_nam\" (did you mean \"llm_name\"?)");
+    bad("g.toml",
+        "slm = \"m\"\nout = \"o\"\ntasks = [\"sst2\"]\nmethods = [\"pifi\"]\n[[also]]\nllm = \"s\"\nllm_name = \"s\"\n",
+        "g.toml:4: method pifi needs an LLM"); /* the top level's pifi has none */
+}
+
+/* Write dir/config.json as a run of cell c would, with its settings changed by edit. */
+static void write_run(const ExpGrid *g, const ExpCell *c, const char *dir, void (*edit)(cJSON *pifi)) {
+    PifiErr err = {0};
+    TrainOpts o;
+    grid_cell_opts(g, c, &o);
+    cJSON *data = grid_cell_data(g, c);
+    cJSON *p = runio_opts_json(&o, 2, NULL, data);
+    if (edit) edit(p);
+    cJSON *cfg = cJSON_CreateObject();
+    cJSON_AddNumberToObject(cfg, "hidden_size", 8);
+    cJSON_AddItemToObject(cfg, "pifi", p);
+    REQUIRE(pifi_mkdirs(dir, &err) == 0);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    REQUIRE(runio_write_json(path, cfg, &err) == 0);
+    cJSON_Delete(cfg);
+    cJSON_Delete(data);
+}
+
+static void drop_old_keys(cJSON *p) { /* as an older pifi wrote it */
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "train"), "grad_accum");
+    cJSON_DeleteItemFromObjectCaseSensitive(p, "pooling");
+}
+
+static void two_epochs(cJSON *p) {
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "train");
+    cJSON_ReplaceItemInObjectCaseSensitive(t, "epochs", cJSON_CreateNumber(2));
+}
+
+static void top_llm(cJSON *p) {
+    cJSON_ReplaceItemInObjectCaseSensitive(p, "llm", cJSON_CreateString("/abs/smol.gguf"));
+}
+
+/* An existing run is compared with its own cell, with its own LLM. */
+static void test_check_config(void) {
+    ExpGrid g;
+    PifiErr err = {0};
+    char out[1024];
+    snprintf(out, sizeof out, "%s/grid_check", test_tmp());
+    ExpOverrides ov = {.out = out};
+    REQUIRE(grid_parse(&g, TWO_LLMS, strlen(TWO_LLMS), "grid.toml", "/base", &ov, 0, &err) == 0);
+    const ExpCell *top = &g.cells[2], *alt = &g.cells[4]; /* pifi, pifi@stories260K (seed 1) */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/config.json", alt->dir);
+    remove(path); /* from an earlier run of this test */
+    CHECK(cell_check_config(&g, alt, &err) == 0); /* no run yet */
+    write_run(&g, alt, alt->dir, NULL);
+    CHECKF(cell_check_config(&g, alt, &err) == 0, "%s", err.msg);
+    write_run(&g, alt, alt->dir, drop_old_keys); /* grad_accum and pooling unrecorded: their defaults */
+    CHECKF(cell_check_config(&g, alt, &err) == 0, "%s", err.msg);
+    write_run(&g, alt, alt->dir, two_epochs);
+    CHECK(cell_check_config(&g, alt, &err) == -1);
+    CHECK_MSG(err, "was trained with train.epochs = 2 but the grid says 3");
+    write_run(&g, alt, alt->dir, top_llm); /* trained with the top level's LLM */
+    CHECK(cell_check_config(&g, alt, &err) == -1);
+    CHECK_MSG(err, "was trained with llm = \"/abs/smol.gguf\" but the grid says \"/base/models/stories260K.gguf\"");
+    write_run(&g, top, top->dir, NULL);
+    CHECKF(cell_check_config(&g, top, &err) == 0, "%s", err.msg);
+    write_run(&g, alt, top->dir, NULL); /* the other LLM's run in the top level's directory */
+    CHECK(cell_check_config(&g, top, &err) == -1);
+    CHECK_MSG(err, "pifi/seed1: was trained with llm = \"/base/models/stories260K.gguf\"");
+    grid_free(&g);
+}
+
 /* The committed grids parse (paths unchecked: models may be absent). */
 static void test_committed(void) {
     const char *src = test_env("PIFI_FIXTURES", "tests/fixtures");
@@ -242,7 +423,13 @@ static void test_committed(void) {
         CHECKF(rc == 0, "%s: %s", FILES[i], err.msg);
         if (rc) continue;
         if (i == 0) CHECK(g.n_cells == 4 && g.train.epochs == 1 && g.train.max_len == 32);
-        if (i == 1) CHECKF(g.n_cells == 105, "table1: %d cells", g.n_cells); /* 3 x (5 + 2) x 5 */
+        if (i == 1) { /* 3 x (5 + 2 at 10% + PiFi with stories260K) x 5 */
+            CHECKF(g.n_cells == 120, "table1: %d cells", g.n_cells);
+            CHECK(g.n_llms == 1 && !strcmp(g.llms[0].name, "stories260K"));
+            CHECK(g.n_cells == 120 && !strcmp(g.cells[105].label, "pifi@stories260K") &&
+                  !strcmp(g.cells[105].task, "sst2"));
+            CHECK(g.n_cells == 120 && !strcmp(g.cells[0].label, "base") && !strcmp(g.cells[5].label, "pifi"));
+        }
         grid_free(&g);
     }
 }
@@ -251,6 +438,8 @@ int main(void) {
     test_toml_values();
     test_grid_cells();
     test_grid_errors();
+    test_grid_llms();
+    test_check_config();
     test_committed();
     TEST_DONE();
 }

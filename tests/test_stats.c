@@ -1,7 +1,9 @@
 /* test_stats.c: experiment statistics against scipy/numpy
  * (tests/fixtures/stats/welch.json from tools/oracle_stats.py, to 1e-9), and
- * results.csv / results.md: a CSV round trip (quoting, empty values) and a
- * report whose numbers are the fixture's. */
+ * results.csv / results.md: a CSV round trip (quoting, empty values), a
+ * report whose numbers are the fixture's, and the order of a table's lines
+ * (base, pifi, ..., lora, then another LLM's pifi@NAME, compared with the
+ * same base). */
 #include <limits.h>
 #include <math.h>
 #include <unistd.h>
@@ -172,8 +174,63 @@ static void test_csv_and_report(void) {
     CHECK(results_read_csv(&back, csv, &err) == -1);
 }
 
+/* Lines of a table in method order whatever the rows' order; a second LLM's
+ * cells (method "pifi@stories260K") after them, with Δ and p against base. */
+static void test_report_order(void) {
+    static const char *M[] = {"pifi@stories260K", "lora", "pifi-L-2", "base", "pifi"};
+    static const double ACC[] = {0.70, 0.79, 0.81, 0.78, 0.82};
+    ExpResults r = {0};
+    PifiErr err = {0};
+    for (int m = 0; m < 5; m++)
+        for (int s = 0; s < 3; s++) {
+            char name[32];
+            snprintf(name, sizeof name, "%s", M[m]);
+            int layer = -1;
+            if (!strcmp(name, "pifi-L-2")) {
+                snprintf(name, sizeof name, "pifi");
+                layer = -2;
+            }
+            ExpRow w = row("sst2", "sst2", name, layer, 42 + s, ACC[m] + 0.01 * s);
+            w.has_layer = strcmp(name, "base") && strcmp(name, "lora");
+            REQUIRE(results_add(&r, &w, &err) == 0);
+        }
+    char dir[1024], csv[1100], md[1100];
+    snprintf(dir, sizeof dir, "%s/stats_order", test_tmp());
+    REQUIRE(pifi_mkdirs(dir, &err) == 0);
+    snprintf(csv, sizeof csv, "%s/results.csv", dir);
+    REQUIRE(results_write_csv(&r, csv, &err) == 0);
+    ExpResults back;
+    REQUIRE(results_read_csv(&back, csv, &err) == 0);
+    REQUIRE(back.n == 15);
+    CHECK(!strcmp(back.rows[0].method, "pifi@stories260K") && back.rows[0].layer == -1 && back.rows[0].has_layer);
+    char lb[64];
+    results_label(&back.rows[6], lb, sizeof lb);
+    CHECK(!strcmp(lb, "pifi-L-2"));
+    report_write(&back, dir, REPORT_CURVES_NONE, NULL, &err); /* plots may fail without gnuplot */
+    snprintf(md, sizeof md, "%s/results.md", dir);
+    char *text = NULL;
+    size_t n;
+    REQUIRE(pifi_read_file(md, 1 << 20, &text, &n, &err) == 0);
+    /* layers of one method stay in their order of appearance (the grid's) */
+    const char *order[] = {"| base | 3 |", "| pifi-L-2 | 3 |", "| pifi | 3 |", "| lora | 3 |", "| pifi@stories260K | 3 |"};
+    const char *prev = text;
+    for (int i = 0; i < 5; i++) {
+        const char *at = strstr(text, order[i]);
+        CHECKF(at && at > prev - (i == 0), "%s missing or out of order:\n%s", order[i], text);
+        if (at) prev = at;
+    }
+    CHECKF(strstr(text, "| pifi@stories260K | 3 | 0.7100 ± 0.0100 | ") != NULL, "%s", text);
+    CHECK(strstr(text, "| -0.0800 | ") != NULL); /* 0.71 - 0.79, and a p-value after it */
+    const char *alt = strstr(text, "| pifi@stories260K | 3 |");
+    CHECK(alt && strstr(alt, "| -0.0800 | —") == NULL);
+    free(text);
+    results_free(&back);
+    results_free(&r);
+}
+
 int main(void) {
     test_fixture();
     test_csv_and_report();
+    test_report_order();
     TEST_DONE();
 }

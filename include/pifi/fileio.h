@@ -38,6 +38,16 @@ int pifi_atomic_write(PifiAtomicFile *f, const void *buf, size_t n, PifiErr *err
 int pifi_atomic_commit(PifiAtomicFile *f, PifiErr *err);
 void pifi_atomic_abort(PifiAtomicFile *f);
 
+/* Failures name the final path and say why in words ("the disk is full",
+ * "the file is too large for this process's file size limit"); the temp
+ * file is removed. A process that wants EFBIG instead of dying at the
+ * file-size limit must ignore SIGXFSZ. */
+
+/* Remove the temp files "<name>.tmp.<pid>" in dir (not below) whose writer
+ * process no longer exists (a writer killed with SIGKILL leaves one).
+ * *removed (optional) counts them. -1 if one could not be removed. */
+int pifi_remove_stale_temps(const char *dir, int *removed);
+
 /* Convenience: write a whole buffer atomically. */
 int pifi_write_file_atomic(const char *path, const void *buf, size_t n, PifiErr *err);
 

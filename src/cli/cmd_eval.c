@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/compute_args.h"
 #include "cli/data_args.h"
+#include "train/memest.h"
 #include "train/runio.h"
 
 static const char *HELP =
@@ -25,16 +27,19 @@ static const char *HELP =
     "  --batch N        examples per forward pass (default 64)\n"
     "  --precision P    fp32 | bf16 | auto (default: bf16 where the CPU has it natively)\n"
     "  --threads N      size of the thread pool (default: OMP_NUM_THREADS or all cores)\n"
+    "  --max-memory SIZE  memory budget (2G, 512M): refuse when the estimate is over it\n"
     "  --json           print the metrics as JSON\n"
     "  -h, --help       this text\n";
 
 int cmd_eval(int argc, char **argv) {
-    enum { O_TASK = 256, O_DATA_DIR, O_DATA, O_SPLIT, O_BATCH, O_JSON, O_TEXT, O_PAIR, O_LABEL, O_PRECISION, O_THREADS };
+    enum { O_TASK = 256, O_DATA_DIR, O_DATA, O_SPLIT, O_BATCH, O_JSON, O_TEXT, O_PAIR, O_LABEL, O_PRECISION, O_THREADS,
+           O_MAX_MEMORY };
     static const struct option LONG[] = {
         {"task", 1, 0, O_TASK},   {"data-dir", 1, 0, O_DATA_DIR}, {"data", 1, 0, O_DATA},
         {"split", 1, 0, O_SPLIT}, {"batch", 1, 0, O_BATCH},       {"json", 0, 0, O_JSON},
         {"text-col", 1, 0, O_TEXT}, {"text-pair-col", 1, 0, O_PAIR}, {"label-col", 1, 0, O_LABEL},
         {"precision", 1, 0, O_PRECISION}, {"threads", 1, 0, O_THREADS},
+        {"max-memory", 1, 0, O_MAX_MEMORY},
         {"help", 0, 0, 'h'},      {0, 0, 0, 0},
     };
     PifiPrecision prec = pifi_precision_default();
@@ -60,6 +65,7 @@ int cmd_eval(int argc, char **argv) {
         case O_JSON: json = 1; break;
         case O_PRECISION: if (cli_parse_precision("eval", optarg, &prec)) return 2; break;
         case O_THREADS: if (cli_parse_threads("eval", optarg)) return 2; break;
+        case O_MAX_MEMORY: if (cli_parse_max_memory("eval", optarg)) return 2; break;
         case 'h': fputs(HELP, stdout); return 0;
         case ':': return cli_usage_error("eval", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("eval", "unknown option '%s'", argv[optind - 1]);
@@ -69,6 +75,9 @@ int cmd_eval(int argc, char **argv) {
     const char *run = argv[optind];
     PifiErr err = {0};
     RunModel rm;
+    MemEstimate est;
+    if (pifi_memlimit_get() && (memest_run_infer(run, batch, &est, &err) || memlimit_check(&est, &err)))
+        return cli_fail(&err);
     if (runio_load_run(&rm, run, &err)) return cli_fail(&err);
     if (pifi_model_set_precision(&rm.model, prec, 1, &err) || cli_load_quantized(&rm.model, run, &err)) {
         runio_free_run(&rm);

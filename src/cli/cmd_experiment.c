@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/compute_args.h"
 #include "exp/grid.h"
 #include "exp/report.h"
 #include "exp/runner.h"
@@ -17,8 +18,8 @@ static const char *HELP =
     "       pifi experiment --report OUT_DIR\n"
     "\n"
     "Train every cell of an experiment grid (tasks x methods x seeds x layers x\n"
-    "train fractions), each as one `pifi train` run in OUT_DIR/runs/<task>/<method>[-L<layer>]\n"
-    "[-f<fraction>]/seed<seed>/, plus the grid's cross-domain evaluations. Finished\n"
+    "train fractions), each as one `pifi train` run in OUT_DIR/runs/<task>/<method>[@<llm_name>]\n"
+    "[-L<layer>][-f<fraction>]/seed<seed>/, plus the grid's cross-domain evaluations. Finished\n"
     "cells are skipped and interrupted ones resumed, so the same command continues a\n"
     "grid after Ctrl-C or a crash. Writes OUT_DIR/results.csv (one row per cell and\n"
     "evaluation set), OUT_DIR/results.md (mean +- std over seeds, difference and Welch's\n"
@@ -28,11 +29,14 @@ static const char *HELP =
     "options:\n"
     "  -o, --out DIR      output directory (default: the grid's \"out\")\n"
     "  --slm DIR          the SLM, instead of the grid's \"slm\"\n"
-    "  --llm PATH         the LLM or extracted layer, instead of the grid's \"llm\"\n"
+    "  --llm PATH         the LLM or extracted layer, instead of the grid's top-level \"llm\"\n"
+    "                     ([[also]] blocks with their own llm keep it)\n"
     "  --data-dir DIR     the data root, instead of the grid's \"data_dir\"\n"
     "  --dry-run          list the cells and their state (new, done, resume, restart)\n"
     "  --jobs N           cells run at once; only 1 (each run already uses every core)\n"
     "  --report DIR       rewrite DIR/results.md and DIR/plots from DIR/results.csv\n"
+    "  --max-memory SIZE  memory budget of each cell (2G, 512M): a cell whose estimate is\n"
+    "                     over it fails at once; an allocation past it fails (RLIMIT_DATA)\n"
     "  -h, --help         this text\n";
 
 static int report_only(const char *dir) {
@@ -50,10 +54,11 @@ static int report_only(const char *dir) {
 }
 
 int cmd_experiment(int argc, char **argv) {
-    enum { O_SLM = 256, O_LLM, O_DATA_DIR, O_DRY, O_JOBS, O_REPORT };
+    enum { O_SLM = 256, O_LLM, O_DATA_DIR, O_DRY, O_JOBS, O_REPORT, O_MAX_MEMORY };
     static const struct option LONG[] = {
         {"out", 1, 0, 'o'},      {"slm", 1, 0, O_SLM},   {"llm", 1, 0, O_LLM},       {"data-dir", 1, 0, O_DATA_DIR},
         {"dry-run", 0, 0, O_DRY}, {"jobs", 1, 0, O_JOBS}, {"report", 1, 0, O_REPORT}, {"help", 0, 0, 'h'},
+        {"max-memory", 1, 0, O_MAX_MEMORY},
         {0, 0, 0, 0},
     };
     ExpOverrides ov = {0};
@@ -76,6 +81,7 @@ int cmd_experiment(int argc, char **argv) {
                                                      "core through OpenMP)", jobs);
             break;
         case O_REPORT: report = optarg; break;
+        case O_MAX_MEMORY: if (cli_parse_max_memory("experiment", optarg)) return 2; break;
         case 'h': fputs(HELP, stdout); return 0;
         case ':': return cli_usage_error("experiment", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("experiment", "unknown option '%s'", argv[optind - 1]);

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/compute_args.h"
+#include "train/memest.h"
 #include "train/runio.h"
 
 static const char *HELP =
@@ -20,6 +22,7 @@ static const char *HELP =
     "  --batch N    inputs per forward pass (default 32)\n"
     "  --precision P  fp32 | bf16 | auto (default: bf16 where the CPU has it natively)\n"
     "  --threads N  size of the thread pool (default: OMP_NUM_THREADS or all cores)\n"
+    "  --max-memory SIZE  memory budget (2G, 512M): refuse when the estimate is over it\n"
     "  -h, --help   this text\n";
 
 static int predict_batch(RunModel *rm, char **text, char **pair, int n, PifiErr *err) {
@@ -66,7 +69,7 @@ static int predict_batch(RunModel *rm, char **text, char **pair, int n, PifiErr 
 int cmd_predict(int argc, char **argv) {
     static const struct option LONG[] = {
         {"pair", 0, 0, 'p'}, {"batch", 1, 0, 'b'}, {"input", 1, 0, 'i'}, {"precision", 1, 0, 'P'},
-        {"threads", 1, 0, 'T'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"threads", 1, 0, 'T'}, {"max-memory", 1, 0, 'M'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     PifiPrecision prec = pifi_precision_default();
     int pair = 0, batch = 32, c;
     const char *input = NULL;
@@ -79,6 +82,7 @@ int cmd_predict(int argc, char **argv) {
         case 'b': if (cli_parse_int("predict", "--batch", optarg, 1, 1 << 16, &batch)) return 2; break;
         case 'P': if (cli_parse_precision("predict", optarg, &prec)) return 2; break;
         case 'T': if (cli_parse_threads("predict", optarg)) return 2; break;
+        case 'M': if (cli_parse_max_memory("predict", optarg)) return 2; break;
         case 'h': fputs(HELP, stdout); return 0;
         case ':': return cli_usage_error("predict", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("predict", "unknown option '%s'", argv[optind - 1]);
@@ -94,6 +98,11 @@ int cmd_predict(int argc, char **argv) {
     }
     PifiErr err = {0};
     RunModel rm;
+    MemEstimate est;
+    if (pifi_memlimit_get() && (memest_run_infer(run, batch, &est, &err) || memlimit_check(&est, &err))) {
+        if (in != stdin) fclose(in);
+        return cli_fail(&err);
+    }
     if (runio_load_run(&rm, run, &err) || pifi_model_set_precision(&rm.model, prec, 1, &err) ||
         cli_load_quantized(&rm.model, run, &err)) {
         if (rm.cfg) runio_free_run(&rm);

@@ -1,16 +1,28 @@
 /* cmd_train.c: `pifi train`: fine-tune a classifier with one of the paper's
- * methods, or continue one with --resume. */
+ * methods, or continue one with --resume. Lists (--seeds, --layer -1,-2)
+ * make -o a directory of runs, trained and summarised by the experiment
+ * runner (src/exp/) as the grid of those cells; --eval-task adds the grid's
+ * cross-domain evaluation. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/compute_args.h"
 #include "cli/data_args.h"
+#include "exp/grid.h"
+#include "exp/results.h"
+#include "exp/runner.h"
+#include "exp/stats.h"
+#include "pifi/llm_layer.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "train/dist.h"
 #include "train/runio.h"
+#include "train/stopsig.h"
 #include "train/train_run.h"
 
 static const char *HELP =
@@ -26,7 +38,8 @@ static const char *HELP =
     "model:\n"
     "  --slm DIR             the small model\n"
     "  --llm PATH            the LLM whose layer is plugged in (HF dir or .gguf) ...\n"
-    "  --layer N             ... and which layer (default -1, the last)\n"
+    "  --layer N[,N...]      ... and which layer (default -1, the last); a list trains\n"
+    "                        one run per layer (the paper's layer-position sweep)\n"
     "  --llm-layer DIR       or a layer extracted with `pifi extract`\n"
     "  --method M            base | pifi (default) | pifi-unfrozen | pifi-random | lora\n"
     "  --pooling P           cls (default) | mean | last\n"
@@ -40,6 +53,8 @@ static const char *HELP =
     "  --skip-bad-rows       leave malformed rows out (counted) instead of stopping\n"
     "optimisation:\n"
     "  --epochs N --batch N --lr X --max-len N --seed N\n"
+    "  --seeds N,N,...       one run per seed (the paper's: 42,1004,2023,2024,2025); each\n"
+    "                        also seeds its --train-fraction subsample, as --seed does\n"
     "  --optimizer adam|adamw --weight-decay X --schedule constant|linear|cosine\n"
     "  --warmup-ratio X --clip X --label-smoothing X --head-dropout X\n"
     "  --max-steps N         stop after N optimizer steps\n"
@@ -52,6 +67,7 @@ static const char *HELP =
     "                        default: bf16 where the CPU has native bf16, else fp32)\n"
     "  --threads N           size of the thread pool (default: OMP_NUM_THREADS or all\n"
     "                        cores; bf16 runs resume bit-identically on the same count)\n"
+    CLI_MAX_MEMORY_HELP
     "output:\n"
     "  -o, --out RUN_DIR     the run directory (config.json, model.safetensors,\n"
     "                        train_log.jsonl, metrics.json, checkpoint/)\n"
@@ -59,8 +75,17 @@ static const char *HELP =
     "  --bundle              copy the frozen layer into RUN_DIR/llm_layer (else it is\n"
     "                        referenced by path and checked by hash when loaded)\n"
     "  --resume RUN_DIR      continue a run after a crash or Ctrl-C, bit-identically\n"
+    "  --eval-task T[,T...]  after training, also test the best model on these tasks'\n"
+    "                        test splits (cross-domain: imdb -> tweet_sentiment_binary, cr;\n"
+    "                        sst2 -> cr); reported and kept in metrics.json \"eval_tasks\"\n"
     "  --json                print the final result as JSON on stdout\n"
     "  -h, --help            this text\n"
+    "\n"
+    "Several seeds or layers: RUN_DIR holds one run per (layer, seed) in\n"
+    "RUN_DIR/runs/<task>/<method>[-L<layer>]/seed<seed>/ and the summary as `pifi\n"
+    "experiment` writes it: results.csv, results.md (mean +- std over seeds per layer)\n"
+    "and plots/. Run the same command again to continue after Ctrl-C or a crash: finished\n"
+    "runs are kept, interrupted ones resumed (docs/experiments.md).\n"
     "\n"
     "Several processes or machines (data parallel, docs/distributed.md):\n"
     "  mpirun -np 2 pifi train ...   each rank takes its share of every --batch;\n"
@@ -71,7 +96,7 @@ enum {
     O_TASK, O_DATA_DIR, O_TRAIN, O_VALID, O_TEST, O_TEXT_COL, O_PAIR_COL, O_LABEL_COL, O_FRACTION, O_SKIP_BAD,
     O_EPOCHS, O_BATCH, O_LR, O_MAX_LEN, O_SEED, O_OPTIM, O_WD, O_SCHED, O_WARMUP, O_CLIP, O_SMOOTH,
     O_HEAD_DROPOUT, O_MAX_STEPS, O_SAVE_EVERY, O_NO_SHUFFLE, O_PRECISION, O_OVERWRITE, O_RESUME, O_JSON,
-    O_EVAL_BATCH, O_BUNDLE, O_GRAD_ACCUM, O_THREADS,
+    O_EVAL_BATCH, O_BUNDLE, O_GRAD_ACCUM, O_THREADS, O_SEEDS, O_EVAL_TASK, O_MAX_MEMORY,
 };
 
 static int parse_float(const char *flag, const char *s, double lo, double hi, float *out) {
@@ -85,14 +110,107 @@ static int parse_float(const char *flag, const char *s, double lo, double hi, fl
     return 0;
 }
 
-static void print_result(const TrainResult *r, const TrainOpts *o, int json) {
+/* A comma-separated list of distinct integers in [lo, hi] ("42,1004,2023");
+ * 2 after a usage error. */
+static int parse_int_list(const char *flag, const char *s, int lo, int hi, int *out, int *n) {
+    *n = 0;
+    for (const char *p = s;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char item[32], *end;
+        if (len == 0) return cli_usage_error("train", "%s: empty entry in '%s' (a list is N,N,...)", flag, s);
+        snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item ? len : sizeof item - 1), p);
+        errno = 0;
+        long v = strtol(item, &end, 10);
+        if (len >= sizeof item || errno || *end || v < lo || v > hi)
+            return cli_usage_error("train", "%s: '%.*s' is not an integer in %d..%d", flag, (int)len, p, lo, hi);
+        for (int i = 0; i < *n; i++)
+            if (out[i] == v) return cli_usage_error("train", "%s: %ld is listed twice in '%s'", flag, v, s);
+        if (*n == GRID_MAX_LIST) return cli_usage_error("train", "%s: more than %d entries", flag, GRID_MAX_LIST);
+        out[(*n)++] = (int)v;
+        if (!e) return 0;
+        p = e + 1;
+    }
+}
+
+/* --eval-task T[,T...] (repeatable): registry names into out (static). */
+static int parse_task_list(const char *s, const char **out, int *n) {
+    for (const char *p = s;;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char item[64];
+        if (len == 0) return cli_usage_error("train", "--eval-task: empty entry in '%s'", s);
+        snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item ? len : sizeof item - 1), p);
+        const PifiTaskInfo *ti = len < sizeof item ? task_find(item) : NULL;
+        if (!ti)
+            return cli_usage_error("train", "--eval-task: unknown task '%.*s' (`pifi data list` lists them)", (int)len, p);
+        for (int i = 0; i < *n; i++)
+            if (out[i] == ti->name) return cli_usage_error("train", "--eval-task: %s is listed twice", ti->name);
+        if (*n == GRID_MAX_LIST) return cli_usage_error("train", "--eval-task: more than %d tasks", GRID_MAX_LIST);
+        out[(*n)++] = ti->name;
+        if (!e) return 0;
+        p = e + 1;
+    }
+}
+
+/* Each --eval-task must have the training data's classes (names, in order) and its data. */
+static int check_eval_tasks(const DataArgs *da, const PifiDataset *train) {
+    for (int i = 0; i < da->n_eval_tasks; i++) {
+        const PifiTaskInfo *ti = task_find(da->eval_tasks[i]);
+        if (da->task && !strcmp(da->task, ti->name))
+            return cli_usage_error("train", "--eval-task %s: the run is tested on its own task anyway", ti->name);
+        int same = ti->num_classes == train->num_classes;
+        for (int k = 0; same && k < ti->num_classes; k++) same = !strcmp(ti->label_names[k], train->label_names[k]);
+        if (!same)
+            return cli_usage_error("train", "--eval-task %s: its classes (%s, %s%s) are not the training data's (%s%s%s%s)",
+                                   ti->name, ti->label_names[0], ti->label_names[1], ti->num_classes > 2 ? ", ..." : "",
+                                   train->label_names[0], train->num_classes > 1 ? ", " : "",
+                                   train->num_classes > 1 ? train->label_names[1] : "", train->num_classes > 2 ? ", ..." : "");
+        char *dir = pifi_path_join(task_data_dir(da->data_dir), ti->data_subdir);
+        int ok = dir && pifi_is_dir(dir);
+        if (!ok) cli_usage_error("train", "--eval-task %s: no data folder %s (set --data-dir or PIFI_DATA)", ti->name, dir ? dir : "?");
+        free(dir);
+        if (!ok) return 2;
+    }
+    return 0;
+}
+
+/* The run's --eval-task results (data "eval_tasks") into *ev and metrics.json. */
+static int eval_tasks_after(const TrainOpts *o, const cJSON *data, cJSON **ev, PifiErr *err) {
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(data, "eval_tasks"), *it;
+    const char *names[GRID_MAX_LIST];
+    int n = 0;
+    cJSON_ArrayForEach(it, list) if (cJSON_IsString(it) && n < GRID_MAX_LIST) names[n++] = it->valuestring;
+    *ev = NULL;
+    if (n == 0) return 0;
+    const cJSON *dd = cJSON_GetObjectItemCaseSensitive(data, "data_dir");
+    if (exp_eval_run(o->out, names, n, cJSON_IsString(dd) ? dd->valuestring : NULL, o->eval_batch, ev, err)) return -1;
+    char *p = pifi_path_join(o->out, "metrics.json");
+    cJSON *m = NULL;
+    int rc = p ? pifi_json_load(p, 1 << 26, &m, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    if (rc == 0) {
+        cJSON_DeleteItemFromObjectCaseSensitive(m, "eval_tasks");
+        cJSON_AddItemReferenceToObject(m, "eval_tasks", *ev);
+        rc = runio_write_json(p, m, err);
+    }
+    cJSON_Delete(m);
+    free(p);
+    return rc;
+}
+
+static void print_result(const TrainResult *r, const TrainOpts *o, const cJSON *ev, int json) {
+    const cJSON *e;
     if (json) {
         printf("{\"run\":");
         cli_json_string(stdout, o->out);
         printf(",\"method\":\"%s\",\"steps\":%lld,\"best_epoch\":%lld,\"valid_accuracy\":%.6f,"
-               "\"test_accuracy\":%.6f,\"test_macro_f1\":%.6f,\"test_mcc\":%.6f,\"seconds\":%.1f}\n",
+               "\"test_accuracy\":%.6f,\"test_macro_f1\":%.6f,\"test_mcc\":%.6f,\"seconds\":%.1f",
                method_name(o->method), (long long)r->steps, (long long)r->best_epoch, r->best_valid,
                r->test_accuracy, r->test_macro_f1, r->test_mcc, r->seconds);
+        char *s = ev ? cJSON_PrintUnformatted(ev) : NULL;
+        if (s) printf(",\"eval_tasks\":%s", s);
+        free(s);
+        printf("}\n");
         return;
     }
     printf("%s: method %s, %lld steps in %.1f s, best epoch %lld", o->out, method_name(o->method),
@@ -101,6 +219,155 @@ static void print_result(const TrainResult *r, const TrainOpts *o, int json) {
     printf("\n");
     if (r->test_accuracy >= 0)
         printf("test accuracy %.4f  macro-F1 %.4f  MCC %.4f\n", r->test_accuracy, r->test_macro_f1, r->test_mcc);
+    cJSON_ArrayForEach(e, ev) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "accuracy"), *f = cJSON_GetObjectItemCaseSensitive(e, "macro_f1"),
+                    *c = cJSON_GetObjectItemCaseSensitive(e, "mcc");
+        printf("on %s (test): accuracy %.4f  macro-F1 %.4f  MCC %.4f\n", e->string, cJSON_GetNumberValue(a),
+               cJSON_GetNumberValue(f), cJSON_GetNumberValue(c));
+    }
+}
+
+/* ---- several seeds or layers: the grid of those cells ---- */
+
+/* Every layer of the list must exist in the LLM, each once. */
+static int check_layers(const char *llm, const int *layers, int n) {
+    LlmConfig cfg;
+    PifiErr err = {0};
+    if (llm_config_from_path(&cfg, llm, &err)) return cli_fail(&err);
+    int L = cfg.num_layers;
+    for (int i = 0; i < n; i++) {
+        if (layers[i] < -L || layers[i] >= L)
+            return cli_usage_error("train", "--layer %d: %s has %d layers (-%d..%d)", layers[i], llm, L, L, L - 1);
+        for (int j = 0; j < i; j++)
+            if ((layers[i] + L) % L == (layers[j] + L) % L)
+                return cli_usage_error("train", "--layer: %d and %d are the same layer of %s", layers[j], layers[i], llm);
+    }
+    return 0;
+}
+
+static void json_stat(cJSON *o, const char *k, double v) {
+    if (isnan(v)) cJSON_AddNullToObject(o, k);
+    else cJSON_AddNumberToObject(o, k, v);
+}
+
+/* Mean +- std over seeds per (evaluation task, method and layer), from the
+ * rows of results.csv. */
+static void print_grid_summary(const ExpGrid *g, const ExpRunStats *st, int json) {
+    ExpResults r;
+    PifiErr err = {0};
+    if (exp_collect(g, &r, &err)) {
+        cli_fail(&err);
+        return;
+    }
+    cJSON *sum = json ? cJSON_CreateArray() : NULL;
+    if (!json)
+        printf("%s: %d runs: %d trained, %d resumed, %d finished already, %d failed\n", g->out, st->cells, st->trained,
+               st->resumed, st->skipped, st->failed);
+    /* rows grouped by evaluation task (own test split first), each in run order */
+    ExpRow *by_eval = malloc(((size_t)r.n + 1) * sizeof *by_eval);
+    int m = 0;
+    for (int i = 0; by_eval && i < r.n; i++) {
+        int first = 1;
+        for (int j = 0; j < i && first; j++) first = strcmp(r.rows[j].eval_task, r.rows[i].eval_task) != 0;
+        for (int k = i; first && k < r.n; k++)
+            if (!strcmp(r.rows[k].eval_task, r.rows[i].eval_task)) by_eval[m++] = r.rows[k];
+    }
+    if (by_eval) free(r.rows), r.rows = by_eval;
+    char *done = calloc((size_t)r.n + 1, 1);
+    const char *shown = "";
+    for (int i = 0; done && i < r.n; i++) {
+        if (done[i]) continue;
+        char label[96], other[96];
+        results_label(&r.rows[i], label, sizeof label);
+        double *x = malloc(3 * (size_t)r.n * sizeof *x);
+        if (!x) break;
+        int n = 0;
+        for (int j = i; j < r.n; j++) {
+            results_label(&r.rows[j], other, sizeof other);
+            if (done[j] || strcmp(r.rows[j].eval_task, r.rows[i].eval_task) || strcmp(label, other)) continue;
+            done[j] = 1;
+            x[n] = r.rows[j].accuracy, x[r.n + n] = r.rows[j].macro_f1, x[2 * r.n + n] = r.rows[j].mcc;
+            n++;
+        }
+        StatSummary s[3];
+        for (int k = 0; k < 3; k++) stats_summary(x + (size_t)k * (size_t)r.n, n, &s[k]);
+        free(x);
+        if (json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "task", r.rows[i].task);
+            cJSON_AddStringToObject(o, "eval_task", r.rows[i].eval_task);
+            cJSON_AddStringToObject(o, "method", r.rows[i].method);
+            if (r.rows[i].has_layer && r.rows[i].layer != INT_MIN) cJSON_AddNumberToObject(o, "layer", r.rows[i].layer);
+            else cJSON_AddNullToObject(o, "layer");
+            cJSON_AddNumberToObject(o, "runs", n);
+            static const char *const K[3][2] = {{"accuracy_mean", "accuracy_std"}, {"macro_f1_mean", "macro_f1_std"},
+                                                {"mcc_mean", "mcc_std"}};
+            for (int k = 0; k < 3; k++) json_stat(o, K[k][0], s[k].mean), json_stat(o, K[k][1], s[k].std);
+            cJSON_AddItemToArray(sum, o);
+            continue;
+        }
+        if (strcmp(shown, r.rows[i].eval_task)) {
+            shown = r.rows[i].eval_task;
+            printf("test split of %s%s:  runs  accuracy         macro-F1         MCC\n", shown,
+                   strcmp(shown, r.rows[i].task) ? " (cross-domain)" : "");
+        }
+        printf("  %-20s %4d", label, n);
+        for (int k = 0; k < 3; k++) {
+            if (isnan(s[k].std)) printf("  %.4f         ", s[k].mean);
+            else printf("  %.4f ± %.4f", s[k].mean, s[k].std);
+        }
+        printf("\n");
+    }
+    free(done);
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "out", g->out);
+        cJSON_AddNumberToObject(o, "runs", st->cells);
+        cJSON_AddNumberToObject(o, "trained", st->trained);
+        cJSON_AddNumberToObject(o, "resumed", st->resumed);
+        cJSON_AddNumberToObject(o, "finished_already", st->skipped);
+        cJSON_AddNumberToObject(o, "failed", st->failed);
+        cJSON_AddItemToObject(o, "summary", sum);
+        char *s = cJSON_PrintUnformatted(o);
+        if (s) printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("results: %s/results.csv, %s/results.md, %s/plots/\n", g->out, g->out, g->out);
+    }
+    results_free(&r);
+}
+
+/* Train the cells (layers x seeds) with the experiment runner. */
+static int run_grid(const TrainOpts *o, const DataArgs *da, const cJSON *data, int llm_extracted, const int *seeds,
+                    int n_seeds, const int *layers, int n_layers, int json) {
+    ExpTrainSpec sp = {0};
+    sp.train = o;
+    sp.llm_extracted = llm_extracted;
+    sp.task = da->task;
+    sp.data = da->task ? NULL : data;
+    sp.data_dir = da->data_dir;
+    sp.out = o->out;
+    sp.seeds = seeds, sp.n_seeds = n_seeds;
+    sp.layers = layers, sp.n_layers = n_layers;
+    sp.train_fraction = da->train_fraction > 0 ? da->train_fraction : 1.0;
+    sp.eval_tasks = da->eval_tasks, sp.n_eval_tasks = da->n_eval_tasks;
+    PifiErr err = {0};
+    ExpGrid g;
+    if (grid_from_train(&g, &sp, &err)) return cli_fail(&err);
+    ExpRunOpts ro = {0};
+    ro.log = stderr;
+    ExpRunStats st;
+    int rc = exp_run(&g, &ro, &st, &err), status = 0; /* SIGINT/SIGTERM: the running cell saves its state */
+    if (st.interrupted) {
+        fprintf(stderr, "pifi: train: interrupted; the run's state is saved. Continue with the same command.\n");
+        status = 128 + st.interrupted;
+    } else if (rc) {
+        status = cli_fail(&err);
+    }
+    if (!st.interrupted && (rc == 0 || st.trained + st.skipped + st.resumed > 0)) print_grid_summary(&g, &st, json);
+    grid_free(&g);
+    return status;
 }
 
 /* Print a failure once: where it happened, or on rank 0 when every rank
@@ -132,7 +399,8 @@ int cmd_train(int argc, char **argv) {
         {"clip", 1, 0, O_CLIP}, {"label-smoothing", 1, 0, O_SMOOTH}, {"head-dropout", 1, 0, O_HEAD_DROPOUT},
         {"max-steps", 1, 0, O_MAX_STEPS}, {"save-every", 1, 0, O_SAVE_EVERY}, {"no-shuffle", 0, 0, O_NO_SHUFFLE},
         {"precision", 1, 0, O_PRECISION}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, 'o'}, {"overwrite", 0, 0, O_OVERWRITE},
-        {"resume", 1, 0, O_RESUME}, {"bundle", 0, 0, O_BUNDLE}, {"grad-accum", 1, 0, O_GRAD_ACCUM}, {"json", 0, 0, O_JSON}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"resume", 1, 0, O_RESUME}, {"bundle", 0, 0, O_BUNDLE}, {"grad-accum", 1, 0, O_GRAD_ACCUM}, {"json", 0, 0, O_JSON},
+        {"seeds", 1, 0, O_SEEDS}, {"eval-task", 1, 0, O_EVAL_TASK}, {"max-memory", 1, 0, O_MAX_MEMORY}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     TrainOpts o;
     train_opts_default(&o);
@@ -140,17 +408,30 @@ int cmd_train(int argc, char **argv) {
     DataArgs da = {0};
     da.seed = 2023;
     const char *resume = NULL, *llm_layer = NULL;
-    int json = 0, c, seed_set = 0, iv, other_flags = 0, grad_accum = 1;
+    int json = 0, c, seed_set = 0, iv, other_flags = 0, grad_accum = 0; /* 0: not given */
     float fv;
+    int seeds[GRID_MAX_LIST], layers[GRID_MAX_LIST], n_seeds = 0, n_layers = 1, n_eval = 0;
+    const char *eval_tasks[GRID_MAX_LIST];
+    layers[0] = o.layer;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, ":ho:", LONG, NULL)) != -1) {
-        if (c != O_RESUME && c != O_JSON && c != O_GRAD_ACCUM && c != O_THREADS && c != 'h' && c != ':' && c != '?') other_flags++;
+        if (c != O_RESUME && c != O_JSON && c != O_GRAD_ACCUM && c != O_THREADS && c != O_MAX_MEMORY && c != 'h' && c != ':' && c != '?') other_flags++;
         switch (c) {
         case O_SLM: o.slm = optarg; break;
         case O_LLM: o.llm = optarg; break;
         case O_LLM_LAYER: llm_layer = optarg; break;
-        case O_LAYER: if (cli_parse_int("train", "--layer", optarg, -100000, 100000, &o.layer)) return 2; break;
+        case O_LAYER:
+            if (!strchr(optarg, ',')) {
+                if (cli_parse_int("train", "--layer", optarg, -100000, 100000, &o.layer)) return 2;
+                layers[0] = o.layer, n_layers = 1;
+            } else {
+                if (parse_int_list("--layer", optarg, -100000, 100000, layers, &n_layers)) return 2;
+                o.layer = layers[0];
+            }
+            break;
+        case O_SEEDS: if (parse_int_list("--seeds", optarg, 0, INT_MAX, seeds, &n_seeds)) return 2; break;
+        case O_EVAL_TASK: if (parse_task_list(optarg, eval_tasks, &n_eval)) return 2; break;
         case O_METHOD:
             if (method_parse(optarg, &o.method))
                 return cli_usage_error("train", "--method must be base, pifi, pifi-unfrozen, pifi-random or lora, not '%s'", optarg);
@@ -207,6 +488,7 @@ int cmd_train(int argc, char **argv) {
         case O_NO_SHUFFLE: o.shuffle = 0; break;
         case O_PRECISION: if (cli_parse_precision("train", optarg, &o.precision)) return 2; break;
         case O_THREADS: if (cli_parse_threads("train", optarg)) return 2; break;
+        case O_MAX_MEMORY: if (cli_parse_max_memory("train", optarg)) return 2; break;
         case 'o': o.out = optarg; break;
         case O_OVERWRITE: o.overwrite = 1; break;
         case O_BUNDLE: o.bundle = 1; break;
@@ -218,11 +500,15 @@ int cmd_train(int argc, char **argv) {
         default: return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    (void)seed_set;
+    if (seed_set && n_seeds) return cli_usage_error("train", "give --seed N or --seeds N,N,..., not both");
+    if (n_seeds == 1) o.seed = (uint64_t)seeds[0], da.seed = seeds[0];
+    if (n_seeds == 0) seeds[0] = (int)o.seed, n_seeds = 1;
+    da.eval_tasks = eval_tasks, da.n_eval_tasks = n_eval;
+    int multi = n_seeds > 1 || n_layers > 1; /* -o is a directory of runs */
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (resume && other_flags)
         return cli_usage_error("train", "--resume takes every setting from the run's config.json; give no other flags "
-                               "(--grad-accum and --threads excepted)");
+                               "(--grad-accum, --threads and --max-memory excepted)");
     if (!resume) {
         if (!o.slm) return cli_usage_error("train", "--slm DIR is required");
         if (!o.out) return cli_usage_error("train", "-o RUN_DIR is required");
@@ -235,15 +521,36 @@ int cmd_train(int argc, char **argv) {
             return cli_usage_error("train", "--method %s needs --llm PATH (--layer N) or --llm-layer DIR",
                                    method_name(o.method));
         if (!method_has_llm(o.method)) o.llm = NULL;
+        if (n_layers > 1 && !o.llm)
+            return cli_usage_error("train", "--method %s plugs no LLM layer: --layer takes one value", method_name(o.method));
+        if (n_layers > 1 && llm_layer)
+            return cli_usage_error("train", "--layer with several values needs --llm PATH (--llm-layer holds one layer)");
+        if (multi && o.overwrite)
+            return cli_usage_error("train", "--overwrite: with several seeds or layers the same command continues the "
+                                            "runs in %s; remove it to start again", o.out);
+        if (multi && dist_launched())
+            return cli_usage_error("train", "several seeds or layers train one run after another in one process; "
+                                            "start one mpirun per --seed instead");
+        int st = n_layers > 1 ? check_layers(o.llm, layers, n_layers) : 0;
+        if (st) return st;
+    } else {
+        char *cp = pifi_path_join(resume, "config.json"), *rp = pifi_path_join(resume, "runs");
+        int grid_dir = cp && rp && !pifi_file_exists(cp) && pifi_is_dir(rp);
+        free(cp);
+        free(rp);
+        if (grid_dir)
+            return cli_usage_error("train", "%s holds several runs (--seeds or a --layer list): run the same "
+                                            "`pifi train` command again to continue them", resume);
     }
     PifiErr err = {0};
     Dist dist;
+    train_install_signal_handlers(); /* blocked before any thread starts, taken between steps (stopsig.h) */
     if (dist_init(&dist, &err)) {
         int st = cli_fail(&err);
         if (dist.broken) dist_abort(&dist, st);
         return st;
     }
-    cJSON *cfg = NULL, *data = NULL;
+    cJSON *cfg = NULL, *data = NULL, *ev = NULL;
     LoadedData ld;
     memset(&ld, 0, sizeof ld);
     int status = 2, rc = 0;
@@ -270,11 +577,26 @@ int cmd_train(int argc, char **argv) {
             goto out;
         }
     }
-    o.grad_accum = grad_accum;
+    if (grad_accum > 0) o.grad_accum = grad_accum; /* else the default 1, or the resumed run's */
     if (!rc) rc = data_load(data, PIFI_SPLITS_ALL, NULL, 0, &ld, &err);
     if (!rc && !ld.have[0]) rc = pifi_errf(&err, "train: the data has no training split");
     if (dist_agree(&dist, rc, &err)) {
         status = report_failure(&dist, &err);
+        goto out;
+    }
+    if (!resume && da.n_eval_tasks && check_eval_tasks(&da, &ld.split[0])) {
+        status = 2;
+        goto out;
+    }
+    if (multi && !ld.have[2]) {
+        status = cli_usage_error("train", "several seeds or layers are compared on the test split: the data has "
+                                          "none (give --test FILE)");
+        goto out;
+    }
+    if (multi) { /* the data is good: the runner loads it again in each run's process */
+        data_free(&ld);
+        stop_end(); /* this process forwards SIGINT/SIGTERM to each run's (exp_run), which takes them itself */
+        status = run_grid(&o, &da, data, llm_layer != NULL, seeds, n_seeds, layers, n_layers, json);
         goto out;
     }
     PifiDataset *splits[3] = {&ld.split[0], ld.have[1] ? &ld.split[1] : NULL, ld.have[2] ? &ld.split[2] : NULL};
@@ -292,10 +614,16 @@ int cmd_train(int argc, char **argv) {
         status = 128 + res.interrupted;
         goto out;
     }
-    if (dist.rank == 0) print_result(&res, &o, json);
+    if (dist.rank == 0 && eval_tasks_after(&o, data, &ev, &err)) { /* the run itself is complete */
+        status = cli_fail(&err);
+        goto out;
+    }
+    if (dist.rank == 0) print_result(&res, &o, ev, json);
     status = 0;
 out:
+    stop_end(); /* the signal mask and SIGXFSZ as they were (stopsig.h) */
     data_free(&ld);
+    cJSON_Delete(ev);
     cJSON_Delete(data);
     cJSON_Delete(cfg);
     dist_finalize(&dist);

@@ -1,7 +1,9 @@
 /* data_args.h: the data flags every command shares (--task, --data-dir,
  * --train/--valid/--test, --text-col, --text-pair-col, --label-col,
  * --train-fraction, --skip-bad-rows), as a JSON description that a run stores
- * in its config.json, and the loading of splits from it. */
+ * in its config.json, and the loading of splits from it (data/tasks_desc.h).
+ * Also the one download function of `pifi data` (cmd_data_fetch.c,
+ * libcurl). */
 #ifndef PIFI_CLI_DATA_ARGS_H
 #define PIFI_CLI_DATA_ARGS_H
 
@@ -16,6 +18,8 @@ typedef struct {
     double train_fraction;
     int skip_bad_rows;
     long long seed; /* of the --train-fraction subsample */
+    const char *const *eval_tasks; /* `pifi train --eval-task`: tasks whose test split the run is also */
+    int n_eval_tasks;              /* evaluated on (stored as "eval_tasks") */
 } DataArgs;
 
 /* NULL (with a message printed) when the flags are inconsistent. */
@@ -33,5 +37,13 @@ typedef struct {
 int data_load(const cJSON *desc, unsigned which, const char *const *label_names, int K, LoadedData *out,
               PifiErr *err);
 void data_free(LoadedData *d);
+
+
+/* Download url (http, https or file) into the open file fd, at most
+ * max_bytes; 0, or -1 with err (cmd_data_fetch.c). Without libcurl at build
+ * time it fails with "this pifi was built without libcurl". */
+int data_fetch_url(const char *url, int fd, long long max_bytes, PifiErr *err);
+/* 1 when this pifi was built with libcurl. */
+int data_fetch_available(void);
 
 #endif

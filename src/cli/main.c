@@ -1,4 +1,5 @@
 /* main.c: `pifi COMMAND ...`: dispatch to the commands. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ static const struct {
     {"eval", cmd_eval, "metrics of a trained run on a task split or a file"},
     {"predict", cmd_predict, "labels and probabilities of texts with a trained run (JSON lines)"},
     {"experiment", cmd_experiment, "a resumable grid of runs with results.csv, statistics and plots"},
+    {"data", cmd_data, "the named tasks' data: list what is there, get the public originals"},
     {"extract", cmd_extract, "copy one decoder layer out of an LLM (HF dir or GGUF), reading only its bytes"},
     {"quantize", cmd_quantize, "int8 weights of a trained run for inference, and the accuracy change"},
     {"bench", cmd_bench, "fixed-shape training or inference throughput, and the GEMM peak"},
@@ -30,6 +32,9 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    /* a write past `ulimit -f` fails with EFBIG and a message (every writer
+     * goes through fileio.c) instead of killing the process */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -1,9 +1,13 @@
-/* fileio.c: mmap, whole-file reads, and atomic writes (temp + fsync + rename). */
+/* fileio.c: mmap, whole-file reads, and atomic writes (temp + fsync + rename),
+ * with plain-words reasons for a full disk, and the sweep of temp files a
+ * killed writer left behind. */
 #include "pifi/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +98,17 @@ int pifi_read_file(const char *path, size_t max_bytes, char **out, size_t *len, 
     return 0;
 }
 
+/* Why a write failed, in words: the disk is full, the file-size limit was
+ * hit (ulimit -f: the process must ignore SIGXFSZ to see EFBIG), or errno's. */
+static const char *write_reason(int e, char *buf, size_t n) {
+    if (e == ENOSPC) snprintf(buf, n, "the disk is full (%s)", strerror(e));
+    else if (e == EDQUOT) snprintf(buf, n, "the disk quota is exhausted (%s)", strerror(e));
+    else if (e == EFBIG) snprintf(buf, n, "the file is too large for this process's file size limit (%s; ulimit -f)",
+                                  strerror(e));
+    else snprintf(buf, n, "%s", strerror(e));
+    return buf;
+}
+
 int pifi_atomic_open(PifiAtomicFile *f, const char *path, PifiErr *err) {
     memset(f, 0, sizeof *f);
     f->fd = -1;
@@ -111,7 +126,8 @@ int pifi_atomic_open(PifiAtomicFile *f, const char *path, PifiErr *err) {
         free(f->path);
         free(f->tmp_path);
         f->path = f->tmp_path = NULL;
-        return pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot create: %s", path, strerror(e));
+        char why[160];
+        return pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot create: %s", path, write_reason(e, why, sizeof why));
     }
     return 0;
 }
@@ -122,8 +138,10 @@ int pifi_atomic_write(PifiAtomicFile *f, const void *buf, size_t n, PifiErr *err
         ssize_t w = write(f->fd, p, n);
         if (w < 0) {
             if (errno == EINTR) continue;
+            int e = errno;
+            char why[160];
             f->failed = 1;
-            return pifi_errk(err, PIFI_ERR_RUNTIME, "%s: write failed: %s", f->path, strerror(errno));
+            return pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot write: %s", f->path, write_reason(e, why, sizeof why));
         }
         p += w;
         n -= (size_t)w;
@@ -149,14 +167,16 @@ int pifi_atomic_commit(PifiAtomicFile *f, PifiErr *err) {
     }
     if (fsync(f->fd) != 0) {
         int e = errno;
-        pifi_errk(err, PIFI_ERR_RUNTIME, "%s: fsync failed: %s", f->path, strerror(e));
+        char why[160];
+        pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot write (fsync): %s", f->path, write_reason(e, why, sizeof why));
         pifi_atomic_abort(f);
         return -1;
     }
     if (close(f->fd) != 0) {
         int e = errno;
         f->fd = -1;
-        pifi_errk(err, PIFI_ERR_RUNTIME, "%s: close failed: %s", f->path, strerror(e));
+        char why[160];
+        pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot write (close): %s", f->path, write_reason(e, why, sizeof why));
         pifi_atomic_abort(f);
         return -1;
     }
@@ -236,4 +256,40 @@ int pifi_mkdirs(const char *path, PifiErr *err) {
     }
     free(p);
     return pifi_is_dir(path) ? 0 : pifi_errf(err, "%s: exists and is not a directory", path);
+}
+
+/* "<name>.tmp.<pid>": the pid, or 0 when name is not an atomic writer's temp. */
+static long temp_owner(const char *name) {
+    const char *t = strstr(name, ".tmp.");
+    if (!t || t == name) return 0;
+    while (strstr(t + 1, ".tmp.")) t = strstr(t + 1, ".tmp.");
+    const char *d = t + 5;
+    if (!*d) return 0;
+    long pid = 0;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9' || pid > 1L << 30) return 0;
+        pid = pid * 10 + (*d - '0');
+    }
+    return pid;
+}
+
+int pifi_remove_stale_temps(const char *dir, int *removed) {
+    if (removed) *removed = 0;
+    DIR *dp = opendir(dir);
+    if (!dp) return 0;
+    int rc = 0;
+    for (struct dirent *de; (de = readdir(dp));) {
+        long pid = temp_owner(de->d_name);
+        if (pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* its writer may still be running */
+        char *p = pifi_path_join(dir, de->d_name);
+        if (p && pifi_file_exists(p) && unlink(p) == 0) {
+            if (removed) (*removed)++;
+        } else if (p && pifi_file_exists(p)) {
+            rc = -1;
+        }
+        free(p);
+    }
+    closedir(dp);
+    return rc;
 }

@@ -6,6 +6,43 @@
 #include <string.h>
 
 #include "pifi/fileio.h"
+#include "text/utf8.h"
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first key that appears twice in one object of v (depth first), or NULL.
+ * cJSON keeps the first of two equal keys, Python's json the last: a file
+ * with both is ambiguous, so it is refused. */
+static const char *duplicate_key(const cJSON *v) {
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v)) return NULL;
+    size_t n = 0;
+    for (const cJSON *c = v->child; c; c = c->next) n++;
+    if (cJSON_IsObject(v) && n > 1) {
+        const char **keys = malloc(n * sizeof *keys);
+        if (keys) { /* out of memory: not checked */
+            size_t i = 0;
+            for (const cJSON *c = v->child; c; c = c->next) keys[i++] = c->string ? c->string : "";
+            qsort(keys, n, sizeof *keys, cmp_str);
+            const char *dup = NULL;
+            for (i = 1; i < n && !dup; i++)
+                if (strcmp(keys[i - 1], keys[i]) == 0) dup = keys[i];
+            free(keys);
+            if (dup) return dup;
+        }
+    }
+    for (const cJSON *c = v->child; c; c = c->next) {
+        const char *d = duplicate_key(c);
+        if (d) return d;
+    }
+    return NULL;
+}
+
+int pifi_json_unique_keys(const cJSON *root, const char *what, PifiErr *err) {
+    const char *dup = duplicate_key(root);
+    return dup ? pifi_errf(err, "%s: key \"%s\" appears twice in one object", what, dup) : 0;
+}
 
 int pifi_json_parse(const char *buf, size_t n, const char *what, cJSON **out, PifiErr *err) {
     const char *end = NULL;
@@ -19,6 +56,13 @@ int pifi_json_parse(const char *buf, size_t n, const char *what, cJSON **out, Pi
             else col++;
         }
         return pifi_errf(err, "%s: invalid JSON at line %d, column %d", what, line, col);
+    }
+    size_t bad;
+    if (!utf8_valid(buf, n, &bad)) {
+        cJSON_Delete(root);
+        int line = 1;
+        for (size_t i = 0; i < bad; i++) line += buf[i] == '\n';
+        return pifi_errf(err, "%s: not valid UTF-8 (line %d, byte %zu)", what, line, bad);
     }
     *out = root;
     return 0;

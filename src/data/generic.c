@@ -18,6 +18,7 @@
 #include "data/data_internal.h"
 #include "data/generic_internal.h"
 #include "pifi/fileio.h"
+#include "pifi/json.h"
 
 #define MAX_CLASSES 10000
 
@@ -342,6 +343,12 @@ static int load_jsonl(Loader *L, const PifiMap *map, PifiErr *err) {
         if (!cJSON_IsObject(row)) {
             cJSON_Delete(row);
             rc = bad_row(L, err, "%s:%lld: not a JSON object", L->path, (long long)it.line);
+            continue;
+        }
+        PifiErr dup;
+        if (pifi_json_unique_keys(row, "row", &dup)) { /* "row: key \"k\" appears twice ..." */
+            cJSON_Delete(row);
+            rc = bad_row(L, err, "%s:%lld: %s", L->path, (long long)it.line, dup.msg);
             continue;
         }
         const cJSON *t = json_field(row, s_text), *p = o->pair_col ? json_field(row, o->pair_col) : NULL;

@@ -1,5 +1,6 @@
 /* grid.c: reading and checking an experiment grid (grid.h), and expanding
- * it into cells. Errors name the file and, for TOML, the line:
+ * it into cells (grid_cells.c makes each). Errors name the file and, for
+ * TOML, the line:
  *   grid.toml:12: unknown key "epoch" (did you mean "epochs"?) */
 #include "exp/grid.h"
 
@@ -20,7 +21,8 @@ static const int DEFAULT_SEEDS[] = {42, 1004, 2023, 2024, 2025};
 
 static const char *const TOP_KEYS[] = {"slm", "llm", "tasks", "methods", "seeds", "layers", "train_fraction",
                                        "eval_tasks", "data_dir", "out", "train", "also", NULL};
-static const char *const ALSO_KEYS[] = {"tasks", "methods", "seeds", "layers", "train_fraction", NULL};
+static const char *const ALSO_KEYS[] = {"tasks", "methods", "seeds", "layers", "train_fraction", "llm", "llm_name",
+                                        NULL};
 
 /* [train]: TrainOpts fields by name. */
 typedef enum { F_INT, F_INT64, F_FLOAT, F_BOOL, F_OPTIM, F_SCHED, F_POOLING, F_PRECISION } FieldKind;
@@ -283,29 +285,10 @@ static int is_extracted_layer(const char *path) {
     return ext;
 }
 
-static int add_cell(ExpGrid *g, const char *task, PifiMethod m, int layer, int seed, double frac, PifiErr *err) {
-    ExpCell c = {task, m, layer, seed, frac, "", NULL};
-    int n = snprintf(c.label, sizeof c.label, "%s", method_name(m));
-    if (method_has_llm(m) && layer != INT_MIN && layer != -1)
-        n += snprintf(c.label + n, sizeof c.label - (size_t)n, "-L%d", layer);
-    if (frac != 1) snprintf(c.label + n, sizeof c.label - (size_t)n, "-f%g", frac);
-    char rel[512];
-    snprintf(rel, sizeof rel, "runs/%s/%s/seed%d", task, c.label, seed);
-    for (int i = 0; i < g->n_cells; i++)
-        if (!strcmp(g->cells[i].label, c.label) && g->cells[i].task == task && g->cells[i].seed == seed) return 0;
-    if (g->n_cells >= GRID_MAX_CELLS) return pifi_errf(err, "%s: more than %d cells", g->path, GRID_MAX_CELLS);
-    if (g->n_cells % 64 == 0) {
-        ExpCell *nc = realloc(g->cells, (size_t)(g->n_cells + 64) * sizeof *nc);
-        if (!nc) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-        g->cells = nc;
-    }
-    c.dir = pifi_path_join(g->out, rel);
-    if (!c.dir) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    g->cells[g->n_cells++] = c;
-    return 0;
-}
-
-static int expand(ExpGrid *g, const Block *b, const Loc *l, PifiErr *err) {
+/* The cells of one block; llm: 0 the top level's llm, k > 0 g->llms[k - 1]. */
+static int expand(ExpGrid *g, const Block *b, int llm, const Loc *l, PifiErr *err) {
+    const char *llm_path = llm ? g->llms[llm - 1].path : g->llm;
+    int extracted = llm ? g->llms[llm - 1].extracted : g->llm_extracted;
     if (!b->n_tasks) return loc_err(l, "tasks", err, "no \"tasks\" (e.g. tasks = [\"sst2\"])");
     if (!b->n_methods) return loc_err(l, "methods", err, "no \"methods\" (e.g. methods = [\"base\", \"pifi\"])");
     int seeds_default = b->n_seeds == 0, layers_default = b->n_layers == 0, frac_default = b->n_fractions == 0;
@@ -316,20 +299,25 @@ static int expand(ExpGrid *g, const Block *b, const Loc *l, PifiErr *err) {
             for (int mi = 0; mi < b->n_methods; mi++) {
                 PifiMethod m = b->methods[mi];
                 int nl = method_has_llm(m) ? n_layers : 1;
-                if (method_has_llm(m) && !g->llm)
+                if (llm && !method_has_llm(m))
+                    return loc_err(l, "methods", err,
+                                   "method %s plugs no LLM layer, so a block with its own llm cannot train it (those "
+                                   "cells are the top level's): set methods = [\"pifi\", ...] in this block",
+                                   method_name(m));
+                if (method_has_llm(m) && !llm_path)
                     return loc_err(l, "methods", err, "method %s needs an LLM: set llm = \"PATH\"", method_name(m));
-                if (method_has_llm(m) && g->llm_extracted && b->layers_given)
+                if (method_has_llm(m) && extracted && b->layers_given)
                     return loc_err(l, "layers", err, "llm is a layer extracted with `pifi extract`: it holds one "
                                                      "layer, so \"layers\" cannot choose; give the LLM itself");
                 for (int li = 0; li < nl; li++)
                     for (int si = 0; si < n_seeds; si++) {
                         int layer = !method_has_llm(m) ? 0
-                                    : g->llm_extracted ? INT_MIN
+                                    : extracted        ? INT_MIN
                                     : layers_default   ? -1
                                                        : b->layers[li];
                         int seed = seeds_default ? DEFAULT_SEEDS[si] : b->seeds[si];
                         double fr = frac_default ? 1.0 : b->fractions[fi];
-                        if (add_cell(g, b->tasks[ti], m, layer, seed, fr, err)) return -1;
+                        if (grid_add_cell(g, b->tasks[ti], m, layer, seed, fr, llm, err)) return -1;
                     }
             }
     return 0;
@@ -383,14 +371,68 @@ static int check_paths(const ExpGrid *g, PifiErr *err) {
     free(cfg);
     if (!ok) return pifi_errf(err, "%s: slm %s: not a model directory (no config.json)", g->path, g->slm);
     int need_llm = 0;
-    for (int i = 0; i < g->n_cells; i++) need_llm |= method_has_llm(g->cells[i].method);
+    for (int i = 0; i < g->n_cells; i++) need_llm |= method_has_llm(g->cells[i].method) && g->cells[i].llm == 0;
     if (need_llm && !pifi_file_exists(g->llm) && !pifi_is_dir(g->llm))
         return pifi_errf(err, "%s: llm %s does not exist", g->path, g->llm);
+    for (int i = 0; i < g->n_llms; i++)
+        if (!pifi_file_exists(g->llms[i].path) && !pifi_is_dir(g->llms[i].path))
+            return pifi_errf(err, "%s: llm %s (llm_name \"%s\") does not exist", g->path, g->llms[i].path,
+                             g->llms[i].name);
     for (int i = 0; i < g->n_cells; i++)
         if ((i == 0 || g->cells[i].task != g->cells[i - 1].task) && check_data(g, g->cells[i].task, err)) return -1;
     for (int i = 0; i < g->n_evals; i++)
         for (int j = 0; j < g->evals[i].n; j++)
             if (check_data(g, g->evals[i].others[j], err)) return -1;
+    return 0;
+}
+
+/* An [[also]] block's own llm and llm_name: *llm = its index + 1 in g->llms
+ * (a name given twice must name the same path), 0 when the block has none. */
+static int also_llm(ExpGrid *g, const cJSON *t, const char *base_dir, const Loc *l, int *llm, PifiErr *err) {
+    const cJSON *path = cJSON_GetObjectItemCaseSensitive(t, "llm");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(t, "llm_name");
+    *llm = 0;
+    if (!path && !name) return 0;
+    if (!path)
+        return loc_err(l, "llm_name", err, "\"llm_name\" names the block's own LLM: set llm = \"PATH\" too");
+    if (!cJSON_IsString(path) || !path->valuestring[0])
+        return loc_err(l, "llm", err, "\"llm\" must be a non-empty string (a path)");
+    if (!name)
+        return loc_err(l, "llm", err, "a block with its own llm needs llm_name = \"NAME\" (its cells are "
+                                      "labelled <method>@NAME, e.g. pifi@stories260K)");
+    const char *s = cJSON_IsString(name) ? name->valuestring : "";
+    size_t n = strlen(s);
+    int ok = n >= 1 && n <= GRID_LLM_NAME_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+             s[i] == '_' || s[i] == '.' || s[i] == '-';
+    if (!ok)
+        return loc_err(l, "llm_name", err, "\"llm_name\" must be 1 to %d letters, digits, '_', '.' or '-'",
+                       GRID_LLM_NAME_MAX);
+    char *p = resolve(base_dir, path->valuestring);
+    if (!p) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    for (int i = 0; i < g->n_llms; i++) {
+        if (strcmp(g->llms[i].name, s)) continue;
+        int same = !strcmp(g->llms[i].path, p);
+        free(p);
+        if (!same)
+            return loc_err(l, "llm_name", err, "llm_name \"%s\" already names another llm (%s)", s, g->llms[i].path);
+        *llm = i + 1;
+        return 0;
+    }
+    if (g->n_llms >= GRID_MAX_LIST) {
+        free(p);
+        return loc_err(l, "llm", err, "more than %d llm_name entries", GRID_MAX_LIST);
+    }
+    ExpLlm *e = &g->llms[g->n_llms];
+    e->name = strdup(s);
+    e->path = p;
+    if (!e->name) {
+        free(p);
+        return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    }
+    e->extracted = is_extracted_layer(p);
+    *llm = ++g->n_llms;
     return 0;
 }
 
@@ -436,7 +478,7 @@ static int build(ExpGrid *g, const cJSON *root, const cJSON *lines, const char *
     }
     Block main_b;
     memset(&main_b, 0, sizeof main_b);
-    if (parse_block(root, &main_b, &top, err) || expand(g, &main_b, &top, err)) return -1;
+    if (parse_block(root, &main_b, &top, err) || expand(g, &main_b, 0, &top, err)) return -1;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "also"))) {
         if (!cJSON_IsArray(v))
             return loc_err(&top, "also", err, "\"also\" must be an array of tables ([[also]] in TOML)");
@@ -448,12 +490,18 @@ static int build(ExpGrid *g, const cJSON *root, const cJSON *lines, const char *
             if (!cJSON_IsObject(it)) return loc_err(&top, "also", err, "each \"also\" entry must be a table");
             if (check_keys(it, ALSO_KEYS, &al, err)) return -1;
             Block b = main_b; /* what it does not say comes from the top level */
-            if (parse_block(it, &b, &al, err) || expand(g, &b, &al, err)) return -1;
+            int llm = 0;
+            if (also_llm(g, it, base_dir, &al, &llm, err)) return -1;
+            if (llm && g->llms[llm - 1].extracted) { /* one layer: the top level's layers do not apply */
+                b.n_layers = 0;
+                b.layers_given = 0;
+            }
+            if (parse_block(it, &b, &al, err) || expand(g, &b, llm, &al, err)) return -1;
         }
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "eval_tasks")) && parse_evals(g, v, &top, err)) return -1;
     int need_llm = 0;
-    for (int i = 0; i < g->n_cells; i++) need_llm |= method_has_llm(g->cells[i].method);
+    for (int i = 0; i < g->n_cells; i++) need_llm |= method_has_llm(g->cells[i].method) && g->cells[i].llm == 0;
     if (!need_llm) {
         free(g->llm);
         g->llm = NULL;
@@ -513,38 +561,11 @@ void grid_free(ExpGrid *g) {
     free(g->llm);
     free(g->data_dir);
     free(g->out);
-    memset(g, 0, sizeof *g);
-}
-
-void grid_cell_opts(const ExpGrid *g, const ExpCell *c, TrainOpts *o) {
-    *o = g->train;
-    o->slm = g->slm;
-    o->method = c->method;
-    o->llm = method_has_llm(c->method) ? g->llm : NULL;
-    o->layer = method_has_llm(c->method) ? c->layer : -1;
-    o->seed = (uint64_t)c->seed;
-    o->out = c->dir;
-    o->overwrite = 0;
-}
-
-cJSON *grid_cell_data(const ExpGrid *g, const ExpCell *c) {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddStringToObject(o, "task", c->task);
-    const char *dd = task_data_dir(g->data_dir);
-    char real[PATH_MAX];
-    cJSON_AddStringToObject(o, "data_dir", realpath(dd, real) ? real : dd);
-    if (c->train_fraction > 0 && c->train_fraction < 1) {
-        cJSON_AddNumberToObject(o, "train_fraction", grid_cell_fraction(c));
-        cJSON_AddNumberToObject(o, "train_fraction_seed", (double)c->seed);
+    free(g->own_task);
+    cJSON_Delete(g->data);
+    for (int i = 0; i < g->n_llms; i++) {
+        free(g->llms[i].name);
+        free(g->llms[i].path);
     }
-    return o;
-}
-
-double grid_cell_fraction(const ExpCell *c) { return (double)(float)c->train_fraction; }
-
-const ExpEvalTasks *grid_evals_of(const ExpGrid *g, const char *task) {
-    for (int i = 0; i < g->n_evals; i++)
-        if (!strcmp(g->evals[i].task, task)) return &g->evals[i];
-    return NULL;
+    memset(g, 0, sizeof *g);
 }

@@ -84,6 +84,46 @@ static int collect(const ExpResults *r, const ExpRow *g, const char *label, int 
 
 static const char *METRIC_TITLES[] = {"accuracy", "macro-F1", "MCC"};
 
+/* Place of a method in a table: base, pifi, pifi-random, pifi-unfrozen,
+ * lora, then anything else. "pifi@stories260K" ranks as pifi. */
+static int method_rank(const char *method) {
+    static const char *const ORDER[] = {"base", "pifi", "pifi-random", "pifi-unfrozen", "lora"};
+    size_t n = strcspn(method, "@");
+    for (int i = 0; i < 5; i++)
+        if (strlen(ORDER[i]) == n && !strncmp(ORDER[i], method, n)) return i;
+    return 5;
+}
+
+/* Order the labels of a table (rows[k]: one row of labels[k]): the top
+ * level's LLM first in method_rank order, then each other LLM's (@name) in
+ * order of first appearance, each in method_rank order; the same rank
+ * (layers of one method) keeps the order of appearance. */
+static void order_labels(const ExpRow *const *rows, const char **labels, int n) {
+    int key[256];
+    const char *names[256];
+    int n_names = 0;
+    for (int i = 0; i < n; i++) {
+        const char *at = strchr(rows[i]->method, '@');
+        int group = 0;
+        if (at) {
+            for (group = 0; group < n_names && strcmp(names[group], at); group++) {
+            }
+            if (group == n_names) names[n_names++] = at;
+            group++;
+        }
+        key[i] = group * 16 + method_rank(rows[i]->method);
+    }
+    for (int i = 1; i < n; i++) /* insertion sort: stable */
+        for (int j = i; j > 0 && key[j - 1] > key[j]; j--) {
+            int k = key[j];
+            key[j] = key[j - 1];
+            key[j - 1] = k;
+            const char *l = labels[j];
+            labels[j] = labels[j - 1];
+            labels[j - 1] = l;
+        }
+}
+
 /* One group: its table in md, its bar chart. Returns -1 when the chart failed (err set). */
 static int write_group(const ExpResults *r, int gi, const char *out_dir, FILE *md, double *va, double *vb, int draw,
                        PifiErr *err) {
@@ -99,8 +139,9 @@ static int write_group(const ExpResults *r, int gi, const char *out_dir, FILE *m
     fprintf(md, "| method | seeds | accuracy | macro-F1 | MCC | Δ %s | p (Welch) | valid accuracy (%s) |%s\n", mt,
             g->task, cross ? "" : " curves |");
     fprintf(md, "|---|---|---|---|---|---|---|---|%s\n", cross ? "" : "---|");
-    /* labels in order of appearance */
+    /* labels in order of appearance, then in table order */
     const char *labels[256];
+    const ExpRow *first[256];
     char store[256][64];
     double means[256], stds[256];
     int nl = 0;
@@ -113,8 +154,10 @@ static int write_group(const ExpResults *r, int gi, const char *out_dir, FILE *m
         if (seen) continue;
         snprintf(store[nl], sizeof store[nl], "%s", lb);
         labels[nl] = store[nl];
+        first[nl] = &r->rows[i];
         nl++;
     }
+    order_labels(first, labels, nl);
     int nb = collect(r, g, "base", main_m, vb);
     for (int l = 0; l < nl; l++) {
         StatSummary s[PIFI_METRIC_COUNT + 1];

@@ -12,7 +12,7 @@
 typedef struct {
     char task[64];      /* trained on */
     char eval_task[64]; /* evaluated on (= task for the cell's own test split) */
-    char method[32];
+    char method[64];    /* "pifi", or "pifi@<llm_name>" for a cell of an [[also]] block's own llm */
     int has_layer;      /* the method plugs an LLM layer */
     int layer;          /* as the grid names it (INT_MIN: an extracted layer's own, written "own") */
     long long seed;
@@ -38,7 +38,8 @@ int results_write_csv(const ExpResults *r, const char *path, PifiErr *err);
 /* Read it back (the header must be results.csv's). */
 int results_read_csv(ExpResults *r, const char *path, PifiErr *err);
 
-/* "pifi-L3" style label of a row's method and layer (for tables and plots). */
+/* "pifi-L3" style label of a row's method and layer (for tables and plots;
+ * "pifi@stories260K-L3" for another LLM's). */
 void results_label(const ExpRow *row, char *out, size_t n);
 
 #endif

@@ -16,11 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "data/tasks_desc.h"
 #include "exp/evalset.h"
 #include "exp/report.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "train/runio.h"
+#include "train/stopsig.h"
 #include "train/train_run.h"
 
 const char *cell_state_name(CellState s) {
@@ -98,12 +100,17 @@ int cell_check_config(const ExpGrid *g, const ExpCell *c, PifiErr *err) {
         return 0;
     }
     const cJSON *have = cJSON_GetObjectItemCaseSensitive(cfg, "pifi");
-    TrainOpts o;
-    grid_cell_opts(g, c, &o);
+    TrainOpts o, d;
+    grid_cell_opts(g, c, &o); /* with the cell's own llm */
+    /* a setting an older pifi did not record (grad_accum, ...) was its default */
+    train_opts_default(&d);
+    d.method = o.method;
+    d.slm = o.slm;
     cJSON *data = grid_cell_data(g, c);
     cJSON *want = data ? runio_opts_json(&o, 2, NULL, data) : NULL;
+    cJSON *dflt = runio_opts_json(&d, 2, NULL, NULL);
     int rc = 0;
-    if (!want) {
+    if (!want || !dflt) {
         rc = pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
         goto out;
     }
@@ -116,14 +123,17 @@ int cell_check_config(const ExpGrid *g, const ExpCell *c, PifiErr *err) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(have, TOP[i]), *b = cJSON_GetObjectItemCaseSensitive(want, TOP[i]);
         if (!strcmp(TOP[i], "llm") && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(have, "llm_bundled"))) continue;
         if (!strcmp(TOP[i], "layer") && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(have, "llm_bundled"))) continue;
+        if (!a && !strcmp(TOP[i], "pooling")) a = cJSON_GetObjectItemCaseSensitive(dflt, TOP[i]);
         if (!same_leaf(a, b)) {
             rc = differ(c, TOP[i], a, b, err);
             goto out;
         }
     }
     const cJSON *ht = cJSON_GetObjectItemCaseSensitive(have, "train"), *wt = cJSON_GetObjectItemCaseSensitive(want, "train");
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(dflt, "train");
     for (const cJSON *it = wt ? wt->child : NULL; it; it = it->next) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(ht, it->string);
+        if (!a) a = cJSON_GetObjectItemCaseSensitive(dt, it->string);
         if (!same_leaf(a, it)) {
             char what[96];
             snprintf(what, sizeof what, "train.%s", it->string);
@@ -132,7 +142,8 @@ int cell_check_config(const ExpGrid *g, const ExpCell *c, PifiErr *err) {
         }
     }
     const cJSON *hd = cJSON_GetObjectItemCaseSensitive(have, "data");
-    static const char *DATA[] = {"task", "train_fraction", "train_fraction_seed"};
+    static const char *DATA[] = {"task", "train_fraction", "train_fraction_seed", "train", "valid", "test",
+                                 "text_col", "text_pair_col", "label_col"};
     for (size_t i = 0; i < sizeof DATA / sizeof DATA[0]; i++) {
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(hd, DATA[i]), *b = cJSON_GetObjectItemCaseSensitive(data, DATA[i]);
         if (!same_leaf(a, b)) {
@@ -144,6 +155,7 @@ int cell_check_config(const ExpGrid *g, const ExpCell *c, PifiErr *err) {
     }
 out:
     cJSON_Delete(want);
+    cJSON_Delete(dflt);
     cJSON_Delete(data);
     cJSON_Delete(cfg);
     return rc;
@@ -168,10 +180,10 @@ static long long last_logged_step(const char *dir) {
     return step;
 }
 
-static void base_row(const ExpCell *c, ExpRow *w) {
+static void base_row(const ExpGrid *g, const ExpCell *c, ExpRow *w) {
     memset(w, 0, sizeof *w);
     snprintf(w->task, sizeof w->task, "%s", c->task);
-    snprintf(w->method, sizeof w->method, "%s", method_name(c->method));
+    grid_cell_method(g, c, w->method, sizeof w->method); /* "pifi", or "pifi@stories260K" for an [[also]] llm's */
     w->has_layer = method_has_llm(c->method);
     w->layer = w->has_layer ? c->layer : 0;
     w->seed = c->seed;
@@ -186,7 +198,7 @@ static int cell_rows(const ExpGrid *g, const ExpCell *c, ExpResults *r, PifiErr 
         return 0;
     }
     ExpRow w;
-    base_row(c, &w);
+    base_row(g, c, &w);
     snprintf(w.eval_task, sizeof w.eval_task, "%s", c->task);
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "test");
     w.accuracy = num_at(t, "accuracy");
@@ -245,13 +257,8 @@ static int train_cell(const ExpGrid *g, const ExpCell *c, CellState s, TrainResu
     cJSON *data = grid_cell_data(g, c);
     if (!data) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
     /* the splits exactly as `pifi train --task T --train-fraction F --seed S` loads them */
-    PifiTaskOpts to = task_opts_default();
-    to.load = PIFI_SPLITS_ALL;
-    to.need = PIFI_SPLIT_BIT(PIFI_SPLIT_TRAIN);
-    to.train_fraction = grid_cell_fraction(c);
-    to.fraction_seed = (uint64_t)c->seed;
     PifiTaskSplits ts;
-    int rc = task_load(c->task, g->data_dir, &ts, &to, err);
+    int rc = task_desc_load(data, PIFI_SPLITS_ALL, NULL, 0, &ts, err);
     if (rc == 0) {
         PifiDataset *splits[3] = {&ts.split[0], ts.available[1] ? &ts.split[1] : NULL,
                                   ts.available[2] ? &ts.split[2] : NULL};
@@ -270,6 +277,42 @@ static int train_cell(const ExpGrid *g, const ExpCell *c, CellState s, TrainResu
     }
     cJSON_Delete(data);
     return rc;
+}
+
+/* One cross-domain evaluation as eval_<task>.json and metrics.json's "eval_tasks" hold it. */
+static cJSON *eval_json(const char *task, const EvalSummary *s) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "task", task);
+    cJSON_AddStringToObject(o, "split", "test");
+    cJSON_AddNumberToObject(o, "n", (double)s->n);
+    cJSON_AddNumberToObject(o, "loss", s->loss);
+    cJSON_AddNumberToObject(o, "accuracy", s->accuracy);
+    cJSON_AddNumberToObject(o, "macro_f1", s->macro_f1);
+    cJSON_AddNumberToObject(o, "mcc", s->mcc);
+    cJSON_AddNumberToObject(o, "seconds", s->seconds);
+    return o;
+}
+
+int exp_eval_run(const char *run_dir, const char *const *tasks, int n, const char *data_dir, int batch, cJSON **out,
+                 PifiErr *err) {
+    *out = NULL;
+    if (n <= 0) return 0;
+    RunModel rm;
+    if (runio_load_run(&rm, run_dir, err)) return -1;
+    cJSON *all = cJSON_CreateObject();
+    int rc = all ? 0 : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    for (int i = 0; i < n && rc == 0; i++) {
+        EvalSummary s;
+        rc = evalset_task(&rm, tasks[i], data_dir, PIFI_SPLIT_TEST, batch, &s, err);
+        if (rc == 0) cJSON_AddItemToObject(all, tasks[i], eval_json(tasks[i], &s));
+    }
+    runio_free_run(&rm);
+    if (rc) {
+        cJSON_Delete(all);
+        return pifi_err_prefix(err, run_dir);
+    }
+    *out = all;
+    return 0;
 }
 
 /* The cross-domain evaluations of a finished cell that are not there yet. */
@@ -291,15 +334,7 @@ static int eval_cell(const ExpGrid *g, const ExpCell *c, FILE *log, int *done, P
             pifi_err_prefix(err, c->dir);
             break;
         }
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "task", ev->others[i]);
-        cJSON_AddStringToObject(o, "split", "test");
-        cJSON_AddNumberToObject(o, "n", (double)s.n);
-        cJSON_AddNumberToObject(o, "loss", s.loss);
-        cJSON_AddNumberToObject(o, "accuracy", s.accuracy);
-        cJSON_AddNumberToObject(o, "macro_f1", s.macro_f1);
-        cJSON_AddNumberToObject(o, "mcc", s.mcc);
-        cJSON_AddNumberToObject(o, "seconds", s.seconds);
+        cJSON *o = eval_json(ev->others[i], &s);
         char *p = pifi_path_join(c->dir, name);
         rc = p ? runio_write_json(p, o, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
         free(p);
@@ -366,14 +401,17 @@ static int evals_missing(const ExpGrid *g, const ExpCell *c) {
 }
 
 static void child_cell(const ExpGrid *g, const ExpCell *c, CellState s, FILE *log, int fd) {
-    train_install_signal_handlers();
+    stop_begin(1); /* as `pifi train`: blocked in every thread, taken between steps; the parent forwards */
     CellReport r;
     memset(&r, 0, sizeof r);
     if (s != CELL_DONE) {
         r.trained = 1;
         r.rc = train_cell(g, c, s, &r.res, &r.err);
     }
-    if (r.rc == 0 && !r.res.interrupted) r.rc = eval_cell(g, c, log, &r.evals, &r.err);
+    if (r.rc == 0 && !r.res.interrupted) {
+        stop_phase(STOP_PHASE_EVAL, "interrupted during the cell's cross-domain evaluations; its training is saved");
+        r.rc = eval_cell(g, c, log, &r.evals, &r.err);
+    }
     const char *p = (const char *)&r;
     for (size_t left = sizeof r; left > 0;) {
         ssize_t w = write(fd, p, left);
@@ -391,8 +429,14 @@ static int run_cell_isolated(const ExpGrid *g, const ExpCell *c, CellState s, FI
     int fds[2];
     if (pipe2(fds, O_CLOEXEC)) return pifi_errk(&rep->err, PIFI_ERR_RUNTIME, "cannot create a pipe"), rep->rc = -1;
     fflush(NULL);
+    sigset_t stop, old; /* blocked across fork: the child blocks them for good, the parent forwards them */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop, &old);
     pid_t pid = fork();
     if (pid < 0) {
+        sigprocmask(SIG_SETMASK, &old, NULL);
         close(fds[0]);
         close(fds[1]);
         return pifi_errk(&rep->err, PIFI_ERR_RUNTIME, "cannot fork the cell's process"), rep->rc = -1;
@@ -403,6 +447,7 @@ static int run_cell_isolated(const ExpGrid *g, const ExpCell *c, CellState s, FI
     }
     close(fds[1]);
     g_child_pid = pid;
+    sigprocmask(SIG_SETMASK, &old, NULL); /* one that came meanwhile is forwarded now */
     if (g_stop) kill(pid, (int)g_stop); /* a signal that came just before the fork */
     size_t got = 0;
     char *p = (char *)rep;
@@ -417,7 +462,11 @@ static int run_cell_isolated(const ExpGrid *g, const ExpCell *c, CellState s, FI
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     g_child_pid = 0;
-    if (got != sizeof *rep) {
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (got != sizeof *rep && (code == 128 + SIGINT || code == 128 + SIGTERM)) {
+        memset(rep, 0, sizeof *rep); /* stopped at once while loading or evaluating (stopsig.h) */
+        rep->res.interrupted = code - 128;
+    } else if (got != sizeof *rep) {
         memset(rep, 0, sizeof *rep);
         rep->rc = -1;
         if (WIFSIGNALED(status))
@@ -476,7 +525,7 @@ static int run_cells(const ExpGrid *g, const CellState *state, FILE *log, ExpRun
         if (write_csv(g, err)) return -1;
         if (rep.trained) { /* its curve now; the rest are drawn at the end if missing */
             ExpRow w;
-            base_row(c, &w);
+            base_row(g, c, &w);
             snprintf(w.eval_task, sizeof w.eval_task, "%s", c->task);
             PifiErr pe = {0};
             if (report_curve(&w, g->out, &pe) && log) fprintf(log, "pifi: experiment: %s\n", pe.msg);
@@ -542,6 +591,7 @@ int exp_run(const ExpGrid *g, const ExpRunOpts *ro, ExpRunStats *st, PifiErr *er
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
     g_stop = 0;
+    stop_end(); /* this process forwards with a handler; each cell blocks and watches its own */
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     int rc = run_cells(g, state, log, st, err);

@@ -21,8 +21,10 @@ const char *cell_state_name(CellState s);
 CellState cell_state(const ExpCell *c);
 
 /* A cell's existing run directory must hold the grid's settings for it
- * (method, layer, LLM, data, every [train] value); else an error that names
- * the first difference. Passes when there is no run yet. */
+ * (method, layer, the cell's own LLM, data, every [train] value); else an
+ * error that names the first difference. A setting the run's config.json
+ * lacks (written by an older pifi) counts as its default. Passes when there
+ * is no run yet. */
 int cell_check_config(const ExpGrid *g, const ExpCell *c, PifiErr *err);
 
 typedef struct {
@@ -43,5 +45,12 @@ int exp_run(const ExpGrid *g, const ExpRunOpts *ro, ExpRunStats *st, PifiErr *er
 /* The rows of every finished cell of g, in grid order (own task, then its
  * cross-domain evaluations). */
 int exp_collect(const ExpGrid *g, ExpResults *r, PifiErr *err);
+
+/* The grid's cross-domain evaluation for one run (`pifi train --eval-task`):
+ * the run's saved model on each task's test split (data_dir as
+ * task_data_dir). *out: {"<task>": {"task", "split", "n", "loss",
+ * "accuracy", "macro_f1", "mcc", "seconds"}, ...}, as eval_<task>.json. */
+int exp_eval_run(const char *run_dir, const char *const *tasks, int n, const char *data_dir, int batch, cJSON **out,
+                 PifiErr *err);
 
 #endif

@@ -28,6 +28,7 @@ int encoder_config_load(EncoderConfig *cfg, const char *path, PifiErr *err) {
         pifi_errf(err, "%s: expected a JSON object", path);
         goto done;
     }
+    if (pifi_json_unique_keys(root, path, err)) goto done;
     if (pifi_json_string(root, "model_type", 1, &mt, path, err)) goto done;
     if (strcmp(mt, "bert") == 0) cfg->arch = ENC_BERT;
     else if (strcmp(mt, "roberta") == 0) cfg->arch = ENC_ROBERTA;

@@ -86,6 +86,7 @@ int llm_config_load(LlmConfig *c, const char *path, PifiErr *err) {
         pifi_errf(err, "%s: expected a JSON object", path);
         goto done;
     }
+    if (pifi_json_unique_keys(root, path, err)) goto done;
     if (pifi_json_string(root, "model_type", 1, &mt, path, err)) goto done;
     if (strcmp(mt, "llama") == 0) c->arch = LLM_LLAMA;
     else if (strcmp(mt, "mistral") == 0) c->arch = LLM_MISTRAL;

@@ -138,6 +138,12 @@ static int extract_hf(const char *src, const int *req, int n_layers, const char 
                           specs[s].ndim > 1 ? ", " : "", specs[s].ndim > 1 ? (long long)specs[s].shape[1] : 0LL);
                 goto fail_names;
             }
+            if (t->dtype != PIFI_DT_F32 && t->dtype != PIFI_DT_F16 && t->dtype != PIFI_DT_BF16 &&
+                t->dtype != PIFI_DT_F64) {
+                pifi_errf(err, "%s: tensor '%s' has dtype %s; a layer's weights are F32, F16, BF16 or F64", t->file,
+                          names[nw], pifi_dtype_name(t->dtype));
+                goto fail_names;
+            }
             wt[nw].name = names[nw];
             wt[nw].dtype = t->dtype;
             wt[nw].ndim = t->ndim;

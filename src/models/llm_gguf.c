@@ -127,9 +127,10 @@ int llm_config_from_gguf_file(LlmConfig *c, const char *path, PifiErr *err) {
     return rc;
 }
 
-/* One tensor of layer k in HF layout into dst (numel given by spec). */
-static int read_layer_tensor(const GgufFile *g, const LlmConfig *c, int k, const LlmTensorSpec *s,
-                             float *dst, PifiErr *err) {
+/* Tensor s of layer k, checked against the shape the metadata implies
+ * (before anything is allocated from those sizes). */
+static int layer_tensor(const GgufFile *g, const LlmConfig *c, int k, const LlmTensorSpec *s,
+                        const GgufTensor **out, PifiErr *err) {
     const char *gn = gguf_name_of(c, s->name);
     if (!gn) return pifi_errf(err, "%s: no GGUF name for '%s'", gguf_path(g), s->name);
     char name[160];
@@ -144,6 +145,16 @@ static int read_layer_tensor(const GgufFile *g, const LlmConfig *c, int k, const
         return pifi_errf(err, "%s: tensor '%s' has %d dims [%lld, %lld] but the metadata implies [%lld, %lld]",
                          gguf_path(g), name, nd, (long long)shape[0], nd > 1 ? (long long)shape[1] : 1LL,
                          (long long)rows, (long long)cols);
+    *out = t;
+    return 0;
+}
+
+/* One tensor of layer k in HF layout into dst (numel given by spec). */
+static int read_layer_tensor(const GgufFile *g, const LlmConfig *c, int k, const LlmTensorSpec *s,
+                             float *dst, PifiErr *err) {
+    const GgufTensor *t;
+    if (layer_tensor(g, c, k, s, &t, err)) return -1;
+    int64_t rows = s->shape[0], cols = s->ndim == 2 ? s->shape[1] : 1;
     int permuted = c->arch == LLM_LLAMA && (strstr(s->name, "q_proj") || strstr(s->name, "k_proj"));
     if (!permuted) {
         if (gguf_tensor_to_f32(t, dst, err)) return -1;
@@ -176,7 +187,9 @@ int llm_layer_load_gguf(LlmLayer *l, const char *path, int layer, int pooled_onl
         l->layer = k;
         l->pooled_only = pooled_only;
         n = llm_layer_specs(&l->cfg, &l->p, pooled_only, specs, 16);
-        rc = llm_layer_alloc(l, specs, n, err);
+        const GgufTensor *t;
+        for (int i = 0; rc == 0 && i < n; i++) rc = layer_tensor(g, &l->cfg, k, &specs[i], &t, err);
+        if (rc == 0) rc = llm_layer_alloc(l, specs, n, err);
     }
     for (int i = 0; rc == 0 && i < n; i++) rc = read_layer_tensor(g, &l->cfg, k, &specs[i], *specs[i].dst, err);
     gguf_close(g);

@@ -119,6 +119,45 @@ static int extracted_layer(const char *cfg_path, int *out, PifiErr *err) {
     return rc;
 }
 
+/* The largest layer pifi loads: 2^32 parameters (16 GiB in fp32; the layer
+ * of a 405B Llama has 3.2e9). */
+#define LLM_LAYER_MAX_PARAMS ((int64_t)1 << 32)
+
+/* Every tensor of layer k in st has the shape the config implies and a
+ * floating-point dtype, and the layer's size is sane: checked before
+ * anything is allocated from the config's sizes. */
+static int check_tensors(SafeTensors *st, const char *path, int k, const LlmTensorSpec *specs, int n, PifiErr *err) {
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "model.layers.%d.%s", k, specs[i].name);
+        const StTensor *t;
+        if (st_get(st, name, &t, err)) return -1;
+        const int64_t *w = specs[i].shape;
+        int ok = t->ndim == specs[i].ndim;
+        for (int d = 0; ok && d < t->ndim; d++) ok = t->shape[d] == w[d];
+        if (!ok) {
+            char got[96] = "[";
+            for (int d = 0; d < t->ndim && d < 4; d++)
+                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s]", t->ndim > 4 ? ", ..." : "");
+            if (specs[i].ndim == 2)
+                return pifi_errf(err, "%s: tensor '%s' has shape %s but config.json implies [%lld, %lld]", t->file,
+                                 name, got, (long long)w[0], (long long)w[1]);
+            return pifi_errf(err, "%s: tensor '%s' has shape %s but config.json implies [%lld]", t->file, name, got,
+                             (long long)w[0]);
+        }
+        if (t->dtype != PIFI_DT_F32 && t->dtype != PIFI_DT_F16 && t->dtype != PIFI_DT_BF16 && t->dtype != PIFI_DT_F64)
+            return pifi_errf(err, "%s: tensor '%s' has dtype %s; a layer's weights are F32, F16, BF16 or F64",
+                             t->file, name, pifi_dtype_name(t->dtype));
+        total += t->numel;
+    }
+    if (total > LLM_LAYER_MAX_PARAMS)
+        return pifi_errf(err, "%s: layer %d has %lld parameters, more than pifi loads (%lld)", path, k,
+                         (long long)total, (long long)LLM_LAYER_MAX_PARAMS);
+    return 0;
+}
+
 static int has_suffix(const char *s, const char *suf) {
     size_t a = strlen(s), b = strlen(suf);
     return a >= b && strcmp(s + a - b, suf) == 0;
@@ -166,6 +205,10 @@ int llm_layer_load_prec(LlmLayer *l, const char *path, int layer, int pooled_onl
     int n = llm_layer_specs(&l->cfg, &l->p, pooled_only, specs, 16);
     SafeTensors *st;
     if (st_open(&st, path, err)) return -1;
+    if (check_tensors(st, path, k, specs, n, err)) {
+        st_close(st);
+        return -1;
+    }
     if (prec == PIFI_PREC_BF16) {
         if (llm_layer_load_bf16(l, st, k, specs, n, err)) {
             st_close(st);

@@ -152,6 +152,10 @@ int wp_from_vocab_txt(WordPiece **out, const char *path, PifiErr *err) {
     int lines = 0;
     for (size_t i = 0; i < len; i++) lines += buf[i] == '\n';
     if (len && buf[len - 1] != '\n') lines++;
+    if (lines == 0) {
+        free(buf);
+        return pifi_errf(err, "%s: empty file: a vocabulary needs one token per line", path);
+    }
     if (lines > WP_MAX_VOCAB) {
         free(buf);
         return pifi_errf(err, "%s: too many lines for a vocabulary", path);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,7 @@ cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, cons
     cJSON_AddNumberToObject(h, "save_every", (double)o->save_every);
     cJSON_AddBoolToObject(h, "shuffle", o->shuffle);
     cJSON_AddStringToObject(h, "precision", pifi_precision_name(o->precision));
+    cJSON_AddNumberToObject(h, "grad_accum", o->grad_accum > 1 ? o->grad_accum : 1); /* `--resume` keeps it unless given */
     if (o->method == METHOD_LORA) {
         cJSON_AddNumberToObject(h, "lora_r", o->lora_r);
         cJSON_AddNumberToObject(h, "lora_alpha", o->lora_alpha);
@@ -80,59 +82,101 @@ cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, cons
     return p;
 }
 
-static int get_num(const cJSON *o, const char *k, double *v, const char *path, PifiErr *err) {
-    return pifi_json_double(o, k, 1, v, path, err);
+/* A number of the "pifi" object, range-checked: "<file>: "pifi.train.lr" is
+ * inf, expected a number in [0, 1e+06]" names the file and the key. */
+static int get_num(const cJSON *o, const char *prefix, const char *k, int integer, double lo, double hi,
+                   double *v, const char *path, PifiErr *err) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
+    if (!it || cJSON_IsNull(it)) return pifi_errf(err, "%s: missing \"%s.%s\"", path, prefix, k);
+    if (!cJSON_IsNumber(it)) return pifi_errf(err, "%s: \"%s.%s\" is not a number", path, prefix, k);
+    double x = it->valuedouble;
+    if (integer && !(x >= lo && x <= hi && x == floor(x)))
+        return pifi_errf(err, "%s: \"%s.%s\" is %.17g, expected an integer in %.17g..%.17g", path, prefix, k, x,
+                         lo, hi);
+    if (!integer && !(x >= lo && x <= hi))
+        return pifi_errf(err, "%s: \"%s.%s\" is %.17g, expected a number in [%g, %g]", path, prefix, k, x, lo, hi);
+    *v = x;
+    return 0;
 }
 
 int runio_opts_from_json(const cJSON *p, TrainOpts *o, const char *path, PifiErr *err) {
     train_opts_default(o);
+    if (!cJSON_IsObject(p)) return pifi_errf(err, "%s: \"pifi\" is not an object", path);
+    if (pifi_json_unique_keys(p, path, err)) return -1;
     const char *s;
     if (pifi_json_string(p, "method", 1, &s, path, err)) return -1;
     if (method_parse(s, &o->method)) return pifi_errf(err, "%s: unknown method \"%s\"", path, s);
     if (pifi_json_string(p, "slm", 1, &o->slm, path, err)) return -1;
     if (pifi_json_string(p, "llm", 0, &o->llm, path, err) < 0) return -1;
+    if (method_has_llm(o->method) && !o->llm)
+        return pifi_errf(err, "%s: method %s needs \"pifi.llm\"", path, method_name(o->method));
+    double v;
     const cJSON *layer = cJSON_GetObjectItemCaseSensitive(p, "layer");
-    o->layer = cJSON_IsNumber(layer) ? layer->valueint : INT_MIN;
+    o->layer = INT_MIN;
+    if (layer && !cJSON_IsNull(layer)) { /* the --layer range of pifi train */
+        if (get_num(p, "pifi", "layer", 1, -100000, 100000, &v, path, err)) return -1;
+        o->layer = (int)v;
+    }
     if (pifi_json_string(p, "pooling", 1, &s, path, err)) return -1;
     if (pifi_pooling_parse(s, &o->pooling)) return pifi_errf(err, "%s: unknown pooling \"%s\"", path, s);
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(p, "train");
     if (!cJSON_IsObject(h)) return pifi_errf(err, "%s: missing \"pifi.train\"", path);
-    double v;
+    /* the ranges pifi train accepts on its command line */
     struct {
         const char *k;
+        int integer;
+        double lo, hi;
         int *i;
         float *f;
         int64_t *l;
     } f[] = {
-        {"epochs", &o->epochs, NULL, NULL},       {"batch", &o->batch, NULL, NULL},
-        {"eval_batch", &o->eval_batch, NULL, NULL}, {"max_len", &o->max_len, NULL, NULL},
-        {"lr", NULL, &o->lr, NULL},               {"weight_decay", NULL, &o->weight_decay, NULL},
-        {"warmup_ratio", NULL, &o->warmup_ratio, NULL}, {"clip", NULL, &o->clip, NULL},
-        {"label_smoothing", NULL, &o->label_smoothing, NULL}, {"head_dropout", NULL, &o->head_dropout, NULL},
-        {"max_steps", NULL, NULL, &o->max_steps}, {"save_every", NULL, NULL, &o->save_every},
+        {"epochs", 1, 1, 100000, &o->epochs, NULL, NULL},
+        {"batch", 1, 1, 1 << 16, &o->batch, NULL, NULL},
+        {"eval_batch", 1, 1, 1 << 16, &o->eval_batch, NULL, NULL},
+        {"max_len", 1, 3, 1 << 16, &o->max_len, NULL, NULL},
+        {"lr", 0, 0, 1e6, NULL, &o->lr, NULL},
+        {"weight_decay", 0, 0, 10, NULL, &o->weight_decay, NULL},
+        {"warmup_ratio", 0, 0, 1, NULL, &o->warmup_ratio, NULL},
+        {"clip", 0, 0, 1e9, NULL, &o->clip, NULL},
+        {"label_smoothing", 0, 0, 0.99, NULL, &o->label_smoothing, NULL},
+        {"head_dropout", 0, 0, 0.99, NULL, &o->head_dropout, NULL},
+        {"max_steps", 1, 0, INT_MAX, NULL, NULL, &o->max_steps},   /* 0: no limit */
+        {"save_every", 1, 0, INT_MAX, NULL, NULL, &o->save_every}, /* 0: at epoch ends only */
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        if (get_num(h, f[i].k, &v, path, err)) return -1;
+        if (get_num(h, "pifi.train", f[i].k, f[i].integer, f[i].lo, f[i].hi, &v, path, err)) return -1;
         if (f[i].i) *f[i].i = (int)v;
         if (f[i].f) *f[i].f = (float)v;
         if (f[i].l) *f[i].l = (int64_t)v;
     }
-    if (get_num(h, "seed", &v, path, err)) return -1;
+    if (get_num(h, "pifi.train", "seed", 1, 0, 9007199254740992.0, &v, path, err)) return -1;
     o->seed = (uint64_t)v;
     if (pifi_json_string(h, "optimizer", 1, &s, path, err)) return -1;
+    if (strcmp(s, "adam") && strcmp(s, "adamw"))
+        return pifi_errf(err, "%s: unknown optimizer \"%s\" (adam or adamw)", path, s);
     o->optim = strcmp(s, "adamw") == 0 ? OPT_ADAMW : OPT_ADAM;
     if (pifi_json_string(h, "schedule", 1, &s, path, err)) return -1;
+    if (strcmp(s, "constant") && strcmp(s, "linear") && strcmp(s, "cosine"))
+        return pifi_errf(err, "%s: unknown schedule \"%s\" (constant, linear or cosine)", path, s);
     o->sched = !strcmp(s, "linear") ? SCHED_LINEAR : !strcmp(s, "cosine") ? SCHED_COSINE : SCHED_CONSTANT;
-    int b;
-    if (pifi_json_bool(h, "shuffle", 0, &b, path, err) == 0) o->shuffle = b;
-    if (pifi_json_string(h, "precision", 0, &s, path, err) == 0 && pifi_precision_parse(s, &o->precision))
+    int b, rc = pifi_json_bool(h, "shuffle", 0, &b, path, err);
+    if (rc < 0) return -1;
+    if (rc == 0) o->shuffle = b;
+    rc = pifi_json_string(h, "precision", 0, &s, path, err);
+    if (rc < 0) return -1;
+    if (rc == 0 && pifi_precision_parse(s, &o->precision))
         return pifi_errf(err, "%s: unknown precision \"%s\"", path, s); /* absent: fp32, as before bf16 existed */
+    o->grad_accum = 1; /* absent in runs from before it was recorded */
+    if (cJSON_GetObjectItemCaseSensitive(h, "grad_accum")) {
+        if (get_num(h, "pifi.train", "grad_accum", 1, 1, 1 << 16, &v, path, err)) return -1;
+        o->grad_accum = (int)v;
+    }
     if (o->method == METHOD_LORA) {
-        if (get_num(h, "lora_r", &v, path, err)) return -1;
+        if (get_num(h, "pifi.train", "lora_r", 1, 1, 4096, &v, path, err)) return -1;
         o->lora_r = (int)v;
-        if (get_num(h, "lora_alpha", &v, path, err)) return -1;
+        if (get_num(h, "pifi.train", "lora_alpha", 0, 1e-6, 1e6, &v, path, err)) return -1;
         o->lora_alpha = (float)v;
-        if (get_num(h, "lora_dropout", &v, path, err)) return -1;
+        if (get_num(h, "pifi.train", "lora_dropout", 0, 0, 0.99, &v, path, err)) return -1;
         o->lora_dropout = (float)v;
     }
     return 0;
@@ -321,12 +365,20 @@ int runio_save_state(const Trainer *t, const char *run_dir, PifiErr *err) {
     return rc;
 }
 
-static int meta_i64(const cJSON *meta, const char *k, int64_t *v, const char *path, PifiErr *err) {
+/* An integer of the state's metadata, in lo..hi. */
+static int meta_i64(const cJSON *meta, const char *k, int64_t lo, int64_t hi, int64_t *v, const char *path,
+                    PifiErr *err) {
     const char *s;
     if (pifi_json_string(meta, k, 1, &s, path, err)) return -1;
     char *end;
-    *v = strtoll(s, &end, 10);
-    return *end ? pifi_errf(err, "%s: metadata \"%s\" is not an integer", path, k) : 0;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (!*s || *end || errno) return pifi_errf(err, "%s: metadata \"%s\" is not an integer", path, k);
+    if (x < lo || x > hi)
+        return pifi_errf(err, "%s: metadata \"%s\" is %lld, expected %lld..%lld", path, k, x, (long long)lo,
+                         (long long)hi);
+    *v = x;
+    return 0;
 }
 
 int runio_load_state(Trainer *t, const char *run_dir, PifiErr *err) {
@@ -335,6 +387,33 @@ int runio_load_state(Trainer *t, const char *run_dir, PifiErr *err) {
     SafeTensors *st;
     if (st_open(&st, path, err)) return -1;
     int rc = -1;
+    /* the progress first: it is small, and a state of another run says so */
+    const cJSON *meta = st_metadata(st);
+    const char *s;
+    if (!meta) {
+        pifi_errf(err, "%s: no progress metadata", path);
+        goto done;
+    }
+    if (pifi_json_string(meta, "method", 1, &s, path, err)) goto done;
+    if (strcmp(s, method_name(t->o.method)) != 0) {
+        pifi_errf(err, "%s: metadata \"method\" is \"%s\" but the run's config.json says %s", path, s,
+                  method_name(t->o.method));
+        goto done;
+    }
+    if (pifi_json_string(meta, "best_valid", 1, &s, path, err)) goto done;
+    char *end;
+    double best = strtod(s, &end);
+    if (!*s || *end || !(best >= -1 && best <= 1)) { /* an accuracy, or 0 before the first epoch */
+        pifi_errf(err, "%s: metadata \"best_valid\" is \"%.40s\", expected a number in [-1, 1]", path, s);
+        goto done;
+    }
+    int64_t step, epoch, in_epoch, best_epoch;
+    const int64_t MAX_STEP = (int64_t)1 << 53;
+    if (meta_i64(meta, "step", 0, MAX_STEP, &step, path, err) ||
+        meta_i64(meta, "epoch", 0, t->o.epochs, &epoch, path, err) ||
+        meta_i64(meta, "step_in_epoch", 0, step, &in_epoch, path, err) ||
+        meta_i64(meta, "best_epoch", 0, epoch, &best_epoch, path, err))
+        goto done;
     for (int i = 0; i < t->pt.n; i++) {
         ParamRef *r = &t->pt.refs[i];
         int64_t shape[1] = {r->n};
@@ -343,17 +422,11 @@ int runio_load_state(Trainer *t, const char *run_dir, PifiErr *err) {
     int64_t shape[1] = {t->pt.total};
     if (st_read_f32(st, "adam.m", 1, shape, t->pt.m, err) || st_read_f32(st, "adam.v", 1, shape, t->pt.v, err))
         goto done;
-    const cJSON *meta = st_metadata(st);
-    const char *s;
-    if (!meta || pifi_json_string(meta, "best_valid", 1, &s, path, err)) {
-        if (!meta) pifi_errf(err, "%s: no progress metadata", path);
-        goto done;
-    }
-    t->best_valid = strtod(s, NULL);
-    if (meta_i64(meta, "step", &t->step, path, err) || meta_i64(meta, "epoch", &t->epoch, path, err) ||
-        meta_i64(meta, "step_in_epoch", &t->step_in_epoch, path, err) ||
-        meta_i64(meta, "best_epoch", &t->best_epoch, path, err))
-        goto done;
+    t->best_valid = best;
+    t->step = step;
+    t->epoch = epoch;
+    t->step_in_epoch = in_epoch;
+    t->best_epoch = best_epoch;
     rc = 0;
 done:
     st_close(st);
@@ -371,6 +444,7 @@ int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err) {
         free(cp);
         return -1;
     }
+    if (pifi_json_unique_keys(r->cfg, cp, err)) goto fail;
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(r->cfg, "pifi");
     if (!cJSON_IsObject(p)) {
         pifi_errf(err, "%s: not a pifi run (no \"pifi\" object)", cp);
@@ -378,9 +452,15 @@ int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err) {
     }
     if (runio_opts_from_json(p, &r->opts, cp, err)) goto fail;
     const cJSON *names = cJSON_GetObjectItemCaseSensitive(p, "label_names");
-    r->K = cJSON_GetArraySize(names);
+    r->K = cJSON_IsArray(names) ? cJSON_GetArraySize(names) : 0;
     if (r->K < 2 || r->K > 256) {
         pifi_errf(err, "%s: \"pifi.label_names\" must list 2..256 classes", cp);
+        goto fail;
+    }
+    double nc;
+    if (get_num(p, "pifi", "num_classes", 1, 2, 256, &nc, cp, err)) goto fail;
+    if ((int)nc != r->K) {
+        pifi_errf(err, "%s: \"pifi.num_classes\" is %d but \"pifi.label_names\" lists %d", cp, (int)nc, r->K);
         goto fail;
     }
     for (int k = 0; k < r->K; k++) {

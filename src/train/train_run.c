@@ -4,34 +4,33 @@
  * best epoch by validation accuracy, test metrics of the best epoch.
  * With several ranks (dist.h) every rank runs this loop in lockstep; rank 0
  * alone reads and writes the run directory, and every rank-0-only step is
- * followed by dist_agree so a failure there stops every rank. */
+ * followed by dist_agree so a failure there stops every rank.
+ *
+ * Crash safety (docs/robustness.md): the checkpoint is the one file
+ * checkpoint/state.safetensors (weights, moments, progress), replaced
+ * atomically. Everything else is made consistent with it on --resume: the
+ * log is cut after its step, metrics.json after its epoch, the temp files of
+ * a killed writer are removed, and a run killed before its first checkpoint
+ * starts again at step 0. model.safetensors may be newer than the state (the
+ * best epoch's weights, written just before it); the resumed run rewrites it
+ * identically, as the data order and dropout depend only on seed and step. */
 #include "train/train_run.h"
 
+#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pifi/fileio.h"
 #include "pifi/json.h"
+#include "pifi/memlimit.h"
+#include "train/memest.h"
 #include "train/progress.h"
 #include "train/runio.h"
+#include "train/stopsig.h"
 
-/* The one global besides the thread pool: set by the signal handler. */
-static volatile sig_atomic_t g_stop_signal;
-
-static void on_signal(int sig) { g_stop_signal = sig; }
-
-void train_install_signal_handlers(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL); /* mpirun forwards it to every rank (docs/distributed.md) */
-}
+void train_install_signal_handlers(void) { stop_begin(0); }
 
 static cJSON *metrics_json(const PifiConfusion *cm, double loss) {
     cJSON *o = cJSON_CreateObject();
@@ -50,8 +49,13 @@ static cJSON *metrics_json(const PifiConfusion *cm, double loss) {
     return o;
 }
 
-/* Keep the log lines of steps <= step (a resumed run rewrites the rest). */
-static int trim_log(const char *path, int64_t step, PifiErr *err) {
+/* Keep the log lines of steps <= step (a resumed run rewrites the rest; a
+ * line cut by a kill goes too), and add up the losses of the steps after
+ * epoch_start (the current epoch's, logged with every digit) so the epoch's
+ * train loss is the same as without the interruption. */
+static int trim_log(const char *path, int64_t step, int64_t epoch_start, double *loss_sum, int64_t *loss_n,
+                    PifiErr *err) {
+    *loss_sum = 0, *loss_n = 0;
     if (!pifi_file_exists(path)) return 0;
     char *buf;
     size_t n;
@@ -62,12 +66,81 @@ static int trim_log(const char *path, int64_t step, PifiErr *err) {
         if (!nl) break;
         long long s = -1;
         if (sscanf(line, "{\"step\":%lld", &s) != 1 || s > step) break;
+        *nl = 0; /* the search stays in this line */
+        const char *l = strstr(line, "\"loss\":");
+        if (s > epoch_start && l) *loss_sum += strtod(l + 7, NULL), (*loss_n)++;
+        *nl = '\n';
         keep = (size_t)(nl + 1 - buf);
         line = nl + 1;
     }
-    int rc = pifi_write_file_atomic(path, buf, keep, err);
+    int rc = keep == n ? 0 : pifi_write_file_atomic(path, buf, keep, err);
     free(buf);
     return rc;
+}
+
+/* metrics.json as of the checkpoint: the epochs it has done, no final entries. */
+static void trim_metrics(cJSON *metrics, int64_t epochs_done) {
+    cJSON_DeleteItemFromObject(metrics, "test");
+    cJSON_DeleteItemFromObject(metrics, "best_epoch");
+    cJSON *ep = cJSON_GetObjectItem(metrics, "epochs");
+    if (!cJSON_IsArray(ep)) {
+        cJSON_DeleteItemFromObject(metrics, "epochs");
+        cJSON_AddArrayToObject(metrics, "epochs");
+        return;
+    }
+    for (int i = cJSON_GetArraySize(ep) - 1; i >= 0; i--) {
+        const cJSON *e = cJSON_GetObjectItem(cJSON_GetArrayItem(ep, i), "epoch");
+        if (!cJSON_IsNumber(e) || e->valuedouble > (double)epochs_done) cJSON_DeleteItemFromArray(ep, i);
+    }
+}
+
+/* The run directory's state for --resume, rank 0: the checkpoint, or none
+ * yet (killed before the first save: the run starts again at step 0, with
+ * its config.json and a fresh copy of the tokenizer); metrics and log cut to
+ * the checkpoint. */
+static int resume_state(Trainer *t, const TrainOpts *o, cJSON **metrics, double *loss_sum, int64_t *loss_n,
+                        PifiErr *err) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/checkpoint/state.safetensors", o->out);
+    if (pifi_file_exists(path)) {
+        if (runio_load_state(t, o->out, err)) return -1;
+    } else {
+        fprintf(stderr, "pifi: %s has no checkpoint yet (stopped before the first save): starting at step 0\n",
+                o->out);
+        if (runio_prepare(o->out, 1, err) || runio_copy_tokenizer(o->slm, o->out, err)) return -1;
+    }
+    snprintf(path, sizeof path, "%s/metrics.json", o->out);
+    if (t->step > 0 && pifi_file_exists(path)) {
+        if (pifi_json_load(path, 1 << 26, metrics, err)) return -1;
+        trim_metrics(*metrics, t->epoch);
+    }
+    snprintf(path, sizeof path, "%s/train_log.jsonl", o->out);
+    return trim_log(path, t->step, t->step - t->step_in_epoch, loss_sum, loss_n, err);
+}
+
+/* A checkpoint or log write failed (a full disk, say): what is still safe. */
+static void save_fail_tail(PifiErr *err, int64_t saved_step, const char *out) {
+    char tail[700];
+    if (saved_step >= 0)
+        snprintf(tail, sizeof tail, "; the last complete checkpoint (step %lld) is intact: make room, then "
+                 "pifi train --resume %s", (long long)saved_step, out);
+    else
+        snprintf(tail, sizeof tail, "; no checkpoint had been saved yet: make room, then pifi train --resume %s", out);
+    strncat(err->msg, tail, sizeof err->msg - strlen(err->msg) - 1);
+}
+
+/* One line into the run's log, flushed (a kill loses at most this line). */
+static int log_step(FILE *log, const char *path, int64_t step, double epoch, const StepStats *st, float lr, double eps,
+                    int N, PifiErr *err) {
+    fprintf(log, "{\"step\":%lld,\"epoch\":%.4f,\"loss\":%.17g,\"lr\":%.6g,\"grad_norm\":%.6f,"
+                 "\"examples_per_s\":%.2f",
+            (long long)step, epoch, st->loss, lr, st->gnorm, eps);
+    if (N > 1) fprintf(log, ",\"ranks\":%d,\"comm_ms\":%.3f", N, 1e3 * st->comm_s);
+    fprintf(log, "}\n");
+    if (fflush(log) == 0 && !ferror(log)) return 0;
+    return pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot write: %s", path,
+                     errno == ENOSPC ? "the disk is full" : errno == EFBIG ? "the file is too large for this "
+                     "process's file size limit (ulimit -f)" : strerror(errno));
 }
 
 static int evaluate_split(PifiModel *m, const TokData *td, const TrainOpts *o, int K, Dist *d, cJSON **out,
@@ -115,13 +188,16 @@ static void copy_weights(ParamTable *pt, float *flat, int to_flat) {
 }
 
 static void fail_tail(PifiErr *err, int64_t saved_step, const char *out) {
+    const char *advice = !strstr(err->msg, "out of memory") ? "lower --lr or check the data"
+                         : pifi_memlimit_get() ? "raise --max-memory, or lower --batch or --max-len"
+                                               : "lower --batch or --max-len, or use --grad-accum";
     pifi_err_prefix(err, "training stopped");
     char tail[600];
     if (saved_step >= 0)
-        snprintf(tail, sizeof tail, "; the last good checkpoint (step %lld) is in %s/checkpoint; "
-                 "lower --lr or check the data", (long long)saved_step, out);
+        snprintf(tail, sizeof tail, "; the last good checkpoint (step %lld) is in %s/checkpoint; %s",
+                 (long long)saved_step, out, advice);
     else
-        snprintf(tail, sizeof tail, "; no checkpoint had been saved yet; lower --lr or check the data");
+        snprintf(tail, sizeof tail, "; no checkpoint had been saved yet; %s", advice);
     strncat(err->msg, tail, sizeof err->msg - strlen(err->msg) - 1);
 }
 
@@ -146,6 +222,12 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
                   o->batch, N, accum);
         return everyone(d);
     }
+    stop_phase(STOP_PHASE_LOAD, resume ? "interrupted while loading; the run is unchanged" : NULL);
+    int64_t n_examples = 0;
+    for (int s = 0; s < 3; s++) n_examples += splits[s] ? splits[s]->n : 0;
+    MemEstimate est;
+    if (pifi_memlimit_get() && (memest_train(o, K, n_examples, &est, err) || memlimit_check(&est, err)))
+        return everyone(d);
     Trainer t;
     int rc = trainer_setup(&t, o, K, err);
     if (rc == 0 && tokenizer_load(&t.tk, o->slm, err)) {
@@ -182,15 +264,15 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
             goto done;
     }
 
+    double resumed_loss = 0; /* the current epoch's steps before the checkpoint */
+    int64_t resumed_steps = 0;
+    if (root) { /* what writers killed earlier left behind */
+        snprintf(path, sizeof path, "%s/checkpoint", o->out);
+        pifi_remove_stale_temps(o->out, NULL);
+        pifi_remove_stale_temps(path, NULL);
+    }
     if (resume) {
-        e = 0;
-        if (root) {
-            e = runio_load_state(&t, o->out, err);
-            snprintf(path, sizeof path, "%s/metrics.json", o->out);
-            if (!e && pifi_file_exists(path)) e = pifi_json_load(path, 1 << 26, &metrics, err);
-            snprintf(path, sizeof path, "%s/train_log.jsonl", o->out);
-            if (!e) e = trim_log(path, t.step, err);
-        }
+        e = root ? resume_state(&t, o, &metrics, &resumed_loss, &resumed_steps, err) : 0;
         if (dist_agree(d, e, err) || (N > 1 && bcast_state(&t, d, err))) goto done;
         if (root)
             fprintf(stderr, "pifi: resuming %s at step %lld (epoch %lld, step %lld of it) with %d rank%s\n", o->out,
@@ -235,11 +317,16 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
     progress_init(&pr, total, t.step);
     double ema_loss = NAN, t_step = progress_now();
     int stop = 0;
-    int64_t saved_step = resume ? t.step : -1;
+    int64_t saved_step = resume && t.step > 0 ? t.step : -1;
+    char stop_msg[sizeof path + 200];
     for (int64_t epoch = t.epoch; epoch < o->epochs && !stop; epoch++) {
         epoch_order(order, n, o->seed, epoch, o->shuffle);
-        double epoch_loss = 0;
-        int64_t epoch_steps = 0;
+        double epoch_loss = resumed_loss;
+        int64_t epoch_steps = resumed_steps;
+        resumed_loss = 0, resumed_steps = 0;
+        snprintf(stop_msg, sizeof stop_msg, "stopped at once by a second signal; the last complete checkpoint "
+                 "(step %lld) is intact: pifi train --resume %s", (long long)saved_step, o->out);
+        stop_phase(STOP_PHASE_STEPS, stop_msg);
         char phase[64];
         snprintf(phase, sizeof phase, "epoch %lld/%d", (long long)epoch + 1, o->epochs);
         for (int64_t s = t.step_in_epoch; s < steps_per_epoch; s++) {
@@ -248,8 +335,7 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
                 break;
             }
             float lr = lr_at(o->sched, o->lr, t.step, warmup, total);
-            if (!g_stop_signal) g_stop_signal = dist_take_signal(); /* blocked under MPI: dist_init */
-            StepStats st = {.signal = g_stop_signal};
+            StepStats st = {.signal = stop_poll()}; /* taken between steps only (stopsig.h) */
             if (trainer_step_global(&t, &td[0], order + s * o->batch, o->batch, lr, &st, err)) {
                 fail_tail(err, saved_step, o->out);
                 goto done;
@@ -260,14 +346,15 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
             ema_loss = isnan(ema_loss) ? st.loss : 0.98 * ema_loss + 0.02 * st.loss;
             double now = progress_now(), eps = o->batch / (now - t_step);
             t_step = now;
+            e = 0;
             if (root) {
-                fprintf(log, "{\"step\":%lld,\"epoch\":%.4f,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.6f,"
-                             "\"examples_per_s\":%.2f",
-                        (long long)t.step, epoch + (double)(s + 1) / steps_per_epoch, st.loss, lr, st.gnorm, eps);
-                if (N > 1) fprintf(log, ",\"ranks\":%d,\"comm_ms\":%.3f", N, 1e3 * st.comm_s);
-                fprintf(log, "}\n");
-                fflush(log);
-                progress_update(&pr, phase, t.step, ema_loss, eps, 0);
+                snprintf(path, sizeof path, "%s/train_log.jsonl", o->out);
+                e = log_step(log, path, t.step, epoch + (double)(s + 1) / steps_per_epoch, &st, lr, eps, N, err);
+                if (!e) progress_update(&pr, phase, t.step, ema_loss, eps, 0);
+            }
+            if (dist_agree(d, e, err)) {
+                save_fail_tail(err, saved_step, o->out);
+                goto done;
             }
             int save = (o->save_every > 0 && t.step % o->save_every == 0) || st.signal;
             if (save || (d->check_every > 0 && t.step % d->check_every == 0)) {
@@ -275,8 +362,14 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
             }
             if (save) {
                 e = root ? runio_save_state(&t, o->out, err) : 0;
-                if (dist_agree(d, e, err)) goto done;
+                if (dist_agree(d, e, err)) {
+                    save_fail_tail(err, saved_step, o->out);
+                    goto done;
+                }
                 saved_step = t.step;
+                snprintf(stop_msg, sizeof stop_msg, "stopped at once by a second signal; the last complete "
+                         "checkpoint (step %lld) is intact: pifi train --resume %s", (long long)saved_step, o->out);
+                stop_phase(STOP_PHASE_STEPS, stop_msg);
             }
             if (st.signal) {
                 if (root) progress_finish(&pr);
@@ -301,10 +394,22 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
         if (td[1].n > 0) {
             cJSON *v;
             double acc;
+            /* a signal now: stop at once if the checkpoint is this step's,
+             * else finish the evaluation, save, then stop */
+            if (saved_step == t.step)
+                snprintf(stop_msg, sizeof stop_msg, "interrupted during the validation of epoch %lld; the checkpoint "
+                         "of step %lld is complete: pifi train --resume %s", (long long)t.epoch, (long long)t.step,
+                         o->out);
+            else
+                snprintf(stop_msg, sizeof stop_msg, "stopped at once by a second signal during the validation; the "
+                         "last complete checkpoint (step %lld) is intact: pifi train --resume %s",
+                         (long long)saved_step, o->out);
+            stop_phase(saved_step == t.step ? STOP_PHASE_EVAL : STOP_PHASE_FINISH, stop_msg);
             if (evaluate_split(&t.model, &td[1], o, K, d, &v, &acc, err)) {
                 cJSON_Delete(rec);
                 goto done;
             }
+            stop_phase(STOP_PHASE_STEPS, stop_msg);
             cJSON_AddItemToObject(rec, "valid", v);
             better = t.best_epoch == 0 || acc > t.best_valid;
             if (better) t.best_valid = acc;
@@ -327,14 +432,27 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
             snprintf(path, sizeof path, "%s/metrics.json", o->out);
             e = runio_write_json(path, metrics, err) || runio_save_state(&t, o->out, err) ? -1 : 0;
         }
-        if (dist_agree(d, e, err)) goto done;
+        if (dist_agree(d, e, err)) {
+            save_fail_tail(err, saved_step, o->out);
+            goto done;
+        }
         saved_step = t.step;
+        if (N == 1 && stop_poll()) { /* came during the epoch's end: saved, stop now */
+            res->interrupted = stop_poll();
+            res->steps = t.step;
+            if (root) progress_finish(&pr);
+            rc = 0;
+            goto done;
+        }
     }
     /* do the in-memory weights equal the saved model? */
     int final_is_best = t.best_epoch == 0 || (t.best_epoch == t.epoch && t.step_in_epoch == 0);
     if (t.best_epoch == 0) { /* stopped before the first epoch ended: keep what there is */
         e = root ? (runio_save_model(&t, o->out, err) || runio_save_state(&t, o->out, err) ? -1 : 0) : 0;
-        if (dist_agree(d, e, err)) goto done;
+        if (dist_agree(d, e, err)) {
+            save_fail_tail(err, saved_step, o->out);
+            goto done;
+        }
     }
     res->steps = t.step;
     res->best_epoch = t.best_epoch;
@@ -344,6 +462,9 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
      * `pifi eval` does; several ranks evaluate the same weights from memory,
      * sharded, or rank 0 alone from disk when they are not in memory (the
      * best epoch was before a --resume) */
+    snprintf(stop_msg, sizeof stop_msg, "interrupted during the test evaluation; the training is complete and saved: "
+             "pifi train --resume %s evaluates it", o->out);
+    stop_phase(STOP_PHASE_EVAL, stop_msg);
     if (td[2].n > 0) {
         cJSON *tj = NULL;
         double acc;
@@ -372,6 +493,7 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
             cJSON_AddItemToObject(metrics, "test", tj);
         }
     }
+    stop_phase(STOP_PHASE_STEPS, stop_msg); /* the last write: a signal now is too late to matter */
     cJSON_DeleteItemFromObject(metrics, "best_epoch");
     cJSON_AddNumberToObject(metrics, "best_epoch", (double)t.best_epoch);
     res->seconds = progress_now() - t0;
@@ -381,6 +503,8 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
         e = runio_write_json(path, metrics, err);
     }
     if (dist_agree(d, e, err)) goto done;
+    snprintf(stop_msg, sizeof stop_msg, "interrupted after the training; the run %s is complete", o->out);
+    stop_phase(STOP_PHASE_EVAL, stop_msg); /* what the caller does next (more evaluations) stops at once */
     rc = 0;
 done:
     if (log) fclose(log);

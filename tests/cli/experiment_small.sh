@@ -8,7 +8,13 @@
 # the plots exist (PNG signature), a third run skips every cell quickly, and
 # `pifi train` of the resumed cell with its seed gives the same weights and
 # metrics. --report redraws from results.csv; a bad key and changed settings
-# are refused before anything trains.
+# are refused before anything trains. Last, the grid with a second LLM source
+# ([[also]] llm = stories260K's GGUF, llm_name = "stories260K", one seed, 2% of
+# SST-2 to keep it short): the finished cells are skipped (one with a
+# config.json as an older pifi wrote it, without train.grad_accum), the one
+# new cell pifi@stories260K trains with its own LLM and gets its own rows,
+# table line and curve. (The order of a table's lines and Δ/p of such cells
+# against base: tests/test_stats.c.)
 set -u
 PIFI=${PIFI_BIN:?}
 MODELS=${PIFI_MODELS:-models}
@@ -115,6 +121,34 @@ sed 's/^epochs = 1/epochs = 2/' "$grid" > "$T/changed.toml"
 ok '[[ $? -eq 2 ]] && grep -q "was trained with train.epochs = 1 but the grid says 2" $T/ch.err'
 "$PIFI" experiment "$grid" --jobs 2 > /dev/null 2>&1
 ok '[[ $? -eq 2 ]]'
+
+# 7. a second LLM source in the same grid
+s260=$SHARED/models/stories260K/stories260K.gguf
+if [[ -f $s260 ]]; then
+  sed -z -E -i 's/,[[:space:]]*"grad_accum":[[:space:]]*[0-9]+//' "$cell2/config.json" # as an older pifi wrote it
+  ok '! grep -q grad_accum $cell2/config.json'
+  two=$T/two.toml
+  { cat "$grid"; printf '\n[[also]]\nmethods = ["pifi"]\nseeds = [42]\ntrain_fraction = 0.02\nllm = "%s"\nllm_name = "stories260K"\n' \
+      "$s260"; } > "$two"
+  run2=("$PIFI" experiment "$two" -o "$T/out" --slm "$slm" --llm "$T/layer" --data-dir "$DATA")
+  c260=$T/out/runs/sst2/pifi@stories260K-f0.02/seed42
+  "${run2[@]}" --dry-run > "$T/dry2.out" 2>&1
+  ok '[[ $? -eq 0 ]] && grep -q "^new  *$c260\$" $T/dry2.out && grep -q "^done .*base-f0.1/seed1004" $T/dry2.out'
+  ok 'grep -q "5 cells: 4 done, 0 to resume, 0 to restart, 1 new" $T/dry2.out'
+  u0=$(date +%s)
+  "${run2[@]}" > "$T/d.out" 2> "$T/d.err"
+  ok '[[ $? -eq 0 ]]'
+  echo "the grid with a second LLM (1 new cell): $(($(date +%s) - u0)) s"
+  ok 'grep -q "1 trained, 0 resumed, 4 finished already, 0 failed; 1 cross-domain" $T/d.out'
+  ok 'grep -q "\"llm\":[[:space:]]*\"$(realpath "$s260")\"" $c260/config.json'
+  ok '[[ $(wc -l < $csv) -eq 11 ]]'
+  ok "grep -q '^sst2,sst2,pifi@stories260K,-1,42,0.02,0\\.[0-9]*,' \$csv && grep -q '^sst2,cr,pifi@stories260K,-1,42,0.02,' \$csv"
+  ok 'grep -q "^## sst2, train fraction 0.02" $T/out/results.md && grep -q "^| pifi@stories260K | 1 | " $T/out/results.md'
+  ok 'grep -q "^| pifi | 2 | " $T/out/results.md && is_png $T/out/plots/bars_sst2_f0.02.png'
+  ok 'is_png "$T/out/plots/curves/sst2_pifi@stories260K_f0.02_seed42.png"'
+else
+  echo "(no $s260: the second LLM source is not tested)"
+fi
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -1,0 +1,131 @@
+/* memest.c: memory estimates of training and inference runs (memest.h). */
+#include "train/memest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pifi/compute.h"
+#include "pifi/encoder.h"
+#include "pifi/fileio.h"
+#include "pifi/json.h"
+#include "pifi/llm_layer.h"
+#include "train/runio.h"
+
+typedef struct {
+    EncoderConfig enc;
+    LlmConfig llm;
+    int has_llm;
+    int64_t slm_params, llm_params, head_params;
+} Shapes;
+
+static int load_shapes(const TrainOpts *o, int K, Shapes *s, PifiErr *err) {
+    char *cp = pifi_path_join(o->slm, "config.json");
+    int rc = cp ? encoder_config_load(&s->enc, cp, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    free(cp);
+    if (rc) return -1;
+    const EncoderConfig *c = &s->enc;
+    int64_t C = c->C, E = c->E, L = c->L, FF = c->FF;
+    s->slm_params = ((int64_t)c->V + c->maxT + c->TV) * E + 2 * E + (E != C ? C * E + C : 0) +
+                    L * (4 * C * C + 2 * C * FF + 9 * C + FF) + C * C + C;
+    s->has_llm = method_has_llm(o->method) && o->llm;
+    int64_t D = C;
+    s->llm_params = 0;
+    if (s->has_llm) {
+        if (llm_config_from_path(&s->llm, o->llm, err)) return -1;
+        const LlmConfig *l = &s->llm;
+        D = l->D;
+        /* pooled layers (T = 1) keep no Q and K */
+        s->llm_params = llm_layer_param_count(l) - (int64_t)l->D * l->NH * l->HD - (int64_t)l->D * l->NKV * l->HD;
+    }
+    s->head_params = (s->has_llm ? 2 * C * D : 0) + C * C + C + (int64_t)K * C + K;
+    return 0;
+}
+
+/* Floats of the encoder's forward activations for (B, T), all L layers or
+ * one (inference), and of its backward scratch. */
+static int64_t enc_acts(const EncoderConfig *c, int64_t B, int64_t T, int layers, int lora_r) {
+    int64_t BT = B * T, C = c->C, E = c->E, FF = c->FF, NH = c->NH, L = layers;
+    return BT * (2 * E + 2 + (E != C ? C : 0)) + L * (BT * (8 * C + 2 * FF + 4) + B * NH * T * T) +
+           B * NH * T * T /* attention dropout */ + BT * E + (int64_t)c->L * 2 * BT * lora_r + BT * C;
+}
+
+static int64_t enc_grad_scratch(const EncoderConfig *c, int64_t B, int64_t T, int lora_r) {
+    int64_t BT = B * T, C = c->C, CE = c->C > c->E ? c->C : c->E;
+    return BT * (4 * CE + 2 * c->FF + 3 * C + lora_r) + B * c->NH * T * T;
+}
+
+/* Thread stacks (8 MiB reserved each, counted by RLIMIT_DATA), the
+ * libraries' data and oneDNN's scratch. */
+static uint64_t runtime_bytes(void) { return ((uint64_t)pifi_threads() * 8 + 96) << 20; }
+
+int memest_train(const TrainOpts *o, int K, int64_t n_examples, MemEstimate *e, PifiErr *err) {
+    memset(e, 0, sizeof *e);
+    Shapes s;
+    if (load_shapes(o, K, &s, err)) return -1;
+    int accum = o->grad_accum > 1 ? o->grad_accum : 1;
+    int64_t B = (o->batch + accum - 1) / accum, T = o->max_len, EB = o->eval_batch;
+    int bf16 = o->precision == PIFI_PREC_BF16;
+    int64_t lora = o->method == METHOD_LORA ? (int64_t)s.enc.L * 2 * o->lora_r * 2 * s.enc.C : 0;
+    int64_t trainable = (o->method == METHOD_LORA ? lora : s.slm_params) + s.head_params +
+                        (o->method == METHOD_PIFI_UNFROZEN ? s.llm_params : 0);
+    char w[96];
+    /* weights: fp32 masters (+ bf16 copies of the matrices), the frozen layer in bf16 when it can be */
+    uint64_t weights = (uint64_t)(s.slm_params + s.head_params + lora) * (bf16 ? 6 : 4);
+    int llm_bf16_only = bf16 && o->method == METHOD_PIFI;
+    if (s.has_llm) weights += (uint64_t)s.llm_params * (llm_bf16_only ? 2 : bf16 ? 6 : 4);
+    memest_add(e, weights, "parameters", NULL);
+    memest_add(e, (uint64_t)trainable * 12, "gradients and Adam moments", NULL);
+    int64_t train_acts = enc_acts(&s.enc, B, T, s.enc.L, o->method == METHOD_LORA ? o->lora_r : 0) +
+                         enc_grad_scratch(&s.enc, B, T, o->method == METHOD_LORA ? o->lora_r : 0);
+    int64_t eval_acts = enc_acts(&s.enc, EB, T, s.enc.L, 0);
+    int64_t widest = s.enc.FF > 3 * s.enc.C ? s.enc.FF : 3 * s.enc.C;
+    uint64_t acts = (uint64_t)(train_acts > eval_acts ? train_acts : eval_acts) * 4 +
+                    (bf16 ? (uint64_t)(B > EB ? B : EB) * T * widest * 2 : 0);
+    if (s.has_llm) acts += (uint64_t)(B > EB ? B : EB) * (s.llm.FF * 4 + s.llm.D * 12) * 4;
+    snprintf(w, sizeof w, "at batch %lld x %lld tokens", (long long)B, (long long)T);
+    memest_add(e, acts, "activations", w);
+    memest_add(e, (uint64_t)n_examples * T * 16, "tokenized data", NULL);
+    memest_add(e, runtime_bytes(), "runtime", "(thread stacks, libraries)");
+    e->hint = accum > 1 || o->batch < 2 ? "lower --max-len, or raise --grad-accum"
+                                        : "lower --batch or --max-len, or use --grad-accum";
+    return 0;
+}
+
+int memest_infer(const TrainOpts *o, int K, int batch, int64_t n_examples, MemEstimate *e, PifiErr *err) {
+    memset(e, 0, sizeof *e);
+    Shapes s;
+    if (load_shapes(o, K, &s, err)) return -1;
+    int64_t T = o->max_len;
+    memest_add(e, (uint64_t)(s.slm_params + s.head_params + s.llm_params) * 4, "parameters", NULL);
+    int64_t acts = enc_acts(&s.enc, batch, T, 1, 0);
+    if (s.has_llm) acts += (int64_t)batch * (s.llm.FF * 4 + s.llm.D * 12);
+    char w[96];
+    snprintf(w, sizeof w, "at batch %d x %lld tokens", batch, (long long)T);
+    memest_add(e, (uint64_t)acts * 4 + (uint64_t)batch * T * (s.enc.FF > 3 * s.enc.C ? s.enc.FF : 3 * s.enc.C) * 2,
+               "activations", w);
+    memest_add(e, (uint64_t)n_examples * T * 16, "tokenized data", NULL);
+    memest_add(e, runtime_bytes(), "runtime", "(thread stacks, libraries)");
+    e->hint = "lower --batch";
+    return 0;
+}
+
+int memest_run_infer(const char *run_dir, int batch, MemEstimate *e, PifiErr *err) {
+    char *cp = pifi_path_join(run_dir, "config.json");
+    cJSON *cfg = NULL;
+    int rc = cp ? pifi_json_load(cp, 1 << 22, &cfg, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    TrainOpts o;
+    if (rc == 0) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(cfg, "pifi");
+        rc = cJSON_IsObject(p) ? runio_opts_from_json(p, &o, cp, err) : pifi_errf(err, "%s: not a pifi run", cp);
+        if (rc == 0) {
+            int K = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "label_names"));
+            runio_resolve_llm(&o, run_dir);
+            o.slm = run_dir; /* the trained SLM: its config.json is the run's */
+            rc = memest_infer(&o, K > 1 ? K : 2, batch, 0, e, err);
+        }
+    }
+    cJSON_Delete(cfg);
+    free(cp);
+    return rc;
+}

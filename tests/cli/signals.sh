@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# signals.sh: SIGINT and SIGTERM at random moments of `pifi train` (loading,
+# steps, the validation at an epoch's end, the test evaluation): the status
+# is always 130 / 143 (or 0 when the run had finished), never a crash; the
+# message says what happened; --resume always continues, and the run ends
+# bit-identical to one never interrupted. A second SIGINT stops at once
+# (130) with the last checkpoint intact.
+set -u
+PIFI=${PIFI_BIN:?}
+MODELS=${PIFI_MODELS:-models}
+DATA=${PIFI_DATA:-../shared/data}
+SHARED=${PIFI_SHARED:-../shared}
+slm=$MODELS/all-MiniLM-L6-v2
+gguf=$SHARED/models/stories260K/stories260K.gguf
+if [[ ! -f $slm/model.safetensors || ! -f $DATA/sst2/stsa.binary.train || ! -f $gguf ]]; then
+  echo "SKIPPED: needs $slm (scripts/get-models.sh), $DATA/sst2 and $gguf"; exit 77
+fi
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+shm=/dev/shm; [[ -d $shm && -w $shm && $(df -Pk $shm | awk 'NR == 2 { print $4 }') -gt 3000000 ]] || shm=${TMPDIR:-/tmp}
+T=$(mktemp -d "$shm/pifi-sig.XXXXXX")
+trap '[[ -n ${PIFI_KEEP_TMP:-} ]] || rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+
+"$PIFI" extract --llm "$gguf" --layer -1 -o "$T/layer" >/dev/null
+tsv() { printf 'text\tlabel\n'; awk -v n="$2" 'NR <= n { l = $1; $1 = ""; sub(/^ /, ""); print $0 "\t" l }' "$1"; }
+tsv "$DATA/sst2/stsa.binary.train" 32 > "$T/train.tsv"   # 4 steps an epoch
+tsv "$DATA/sst2/stsa.binary.dev" 256 > "$T/valid.tsv"    # an evaluation that takes a moment
+tsv "$DATA/sst2/stsa.binary.test" 128 > "$T/test.tsv"
+# --save-every 3: epoch 1 ends unsaved (a signal in its validation waits for the save),
+# epoch 2 ends saved (a signal in its validation stops at once)
+common=(--slm "$slm" --llm-layer "$T/layer" --train "$T/train.tsv" --valid "$T/valid.tsv" --test "$T/test.tsv"
+        --batch 8 --max-len 24 --epochs 2 --eval-batch 16 --save-every 3)
+"$PIFI" train "${common[@]}" -o "$T/ref" > /dev/null 2>&1
+ok '[[ $? -eq 0 ]]'
+
+run=$T/run sent=0 finished=0 crashes=0
+lines() { [[ -f $run/train_log.jsonl ]] && wc -l < "$run/train_log.jsonl" || echo 0; }
+for i in $(seq 1 15); do
+  if [[ -f $run/config.json ]]; then "$PIFI" train --resume "$run" > /dev/null 2> "$T/err" &
+  else "$PIFI" train "${common[@]}" -o "$run" > /dev/null 2> "$T/err" &
+  fi
+  pid=$!
+  case $((i % 3)) in
+    0) sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.02 + 0.3 * r / 32768 }')" ;;  # loading
+    1) sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.3 + 2.5 * r / 32768 }')" ;;   # anywhere
+    2) n0=$(lines)                                                                     # an epoch's end
+       for _ in $(seq 1 500); do
+         n=$(lines); (( n > n0 && n % 4 == 0 )) && break
+         kill -0 $pid 2> /dev/null || break
+         sleep 0.01
+       done ;;
+  esac
+  sig=$([[ $((i % 2)) -eq 0 ]] && echo INT || echo TERM)
+  kill -$sig $pid 2> /dev/null
+  sent=$((sent + 1))
+  wait $pid; status=$?
+  want=$([[ $sig == INT ]] && echo 130 || echo 143)
+  if [[ $status -ne $want && $status -ne 0 ]]; then
+    crashes=$((crashes + 1)); echo "FAIL: signal $i ($sig): status $status: $(tail -2 "$T/err")"
+  elif [[ $status -ne 0 ]] && ! grep -q "^pifi: .*\(interrupted\|stopped\)" "$T/err"; then
+    crashes=$((crashes + 1)); echo "FAIL: signal $i ($sig): no message: $(tail -2 "$T/err")"
+  fi
+  [[ $status -eq 0 ]] && finished=$((finished + 1))
+  echo "signal $i: SIG$sig -> $status: $(grep -o "interrupted [a-z ]*\|stopp[a-z ]*" "$T/err" | head -1)"
+  if [[ -f $run/checkpoint/state.safetensors ]] && ! "$PIFI" info "$run/checkpoint/state.safetensors" > /dev/null; then
+    crashes=$((crashes + 1)); echo "FAIL: the checkpoint is unreadable after signal $i"
+  fi
+done
+ok '[[ $crashes -eq 0 && $sent -ge 15 ]]'
+if [[ -f $run/config.json ]]; then "$PIFI" train --resume "$run" > /dev/null 2> "$T/err"
+else "$PIFI" train "${common[@]}" -o "$run" > /dev/null 2> "$T/err"
+fi
+ok '[[ $? -eq 0 ]]'
+ok 'cmp -s $T/ref/model.safetensors $run/model.safetensors'
+ok 'cmp -s $T/ref/checkpoint/state.safetensors $run/checkpoint/state.safetensors'
+ok 'cmp -s $T/ref/metrics.json $run/metrics.json'
+
+# a second SIGINT: out at once, the checkpoint intact, the resume bit-identical
+"$PIFI" train "${common[@]}" -o "$T/two" > /dev/null 2> "$T/two.err" &
+pid=$!
+for _ in $(seq 1 1500); do [[ -f $T/two/checkpoint/state.safetensors ]] && break; sleep 0.01; done
+kill -INT $pid; sleep 0.05; kill -INT $pid 2> /dev/null
+wait $pid; status=$?
+ok '[[ $status -eq 130 ]]'
+ok 'grep -q "stopped at once by a second signal\|interrupted" $T/two.err'
+ok '"$PIFI" info "$T/two/checkpoint/state.safetensors" > /dev/null'
+"$PIFI" train --resume "$T/two" > /dev/null 2>&1
+ok '[[ $? -eq 0 ]] && cmp -s $T/ref/model.safetensors $T/two/model.safetensors'
+ok '[[ -z "$(find $T/two $run -name "*.tmp.*")" ]]'
+
+echo "$sent signals ($finished after the run had finished), no crash: $([[ $crashes -eq 0 ]] && echo yes || echo NO)"
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
