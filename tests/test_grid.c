@@ -426,8 +426,10 @@ static void test_committed(void) {
         if (i == 1) { /* 3 x (5 + 2 at 10% + PiFi with stories260K) x 5 */
             CHECKF(g.n_cells == 120, "table1: %d cells", g.n_cells);
             CHECK(g.n_llms == 1 && !strcmp(g.llms[0].name, "stories260K"));
-            CHECK(g.n_cells == 120 && !strcmp(g.cells[105].label, "pifi@stories260K") &&
-                  !strcmp(g.cells[105].task, "sst2"));
+            /* SST-2 complete first (5 methods, 2 at 10%, stories260K), then CoLA, then TweetEval */
+            CHECK(g.n_cells == 120 && !strcmp(g.cells[35].label, "pifi@stories260K") &&
+                  !strcmp(g.cells[35].task, "sst2") && !strcmp(g.cells[40].task, "cola") &&
+                  !strcmp(g.cells[119].task, "tweet_offensive"));
             CHECK(g.n_cells == 120 && !strcmp(g.cells[0].label, "base") && !strcmp(g.cells[5].label, "pifi"));
         }
         grid_free(&g);
