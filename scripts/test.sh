@@ -23,6 +23,9 @@ CI=${CI:-}
 if [[ $CI == true ]]; then fuzz_default=60; else fuzz_default=0; fi
 PIFI_FUZZ_SECONDS=${PIFI_FUZZ_SECONDS:-$fuzz_default} bash scripts/fuzz.sh
 ctest --test-dir build --output-on-failure -j2
+# what the end-to-end tests counted (CTest keeps passing tests' output in its log)
+grep -hE '^[0-9]+ of [0-9]+ bad inputs|^[0-9]+ kills, |disk full|ranks x|micro-batches of' \
+  build/Testing/Temporary/LastTest.log 2>/dev/null | sed 's/^/summary: /' || true
 if [[ $CI == true || -n ${PIFI_SANITIZE:-} ]]; then
   bash scripts/sanitize.sh
 fi
