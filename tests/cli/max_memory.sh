@@ -36,9 +36,14 @@ cat "$T/a.err"
 "$PIFI" train "${common[@]}" -o "$T/a" --batch 32 --max-len 128 --max-memory 64M > /dev/null 2> "$T/a2.err"
 ok 'grep -q "at batch 32 x 128 tokens" $T/a2.err'
 
+# Under AddressSanitizer (scripts/sanitize.sh) there is no hard limit (its
+# shadow memory would count against RLIMIT_DATA, src/core/memlimit.c) and
+# memory use is larger: the estimate's refusals are checked, not the limit.
+san=${PIFI_SANITIZED:-}
 # the estimate is an upper bound: 5% more is enough under the hard limit
 need=$(sed -n 's/.*needs about \([0-9.]*\) \([MG]\)iB.*/\1 \2/p' "$T/a.err" |
        awk '{ m = $2 == "G" ? $1 * 1024 : $1; printf "%d", m * 1.05 + 1 }')
+if [[ -n $san ]]; then need=4096; fi
 "$PIFI" train "${common[@]}" -o "$T/a" --max-memory "${need}M" > /dev/null 2> "$T/b.err"
 ok '[[ $? -eq 0 ]]' || tail -2 "$T/b.err"
 echo "estimate $(sed -n 's/.*needs about \([^(]*\)(.*/\1/p' "$T/a.err")-> ran under --max-memory ${need}M"
@@ -47,9 +52,11 @@ echo "estimate $(sed -n 's/.*needs about \([^(]*\)(.*/\1/p' "$T/a.err")-> ran un
 ok '[[ $? -eq 2 ]] && grep -q "needs about" $T/c.err'
 
 # the hard limit: past the estimate's check (test hook), an allocation fails cleanly
-PIFI_FAULT_SKIP_MEMEST=1 "$PIFI" train "${common[@]}" -o "$T/d" --max-memory 300M > /dev/null 2> "$T/d.err"
-ok '[[ $? -eq 1 ]] && grep -q "out of memory" $T/d.err'
-tail -1 "$T/d.err"
+if [[ -z $san ]]; then
+  PIFI_FAULT_SKIP_MEMEST=1 "$PIFI" train "${common[@]}" -o "$T/d" --max-memory 300M > /dev/null 2> "$T/d.err"
+  ok '[[ $? -eq 1 ]] && grep -q "out of memory" $T/d.err'
+  tail -1 "$T/d.err"
+fi
 
 # eval and predict
 "$PIFI" eval "$T/a" --data "$T/valid.tsv" --max-memory 32M > /dev/null 2> "$T/e.err"
@@ -63,7 +70,7 @@ mkfifo "$T/in"
 pid=$!
 exec 9> "$T/in"
 for _ in $(seq 1 300); do grep -q "^Max data size *1073741824" /proc/$pid/limits 2> /dev/null && break; sleep 0.01; done
-ok 'grep -q "^Max data size *1073741824 " /proc/$pid/limits'
+[[ -n $san ]] || ok 'grep -q "^Max data size *1073741824 " /proc/$pid/limits'
 echo "good film" >&9
 exec 9>&-
 wait $pid
