@@ -1,5 +1,6 @@
 /* encoder_config.c: config.json of BERT, RoBERTa, ELECTRA (and BERT-shaped
  * models such as MiniLM) into an EncoderConfig, validated. */
+#include <float.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,8 +64,8 @@ int encoder_config_load(EncoderConfig *cfg, const char *path, PifiErr *err) {
     }
     double eps = 1e-12;
     if (pifi_json_double(root, "layer_norm_eps", 0, &eps, path, err) < 0) goto done;
-    if (!(eps > 0 && eps < 1)) {
-        pifi_errf(err, "%s: \"layer_norm_eps\" must be in (0, 1)", path);
+    if (!(eps >= FLT_MIN && eps < 1)) { /* held as a float: 1e-87 would become 0 */
+        pifi_errf(err, "%s: \"layer_norm_eps\" %g must be in [1.2e-38, 1) (a positive float)", path, eps);
         goto done;
     }
     cfg->ln_eps = (float)eps;

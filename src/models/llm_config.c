@@ -1,5 +1,6 @@
 /* llm_config.c: config.json of a Llama-family causal LM into an LlmConfig:
  * llama (incl. SmolLM2, TinyLlama), mistral, qwen2, gemma2. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -116,8 +117,8 @@ int llm_config_load(LlmConfig *c, const char *path, PifiErr *err) {
     }
     double eps = 1e-6;
     if (pifi_json_double(root, "rms_norm_eps", 0, &eps, path, err) < 0) goto done;
-    if (!(eps > 0 && eps < 1)) {
-        pifi_errf(err, "%s: rms_norm_eps must be in (0, 1)", path);
+    if (!(eps >= FLT_MIN && eps < 1)) { /* held as a float: 1e-87 would become 0 */
+        pifi_errf(err, "%s: rms_norm_eps %g must be in [1.2e-38, 1) (a positive float)", path, eps);
         goto done;
     }
     c->rms_eps = (float)eps;
