@@ -7,26 +7,15 @@
 # raising the limit / freeing space --resume ends bit-identical to a run that
 # never failed.
 set -u
-PIFI=${PIFI_BIN:?}
-MODELS=${PIFI_MODELS:-models}
-DATA=${PIFI_DATA:-../shared/data}
-SHARED=${PIFI_SHARED:-../shared}
-slm=$MODELS/all-MiniLM-L6-v2
-gguf=$SHARED/models/stories260K/stories260K.gguf
-if [[ ! -f $slm/model.safetensors || ! -f $DATA/sst2/stsa.binary.train || ! -f $gguf ]]; then
-  echo "SKIPPED: needs $slm (scripts/get-models.sh), $DATA/sst2 and $gguf"; exit 77
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 T=$(mktemp -d)
 mnt=$T/small
 cleanup() { mountpoint -q "$mnt" 2> /dev/null && umount "$mnt"; rm -rf "$T"; }
 trap cleanup EXIT
-pass=0 fail=0
-ok() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
 no_temps() { [[ -z "$(find "$1" -name '*.tmp.*' 2> /dev/null)" ]]; }
 
 "$PIFI" extract --llm "$gguf" --layer -1 -o "$T/layer" >/dev/null
-tsv() { printf 'text\tlabel\n'; awk -v n="$2" 'NR <= n { l = $1; $1 = ""; sub(/^ /, ""); print $0 "\t" l }' "$1"; }
 tsv "$DATA/sst2/stsa.binary.train" 48 > "$T/train.tsv"
 tsv "$DATA/sst2/stsa.binary.dev" 32 > "$T/valid.tsv"
 common=(--slm "$slm" --llm-layer "$T/layer" --train "$T/train.tsv" --valid "$T/valid.tsv"

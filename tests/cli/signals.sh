@@ -6,24 +6,13 @@
 # bit-identical to one never interrupted. A second SIGINT stops at once
 # (130) with the last checkpoint intact.
 set -u
-PIFI=${PIFI_BIN:?}
-MODELS=${PIFI_MODELS:-models}
-DATA=${PIFI_DATA:-../shared/data}
-SHARED=${PIFI_SHARED:-../shared}
-slm=$MODELS/all-MiniLM-L6-v2
-gguf=$SHARED/models/stories260K/stories260K.gguf
-if [[ ! -f $slm/model.safetensors || ! -f $DATA/sst2/stsa.binary.train || ! -f $gguf ]]; then
-  echo "SKIPPED: needs $slm (scripts/get-models.sh), $DATA/sst2 and $gguf"; exit 77
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 shm=/dev/shm; [[ -d $shm && -w $shm && $(df -Pk $shm | awk 'NR == 2 { print $4 }') -gt 3000000 ]] || shm=${TMPDIR:-/tmp}
 T=$(mktemp -d "$shm/pifi-sig.XXXXXX")
 trap '[[ -n ${PIFI_KEEP_TMP:-} ]] || rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
 
 "$PIFI" extract --llm "$gguf" --layer -1 -o "$T/layer" >/dev/null
-tsv() { printf 'text\tlabel\n'; awk -v n="$2" 'NR <= n { l = $1; $1 = ""; sub(/^ /, ""); print $0 "\t" l }' "$1"; }
 tsv "$DATA/sst2/stsa.binary.train" 32 > "$T/train.tsv"   # 4 steps an epoch
 tsv "$DATA/sst2/stsa.binary.dev" 256 > "$T/valid.tsv"    # an evaluation that takes a moment
 tsv "$DATA/sst2/stsa.binary.test" 128 > "$T/test.tsv"

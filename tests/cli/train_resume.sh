@@ -5,24 +5,13 @@
 # and a run interrupted with SIGINT and continued with --resume ends with
 # weights and optimizer state bit-identical to an uninterrupted run.
 set -u
-PIFI=${PIFI_BIN:?}
-MODELS=${PIFI_MODELS:-models}
-DATA=${PIFI_DATA:-../shared/data}
-SHARED=${PIFI_SHARED:-../shared}
-slm=$MODELS/all-MiniLM-L6-v2
-gguf=$SHARED/models/stories260K/stories260K.gguf
-if [[ ! -f $slm/model.safetensors || ! -f $DATA/sst2/stsa.binary.train || ! -f $gguf ]]; then
-  echo "SKIPPED: needs $slm (scripts/get-models.sh), $DATA/sst2 and $gguf"; exit 77
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
 
 "$PIFI" extract --llm "$gguf" --layer -1 -o "$T/layer" >/dev/null
 ok '[[ -f $T/layer/model.safetensors ]]'
 # small TSV files cut from SST-2 (the generic reader), to keep the test short
-tsv() { printf 'text\tlabel\n'; awk -v n="$2" 'NR <= n { l = $1; $1 = ""; sub(/^ /, ""); print $0 "\t" l }' "$1"; }
 tsv "$DATA/sst2/stsa.binary.train" 400 > "$T/train.tsv"
 tsv "$DATA/sst2/stsa.binary.dev" 64 > "$T/valid.tsv"
 tsv "$DATA/sst2/stsa.binary.test" 64 > "$T/test.tsv"
