@@ -101,14 +101,15 @@ typedef struct {
     float *emb_drop;  /* (B, T, E) emb_ln after dropout (training with hidden dropout), else NULL */
     float *proj;      /* (B, T, C) ELECTRA projection, else NULL */
     float *qkv;       /* (L, B, T, 3C) */
-    float *att;       /* (L, B, NH, T, T) */
+    float *att;       /* (B, NH, T, T) the last layer's probabilities (the backward recomputes the
+                       * other layers' from qkv: 11 of 12 such tensors not kept for BERT-base) */
     float *atty;      /* (L, B, T, C) heads concatenated */
     float *res1;      /* (L, B, T, C) layer input + attention output */
     float *ln1;       /* (L, B, T, C) */
     float *ln1_mean;  /* (L, B, T) */
     float *ln1_rstd;  /* (L, B, T) */
     float *fch;       /* (L, B, T, FF) before the activation */
-    float *fch_act;   /* (L, B, T, FF) */
+    float *fch_act;   /* (B, T, FF) the last layer's activation output (recomputed from fch for the others) */
     float *res2;      /* (L, B, T, C) ln1 + feed-forward output */
     float *ln2;       /* (L, B, T, C) = layer output */
     float *ln2_mean;  /* (L, B, T) */
@@ -146,6 +147,8 @@ typedef struct {
     int32_t *type_ids;    /* (B, T) (zeros when none were given) */
     int32_t *mask;        /* (B, T) (ones when none was given) */
     int B, T;             /* shape of the last forward */
+    int acts_layer;       /* the layer whose probabilities and activation output acts.att and
+                           * acts.fch_act hold (the forward leaves the last's, a backward layer 0's) */
     /* training mode (encoder_set_train) and how the last forward ran */
     int train;
     uint64_t seed, step;

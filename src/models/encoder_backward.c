@@ -2,7 +2,9 @@
  * in reverse), llm.c style: one scratch arena allocated once per shape,
  * gradients ACCUMULATED into a params-shaped arena, frozen tensors (NULL in
  * the gradient struct) skipped. Dropout masks are recomputed from the
- * (seed, step) the forward ran with.
+ * (seed, step) the forward ran with. The forward keeps only the last layer's
+ * attention probabilities and activation output: the others are recomputed
+ * here, layer by layer, from qkv and fch (the same code, so the same bits).
  *
  *   per layer, from g = dL/d(layer output):
  *     LN2 -> dres2;  g = dres2 (residual);  FFN: dropout, W2, act, W1 -> g +=
@@ -137,11 +139,16 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
     for (int l = c->L - 1; l >= 0; l--) {
         size_t o = (size_t)l * BT;
         const float *x = l == 0 ? x0 : a->ln2 + (o - BT) * C;
-        const float *qkv = a->qkv + o * 3 * C, *att = a->att + (size_t)l * B * NH * T * T;
+        const float *qkv = a->qkv + o * 3 * C, *att = a->att;
         const float *atty = a->atty + o * C, *res1 = a->res1 + o * C, *ln1 = a->ln1 + o * C;
-        const float *fch = a->fch + o * FF, *fch_act = a->fch_act + o * FF;
+        const float *fch = a->fch + o * FF, *fch_act = a->fch_act;
         const float *res2 = a->res2 + o * C;
         int need_dx = l > 0 || emb_train;
+        if (m->acts_layer != l) { /* the forward kept only the last layer's: recompute, bit-identical */
+            activation_forward((Activation)c->act, a->fch_act, fch, nF);
+            attention_probs(a->att, qkv, m->mask, B, T, C, NH);
+            m->acts_layer = l;
+        }
 
         /* x_out = LN2(res2), res2 = ln1 + dropout(fch_act W2^T + b2) */
         zero(s->t1, nC);

@@ -46,7 +46,9 @@ static int load_shapes(const TrainOpts *o, int K, Shapes *s, PifiErr *err) {
  * one (inference), and of its backward scratch. */
 static int64_t enc_acts(const EncoderConfig *c, int64_t B, int64_t T, int layers, int lora_r) {
     int64_t BT = B * T, C = c->C, E = c->E, FF = c->FF, NH = c->NH, L = layers;
-    return BT * (2 * E + 2 + (E != C ? C : 0)) + L * (BT * (8 * C + 2 * FF + 4) + B * NH * T * T) +
+    /* per layer: qkv, atty, res1, ln1, res2, ln2, fch, 4 statistics; one layer's probabilities and
+     * activation output (encoder_backward.c recomputes the others') */
+    return BT * (2 * E + 2 + (E != C ? C : 0)) + L * BT * (8 * C + FF + 4) + BT * FF + B * NH * T * T +
            B * NH * T * T /* attention dropout */ + BT * E + (int64_t)c->L * 2 * BT * lora_r + BT * C;
 }
 
