@@ -101,9 +101,9 @@ typedef struct {
     float *emb_drop;  /* (B, T, E) emb_ln after dropout (training with hidden dropout), else NULL */
     float *proj;      /* (B, T, C) ELECTRA projection, else NULL */
     float *qkv;       /* (L, B, T, 3C) */
-    float *att;       /* (B, NH, T, T) the last layer's probabilities (the backward recomputes the
-                       * other layers' from qkv: 11 of 12 such tensors not kept for BERT-base) */
-    float *atty;      /* (L, B, T, C) heads concatenated */
+    float *att;       /* (B, NH, T, T) the last layer's probabilities */
+    float *atty;      /* (B, T, C) the last layer's heads concatenated (att and atty: the backward
+                       * recomputes the other layers' from qkv, bit-identically) */
     float *res1;      /* (L, B, T, C) layer input + attention output */
     float *ln1;       /* (L, B, T, C) */
     float *ln1_mean;  /* (L, B, T) */
@@ -125,7 +125,6 @@ typedef struct {
     float *g;         /* (B, T, max(C, E)) gradient w.r.t. the residual stream */
     float *t1, *t2, *t3; /* (B, T, max(C, E)) */
     float *dfch_act;  /* (B, T, FF) */
-    float *dfch;      /* (B, T, FF) */
     float *dqkv;      /* (B, T, 3C) */
     float *datt;      /* (B, NH, T, T) */
     float *du;        /* (B, T, r) LoRA */
@@ -147,8 +146,8 @@ typedef struct {
     int32_t *type_ids;    /* (B, T) (zeros when none were given) */
     int32_t *mask;        /* (B, T) (ones when none was given) */
     int B, T;             /* shape of the last forward */
-    int acts_layer;       /* the layer whose probabilities and activation output acts.att and
-                           * acts.fch_act hold (the forward leaves the last's, a backward layer 0's) */
+    int last_layer_kept;  /* acts.att, atty and fch_act hold the last layer's (the forward sets it,
+                           * a backward clears it: it uses them as scratch) */
     /* training mode (encoder_set_train) and how the last forward ran */
     int train;
     uint64_t seed, step;

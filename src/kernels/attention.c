@@ -77,34 +77,25 @@ VM_CLONES static void softmax_back_block(float *d, const float *a, int T) {
     }
 }
 
-/* Scores of head h of example b (T, T) = scale q k^T, then the softmax:
- * the one code path of the forward and of attention_probs. */
-static void probs_block(float *a, const float *qkv, const int32_t *mask, int b, int h, int T, int C, int NH) {
-    int hs = C / NH, C3 = 3 * C;
-    const float *q = qkv + (size_t)b * T * C3 + h * hs; /* (T, hs), row stride 3C */
-    gemm_f32(0, 1, T, T, hs, 1.0f / sqrtf((float)hs), q, C3, q + C, C3, 0.0f, a, T);
-    softmax_block(a, mask ? mask + (size_t)b * T : NULL, T);
-}
-
-void attention_probs(float *att, const float *qkv, const int32_t *mask, int B, int T, int C, int NH) {
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) probs_block(att + ((size_t)b * NH + h) * T * T, qkv, mask, b, h, T, C, NH);
-}
-
 void attention_forward_dropout(float *out, float *att, float *attd, const float *qkv,
                                const int32_t *mask, int B, int T, int C, int NH, float p,
                                uint64_t seed, uint64_t stream, uint64_t row0) {
     int hs = C / NH;
     int C3 = 3 * C;
+    float scale = 1.0f / sqrtf((float)hs);
     int drop = p > 0.0f;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < NH; h++) {
-            const float *v = qkv + (size_t)b * T * C3 + h * hs + 2 * C; /* (T, hs), row stride 3C */
+            const float *q = qkv + (size_t)b * T * C3 + h * hs; /* (T, hs), row stride 3C */
+            const float *k = q + C;
+            const float *v = q + 2 * C;
             size_t base = ((size_t)b * NH + h) * T * T;
             float *a = att + base; /* (T, T) */
-            probs_block(a, qkv, mask, b, h, T, C, NH);
+            const int32_t *m = mask ? mask + (size_t)b * T : NULL;
+            /* scores (T, T) = scale * q k^T */
+            gemm_f32(0, 1, T, T, hs, scale, q, C3, k, C3, 0.0f, a, T);
+            softmax_block(a, m, T);
             const float *pa = a;
             if (drop) {
                 att_dropout(attd + base, a, row0 + (uint64_t)b, h, T, p, seed, stream);

@@ -24,11 +24,6 @@ void attention_forward_dropout(float *out, float *att, float *attd, const float 
                                const int32_t *mask, int B, int T, int C, int NH, float p,
                                uint64_t seed, uint64_t stream, uint64_t row0);
 
-/* The probabilities alone, att (B, NH, T, T), bit-identical to the ones
- * attention_forward computes from the same qkv and mask: for a backward
- * that did not keep them (the encoder recomputes each layer's). */
-void attention_probs(float *att, const float *qkv, const int32_t *mask, int B, int T, int C, int NH);
-
 /* Backward, ACCUMULATING into dqkv (B, T, 3C) from dout (B, T, C), using the
  * forward's qkv and att (probabilities before dropout) and the same p, seed,
  * stream, row0. datt (B, NH, T, T) is scratch; attd (B, NH, T, T) scratch too when

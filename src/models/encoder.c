@@ -238,7 +238,7 @@ static size_t point_acts(EncoderActs *a, float *mem, const EncoderConfig *c, int
     } t[] = {
         {&a->emb, BT * E},           {&a->emb_ln, BT * E},       {&a->emb_mean, BT},
         {&a->emb_rstd, BT},          {&a->proj, c->E != c->C ? BT * C : 0},
-        {&a->qkv, L * BT * 3 * C},   {&a->att, B * NH * T * T},  {&a->atty, L * BT * C},
+        {&a->qkv, L * BT * 3 * C},   {&a->att, B * NH * T * T},  {&a->atty, BT * C},
         {&a->res1, L * BT * C},      {&a->ln1, L * BT * C},      {&a->ln1_mean, L * BT},
         {&a->ln1_rstd, L * BT},      {&a->fch, L * BT * FF},     {&a->fch_act, BT * FF},
         {&a->res2, L * BT * C},      {&a->ln2, L * BT * C},      {&a->ln2_mean, L * BT},
@@ -414,8 +414,8 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
         int li = m->act_flags & ACT_ONE_LAYER ? 0 : l; /* inference: one layer's buffers, reused */
         size_t o = (size_t)li * BT;
         float *qkv = a->qkv + o * 3 * C;
-        float *att = a->att; /* one layer's: the backward recomputes the others' (encoder_backward.c) */
-        float *atty = a->atty + o * C, *res1 = a->res1 + o * C, *ln1 = a->ln1 + o * C;
+        float *att = a->att, *atty = a->atty; /* one layer's: the backward recomputes the others' */
+        float *res1 = a->res1 + o * C, *ln1 = a->ln1 + o * C;
         float *fch = a->fch + o * FF, *fch_act = a->fch_act; /* one layer's, as att */
         float *res2 = a->res2 + o * C, *ln2 = a->ln2 + o * C;
 
@@ -462,7 +462,7 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
     }
     m->B = B;
     m->T = T;
-    m->acts_layer = c->L - 1;
+    m->last_layer_kept = 1;
     return 0;
 }
 

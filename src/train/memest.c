@@ -46,15 +46,15 @@ static int load_shapes(const TrainOpts *o, int K, Shapes *s, PifiErr *err) {
  * one (inference), and of its backward scratch. */
 static int64_t enc_acts(const EncoderConfig *c, int64_t B, int64_t T, int layers, int lora_r) {
     int64_t BT = B * T, C = c->C, E = c->E, FF = c->FF, NH = c->NH, L = layers;
-    /* per layer: qkv, atty, res1, ln1, res2, ln2, fch, 4 statistics; one layer's probabilities and
-     * activation output (encoder_backward.c recomputes the others') */
-    return BT * (2 * E + 2 + (E != C ? C : 0)) + L * BT * (8 * C + FF + 4) + BT * FF + B * NH * T * T +
+    /* per layer: qkv, res1, ln1, res2, ln2, fch, 4 statistics; one layer's probabilities, attention
+     * output and activation output (encoder_backward.c recomputes the others') */
+    return BT * (2 * E + 2 + (E != C ? C : 0)) + L * BT * (7 * C + FF + 4) + BT * (C + FF) + B * NH * T * T +
            B * NH * T * T /* attention dropout */ + BT * E + (int64_t)c->L * 2 * BT * lora_r + BT * C;
 }
 
 static int64_t enc_grad_scratch(const EncoderConfig *c, int64_t B, int64_t T, int lora_r) {
     int64_t BT = B * T, C = c->C, CE = c->C > c->E ? c->C : c->E;
-    return BT * (4 * CE + 2 * c->FF + 3 * C + lora_r) + B * c->NH * T * T;
+    return BT * (4 * CE + c->FF + 3 * C + lora_r) + B * c->NH * T * T;
 }
 
 /* Thread stacks (8 MiB reserved each, counted by RLIMIT_DATA), the
