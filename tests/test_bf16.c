@@ -1,7 +1,8 @@
 /* test_bf16.c: the bf16 and int8 compute paths against fp32.
  *
  *   kernels: bf16 rounding; gemm_bf16 (every transpose, alpha, beta, bias)
- *            equals the fp32 product of the bf16-rounded operands; linear
+ *            equals the fp32 product of the bf16-rounded operands; packed
+ *            weights give the unpacked product's bits; linear
  *            layers in bf16 and int8 within their tolerances; the fast GELU
  *            against erf in double;
  *   models:  a PiFi model (tiny BERT + tiny Llama layer, and the real
@@ -74,6 +75,46 @@ static void test_gemm(void) {
     CHECK(memcmp(C, R, sizeof(float) * M * N) == 0);
     compute_free(&cx);
     free(A), free(B), free(C), free(R), free(A16), free(B16);
+}
+
+/* Packed weights (compute_set_packing): the same bits as the unpacked
+ * product, for several batch sizes sharing one packed copy per weight and two
+ * weights of one shape; a weight changed in place is repacked after
+ * compute_weights_changed. */
+static void test_packed(void) {
+    static const int NK[][2] = {{45, 70}, {384, 1536}, {1536, 384}};
+    static const int MS[] = {1, 37, 100, 1};
+    PifiCompute pk, plain;
+    compute_init(&pk, PIFI_PREC_BF16);
+    compute_init(&plain, PIFI_PREC_BF16);
+    compute_set_packing(&pk, 1);
+    for (int s = 0; s < 3; s++) {
+        int N = NK[s][0], K = NK[s][1];
+        uint16_t *W[2], *A = malloc(2 * (size_t)100 * K);
+        float *C = malloc(sizeof(float) * 100 * N), *R = malloc(sizeof(float) * 100 * N), *bias = malloc(sizeof(float) * N);
+        for (int w = 0; w < 2; w++) {
+            W[w] = malloc(2 * (size_t)N * K);
+            for (size_t i = 0; i < (size_t)N * K; i++) W[w][i] = bf16_round(urand(20 + w, i));
+        }
+        for (size_t i = 0; i < (size_t)100 * K; i++) A[i] = bf16_round(urand(22, i));
+        for (int i = 0; i < N; i++) bias[i] = urand(23, i);
+        for (int m = 0; m < 4; m++)
+            for (int w = 0; w < 2; w++) {
+                int M = MS[m];
+                const float *bb = (m + w) % 2 ? bias : NULL;
+                gemm_bf16_weight(&pk, M, N, K, A, W[w], C, bb);
+                gemm_bf16(&plain, 0, 1, M, N, K, 1.0f, A, K, W[w], K, 0.0f, R, N, bb);
+                CHECKF(memcmp(C, R, sizeof(float) * M * N) == 0, "packed %dx%dx%d weight %d: other bits", M, N, K, w);
+            }
+        for (size_t i = 0; i < (size_t)N * K; i++) W[0][i] = bf16_round(urand(24, i)); /* changed in place */
+        compute_weights_changed(&pk);
+        gemm_bf16_weight(&pk, 37, N, K, A, W[0], C, NULL);
+        gemm_bf16(&plain, 0, 1, 37, N, K, 1.0f, A, K, W[0], K, 0.0f, R, N, NULL);
+        CHECKF(memcmp(C, R, sizeof(float) * 37 * N) == 0, "repacked %dx%d: other bits", N, K);
+        free(W[0]), free(W[1]), free(A), free(C), free(R), free(bias);
+    }
+    compute_free(&pk);
+    compute_free(&plain);
 }
 
 /* Linear layers in bf16 and with int8 weights against fp32. */
@@ -312,6 +353,7 @@ int main(void) {
         printf("this CPU has no native bf16 (%s): oneDNN emulates; testing anyway\n", pifi_cpu_isa_name());
     }
     test_gemm();
+    test_packed();
     test_linear();
     char slm[1200], llm[1200];
     snprintf(slm, sizeof slm, "%s/pifi/llama/slm", test_fixtures());

@@ -102,6 +102,13 @@ int pifi_model_init_prec(PifiModel *m, const char *slm_dir, const char *llm_path
 int pifi_model_set_precision(PifiModel *m, PifiPrecision p, int llm_frozen, PifiErr *err);
 PifiPrecision pifi_model_precision(const PifiModel *m);
 
+/* Inference only (pifi predict, eval): on != 0 promises that the weights do
+ * not change any more, so each bf16 matrix is packed once into oneDNN's
+ * preferred layout at its first product and reused (faster at small batch,
+ * one more copy of the bf16 weights; the same results). on = 0 frees the
+ * packed copies. Changing weights (bf16 copies refreshed) drops them too. */
+void pifi_model_set_packing(PifiModel *m, int on);
+
 /* int8 weight-only quantization for inference (per output row, absmax): the
  * frozen LLM layer (its fp32/bf16 matrices are dropped) and, with all, the
  * SLM's linear layers too. Save the int8 tensors to a safetensors file, or

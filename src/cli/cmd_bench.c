@@ -134,6 +134,7 @@ static int bench_infer(const TrainOpts *o, int warmup, int steps, double *t, Tim
         return -1;
     }
     pifi_model_set_train(&m, 0, 0, 0);
+    pifi_model_set_packing(&m, 1);
     double flops = 0;
     for (int s = 0; rc == 0 && s < warmup + steps; s++) {
         double f0 = m.cx->flops, t0 = now_s();

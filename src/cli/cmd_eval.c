@@ -83,6 +83,7 @@ int cmd_eval(int argc, char **argv) {
         runio_free_run(&rm);
         return cli_fail(&err);
     }
+    pifi_model_set_packing(&rm.model, 1);
     cJSON *desc = NULL;
     if (da.task || da.test) {
         if (da.test && split != PIFI_SPLIT_TEST) {

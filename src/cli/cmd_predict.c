@@ -109,6 +109,7 @@ int cmd_predict(int argc, char **argv) {
         if (in != stdin) fclose(in);
         return cli_fail(&err);
     }
+    pifi_model_set_packing(&rm.model, 1);
     int status = 0;
     char **text = calloc((size_t)batch, sizeof *text), **pairs = pair ? calloc((size_t)batch, sizeof *pairs) : NULL;
     if (!text || (pair && !pairs)) {

@@ -1,5 +1,6 @@
 /* compute.c: the compute context: precision settings, the thread pool, and
- * bf16 matrix products on oneDNN matmul primitives cached per shape. */
+ * bf16 matrix products on oneDNN matmul primitives cached per shape, with
+ * constant weights packed once (compute_set_packing). */
 #include "kernels/compute.h"
 
 #include <omp.h>
@@ -61,6 +62,7 @@ void compute_init(PifiCompute *cx, PifiPrecision prec) {
 static void mm_cache_free(MatmulCache *c);
 
 void compute_free(PifiCompute *cx) {
+    compute_weights_changed(cx);
     mm_cache_free(cx->mm);
     free(cx->s16[0]);
     free(cx->s16[1]);
@@ -99,8 +101,9 @@ int compute_reserve(PifiCompute *cx, size_t n, size_t quant_row, PifiErr *err) {
 enum { KEY_N = 13, CACHE_CAP = 512 };
 
 typedef struct {
-    int key[KEY_N];
+    int key[KEY_N];          /* ..., key[12]: 1 for a primitive on packed weights */
     uint64_t used;           /* tick of the last use (LRU) */
+    dnnl_memory_desc_t wmd;  /* the weights' layout it was created for (packed ones) */
     dnnl_primitive_t prim;
     dnnl_memory_t a, b, c, bias, scratch;
     size_t scratch_size;     /* bytes of scratchpad the primitive needs */
@@ -109,11 +112,24 @@ typedef struct {
 /* The primitives use one scratchpad, owned here (user scratchpad mode):
  * without it oneDNN allocates and frees one at every execution, a page-fault
  * storm for the packed copies of large weights. */
+/* A weight (N, K) packed into the layout a packed primitive wants. Every
+ * packed weight of one (N, K) shares the layout of the first one (the
+ * primitives for other M are created for that layout), so a weight has one
+ * packed copy whatever the batch size. */
+typedef struct {
+    const uint16_t *src;
+    int N, K;
+    dnnl_memory_desc_t md;
+    void *data;
+} Packed;
+
 struct MatmulCache {
     dnnl_engine_t eng;
     dnnl_stream_t stream;
     MmEntry *e;
     int n;
+    Packed *pk;
+    int npk, pk_cap;
     uint64_t tick;
     void *scratch;
     size_t scratch_cap;
@@ -131,6 +147,7 @@ static void entry_free(MmEntry *e) {
 
 static void mm_cache_free(MatmulCache *c) {
     if (!c) return;
+    free(c->pk);
     for (int i = 0; i < c->n; i++) entry_free(&c->e[i]);
     free(c->e);
     free(c->scratch);
@@ -159,7 +176,11 @@ static MatmulCache *mm_cache(PifiCompute *cx) {
     return c;
 }
 
-static void entry_create(MatmulCache *c, MmEntry *e, const int *key, float alpha) {
+/* Create the primitive of key. wmd: NULL, the weights strided as the key
+ * says; else the packed layout they will have (format "any": oneDNN's
+ * choice, stored in e->wmd). Returns -1, with e left empty, when oneDNN has
+ * no kernel for a given packed layout; aborts on any other failure. */
+static int entry_create(MatmulCache *c, MmEntry *e, const int *key, float alpha, const dnnl_memory_desc_t *wmd) {
     int ta = key[0], tb = key[1], M = key[2], N = key[3], K = key[4], lda = key[5], ldb = key[6],
         ldc = key[7], beta = key[8], has_bias = key[9];
     dnnl_memory_desc_t amd, bmd, cmd, biasmd;
@@ -167,7 +188,8 @@ static void entry_create(MatmulCache *c, MmEntry *e, const int *key, float alpha
     dnnl_dims_t as = {ta ? 1 : lda, ta ? lda : 1}, bs = {tb ? 1 : ldb, tb ? ldb : 1}, cs = {ldc, 1},
                 biass = {N, 1};
     dnnl_check(dnnl_memory_desc_init_by_strides(&amd, 2, ad, dnnl_bf16, as), "src desc", key);
-    dnnl_check(dnnl_memory_desc_init_by_strides(&bmd, 2, bd, dnnl_bf16, bs), "weights desc", key);
+    if (wmd) bmd = *wmd;
+    else dnnl_check(dnnl_memory_desc_init_by_strides(&bmd, 2, bd, dnnl_bf16, bs), "weights desc", key);
     dnnl_check(dnnl_memory_desc_init_by_strides(&cmd, 2, cd, dnnl_f32, cs), "dst desc", key);
     dnnl_check(dnnl_memory_desc_init_by_strides(&biasmd, 2, biasd, dnnl_f32, biass), "bias desc", key);
     dnnl_matmul_desc_t md;
@@ -184,8 +206,11 @@ static void entry_create(MatmulCache *c, MmEntry *e, const int *key, float alpha
         dnnl_post_ops_destroy(po);
     }
     dnnl_primitive_desc_t pd;
-    dnnl_check(dnnl_primitive_desc_create(&pd, &md, attr, c->eng, NULL), "primitive desc", key);
+    dnnl_status_t st = dnnl_primitive_desc_create(&pd, &md, attr, c->eng, NULL);
     dnnl_primitive_attr_destroy(attr);
+    if (st == dnnl_unimplemented && wmd && wmd->format_kind != dnnl_format_kind_any) return -1;
+    dnnl_check(st, "primitive desc", key);
+    if (wmd) bmd = e->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     dnnl_check(dnnl_primitive_create(&e->prim, pd), "primitive", key);
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     e->scratch_size = smd ? dnnl_memory_desc_get_size(smd) : 0;
@@ -204,10 +229,12 @@ static void entry_create(MatmulCache *c, MmEntry *e, const int *key, float alpha
     dnnl_check(dnnl_memory_create(&e->c, &cmd, c->eng, DNNL_MEMORY_NONE), "memory", key);
     if (has_bias) dnnl_check(dnnl_memory_create(&e->bias, &biasmd, c->eng, DNNL_MEMORY_NONE), "memory", key);
     memcpy(e->key, key, sizeof e->key);
+    return 0;
 }
 
-/* The entry for key: found, or created in a free slot or the least recently used one. */
-static MmEntry *mm_get(MatmulCache *c, const int *key, float alpha) {
+/* The entry for key: found, or created in a free slot or the least recently
+ * used one (wmd: as entry_create; NULL when it cannot be created). */
+static MmEntry *mm_get(MatmulCache *c, const int *key, float alpha, const dnnl_memory_desc_t *wmd) {
     c->tick++;
     for (int i = 0; i < c->n; i++)
         if (memcmp(c->e[i].key, key, sizeof c->e[i].key) == 0) {
@@ -223,10 +250,17 @@ static MmEntry *mm_get(MatmulCache *c, const int *key, float alpha) {
             if (c->e[i].used < e->used) e = &c->e[i];
         entry_free(e);
     }
-    entry_create(c, e, key, alpha);
+    if (entry_create(c, e, key, alpha, wmd)) {
+        *e = c->e[--c->n]; /* the last slot fills the hole */
+        memset(&c->e[c->n], 0, sizeof c->e[c->n]);
+        return NULL;
+    }
     e->used = c->tick;
     return e;
 }
+
+static void mm_exec(MatmulCache *c, MmEntry *e, const int *key, const void *A, const void *B, float *C,
+                    const float *bias);
 
 void gemm_bf16(PifiCompute *cx, int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A,
                int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc, const float *bias) {
@@ -238,7 +272,112 @@ void gemm_bf16(PifiCompute *cx, int ta, int tb, int M, int N, int K, float alpha
     if ((beta != 0.0f && beta != 1.0f) || (bias && alpha != 1.0f)) dnnl_check(dnnl_invalid_arguments, "call", key);
     cx->flops += 2.0 * M * N * K;
     MatmulCache *c = mm_cache(cx);
-    MmEntry *e = mm_get(c, key, alpha);
+    mm_exec(c, mm_get(c, key, alpha, NULL), key, A, B, C, bias);
+}
+
+/* ------------------------------------------------------------------------ */
+/* packed weights */
+
+void compute_set_packing(PifiCompute *cx, int on) {
+    if (!on) compute_weights_changed(cx);
+    cx->packing = on != 0;
+}
+
+void compute_weights_changed(PifiCompute *cx) {
+    MatmulCache *c = cx->mm;
+    if (!c || !c->npk) return;
+    for (int i = 0; i < c->npk; i++) free(c->pk[i].data);
+    c->npk = 0;
+    for (int i = 0; i < c->n;) { /* the packed primitives go too: the next packing may choose another layout */
+        if (c->e[i].key[12]) {
+            entry_free(&c->e[i]);
+            c->e[i] = c->e[--c->n];
+            memset(&c->e[c->n], 0, sizeof c->e[c->n]);
+        } else {
+            i++;
+        }
+    }
+}
+
+/* W's packed copy, or the layout of (N, K)'s packed weights (*layout; NULL: none yet). */
+static Packed *pack_find(MatmulCache *c, const uint16_t *W, int N, int K, const dnnl_memory_desc_t **layout) {
+    *layout = NULL;
+    for (int i = 0; i < c->npk; i++) {
+        Packed *p = &c->pk[i];
+        if (p->N != N || p->K != K) continue;
+        *layout = &p->md;
+        if (p->src == W) return p;
+    }
+    return NULL;
+}
+
+/* Reorder W (N, K) row-major into md; NULL when out of memory. */
+static Packed *pack_new(MatmulCache *c, const uint16_t *W, int N, int K, const dnnl_memory_desc_t *md,
+                        const int *key) {
+    if (c->npk == c->pk_cap) {
+        int cap = c->pk_cap ? 2 * c->pk_cap : 64;
+        Packed *pk = realloc(c->pk, (size_t)cap * sizeof *pk);
+        if (!pk) return NULL;
+        c->pk = pk;
+        c->pk_cap = cap;
+    }
+    size_t bytes = dnnl_memory_desc_get_size(md);
+    void *data = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!data) return NULL;
+    dnnl_memory_desc_t umd;
+    dnnl_dims_t d = {K, N}, s = {1, K}; /* W^T (K, N), as the products take it */
+    dnnl_check(dnnl_memory_desc_init_by_strides(&umd, 2, d, dnnl_bf16, s), "weights desc", key);
+    dnnl_memory_t from, to;
+    dnnl_primitive_desc_t rpd;
+    dnnl_primitive_t r;
+    dnnl_check(dnnl_memory_create(&from, &umd, c->eng, (void *)W), "memory", key);
+    dnnl_check(dnnl_memory_create(&to, md, c->eng, data), "memory", key);
+    dnnl_check(dnnl_reorder_primitive_desc_create(&rpd, &umd, c->eng, md, c->eng, NULL), "reorder desc", key);
+    dnnl_check(dnnl_primitive_create(&r, rpd), "reorder", key);
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    dnnl_check(dnnl_primitive_execute(r, c->stream, 2, args), "reorder", key);
+    dnnl_check(dnnl_stream_wait(c->stream), "wait", key);
+    dnnl_primitive_destroy(r);
+    dnnl_primitive_desc_destroy(rpd);
+    dnnl_memory_destroy(from);
+    dnnl_memory_destroy(to);
+    Packed *p = &c->pk[c->npk++];
+    *p = (Packed){W, N, K, *md, data};
+    return p;
+}
+
+void gemm_bf16_weight(PifiCompute *cx, int M, int N, int K, const uint16_t *A, const uint16_t *W, float *C,
+                      const float *bias) {
+    if (!cx->packing || M == 0 || N == 0) {
+        gemm_bf16(cx, 0, 1, M, N, K, 1.0f, A, K, W, K, 0.0f, C, N, bias);
+        return;
+    }
+    float one = 1.0f;
+    int ab;
+    memcpy(&ab, &one, sizeof ab);
+    int key[KEY_N] = {0, 1, M, N, K, K, K, N, 0, bias != NULL, ab, omp_get_max_threads(), 1};
+    MatmulCache *c = mm_cache(cx);
+    const dnnl_memory_desc_t *layout;
+    Packed *p = pack_find(c, W, N, K, &layout);
+    dnnl_memory_desc_t any;
+    if (!layout) {
+        dnnl_dims_t d = {K, N};
+        dnnl_check(dnnl_memory_desc_init_by_tag(&any, 2, d, dnnl_bf16, dnnl_format_tag_any), "weights desc", key);
+        layout = &any;
+    }
+    MmEntry *e = mm_get(c, key, 1.0f, layout);
+    if (e && !p) p = pack_new(c, W, N, K, &e->wmd, key);
+    if (!e || !p || !dnnl_memory_desc_equal(&e->wmd, &p->md)) { /* no packed kernel, or out of memory */
+        gemm_bf16(cx, 0, 1, M, N, K, 1.0f, A, K, W, K, 0.0f, C, N, bias);
+        return;
+    }
+    cx->flops += 2.0 * M * N * K;
+    mm_exec(c, e, key, A, p->data, C, bias);
+}
+
+/* Run entry e: C = A B (+ bias), with the handles set to these pointers. */
+static void mm_exec(MatmulCache *c, MmEntry *e, const int *key, const void *A, const void *B, float *C,
+                    const float *bias) {
     dnnl_check(dnnl_memory_set_data_handle(e->a, (void *)A), "set handle", key);
     dnnl_check(dnnl_memory_set_data_handle(e->b, (void *)B), "set handle", key);
     dnnl_check(dnnl_memory_set_data_handle(e->c, C), "set handle", key);

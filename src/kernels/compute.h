@@ -25,6 +25,7 @@ typedef struct PifiCompute {
     void *sq;              /* dequantized int8 weight rows (bf16 or fp32) */
     size_t sq_cap;         /* bytes */
     double flops;          /* matrix-product FLOPs done through this context (benchmarks) */
+    int packing;           /* compute_set_packing */
 } PifiCompute;
 
 /* A fresh context (nothing allocated until needed). */
@@ -36,6 +37,17 @@ void compute_free(PifiCompute *cx);
  * COMPUTE_QROWS weight rows of quant_row elements. Only grows. */
 int compute_reserve(PifiCompute *cx, size_t n, size_t quant_row, PifiErr *err);
 #define COMPUTE_QROWS 128
+
+/* Packed weights. on != 0 promises that the bf16 weights the linear layers
+ * of this context multiply will not change from now on (inference: pifi
+ * predict, eval, bench): each is then reordered once, at its first product,
+ * into the blocked layout oneDNN's matmul prefers, and that copy is used from
+ * then on (unpacked, the primitive repacks the weight at every call, which
+ * dominates at batch 1). Costs one more copy of the bf16 weights. on == 0
+ * frees the copies. Results are the same bits either way. */
+void compute_set_packing(PifiCompute *cx, int on);
+/* The weights changed (bf16 copies refreshed): drop the packed copies. */
+void compute_weights_changed(PifiCompute *cx);
 
 /* Round-to-nearest-even fp32 -> bf16 (NaN stays NaN), and back (exact). */
 void bf16_from_f32(uint16_t *dst, const float *src, size_t n);
@@ -57,6 +69,12 @@ static inline float bf16_value(uint16_t h) {
  * thread count. */
 void gemm_bf16(PifiCompute *cx, int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A,
                int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc, const float *bias);
+
+/* C (M, N) fp32 = A (M, K) W^T + bias for a weight W (N, K) bf16 that does
+ * not change (compute_set_packing): W is packed at its first use. Falls
+ * back to gemm_bf16 when packing is off or oneDNN has no packed kernel. */
+void gemm_bf16_weight(PifiCompute *cx, int M, int N, int K, const uint16_t *A, const uint16_t *W, float *C,
+                      const float *bias);
 
 /* The weight (OC, C) of a linear layer, as PyTorch stores it, in whichever
  * forms the model holds: fp32 (master weights), a bf16 copy, or int8 with a

@@ -59,7 +59,7 @@ void linear_forward(PifiCompute *cx, float *out, const float *inp, LinearW w, co
     if (use_bf16(cx, w)) {
         need(cx, (size_t)BT * C, 0);
         bf16_from_f32(cx->s16[0], inp, (size_t)BT * C);
-        gemm_bf16(cx, 0, 1, BT, OC, C, 1.0f, cx->s16[0], C, w.bf16, C, 0.0f, out, OC, bias);
+        gemm_bf16_weight(cx, BT, OC, C, cx->s16[0], w.bf16, out, bias);
         return;
     }
     if (!w.f32 && w.q8) {

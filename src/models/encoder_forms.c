@@ -59,6 +59,7 @@ int encoder_refresh_w16(Encoder *m, PifiErr *err) {
     bf16_from_f32(m->w16.fcw, p->fcw, L * FF * C);
     bf16_from_f32(m->w16.fcprojw, p->fcprojw, L * C * FF);
     if (p->projw) bf16_from_f32(m->w16.projw, p->projw, C * c->E);
+    if (m->cx) compute_weights_changed(m->cx); /* packed copies of the old values */
     m->w16_fresh = 1;
     return 0;
 }

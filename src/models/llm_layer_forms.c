@@ -99,6 +99,7 @@ static void refresh_w16(LlmLayer *l) {
         if (specs[i].ndim != 2 || matrix_slot(l, specs[i].dst, &h, NULL, NULL) < 0 || !*specs[i].dst) continue;
         bf16_from_f32(*h, *specs[i].dst, spec_numel(&specs[i]));
     }
+    if (l->cx) compute_weights_changed(l->cx); /* packed copies of the old values */
     l->w16_fresh = 1;
 }
 
@@ -170,6 +171,7 @@ int llm_layer_load_bf16(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *spec
     free(tmp);
     if (rc) return -1;
     l->bf16_only = 1;
+    if (l->cx) compute_weights_changed(l->cx);
     l->w16_fresh = 1;
     return 0;
 }
@@ -225,6 +227,7 @@ int llm_layer_quantize(LlmLayer *l, PifiErr *err) {
     l->memq = mem;
     l->bf16_only = 0;
     l->q8_only = 1;
+    if (l->cx) compute_weights_changed(l->cx);
     l->w16_fresh = 1;
     return 0;
 }

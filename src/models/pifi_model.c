@@ -126,6 +126,10 @@ int pifi_model_set_precision(PifiModel *m, PifiPrecision p, int llm_frozen, Pifi
     return m->has_llm ? llm_layer_set_precision(&m->llm, p, !llm_frozen, err) : 0;
 }
 
+void pifi_model_set_packing(PifiModel *m, int on) {
+    if (m->cx) compute_set_packing(m->cx, on);
+}
+
 PifiPrecision pifi_model_precision(const PifiModel *m) { return m->cx ? m->cx->prec : PIFI_PREC_FP32; }
 
 int pifi_model_quantize(PifiModel *m, int all, PifiErr *err) {
