@@ -32,6 +32,9 @@ static const char *HELP =
     "  --llm PATH         the LLM or extracted layer, instead of the grid's top-level \"llm\"\n"
     "                     ([[also]] blocks with their own llm keep it)\n"
     "  --data-dir DIR     the data root, instead of the grid's \"data_dir\"\n"
+    "  --keep WHAT        what a finished cell keeps, instead of the grid's \"keep\": all (the\n"
+    "                     final model and the checkpoint; the default), model (no checkpoint),\n"
+    "                     metrics (no weights: metrics, logs, configs; a few hundred kB a cell)\n"
     "  --dry-run          list the cells and their state (new, done, resume, restart)\n"
     "  --jobs N           cells run at once; only 1 (each run already uses every core)\n"
     "  --report DIR       rewrite DIR/results.md and DIR/plots from DIR/results.csv\n"
@@ -54,11 +57,11 @@ static int report_only(const char *dir) {
 }
 
 int cmd_experiment(int argc, char **argv) {
-    enum { O_SLM = 256, O_LLM, O_DATA_DIR, O_DRY, O_JOBS, O_REPORT, O_MAX_MEMORY };
+    enum { O_SLM = 256, O_LLM, O_DATA_DIR, O_DRY, O_JOBS, O_REPORT, O_MAX_MEMORY, O_KEEP };
     static const struct option LONG[] = {
         {"out", 1, 0, 'o'},      {"slm", 1, 0, O_SLM},   {"llm", 1, 0, O_LLM},       {"data-dir", 1, 0, O_DATA_DIR},
         {"dry-run", 0, 0, O_DRY}, {"jobs", 1, 0, O_JOBS}, {"report", 1, 0, O_REPORT}, {"help", 0, 0, 'h'},
-        {"max-memory", 1, 0, O_MAX_MEMORY},
+        {"max-memory", 1, 0, O_MAX_MEMORY}, {"keep", 1, 0, O_KEEP},
         {0, 0, 0, 0},
     };
     ExpOverrides ov = {0};
@@ -74,6 +77,13 @@ int cmd_experiment(int argc, char **argv) {
         case O_LLM: ov.llm = optarg; break;
         case O_DATA_DIR: ov.data_dir = optarg; break;
         case O_DRY: ro.dry_run = 1; break;
+        case O_KEEP: {
+            ExpKeep k;
+            if (grid_keep_parse(optarg, &k))
+                return cli_usage_error("experiment", "--keep %s: must be all, model or metrics", optarg);
+            ov.keep = optarg;
+            break;
+        }
         case O_JOBS:
             if (cli_parse_int("experiment", "--jobs", optarg, 1, 1024, &jobs)) return 2;
             if (jobs != 1)
@@ -88,7 +98,7 @@ int cmd_experiment(int argc, char **argv) {
         }
     }
     if (report) {
-        if (optind < argc || ov.out || ov.slm || ov.llm || ov.data_dir || ro.dry_run)
+        if (optind < argc || ov.out || ov.slm || ov.llm || ov.data_dir || ov.keep || ro.dry_run)
             return cli_usage_error("experiment", "--report DIR takes no grid and no other option");
         return report_only(report);
     }

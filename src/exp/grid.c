@@ -20,9 +20,19 @@
 static const int DEFAULT_SEEDS[] = {42, 1004, 2023, 2024, 2025};
 
 static const char *const TOP_KEYS[] = {"slm", "llm", "tasks", "methods", "seeds", "layers", "train_fraction",
-                                       "eval_tasks", "data_dir", "out", "train", "also", NULL};
+                                       "eval_tasks", "data_dir", "out", "keep", "train", "also", NULL};
 static const char *const ALSO_KEYS[] = {"tasks", "methods", "seeds", "layers", "train_fraction", "llm", "llm_name",
                                         NULL};
+
+static const char *const KEEP_NAMES[] = {"all", "model", "metrics"};
+
+int grid_keep_parse(const char *s, ExpKeep *out) {
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(s, KEEP_NAMES[i])) return *out = (ExpKeep)i, 0;
+    return -1;
+}
+
+const char *grid_keep_name(ExpKeep k) { return KEEP_NAMES[k]; }
 
 /* [train]: TrainOpts fields by name. */
 typedef enum { F_INT, F_INT64, F_FLOAT, F_BOOL, F_OPTIM, F_SCHED, F_POOLING, F_PRECISION } FieldKind;
@@ -466,6 +476,13 @@ static int build(ExpGrid *g, const cJSON *root, const cJSON *lines, const char *
     OVERRIDE(data_dir)
     OVERRIDE(out)
 #undef OVERRIDE
+    const char *keep = ov->keep;
+    if (!keep && (v = cJSON_GetObjectItemCaseSensitive(root, "keep"))) {
+        if (!cJSON_IsString(v)) return loc_err(&top, "keep", err, "\"keep\" must be \"all\", \"model\" or \"metrics\"");
+        keep = v->valuestring;
+    }
+    if (keep && grid_keep_parse(keep, &g->keep))
+        return loc_err(&top, "keep", err, "keep \"%s\": must be \"all\", \"model\" or \"metrics\"", keep);
     if (!g->slm) return loc_err(&top, "slm", err, "no \"slm\": the small model's directory (or --slm DIR)");
     if (!g->out) return loc_err(&top, "out", err, "no output directory: out = \"DIR\" in the grid, or -o DIR");
     if (g->llm) g->llm_extracted = is_extracted_layer(g->llm);

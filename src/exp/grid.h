@@ -41,12 +41,21 @@ typedef struct {
     const char *others[GRID_MAX_LIST]; /* also evaluated on (their test split) */
 } ExpEvalTasks;
 
+/* What a finished cell keeps (the grid's "keep", --keep): everything (the
+ * final model and the resumable checkpoint), the final model only, or only
+ * what results need (metrics.json, train_log.jsonl, config.json, cell.json,
+ * eval_<task>.json: a few hundred kilobytes instead of ~350 MB for MiniLM). */
+typedef enum { KEEP_ALL = 0, KEEP_MODEL, KEEP_METRICS } ExpKeep;
+int grid_keep_parse(const char *s, ExpKeep *out);
+const char *grid_keep_name(ExpKeep k);
+
 typedef struct {
     char *path;            /* the grid file, as given */
     char *slm, *llm;       /* resolved paths (llm NULL when no cell of the top level's llm needs one) */
     char *data_dir;        /* NULL: task_data_dir's default */
     char *out;
     int llm_extracted;     /* llm is a `pifi extract` directory: its own layer only */
+    ExpKeep keep;
     ExpLlm llms[GRID_MAX_LIST]; /* the [[also]] blocks' own LLMs (distinct names) */
     int n_llms;
     TrainOpts train;       /* hyperparameters of every cell (slm, llm, out, method, seed set per cell) */
@@ -64,6 +73,7 @@ typedef struct {
  * current directory; the grid's are relative to the grid file). */
 typedef struct {
     const char *slm, *llm, *data_dir, *out;
+    const char *keep; /* --keep */
 } ExpOverrides;
 
 /* Load a .toml or .json grid file. */

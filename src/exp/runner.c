@@ -5,6 +5,7 @@
  * from the directories after every cell. */
 #include "exp/runner.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +24,7 @@
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "train/runio.h"
+#include "train/progress.h"
 #include "train/stopsig.h"
 #include "train/train_run.h"
 
@@ -57,9 +60,18 @@ static int metrics_complete(const cJSON *m) {
            !isnan(num_at(m, "best_epoch"));
 }
 
+/* The cell's weights were removed by keep = "metrics" (cell.json says so). */
+static int weights_removed(const ExpCell *c) {
+    cJSON *cj = load_json_in(c->dir, "cell.json");
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(cj, "weights");
+    int removed = cJSON_IsString(w) && !strcmp(w->valuestring, "removed");
+    cJSON_Delete(cj);
+    return removed;
+}
+
 CellState cell_state(const ExpCell *c) {
     cJSON *m = load_json_in(c->dir, "metrics.json");
-    int done = m && metrics_complete(m) && has_file(c->dir, "model.safetensors");
+    int done = m && metrics_complete(m) && (has_file(c->dir, "model.safetensors") || weights_removed(c));
     cJSON_Delete(m);
     if (done) return CELL_DONE;
     if (has_file(c->dir, "checkpoint/state.safetensors") && has_file(c->dir, "config.json")) return CELL_RESUME;
@@ -257,6 +269,13 @@ static int train_cell(const ExpGrid *g, const ExpCell *c, CellState s, TrainResu
     cJSON *data = grid_cell_data(g, c);
     if (!data) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
     /* the splits exactly as `pifi train --task T --train-fraction F --seed S` loads them */
+    /* wall time: the parts before an interruption are in cell_time.json (a
+     * restarted cell starts over, and so does its time) */
+    cJSON *ct = s == CELL_RESUME ? load_json_in(c->dir, "cell_time.json") : NULL;
+    double before = ct && num_at(ct, "seconds") >= 0 ? num_at(ct, "seconds") : 0.0;
+    int parts = ct && num_at(ct, "parts") >= 1 ? (int)num_at(ct, "parts") : 0;
+    cJSON_Delete(ct);
+    double t0 = progress_now();
     PifiTaskSplits ts;
     int rc = task_desc_load(data, PIFI_SPLITS_ALL, NULL, 0, &ts, err);
     if (rc == 0) {
@@ -266,15 +285,20 @@ static int train_cell(const ExpGrid *g, const ExpCell *c, CellState s, TrainResu
         else rc = train_run(&o, splits, data, s == CELL_RESUME, NULL /* one process */, res, err);
         task_splits_free(&ts);
     }
-    if (rc == 0 && !res->interrupted) {
+    char *tp = pifi_path_join(c->dir, "cell_time.json");
+    if (rc == 0) {
         cJSON *cj = cJSON_CreateObject();
-        cJSON_AddNumberToObject(cj, "seconds", res->seconds);
-        cJSON_AddBoolToObject(cj, "resumed", s == CELL_RESUME);
-        char *p = pifi_path_join(c->dir, "cell.json");
+        double part = res->interrupted ? progress_now() - t0 : res->seconds;
+        cJSON_AddNumberToObject(cj, "seconds", before + part);
+        cJSON_AddNumberToObject(cj, "parts", parts + 1);
+        if (!res->interrupted) cJSON_AddBoolToObject(cj, "resumed", parts > 0 || s == CELL_RESUME);
+        char *p = pifi_path_join(c->dir, res->interrupted ? "cell_time.json" : "cell.json");
         rc = p && cj ? runio_write_json(p, cj, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
         free(p);
         cJSON_Delete(cj);
     }
+    if (rc == 0 && !res->interrupted && tp) unlink(tp);
+    free(tp);
     cJSON_Delete(data);
     return rc;
 }
@@ -327,6 +351,10 @@ static int eval_cell(const ExpGrid *g, const ExpCell *c, FILE *log, int *done, P
         int have = x && !isnan(num_at(x, "accuracy"));
         cJSON_Delete(x);
         if (have) continue;
+        if (weights_removed(c))
+            return pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot add the evaluation on %s: the cell's weights were "
+                             "removed (keep = \"metrics\"); remove the directory to train it again", c->dir,
+                             ev->others[i]);
         if (!loaded && (rc = runio_load_run(&rm, c->dir, err)) == 0) loaded = 1;
         if (rc) break;
         EvalSummary s;
@@ -346,6 +374,64 @@ static int eval_cell(const ExpGrid *g, const ExpCell *c, FILE *log, int *done, P
         }
     }
     if (loaded) runio_free_run(&rm);
+    return rc;
+}
+
+/* The files a cell keeps under keep = "metrics": what results.csv, the
+ * report and resuming the grid read. */
+static int kept_for_metrics(const char *name) {
+    return !strcmp(name, "config.json") || !strcmp(name, "metrics.json") || !strcmp(name, "train_log.jsonl") ||
+           !strcmp(name, "cell.json") || (!strncmp(name, "eval_", 5) && strlen(name) > 10 &&
+                                          !strcmp(name + strlen(name) - 5, ".json"));
+}
+
+static int remove_file_in(const char *dir, const char *name, PifiErr *err) {
+    char *p = pifi_path_join(dir, name);
+    int rc = !p ? pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory")
+             : unlink(p) && errno != ENOENT ? pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot remove: %s", p, strerror(errno))
+                                           : 0;
+    free(p);
+    return rc;
+}
+
+/* Apply keep to a finished cell whose evaluations are done: "model" removes
+ * checkpoint/, "metrics" also every file but kept_for_metrics's, after
+ * marking cell.json ("weights": "removed": the cell stays finished). */
+static int prune_cell(const ExpGrid *g, const ExpCell *c, PifiErr *err) {
+    if (g->keep == KEEP_ALL) return 0;
+    if (g->keep == KEEP_METRICS && !weights_removed(c)) {
+        cJSON *cj = load_json_in(c->dir, "cell.json");
+        if (!cj) cj = cJSON_CreateObject();
+        cJSON_DeleteItemFromObject(cj, "weights");
+        cJSON_AddStringToObject(cj, "weights", "removed");
+        char *p = pifi_path_join(c->dir, "cell.json");
+        int rc = p && cj ? runio_write_json(p, cj, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        free(p);
+        cJSON_Delete(cj);
+        if (rc) return -1;
+    }
+    char *ck = pifi_path_join(c->dir, "checkpoint");
+    if (!ck) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    DIR *d = opendir(ck);
+    struct dirent *de;
+    int rc = 0;
+    while (d && rc == 0 && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) rc = remove_file_in(ck, de->d_name, err);
+    if (d) closedir(d);
+    if (rc == 0 && rmdir(ck) && errno != ENOENT)
+        rc = pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot remove: %s", ck, strerror(errno));
+    free(ck);
+    if (rc || g->keep != KEEP_METRICS) return rc;
+    d = opendir(c->dir);
+    while (d && rc == 0 && (de = readdir(d))) {
+        if (de->d_name[0] == '.' || kept_for_metrics(de->d_name)) continue;
+        char *p = pifi_path_join(c->dir, de->d_name);
+        struct stat sb;
+        int plain = p && lstat(p, &sb) == 0 && S_ISREG(sb.st_mode);
+        free(p);
+        if (plain) rc = remove_file_in(c->dir, de->d_name, err);
+    }
+    if (d) closedir(d);
     return rc;
 }
 
@@ -492,7 +578,15 @@ static int run_cells(const ExpGrid *g, const CellState *state, FILE *log, ExpRun
         if (state[i] == CELL_DONE) {
             st->skipped++;
             if (log) fprintf(log, "pifi: experiment: cell %d/%d: %s: finished already\n", i + 1, g->n_cells, title);
-            if (!evals_missing(g, c)) continue;
+            if (!evals_missing(g, c)) {
+                PifiErr pe = {0};
+                if (prune_cell(g, c, &pe)) { /* keep = "model"/"metrics" applies to cells finished before too */
+                    st->failed++;
+                    if (log) fprintf(log, "pifi: experiment: cell %d/%d: %s: %s\n", i + 1, g->n_cells, title, pe.msg);
+                    if (st->failed == 1) first = pe;
+                }
+                continue;
+            }
         } else if (log) {
             fprintf(log, "pifi: experiment: cell %d/%d: %s: %s %s\n", i + 1, g->n_cells, title,
                     state[i] == CELL_RESUME ? "resuming" : "training", c->dir);
@@ -513,6 +607,11 @@ static int run_cells(const ExpGrid *g, const CellState *state, FILE *log, ExpRun
             if (log) fprintf(log, "pifi: experiment: cell %d/%d: %s failed: %s\n", i + 1, g->n_cells, title, rep.err.msg);
             if (st->failed == 1) first = rep.err;
             continue;
+        }
+        if (prune_cell(g, c, &rep.err)) {
+            st->failed++;
+            if (log) fprintf(log, "pifi: experiment: cell %d/%d: %s: %s\n", i + 1, g->n_cells, title, rep.err.msg);
+            if (st->failed == 1) first = rep.err;
         }
         if (rep.trained) {
             if (state[i] == CELL_RESUME) st->resumed++;

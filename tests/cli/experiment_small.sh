@@ -14,7 +14,8 @@
 # config.json as an older pifi wrote it, without train.grad_accum), the one
 # new cell pifi@stories260K trains with its own LLM and gets its own rows,
 # table line and curve. (The order of a table's lines and Δ/p of such cells
-# against base: tests/test_stats.c.)
+# against base: tests/test_stats.c.) Then --keep model and --keep metrics
+# prune the finished cells, which stay finished.
 set -u
 PIFI=${PIFI_BIN:?}
 MODELS=${PIFI_MODELS:-models}
@@ -158,6 +159,26 @@ elif [[ -f $s260 ]]; then
 else
   echo "(no $s260: the second LLM source is not tested)"
 fi
+
+# 8. keep: "model" drops the finished cells' checkpoints, "metrics" their
+# weights too (cell.json says so); the cells stay finished, results unchanged
+"${run[@]}" --keep model > "$T/k1.out" 2> "$T/k1.err"
+ok '[[ $? -eq 0 ]] && grep -q "0 trained, 0 resumed, 4 finished already, 0 failed" $T/k1.out'
+cp "$csv" "$T/results.before" # the rows of this grid's cells (step 7's cell is not one of them)
+ok '[[ -z $(find $T/out/runs/sst2/base-f0.1 $T/out/runs/sst2/pifi-f0.1 -name checkpoint) ]]'
+ok '[[ -f $cell2/model.safetensors ]]'
+"${run[@]}" --keep metrics > "$T/k2.out" 2> "$T/k2.err"
+ok '[[ $? -eq 0 ]] && grep -q "0 trained, 0 resumed, 4 finished already, 0 failed" $T/k2.out'
+ok '[[ -z $(find $T/out/runs/sst2/base-f0.1 $T/out/runs/sst2/pifi-f0.1 -type f ! -name config.json ! -name metrics.json ! -name train_log.jsonl ! -name cell.json ! -name eval_cr.json) ]]'
+ok 'grep -q "\"weights\":[[:space:]]*\"removed\"" $cell2/cell.json'
+"${run[@]}" > "$T/k3.out" 2> "$T/k3.err"
+ok '[[ $? -eq 0 ]] && grep -q "0 trained, 0 resumed, 4 finished already, 0 failed" $T/k3.out'
+ok 'cmp -s $csv $T/results.before'
+{ sed 's/^sst2 = \["cr"\]/sst2 = ["cr", "mr"]/' "$grid"; } > "$T/mr.toml"
+"$PIFI" experiment "$T/mr.toml" -o "$T/out" --slm "$slm" --llm "$T/layer" --data-dir "$DATA" > "$T/k4.out" 2> "$T/k4.err"
+ok '[[ $? -ne 0 ]] && grep -q "cannot add the evaluation on mr: the cell.s weights were removed" $T/k4.err'
+"${run[@]}" --keep nothing > /dev/null 2> "$T/k5.err"
+ok '[[ $? -eq 2 ]] && grep -q "\-\-keep nothing: must be all, model or metrics" $T/k5.err'
 
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
