@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# results.sh: write docs/results.md, the reproduction study's report, from the
+# committed grid results (experiments/results/table1/results.csv and its run
+# directories). Every number in it comes from there: the tables are
+# `pifi experiment --report`'s, redrawn here; the text around them is
+# docs/results/intro.md (what was run) and docs/results/conclusions.md (what
+# it shows), with the machine, versions and model hashes filled in.
+#
+#   bash scripts/results.sh            # after `pifi experiment experiments/table1.toml`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PIFI=${PIFI:-./build/pifi}
+MODELS=${PIFI_MODELS:-$PWD/models}
+SHARED=${PIFI_SHARED:-$(cd .. && pwd)/shared}
+OUT=experiments/results/table1
+DOC=docs/results.md
+[[ -x $PIFI ]] || { echo "results.sh: no $PIFI (bash scripts/build.sh)" >&2; exit 2; }
+[[ -f $OUT/results.csv ]] || { echo "results.sh: no $OUT/results.csv: run pifi experiment experiments/table1.toml" >&2; exit 2; }
+
+"$PIFI" experiment --report "$OUT" > /dev/null
+
+cells=$("$PIFI" experiment experiments/table1.toml --dry-run 2>&1 | tail -1)
+hash() { if [[ -f $1 ]]; then sha256sum "$1" | cut -c1-64; else echo "(not here)"; fi; }
+
+tmp=$(mktemp "$DOC.tmp.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+{
+  sed -e "s|@CELLS@|$cells|" \
+      -e "s|@DATE@|$(date -u +%F)|" \
+      -e "s|@PIFI@|$("$PIFI" --version)|" \
+      -e "s|@COMMIT@|$(git rev-parse --short HEAD 2>/dev/null || echo unknown)|" \
+      -e "s|@CPU@|$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores|" \
+      -e "s|@ISA@|$("$PIFI" bench --mode gemm --json 2>/dev/null | grep -o '"isa":"[^"]*"' | cut -d'"' -f4 || echo unknown)|" \
+      -e "s|@ONEDNN@|$(dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null || echo unknown)|" \
+      -e "s|@GCC@|$(gcc -dumpfullversion 2>/dev/null || echo unknown)|" \
+      -e "s|@H_MINILM@|$(hash "$MODELS/all-MiniLM-L6-v2/model.safetensors")|" \
+      -e "s|@H_SMOL@|$(hash "$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf")|" \
+      -e "s|@H_S260@|$(hash "$SHARED/models/stories260K/stories260K.gguf")|" \
+      docs/results/intro.md
+  echo
+  # the generated tables, their links made relative to docs/
+  # (the per-run training curves are not committed: their links go; --report draws them)
+  sed -e '1s|^# Experiment results$|## The tables|' \
+      -e 's| \[[0-9]*\](plots/curves/[^)]*)||g' -e 's/| curves |$/|/' -e 's/ | |$/ |/' -e 's/^\(|---\(|---\)*\)|---|$/\1|/' \
+      -e "s|](plots/|](../$OUT/plots/|g" "$OUT/results.md"
+  echo
+  cat docs/results/conclusions.md
+} > "$tmp"
+mv "$tmp" "$DOC"
+trap - EXIT
+echo "wrote $DOC ($cells)"
