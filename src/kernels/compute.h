@@ -40,7 +40,7 @@ int compute_reserve(PifiCompute *cx, size_t n, size_t quant_row, PifiErr *err);
 
 /* Packed weights. on != 0 promises that the bf16 weights the linear layers
  * of this context multiply will not change from now on (inference: pifi
- * predict, eval, bench): each is then reordered once, at its first product,
+ * predict, eval, bench): each (up to 2^23 elements) is then reordered once, at its first product,
  * into the blocked layout oneDNN's matmul prefers, and that copy is used from
  * then on (unpacked, the primitive repacks the weight at every call, which
  * dominates at batch 1). Costs one more copy of the bf16 weights. on == 0
@@ -72,7 +72,9 @@ void gemm_bf16(PifiCompute *cx, int ta, int tb, int M, int N, int K, float alpha
 
 /* C (M, N) fp32 = A (M, K) W^T + bias for a weight W (N, K) bf16 that does
  * not change (compute_set_packing): W is packed at its first use. Falls
- * back to gemm_bf16 when packing is off or oneDNN has no packed kernel. */
+ * back to gemm_bf16 when packing is off, W has more than 2^23 elements (the
+ * gain is small there, the memory not: compute.c), or oneDNN has no packed
+ * kernel. */
 void gemm_bf16_weight(PifiCompute *cx, int M, int N, int K, const uint16_t *A, const uint16_t *W, float *C,
                       const float *bias);
 
