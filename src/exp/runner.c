@@ -268,7 +268,6 @@ static int train_cell(const ExpGrid *g, const ExpCell *c, CellState s, TrainResu
     if (s == CELL_RESTART) o.overwrite = 1;
     cJSON *data = grid_cell_data(g, c);
     if (!data) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    /* the splits exactly as `pifi train --task T --train-fraction F --seed S` loads them */
     /* wall time: the parts before an interruption are in cell_time.json (a
      * restarted cell starts over, and so does its time) */
     cJSON *ct = s == CELL_RESUME ? load_json_in(c->dir, "cell_time.json") : NULL;
@@ -276,6 +275,7 @@ static int train_cell(const ExpGrid *g, const ExpCell *c, CellState s, TrainResu
     int parts = ct && num_at(ct, "parts") >= 1 ? (int)num_at(ct, "parts") : 0;
     cJSON_Delete(ct);
     double t0 = progress_now();
+    /* the splits exactly as `pifi train --task T --train-fraction F --seed S` loads them */
     PifiTaskSplits ts;
     int rc = task_desc_load(data, PIFI_SPLITS_ALL, NULL, 0, &ts, err);
     if (rc == 0) {
