@@ -30,7 +30,7 @@ trap 'rm -f "$tmp"' EXIT
       -e "s|@PIFI@|$("$PIFI" --version)|" \
       -e "s|@COMMIT@|$(git rev-parse --short HEAD 2>/dev/null || echo unknown)|" \
       -e "s|@CPU@|$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores|" \
-      -e "s|@ISA@|$("$PIFI" bench --mode gemm --json 2>/dev/null | grep -o '"isa":"[^"]*"' | cut -d'"' -f4 || echo unknown)|" \
+      -e "s|@ISA@|$(grep -m1 -o -w 'amx_bf16\|avx512_bf16' /proc/cpuinfo || echo 'no bf16 instructions')|" \
       -e "s|@ONEDNN@|$(dpkg-query -W -f='${Version}' libdnnl-dev 2>/dev/null || echo unknown)|" \
       -e "s|@GCC@|$(gcc -dumpfullversion 2>/dev/null || echo unknown)|" \
       -e "s|@H_MINILM@|$(hash "$MODELS/all-MiniLM-L6-v2/model.safetensors")|" \
