@@ -473,7 +473,35 @@ static void test_clean_and_split(void) {
     label_map_free(&m);
 }
 
+/* The data root's fallbacks (--data-dir, $PIFI_DATA, $XDG_CACHE_HOME,
+ * $HOME), each checked with the environment set and restored after. */
+static void test_data_root(void) {
+    char *saved[3];
+    const char *names[3] = {"PIFI_DATA", "XDG_CACHE_HOME", "HOME"};
+    for (int i = 0; i < 3; i++) saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
+    char buf[4096];
+    setenv("PIFI_DATA", "/p/data", 1);
+    setenv("XDG_CACHE_HOME", "/x/cache", 1);
+    setenv("HOME", "/h/home", 1);
+    CHECK(strcmp(task_data_dir("/d/dir", buf, sizeof buf), "/d/dir") == 0);
+    CHECK(strcmp(task_data_dir(NULL, buf, sizeof buf), "/p/data") == 0);
+    setenv("PIFI_DATA", "", 1); /* empty counts as unset */
+    CHECK(strcmp(task_data_dir("", buf, sizeof buf), "/x/cache/pifi/data") == 0);
+    unsetenv("PIFI_DATA");
+    unsetenv("XDG_CACHE_HOME");
+    CHECK(strcmp(task_data_dir(NULL, buf, sizeof buf), "/h/home/.cache/pifi/data") == 0);
+    unsetenv("HOME"); /* from the password database: some absolute path */
+    const char *r = task_data_dir(NULL, buf, sizeof buf);
+    CHECK(strstr(r, "/.cache/pifi/data") != NULL);
+    for (int i = 0; i < 3; i++) {
+        if (saved[i]) setenv(names[i], saved[i], 1);
+        else unsetenv(names[i]);
+        free(saved[i]);
+    }
+}
+
 int main(void) {
+    test_data_root();
     snprintf(TMP, sizeof TMP, "%s/datasets", test_tmp());
     mkdir(TMP, 0755);
     test_clean_and_split();

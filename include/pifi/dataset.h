@@ -131,8 +131,12 @@ typedef struct {
 } PifiTaskOpts;
 
 PifiTaskOpts task_opts_default(void);
-/* The data root: dir if not NULL, else $PIFI_DATA, else "../shared/data". */
-const char *task_data_dir(const char *dir);
+/* The data root, the same for --task and `pifi data get`: dir (--data-dir)
+ * when given, else $PIFI_DATA, else $XDG_CACHE_HOME/pifi/data, else
+ * $HOME/.cache/pifi/data (the home directory from the password database
+ * when HOME is unset). Returns dir or the environment's string, or the path
+ * written into buf (n bytes). */
+const char *task_data_dir(const char *dir, char *buf, size_t n);
 
 typedef struct {
     const PifiTaskInfo *info;

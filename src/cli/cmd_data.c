@@ -34,8 +34,8 @@ static const char *HELP =
     "\n"
     "options:\n"
     "  --data-dir DIR   the data directory (default: $PIFI_DATA, else\n"
-    "                   $XDG_CACHE_HOME/pifi/data, else ~/.cache/pifi/data); use the same\n"
-    "                   with `pifi train --task T --data-dir DIR` (or set PIFI_DATA)\n"
+    "                   $XDG_CACHE_HOME/pifi/data, else ~/.cache/pifi/data), the same\n"
+    "                   one `pifi train --task T` reads by default\n"
     "  -h, --help       this text\n"
     "\n"
     "environment:\n"
@@ -168,17 +168,6 @@ static const DataSource *source_find(const char *task) {
     for (int i = 0; i < N_SOURCES; i++)
         if (!strcmp(SOURCES[i].task, task)) return &SOURCES[i];
     return NULL;
-}
-
-/* The data directory: --data-dir, $PIFI_DATA, $XDG_CACHE_HOME/pifi/data, ~/.cache/pifi/data. */
-static char *data_root(const char *dir) {
-    if (dir && *dir) return strdup(dir);
-    const char *e = getenv("PIFI_DATA");
-    if (e && *e) return strdup(e);
-    const char *x = getenv("XDG_CACHE_HOME");
-    if (x && *x) return pifi_path_join(x, "pifi/data");
-    const char *h = getenv("HOME");
-    return h && *h ? pifi_path_join(h, ".cache/pifi/data") : NULL;
 }
 
 /* SHA-256 and git blob id of a file, as lowercase hex. */
@@ -374,9 +363,7 @@ int cmd_data(int argc, char **argv) {
     if (!is_list && !is_get) return cli_usage_error("data", "unknown subcommand '%s' (list or get)", sub);
     if (is_list && optind + 1 < argc) return cli_usage_error("data", "list takes no argument");
     if (is_get && optind + 1 >= argc) return cli_usage_error("data", "get needs a TASK (or 'all')");
-    char *root = data_root(dir);
-    if (!root) return cli_usage_error("data", "no data directory: give --data-dir DIR or set PIFI_DATA");
-    int rc = is_list ? data_list(root) : data_get(root, argv + optind + 1, argc - optind - 1);
-    free(root);
-    return rc;
+    char buf[4096];
+    const char *root = task_data_dir(dir, buf, sizeof buf); /* the one --task reads */
+    return is_list ? data_list(root) : data_get(root, argv + optind + 1, argc - optind - 1);
 }

@@ -21,7 +21,7 @@ static const char *HELP =
     "\n"
     "options:\n"
     "  --task NAME      a named task, its --split (default test)\n"
-    "  --data-dir DIR   where the task's files are (default $PIFI_DATA)\n"
+    "  --data-dir DIR   where the task's files are (default $PIFI_DATA or ~/.cache/pifi/data)\n"
     "  --data FILE      a TSV/CSV/JSONL file with --text-col, --text-pair-col, --label-col\n"
     "  --split S        test (default), valid or train\n"
     "  --batch N        examples per forward pass (default 64)\n"

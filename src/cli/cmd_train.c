@@ -44,7 +44,7 @@ static const char *HELP =
     "  --lora-r R, --lora-alpha A, --lora-dropout P   (8, 16, 0.1)\n"
     "data:\n"
     "  --task NAME           a named task (sst2, cola, imdb, ...; docs/tasks.md), data from\n"
-    "  --data-dir DIR        ... this directory (default $PIFI_DATA or ../shared/data)\n"
+    "  --data-dir DIR        ... this directory (default $PIFI_DATA or ~/.cache/pifi/data)\n"
     "  --train F --valid F --test F   your own TSV/CSV/JSONL files, with\n"
     "  --text-col C --text-pair-col C --label-col C   column names or indices\n"
     "  --train-fraction F    train on a seeded stratified fraction of the training set\n"
@@ -164,7 +164,8 @@ static int check_eval_tasks(const DataArgs *da, const PifiDataset *train) {
                                    ti->name, ti->label_names[0], ti->label_names[1], ti->num_classes > 2 ? ", ..." : "",
                                    train->label_names[0], train->num_classes > 1 ? ", " : "",
                                    train->num_classes > 1 ? train->label_names[1] : "", train->num_classes > 2 ? ", ..." : "");
-        char *dir = pifi_path_join(task_data_dir(da->data_dir), ti->data_subdir);
+        char root[4096];
+        char *dir = pifi_path_join(task_data_dir(da->data_dir, root, sizeof root), ti->data_subdir);
         int ok = dir && pifi_is_dir(dir);
         if (!ok) cli_usage_error("train", "--eval-task %s: no data folder %s (set --data-dir or PIFI_DATA)", ti->name, dir ? dir : "?");
         free(dir);

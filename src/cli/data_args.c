@@ -16,6 +16,7 @@ static void add_path(cJSON *o, const char *key, const char *p) {
 }
 
 cJSON *data_args_json(const DataArgs *a, const char *cmd) {
+    char root[4096];
     int files = a->train || a->valid || a->test;
     if (a->task && files) {
         fprintf(stderr, "pifi: %s: give either --task or --train/--valid/--test files, not both\n", cmd);
@@ -29,7 +30,7 @@ cJSON *data_args_json(const DataArgs *a, const char *cmd) {
     cJSON *o = cJSON_CreateObject();
     if (a->task) {
         cJSON_AddStringToObject(o, "task", a->task);
-        add_path(o, "data_dir", task_data_dir(a->data_dir));
+        add_path(o, "data_dir", task_data_dir(a->data_dir, root, sizeof root));
     } else {
         add_path(o, "train", a->train);
         add_path(o, "valid", a->valid);
@@ -44,7 +45,7 @@ cJSON *data_args_json(const DataArgs *a, const char *cmd) {
         cJSON_AddNumberToObject(o, "train_fraction_seed", (double)a->seed);
     }
     if (a->n_eval_tasks > 0) {
-        if (!a->task) add_path(o, "data_dir", task_data_dir(a->data_dir)); /* where the eval tasks are */
+        if (!a->task) add_path(o, "data_dir", task_data_dir(a->data_dir, root, sizeof root)); /* where the eval tasks are */
         cJSON *ev = cJSON_AddArrayToObject(o, "eval_tasks");
         for (int i = 0; ev && i < a->n_eval_tasks; i++) cJSON_AddItemToArray(ev, cJSON_CreateString(a->eval_tasks[i]));
     }

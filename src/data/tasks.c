@@ -2,6 +2,7 @@
  * reads them from the shared data folder and builds train/valid/test the way
  * docs/tasks.md describes: official splits where the data has them, seeded
  * stratified carves (split.c) where it does not. */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,10 +124,22 @@ PifiTaskOpts task_opts_default(void) {
     return o;
 }
 
-const char *task_data_dir(const char *dir) {
+const char *task_data_dir(const char *dir, char *buf, size_t n) {
     if (dir && *dir) return dir;
     const char *e = getenv("PIFI_DATA");
-    return e && *e ? e : "../shared/data";
+    if (e && *e) return e;
+    const char *x = getenv("XDG_CACHE_HOME");
+    if (x && *x) {
+        snprintf(buf, n, "%s/pifi/data", x);
+        return buf;
+    }
+    const char *h = getenv("HOME");
+    if (!h || !*h) {
+        const struct passwd *pw = getpwuid(getuid());
+        h = pw && pw->pw_dir ? pw->pw_dir : "";
+    }
+    snprintf(buf, n, "%s/.cache/pifi/data", h);
+    return buf;
 }
 
 /* ---- reading one source ---- */
@@ -287,8 +300,8 @@ int task_load(const char *task, const char *data_dir, PifiTaskSplits *out, const
     if (o.train_fraction < 0.0 || o.train_fraction > 1.0)
         return pifi_errf(err, "%s: train fraction %g outside (0, 1]", task, o.train_fraction);
     out->info = &t->info;
-    const char *root = task_data_dir(data_dir);
-    char dir[4096];
+    char rootbuf[4096], dir[4096];
+    const char *root = task_data_dir(data_dir, rootbuf, sizeof rootbuf);
     snprintf(dir, sizeof dir, "%s/%s", root, t->info.data_subdir);
     if (!pifi_is_dir(dir))
         return pifi_errf(err, "%s: no folder %s (set --data-dir or PIFI_DATA to the data root)", task, dir);

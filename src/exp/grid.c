@@ -367,7 +367,8 @@ static int parse_evals(ExpGrid *g, const cJSON *v, const Loc *l, PifiErr *err) {
 
 static int check_data(const ExpGrid *g, const char *task, PifiErr *err) {
     const PifiTaskInfo *ti = task_find(task);
-    char *dir = pifi_path_join(task_data_dir(g->data_dir), ti->data_subdir);
+    char root[4096];
+    char *dir = pifi_path_join(task_data_dir(g->data_dir, root, sizeof root), ti->data_subdir);
     int ok = dir && pifi_is_dir(dir);
     int rc = ok ? 0 : pifi_errf(err, "%s: task %s: no data folder %s (set data_dir, --data-dir or $PIFI_DATA)",
                                 g->path, task, dir ? dir : "?");

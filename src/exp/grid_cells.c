@@ -67,7 +67,8 @@ cJSON *grid_cell_data(const ExpGrid *g, const ExpCell *c) {
     if (!o) return NULL;
     if (!g->data) {
         cJSON_AddStringToObject(o, "task", c->task);
-        const char *dd = task_data_dir(g->data_dir);
+        char root[4096];
+        const char *dd = task_data_dir(g->data_dir, root, sizeof root);
         char real[PATH_MAX];
         cJSON_AddStringToObject(o, "data_dir", realpath(dd, real) ? real : dd);
     }
