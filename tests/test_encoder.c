@@ -8,6 +8,7 @@
 #include "pifi/encoder.h"
 #include "pifi/fileio.h"
 #include "test.h"
+#include "test_fixture_io.h"
 
 static const char *NAMES[] = {"bert_tiny", "bert_gelu_new", "roberta_tiny", "electra_tiny",
                               "minilm_tiny"};
@@ -22,15 +23,6 @@ static float max_abs_diff(const float *a, const float *b, size_t n) {
 }
 
 /* Read an integer tensor (any dtype) of shape (B, T) as int32. */
-static int read_ints(SafeTensors *st, const char *name, int B, int T, int32_t *out, PifiErr *err) {
-    float *tmp = malloc((size_t)B * T * sizeof *tmp);
-    int64_t shape[2] = {B, T};
-    int rc = st_read_f32(st, name, 2, shape, tmp, err);
-    for (int i = 0; rc == 0 && i < B * T; i++) out[i] = (int32_t)tmp[i];
-    free(tmp);
-    return rc;
-}
-
 static void test_one(const char *name) {
     char dir[1024], io_path[1100];
     snprintf(dir, sizeof dir, "%s/encoders/%s", test_fixtures(), name);
@@ -53,9 +45,9 @@ static void test_one(const char *name) {
     int32_t *ids = malloc(sizeof(int32_t) * B * T), *tt = malloc(sizeof(int32_t) * B * T),
             *mask = malloc(sizeof(int32_t) * B * T);
     float *want = malloc(sizeof(float) * B * T * C), *pool = malloc(sizeof(float) * B * C);
-    CHECK(read_ints(io, "input_ids", B, T, ids, &err) == 0);
-    CHECK(read_ints(io, "attention_mask", B, T, mask, &err) == 0);
-    CHECK(read_ints(io, "token_type_ids", B, T, tt, &err) == 0);
+    CHECK(test_read_ints(io, "input_ids", B, T, ids, &err) == 0);
+    CHECK(test_read_ints(io, "attention_mask", B, T, mask, &err) == 0);
+    CHECK(test_read_ints(io, "token_type_ids", B, T, tt, &err) == 0);
     int64_t hs[3] = {B, T, C};
     CHECK(st_read_f32(io, "last_hidden_state", 3, hs, want, &err) == 0);
     rc = encoder_forward(&m, ids, tt, mask, B, T, &err);

@@ -16,6 +16,7 @@
 #include "pifi/encoder.h"
 #include "pifi/safetensors.h"
 #include "test.h"
+#include "test_fixture_io.h"
 
 #define EPS 1e-3f
 #define RTOL 1e-2
@@ -180,15 +181,6 @@ static float max_abs_diff(const float *a, const float *b, size_t n) {
     return m;
 }
 
-static int read_ints(SafeTensors *st, const char *name, int B, int T, int32_t *out, PifiErr *err) {
-    float *tmp = malloc((size_t)B * T * sizeof *tmp);
-    int64_t shape[2] = {B, T};
-    int rc = st_read_f32(st, name, 2, shape, tmp, err);
-    for (int i = 0; rc == 0 && i < B * T; i++) out[i] = (int32_t)tmp[i];
-    free(tmp);
-    return rc;
-}
-
 /* Gradient of the whole model into a fresh zeroed arena (caller frees *mem). */
 static int grads_of(Probe *pr, EncoderParams *g, float **mem, PifiErr *err) {
     Encoder *m = pr->m;
@@ -220,9 +212,9 @@ static void test_model(const char *name) {
     size_t nout = (size_t)B * T * C;
     int32_t *ids = malloc(sizeof(int32_t) * B * T), *tt = malloc(sizeof(int32_t) * B * T),
             *mask = malloc(sizeof(int32_t) * B * T);
-    CHECK(read_ints(io, "input_ids", B, T, ids, &err) == 0);
-    CHECK(read_ints(io, "attention_mask", B, T, mask, &err) == 0);
-    CHECK(read_ints(io, "token_type_ids", B, T, tt, &err) == 0);
+    CHECK(test_read_ints(io, "input_ids", B, T, ids, &err) == 0);
+    CHECK(test_read_ints(io, "attention_mask", B, T, mask, &err) == 0);
+    CHECK(test_read_ints(io, "token_type_ids", B, T, tt, &err) == 0);
     st_close(io);
     for (int i = 0; i < T && m.cfg.TV > 1; i++) /* both token types in use */
         if (i >= T / 2) tt[i] = 1;

@@ -12,6 +12,7 @@
 #include "pifi/fileio.h"
 #include "pifi/pifi_model.h"
 #include "test.h"
+#include "test_fixture_io.h"
 
 static const char *ARCHS[] = {"llama", "mistral", "qwen2", "gemma2"};
 
@@ -20,15 +21,6 @@ typedef struct {
     int32_t *ids, *tt, *mask;
     SafeTensors *io;
 } Io;
-
-static int read_ints(SafeTensors *st, const char *name, int B, int T, int32_t *out, PifiErr *err) {
-    float *tmp = malloc((size_t)B * T * sizeof *tmp);
-    int64_t shape[2] = {B, T};
-    int rc = st_read_f32(st, name, 2, shape, tmp, err);
-    for (int i = 0; rc == 0 && i < B * T; i++) out[i] = (int32_t)tmp[i];
-    free(tmp);
-    return rc;
-}
 
 static int io_load(Io *io, const char *dir, PifiErr *err) {
     char p[1200];
@@ -41,9 +33,9 @@ static int io_load(Io *io, const char *dir, PifiErr *err) {
     io->K = (int)l->shape[1];
     size_t n = (size_t)io->B * io->T;
     io->ids = malloc(n * 4), io->tt = malloc(n * 4), io->mask = malloc(n * 4);
-    return read_ints(io->io, "input_ids", io->B, io->T, io->ids, err) ||
-           read_ints(io->io, "token_type_ids", io->B, io->T, io->tt, err) ||
-           read_ints(io->io, "attention_mask", io->B, io->T, io->mask, err);
+    return test_read_ints(io->io, "input_ids", io->B, io->T, io->ids, err) ||
+           test_read_ints(io->io, "token_type_ids", io->B, io->T, io->tt, err) ||
+           test_read_ints(io->io, "attention_mask", io->B, io->T, io->mask, err);
 }
 
 static void io_free(Io *io) {
