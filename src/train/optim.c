@@ -1,6 +1,8 @@
 /* optim.c: parameter table, clipping, Adam/AdamW, LR schedules. */
 #include "train/optim.h"
 
+#include "kernels/vmath.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +98,39 @@ void params_clip(ParamTable *t, double norm, double max_norm) {
     for (int64_t i = 0; i < t->total; i++) t->grad[i] *= c;
 }
 
+/* Adam/AdamW on element i. mode 0: plain Adam; 1: Adam with L2 (wd added
+ * to the gradient, torch's Adam weight_decay); 2: AdamW (the weight shrunk
+ * by `shrink` first). */
+#define ADAM_ELEM(mode)                                                                  \
+    do {                                                                                 \
+        float gi = g[i];                                                                 \
+        if ((mode) == 2) w[i] *= shrink;                                                 \
+        if ((mode) == 1) gi += wd * w[i];                                                \
+        m[i] += (1.0f - b1) * (gi - m[i]); /* torch: exp_avg.lerp_(grad, 1 - beta1) */ \
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;                                        \
+        float denom = sqrtf(v[i]) / bc2_sqrt + eps;                                      \
+        w[i] -= step_size * m[i] / denom;                                                \
+    } while (0)
+
+/* One tensor's update, one branch-free loop per mode so each vectorizes
+ * (optim.c is compiled with -fno-math-errno: sqrtf is an instruction).
+ * Every clone gives the bits of scalar code: ISO C mode contracts no a*b+c
+ * into an FMA, and sqrt and division are correctly rounded at any width. */
+VM_CLONES static void adam_tensor(float *restrict w, const float *restrict g, float *restrict m, float *restrict v,
+                                  int64_t n, int mode, float b1, float b2, float eps, float step_size, float bc2_sqrt,
+                                  float wd, float shrink) {
+    if (mode == 2) {
+#pragma omp parallel for simd
+        for (int64_t i = 0; i < n; i++) ADAM_ELEM(2);
+    } else if (mode == 1) {
+#pragma omp parallel for simd
+        for (int64_t i = 0; i < n; i++) ADAM_ELEM(1);
+    } else {
+#pragma omp parallel for simd
+        for (int64_t i = 0; i < n; i++) ADAM_ELEM(0);
+    }
+}
+
 void optim_step(ParamTable *t, const OptimConfig *c, float lr, int64_t step) {
     float b1 = c->beta1, b2 = c->beta2, eps = c->eps, wd = c->weight_decay;
     /* as torch (foreach=False): bias corrections in double, step_size = lr / bc1 */
@@ -109,22 +144,10 @@ void optim_step(ParamTable *t, const OptimConfig *c, float lr, int64_t step) {
             off += p->n;
             continue;
         }
-        float *w = p->w, *g = p->g, *m = t->m + off, *v = t->v + off;
-        int adamw = c->kind == OPT_ADAMW;
         float decay = wd > 0 && p->decay ? wd : 0.0f;
-#pragma omp parallel for
-        for (int64_t i = 0; i < p->n; i++) {
-            float gi = g[i];
-            if (adamw) {
-                if (decay > 0) w[i] *= 1.0f - lr * decay;
-            } else if (wd > 0) {
-                gi += wd * w[i];
-            }
-            m[i] += (1.0f - b1) * (gi - m[i]); /* torch: exp_avg.lerp_(grad, 1 - beta1) */
-            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-            float denom = sqrtf(v[i]) / bc2_sqrt + eps;
-            w[i] -= step_size * m[i] / denom;
-        }
+        int mode = c->kind == OPT_ADAMW ? (decay > 0 ? 2 : 0) : (wd > 0 ? 1 : 0);
+        adam_tensor(p->w, p->g, t->m + off, t->v + off, p->n, mode, b1, b2, eps, step_size, bc2_sqrt, wd,
+                    1.0f - lr * decay);
         off += p->n;
     }
 }
