@@ -8,6 +8,7 @@
 #include <math.h>
 #include <unistd.h>
 
+#include "exp/claims.h"
 #include "exp/plot.h"
 #include "exp/report.h"
 #include "exp/results.h"
@@ -228,7 +229,91 @@ static void test_report_order(void) {
     results_free(&r);
 }
 
+/* The claims table: one row per (claim, group) where both methods have
+ * runs, the verdicts by direction and significance, CoLA on MCC, nothing
+ * without a comparison. */
+static void test_claims(void) {
+    CHECK(!strcmp(claims_verdict(0.01, 0.001), "**holds**"));
+    CHECK(!strcmp(claims_verdict(-0.01, 0.001), "**reversed**"));
+    CHECK(!strcmp(claims_verdict(0.01, 0.3), "not shown (higher, not significant)"));
+    CHECK(!strcmp(claims_verdict(-0.01, 0.3), "not shown (lower, not significant)"));
+    CHECK(!strcmp(claims_verdict(0.0, 1.0), "not shown (equal)"));
+    CHECK(!strcmp(claims_verdict(0.01, NAN), "untested (fewer than 2 seeds)"));
+    /* sst2: pifi > base clearly; pifi-random = pifi (shifted seeds); lora > pifi
+     * clearly; pifi@stories260K one seed; cross-domain on cr; 10% rows; cola */
+    static const struct {
+        const char *task, *eval, *method;
+        double fraction, acc[3];
+        int n;
+    } R[] = {
+        {"sst2", "sst2", "base", 1, {0.780, 0.790, 0.800}, 3},
+        {"sst2", "sst2", "pifi", 1, {0.820, 0.830, 0.840}, 3},
+        {"sst2", "sst2", "pifi-random", 1, {0.840, 0.830, 0.820}, 3},
+        {"sst2", "sst2", "lora", 1, {0.900, 0.910, 0.920}, 3},
+        {"sst2", "sst2", "pifi@stories260K", 1, {0.700}, 1},
+        {"sst2", "cr", "base", 1, {0.70, 0.72, 0.74}, 3},
+        {"sst2", "cr", "pifi", 1, {0.71, 0.73, 0.72}, 3},
+        {"sst2", "sst2", "base", 0.1, {0.70, 0.71, 0.72}, 3},
+        {"sst2", "sst2", "pifi", 0.1, {0.65, 0.66, 0.67}, 3},
+        {"cola", "cola", "base", 1, {0.70, 0.71, 0.72}, 3},
+        {"cola", "cola", "pifi", 1, {0.80, 0.81, 0.82}, 3},
+        {"cola", "cola", "pifi-unfrozen", 1, {0.60, 0.61, 0.62}, 3},
+    };
+    ExpResults r = {0};
+    PifiErr err = {0};
+    for (size_t i = 0; i < sizeof R / sizeof R[0]; i++)
+        for (int s = 0; s < R[i].n; s++) {
+            ExpRow w = row(R[i].task, R[i].eval, R[i].method, -1, 42 + s, R[i].acc[s]);
+            w.has_layer = strcmp(R[i].method, "base") && strcmp(R[i].method, "lora");
+            w.train_fraction = R[i].fraction;
+            REQUIRE(results_add(&r, &w, &err) == 0);
+        }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *md = open_memstream(&text, &len);
+    REQUIRE(md != NULL);
+    int rows = claims_write(&r, md);
+    fclose(md);
+    CHECKF(rows == 8, "%d rows:\n%s", rows, text);
+    const char *want[] = {
+        "| PiFi beats plain fine-tuning | sst2 | accuracy | pifi: 0.8300 ± 0.0100 (3) | base: 0.7900 ± 0.0100 (3) | +0.0400 | ",
+        "| PiFi beats plain fine-tuning | cola | MCC | pifi: 0.6200 ± 0.0200 (3) | base: 0.4200 ± 0.0200 (3) | +0.2000 | ",
+        "| PiFi beats plain fine-tuning on less training data | sst2 (fraction 0.1) | accuracy | pifi: 0.6600 ± 0.0100 (3) | base: 0.7100 ± 0.0100 (3) | -0.0500 | ",
+        "| PiFi transfers better across domains | sst2 → cr | accuracy | pifi: 0.7200 ± 0.0100 (3) | base: 0.7200 ± 0.0200 (3) | +0.0000 | ",
+        "| the LLM's weights matter: a random layer of the same shape does less | sst2 | accuracy | pifi: 0.8300 ± 0.0100 (3) | pifi-random: 0.8300 ± 0.0100 (3) | +0.0000 | ",
+        "| frozen beats unfrozen | cola | MCC | ",
+        "| PiFi beats LoRA | sst2 | accuracy | pifi: 0.8300 ± 0.0100 (3) | lora: 0.9100 ± 0.0100 (3) | -0.0800 | ",
+        "| the grid's LLM beats the other LLM's layer | sst2 | accuracy | pifi: 0.8300 ± 0.0100 (3) | pifi@stories260K: 0.7000 (1) | +0.1300 | n/a | untested (fewer than 2 seeds) |",
+    };
+    const char *prev = text;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *at = strstr(text, want[i]);
+        CHECKF(at && at >= prev, "missing or out of order: %s\n%s", want[i], text);
+        if (at) prev = at;
+    }
+    const char *line = strstr(text, "| PiFi beats plain fine-tuning | sst2 |");
+    CHECK(line && strstr(line, "**holds** |\n") && strstr(line, "**holds** |\n") < strchr(line, '\n') + 1);
+    line = strstr(text, "| PiFi beats LoRA |");
+    CHECK(line && strstr(line, "**reversed** |\n") == strchr(line, '\n') - strlen("**reversed** |"));
+    line = strstr(text, "| PiFi transfers better");
+    CHECK(line && strstr(line, "not shown (equal) |\n") == strchr(line, '\n') - strlen("not shown (equal) |"));
+    free(text);
+    /* only base runs: no section */
+    ExpResults b = {0};
+    ExpRow w = row("sst2", "sst2", "base", -1, 1, 0.8);
+    REQUIRE(results_add(&b, &w, &err) == 0);
+    text = NULL;
+    md = open_memstream(&text, &len);
+    CHECK(claims_write(&b, md) == 0);
+    fclose(md);
+    CHECK(len == 0);
+    free(text);
+    results_free(&b);
+    results_free(&r);
+}
+
 int main(void) {
+    test_claims();
     test_fixture();
     test_csv_and_report();
     test_report_order();

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exp/claims.h"
 #include "exp/plot.h"
 #include "exp/stats.h"
 #include "pifi/dataset.h"
@@ -64,22 +65,9 @@ static void fmt_p(double p, char *out, size_t n) {
     else snprintf(out, n, "%.4f", p);
 }
 
-static double metric_of(const ExpRow *w, PifiMetric m) {
-    return m == PIFI_METRIC_MCC ? w->mcc : m == PIFI_METRIC_MACRO_F1 ? w->macro_f1 : w->accuracy;
-}
-
-/* The values of one metric over the rows of a label in a group (NaN left out). */
+/* The values of one metric over the rows of a label in g's group. */
 static int collect(const ExpResults *r, const ExpRow *g, const char *label, int which, double *out) {
-    int k = 0;
-    char lb[64];
-    for (int i = 0; i < r->n; i++) {
-        const ExpRow *w = &r->rows[i];
-        results_label(w, lb, sizeof lb);
-        if (!same_group(w, g) || strcmp(lb, label)) continue;
-        double v = which < PIFI_METRIC_COUNT ? metric_of(w, (PifiMetric)which) : w->valid_accuracy;
-        if (!isnan(v)) out[k++] = v;
-    }
-    return k;
+    return results_values(r, g->task, g->eval_task, g->train_fraction, label, which, out);
 }
 
 static const char *METRIC_TITLES[] = {"accuracy", "macro-F1", "MCC"};
@@ -264,6 +252,7 @@ int report_write(const ExpResults *r, const char *out_dir, ReportCurves curves, 
             if (!plot_failures++) first = pe;
         }
     }
+    claims_write(r, md);
     for (int i = 0; i < r->n; i++) {
         int seen = 0;
         for (int j = 0; j < i && !seen; j++) seen = same_group(&r->rows[j], &r->rows[i]);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pifi/fileio.h"
+#include "pifi/metrics.h"
 
 #define N_COLS 14
 static const char *const COLS[N_COLS] = {"task",     "eval_task",      "method",    "layer",      "seed",
@@ -34,6 +35,24 @@ void results_free(ExpResults *r) {
 void results_label(const ExpRow *row, char *out, size_t n) {
     if (row->has_layer && row->layer != -1 && row->layer != INT_MIN) snprintf(out, n, "%s-L%d", row->method, row->layer);
     else snprintf(out, n, "%s", row->method);
+}
+
+int results_values(const ExpResults *r, const char *task, const char *eval_task, double fraction, const char *label,
+                   int metric, double *out) {
+    int k = 0;
+    char lb[80]; /* method (< 64) + "-L" + layer */
+    for (int i = 0; i < r->n; i++) {
+        const ExpRow *w = &r->rows[i];
+        if (strcmp(w->task, task) || strcmp(w->eval_task, eval_task) || w->train_fraction != fraction) continue;
+        results_label(w, lb, sizeof lb);
+        if (strcmp(lb, label)) continue;
+        double v = metric == PIFI_METRIC_MCC        ? w->mcc
+                   : metric == PIFI_METRIC_MACRO_F1 ? w->macro_f1
+                   : metric == PIFI_METRIC_COUNT    ? w->valid_accuracy
+                                                    : w->accuracy;
+        if (!isnan(v)) out[k++] = v;
+    }
+    return k;
 }
 
 /* Shortest of %.15g..%.17g that reads back exactly; "" for NaN. */

@@ -38,6 +38,13 @@ int results_write_csv(const ExpResults *r, const char *path, PifiErr *err);
 /* Read it back (the header must be results.csv's). */
 int results_read_csv(ExpResults *r, const char *path, PifiErr *err);
 
+/* The values of one metric over the rows of one label (results_label) in a
+ * group: trained on task, evaluated on eval_task, with this train fraction.
+ * metric: a PifiMetric, or PIFI_METRIC_COUNT for the validation accuracy.
+ * NaN values are left out; returns how many went into out (r->n at most). */
+int results_values(const ExpResults *r, const char *task, const char *eval_task, double fraction, const char *label,
+                   int metric, double *out);
+
 /* "pifi-L3" style label of a row's method and layer (for tables and plots;
  * "pifi@stories260K-L3" for another LLM's). */
 void results_label(const ExpRow *row, char *out, size_t n);
