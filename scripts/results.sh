@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 PIFI=${PIFI:-./build/pifi}
 MODELS=${PIFI_MODELS:-$PWD/models}
 SHARED=${PIFI_SHARED:-$(cd .. && pwd)/shared}
+export PIFI_DATA=${PIFI_DATA:-$SHARED/data}
 OUT=experiments/results/table1
 DOC=docs/results.md
 [[ -x $PIFI ]] || { echo "results.sh: no $PIFI (bash scripts/build.sh)" >&2; exit 2; }
@@ -44,6 +45,18 @@ trap 'rm -f "$tmp"' EXIT
       -e 's| \[[0-9]*\](plots/curves/[^)]*)||g' -e 's/| curves |$/|/' -e 's/ | |$/ |/' -e 's/^\(|---\(|---\)*\)|---|$/\1|/' \
       -e "s|](plots/|](../$OUT/plots/|g" "$OUT/results.md"
   echo
+  # the exactness check: cells retrained by scripts/rerun-cell.sh, compared number by number
+  if compgen -G "experiments/results/rerun/*/compare.txt" > /dev/null; then
+    echo "## Exactness check"
+    echo
+    echo "A finished cell retrained with a plain \`pifi train\` (\`bash scripts/rerun-cell.sh CELL_DIR\`),"
+    echo "its numbers compared with the cell's to the last digit (experiments/results/rerun/):"
+    for f in experiments/results/rerun/*/compare.txt; do
+      echo
+      sed 's/^/    /' "$f"
+    done
+    echo
+  fi
   cat docs/results/conclusions.md
 } > "$tmp"
 mv "$tmp" "$DOC"

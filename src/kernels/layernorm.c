@@ -4,49 +4,65 @@
 #include <math.h>
 #include <stddef.h>
 
+/* Rows whose serial double sums run side by side: each row's sum still
+ * adds its elements in order c = 0..C-1 (the bits of one row at a time),
+ * but LN_ROWS independent chains hide the latency of each addition. */
+#define LN_ROWS 8
+
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
                        const float *bias, int N, int C, float eps) {
-#pragma omp parallel for
-    for (int i = 0; i < N; i++) {
-        const float *x = inp + (size_t)i * C;
-        float *o = out + (size_t)i * C;
-        double m = 0.0;
-        for (int c = 0; c < C; c++) m += x[c];
-        m /= C;
-        double v = 0.0;
-        for (int c = 0; c < C; c++) {
-            double d = x[c] - m;
-            v += d * d;
+#pragma omp parallel for schedule(static)
+    for (int i0 = 0; i0 < N; i0 += LN_ROWS) {
+        int R = N - i0 < LN_ROWS ? N - i0 : LN_ROWS;
+        const float *x = inp + (size_t)i0 * C;
+        double m[LN_ROWS] = {0}, v[LN_ROWS] = {0};
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++) m[r] += x[(size_t)r * C + c];
+        for (int r = 0; r < R; r++) m[r] /= C;
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++) {
+                double d = x[(size_t)r * C + c] - m[r];
+                v[r] += d * d;
+            }
+        for (int r = 0; r < R; r++) {
+            const float *xr = x + (size_t)r * C;
+            float *o = out + (size_t)(i0 + r) * C;
+            double var = v[r] / C;
+            float s = (float)(1.0 / sqrt(var + eps));
+            float mf = (float)m[r];
+            for (int c = 0; c < C; c++) o[c] = (xr[c] - mf) * s * weight[c] + bias[c];
+            if (mean) mean[i0 + r] = mf;
+            if (rstd) rstd[i0 + r] = s;
         }
-        v /= C;
-        float s = (float)(1.0 / sqrt(v + eps));
-        float mf = (float)m;
-        for (int c = 0; c < C; c++) o[c] = (x[c] - mf) * s * weight[c] + bias[c];
-        if (mean) mean[i] = mf;
-        if (rstd) rstd[i] = s;
     }
 }
 
 void layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
                         const float *inp, const float *weight, const float *mean, const float *rstd,
                         int N, int C) {
-    /* dinp: rows are independent. */
+    /* dinp: rows are independent (LN_ROWS sums side by side, as the forward) */
 #pragma omp parallel for schedule(static)
-    for (int i = 0; i < N; i++) {
-        const float *x = inp + (size_t)i * C, *g = dout + (size_t)i * C;
-        float *dx = dinp + (size_t)i * C;
-        float mu = mean[i], rs = rstd[i];
+    for (int i0 = 0; i0 < N; i0 += LN_ROWS) {
+        int R = N - i0 < LN_ROWS ? N - i0 : LN_ROWS;
+        const float *x = inp + (size_t)i0 * C, *g = dout + (size_t)i0 * C;
         /* the two means the LayerNorm Jacobian needs */
-        double dnorm_mean = 0.0, dnorm_norm_mean = 0.0;
-        for (int c = 0; c < C; c++) {
-            double dnorm = (double)weight[c] * g[c];
-            dnorm_mean += dnorm;
-            dnorm_norm_mean += dnorm * ((x[c] - mu) * rs);
-        }
-        float a = (float)(dnorm_mean / C), b = (float)(dnorm_norm_mean / C);
-        for (int c = 0; c < C; c++) {
-            float norm = (x[c] - mu) * rs;
-            dx[c] += (weight[c] * g[c] - a - norm * b) * rs;
+        double dnorm_mean[LN_ROWS] = {0}, dnorm_norm_mean[LN_ROWS] = {0};
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++) {
+                size_t k = (size_t)r * C + c;
+                double dnorm = (double)weight[c] * g[k];
+                dnorm_mean[r] += dnorm;
+                dnorm_norm_mean[r] += dnorm * ((x[k] - mean[i0 + r]) * rstd[i0 + r]);
+            }
+        for (int r = 0; r < R; r++) {
+            const float *xr = x + (size_t)r * C, *gr = g + (size_t)r * C;
+            float *dx = dinp + (size_t)(i0 + r) * C;
+            float mu = mean[i0 + r], rs = rstd[i0 + r];
+            float a = (float)(dnorm_mean[r] / C), b = (float)(dnorm_norm_mean[r] / C);
+            for (int c = 0; c < C; c++) {
+                float norm = (xr[c] - mu) * rs;
+                dx[c] += (weight[c] * gr[c] - a - norm * b) * rs;
+            }
         }
     }
     if (!dweight && !dbias) return;

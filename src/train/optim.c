@@ -59,12 +59,23 @@ double params_sumsq(const float *x, int64_t n) {
     int64_t nc = (n + PARAMS_SUMSQ_CHUNK - 1) / PARAMS_SUMSQ_CHUNK;
     for (int64_t c0 = 0; c0 < nc; c0 += 256) { /* 256 chunks at a time, in parallel */
         int m = (int)(nc - c0 < 256 ? nc - c0 : 256);
-#pragma omp parallel for
-        for (int c = 0; c < m; c++) {
-            int64_t lo = (c0 + c) * PARAMS_SUMSQ_CHUNK, hi = lo + PARAMS_SUMSQ_CHUNK < n ? lo + PARAMS_SUMSQ_CHUNK : n;
-            double s = 0.0;
-            for (int64_t i = lo; i < hi; i++) s += (double)x[i] * x[i];
-            part[c] = s;
+#pragma omp parallel for schedule(static)
+        for (int q = 0; q < m; q += 8) { /* 8 chunks' serial sums side by side: each in its own order */
+            int R = m - q < 8 ? m - q : 8;
+            const float *b = x + (c0 + q) * PARAMS_SUMSQ_CHUNK;
+            int64_t len[8], common = PARAMS_SUMSQ_CHUNK;
+            double s[8] = {0};
+            for (int r = 0; r < R; r++) {
+                int64_t lo = (c0 + q + r) * PARAMS_SUMSQ_CHUNK;
+                len[r] = n - lo < PARAMS_SUMSQ_CHUNK ? n - lo : PARAMS_SUMSQ_CHUNK;
+                if (len[r] < common) common = len[r];
+            }
+            for (int64_t i = 0; i < common; i++)
+                for (int r = 0; r < R; r++) s[r] += (double)b[r * PARAMS_SUMSQ_CHUNK + i] * b[r * PARAMS_SUMSQ_CHUNK + i];
+            for (int r = 0; r < R; r++) { /* the short last chunk's (or any longer one's) rest */
+                for (int64_t i = common; i < len[r]; i++) s[r] += (double)b[r * PARAMS_SUMSQ_CHUNK + i] * b[r * PARAMS_SUMSQ_CHUNK + i];
+                part[q + r] = s[r];
+            }
         }
         for (int c = 0; c < m; c++) total += part[c];
     }
