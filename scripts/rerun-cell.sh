@@ -38,7 +38,7 @@ if [[ -n $llm ]]; then
 fi
 frac=$(q '.pifi.data.train_fraction // empty')
 [[ -n $frac ]] && args+=(--train-fraction "$frac")
-evals=$(cd "$CELL" && ls eval_*.json 2>/dev/null | sed 's/^eval_//; s/\.json$//' | paste -sd, -)
+evals=$(cd "$CELL" && ls eval_*.json 2>/dev/null | sed 's/^eval_//; s/\.json$//' | paste -sd, - || true)
 [[ -n $evals ]] && args+=(--eval-task "$evals")
 
 label=$(basename "$(dirname "$CELL")")
