@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "data/tasks_desc.h"
+#include "exp/eta.h"
 #include "exp/evalset.h"
 #include "exp/report.h"
 #include "pifi/fileio.h"
@@ -588,8 +589,13 @@ static int run_cells(const ExpGrid *g, const CellState *state, FILE *log, ExpRun
                 continue;
             }
         } else if (log) {
-            fprintf(log, "pifi: experiment: cell %d/%d: %s: %s %s\n", i + 1, g->n_cells, title,
-                    state[i] == CELL_RESUME ? "resuming" : "training", c->dir);
+            ExpEta eta;
+            char left[128];
+            exp_eta(g, i, &eta);
+            exp_eta_format(&eta, left, sizeof left);
+            fprintf(log, "pifi: experiment: cell %d/%d: %s: %s %s%s%s%s\n", i + 1, g->n_cells, title,
+                    state[i] == CELL_RESUME ? "resuming" : "training", c->dir, *left ? " (grid: " : "", left,
+                    *left ? ")" : "");
         }
         CellReport rep;
         run_cell_isolated(g, c, state[i], log, &rep);
@@ -666,9 +672,13 @@ int exp_run(const ExpGrid *g, const ExpRunOpts *ro, ExpRunStats *st, PifiErr *er
             count[state[i]]++;
             if (log) fprintf(log, "%-8s %s\n", cell_state_name(state[i]), g->cells[i].dir);
         }
+        ExpEta eta;
+        char left[128];
+        exp_eta(g, 0, &eta);
+        exp_eta_format(&eta, left, sizeof left);
         if (log)
-            fprintf(log, "%d cells: %d done, %d to resume, %d to restart, %d new\n", g->n_cells, count[CELL_DONE],
-                    count[CELL_RESUME], count[CELL_RESTART], count[CELL_NEW]);
+            fprintf(log, "%d cells: %d done, %d to resume, %d to restart, %d new%s%s\n", g->n_cells, count[CELL_DONE],
+                    count[CELL_RESUME], count[CELL_RESTART], count[CELL_NEW], *left ? "; " : "", left);
         free(state);
         return 0;
     }
