@@ -42,7 +42,8 @@ trap 'rm -f "$tmp"' EXIT
   # the generated tables, their links made relative to docs/
   # (the per-run training curves are not committed: their links go; --report draws them)
   sed -e '1s|^# Experiment results$|## The tables|' \
-      -e 's| \[[0-9]*\](plots/curves/[^)]*)||g' -e 's/| curves |$/|/' -e 's/ | |$/ |/' -e 's/^\(|---\(|---\)*\)|---|$/\1|/' \
+      -e '/| curves |$/{s/ curves |$//;n;s/---|$//;}' \
+      -e 's| \[[0-9]*\](plots/curves/[^)]*)||g' -e 's/ | |$/ |/' \
       -e "s|](plots/|](../$OUT/plots/|g" "$OUT/results.md"
   echo
   # the exactness check: cells retrained by scripts/rerun-cell.sh, compared number by number
@@ -59,6 +60,10 @@ trap 'rm -f "$tmp"' EXIT
   fi
   cat docs/results/conclusions.md
 } > "$tmp"
+# every table's rule line has as many columns as its header (a table that
+# renders as text would hide its numbers)
+awk '/^\|---/ { if (gsub(/\|/, "|") != gsub(/\|/, "|", prev)) { print FILENAME ": line " NR ": table rule and header differ in columns" > "/dev/stderr"; bad = 1 } }
+     { prev = $0 } END { exit bad }' "$tmp"
 mv "$tmp" "$DOC"
 trap - EXIT
 echo "wrote $DOC ($cells)"
