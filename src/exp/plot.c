@@ -1,5 +1,6 @@
 /* plot.c: training curves and bar charts through gnuplot (plot.h). */
 #include "exp/plot.h"
+#include "exp/plot_internal.h"
 
 #include <math.h>
 #include <signal.h>
@@ -35,7 +36,7 @@ int plot_available(PifiErr *err) {
 }
 
 /* A gnuplot single-quoted string: ' doubled; no newlines. */
-static void put_quoted(FILE *f, const char *s) {
+void plot_put_quoted(FILE *f, const char *s) {
     fputc('\'', f);
     for (; *s; s++) {
         if (*s == '\'') fputc('\'', f);
@@ -44,16 +45,7 @@ static void put_quoted(FILE *f, const char *s) {
     fputc('\'', f);
 }
 
-/* A gnuplot process writing one PNG under a temporary name. SIGPIPE is
- * ignored while it runs, so that a gnuplot that dies early makes writes fail
- * instead of killing pifi. */
-typedef struct {
-    FILE *g;
-    char tmp[4200];
-    struct sigaction old_pipe;
-} Plot;
-
-static int plot_open(Plot *p, const char *png, PifiErr *err) {
+int plot_open(Plot *p, const char *png, int width, int height, PifiErr *err) {
     snprintf(p->tmp, sizeof p->tmp, "%s.tmp.%d.png", png, (int)getpid());
     struct sigaction ign;
     memset(&ign, 0, sizeof ign);
@@ -64,13 +56,13 @@ static int plot_open(Plot *p, const char *png, PifiErr *err) {
         sigaction(SIGPIPE, &p->old_pipe, NULL);
         return pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot start gnuplot", png);
     }
-    fprintf(p->g, "set terminal pngcairo size 960,560 noenhanced font 'sans,10'\nset output ");
-    put_quoted(p->g, p->tmp);
+    fprintf(p->g, "set terminal pngcairo size %d,%d noenhanced font 'sans,10'\nset output ", width, height);
+    plot_put_quoted(p->g, p->tmp);
     fprintf(p->g, "\nset grid\n");
     return 0;
 }
 
-static int plot_close(Plot *p, const char *png, PifiErr *err) {
+int plot_close(Plot *p, const char *png, PifiErr *err) {
     fprintf(p->g, "set output\nexit\n");
     int st = pclose(p->g);
     sigaction(SIGPIPE, &p->old_pipe, NULL);
@@ -100,10 +92,10 @@ int plot_curve(const char *run_dir, const char *png, const char *title, PifiErr 
     int64_t lines = 0;
     for (size_t i = 0; i < n; i++) lines += log[i] == '\n';
     int64_t every = lines / PLOT_MAX_POINTS + 1;
-    if (plot_open(&p, png, err)) goto out;
+    if (plot_open(&p, png, 960, 560, err)) goto out;
     FILE *g = p.g;
     fprintf(g, "set title ");
-    put_quoted(g, title);
+    plot_put_quoted(g, title);
     fprintf(g, "\nset xlabel 'optimizer step'\nset ylabel 'training loss (per batch)'\n"
                "set key top right\n$loss << EOD\n");
     int64_t k = 0, points = 0;
@@ -162,12 +154,12 @@ int plot_bars(const char *png, const char *title, const char *ylabel, int n, con
     if (!(lo <= hi)) lo = 0, hi = 1;
     double pad = (hi - lo) * 0.25 + 0.01;
     Plot p;
-    if (plot_open(&p, png, err)) return -1;
+    if (plot_open(&p, png, 960, 560, err)) return -1;
     FILE *g = p.g;
     fprintf(g, "set title ");
-    put_quoted(g, title);
+    plot_put_quoted(g, title);
     fprintf(g, "\nset ylabel ");
-    put_quoted(g, ylabel);
+    plot_put_quoted(g, ylabel);
     fprintf(g, "\nset style data histogram\nset style histogram errorbars gap 1 lw 1.5\n"
                "set style fill solid 0.6 border -1\nset boxwidth 0.8\nset key off\nset grid noxtics\n"
                "set yrange [%.6g:%.6g]\nset xtics rotate by -20\n$d << EOD\n",

@@ -112,6 +112,47 @@ static void order_labels(const ExpRow *const *rows, const char **labels, int n) 
         }
 }
 
+/* A group's training curves, each method's averaged over its seeds
+ * (plots/curves_<group>.png), from the run directories that are there;
+ * linked in md below the bar chart. Nothing when no run directory is. */
+static int write_mean_curves(const ExpResults *r, int gi, const char *const *labels, int nl, const char *out_dir,
+                             FILE *md, int draw, PifiErr *err) {
+    const ExpRow *g = &r->rows[gi];
+    const char **dirs = malloc((size_t)r->n * sizeof *dirs);
+    int *series = malloc((size_t)r->n * sizeof *series), nr = 0, rc = 0;
+    if (!dirs || !series) {
+        rc = pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        goto out;
+    }
+    for (int i = gi; i < r->n; i++) {
+        char lb[64];
+        results_label(&r->rows[i], lb, sizeof lb);
+        if (!same_group(&r->rows[i], g) || !pifi_is_dir(r->rows[i].run_dir)) continue;
+        for (int l = 0; l < nl; l++)
+            if (!strcmp(lb, labels[l])) {
+                dirs[nr] = r->rows[i].run_dir;
+                series[nr++] = l;
+            }
+    }
+    if (nr == 0) goto out;
+    char name[256], rel[320], png[4600], title[512];
+    group_name(g, name, sizeof name);
+    snprintf(rel, sizeof rel, "plots/curves_%s.png", name);
+    snprintf(png, sizeof png, "%s/%s", out_dir, rel);
+    snprintf(title, sizeof title, "%s: training curves, mean over seeds%s", g->task,
+             g->train_fraction != 1 ? " (train fraction " : "");
+    if (g->train_fraction != 1) {
+        size_t k = strlen(title);
+        snprintf(title + k, sizeof title - k, "%g)", g->train_fraction);
+    }
+    fprintf(md, "\n![%s](%s)\n", title, rel);
+    if (draw) rc = plot_mean_curves(png, title, nl, labels, nr, dirs, series, err);
+out:
+    free(dirs);
+    free(series);
+    return rc;
+}
+
 /* One group: its table in md, its bar chart. Returns -1 when the chart failed (err set). */
 static int write_group(const ExpResults *r, int gi, const char *out_dir, FILE *md, double *va, double *vb, int draw,
                        PifiErr *err) {
@@ -208,7 +249,8 @@ static int write_group(const ExpResults *r, int gi, const char *out_dir, FILE *m
     fprintf(md, "\n![%s](%s)\n", title, rel);
     char ylabel[96];
     snprintf(ylabel, sizeof ylabel, "test %s (axis not from 0)", mt);
-    return draw ? plot_bars(png, title, ylabel, nl, labels, means, stds, err) : 0;
+    if (draw && plot_bars(png, title, ylabel, nl, labels, means, stds, err)) return -1;
+    return cross ? 0 : write_mean_curves(r, gi, labels, nl, out_dir, md, draw, err);
 }
 
 int report_write(const ExpResults *r, const char *out_dir, ReportCurves curves, FILE *log, PifiErr *err) {

@@ -79,6 +79,8 @@ done
 ok '[[ -s $T/out/results.md ]] && grep -q "^## sst2, train fraction 0.1" $T/out/results.md'
 ok 'grep -q "^## sst2 → cr" $T/out/results.md && grep -q "^| pifi | 2 | " $T/out/results.md'
 ok 'is_png $T/out/plots/bars_sst2_f0.1.png && is_png $T/out/plots/bars_sst2_on_cr_f0.1.png'
+ok 'is_png $T/out/plots/curves_sst2_f0.1.png && [[ ! -e $T/out/plots/curves_sst2_on_cr_f0.1.png ]]'
+ok 'grep -q "^!\[sst2: training curves, mean over seeds (train fraction 0.1)\](plots/curves_sst2_f0.1.png)" $T/out/results.md'
 ok '[[ $(ls $T/out/plots/curves/*.png | wc -l) -eq 4 ]]'
 for f in "$T"/out/plots/curves/*.png; do ok "is_png $f"; done
 ok '[[ -f $cell2/eval_cr.json && -f $cell2/cell.json ]]'
@@ -116,6 +118,7 @@ fi
 rm -rf "$T/out/results.md" "$T/out/plots"
 "$PIFI" experiment --report "$T/out" > "$T/r.out" 2> "$T/r.err"
 ok '[[ $? -eq 0 ]] && [[ -s $T/out/results.md ]] && is_png $T/out/plots/bars_sst2_f0.1.png'
+ok 'is_png $T/out/plots/curves_sst2_f0.1.png'
 ok '[[ $(ls $T/out/plots/curves/*.png | wc -l) -eq 4 ]]'
 
 # 6. refused before anything runs: an unknown key (with its line), changed settings
