@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # results.sh: write docs/results.md, the reproduction study's report, from the
 # committed grid results (experiments/results/table1/results.csv and its run
-# directories). Every number in it comes from there: the tables are
+# directories). Every number in it is generated, none typed: the tables are
 # `pifi experiment --report`'s, redrawn here; the text around them is
-# docs/results/intro.md (what was run) and docs/results/conclusions.md (what
-# it shows), with the machine, versions and model hashes filled in.
+# docs/results/intro.md (what was run), docs/results/layer-scale.md (what the
+# layer does to the CLS vector: tools/layer_scale.py's measurement, made with
+# transformers) and docs/results/conclusions.md (what it shows), with the
+# machine, versions and model hashes filled in.
 #
 #   bash scripts/results.sh            # after `pifi experiment experiments/table1.toml`
 set -euo pipefail
@@ -58,6 +60,8 @@ trap 'rm -f "$tmp"' EXIT
     done
     echo
   fi
+  # what the layer does to the CLS vector (tools/layer_scale.py, measured with transformers)
+  if [[ -f docs/results/layer-scale.md ]]; then cat docs/results/layer-scale.md; echo; fi
   cat docs/results/conclusions.md
 } > "$tmp"
 # every table's rule line has as many columns as its header (a table that
