@@ -77,44 +77,64 @@ int plot_close(Plot *p, const char *png, PifiErr *err) {
     return 0;
 }
 
-int plot_curve(const char *run_dir, const char *png, const char *title, PifiErr *err) {
+int plot_run_open(PlotRun *r, const char *run_dir, PifiErr *err) {
+    memset(r, 0, sizeof *r);
     char *lp = pifi_path_join(run_dir, "train_log.jsonl"), *mp = pifi_path_join(run_dir, "metrics.json");
-    char *log = NULL;
-    size_t n = 0;
-    cJSON *metrics = NULL;
-    Plot p;
     int rc = -1;
-    if (!lp || !mp) {
-        pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-        goto out;
+    if (!lp || !mp) pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    else if (!pifi_read_file(lp, 1u << 30, &r->log, &r->n, err) && !pifi_json_load(mp, 1 << 26, &r->metrics, err)) rc = 0;
+    free(lp);
+    free(mp);
+    if (rc) plot_run_close(r);
+    for (size_t i = 0; rc == 0 && i < r->n; i++) r->lines += r->log[i] == '\n';
+    return rc;
+}
+
+int plot_run_next(PlotRun *r, double *step, double *loss) {
+    if (r->pos >= r->n) return 0;
+    char *line = r->log + r->pos, *nl = memchr(line, '\n', r->n - r->pos);
+    if (!nl) return 0;
+    *nl = 0;
+    r->pos = (size_t)(nl + 1 - r->log);
+    cJSON *o = cJSON_Parse(line);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "step"), *l = cJSON_GetObjectItemCaseSensitive(o, "loss");
+    int ok = cJSON_IsNumber(s) && cJSON_IsNumber(l) && isfinite(s->valuedouble) && isfinite(l->valuedouble);
+    *step = ok ? s->valuedouble : NAN;
+    *loss = ok ? l->valuedouble : NAN;
+    cJSON_Delete(o);
+    return 1;
+}
+
+void plot_run_close(PlotRun *r) {
+    free(r->log);
+    cJSON_Delete(r->metrics);
+    memset(r, 0, sizeof *r);
+}
+
+int plot_curve(const char *run_dir, const char *png, const char *title, PifiErr *err) {
+    PlotRun run;
+    Plot p;
+    if (plot_run_open(&run, run_dir, err)) return -1;
+    int64_t every = run.lines / PLOT_MAX_POINTS + 1;
+    if (plot_open(&p, png, 960, 560, err)) {
+        plot_run_close(&run);
+        return -1;
     }
-    if (pifi_read_file(lp, 1u << 30, &log, &n, err) || pifi_json_load(mp, 1 << 26, &metrics, err)) goto out;
-    int64_t lines = 0;
-    for (size_t i = 0; i < n; i++) lines += log[i] == '\n';
-    int64_t every = lines / PLOT_MAX_POINTS + 1;
-    if (plot_open(&p, png, 960, 560, err)) goto out;
     FILE *g = p.g;
     fprintf(g, "set title ");
     plot_put_quoted(g, title);
     fprintf(g, "\nset xlabel 'optimizer step'\nset ylabel 'training loss (per batch)'\n"
                "set key top right\n$loss << EOD\n");
     int64_t k = 0, points = 0;
-    for (char *line = log; line < log + n; k++) {
-        char *nl = memchr(line, '\n', (size_t)(log + n - line));
-        if (!nl) break;
-        *nl = 0;
-        cJSON *o = cJSON_Parse(line);
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "step"), *l = cJSON_GetObjectItemCaseSensitive(o, "loss");
-        if (k % every == 0 && cJSON_IsNumber(s) && cJSON_IsNumber(l) && isfinite(l->valuedouble)) {
-            fprintf(g, "%.0f %.6g\n", s->valuedouble, l->valuedouble);
+    double step, loss;
+    for (; plot_run_next(&run, &step, &loss); k++)
+        if (k % every == 0 && !isnan(loss)) {
+            fprintf(g, "%.0f %.6g\n", step, loss);
             points++;
         }
-        cJSON_Delete(o);
-        line = nl + 1;
-    }
     fprintf(g, "EOD\n$valid << EOD\n");
     int nv = 0;
-    const cJSON *ep = cJSON_GetObjectItemCaseSensitive(metrics, "epochs"), *e;
+    const cJSON *ep = cJSON_GetObjectItemCaseSensitive(run.metrics, "epochs"), *e;
     cJSON_ArrayForEach(e, ep) {
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "step");
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "valid"), "accuracy");
@@ -133,13 +153,8 @@ int plot_curve(const char *run_dir, const char *png, const char *title, PifiErr 
     } else {
         fprintf(g, "plot $loss using 1:2 with lines lw 1 lc rgb '#4477aa' title 'training loss'\n");
     }
-    rc = plot_close(&p, png, err);
-out:
-    free(lp);
-    free(mp);
-    free(log);
-    cJSON_Delete(metrics);
-    return rc;
+    plot_run_close(&run);
+    return plot_close(&p, png, err);
 }
 
 int plot_bars(const char *png, const char *title, const char *ylabel, int n, const char *const *labels,

@@ -9,6 +9,11 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
 #include "pifi/err.h"
 
 typedef struct {
@@ -23,5 +28,21 @@ int plot_open(Plot *p, const char *png, int width, int height, PifiErr *err);
 int plot_close(Plot *p, const char *png, PifiErr *err);
 /* A gnuplot single-quoted string: ' doubled; no newlines. */
 void plot_put_quoted(FILE *f, const char *s);
+
+/* A finished or running run's logs: train_log.jsonl (one JSON object per
+ * optimizer step) and metrics.json (epochs[].valid at each epoch end). */
+typedef struct {
+    char *log;
+    size_t n, pos;
+    int64_t lines;
+    cJSON *metrics;
+} PlotRun;
+
+/* Read run_dir's train_log.jsonl and metrics.json (err names the file that failed). */
+int plot_run_open(PlotRun *r, const char *run_dir, PifiErr *err);
+/* The next line of the log: 1 with its step and loss (both NaN when the line
+ * has no finite pair), 0 at the end. */
+int plot_run_next(PlotRun *r, double *step, double *loss);
+void plot_run_close(PlotRun *r);
 
 #endif

@@ -9,8 +9,6 @@
 
 #include "exp/plot.h"
 #include "exp/plot_internal.h"
-#include "pifi/fileio.h"
-#include "pifi/json.h"
 
 #define MEANS_MAX_STEP (1 << 24) /* a log line past this step is left out */
 #define MEANS_MAX_EPOCH 256
@@ -44,53 +42,32 @@ static int series_grow(Series *s, int64_t step, PifiErr *err) {
 /* Add one run: its train_log.jsonl (step, loss) and metrics.json (epochs[].valid.accuracy).
  * A step logged twice (a resumed run) counts once per line, as written. */
 static int series_add_run(Series *s, const char *run_dir, PifiErr *err) {
-    char *lp = pifi_path_join(run_dir, "train_log.jsonl"), *mp = pifi_path_join(run_dir, "metrics.json");
-    char *log = NULL;
-    size_t n = 0;
-    cJSON *metrics = NULL;
-    int rc = -1;
-    if (!lp || !mp) {
-        pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-        goto out;
-    }
-    if (pifi_read_file(lp, 1u << 30, &log, &n, err) || pifi_json_load(mp, 1 << 26, &metrics, err)) goto out;
-    for (char *line = log; line < log + n;) {
-        char *nl = memchr(line, '\n', (size_t)(log + n - line));
-        if (!nl) break;
-        *nl = 0;
-        cJSON *o = cJSON_Parse(line);
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "step"), *l = cJSON_GetObjectItemCaseSensitive(o, "loss");
-        if (cJSON_IsNumber(st) && cJSON_IsNumber(l) && isfinite(l->valuedouble) && st->valuedouble >= 1 &&
-            st->valuedouble <= MEANS_MAX_STEP) {
-            int64_t step = (int64_t)st->valuedouble;
-            if (series_grow(s, step, err)) {
-                cJSON_Delete(o);
-                goto out;
-            }
-            s->loss[step] += l->valuedouble;
-            s->n_loss[step]++;
-            if (step > s->max_step) s->max_step = step;
+    PlotRun run;
+    if (plot_run_open(&run, run_dir, err)) return -1;
+    double step, loss;
+    while (plot_run_next(&run, &step, &loss)) {
+        if (isnan(loss) || step < 1 || step > MEANS_MAX_STEP) continue;
+        int64_t t = (int64_t)step;
+        if (series_grow(s, t, err)) {
+            plot_run_close(&run);
+            return -1;
         }
-        cJSON_Delete(o);
-        line = nl + 1;
+        s->loss[t] += loss;
+        s->n_loss[t]++;
+        if (t > s->max_step) s->max_step = t;
     }
     const cJSON *e;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(metrics, "epochs")) {
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(run.metrics, "epochs")) {
         const cJSON *ep = cJSON_GetObjectItemCaseSensitive(e, "epoch");
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "valid"), "accuracy");
         if (!cJSON_IsNumber(ep) || !cJSON_IsNumber(a) || !isfinite(a->valuedouble)) continue;
-        if (ep->valuedouble < 1 || ep->valuedouble > MEANS_MAX_EPOCH) continue;
+        if (!(ep->valuedouble >= 1 && ep->valuedouble <= MEANS_MAX_EPOCH)) continue;
         int k = (int)ep->valuedouble;
         s->valid[k] += a->valuedouble;
         s->n_valid[k]++;
     }
-    rc = 0;
-out:
-    free(lp);
-    free(mp);
-    free(log);
-    cJSON_Delete(metrics);
-    return rc;
+    plot_run_close(&run);
+    return 0;
 }
 
 /* The series' mean loss per step, smoothed by a centred moving average of
