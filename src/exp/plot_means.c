@@ -100,17 +100,23 @@ static int put_valid(FILE *g, int i, const Series *s) {
 static const char *const COLOURS[] = {"#4477aa", "#ee6677", "#228833", "#ccbb44",
                                       "#66ccee", "#aa3377", "#bbbbbb", "#000000"};
 
-/* "plot" over the series that have points: $<block><i> in series i's colour. */
+/* "plot" over the series that have points: $<block><i> in series i's
+ * colour; empty axes saying so when none has (gnuplot refuses a plot
+ * without a defined point). */
 static void put_plot(FILE *g, char block, const int *has, int n, const char *const *labels, const char *style) {
     int any = 0;
-    fprintf(g, "plot ");
-    for (int i = 0; i < n; i++) {
-        if (!has[i]) continue;
-        fprintf(g, "%s$%c%d using 1:2 with %s lc rgb '%s' title ", any ? ", " : "", block, i, style, COLOURS[i % 8]);
-        plot_put_quoted(g, labels[i]);
-        any = 1;
+    for (int i = 0; i < n; i++) any |= has[i];
+    if (!any) {
+        fprintf(g, "set label 1 'no data' at graph 0.5,0.5 center\nplot [0:1][0:1] 2 notitle\nunset label 1\n");
+        return;
     }
-    if (!any) fprintf(g, "$%c0 using 1:2 with lines notitle", block);
+    fprintf(g, "plot ");
+    for (int i = 0, first = 1; i < n; i++) {
+        if (!has[i]) continue;
+        fprintf(g, "%s$%c%d using 1:2 with %s lc rgb '%s' title ", first ? "" : ", ", block, i, style, COLOURS[i % 8]);
+        plot_put_quoted(g, labels[i]);
+        first = 0;
+    }
     fprintf(g, "\n");
 }
 
@@ -141,9 +147,9 @@ int plot_mean_curves(const char *png, const char *title, int n_series, const cha
     }
     fprintf(g, "set multiplot layout 1,2 title ");
     plot_put_quoted(g, title);
-    fprintf(g, "\nset xlabel 'optimizer step'\nset ylabel 'training loss (mean over seeds, moving average of %lld "
-               "steps)'\nset key top right\n",
-            (long long)window);
+    fprintf(g, "\nset xlabel 'optimizer step'\nset key top right\n");
+    if (window > 1) fprintf(g, "set ylabel 'training loss (mean over seeds, moving average of %lld steps)'\n", (long long)window);
+    else fprintf(g, "set ylabel 'training loss (mean over seeds)'\n");
     put_plot(g, 'L', has_l, n_series, labels, "lines lw 1.5");
     fprintf(g, "set xlabel 'epoch'\nset ylabel 'validation accuracy (mean over seeds)'\nset xtics 1\n"
                "set key bottom right\n");
