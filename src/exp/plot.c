@@ -85,9 +85,12 @@ int plot_run_open(PlotRun *r, const char *run_dir, PifiErr *err) {
     else if (!pifi_read_file(lp, 1u << 30, &r->log, &r->n, err) && !pifi_json_load(mp, 1 << 26, &r->metrics, err)) rc = 0;
     free(lp);
     free(mp);
-    if (rc) plot_run_close(r);
-    for (size_t i = 0; rc == 0 && i < r->n; i++) r->lines += r->log[i] == '\n';
-    return rc;
+    if (rc) {
+        plot_run_close(r);
+        return -1;
+    }
+    for (size_t i = 0; i < r->n; i++) r->lines += r->log[i] == '\n';
+    return 0;
 }
 
 int plot_run_next(PlotRun *r, double *step, double *loss) {

@@ -112,6 +112,12 @@ static void order_labels(const ExpRow *const *rows, const char **labels, int n) 
         }
 }
 
+/* " (train fraction F)" after a title, for a group trained on a fraction. */
+static void append_fraction(char *title, size_t n, const ExpRow *g) {
+    size_t k = strlen(title);
+    if (g->train_fraction != 1 && k < n) snprintf(title + k, n - k, " (train fraction %g)", g->train_fraction);
+}
+
 /* A group's training curves, each method's averaged over its seeds
  * (plots/curves_<group>.png), from the run directories that are there;
  * linked in md below the bar chart. Nothing when no run directory is. */
@@ -125,9 +131,9 @@ static int write_mean_curves(const ExpResults *r, int gi, const char *const *lab
         goto out;
     }
     for (int i = gi; i < r->n; i++) {
+        if (!same_group(&r->rows[i], g) || !pifi_is_dir(r->rows[i].run_dir)) continue;
         char lb[64];
         results_label(&r->rows[i], lb, sizeof lb);
-        if (!same_group(&r->rows[i], g) || !pifi_is_dir(r->rows[i].run_dir)) continue;
         for (int l = 0; l < nl; l++)
             if (!strcmp(lb, labels[l])) {
                 dirs[nr] = r->rows[i].run_dir;
@@ -139,12 +145,8 @@ static int write_mean_curves(const ExpResults *r, int gi, const char *const *lab
     group_name(g, name, sizeof name);
     snprintf(rel, sizeof rel, "plots/curves_%s.png", name);
     snprintf(png, sizeof png, "%s/%s", out_dir, rel);
-    snprintf(title, sizeof title, "%s: training curves, mean over seeds%s", g->task,
-             g->train_fraction != 1 ? " (train fraction " : "");
-    if (g->train_fraction != 1) {
-        size_t k = strlen(title);
-        snprintf(title + k, sizeof title - k, "%g)", g->train_fraction);
-    }
+    snprintf(title, sizeof title, "%s: training curves, mean over seeds", g->task);
+    append_fraction(title, sizeof title, g);
     fprintf(md, "\n![%s](%s)\n", title, rel);
     if (draw) rc = plot_mean_curves(png, title, nl, labels, nr, dirs, series, err);
 out:
@@ -153,7 +155,8 @@ out:
     return rc;
 }
 
-/* One group: its table in md, its bar chart. Returns -1 when the chart failed (err set). */
+/* One group: its table in md, its bar chart and (own task) its mean
+ * training curves. Returns -1 when a plot failed (err set: the first). */
 static int write_group(const ExpResults *r, int gi, const char *out_dir, FILE *md, double *va, double *vb, int draw,
                        PifiErr *err) {
     const ExpRow *g = &r->rows[gi];
@@ -242,15 +245,14 @@ static int write_group(const ExpResults *r, int gi, const char *out_dir, FILE *m
     snprintf(png, sizeof png, "%s/%s", out_dir, rel);
     snprintf(title, sizeof title, "%s%s%s: test %s, mean ± std over seeds", g->task, cross ? " → " : "",
              cross ? g->eval_task : "", mt);
-    if (g->train_fraction != 1) {
-        size_t k = strlen(title);
-        snprintf(title + k, sizeof title - k, " (train fraction %g)", g->train_fraction);
-    }
+    append_fraction(title, sizeof title, g);
     fprintf(md, "\n![%s](%s)\n", title, rel);
     char ylabel[96];
     snprintf(ylabel, sizeof ylabel, "test %s (axis not from 0)", mt);
-    if (draw && plot_bars(png, title, ylabel, nl, labels, means, stds, err)) return -1;
-    return cross ? 0 : write_mean_curves(r, gi, labels, nl, out_dir, md, draw, err);
+    int rc = draw ? plot_bars(png, title, ylabel, nl, labels, means, stds, err) : 0;
+    PifiErr later = {0}; /* the first failure is the one reported */
+    if (!cross && write_mean_curves(r, gi, labels, nl, out_dir, md, draw, rc ? &later : err)) rc = -1;
+    return rc;
 }
 
 int report_write(const ExpResults *r, const char *out_dir, ReportCurves curves, FILE *log, PifiErr *err) {
