@@ -404,8 +404,8 @@ static void test_check_config(void) {
 /* The committed grids parse (paths unchecked: models may be absent). */
 static void test_committed(void) {
     const char *src = test_env("PIFI_FIXTURES", "tests/fixtures");
-    static const char *FILES[] = {"ci_small.toml", "table1.toml"};
-    for (int i = 0; i < 2; i++) {
+    static const char *FILES[] = {"ci_small.toml", "table1.toml", "lr_probe.toml"};
+    for (int i = 0; i < 3; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/../../experiments/%s", src, FILES[i]);
         FILE *f = fopen(path, "rb");
@@ -432,6 +432,9 @@ static void test_committed(void) {
                   !strcmp(g.cells[119].task, "tweet_offensive"));
             CHECK(g.n_cells == 120 && !strcmp(g.cells[0].label, "base") && !strcmp(g.cells[5].label, "pifi"));
         }
+        if (i == 2) /* SST-2 base and PiFi x 5 seeds at a fifth of the authors' rate */
+            CHECKF(g.n_cells == 10 && g.train.lr == 1e-5f, "lr_probe: %d cells, lr %g", g.n_cells,
+                   (double)g.train.lr);
         grid_free(&g);
     }
 }
