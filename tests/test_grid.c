@@ -405,7 +405,7 @@ static void test_check_config(void) {
 static void test_committed(void) {
     const char *src = test_env("PIFI_FIXTURES", "tests/fixtures");
     static const char *FILES[] = {"ci_small.toml", "table1.toml", "lr_probe.toml"};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < (int)(sizeof FILES / sizeof *FILES); i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/../../experiments/%s", src, FILES[i]);
         FILE *f = fopen(path, "rb");
