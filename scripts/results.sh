@@ -21,6 +21,8 @@ DOC=docs/results.md
 [[ -f $OUT/results.csv ]] || { echo "results.sh: no $OUT/results.csv: run pifi experiment experiments/table1.toml" >&2; exit 2; }
 
 "$PIFI" experiment --report "$OUT" > /dev/null
+PROBE=experiments/results/lr_probe
+if [[ -f $PROBE/results.csv ]]; then "$PIFI" experiment --report "$PROBE" > /dev/null; fi
 
 cells=$("$PIFI" experiment experiments/table1.toml --dry-run 2>&1 | tail -1)
 hash() { if [[ -f $1 ]]; then sha256sum "$1" | cut -c1-64; else echo "(not here)"; fi; }
@@ -62,6 +64,17 @@ trap 'rm -f "$tmp"' EXIT
   fi
   # what the layer does to the CLS vector (tools/layer_scale.py, measured with transformers)
   if [[ -f docs/results/layer-scale.md ]]; then cat docs/results/layer-scale.md; echo; fi
+  # the learning-rate probe (experiments/lr_probe.toml), once it has run: its
+  # report one heading level down, its plot links made relative to docs/
+  if [[ -f $PROBE/results.csv ]]; then
+    cat docs/results/lr-probe.md
+    echo
+    sed -e '1,/^## /{/^## /!d;}' -e 's/^## /### /' \
+        -e '/| curves |$/{s/ curves |$//;n;s/---|$//;}' \
+        -e 's| \[[0-9]*\](plots/curves/[^)]*)||g' -e 's/ | |$/ |/' \
+        -e "s|](plots/|](../$PROBE/plots/|g" "$PROBE/results.md"
+    echo
+  fi
   cat docs/results/conclusions.md
 } > "$tmp"
 # every table's rule line has as many columns as its header (a table that
