@@ -25,6 +25,15 @@ PROBE=experiments/results/lr_probe
 if [[ -f $PROBE/results.csv ]]; then "$PIFI" experiment --report "$PROBE" > /dev/null; fi
 
 cells=$("$PIFI" experiment experiments/table1.toml --dry-run 2>&1 | tail -1)
+# report_tables DIR [SED_ARGS...]: DIR/results.md (pifi experiment --report's)
+# as docs/results.md holds it, SED_ARGS applied first: the per-run training
+# curves are not committed, so their links go; plot links made relative to docs/
+report_tables() {
+  local dir=$1; shift
+  sed "$@" -e '/| curves |$/{s/ curves |$//;n;s/---|$//;}' \
+      -e 's| \[[0-9]*\](plots/curves/[^)]*)||g' -e 's/ | |$/ |/' \
+      -e "s|](plots/|](../$dir/plots/|g" "$dir/results.md"
+}
 hash() { if [[ -f $1 ]]; then sha256sum "$1" | cut -c1-64; else echo "(not here)"; fi; }
 
 tmp=$(mktemp "$DOC.tmp.XXXXXX")
@@ -43,12 +52,8 @@ trap 'rm -f "$tmp"' EXIT
       -e "s|@H_S260@|$(hash "$SHARED/models/stories260K/stories260K.gguf")|" \
       docs/results/intro.md
   echo
-  # the generated tables, their links made relative to docs/
-  # (the per-run training curves are not committed: their links go; --report draws them)
-  sed -e '1s|^# Experiment results$|## The tables|' \
-      -e '/| curves |$/{s/ curves |$//;n;s/---|$//;}' \
-      -e 's| \[[0-9]*\](plots/curves/[^)]*)||g' -e 's/ | |$/ |/' \
-      -e "s|](plots/|](../$OUT/plots/|g" "$OUT/results.md"
+  # the generated tables
+  report_tables "$OUT" -e '1s|^# Experiment results$|## The tables|'
   echo
   # the exactness check: cells retrained by scripts/rerun-cell.sh, compared number by number
   if compgen -G "experiments/results/rerun/*/compare.txt" > /dev/null; then
@@ -69,10 +74,7 @@ trap 'rm -f "$tmp"' EXIT
   if [[ -f $PROBE/results.csv ]]; then
     cat docs/results/lr-probe.md
     echo
-    sed -e '1,/^## /{/^## /!d;}' -e 's/^## /### /' \
-        -e '/| curves |$/{s/ curves |$//;n;s/---|$//;}' \
-        -e 's| \[[0-9]*\](plots/curves/[^)]*)||g' -e 's/ | |$/ |/' \
-        -e "s|](plots/|](../$PROBE/plots/|g" "$PROBE/results.md"
+    report_tables "$PROBE" -e '1,/^## /{/^## /!d;}' -e 's/^## /### /'
     echo
   fi
   cat docs/results/conclusions.md
