@@ -420,6 +420,8 @@ static void test_generic_errors(void) {
              NULL, "2: not a JSON object", 2);
     bad_case("field.jsonl", "{\"text\": \"a\", \"label\": 0}\n{\"txt\": \"b\", \"label\": 1}\n", NULL,
              "2: no string field \"text\" (the text)", 1);
+    bad_case("huge.jsonl", "{\"text\": \"a\", \"label\": 0}\n{\"text\": \"b\", \"label\": 2.2e39}\n", NULL,
+             "2: no field \"label\" holding a string or integer label", 1); /* fuzz: (long long) of it was UB */
     bad_case("quote.csv", "text,label\n\"never closed,0\nx,1\n", NULL,
              "2: quoted field never closed (a \" is missing)", -1);
     bad_case("after.csv", "text,label\n\"a\"b,0\n", NULL, "2: text after the closing quote of a field", -1);

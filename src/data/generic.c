@@ -7,6 +7,7 @@
  * unknown label) fails the load with "<file>:<line>: <what>", or, with
  * skip_bad_rows, is left out and counted. Broken CSV quoting and unreadable
  * headers always fail. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,7 +357,8 @@ static int load_jsonl(Loader *L, const PifiMap *map, PifiErr *err) {
         char num[32];
         const char *label = NULL;
         if (cJSON_IsString(y)) label = y->valuestring;
-        else if (cJSON_IsNumber(y) && y->valuedouble == (double)(long long)y->valuedouble) {
+        else if (cJSON_IsNumber(y) && fabs(y->valuedouble) <= 9007199254740992.0 && /* 2^53: (long long) of */
+                 y->valuedouble == floor(y->valuedouble)) {                    /* a huge double is UB */
             snprintf(num, sizeof num, "%lld", (long long)y->valuedouble);
             label = num;
         } else if (cJSON_IsBool(y)) label = cJSON_IsTrue(y) ? "true" : "false";
