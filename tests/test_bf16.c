@@ -1,13 +1,15 @@
 /* test_bf16.c: the bf16 and int8 compute paths against fp32.
  *
- *   kernels: bf16 rounding; gemm_bf16 (every transpose, alpha, beta, bias)
+ *   kernels: bf16 rounding; gemm_bf16 (every transpose, alpha, beta, bias),
+ *            native where the CPU has bf16 and emulated everywhere,
  *            equals the fp32 product of the bf16-rounded operands; packed
  *            weights give the unpacked product's bits; linear
  *            layers in bf16 and int8 within their tolerances; the fast GELU
  *            against erf in double;
  *   models:  a PiFi model (tiny BERT + tiny Llama layer, and the real
  *            MiniLM + SmolLM2 layer when fetched) in bf16: logits within 1e-2
- *            of fp32 (relative to the largest), gradient cosine > 0.99,
+ *            of fp32 (relative to the largest), gradient cosine > 0.99, the
+ *            emulated path as close to native and to fp32,
  *            results bit-identical run to run; the frozen layer held in bf16
  *            only, with the fp32 weights' hash; loading straight to bf16
  *            equals converting after an fp32 load. */
@@ -40,10 +42,13 @@ static void test_rounding(void) {
     for (int i = 0; i < 5; i++) CHECKF(fabsf(y[i] - x[i]) <= fabsf(x[i]) / 256, "%g -> %g", x[i], y[i]);
 }
 
-/* gemm_bf16 against sgemm on the rounded operands: only the summation order differs. */
-static void test_gemm(void) {
+/* gemm_bf16 against sgemm on the rounded operands: only the summation order
+ * differs. emulate: the emulated path (gemm_bf16_emu.c) even where the CPU
+ * has bf16; on a CPU without it both runs take the emulated path. */
+static void test_gemm(int emulate) {
     PifiCompute cx;
     compute_init(&cx, PIFI_PREC_BF16);
+    cx.emulate_bf16 = emulate;
     int M = 37, N = 45, K = 70;
     float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
     float *C = malloc(sizeof(float) * M * N), *R = malloc(sizeof(float) * M * N), bias[45];
@@ -67,14 +72,51 @@ static void test_gemm(void) {
                     float d = fabsf(C[i] - want);
                     worst = d > worst ? d : worst;
                 }
-                CHECKF(worst < 1e-4f, "ta %d tb %d variant %d: max diff %g", ta, tb, v, worst);
+                CHECKF(worst < 1e-4f, "%s: ta %d tb %d variant %d: max diff %g", emulate ? "emulated" : pifi_bf16_mode(),
+                       ta, tb, v, worst);
             }
     /* the same shape again comes from the cache: same result */
     gemm_bf16(&cx, 0, 0, M, N, K, 1.0f, A16, K, B16, N, 0.0f, C, N, NULL);
     gemm_bf16(&cx, 0, 0, M, N, K, 1.0f, A16, K, B16, N, 0.0f, R, N, NULL);
     CHECK(memcmp(C, R, sizeof(float) * M * N) == 0);
+    CHECK(cx.fallbacks == 0); /* every native product ran natively */
     compute_free(&cx);
     free(A), free(B), free(C), free(R), free(A16), free(B16);
+    printf("gemm_bf16 (%s path) = sgemm of the rounded operands, every transpose, alpha, beta, bias\n",
+           emulate || !pifi_cpu_has_bf16() ? "emulated" : "native");
+}
+
+/* The emulated path's blocking (COMPUTE_EMU_ELEMS floats per operand block):
+ * a product whose K, M and N each span several blocks, every transpose,
+ * against sgemm of the rounded operands. */
+static void test_emulated_blocks(void) {
+    int M = 130, N = 97, K = 40000; /* kb = 2^14: 3 K blocks; mb = nb = 64: 3 and 2 blocks */
+    PifiCompute cx;
+    compute_init(&cx, PIFI_PREC_BF16);
+    cx.emulate_bf16 = 1;
+    float *A = malloc(sizeof(float) * M * K), *B = malloc(sizeof(float) * K * N);
+    float *C = malloc(sizeof(float) * M * N), *R = malloc(sizeof(float) * M * N), *bias = malloc(sizeof(float) * N);
+    uint16_t *A16 = malloc(2 * (size_t)M * K), *B16 = malloc(2 * (size_t)K * N);
+    for (size_t i = 0; i < (size_t)M * K; i++) A[i] = bf16_value(bf16_round(urand(30, i)));
+    for (size_t i = 0; i < (size_t)K * N; i++) B[i] = bf16_value(bf16_round(urand(31, i)));
+    for (int i = 0; i < N; i++) bias[i] = urand(32, i);
+    bf16_from_f32(A16, A, (size_t)M * K);
+    bf16_from_f32(B16, B, (size_t)K * N);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            int lda = ta ? M : K, ldb = tb ? K : N;
+            for (int i = 0; i < M * N; i++) C[i] = R[i] = urand(33, i);
+            gemm_bf16(&cx, ta, tb, M, N, K, 1.0f, A16, lda, B16, ldb, 1.0f, C, N, bias);
+            gemm_f32(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, R, N);
+            float worst = 0, scale = 0;
+            for (int i = 0; i < M * N; i++) {
+                float want = R[i] + bias[i % N];
+                worst = fmaxf(worst, fabsf(C[i] - want)), scale = fmaxf(scale, fabsf(want));
+            }
+            CHECKF(worst < 1e-5f * scale, "emulated blocks ta %d tb %d: max diff %g of %g", ta, tb, worst, scale);
+        }
+    compute_free(&cx);
+    free(A), free(B), free(C), free(R), free(bias), free(A16), free(B16);
 }
 
 /* Packed weights (compute_set_packing): the same bits as the unpacked
@@ -234,8 +276,8 @@ static void batch_make(Batch1 *b, int B, int T, int V, int K) {
 static void batch_release(Batch1 *b) { free(b->ids), free(b->mask), free(b->labels); }
 
 /* logits and the gradient arena of one training-mode step (no dropout). */
-static int run_step(const char *slm, const char *llm, PifiPrecision prec, const Batch1 *b, float *logits, float **grad,
-                    int64_t *ngrad, char sha[65], int *bf16_only) {
+static int run_step(const char *slm, const char *llm, PifiPrecision prec, int emulate, const Batch1 *b, float *logits,
+                    float **grad, int64_t *ngrad, char sha[65], int *bf16_only) {
     TrainOpts o;
     train_opts_default(&o);
     o.slm = slm;
@@ -252,6 +294,7 @@ static int run_step(const char *slm, const char *llm, PifiPrecision prec, const 
         return -1;
     }
     PifiModel *m = &t.model;
+    m->cx->emulate_bf16 = emulate;
     /* no dropout anywhere: compare arithmetic only */
     m->slm.cfg.hidden_dropout = m->slm.cfg.attn_dropout = 0;
     pifi_model_set_train(m, 1, 1, 0);
@@ -274,39 +317,70 @@ static int run_step(const char *slm, const char *llm, PifiPrecision prec, const 
     return rc;
 }
 
+static double cosine(const float *x, const float *y, int64_t n) {
+    double dot = 0, a = 0, c = 0;
+    for (int64_t i = 0; i < n; i++) dot += (double)x[i] * y[i], a += (double)x[i] * x[i], c += (double)y[i] * y[i];
+    return dot / sqrt(a * c);
+}
+
 /* tol: logits within tol of the largest one (1e-2 for real models; the tiny
- * fixtures' weights are drawn wide, std 0.2, to make errors show) */
+ * fixtures' weights are drawn wide, std 0.2, to make errors show). The bf16
+ * step runs on this CPU's bf16 path (native, or emulated where it has none)
+ * and once more forced to the emulated path. Their products differ by
+ * summation order only (test_gemm: within 1e-4), but through a deep model
+ * an activation now and then rounds to the other bf16 neighbour, so two bf16
+ * runs differ from each other about as much as each differs from fp32: the
+ * emulated logits must be within tol of both, its gradient close to native's.
+ * Without native bf16 the two are the same path and must be bit-identical. */
 static void compare_model(const char *what, const char *slm, const char *llm, int V, int B, int T, float tol) {
     Batch1 b;
     batch_make(&b, B, T, V, 3);
     float *l32 = malloc(sizeof(float) * B * 3), *l16 = malloc(sizeof(float) * B * 3), *l16b = malloc(sizeof(float) * B * 3);
-    float *g32 = NULL, *g16 = NULL, *g16b = NULL;
-    int64_t n32 = 0, n16 = 0, n16b = 0;
-    char sha32[65] = "", sha16[65] = "", sha16b[65] = "";
-    int only32 = 0, only16 = 0, only16b = 0;
-    int ok = run_step(slm, llm, PIFI_PREC_FP32, &b, l32, &g32, &n32, sha32, &only32) == 0 &&
-             run_step(slm, llm, PIFI_PREC_BF16, &b, l16, &g16, &n16, sha16, &only16) == 0 &&
-             run_step(slm, llm, PIFI_PREC_BF16, &b, l16b, &g16b, &n16b, sha16b, &only16b) == 0;
+    float *l16e = malloc(sizeof(float) * B * 3);
+    float *g32 = NULL, *g16 = NULL, *g16b = NULL, *g16e = NULL;
+    int64_t n32 = 0, n16 = 0, n16b = 0, n16e = 0;
+    char sha32[65] = "", sha16[65] = "", sha16b[65] = "", sha16e[65] = "";
+    int only32 = 0, only16 = 0, only16b = 0, only16e = 0;
+    int ok = run_step(slm, llm, PIFI_PREC_FP32, 0, &b, l32, &g32, &n32, sha32, &only32) == 0 &&
+             run_step(slm, llm, PIFI_PREC_BF16, 0, &b, l16, &g16, &n16, sha16, &only16) == 0 &&
+             run_step(slm, llm, PIFI_PREC_BF16, 0, &b, l16b, &g16b, &n16b, sha16b, &only16b) == 0 &&
+             run_step(slm, llm, PIFI_PREC_BF16, 1, &b, l16e, &g16e, &n16e, sha16e, &only16e) == 0;
     CHECKF(ok, "%s: a step failed", what);
     if (ok) {
-        float scale = 0, worst = 0;
+        float scale = 0, worst = 0, worst_e = 0;
         for (int i = 0; i < B * 3; i++) scale = fmaxf(scale, fabsf(l32[i]));
         for (int i = 0; i < B * 3; i++) worst = fmaxf(worst, fabsf(l16[i] - l32[i]));
         CHECKF(worst <= tol * scale, "%s: bf16 logits differ by %g (largest %g)", what, worst, scale);
-        CHECK(n32 == n16);
-        double dot = 0, a = 0, c = 0;
-        for (int64_t i = 0; i < n32 && n32 == n16; i++) dot += (double)g32[i] * g16[i], a += (double)g32[i] * g32[i], c += (double)g16[i] * g16[i];
-        double cosv = dot / sqrt(a * c);
+        CHECK(n32 == n16 && n16 == n16e);
+        double cosv = n32 == n16 ? cosine(g32, g16, n32) : 0;
         CHECKF(cosv > 0.99, "%s: gradient cosine %g", what, cosv);
-        printf("%s: bf16 logits within %.2g of %.2g, gradient cosine %.6f\n", what, worst, scale, cosv);
+        printf("%s: bf16 (%s) logits within %.2g of fp32's %.2g, gradient cosine %.6f\n", what, pifi_bf16_mode(),
+               worst, scale, cosv);
         CHECKF(memcmp(l16, l16b, sizeof(float) * B * 3) == 0 && n16 == n16b && memcmp(g16, g16b, sizeof(float) * n16) == 0,
                "%s: bf16 is not deterministic", what);
+        for (int i = 0; i < B * 3; i++) worst_e = fmaxf(worst_e, fabsf(l16e[i] - l16[i]));
+        double cose = n16 == n16e ? cosine(g16, g16e, n16) : 0;
+        if (pifi_cpu_has_bf16()) {
+            float worst_e32 = 0;
+            for (int i = 0; i < B * 3; i++) worst_e32 = fmaxf(worst_e32, fabsf(l16e[i] - l32[i]));
+            CHECKF(worst_e <= tol * scale && worst_e32 <= tol * scale,
+                   "%s: emulated bf16 logits differ from native by %g, from fp32 by %g (largest %g)", what, worst_e,
+                   worst_e32, scale);
+            CHECKF(cose > 0.999, "%s: emulated vs native bf16 gradient cosine %g", what, cose);
+            printf("%s: emulated bf16 logits within %.2g of native, %.2g of fp32; gradient cosine to native %.7f\n",
+                   what, worst_e, worst_e32, cose);
+        } else {
+            CHECKF(memcmp(l16, l16e, sizeof(float) * B * 3) == 0 && n16 == n16e &&
+                       memcmp(g16, g16e, sizeof(float) * n16) == 0,
+                   "%s: the emulated path forced differs from the emulated path chosen", what);
+            printf("%s: native bf16 not available on this CPU (%s): emulated path only\n", what, pifi_cpu_isa_name());
+        }
         if (llm) {
             CHECKF(strcmp(sha32, sha16) == 0, "%s: layer hash %s in bf16, %s in fp32", what, sha16, sha32);
             CHECKF(only16 && !only32, "%s: the frozen layer should be bf16-only in bf16 (only16 %d)", what, only16);
         }
     }
-    free(l32), free(l16), free(l16b), free(g32), free(g16), free(g16b);
+    free(l32), free(l16), free(l16b), free(l16e), free(g32), free(g16), free(g16b), free(g16e);
     batch_release(&b);
 }
 
@@ -349,10 +423,12 @@ static void test_load_paths(const char *llm) {
 int main(void) {
     test_rounding();
     test_gelu();
-    if (!pifi_cpu_has_bf16()) {
-        printf("this CPU has no native bf16 (%s): oneDNN emulates; testing anyway\n", pifi_cpu_isa_name());
-    }
-    test_gemm();
+    printf("oneDNN ISA %s: bf16 %s%s\n", pifi_cpu_isa_name(), pifi_bf16_mode(),
+           pifi_cpu_has_bf16() ? "" : " (no AVX512-BF16 or AMX here, or ONEDNN_MAX_CPU_ISA below them): the native "
+                                      "path is not tested on this machine");
+    test_gemm(0);
+    test_gemm(1);
+    test_emulated_blocks();
     test_packed();
     test_linear();
     char slm[1200], llm[1200];

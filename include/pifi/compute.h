@@ -8,6 +8,8 @@
 #ifndef PIFI_COMPUTE_H
 #define PIFI_COMPUTE_H
 
+#include <stddef.h>
+
 typedef enum {
     PIFI_PREC_FP32 = 0, /* every product in fp32: matches PyTorch fp32 (the library's default) */
     PIFI_PREC_BF16 = 1, /* linear layers as bf16 x bf16 products accumulated in fp32 (oneDNN);
@@ -19,12 +21,20 @@ int pifi_precision_parse(const char *s, PifiPrecision *out);
 const char *pifi_precision_name(PifiPrecision p);
 
 /* 1 when the CPU multiplies bf16 natively (AVX512-BF16 or AMX, as oneDNN
- * detects it), else 0. */
+ * detects it, capped by ONEDNN_MAX_CPU_ISA), else 0. Without it,
+ * PIFI_PREC_BF16 still works: its products are emulated (bf16 operands
+ * widened to fp32, fp32 accumulation), giving the native results to
+ * summation order, several times slower than fp32. */
 int pifi_cpu_has_bf16(void);
+/* "native" or "emulated": how PIFI_PREC_BF16 computes on this CPU. */
+const char *pifi_bf16_mode(void);
 /* bf16 where the CPU supports it natively, fp32 otherwise: the command line's default. */
 PifiPrecision pifi_precision_default(void);
 /* oneDNN's name for the instruction set its kernels use here, e.g. "avx512_core_bf16". */
 const char *pifi_cpu_isa_name(void);
+/* The CPU's model name ("AMD EPYC 9454 48-Core Processor", from
+ * /proc/cpuinfo), or "unknown CPU", into buf (NUL-terminated, cut to n). */
+void pifi_cpu_name(char *buf, size_t n);
 
 /* The OpenMP thread pool: n > 0 sets its size (as OMP_NUM_THREADS does);
  * pifi_threads() is the current size. */

@@ -1,6 +1,11 @@
 /* compute.c: the compute context: precision settings, the thread pool, and
  * bf16 matrix products on oneDNN matmul primitives cached per shape, with
- * constant weights packed once (compute_set_packing). */
+ * constant weights packed once (compute_set_packing).
+ *
+ * Nothing here fails at run time: a CPU without native bf16, or a primitive
+ * oneDNN cannot create or run (no kernel for a layout, no memory), sends the
+ * product to the emulated path (gemm_bf16_emu.c), which gives the same
+ * numbers to summation order. */
 #include "kernels/compute.h"
 
 #include <omp.h>
@@ -23,9 +28,11 @@ int pifi_precision_parse(const char *s, PifiPrecision *out) {
 const char *pifi_precision_name(PifiPrecision p) { return p == PIFI_PREC_BF16 ? "bf16" : "fp32"; }
 
 int pifi_cpu_has_bf16(void) {
-    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(); /* ONEDNN_MAX_CPU_ISA caps it */
     return (isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) == (unsigned)dnnl_cpu_isa_avx512_core_bf16;
 }
+
+const char *pifi_bf16_mode(void) { return pifi_cpu_has_bf16() ? "native" : "emulated"; }
 
 PifiPrecision pifi_precision_default(void) { return pifi_cpu_has_bf16() ? PIFI_PREC_BF16 : PIFI_PREC_FP32; }
 
@@ -43,6 +50,24 @@ const char *pifi_cpu_isa_name(void) {
     for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++)
         if (isa == NAMES[i].isa) return NAMES[i].name;
     return "other";
+}
+
+void pifi_cpu_name(char *buf, size_t n) {
+    if (!n) return;
+    snprintf(buf, n, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) || !colon) continue;
+        colon++;
+        while (*colon == ' ' || *colon == '\t') colon++;
+        colon[strcspn(colon, "\n")] = 0;
+        if (*colon) snprintf(buf, n, "%s", colon);
+        break;
+    }
+    fclose(f);
 }
 
 void pifi_set_threads(int n) {
@@ -67,6 +92,7 @@ void compute_free(PifiCompute *cx) {
     free(cx->s16[0]);
     free(cx->s16[1]);
     free(cx->sq);
+    free(cx->emu);
     memset(cx, 0, sizeof *cx);
 }
 
@@ -156,30 +182,28 @@ static void mm_cache_free(MatmulCache *c) {
     free(c);
 }
 
-/* A oneDNN failure here means inconsistent sizes or no memory for a few
- * kilobytes of kernel: an internal error, as in gemm_f32. */
-static void dnnl_check(dnnl_status_t s, const char *what, const int *key) {
-    if (s == dnnl_success) return;
-    fprintf(stderr, "pifi: internal error: oneDNN %s failed (%d) for a bf16 product M=%d N=%d K=%d\n", what,
-            (int)s, key[2], key[3], key[4]);
-    abort();
-}
-
 static MatmulCache *mm_cache(PifiCompute *cx) {
     if (cx->mm) return cx->mm;
     MatmulCache *c = calloc(1, sizeof *c);
-    int key[KEY_N] = {0};
-    if (!c || !(c->e = calloc(CACHE_CAP, sizeof *c->e))) dnnl_check(dnnl_out_of_memory, "cache", key);
-    dnnl_check(dnnl_engine_create(&c->eng, dnnl_cpu, 0), "engine", key);
-    dnnl_check(dnnl_stream_create(&c->stream, c->eng, dnnl_stream_default_flags), "stream", key);
+    if (!c || !(c->e = calloc(CACHE_CAP, sizeof *c->e)) || dnnl_engine_create(&c->eng, dnnl_cpu, 0) != dnnl_success ||
+        dnnl_stream_create(&c->stream, c->eng, dnnl_stream_default_flags) != dnnl_success) {
+        mm_cache_free(c);
+        return NULL;
+    }
     cx->mm = c;
     return c;
 }
 
 /* Create the primitive of key. wmd: NULL, the weights strided as the key
  * says; else the packed layout they will have (format "any": oneDNN's
- * choice, stored in e->wmd). Returns -1, with e left empty, when oneDNN has
- * no kernel for a given packed layout; aborts on any other failure. */
+ * choice, stored in e->wmd). Returns -1, with e left empty, when oneDNN
+ * cannot: no kernel for these types or this layout on this CPU, or no
+ * memory. */
+#define TRY(call)                                                                                            \
+    do {                                                                                                     \
+        if ((call) != dnnl_success) goto fail;                                                               \
+    } while (0)
+
 static int entry_create(MatmulCache *c, MmEntry *e, const int *key, float alpha, const dnnl_memory_desc_t *wmd) {
     int ta = key[0], tb = key[1], M = key[2], N = key[3], K = key[4], lda = key[5], ldb = key[6],
         ldc = key[7], beta = key[8], has_bias = key[9];
@@ -187,31 +211,28 @@ static int entry_create(MatmulCache *c, MmEntry *e, const int *key, float alpha,
     dnnl_dims_t ad = {M, K}, bd = {K, N}, cd = {M, N}, biasd = {1, N};
     dnnl_dims_t as = {ta ? 1 : lda, ta ? lda : 1}, bs = {tb ? 1 : ldb, tb ? ldb : 1}, cs = {ldc, 1},
                 biass = {N, 1};
-    dnnl_check(dnnl_memory_desc_init_by_strides(&amd, 2, ad, dnnl_bf16, as), "src desc", key);
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    memset(e, 0, sizeof *e);
+    TRY(dnnl_memory_desc_init_by_strides(&amd, 2, ad, dnnl_bf16, as));
     if (wmd) bmd = *wmd;
-    else dnnl_check(dnnl_memory_desc_init_by_strides(&bmd, 2, bd, dnnl_bf16, bs), "weights desc", key);
-    dnnl_check(dnnl_memory_desc_init_by_strides(&cmd, 2, cd, dnnl_f32, cs), "dst desc", key);
-    dnnl_check(dnnl_memory_desc_init_by_strides(&biasmd, 2, biasd, dnnl_f32, biass), "bias desc", key);
+    else TRY(dnnl_memory_desc_init_by_strides(&bmd, 2, bd, dnnl_bf16, bs));
+    TRY(dnnl_memory_desc_init_by_strides(&cmd, 2, cd, dnnl_f32, cs));
+    TRY(dnnl_memory_desc_init_by_strides(&biasmd, 2, biasd, dnnl_f32, biass));
     dnnl_matmul_desc_t md;
-    dnnl_check(dnnl_matmul_desc_init(&md, &amd, &bmd, has_bias ? &biasmd : NULL, &cmd), "matmul desc", key);
-    dnnl_primitive_attr_t attr;
-    dnnl_check(dnnl_primitive_attr_create(&attr), "attr", key);
-    dnnl_check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode", key);
-    if (alpha != 1.0f) dnnl_check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha), "scales", key);
+    TRY(dnnl_matmul_desc_init(&md, &amd, &bmd, has_bias ? &biasmd : NULL, &cmd));
+    TRY(dnnl_primitive_attr_create(&attr));
+    TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+    if (alpha != 1.0f) TRY(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha));
     if (beta) {
-        dnnl_post_ops_t po;
-        dnnl_check(dnnl_post_ops_create(&po), "post-ops", key);
-        dnnl_check(dnnl_post_ops_append_sum(po, 1.0f), "sum post-op", key);
-        dnnl_check(dnnl_primitive_attr_set_post_ops(attr, po), "post-ops", key);
-        dnnl_post_ops_destroy(po);
+        TRY(dnnl_post_ops_create(&po));
+        TRY(dnnl_post_ops_append_sum(po, 1.0f));
+        TRY(dnnl_primitive_attr_set_post_ops(attr, po));
     }
-    dnnl_primitive_desc_t pd;
-    dnnl_status_t st = dnnl_primitive_desc_create(&pd, &md, attr, c->eng, NULL);
-    dnnl_primitive_attr_destroy(attr);
-    if (st == dnnl_unimplemented && wmd && wmd->format_kind != dnnl_format_kind_any) return -1;
-    dnnl_check(st, "primitive desc", key);
+    TRY(dnnl_primitive_desc_create(&pd, &md, attr, c->eng, NULL));
     if (wmd) bmd = e->wmd = *dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
-    dnnl_check(dnnl_primitive_create(&e->prim, pd), "primitive", key);
+    TRY(dnnl_primitive_create(&e->prim, pd));
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     e->scratch_size = smd ? dnnl_memory_desc_get_size(smd) : 0;
     if (e->scratch_size) {
@@ -219,17 +240,25 @@ static int entry_create(MatmulCache *c, MmEntry *e, const int *key, float alpha,
             free(c->scratch);
             c->scratch = aligned_alloc(64, (e->scratch_size + 63) / 64 * 64);
             c->scratch_cap = c->scratch ? e->scratch_size : 0;
-            if (!c->scratch) dnnl_check(dnnl_out_of_memory, "scratchpad", key);
+            if (!c->scratch) goto fail;
         }
-        dnnl_check(dnnl_memory_create(&e->scratch, smd, c->eng, DNNL_MEMORY_NONE), "memory", key);
+        TRY(dnnl_memory_create(&e->scratch, smd, c->eng, DNNL_MEMORY_NONE));
     }
+    TRY(dnnl_memory_create(&e->a, &amd, c->eng, DNNL_MEMORY_NONE));
+    TRY(dnnl_memory_create(&e->b, &bmd, c->eng, DNNL_MEMORY_NONE));
+    TRY(dnnl_memory_create(&e->c, &cmd, c->eng, DNNL_MEMORY_NONE));
+    if (has_bias) TRY(dnnl_memory_create(&e->bias, &biasmd, c->eng, DNNL_MEMORY_NONE));
     dnnl_primitive_desc_destroy(pd);
-    dnnl_check(dnnl_memory_create(&e->a, &amd, c->eng, DNNL_MEMORY_NONE), "memory", key);
-    dnnl_check(dnnl_memory_create(&e->b, &bmd, c->eng, DNNL_MEMORY_NONE), "memory", key);
-    dnnl_check(dnnl_memory_create(&e->c, &cmd, c->eng, DNNL_MEMORY_NONE), "memory", key);
-    if (has_bias) dnnl_check(dnnl_memory_create(&e->bias, &biasmd, c->eng, DNNL_MEMORY_NONE), "memory", key);
+    dnnl_post_ops_destroy(po);
+    dnnl_primitive_attr_destroy(attr);
     memcpy(e->key, key, sizeof e->key);
     return 0;
+fail:
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (po) dnnl_post_ops_destroy(po);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    entry_free(e);
+    return -1;
 }
 
 /* The entry for key: found, or created in a free slot or the least recently
@@ -259,20 +288,32 @@ static MmEntry *mm_get(MatmulCache *c, const int *key, float alpha, const dnnl_m
     return e;
 }
 
-static void mm_exec(MatmulCache *c, MmEntry *e, const int *key, const void *A, const void *B, float *C,
-                    const float *bias);
+static int mm_exec(MatmulCache *c, MmEntry *e, const void *A, const void *B, float *C, const float *bias);
+
+/* Are cx's bf16 products on oneDNN's bf16 kernels? Not on a CPU without
+ * them, nor in a context told to emulate (tests). */
+static int native(const PifiCompute *cx) { return !cx->emulate_bf16 && pifi_cpu_has_bf16(); }
 
 void gemm_bf16(PifiCompute *cx, int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A,
                int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc, const float *bias) {
     if (M == 0 || N == 0) return;
-    int ab;
-    memcpy(&ab, &alpha, sizeof ab);
-    int key[KEY_N] = {ta != 0, tb != 0, M, N, K, lda, ldb, ldc, beta != 0.0f, bias != NULL, ab,
-                      omp_get_max_threads(), 0};
-    if ((beta != 0.0f && beta != 1.0f) || (bias && alpha != 1.0f)) dnnl_check(dnnl_invalid_arguments, "call", key);
+    if ((beta != 0.0f && beta != 1.0f) || (bias && alpha != 1.0f)) {
+        /* an invariant of pifi's own callers (compute.h), never of data or machine */
+        fprintf(stderr, "pifi: internal error: gemm_bf16 with beta %g, alpha %g and a bias\n", beta, alpha);
+        abort();
+    }
     cx->flops += 2.0 * M * N * K;
-    MatmulCache *c = mm_cache(cx);
-    mm_exec(c, mm_get(c, key, alpha, NULL), key, A, B, C, bias);
+    if (native(cx)) {
+        int ab;
+        memcpy(&ab, &alpha, sizeof ab);
+        int key[KEY_N] = {ta != 0, tb != 0, M, N, K, lda, ldb, ldc, beta != 0.0f, bias != NULL, ab,
+                          omp_get_max_threads(), 0};
+        MatmulCache *c = mm_cache(cx);
+        MmEntry *e = c ? mm_get(c, key, alpha, NULL) : NULL;
+        if (e && mm_exec(c, e, A, B, C, bias) == 0) return;
+        cx->fallbacks++; /* oneDNN could not: the same product, emulated */
+    }
+    gemm_bf16_emulated(cx, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -311,9 +352,9 @@ static Packed *pack_find(MatmulCache *c, const uint16_t *W, int N, int K, const 
     return NULL;
 }
 
-/* Reorder W (N, K) row-major into md; NULL when out of memory. */
-static Packed *pack_new(MatmulCache *c, const uint16_t *W, int N, int K, const dnnl_memory_desc_t *md,
-                        const int *key) {
+/* Reorder W (N, K) row-major into md; NULL when oneDNN or memory fails
+ * (the caller multiplies unpacked). */
+static Packed *pack_new(MatmulCache *c, const uint16_t *W, int N, int K, const dnnl_memory_desc_t *md) {
     if (c->npk == c->pk_cap) {
         int cap = c->pk_cap ? 2 * c->pk_cap : 64;
         Packed *pk = realloc(c->pk, (size_t)cap * sizeof *pk);
@@ -326,21 +367,27 @@ static Packed *pack_new(MatmulCache *c, const uint16_t *W, int N, int K, const d
     if (!data) return NULL;
     dnnl_memory_desc_t umd;
     dnnl_dims_t d = {K, N}, s = {1, K}; /* W^T (K, N), as the products take it */
-    dnnl_check(dnnl_memory_desc_init_by_strides(&umd, 2, d, dnnl_bf16, s), "weights desc", key);
-    dnnl_memory_t from, to;
-    dnnl_primitive_desc_t rpd;
-    dnnl_primitive_t r;
-    dnnl_check(dnnl_memory_create(&from, &umd, c->eng, (void *)W), "memory", key);
-    dnnl_check(dnnl_memory_create(&to, md, c->eng, data), "memory", key);
-    dnnl_check(dnnl_reorder_primitive_desc_create(&rpd, &umd, c->eng, md, c->eng, NULL), "reorder desc", key);
-    dnnl_check(dnnl_primitive_create(&r, rpd), "reorder", key);
-    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-    dnnl_check(dnnl_primitive_execute(r, c->stream, 2, args), "reorder", key);
-    dnnl_check(dnnl_stream_wait(c->stream), "wait", key);
-    dnnl_primitive_destroy(r);
-    dnnl_primitive_desc_destroy(rpd);
-    dnnl_memory_destroy(from);
-    dnnl_memory_destroy(to);
+    dnnl_memory_t from = NULL, to = NULL;
+    dnnl_primitive_desc_t rpd = NULL;
+    dnnl_primitive_t r = NULL;
+    int ok = dnnl_memory_desc_init_by_strides(&umd, 2, d, dnnl_bf16, s) == dnnl_success &&
+             dnnl_memory_create(&from, &umd, c->eng, (void *)W) == dnnl_success &&
+             dnnl_memory_create(&to, md, c->eng, data) == dnnl_success &&
+             dnnl_reorder_primitive_desc_create(&rpd, &umd, c->eng, md, c->eng, NULL) == dnnl_success &&
+             dnnl_primitive_create(&r, rpd) == dnnl_success;
+    if (ok) {
+        dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+        ok = dnnl_primitive_execute(r, c->stream, 2, args) == dnnl_success &&
+             dnnl_stream_wait(c->stream) == dnnl_success;
+    }
+    if (r) dnnl_primitive_destroy(r);
+    if (rpd) dnnl_primitive_desc_destroy(rpd);
+    if (from) dnnl_memory_destroy(from);
+    if (to) dnnl_memory_destroy(to);
+    if (!ok) {
+        free(data);
+        return NULL;
+    }
     Packed *p = &c->pk[c->npk++];
     *p = (Packed){W, N, K, *md, data};
     return p;
@@ -354,7 +401,8 @@ static Packed *pack_new(MatmulCache *c, const uint16_t *W, int N, int K, const d
 
 void gemm_bf16_weight(PifiCompute *cx, int M, int N, int K, const uint16_t *A, const uint16_t *W, float *C,
                       const float *bias) {
-    if (!cx->packing || M == 0 || N == 0 || (size_t)N * K > PACK_MAX_ELEMS) {
+    MatmulCache *c = NULL;
+    if (!cx->packing || M == 0 || N == 0 || (size_t)N * K > PACK_MAX_ELEMS || !native(cx) || !(c = mm_cache(cx))) {
         gemm_bf16(cx, 0, 1, M, N, K, 1.0f, A, K, W, K, 0.0f, C, N, bias);
         return;
     }
@@ -362,41 +410,44 @@ void gemm_bf16_weight(PifiCompute *cx, int M, int N, int K, const uint16_t *A, c
     int ab;
     memcpy(&ab, &one, sizeof ab);
     int key[KEY_N] = {0, 1, M, N, K, K, K, N, 0, bias != NULL, ab, omp_get_max_threads(), 1};
-    MatmulCache *c = mm_cache(cx);
     const dnnl_memory_desc_t *layout;
     Packed *p = pack_find(c, W, N, K, &layout);
     dnnl_memory_desc_t any;
     if (!layout) {
         dnnl_dims_t d = {K, N};
-        dnnl_check(dnnl_memory_desc_init_by_tag(&any, 2, d, dnnl_bf16, dnnl_format_tag_any), "weights desc", key);
+        if (dnnl_memory_desc_init_by_tag(&any, 2, d, dnnl_bf16, dnnl_format_tag_any) != dnnl_success) {
+            gemm_bf16(cx, 0, 1, M, N, K, 1.0f, A, K, W, K, 0.0f, C, N, bias);
+            return;
+        }
         layout = &any;
     }
     MmEntry *e = mm_get(c, key, 1.0f, layout);
-    if (e && !p) p = pack_new(c, W, N, K, &e->wmd, key);
-    if (!e || !p || !dnnl_memory_desc_equal(&e->wmd, &p->md)) { /* no packed kernel, or out of memory */
+    if (e && !p) p = pack_new(c, W, N, K, &e->wmd);
+    if (!e || !p || !dnnl_memory_desc_equal(&e->wmd, &p->md) || mm_exec(c, e, A, p->data, C, bias)) {
+        /* no packed kernel, no memory for the copy, or oneDNN failed: unpacked */
         gemm_bf16(cx, 0, 1, M, N, K, 1.0f, A, K, W, K, 0.0f, C, N, bias);
         return;
     }
     cx->flops += 2.0 * M * N * K;
-    mm_exec(c, e, key, A, p->data, C, bias);
 }
 
-/* Run entry e: C = A B (+ bias), with the handles set to these pointers. */
-static void mm_exec(MatmulCache *c, MmEntry *e, const int *key, const void *A, const void *B, float *C,
-                    const float *bias) {
-    dnnl_check(dnnl_memory_set_data_handle(e->a, (void *)A), "set handle", key);
-    dnnl_check(dnnl_memory_set_data_handle(e->b, (void *)B), "set handle", key);
-    dnnl_check(dnnl_memory_set_data_handle(e->c, C), "set handle", key);
+/* Run entry e: C = A B (+ bias), with the handles set to these pointers; -1
+ * when oneDNN refuses (before computing anything). */
+static int mm_exec(MatmulCache *c, MmEntry *e, const void *A, const void *B, float *C, const float *bias) {
+    if (dnnl_memory_set_data_handle(e->a, (void *)A) != dnnl_success ||
+        dnnl_memory_set_data_handle(e->b, (void *)B) != dnnl_success ||
+        dnnl_memory_set_data_handle(e->c, C) != dnnl_success)
+        return -1;
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
     int nargs = 3;
     if (bias) {
-        dnnl_check(dnnl_memory_set_data_handle(e->bias, (void *)bias), "set handle", key);
+        if (dnnl_memory_set_data_handle(e->bias, (void *)bias) != dnnl_success) return -1;
         args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, e->bias};
     }
     if (e->scratch) {
-        dnnl_check(dnnl_memory_set_data_handle(e->scratch, c->scratch), "set handle", key);
+        if (dnnl_memory_set_data_handle(e->scratch, c->scratch) != dnnl_success) return -1;
         args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, e->scratch};
     }
-    dnnl_check(dnnl_primitive_execute(e->prim, c->stream, nargs, args), "execute", key);
-    dnnl_check(dnnl_stream_wait(c->stream), "wait", key);
+    if (dnnl_primitive_execute(e->prim, c->stream, nargs, args) != dnnl_success) return -1;
+    return dnnl_stream_wait(c->stream) == dnnl_success ? 0 : -1;
 }

@@ -26,6 +26,9 @@ typedef struct PifiCompute {
     size_t sq_cap;         /* bytes */
     double flops;          /* matrix-product FLOPs done through this context (benchmarks) */
     int packing;           /* compute_set_packing */
+    int emulate_bf16;      /* 1: bf16 products emulated even where the CPU has bf16 (tests) */
+    float *emu;            /* (2, COMPUTE_EMU_ELEMS) fp32 blocks of an emulated product's operands */
+    long long fallbacks;   /* bf16 products oneDNN could not run natively, emulated instead */
 } PifiCompute;
 
 /* A fresh context (nothing allocated until needed). */
@@ -66,9 +69,22 @@ static inline float bf16_value(uint16_t h) {
  * op = transpose when ta/tb), accumulated in fp32; bias (N) fp32 or NULL is
  * added to every row. beta must be 0 or 1. A oneDNN matmul primitive per
  * distinct shape, created once and cached in cx. Deterministic for a given
- * thread count. */
+ * thread count. Never fails: on a CPU without native bf16
+ * (pifi_cpu_has_bf16), or when oneDNN cannot create or run the primitive,
+ * the product is emulated (gemm_bf16_emulated). */
 void gemm_bf16(PifiCompute *cx, int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A,
                int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc, const float *bias);
+
+/* The same product without bf16 instructions (gemm_bf16_emu.c): blocks of
+ * the operands widened to fp32 (exactly: a bf16 value is an fp32 value) and
+ * multiplied by gemm_f32, so each product of two bf16 numbers is exact and
+ * accumulated in fp32, as in oneDNN's bf16 kernels: the results differ from
+ * native ones by summation order only. Uses cx->emu (COMPUTE_EMU_ELEMS x 2
+ * floats, allocated at the first emulated product); without memory for it, a
+ * plain loop. */
+void gemm_bf16_emulated(PifiCompute *cx, int ta, int tb, int M, int N, int K, float alpha, const uint16_t *A,
+                        int lda, const uint16_t *B, int ldb, float beta, float *C, int ldc, const float *bias);
+#define COMPUTE_EMU_ELEMS ((size_t)1 << 20)
 
 /* C (M, N) fp32 = A (M, K) W^T + bias for a weight W (N, K) bf16 that does
  * not change (compute_set_packing): W is packed at its first use. Falls

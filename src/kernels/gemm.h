@@ -5,9 +5,16 @@
 #define PIFI_GEMM_H
 
 /* C (M,N) = alpha * op(A) op(B) + beta * C, row-major, op = transpose when
- * ta/tb are nonzero. lda/ldb/ldc are row strides in elements. */
+ * ta/tb are nonzero. lda/ldb/ldc are row strides in elements. When sgemm
+ * runs out of memory (a --max-memory budget, a full machine) the product is
+ * computed by a plain loop; an accumulating one (beta 1) that sgemm left half
+ * done cannot be, and is counted instead (gemm_f32_take_faults). */
 void gemm_f32(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
+/* Accumulating products left unfinished for lack of memory since the last
+ * call, process-wide (the thread pool's workers run products too). The
+ * models' passes check it and fail with an error when it is not 0. */
+int gemm_f32_take_faults(void);
 
 /* The linear layer of every model: out (BT, OC) = inp (BT, C) weight^T + bias,
  * weight (OC, C) as PyTorch stores it, bias (OC) or NULL. */

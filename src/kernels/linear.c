@@ -25,6 +25,9 @@ VM_CLONES void bf16_to_f32(float *dst, const uint16_t *src, size_t n) {
     }
 }
 
+/* The passes never allocate: their callers reserve the scratch when they
+ * size their activations (compute_reserve). Too little here is a bug in
+ * that caller, not a condition of the data or the machine. */
 static void need(const PifiCompute *cx, size_t n, size_t qbytes) {
     if (n <= cx->s16_cap && qbytes <= cx->sq_cap) return;
     fprintf(stderr, "pifi: internal error: compute scratch of %zu/%zu elements/bytes is below %zu/%zu "
@@ -100,7 +103,7 @@ void linear_backward(PifiCompute *cx, float *dinp, float *dweight, float *dbias,
         return;
     }
     if (dbias) matmul_backward(NULL, NULL, dbias, dout, NULL, NULL, BT, C, OC);
-    if (dweight && !bf) {
+    if (dweight && !bf) { /* int8 weights are frozen (quantized runs only infer): a caller's bug */
         fprintf(stderr, "pifi: internal error: weight gradient of an int8 linear layer\n");
         abort();
     }

@@ -222,6 +222,13 @@ static void point_acts(PifiModel *m, int B) {
     a->logits = p;
 }
 
+/* A product that ran out of memory half-way (gemm.h) spoils the pass. */
+static int check_faults(PifiErr *err) {
+    if (!gemm_f32_take_faults()) return 0;
+    return pifi_errf(err, "out of memory inside a matrix product: the pass is incomplete "
+                          "(raise --max-memory or free memory)");
+}
+
 int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
                        int B, int T, PifiErr *err) {
     if (ensure_acts(m, B, err)) return -1;
@@ -247,7 +254,7 @@ int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids
     matmul_forward(a->logits, a->h1a, m->hp.head_w2, m->hp.head_b2, B, C, K);
     m->last_mask = mask;
     m->last_T = T;
-    return 0;
+    return check_faults(err);
 }
 
 int pifi_model_backward(PifiModel *m, const float *dlogits, PifiGrads *g, PifiErr *err) {
@@ -286,7 +293,8 @@ int pifi_model_backward(PifiModel *m, const float *dlogits, PifiGrads *g, PifiEr
     pool_backward(dh, dpooled, m->last_mask, B, T, C, (int)m->pooling);
     /* the head's, L_in/L_out's and the LLM layer's gradients are final: stage L */
     if (m->slm.grad_ready) m->slm.grad_ready(m->slm.grad_ready_ctx, m->slm.cfg.L);
-    return encoder_backward_lora(&m->slm, g->enc, (EncoderLora *)g->lora, dh, err);
+    if (encoder_backward_lora(&m->slm, g->enc, (EncoderLora *)g->lora, dh, err)) return -1;
+    return check_faults(err);
 }
 
 int pifi_model_forward_seq(PifiModel *m, float *out, const int32_t *ids, const int32_t *type_ids,
@@ -302,5 +310,5 @@ int pifi_model_forward_seq(PifiModel *m, float *out, const int32_t *ids, const i
     int rc = llm_layer_forward_seq(&m->llm, z, u, mask, B, T, causal, err);
     if (rc == 0) matmul_forward(out, z, m->hp.l_out, NULL, (int)N, D, C);
     free(u);
-    return rc;
+    return rc ? rc : check_faults(err);
 }
