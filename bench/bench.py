@@ -208,13 +208,19 @@ def table(path):
                f"{machine.get('load', '?')} at the start; pifi {machine.get('pifi', '?')}, torch "
                f"{machine.get('torch', '?')}, transformers {machine.get('transformers', '?')}; {machine.get('date', '')}")
     out.append("")
+    out.append(f"CPU features: {machine.get('features', '?')}; bf16 here: {machine.get('bf16', '?')}")
+    out.append("")
     out.append(f"oneDNN peak (2048^3, best of runs): fp32 {peak['fp32']:.0f} GFLOP/s, bf16 {peak['bf16']:.0f} GFLOP/s "
                f"(ISA {gemm[0]['isa'] if gemm else '?'})")
     out.append("")
+    if machine.get("bf16", "native") != "native":
+        out.append("This CPU has no native bf16: pifi's bf16 and PyTorch's autocast would both be emulated, so the "
+                   "comparison is fp32 against fp32 (the bf16 columns are empty).")
+        out.append("")
     impls = [("pifi", "fp32"), ("pifi", "bf16"), ("pytorch", "fp32"), ("pytorch", "bf16")]
     out.append("| config | mode | batch | pifi fp32 | pifi bf16 | PyTorch fp32 | PyTorch bf16 (autocast) "
-               "| pifi bf16 / PyTorch bf16 | pifi bf16 / PyTorch fp32 |")
-    out.append("|---|---|---|---|---|---|---|---|---|")
+               "| pifi fp32 / PyTorch fp32 | pifi bf16 / PyTorch bf16 | pifi bf16 / PyTorch fp32 |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|")
     for (cfg, mode, batch), c in sorted(cells.items()):
         unit = "ex/s" if batch > 1 else "ms"
         vals = []
@@ -233,6 +239,7 @@ def table(path):
                 return f"{med(c[a], 'examples_per_s') / med(c[b], 'examples_per_s'):.2f}x"
             return f"{med(c[a], 'step_ms') / med(c[b], 'step_ms'):.2f}x latency"
         out.append(f"| {cfg} | {mode} | {batch} ({unit}) | " + " | ".join(vals) + " | "
+                   + ratio(("pifi", "fp32"), ("pytorch", "fp32")) + " | "
                    + ratio(("pifi", "bf16"), ("pytorch", "bf16")) + " | "
                    + ratio(("pifi", "bf16"), ("pytorch", "fp32")) + " |")
     out.append("")

@@ -11,6 +11,7 @@
 # and transformers, default /root/oracle-venv/bin/python; bench/README.md),
 # MODELS (all-MiniLM-L6-v2 and SmolLM2-135M-Instruct.Q4_1.gguf, default models/),
 # THREADS (default: all cores), REPEAT (processes per cell, default 2),
+# PRECS (default "fp32 bf16" where the CPU has native bf16, else "fp32"),
 # OUT (default bench/results), OMP_WAIT_POLICY (default here: passive, for
 # both sides: on a busy machine libgomp's spinning threads lose most of their
 # time slices waiting for descheduled partners; docs/performance.md).
@@ -41,8 +42,16 @@ fi
 # tag every JSON line with the configuration it belongs to
 tag() { sed "s/^{/{\"config\":\"$1\",\"impl\":\"$2\",/"; }
 
+# bf16 only where the CPU has it natively: on an AVX2-only CPU both pifi's
+# bf16 and PyTorch's autocast are emulated, so the comparison there is fp32
+# against fp32 (PRECS overrides)
+BF16=$("$PIFI" bench --mode gemm --json | sed -n 's/.*"bf16":"\([a-z]*\)".*/\1/p')
+if [[ $BF16 == native ]]; then PRECS=${PRECS:-fp32 bf16}; else PRECS=${PRECS:-fp32}; fi
+echo "bf16 on this CPU: ${BF16:-unknown}; precisions measured: $PRECS" >&2
+
 host() {
   echo "{\"config\":\"machine\",\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\",\"cores\":$(nproc),"\
+"\"features\":\"$(grep -o -w -E 'avx512[a-z_0-9]*|avx2|amx[a-z_0-9]*' /proc/cpuinfo | sort -u | xargs)\",\"bf16\":\"$BF16\","\
 "\"threads\":$THREADS,\"omp_wait_policy\":\"$OMP_WAIT_POLICY\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"pifi\":\"$("$PIFI" --version)\",\"torch\":\"$("$PY" -c 'import torch; print(torch.__version__)')\","\
 "\"transformers\":\"$("$PY" -c 'import transformers; print(transformers.__version__)')\",\"date\":\"$(date -u +%FT%TZ)\"}" >> "$RAW"
 }
@@ -55,7 +64,7 @@ for _ in 1 2; do "$PIFI" bench --mode gemm --threads "$THREADS" --json | tag gem
 cell() {
   local name=$1 slm=$2 llm=$3 mode=$4 batch=$5 steps=$6 warmup=$7
   for _ in $(seq "$REPEAT"); do
-    for prec in fp32 bf16; do
+    for prec in $PRECS; do
       echo "  $name $mode batch $batch $prec: pifi, pytorch" >&2
       /usr/bin/env OMP_NUM_THREADS="$THREADS" "$PIFI" bench --slm "$slm" --llm "$llm" --layer -1 --mode "$mode" \
         --batch "$batch" --max-len 100 --steps "$steps" --warmup "$warmup" --precision "$prec" \
