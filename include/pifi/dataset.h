@@ -145,6 +145,7 @@ typedef struct {
     char why_missing[3][1024];  /* for a split that was asked for but is not in the data */
     int64_t recoded;           /* cp1252-decoded lines in all files read (before any carve) */
     int64_t dropped;           /* rows the task's definition left out, all files read */
+    char label_note[512];      /* "" or how the classes were put onto a run's (task_splits_onto_run) */
 } PifiTaskSplits;
 
 /* Load a named task from the data root (data_dir: see task_data_dir). Splits asked for in opts->load that

@@ -2,6 +2,7 @@
 #ifndef PIFI_CLI_H
 #define PIFI_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "pifi/compute.h"
@@ -24,6 +25,14 @@ int cmd_data(int argc, char **argv);
 int cli_fail(const PifiErr *err);
 /* Print "pifi: <cmd>: <msg>\n(usage hint)" and return 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* getopt_long without its prefix matching: a long option must be spelt in
+ * full. An abbreviation ("--epoch" for --epochs) or an ambiguous or unknown
+ * option that begins some of longopts' names is refused here: "pifi: CMD:
+ * unknown option '--epoch' (did you mean --epochs?)" and exit 2 (options are
+ * parsed before a command holds anything). Otherwise as getopt_long, whose
+ * '?' and ':' the caller reports. */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts, const char *cmd);
 
 /* Parse a whole decimal int in [lo, hi]; -1 on failure (message printed). */
 int cli_parse_int(const char *cmd, const char *flag, const char *s, int lo, int hi, int *out);

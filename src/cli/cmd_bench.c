@@ -202,7 +202,7 @@ int cmd_bench(int argc, char **argv) {
     int steps = 10, warmup = 2, json = 0, method_set = 0, c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", LONG, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":h", LONG, "bench")) != -1) {
         switch (c) {
         case O_SLM: o.slm = optarg; break;
         case O_LLM: o.llm = optarg; break;

@@ -349,7 +349,7 @@ int cmd_data(int argc, char **argv) {
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", LONG, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":h", LONG, "data")) != -1) {
         switch (c) {
         case O_DATA_DIR: dir = optarg; break;
         case 'h': fputs(HELP, stdout); return 0;

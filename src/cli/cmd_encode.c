@@ -182,7 +182,7 @@ int cmd_encode(int argc, char **argv) {
     opterr = 0;
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, ":h", LONG, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":h", LONG, "encode")) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
         case 'p': pair = 1; break;

@@ -1,6 +1,9 @@
 /* cmd_eval.c: `pifi eval RUN_DIR`: metrics of a trained run on a split of a
- * task (its own, or another for cross-domain evaluation) or on a file. */
+ * task (its own, or another for cross-domain evaluation, the task's classes
+ * matched to the run's by name in the data layer) or on a file, with progress
+ * on stderr. */
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +11,7 @@
 #include "cli/compute_args.h"
 #include "cli/data_args.h"
 #include "train/memest.h"
+#include "train/progress.h"
 #include "train/runio.h"
 
 static const char *HELP =
@@ -17,11 +21,15 @@ static const char *HELP =
     "precision/recall/F1 and the confusion matrix, computed over the whole split.\n"
     "Without data flags, the run's own task (or test file) is used. Another task\n"
     "with the same classes gives cross-domain evaluation (e.g. a run trained on\n"
-    "sst2 evaluated with --task cr).\n"
+    "sst2 evaluated with --task cr): its classes are matched to the run's by name\n"
+    "(exactly, else ignoring case), or by index when the run's classes are the\n"
+    "integers 0..K-1 (a note on stderr and \"label_note\" in --json say so).\n"
+    "Progress goes to stderr.\n"
     "\n"
     "options:\n"
     "  --task NAME      a named task, its --split (default test)\n"
-    "  --data-dir DIR   where the task's files are (default $PIFI_DATA or ~/.cache/pifi/data)\n"
+    "  --data-dir DIR   the data root of --task (default $PIFI_DATA, else the run's\n"
+    "                   data root when it has the task, else ~/.cache/pifi/data)\n"
     "  --data FILE      a TSV/CSV/JSONL file with --text-col, --text-pair-col, --label-col\n"
     "  --split S        test (default), valid or train\n"
     "  --batch N        examples per forward pass (default 64)\n"
@@ -30,6 +38,21 @@ static const char *HELP =
     "  --max-memory SIZE  memory budget (2G, 512M): refuse when the estimate is over it\n"
     "  --json           print the metrics as JSON\n"
     "  -h, --help       this text\n";
+
+/* The progress of the evaluation on stderr (train/progress.h): one step per batch. */
+typedef struct {
+    Progress p;
+    char phase[64];
+    int batch;
+} EvalProgress;
+
+static void eval_progress(void *ctx, int64_t done, int64_t total, double loss_sum) {
+    EvalProgress *ep = ctx;
+    double el = progress_now() - ep->p.t_start;
+    int64_t step = (done + ep->batch - 1) / ep->batch;
+    progress_update(&ep->p, ep->phase, step, done ? loss_sum / (double)done : 0.0, el > 0 ? done / el : 0.0,
+                    done == total && ep->p.tty);
+}
 
 int cmd_eval(int argc, char **argv) {
     enum { O_TASK = 256, O_DATA_DIR, O_DATA, O_SPLIT, O_BATCH, O_JSON, O_TEXT, O_PAIR, O_LABEL, O_PRECISION, O_THREADS,
@@ -47,7 +70,7 @@ int cmd_eval(int argc, char **argv) {
     int split = PIFI_SPLIT_TEST, batch = 64, json = 0, c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", LONG, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":h", LONG, "eval")) != -1) {
         switch (c) {
         case O_TASK: da.task = optarg; break;
         case O_DATA_DIR: da.data_dir = optarg; break;
@@ -90,6 +113,9 @@ int cmd_eval(int argc, char **argv) {
             runio_free_run(&rm);
             return cli_usage_error("eval", "--split applies to --task, not --data");
         }
+        const cJSON *own = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rm.cfg, "pifi"), "data"), "data_dir");
+        da.run_data_dir = cJSON_IsString(own) ? own->valuestring : NULL;
         desc = data_args_json(&da, "eval");
         if (!desc) {
             runio_free_run(&rm);
@@ -120,6 +146,12 @@ int cmd_eval(int argc, char **argv) {
         status = 2;
         goto out_data;
     }
+    /* what is evaluated: a task (its name) or a file (its path) */
+    const char *task = ld.is_task ? ld.ts.info->name : NULL;
+    const cJSON *file = task ? NULL : cJSON_GetObjectItemCaseSensitive(desc, split_name((PifiSplit)split));
+    const char *what = task ? task : cJSON_IsString(file) ? file->valuestring : "?";
+    const char *note = ld.is_task ? ld.ts.label_note : "";
+    if (note[0]) fprintf(stderr, "pifi: eval: note: %s\n", note);
     TokData td;
     PifiConfusion cm;
     if (tokdata_build(&td, rm.tk, ds, rm.opts.max_len, &err)) {
@@ -127,16 +159,35 @@ int cmd_eval(int argc, char **argv) {
         goto out_data;
     }
     double loss = 0;
+    EvalProgress ep;
+    const char *base = strrchr(what, '/');
+    if (task) snprintf(ep.phase, sizeof ep.phase, "eval %.40s %s", task, split_name((PifiSplit)split));
+    else snprintf(ep.phase, sizeof ep.phase, "eval %.40s", base ? base + 1 : what);
+    ep.batch = batch;
+    progress_init(&ep.p, (td.n + batch - 1) / batch, 0);
     if (confusion_init(&cm, rm.K, &err) ||
-        trainer_evaluate(&rm.model, &td, batch, &cm, NULL, &loss, rm.opts.label_smoothing, &err)) {
+        trainer_evaluate_progress(&rm.model, &td, batch, &cm, NULL, &loss, rm.opts.label_smoothing, eval_progress,
+                                  &ep, &err)) {
+        progress_finish(&ep.p);
         status = cli_fail(&err);
         tokdata_free(&td);
         goto out_data;
     }
+    progress_finish(&ep.p);
     tokdata_free(&td);
     if (json) {
         printf("{\"run\":");
         cli_json_string(stdout, run);
+        printf(",\"task\":");
+        if (task) cli_json_string(stdout, task);
+        else printf("null");
+        printf(",\"data\":");
+        if (task) printf("null");
+        else cli_json_string(stdout, what);
+        if (note[0]) {
+            printf(",\"label_note\":");
+            cli_json_string(stdout, note);
+        }
         printf(",\"split\":\"%s\",\"n\":%lld,\"loss\":%.6f,\"accuracy\":%.6f,\"macro_f1\":%.6f,\"mcc\":%.6f,\"classes\":[",
                split_name((PifiSplit)split), (long long)cm.n, loss, metric_accuracy(&cm), metric_macro_f1(&cm),
                metric_mcc(&cm));
@@ -155,7 +206,9 @@ int cmd_eval(int argc, char **argv) {
         }
         printf("]}\n");
     } else {
-        printf("%s on %s (%lld examples)\n", run, split_name((PifiSplit)split), (long long)cm.n);
+        if (task) printf("%s on task %s, %s split (%lld examples)\n", run, task, split_name((PifiSplit)split), (long long)cm.n);
+        else printf("%s on file %s (%lld examples)\n", run, what, (long long)cm.n);
+        if (note[0]) printf("note: %s\n", note);
         printf("accuracy %.4f  macro-F1 %.4f  MCC %.4f  loss %.4f\n\n", metric_accuracy(&cm), metric_macro_f1(&cm),
                metric_mcc(&cm), loss);
         printf("%-16s %9s %9s %9s %9s\n", "class", "precision", "recall", "f1", "support");

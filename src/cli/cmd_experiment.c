@@ -70,7 +70,7 @@ int cmd_experiment(int argc, char **argv) {
     int c, jobs = 1;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":ho:", LONG, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":ho:", LONG, "experiment")) != -1) {
         switch (c) {
         case 'o': ov.out = optarg; break;
         case O_SLM: ov.slm = optarg; break;

@@ -53,7 +53,7 @@ int cmd_extract(int argc, char **argv) {
     int layers[64], n = 0, overwrite = 0, json = 0, c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":ho:", LONG, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":ho:", LONG, "extract")) != -1) {
         switch (c) {
         case 'l': llm = optarg; break;
         case 'n':

@@ -18,9 +18,11 @@ static const char *HELP =
     "       pifi info [--json] --slm DIR [--llm PATH | --llm-layer DIR] [options]\n"
     "\n"
     "Describe PATH: a Hugging Face model directory (config.json + safetensors,\n"
-    "an encoder, an LLM or a `pifi extract` output), a .safetensors file, a\n"
-    "model.safetensors.index.json or a .gguf file: architecture, dtypes,\n"
-    "parameters per component, size on disk.\n"
+    "an encoder, an LLM or a `pifi extract` output: its layer and source), a\n"
+    ".safetensors file, a model.safetensors.index.json or a .gguf file:\n"
+    "architecture, dtypes, parameters per component, size on disk. A run\n"
+    "directory (pifi train): its data, method, seed, classes and scores (best\n"
+    "epoch, test split, --eval-task tasks), then its PiFi table.\n"
     "\n"
     "With --slm, print the PiFi parameter table instead (the paper's appendix):\n"
     "SLM, L_in, LLM layer, L_out and head, trainable or frozen, and the forward\n"
@@ -78,6 +80,27 @@ static int64_t checkpoint_bytes(SafeTensors *st, PifiErr *err) {
     return total;
 }
 
+/* The layers a `pifi extract` output holds (its config.json's
+ * "pifi_extract"): how many (0 for any other model), listed "4" or "10, 11"
+ * into list, with the source path. */
+static int extracted_layers(const char *config_path, char *list, size_t ln, char *source, size_t n) {
+    cJSON *cfg = NULL;
+    PifiErr err = {0};
+    list[0] = 0;
+    if (pifi_json_load(config_path, 1 << 22, &cfg, &err)) return 0;
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(cfg, "pifi_extract");
+    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(x, "layers"), *src = cJSON_GetObjectItemCaseSensitive(x, "source"), *l;
+    int k = 0;
+    cJSON_ArrayForEach(l, layers) {
+        if (!cJSON_IsNumber(l) || strlen(list) + 16 > ln) continue;
+        snprintf(list + strlen(list), ln - strlen(list), "%s%d", k ? ", " : "", (int)l->valuedouble);
+        k++;
+    }
+    snprintf(source, n, "%s", cJSON_IsString(src) ? src->valuestring : "?");
+    cJSON_Delete(cfg);
+    return k;
+}
+
 int cmd_info(int argc, char **argv) {
     static const struct option LONG[] = {
         {"json", no_argument, 0, 'j'},          {"slm", required_argument, 0, 's'},
@@ -86,10 +109,10 @@ int cmd_info(int argc, char **argv) {
         {"max-len", required_argument, 0, 't'}, {"unfrozen", no_argument, 0, 'u'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     int json = 0, c, layer = -1;
-    InfoPifiArgs pa = {NULL, NULL, 2, 100, 0, 0, NULL};
+    InfoPifiArgs pa = {NULL, NULL, 2, 100, 0, 0, NULL, NULL};
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", LONG, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":h", LONG, "info")) != -1) {
         switch (c) {
         case 'j': json = 1; break;
         case 's': pa.slm = optarg; break;
@@ -124,11 +147,17 @@ int cmd_info(int argc, char **argv) {
                 runio_resolve_llm(&o, path);
                 const cJSON *nc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "pifi"),
                                                                    "num_classes");
+                cJSON *sum = info_run_summary(path, cJSON_GetObjectItemCaseSensitive(cfg, "pifi"));
                 InfoPifiArgs ra = {path, method_has_llm(o.method) ? o.llm : NULL,
                                    cJSON_IsNumber(nc) ? nc->valueint : 2, o.max_len,
                                    o.method == METHOD_PIFI_UNFROZEN, o.method == METHOD_LORA ? o.lora_r : 0,
-                                   method_name(o.method)};
+                                   method_name(o.method), sum};
+                if (!json && sum) {
+                    info_run_print(path, sum);
+                    printf("\n");
+                }
                 rc = info_pifi_table(&ra, json);
+                cJSON_Delete(sum);
             } else {
                 rc = cli_fail(&e2);
             }
@@ -144,7 +173,8 @@ int cmd_info(int argc, char **argv) {
 
     EncoderConfig cfg;
     LlmConfig llm;
-    int have_cfg = 0, have_llm = 0;
+    int have_cfg = 0, have_llm = 0, extracted = 0; /* extracted: how many layers `pifi extract` took */
+    char source[4096] = "", layers[256] = "";
     if (pifi_is_dir(path)) {
         char *cp = pifi_path_join(path, "config.json");
         if (cp && pifi_file_exists(cp)) {
@@ -152,6 +182,7 @@ int cmd_info(int argc, char **argv) {
             if (llm_config_load(&lc, cp, &err) == 0) {
                 have_llm = 1;
                 llm = lc;
+                extracted = extracted_layers(cp, layers, sizeof layers, source, sizeof source);
             } else if (encoder_config_load(&cfg, cp, &err)) {
                 free(cp);
                 return cli_fail(&err);
@@ -172,6 +203,12 @@ int cmd_info(int argc, char **argv) {
             return cli_fail(&err);
         }
         if (strstr(t->name, "position_ids")) continue; /* a buffer, not a parameter */
+        if (have_llm && !strncmp(t->name, "lm_head.", 8)) { /* the LLM's head: not a layer */
+            params[COMP_OTHER] += t->numel;
+            total += t->numel;
+            dtype_seen[t->dtype] = 1;
+            continue;
+        }
         params[component_of(t->name)] += t->numel;
         total += t->numel;
         dtype_seen[t->dtype] = 1;
@@ -187,12 +224,21 @@ int cmd_info(int argc, char **argv) {
         if (dtypes[0]) strncat(dtypes, ",", sizeof dtypes - strlen(dtypes) - 1);
         strncat(dtypes, pifi_dtype_name((PifiDType)d), sizeof dtypes - strlen(dtypes) - 1);
     }
+    /* the name of the layers' row: an encoder's, an LLM's, or the one layer `pifi extract` took */
+    char layers_name[48];
+    if (extracted) snprintf(layers_name, sizeof layers_name, "decoder layer%s %.30s", extracted > 1 ? "s" : "", layers);
+    else snprintf(layers_name, sizeof layers_name, "%s", have_llm ? "decoder layers" : "encoder layers");
+    const char *comp_names[COMP_N] = {COMP_NAMES[0], layers_name, COMP_NAMES[2], COMP_NAMES[3]};
     if (json) {
         printf("{\"path\":");
         cli_json_string(stdout, path);
         if (have_llm)
             printf(",\"model_type\":\"%s\",\"hidden_size\":%d,\"num_layers\":%d,\"layer_parameters\":%lld",
                    llm.model_type, llm.D, llm.num_layers, (long long)llm_layer_param_count(&llm));
+        if (extracted) {
+            printf(",\"extracted_layers\":[%s],\"source\":", layers);
+            cli_json_string(stdout, source);
+        }
         if (have_cfg)
             printf(",\"model_type\":\"%s\",\"hidden_size\":%d,\"num_layers\":%d,\"num_heads\":%d,"
                    "\"intermediate_size\":%d,\"vocab_size\":%d,\"max_position\":%d",
@@ -200,7 +246,8 @@ int cmd_info(int argc, char **argv) {
         printf(",\"dtypes\":\"%s\",\"tensors\":%d,\"bytes\":%lld,\"parameters\":{", dtypes, ntensors,
                (long long)bytes);
         for (int k = 0; k < COMP_N; k++)
-            printf("%s\"%s\":%lld", k ? "," : "", COMP_NAMES[k], (long long)params[k]);
+            printf("%s\"%s\":%lld", k ? "," : "", k == COMP_LAYERS && have_llm ? "decoder layers" : COMP_NAMES[k],
+                   (long long)params[k]);
         printf(",\"total\":%lld}}\n", (long long)total);
         return 0;
     }
@@ -211,7 +258,14 @@ int cmd_info(int argc, char **argv) {
         if (cfg.E != cfg.C) printf(", embedding %d", cfg.E);
         printf("\nvocabulary    %d tokens, %d positions\n", cfg.V, cfg.maxT);
     }
-    if (have_llm)
+    if (have_llm && extracted)
+        printf("architecture  %d %s decoder layer%s (layer%s %s, 0-based, of the source's %d): hidden %d, %d heads "
+               "(%d kv, head size %d), intermediate %d\n"
+               "source        %s (pifi extract)\n"
+               "one layer     %lld parameters\n",
+               extracted, llm.model_type, extracted > 1 ? "s" : "", extracted > 1 ? "s" : "", layers, llm.num_layers,
+               llm.D, llm.NH, llm.NKV, llm.HD, llm.FF, source, (long long)llm_layer_param_count(&llm));
+    else if (have_llm)
         printf("architecture  %s LLM: %d layers, hidden %d, %d heads (%d kv, head size %d), intermediate %d\n"
                "one layer     %lld parameters\n",
                llm.model_type, llm.num_layers, llm.D, llm.NH, llm.NKV, llm.HD, llm.FF,
@@ -222,7 +276,7 @@ int cmd_info(int argc, char **argv) {
     printf("\n%-16s %14s %8s\n", "component", "parameters", "share");
     for (int k = 0; k < COMP_N; k++) {
         if (!params[k]) continue;
-        printf("%-16s %14lld %7.1f%%\n", COMP_NAMES[k], (long long)params[k],
+        printf("%-16s %14lld %7.1f%%\n", comp_names[k], (long long)params[k],
                total ? 100.0 * params[k] / total : 0.0);
     }
     printf("%-16s %14lld\n", "total", (long long)total);

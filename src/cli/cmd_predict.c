@@ -14,7 +14,9 @@ static const char *HELP =
     "\n"
     "Classify each TEXT (or each line of standard input when none is given) with\n"
     "a trained run; one JSON object per input on stdout: text, label, label_id and\n"
-    "the probability of every class.\n"
+    "the probability of every class. An input with no tokens (empty or blank) is\n"
+    "classified from the special tokens alone: a warning on stderr and a \"warning\"\n"
+    "field in its JSON object say so.\n"
     "\n"
     "options:\n"
     "  --pair       inputs are pairs: TEXT arguments two by two, stdin lines split at a tab\n"
@@ -25,7 +27,25 @@ static const char *HELP =
     "  --max-memory SIZE  memory budget (2G, 512M): refuse when the estimate is over it\n"
     "  -h, --help   this text\n";
 
-static int predict_batch(RunModel *rm, char **text, char **pair, int n, PifiErr *err) {
+/* "" or what is empty in an input (no tokens besides the special ones), as
+ * warned on stderr and in its JSON line. */
+static const char *empty_what(const PifiTokenizer *tk, const char *text, const char *pair, PifiEncoding *enc,
+                              PifiErr *err) {
+    PifiEncodeOpts eo = pifi_encode_opts_default();
+    if (tokenizer_encode(tk, text, pair, &eo, enc, err)) return NULL;
+    int n[2] = {0, 0};
+    for (int j = 0; j < enc->n; j++)
+        if (enc->seq[j] == 0 || enc->seq[j] == 1) n[enc->seq[j]]++;
+    if (!pair) return n[0] ? "" : "empty text: classified from the special tokens alone";
+    if (!n[0] && !n[1]) return "empty text and text_pair: classified from the special tokens alone";
+    if (!n[0]) return "empty text: classified from the text_pair alone";
+    return n[1] ? "" : "empty text_pair: classified from the text alone";
+}
+
+/* Classify text[0..n) (and pair[0..n)); input i is called "<src> <num[i]>"
+ * in warnings. */
+static int predict_batch(RunModel *rm, char **text, char **pair, int n, const char *src, const int *num,
+                         PifiErr *err) {
     PifiDataset ds = {0};
     ds.n = n;
     ds.text = text;
@@ -39,7 +59,14 @@ static int predict_batch(RunModel *rm, char **text, char **pair, int n, PifiErr 
         rc = trainer_evaluate(&rm->model, &td, n, &cm, probs, NULL, 0.0f, err);
         confusion_free(&cm);
     }
+    PifiEncoding enc = {0};
     for (int i = 0; rc == 0 && i < n; i++) {
+        const char *empty = empty_what(rm->tk, text[i], pair ? pair[i] : NULL, &enc, err);
+        if (!empty) {
+            rc = -1;
+            break;
+        }
+        if (*empty) fprintf(stderr, "pifi: predict: %s %d: %s\n", src, num[i], empty);
         const float *p = probs + (size_t)i * rm->K;
         int best = 0;
         for (int k = 1; k < rm->K; k++)
@@ -58,9 +85,15 @@ static int predict_batch(RunModel *rm, char **text, char **pair, int n, PifiErr 
             cli_json_string(stdout, rm->label_names[k]);
             printf(":%.6f", p[k]);
         }
-        printf("}}\n");
+        printf("}");
+        if (*empty) {
+            printf(",\"warning\":");
+            cli_json_string(stdout, empty);
+        }
+        printf("}\n");
     }
     fflush(stdout);
+    encoding_free(&enc);
     free(probs);
     tokdata_free(&td);
     return rc;
@@ -75,7 +108,7 @@ int cmd_predict(int argc, char **argv) {
     const char *input = NULL;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", LONG, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":h", LONG, "predict")) != -1) {
         switch (c) {
         case 'p': pair = 1; break;
         case 'i': input = optarg; break;
@@ -112,7 +145,8 @@ int cmd_predict(int argc, char **argv) {
     pifi_model_set_packing(&rm.model, 1);
     int status = 0;
     char **text = calloc((size_t)batch, sizeof *text), **pairs = pair ? calloc((size_t)batch, sizeof *pairs) : NULL;
-    if (!text || (pair && !pairs)) {
+    int *num = calloc((size_t)batch, sizeof *num); /* each input's number (argument or line) for warnings */
+    if (!text || !num || (pair && !pairs)) {
         fprintf(stderr, "pifi: predict: out of memory\n");
         status = 1;
         goto out;
@@ -127,8 +161,9 @@ int cmd_predict(int argc, char **argv) {
         for (int i = optind; i < argc && !status; i += pair ? 2 : 1) {
             text[k] = argv[i];
             if (pair) pairs[k] = argv[i + 1];
+            num[k] = (i - optind) / (pair ? 2 : 1) + 1;
             if (++k == batch || i + (pair ? 2 : 1) >= argc) {
-                if (predict_batch(&rm, text, pairs, k, &err)) status = cli_fail(&err);
+                if (predict_batch(&rm, text, pairs, k, pair ? "pair" : "text", num, &err)) status = cli_fail(&err);
                 k = 0;
             }
         }
@@ -137,6 +172,8 @@ int cmd_predict(int argc, char **argv) {
         size_t cap = 0;
         ssize_t len;
         int k = 0, lineno = 0;
+        char where[4200];
+        snprintf(where, sizeof where, "%.4096s line", input ? input : "stdin");
         while (!status && (len = getline(&line, &cap, in)) >= 0) {
             lineno++;
             while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
@@ -155,13 +192,14 @@ int cmd_predict(int argc, char **argv) {
             }
             text[k] = t;
             if (pair) pairs[k] = second;
+            num[k] = lineno;
             if (++k == batch) {
-                if (predict_batch(&rm, text, pairs, k, &err)) status = cli_fail(&err);
+                if (predict_batch(&rm, text, pairs, k, where, num, &err)) status = cli_fail(&err);
                 for (int i = 0; i < k; i++) free(text[i]);
                 k = 0;
             }
         }
-        if (!status && k > 0 && predict_batch(&rm, text, pairs, k, &err)) status = cli_fail(&err);
+        if (!status && k > 0 && predict_batch(&rm, text, pairs, k, where, num, &err)) status = cli_fail(&err);
         for (int i = 0; i < k; i++) free(text[i]);
         free(line);
     }
@@ -169,6 +207,7 @@ out:
     if (in != stdin) fclose(in);
     free(text);
     free(pairs);
+    free(num);
     runio_free_run(&rm);
     return status;
 }

@@ -106,7 +106,7 @@ int cmd_quantize(int argc, char **argv) {
     PifiPrecision prec = pifi_precision_default();
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":ho:", LONG, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":ho:", LONG, "quantize")) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case O_ALL: all = 1; break;

@@ -271,7 +271,7 @@ int cmd_train(int argc, char **argv) {
     layers[0] = o.layer;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":ho:", LONG, NULL)) != -1) {
+    while ((c = cli_getopt(argc, argv, ":ho:", LONG, "train")) != -1) {
         if (c != O_RESUME && c != O_JSON && c != O_GRAD_ACCUM && c != O_THREADS && c != O_MAX_MEMORY && c != 'h' && c != ':' && c != '?') other_flags++;
         switch (c) {
         case O_SLM: o.slm = optarg; break;

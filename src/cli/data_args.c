@@ -7,12 +7,36 @@
 #include <string.h>
 
 #include "data/tasks_desc.h"
+#include "pifi/fileio.h"
 #include "pifi/json.h"
 
 static void add_path(cJSON *o, const char *key, const char *p) {
     if (!p) return;
     char real[PATH_MAX];
     cJSON_AddStringToObject(o, key, realpath(p, real) ? real : p);
+}
+
+/* 1 when root/<task's folder> is a directory. */
+static int root_has_task(const char *root, const char *task) {
+    const PifiTaskInfo *ti = task_find(task);
+    char *dir = ti ? pifi_path_join(root, ti->data_subdir) : NULL;
+    int ok = dir && pifi_is_dir(dir);
+    free(dir);
+    return ok;
+}
+
+/* The data root of --task (see data_args.h), or NULL after a message. */
+static const char *task_root(const DataArgs *a, const char *cmd, char *buf, size_t n) {
+    const char *env = getenv("PIFI_DATA");
+    const char *root = task_data_dir(a->data_dir, buf, n);
+    if ((a->data_dir && *a->data_dir) || (env && *env) || !a->run_data_dir || !task_find(a->task)) return root;
+    if (root_has_task(a->run_data_dir, a->task)) return a->run_data_dir; /* where the run found its data */
+    if (root_has_task(root, a->task)) return root;
+    fprintf(stderr,
+            "pifi: %s: %s: no folder %s/ in the run's data root %s nor in the default %s "
+            "(PIFI_DATA is not set; give --data-dir DIR)\n",
+            cmd, a->task, task_find(a->task)->data_subdir, a->run_data_dir, root);
+    return NULL;
 }
 
 cJSON *data_args_json(const DataArgs *a, const char *cmd) {
@@ -27,10 +51,12 @@ cJSON *data_args_json(const DataArgs *a, const char *cmd) {
                         "hint: 'pifi %s --help' lists the tasks\n", cmd, cmd);
         return NULL;
     }
+    const char *troot = a->task ? task_root(a, cmd, root, sizeof root) : NULL;
+    if (a->task && !troot) return NULL;
     cJSON *o = cJSON_CreateObject();
     if (a->task) {
         cJSON_AddStringToObject(o, "task", a->task);
-        add_path(o, "data_dir", task_data_dir(a->data_dir, root, sizeof root));
+        add_path(o, "data_dir", troot);
     } else {
         add_path(o, "train", a->train);
         add_path(o, "valid", a->valid);

@@ -20,9 +20,14 @@ typedef struct {
     long long seed; /* of the --train-fraction subsample */
     const char *const *eval_tasks; /* `pifi train --eval-task`: tasks whose test split the run is also */
     int n_eval_tasks;              /* evaluated on (stored as "eval_tasks") */
+    const char *run_data_dir;      /* `pifi eval RUN --task`: the data root RUN recorded, or NULL */
 } DataArgs;
 
-/* NULL (with a message printed) when the flags are inconsistent. */
+/* NULL (with a message printed) when the flags are inconsistent. The data
+ * root of --task: --data-dir, else $PIFI_DATA, else run_data_dir when it
+ * holds the task's folder, else the default (task_data_dir); with
+ * run_data_dir set and the task's folder in neither of the last two, NULL
+ * with a message naming both. */
 cJSON *data_args_json(const DataArgs *a, const char *cmd);
 
 /* Load the splits a description names. Labels of generic files: from the

@@ -2,6 +2,8 @@
 #ifndef PIFI_CLI_INFO_H
 #define PIFI_CLI_INFO_H
 
+#include <cjson/cJSON.h>
+
 #include "cli/cli.h"
 #include "pifi/encoder.h"
 #include "pifi/llm_layer.h"
@@ -14,9 +16,16 @@ typedef struct {
     int unfrozen;
     int lora_r;      /* > 0: method lora (SLM frozen, adapters train) */
     const char *method;
+    const cJSON *run; /* a run's summary (info_run_summary), added as "run" to the JSON; or NULL */
 } InfoPifiArgs;
 
 int info_pifi_table(const InfoPifiArgs *a, int json);
 int info_gguf(const char *path, int json);
+
+/* A run directory's data, method, seed, classes (from its config.json's
+ * "pifi" object) and scores (its metrics.json) as a JSON object (NULL when
+ * out of memory), and as text lines. */
+cJSON *info_run_summary(const char *dir, const cJSON *pifi);
+void info_run_print(const char *dir, const cJSON *summary);
 
 #endif

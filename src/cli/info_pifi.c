@@ -67,9 +67,13 @@ int info_pifi_table(const InfoPifiArgs *a, int json) {
                    rows[i].name, (long long)rows[i].params, rows[i].trainable ? "true" : "false",
                    (long long)rows[i].flops);
         printf("],\"total\":%lld,\"trainable\":%lld,\"frozen\":%lld,\"flops_per_example\":%lld,"
-               "\"flops_vs_base\":%.4f}\n",
+               "\"flops_vs_base\":%.4f",
                (long long)total, (long long)trainable, (long long)(total - trainable), (long long)flops,
                (double)flops / base_flops);
+        char *run = a->run ? cJSON_PrintUnformatted(a->run) : NULL;
+        if (run) printf(",\"run\":%s", run);
+        free(run);
+        printf("}\n");
         return 0;
     }
     printf("%s model: SLM %s (%s, hidden %d)", a->method ? a->method : "PiFi", a->slm, ec.model_type, ec.C);

@@ -1,6 +1,7 @@
 /* tasks_desc.c: a data description (tasks_desc.h) -> loaded splits: a named
- * task through task_load, the user's files through dataset_load_generic with
- * the same cleaning, then the seeded --train-fraction subsample. */
+ * task through task_load (its classes put onto a run's by name when the run's
+ * are given, task_labels.c), the user's files through dataset_load_generic
+ * with the same cleaning, then the seeded --train-fraction subsample. */
 #include "data/tasks_desc.h"
 
 #include <stdio.h>
@@ -57,7 +58,12 @@ int task_desc_load(const cJSON *desc, unsigned which, const char *const *label_n
         to.need = which & PIFI_SPLIT_BIT(PIFI_SPLIT_TRAIN);
         to.train_fraction = frac;
         to.fraction_seed = fseed;
-        return task_load(task, str(desc, "data_dir"), out, &to, err);
+        if (task_load(task, str(desc, "data_dir"), out, &to, err)) return -1;
+        if (label_names && task_splits_onto_run(out, label_names, K, err)) {
+            task_splits_free(out);
+            return -1;
+        }
+        return 0;
     }
     if (load_files(desc, which, label_names, K, out, err)) {
         task_splits_free(out);

@@ -1,9 +1,11 @@
 /* evalset.c: a trained run evaluated on a dataset or a task split (evalset.h). */
 #include "exp/evalset.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "data/tasks_desc.h"
 #include "train/tokdata.h"
 #include "train/trainer.h"
 
@@ -30,19 +32,17 @@ int evalset_task(RunModel *rm, const char *task, const char *data_dir, PifiSplit
                  PifiErr *err) {
     double t0 = now_s();
     memset(out, 0, sizeof *out);
-    const PifiTaskInfo *ti = task_find(task);
-    if (!ti) return pifi_errf(err, "unknown task \"%s\"", task);
-    if (ti->num_classes != rm->K)
-        return pifi_errf(err, "%s has %d classes but the run was trained on %d", task, ti->num_classes, rm->K);
-    for (int k = 0; k < rm->K; k++)
-        if (strcmp(ti->label_names[k], rm->label_names[k]))
-            return pifi_errf(err, "%s: class %d is \"%s\", the run's is \"%s\"", task, k, ti->label_names[k],
-                             rm->label_names[k]);
     PifiTaskOpts to = task_opts_default();
     to.load = PIFI_SPLIT_BIT(split);
     to.need = PIFI_SPLIT_BIT(split);
     PifiTaskSplits ts;
     if (task_load(task, data_dir, &ts, &to, err)) return -1;
+    /* the task's classes onto the run's by name (a note when by index) */
+    if (task_splits_onto_run(&ts, (const char *const *)rm->label_names, rm->K, err)) {
+        task_splits_free(&ts);
+        return -1;
+    }
+    snprintf(out->label_note, sizeof out->label_note, "%s", ts.label_note);
     PifiConfusion cm;
     int rc = evalset_dataset(rm, &ts.split[split], batch, &cm, &out->loss, err);
     if (rc == 0) {

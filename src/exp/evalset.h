@@ -16,10 +16,11 @@ int evalset_dataset(RunModel *rm, const PifiDataset *ds, int batch, PifiConfusio
 typedef struct {
     int64_t n;
     double loss, accuracy, macro_f1, mcc, seconds;
+    char label_note[512]; /* "" or how the task's classes were matched to the run's (task_labels_match) */
 } EvalSummary;
 
-/* Evaluate rm on a named task's split (data_dir as task_data_dir); the task
- * must name the same classes in the same order as the run. */
+/* Evaluate rm on a named task's split (data_dir as task_data_dir); the
+ * task's classes are put onto the run's by name (task_splits_onto_run). */
 int evalset_task(RunModel *rm, const char *task, const char *data_dir, PifiSplit split, int batch, EvalSummary *out,
                  PifiErr *err);
 

@@ -362,8 +362,24 @@ int trainer_evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfus
     return trainer_evaluate_dist(m, td, eval_batch, cm, probs, mean_loss, label_smoothing, NULL, err);
 }
 
+static int evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
+                    double *mean_loss, float label_smoothing, Dist *d, TrainerEvalProgress fn, void *ctx,
+                    PifiErr *err);
+
 int trainer_evaluate_dist(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
                           double *mean_loss, float label_smoothing, Dist *d, PifiErr *err) {
+    return evaluate(m, td, eval_batch, cm, probs, mean_loss, label_smoothing, d, NULL, NULL, err);
+}
+
+int trainer_evaluate_progress(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
+                              double *mean_loss, float label_smoothing, TrainerEvalProgress fn, void *ctx,
+                              PifiErr *err) {
+    return evaluate(m, td, eval_batch, cm, probs, mean_loss, label_smoothing, NULL, fn, ctx, err);
+}
+
+static int evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
+                    double *mean_loss, float label_smoothing, Dist *d, TrainerEvalProgress fn, void *ctx,
+                    PifiErr *err) {
     int N = d ? d->size : 1, rank = d ? d->rank : 0;
     if (N > 1 && probs) return pifi_errf(err, "internal: probabilities of a sharded evaluation");
     pifi_model_set_train(m, 0, 0, 0);
@@ -398,6 +414,7 @@ int trainer_evaluate_dist(PifiModel *m, const TokData *td, int eval_batch, PifiC
             if (probs) memcpy(probs + (size_t)idx[i] * m->K, p + (size_t)i * m->K, (size_t)m->K * sizeof(float));
         }
         if (td->label && confusion_add(cm, b.labels, pred, B, err)) goto done;
+        if (fn) fn(ctx, s + B, td->n, total);
     }
     rc = 0;
 done:

@@ -122,6 +122,13 @@ int trainer_step_global(Trainer *t, const TokData *td, const int64_t *idx, int B
  * probs (n, K) optional. */
 int trainer_evaluate(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
                      double *mean_loss, float label_smoothing, PifiErr *err);
+/* Told after each evaluated batch: examples done of total, and the summed
+ * loss of those examples. */
+typedef void (*TrainerEvalProgress)(void *ctx, int64_t done, int64_t total, double loss_sum);
+/* trainer_evaluate with fn(ctx, ...) called after each batch (fn may be NULL). */
+int trainer_evaluate_progress(PifiModel *m, const TokData *td, int eval_batch, PifiConfusion *cm, float *probs,
+                              double *mean_loss, float label_smoothing, TrainerEvalProgress fn, void *ctx,
+                              PifiErr *err);
 /* The same sharded over the ranks of d (batches round-robin), the confusion
  * matrix and the loss summed over the ranks: every rank gets the whole
  * result. probs must be NULL when d has several ranks. */
