@@ -13,6 +13,7 @@
 #include "cli/compute_args.h"
 #include "cli/data_args.h"
 #include "cli/train_grid.h"
+#include "data/tasks_desc.h"
 #include "exp/grid.h"
 #include "exp/runner.h"
 #include "pifi/llm_layer.h"
@@ -157,13 +158,14 @@ static int check_eval_tasks(const DataArgs *da, const PifiDataset *train) {
         const PifiTaskInfo *ti = task_find(da->eval_tasks[i]);
         if (da->task && !strcmp(da->task, ti->name))
             return cli_usage_error("train", "--eval-task %s: the run is tested on its own task anyway", ti->name);
-        int same = ti->num_classes == train->num_classes;
-        for (int k = 0; same && k < ti->num_classes; k++) same = !strcmp(ti->label_names[k], train->label_names[k]);
-        if (!same)
-            return cli_usage_error("train", "--eval-task %s: its classes (%s, %s%s) are not the training data's (%s%s%s%s)",
-                                   ti->name, ti->label_names[0], ti->label_names[1], ti->num_classes > 2 ? ", ..." : "",
-                                   train->label_names[0], train->num_classes > 1 ? ", " : "",
-                                   train->num_classes > 1 ? train->label_names[1] : "", train->num_classes > 2 ? ", ..." : "");
+        /* the task's classes are matched to the run's by name (data/task_labels.c), as at evaluation */
+        int to_run[256];
+        char note[512];
+        PifiErr e = {0};
+        if (task_labels_match(ti, (const char *const *)train->label_names, train->num_classes, to_run, note,
+                              sizeof note, &e))
+            return cli_usage_error("train", "--eval-task %s", e.msg);
+        if (note[0]) fprintf(stderr, "pifi: train: --eval-task: note: %s\n", note);
         char root[4096];
         char *dir = pifi_path_join(task_data_dir(da->data_dir, root, sizeof root), ti->data_subdir);
         int ok = dir && pifi_is_dir(dir);

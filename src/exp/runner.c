@@ -315,6 +315,7 @@ static cJSON *eval_json(const char *task, const EvalSummary *s) {
     cJSON_AddNumberToObject(o, "macro_f1", s->macro_f1);
     cJSON_AddNumberToObject(o, "mcc", s->mcc);
     cJSON_AddNumberToObject(o, "seconds", s->seconds);
+    if (s->label_note[0]) cJSON_AddStringToObject(o, "label_note", s->label_note);
     return o;
 }
 

@@ -54,6 +54,13 @@ echo "file: $f00 $f01 / $f10 $f11; --task cr, 3 splits summed: $s00 $s01 / $s10 
 ok '[[ -n $f00 && "$f00 $f01 $f10 $f11" == "$s00 $s01 $s10 $s11" ]]'
 ok '[[ $((f00 + f01)) -eq 45 && $((f10 + f11)) -eq 25 ]]'   # row 0 is the run's class 0: positive
 ok 'grep -q "\"label\":\"positive\",[^}]*\"support\":45}" $T/file.json'
+# `pifi train --eval-task cr` on the same data: accepted (classes matched by
+# name) and its numbers are `pifi eval --task cr`'s
+"$PIFI" train "${small[@]}" --train "$T/train.tsv" --valid "$T/valid.tsv" --data-dir "$T/data" --eval-task cr \
+  -o "$T/run_ev" > /dev/null 2> "$T/run_ev.err"
+ok '[[ $? -eq 0 ]]'
+"$PIFI" eval "$T/run_ev" --task cr --data-dir "$T/data" --json > "$T/run_ev_cr.json" 2> /dev/null
+ok '[[ -n $(jq .eval_tasks.cr.accuracy $T/run_ev/metrics.json) && $(jq .eval_tasks.cr.accuracy $T/run_ev/metrics.json) == $(jq .accuracy $T/run_ev_cr.json) ]]'
 # the same order of classes: no note
 ok '! grep -q "label_note" $T/cr_test.json && ! grep -q "note" $T/cr_test.err'
 # the task and split are named, and progress went to stderr
