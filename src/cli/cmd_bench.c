@@ -239,11 +239,12 @@ int cmd_bench(int argc, char **argv) {
         double f32 = 0, bf16 = 0;
         if (bench_gemm(2048, &f32, &bf16, &err)) return cli_fail(&err);
         if (json)
-            printf("{\"mode\":\"gemm\",\"n\":2048,\"threads\":%d,\"isa\":\"%s\",\"fp32_gflops\":%.1f,"
-                   "\"bf16_gflops\":%.1f}\n", pifi_threads(), pifi_cpu_isa_name(), f32, bf16);
+            printf("{\"mode\":\"gemm\",\"n\":2048,\"threads\":%d,\"isa\":\"%s\",\"kernel_isa\":\"%s\","
+                   "\"fp32_gflops\":%.1f,\"bf16_gflops\":%.1f}\n", pifi_threads(), pifi_cpu_isa_name(),
+                   pifi_kernel_isa_name(), f32, bf16);
         else
-            printf("2048^3 products, %d threads, %s: fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s\n", pifi_threads(),
-                   pifi_cpu_isa_name(), f32, bf16);
+            printf("2048^3 products, %d threads, %s (pifi kernels %s): fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s\n",
+                   pifi_threads(), pifi_cpu_isa_name(), pifi_kernel_isa_name(), f32, bf16);
         return 0;
     }
     if (!o.slm) return cli_usage_error("bench", "--slm DIR is required");
