@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/compute.h"
+#include "kernels/compute.h" /* the public kernels' declarations, checked against the table's */
 #include "kernels/gemm.h"
 #include "pifi/compute.h"
 
@@ -92,7 +92,7 @@ const SimdKernels *simd_active(void) {
 }
 
 int pifi_isa_parse(const char *s, PifiIsa *out) {
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < (int)(sizeof NAMES / sizeof NAMES[0]); i++) {
         size_t n = strlen(NAMES[i]), k = 0;
         while (k < n && s[k] && tolower((unsigned char)s[k]) == NAMES[i][k]) k++;
         if (k == n && !s[n]) {
