@@ -20,6 +20,7 @@ echo "test: CPU ${cpu:-unknown}, $(nproc) cores; features: ${feats:-none of avx2
   echo "test: capped: ONEDNN_MAX_CPU_ISA=${ONEDNN_MAX_CPU_ISA:-} PIFI_MAX_ISA=${PIFI_MAX_ISA:-}"
 bash scripts/deps.sh
 bash scripts/build.sh
+echo "test: $(build/pifi info --cpu)"
 export PIFI_MODELS=${PIFI_MODELS:-$PWD/models}
 export PIFI_DATA=${PIFI_DATA:-$(cd .. && pwd)/shared/data}
 export PIFI_SHARED=${PIFI_SHARED:-$(cd .. && pwd)/shared}

@@ -41,4 +41,17 @@ void pifi_cpu_name(char *buf, size_t n);
 void pifi_set_threads(int n);
 int pifi_threads(void);
 
+/* pifi's own vectorised kernels (softmax, activations, dropout, bf16 conversion, Adam) run at one
+ * instruction-set level: the best this CPU runs, capped by the environment variable PIFI_MAX_ISA
+ * (avx512, avx2 or baseline, any case; read once, at the first kernel call; an unknown value is
+ * ignored and pifi_kernel_isa_note says so) or by pifi_kernel_isa_set_max (docs/performance.md). */
+typedef enum { PIFI_ISA_BASELINE = 0, PIFI_ISA_AVX2 = 1, PIFI_ISA_AVX512 = 2 } PifiIsa;
+int pifi_isa_parse(const char *s, PifiIsa *out); /* a level's name, any case; -1 if unknown */
+const char *pifi_isa_name(PifiIsa isa);          /* "baseline", "avx2", "avx512" */
+PifiIsa pifi_kernel_isa_cpu(void);               /* the best level this CPU (and this build) runs */
+PifiIsa pifi_kernel_isa(void);                   /* the level in effect */
+const char *pifi_kernel_isa_name(void);          /* its name */
+PifiIsa pifi_kernel_isa_set_max(PifiIsa max);    /* replaces the cap; returns the level now in effect */
+const char *pifi_kernel_isa_note(void);          /* NULL, or one line on an ignored PIFI_MAX_ISA */
+
 #endif

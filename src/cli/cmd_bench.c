@@ -240,11 +240,12 @@ int cmd_bench(int argc, char **argv) {
         if (json) {
             printf("{\"mode\":\"gemm\",\"n\":2048,\"threads\":%d,\"cpu\":", pifi_threads());
             cli_json_string(stdout, cpu);
-            printf(",\"isa\":\"%s\",\"fp32_gflops\":%.1f,\"bf16_gflops\":%.1f,\"bf16\":\"%s\"}\n",
-                   pifi_cpu_isa_name(), f32, bf16, pifi_bf16_mode());
+            printf(",\"isa\":\"%s\",\"kernel_isa\":\"%s\",\"fp32_gflops\":%.1f,\"bf16_gflops\":%.1f,\"bf16\":\"%s\"}\n",
+                   pifi_cpu_isa_name(), pifi_kernel_isa_name(), f32, bf16, pifi_bf16_mode());
         } else {
-            printf("2048^3 products, %d threads, %s (oneDNN ISA %s): fp32 %.1f GFLOP/s, bf16 %.1f GFLOP/s (%s)\n",
-                   pifi_threads(), cpu, pifi_cpu_isa_name(), f32, bf16,
+            printf("2048^3 products, %d threads, %s (oneDNN ISA %s, pifi kernels %s): fp32 %.1f GFLOP/s, bf16 %.1f "
+                   "GFLOP/s (%s)\n",
+                   pifi_threads(), cpu, pifi_cpu_isa_name(), pifi_kernel_isa_name(), f32, bf16,
                    pifi_cpu_has_bf16() ? "native" : "emulated: this CPU has no native bf16");
         }
         return 0;

@@ -16,6 +16,7 @@
 static const char *HELP =
     "usage: pifi info [--json] PATH\n"
     "       pifi info [--json] --slm DIR [--llm PATH | --llm-layer DIR] [options]\n"
+    "       pifi info [--json] --cpu\n"
     "\n"
     "Describe PATH: a Hugging Face model directory (config.json + safetensors,\n"
     "an encoder, an LLM or a `pifi extract` output: its layer and source), a\n"
@@ -28,6 +29,10 @@ static const char *HELP =
     "SLM, L_in, LLM layer, L_out and head, trainable or frozen, and the forward\n"
     "FLOPs per example. Only configs are read.\n"
     "\n"
+    "With --cpu, how pifi computes on this machine: the CPU, the instruction set\n"
+    "oneDNN and pifi's own kernels use (capped by ONEDNN_MAX_CPU_ISA and\n"
+    "PIFI_MAX_ISA), whether bf16 is native or emulated, and the threads.\n"
+    "\n"
     "options:\n"
     "  --slm DIR        the small model\n"
     "  --llm PATH       the LLM whose layer is plugged in (HF dir or .gguf)\n"
@@ -35,6 +40,7 @@ static const char *HELP =
     "  --classes K      number of classes (default 2)\n"
     "  --max-len T      tokens per example for the FLOPs (default 100)\n"
     "  --unfrozen       count the LLM layer as trainable (method pifi-unfrozen)\n"
+    "  --cpu            this machine's compute: CPU, instruction sets, bf16, threads\n"
     "  --json           machine-readable output on stdout\n"
     "  -h, --help       this text\n";
 
@@ -54,6 +60,26 @@ static int component_of(const char *name) {
     if (strncmp(name, "encoder.layer.", 14) == 0 || strncmp(name, "layers.", 7) == 0) return COMP_LAYERS;
     if (strncmp(name, "pooler.", 7) == 0) return COMP_POOLER;
     return COMP_OTHER;
+}
+
+/* --cpu: what the compute paths will use here, as the benchmarks' tables say it. */
+static int info_cpu(int json) {
+    char cpu[256];
+    pifi_cpu_name(cpu, sizeof cpu);
+    if (json) {
+        printf("{\"cpu\":");
+        cli_json_string(stdout, cpu);
+        printf(",\"onednn_isa\":\"%s\",\"kernel_isa\":\"%s\",\"kernel_isa_cpu\":\"%s\",\"bf16\":\"%s\","
+               "\"precision_auto\":\"%s\",\"threads\":%d}\n",
+               pifi_cpu_isa_name(), pifi_kernel_isa_name(), pifi_isa_name(pifi_kernel_isa_cpu()), pifi_bf16_mode(),
+               pifi_precision_name(pifi_precision_default()), pifi_threads());
+    } else {
+        printf("CPU %s: oneDNN ISA %s, pifi kernels %s (the CPU's best: %s), bf16 %s, --precision auto = %s, "
+               "%d threads\n",
+               cpu, pifi_cpu_isa_name(), pifi_kernel_isa_name(), pifi_isa_name(pifi_kernel_isa_cpu()),
+               pifi_bf16_mode(), pifi_precision_name(pifi_precision_default()), pifi_threads());
+    }
+    return 0;
 }
 
 static int64_t file_bytes(const char *path) {
@@ -107,8 +133,9 @@ int cmd_info(int argc, char **argv) {
         {"llm", required_argument, 0, 'l'},     {"llm-layer", required_argument, 0, 'L'},
         {"layer", required_argument, 0, 'n'},   {"classes", required_argument, 0, 'k'},
         {"max-len", required_argument, 0, 't'}, {"unfrozen", no_argument, 0, 'u'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
-    int json = 0, c, layer = -1;
+        {"cpu", no_argument, 0, 'c'},           {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    int json = 0, c, layer = -1, cpu = 0;
     InfoPifiArgs pa = {NULL, NULL, 2, 100, 0, 0, NULL, NULL};
     opterr = 0;
     optind = 1;
@@ -122,12 +149,17 @@ int cmd_info(int argc, char **argv) {
         case 'k': if (cli_parse_int("info", "--classes", optarg, 2, 100000, &pa.classes)) return 2; break;
         case 't': if (cli_parse_int("info", "--max-len", optarg, 1, 1 << 20, &pa.max_len)) return 2; break;
         case 'u': pa.unfrozen = 1; break;
+        case 'c': cpu = 1; break;
         case 'h': fputs(HELP, stdout); return 0;
         case ':': return cli_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
         }
     }
     (void)layer; /* every layer of a model has the same shape */
+    if (cpu) {
+        if (optind != argc || pa.slm) return cli_usage_error("info", "--cpu takes no PATH or model");
+        return info_cpu(json);
+    }
     if (pa.slm) {
         if (optind != argc) return cli_usage_error("info", "--slm takes no PATH");
         return info_pifi_table(&pa, json);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "pifi/compute.h"
 
 static const struct {
     const char *name;
@@ -47,6 +48,8 @@ int main(int argc, char **argv) {
         printf("pifi 0.1.0\n");
         return 0;
     }
+    const char *isa_note = pifi_kernel_isa_note(); /* PIFI_MAX_ISA set to something unknown: said, not silent */
+    if (isa_note) fprintf(stderr, "pifi: warning: %s\n", isa_note);
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "pifi: unknown command '%s'\nhint: 'pifi --help' lists the commands\n", argv[1]);

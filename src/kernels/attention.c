@@ -1,6 +1,6 @@
 /* attention.c: softmax(q k^T / sqrt(hs) + mask) v, one GEMM pair per (b, h),
  * and its backward (four GEMMs per (b, h) around the softmax Jacobian). The
- * softmax loops are vectorized (kernels/vmath.h). */
+ * softmax rows are vectorised kernels (kernels/simd/softmax.c). */
 #pragma GCC optimize("no-trapping-math")
 
 #include "kernels/attention.h"
@@ -10,7 +10,7 @@
 
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
-#include "kernels/vmath.h"
+#include "kernels/simd.h"
 
 /* Apply the dropout mask of head h of global row `row` to a (T, T) block:
  * dst = src * mask. Element (i, j) takes mask index
@@ -28,53 +28,6 @@ static void att_dropout(float *dst, const float *src, uint64_t row, int h, int T
     uint64_t base = dropout_row_base(row) + ((uint64_t)h << 32);
     for (int i = 0; i < T; i++)
         dropout_apply(dst + (size_t)i * T, src + (size_t)i * T, (size_t)T, &d, base + ((uint64_t)i << 16));
-}
-
-/* Rows of a (T, T) score block -> probabilities over the keys m marks real
- * (m NULL: all); a row with no real key becomes zeros. */
-VM_CLONES static void softmax_block(float *a, const int32_t *m, int T) {
-    for (int t = 0; t < T; t++) {
-        float *row = a + (size_t)t * T;
-        float maxv = -INFINITY, sum = 0.0f;
-        if (m) {
-#pragma omp simd reduction(max : maxv)
-            for (int t2 = 0; t2 < T; t2++) {
-                float v = m[t2] ? row[t2] : -INFINITY;
-                maxv = v > maxv ? v : maxv;
-            }
-#pragma omp simd reduction(+ : sum)
-            for (int t2 = 0; t2 < T; t2++) {
-                float e = m[t2] ? vm_exp(row[t2] - maxv) : 0.0f;
-                row[t2] = e;
-                sum += e;
-            }
-        } else {
-#pragma omp simd reduction(max : maxv)
-            for (int t2 = 0; t2 < T; t2++) maxv = row[t2] > maxv ? row[t2] : maxv;
-#pragma omp simd reduction(+ : sum)
-            for (int t2 = 0; t2 < T; t2++) {
-                float e = vm_exp(row[t2] - maxv);
-                row[t2] = e;
-                sum += e;
-            }
-        }
-        float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-#pragma omp simd
-        for (int t2 = 0; t2 < T; t2++) row[t2] *= inv;
-    }
-}
-
-/* Softmax backward on a (T, T) block: d = a * (d - rowsum(a * d)). */
-VM_CLONES static void softmax_back_block(float *d, const float *a, int T) {
-    for (int t = 0; t < T; t++) {
-        const float *ar = a + (size_t)t * T;
-        float *dr = d + (size_t)t * T;
-        float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-        for (int t2 = 0; t2 < T; t2++) dot += ar[t2] * dr[t2];
-#pragma omp simd
-        for (int t2 = 0; t2 < T; t2++) dr[t2] = ar[t2] * (dr[t2] - dot);
-    }
 }
 
 void attention_forward_dropout(float *out, float *att, float *attd, const float *qkv,

@@ -7,30 +7,7 @@
 #include <stddef.h>
 
 #include "kernels/gemm.h"
-#include "kernels/vmath.h"
-
-/* Row t of a score block over keys [0, kend) that m marks real (NULL: all):
- * soft-capped (softcap > 0), then softmax; unseen keys get 0. */
-VM_CLONES static void softmax_row(float *row, const int32_t *m, int T, int kend, float softcap) {
-    if (softcap > 0.0f)
-        for (int t2 = 0; t2 < kend; t2++) row[t2] = softcap * tanhf(row[t2] / softcap);
-    float maxv = -INFINITY, sum = 0.0f;
-#pragma omp simd reduction(max : maxv)
-    for (int t2 = 0; t2 < kend; t2++) {
-        float v = !m || m[t2] ? row[t2] : -INFINITY;
-        maxv = v > maxv ? v : maxv;
-    }
-#pragma omp simd reduction(+ : sum)
-    for (int t2 = 0; t2 < kend; t2++) {
-        float e = !m || m[t2] ? vm_exp(row[t2] - maxv) : 0.0f;
-        row[t2] = e;
-        sum += e;
-    }
-    float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-#pragma omp simd
-    for (int t2 = 0; t2 < kend; t2++) row[t2] *= inv;
-    for (int t2 = kend; t2 < T; t2++) row[t2] = 0.0f;
-}
+#include "kernels/simd.h"
 
 void attention_gqa_forward(float *out, float *att, const float *q, const float *k, const float *v,
                            const int32_t *mask, int B, int T, const GqaParams *p) {

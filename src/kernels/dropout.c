@@ -1,27 +1,7 @@
-/* dropout.c: inverted dropout, the mask recomputed from (seed, stream, i)
- * (vectorized: the 64-bit mixing runs 8 lanes wide on AVX-512). */
-#pragma GCC optimize("no-trapping-math")
-
+/* dropout.c: inverted dropout of rows keyed by example, and the backward
+ * passes, on top of the vectorised kernels dropout_forward and dropout_apply
+ * (kernels/simd/dropout.c). */
 #include "kernels/dropout.h"
-
-#include <string.h>
-
-#include "kernels/vmath.h"
-
-VM_CLONES void dropout_forward(float *out, const float *inp, size_t N, float p, uint64_t seed,
-                               uint64_t stream) {
-    if (!(p > 0.0f)) {
-        if (out != inp) memmove(out, inp, N * sizeof *out);
-        return;
-    }
-    if (p >= 1.0f) {
-        memset(out, 0, N * sizeof *out);
-        return;
-    }
-    DropoutMask d = dropout_mask(p, seed, stream);
-#pragma omp parallel for simd schedule(static) if (N > 16384)
-    for (size_t i = 0; i < N; i++) out[i] = inp[i] * dropout_factor(&d, i);
-}
 
 void dropout_backward(float *dinp, const float *dout, size_t N, float p, uint64_t seed,
                       uint64_t stream) {
@@ -49,10 +29,4 @@ void dropout_rows_forward(float *out, const float *inp, int B, size_t n, float p
 void dropout_rows_backward(float *dinp, const float *dout, int B, size_t n, float p, uint64_t seed,
                            uint64_t stream, uint64_t row0) {
     dropout_rows_forward(dinp, dout, B, n, p, seed, stream, row0);
-}
-
-VM_CLONES void dropout_apply(float *dst, const float *src, size_t n, const DropoutMask *d, uint64_t base) {
-    DropoutMask m = *d;
-#pragma omp simd
-    for (size_t i = 0; i < n; i++) dst[i] = src[i] * dropout_factor(&m, base + i);
 }

@@ -1,12 +1,11 @@
-/* gemm.c: row-major GEMM on oneDNN's sgemm, and the linear layer on top. */
+/* gemm.c: row-major GEMM on oneDNN's sgemm, and the linear layer on top
+ * (its bias gradient: colsum_add, kernels/simd/colsum.c). */
 #include "kernels/gemm.h"
 
 #include <oneapi/dnnl/dnnl.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#include "kernels/vmath.h"
 
 static atomic_int g_faults; /* accumulating products sgemm could not finish (out of memory) */
 
@@ -67,21 +66,4 @@ void matmul_backward(float *dinp, float *dweight, float *dbias, const float *dou
     if (dinp) gemm_f32(0, 0, BT, C, OC, 1.0f, dout, OC, weight, C, 1.0f, dinp, C);
     if (dweight) gemm_f32(1, 0, OC, C, BT, 1.0f, dout, OC, inp, C, 1.0f, dweight, C);
     if (dbias) colsum_add(dbias, dout, BT, OC);
-}
-
-/* Columns in blocks of 64 (four cache lines per row), each column summed
- * over the rows in order: the result does not depend on the thread count. */
-VM_CLONES void colsum_add(float *dst, const float *x, int N, int C) {
-    int nblk = (C + 63) / 64;
-#pragma omp parallel for schedule(static) if (nblk > 1 && (size_t)N * C > 32768)
-    for (int blk = 0; blk < nblk; blk++) {
-        int c0 = blk * 64, n = C - c0 < 64 ? C - c0 : 64;
-        float acc[64] = {0};
-        for (int i = 0; i < N; i++) {
-            const float *g = x + (size_t)i * C + c0;
-#pragma omp simd
-            for (int j = 0; j < n; j++) acc[j] += g[j];
-        }
-        for (int j = 0; j < n; j++) dst[c0 + j] += acc[j];
-    }
 }

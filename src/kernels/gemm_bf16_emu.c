@@ -13,15 +13,11 @@
 #include "kernels/compute.h"
 #include "kernels/gemm.h"
 
-/* dst (rows, cols) = the bf16 block src (rows, cols), row stride ld, widened. */
+/* dst (rows, cols) = the bf16 block src (rows, cols), row stride ld, widened
+ * (bf16_to_f32: the dispatched kernel, kernels/simd/bf16.c). */
 static void widen(float *dst, const uint16_t *src, int rows, int cols, int ld) {
 #pragma omp parallel for schedule(static) if ((size_t)rows * cols > 65536)
-    for (int i = 0; i < rows; i++) {
-        const uint16_t *s = src + (size_t)i * ld;
-        float *d = dst + (size_t)i * cols;
-#pragma omp simd
-        for (int j = 0; j < cols; j++) d[j] = bf16_value(s[j]);
-    }
+    for (int i = 0; i < rows; i++) bf16_to_f32(dst + (size_t)i * cols, src + (size_t)i * ld, (size_t)cols);
 }
 
 /* The last resort, when not even the 8 MB of blocks could be had: one dot

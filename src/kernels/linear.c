@@ -1,29 +1,11 @@
 /* linear.c: the linear layer in the arithmetic of a compute context (fp32,
- * bf16 products with fp32 accumulation, int8 weights dequantized on the fly),
- * and the fp32 <-> bf16 conversions. */
+ * bf16 products with fp32 accumulation, int8 weights dequantized on the fly).
+ * The fp32 <-> bf16 conversions are vectorised kernels (kernels/simd/bf16.c). */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "kernels/compute.h"
 #include "kernels/gemm.h"
-#include "kernels/vmath.h"
-
-VM_CLONES void bf16_from_f32(uint16_t *dst, const float *src, size_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) {
-        union { float f; uint32_t u; } v = {src[i]};
-        uint32_t r = (v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16;
-        dst[i] = (uint16_t)((v.u & 0x7fffffffu) > 0x7f800000u ? (v.u >> 16) | 0x40 : r);
-    }
-}
-
-VM_CLONES void bf16_to_f32(float *dst, const uint16_t *src, size_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) {
-        union { uint32_t u; float f; } v = {(uint32_t)src[i] << 16};
-        dst[i] = v.f;
-    }
-}
 
 /* The passes never allocate: their callers reserve the scratch when they
  * size their activations (compute_reserve). Too little here is a bug in

@@ -14,14 +14,6 @@
 #include <stdint.h>
 #include <string.h>
 
-/* On a function holding such loops: also compile it for AVX-512 and AVX2
- * (wider vectors, FMA) and pick the best at load time (GCC ifunc). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define VM_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define VM_CLONES
-#endif
-
 /* exp(a + b) for a large, b small: the reduction subtracts k ln2 from a
  * first (exactly, Cody-Waite), so the rounding of a + b costs nothing. */
 static inline float vm_exp2s(float a, float b) {

@@ -1,7 +1,8 @@
-/* optim.c: parameter table, clipping, Adam/AdamW, LR schedules. */
+/* optim.c: parameter table, clipping, Adam/AdamW (the update of a tensor: the
+ * vectorised kernel adam_tensor, kernels/simd/adam.c), LR schedules. */
 #include "train/optim.h"
 
-#include "kernels/vmath.h"
+#include "kernels/simd.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -107,39 +108,6 @@ void params_clip(ParamTable *t, double norm, double max_norm) {
     float c = (float)coef;
 #pragma omp parallel for
     for (int64_t i = 0; i < t->total; i++) t->grad[i] *= c;
-}
-
-/* Adam/AdamW on element i. mode 0: plain Adam; 1: Adam with L2 (wd added
- * to the gradient, torch's Adam weight_decay); 2: AdamW (the weight shrunk
- * by `shrink` first). */
-#define ADAM_ELEM(mode)                                                                  \
-    do {                                                                                 \
-        float gi = g[i];                                                                 \
-        if ((mode) == 2) w[i] *= shrink;                                                 \
-        if ((mode) == 1) gi += wd * w[i];                                                \
-        m[i] += (1.0f - b1) * (gi - m[i]); /* torch: exp_avg.lerp_(grad, 1 - beta1) */ \
-        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;                                        \
-        float denom = sqrtf(v[i]) / bc2_sqrt + eps;                                      \
-        w[i] -= step_size * m[i] / denom;                                                \
-    } while (0)
-
-/* One tensor's update, one branch-free loop per mode so each vectorizes
- * (optim.c is compiled with -fno-math-errno: sqrtf is an instruction).
- * Every clone gives the bits of scalar code: ISO C mode contracts no a*b+c
- * into an FMA, and sqrt and division are correctly rounded at any width. */
-VM_CLONES static void adam_tensor(float *restrict w, const float *restrict g, float *restrict m, float *restrict v,
-                                  int64_t n, int mode, float b1, float b2, float eps, float step_size, float bc2_sqrt,
-                                  float wd, float shrink) {
-    if (mode == 2) {
-#pragma omp parallel for simd
-        for (int64_t i = 0; i < n; i++) ADAM_ELEM(2);
-    } else if (mode == 1) {
-#pragma omp parallel for simd
-        for (int64_t i = 0; i < n; i++) ADAM_ELEM(1);
-    } else {
-#pragma omp parallel for simd
-        for (int64_t i = 0; i < n; i++) ADAM_ELEM(0);
-    }
 }
 
 void optim_step(ParamTable *t, const OptimConfig *c, float lr, int64_t step) {
