@@ -132,7 +132,8 @@ static void test_grid_cells(void) {
                     "[eval_tasks]\n"
                     "sst2 = [\"cr\", \"mr\"]\n"
                     "[train]\n"
-                    "epochs = 1\nmax_len = 32\nlr = 1e-4\noptimizer = \"adamw\"\nschedule = \"linear\"\nshuffle = false\n";
+                    "epochs = 1\nmax_len = 32\nlr = 1e-4\noptimizer = \"adamw\"\nschedule = \"linear\"\nshuffle = false\n"
+                    "drop_last = false\n";
     ExpGrid g;
     PifiErr err = {0};
     REQUIRE(parse(&g, "grid.toml", t, &err) == 0);
@@ -149,12 +150,14 @@ static void test_grid_cells(void) {
     CHECK(!strcmp(g.cells[15].dir, "/base/runs/runs/sst2/pifi-f0.1/seed2"));
     CHECK(g.train.epochs == 1 && g.train.max_len == 32 && g.train.optim == OPT_ADAMW && g.train.sched == SCHED_LINEAR);
     CHECK(g.train.shuffle == 0 && g.train.batch == 32 && g.train.lr == 1e-4f);
+    CHECK(g.train.drop_last == 0); /* [train] drop_last: --drop-last no */
     const ExpEvalTasks *ev = grid_evals_of(&g, "sst2");
     CHECK(ev && ev->n == 2 && !strcmp(ev->others[1], "mr"));
     CHECK(grid_evals_of(&g, "cola") == NULL);
     TrainOpts o;
     grid_cell_opts(&g, &g.cells[4], &o);
     CHECK(o.method == METHOD_PIFI && o.layer == 3 && o.seed == 1 && o.out == g.cells[4].dir && o.llm == g.llm);
+    CHECK(o.drop_last == 0 && o.keep_checkpoint == 1); /* a cell's checkpoint goes by the grid's keep */
     grid_cell_opts(&g, &g.cells[0], &o);
     CHECK(o.method == METHOD_BASE && o.llm == NULL);
     cJSON *d = grid_cell_data(&g, &g.cells[12]);
@@ -169,6 +172,7 @@ static void test_grid_cells(void) {
     REQUIRE(parse(&g, "g.toml", t2, &err) == 0);
     CHECK(g.n_cells == 10 && g.llm == NULL);
     CHECK(g.cells[4].seed == 2025 && !strcmp(g.cells[5].label, "lora"));
+    CHECK(g.train.drop_last == 1 && g.train.keep_checkpoint == 1); /* the authors' drop_last; keep decides */
     grid_free(&g);
 
     /* command-line paths win */
@@ -209,6 +213,7 @@ static void test_grid_errors(void) {
     bad_body("tasks = [\"sst2\"]\nmethods = [\"base\"]\n[train]\nepochs = 0\n", "grid.toml:7: \"epochs\" must be an integer");
     bad_body("tasks = [\"sst2\"]\nmethods = [\"base\"]\n[train]\noptimizer = \"sgd\"\n", "\"optimizer\" must be");
     bad_body("tasks = [\"sst2\"]\nmethods = [\"base\"]\n[train]\nshuffle = 1\n", "\"shuffle\" must be true or false");
+    bad_body("tasks = [\"sst2\"]\nmethods = [\"base\"]\n[train]\ndrop_last = \"no\"\n", "\"drop_last\" must be true or false");
     bad_body("tasks = [\"sst2\"]\nmethods = [\"base\"]\n[train]\nprecision = \"fp16\"\n", "\"precision\" must be");
     bad_body("tasks = [\"sst2\"]\n", "no \"methods\"");
     bad_body("methods = [\"base\"]\n", "no \"tasks\"");
@@ -358,7 +363,14 @@ static void write_run(const ExpGrid *g, const ExpCell *c, const char *dir, void 
 
 static void drop_old_keys(cJSON *p) { /* as an older pifi wrote it */
     cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "train"), "grad_accum");
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(p, "train"), "drop_last");
     cJSON_DeleteItemFromObjectCaseSensitive(p, "pooling");
+    cJSON_DeleteItemFromObjectCaseSensitive(p, "keep_checkpoint");
+}
+
+static void kept_last_batch(cJSON *p) { /* trained with --drop-last no */
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(p, "train");
+    cJSON_ReplaceItemInObjectCaseSensitive(t, "drop_last", cJSON_CreateFalse());
 }
 
 static void two_epochs(cJSON *p) {
@@ -385,8 +397,11 @@ static void test_check_config(void) {
     CHECK(cell_check_config(&g, alt, &err) == 0); /* no run yet */
     write_run(&g, alt, alt->dir, NULL);
     CHECKF(cell_check_config(&g, alt, &err) == 0, "%s", err.msg);
-    write_run(&g, alt, alt->dir, drop_old_keys); /* grad_accum and pooling unrecorded: their defaults */
+    write_run(&g, alt, alt->dir, drop_old_keys); /* grad_accum, drop_last, pooling unrecorded: their defaults */
     CHECKF(cell_check_config(&g, alt, &err) == 0, "%s", err.msg);
+    write_run(&g, alt, alt->dir, kept_last_batch);
+    CHECK(cell_check_config(&g, alt, &err) == -1);
+    CHECK_MSG(err, "was trained with train.drop_last = false but the grid says true");
     write_run(&g, alt, alt->dir, two_epochs);
     CHECK(cell_check_config(&g, alt, &err) == -1);
     CHECK_MSG(err, "was trained with train.epochs = 2 but the grid says 3");

@@ -50,8 +50,9 @@ static void eval_progress(void *ctx, int64_t done, int64_t total, double loss_su
     EvalProgress *ep = ctx;
     double el = progress_now() - ep->p.t_start;
     int64_t step = (done + ep->batch - 1) / ep->batch;
-    progress_update(&ep->p, ep->phase, step, done ? loss_sum / (double)done : 0.0, el > 0 ? done / el : 0.0,
-                    done == total && ep->p.tty);
+    double mean = done ? loss_sum / (double)done : 0.0;
+    progress_update(&ep->p, ep->phase, step, mean, mean, el > 0 ? done / el : 0.0);
+    if (done == total) progress_flush(&ep->p); /* the last batch is always shown, once */
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -165,6 +166,7 @@ int cmd_eval(int argc, char **argv) {
     else snprintf(ep.phase, sizeof ep.phase, "eval %.40s", base ? base + 1 : what);
     ep.batch = batch;
     progress_init(&ep.p, (td.n + batch - 1) / batch, 0);
+    ep.p.mean_only = 1;
     if (confusion_init(&cm, rm.K, &err) ||
         trainer_evaluate_progress(&rm.model, &td, batch, &cm, NULL, &loss, rm.opts.label_smoothing, eval_progress,
                                   &ep, &err)) {

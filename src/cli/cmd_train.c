@@ -26,7 +26,8 @@
 
 static const char *HELP =
     "usage: pifi train --slm DIR [--llm PATH --layer N | --llm-layer DIR] DATA -o RUN_DIR [options]\n"
-    "       pifi train --resume RUN_DIR\n"
+    "       pifi train --resume RUN_DIR [--precision P --threads N --max-memory SIZE\n"
+    "                                    --grad-accum K --keep-checkpoint yes|no]\n"
     "\n"
     "Fine-tune a classifier: the SLM (a BERT/RoBERTa/ELECTRA/MiniLM directory), a\n"
     "frozen decoder layer of an LLM plugged between its CLS vector and its head\n"
@@ -56,14 +57,20 @@ static const char *HELP =
     "                        also seeds its --train-fraction subsample, as --seed does\n"
     "  --optimizer adam|adamw --weight-decay X --schedule constant|linear|cosine\n"
     "  --warmup-ratio X --clip X --label-smoothing X --head-dropout X\n"
-    "  --max-steps N         stop after N optimizer steps\n"
+    "  --max-steps N         stop after N optimizer steps (an epoch it cuts short is\n"
+    "                        validated as a partial epoch and can be the best)\n"
+    "  --drop-last yes|no    leave out the last partial batch of each epoch (yes, the\n"
+    "                        default: the authors' DataLoader, and the committed results)\n"
+    "                        or train on it as a smaller batch (no: every row each epoch)\n"
     "  --grad-accum K        cut each batch into K micro-batches whose gradients add up\n"
     "                        to the batch's (less memory, the same step; also allowed\n"
     "                        with --resume)\n"
     "  --save-every N        also checkpoint every N steps (always at each epoch end)\n"
     "  --no-shuffle          keep the file order\n"
     "  --precision P         fp32 | bf16 (bf16 products, fp32 master weights) | auto (the\n"
-    "                        default: bf16 where the CPU has native bf16, else fp32)\n"
+    "                        default: bf16 where the CPU has native bf16, else fp32); with\n"
+    "                        --resume it switches the rest of the run (recorded; no longer\n"
+    "                        bit-identical to an uninterrupted run)\n"
     "  --threads N           size of the thread pool (default: OMP_NUM_THREADS or all\n"
     "                        cores; bf16 runs resume bit-identically on the same count)\n"
     CLI_MAX_MEMORY_HELP
@@ -73,7 +80,12 @@ static const char *HELP =
     "  --overwrite           replace an existing run\n"
     "  --bundle              copy the frozen layer into RUN_DIR/llm_layer (else it is\n"
     "                        referenced by path and checked by hash when loaded)\n"
-    "  --resume RUN_DIR      continue a run after a crash or Ctrl-C, bit-identically\n"
+    "  --keep-checkpoint yes|no\n"
+    "                        keep checkpoint/ (weights + Adam moments, about 3x the model)\n"
+    "                        once the run is complete; no (the default): removed, as a\n"
+    "                        complete run has nothing to resume (model.safetensors stays)\n"
+    "  --resume RUN_DIR      continue a run after a crash or Ctrl-C, bit-identically; a\n"
+    "                        complete run prints its results (nothing is trained again)\n"
     "  --eval-task T[,T...]  after training, also test the best model on these tasks'\n"
     "                        test splits (cross-domain: imdb -> tweet_sentiment_binary, cr;\n"
     "                        sst2 -> cr); reported and kept in metrics.json \"eval_tasks\"\n"
@@ -95,8 +107,16 @@ enum {
     O_TASK, O_DATA_DIR, O_TRAIN, O_VALID, O_TEST, O_TEXT_COL, O_PAIR_COL, O_LABEL_COL, O_FRACTION, O_SKIP_BAD,
     O_EPOCHS, O_BATCH, O_LR, O_MAX_LEN, O_SEED, O_OPTIM, O_WD, O_SCHED, O_WARMUP, O_CLIP, O_SMOOTH,
     O_HEAD_DROPOUT, O_MAX_STEPS, O_SAVE_EVERY, O_NO_SHUFFLE, O_PRECISION, O_OVERWRITE, O_RESUME, O_JSON,
-    O_EVAL_BATCH, O_BUNDLE, O_GRAD_ACCUM, O_THREADS, O_SEEDS, O_EVAL_TASK, O_MAX_MEMORY,
+    O_EVAL_BATCH, O_BUNDLE, O_GRAD_ACCUM, O_THREADS, O_SEEDS, O_EVAL_TASK, O_MAX_MEMORY, O_DROP_LAST, O_KEEP_CKPT,
 };
+
+/* yes | no (also true/false, 1/0) of --drop-last and --keep-checkpoint; -1 after a usage error. */
+static int parse_yes_no(const char *flag, const char *s) {
+    if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1")) return 1;
+    if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0")) return 0;
+    cli_usage_error("train", "%s must be yes or no, not '%s'", flag, s);
+    return -1;
+}
 
 static int parse_float(const char *flag, const char *s, double lo, double hi, float *out) {
     char *end;
@@ -199,24 +219,41 @@ static int eval_tasks_after(const TrainOpts *o, const cJSON *data, cJSON **ev, P
     return rc;
 }
 
+/* The run's result: one line (and the test metrics), or --json. The best
+ * epoch may be the partial one --max-steps stopped in (train_run.h). */
 static void print_result(const TrainResult *r, const TrainOpts *o, const cJSON *ev, int json) {
     const cJSON *e;
     if (json) {
         printf("{\"run\":");
         cli_json_string(stdout, o->out);
-        printf(",\"method\":\"%s\",\"steps\":%lld,\"best_epoch\":%lld,\"valid_accuracy\":%.6f,"
-               "\"test_accuracy\":%.6f,\"test_macro_f1\":%.6f,\"test_mcc\":%.6f,\"seconds\":%.1f",
-               method_name(o->method), (long long)r->steps, (long long)r->best_epoch, r->best_valid,
-               r->test_accuracy, r->test_macro_f1, r->test_mcc, r->seconds);
+        printf(",\"method\":\"%s\",\"steps\":%lld,\"best_epoch\":%lld,\"best_epoch_partial\":%s",
+               method_name(o->method), (long long)r->steps, (long long)r->best_epoch, r->best_partial ? "true" : "false");
+        if (r->best_partial)
+            printf(",\"best_epoch_steps\":%lld,\"steps_per_epoch\":%lld", (long long)r->partial_steps,
+                   (long long)r->steps_per_epoch);
+        printf(",\"valid_accuracy\":%.6f,\"test_accuracy\":%.6f,\"test_macro_f1\":%.6f,\"test_mcc\":%.6f,"
+               "\"seconds\":%.1f,\"complete_already\":%s", r->best_valid, r->test_accuracy, r->test_macro_f1,
+               r->test_mcc, r->seconds, r->complete_already ? "true" : "false");
         char *s = ev ? cJSON_PrintUnformatted(ev) : NULL;
         if (s) printf(",\"eval_tasks\":%s", s);
         free(s);
         printf("}\n");
         return;
     }
-    printf("%s: method %s, %lld steps in %.1f s, best epoch %lld", o->out, method_name(o->method),
-           (long long)r->steps, r->seconds, (long long)r->best_epoch);
-    if (r->best_valid >= 0) printf(" (valid accuracy %.4f)", r->best_valid);
+    printf("%s: method %s, %lld steps", o->out, method_name(o->method), (long long)r->steps);
+    if (r->complete_already) printf(" (complete already: nothing trained or evaluated now)");
+    else printf(" in %.1f s", r->seconds);
+    if (r->best_partial) {
+        printf(", stopped at step %lld of epoch %lld (--max-steps; %lld steps an epoch)", (long long)r->partial_steps,
+               (long long)r->best_epoch, (long long)r->steps_per_epoch);
+        if (r->best_valid >= 0) printf("; valid accuracy %.4f", r->best_valid);
+    } else {
+        printf(", best epoch %lld", (long long)r->best_epoch);
+        if (r->best_valid >= 0) printf(" (valid accuracy %.4f)", r->best_valid);
+        if (r->partial_epoch > 0)
+            printf("; stopped at step %lld of epoch %lld (--max-steps)", (long long)r->partial_steps,
+                   (long long)r->partial_epoch);
+    }
     printf("\n");
     if (r->test_accuracy >= 0)
         printf("test accuracy %.4f  macro-F1 %.4f  MCC %.4f\n", r->test_accuracy, r->test_macro_f1, r->test_mcc);
@@ -243,6 +280,49 @@ static int report_failure(Dist *d, const PifiErr *err) {
     return st;
 }
 
+/* The settings --resume takes (the rest come from the run's config.json),
+ * given: NULL / -1 / 0 when not. */
+typedef struct {
+    int precision_given;
+    PifiPrecision precision;
+    const char *threads, *max_memory;
+    int grad_accum, keep_checkpoint;
+} ResumeArgs;
+
+/* Apply the settings given with --resume to o (read from config.json) and
+ * list those that differ from it, for train_run to record (config.json
+ * "resumes", train_log.jsonl); NULL when nothing differs. A precision change
+ * is announced: the continuation is no longer bit-identical. */
+static cJSON *resume_apply(TrainOpts *o, const ResumeArgs *a, int rank0) {
+    cJSON *c = cJSON_CreateObject();
+    if (!c) return NULL;
+    if (a->precision_given && a->precision != o->precision) {
+        if (rank0)
+            fprintf(stderr, "pifi: --precision %s: %s was trained in %s so far; it continues in %s, so it is no "
+                    "longer bit-identical to an uninterrupted run (recorded in its config.json \"resumes\")\n",
+                    pifi_precision_name(a->precision), o->out, pifi_precision_name(o->precision),
+                    pifi_precision_name(a->precision));
+        cJSON_AddStringToObject(c, "precision", pifi_precision_name(a->precision));
+        cJSON_AddStringToObject(c, "precision_was", pifi_precision_name(o->precision));
+        o->precision = a->precision;
+    }
+    if (a->threads) cJSON_AddNumberToObject(c, "threads", atoi(a->threads));
+    if (a->max_memory) cJSON_AddStringToObject(c, "max_memory", a->max_memory);
+    if (a->grad_accum > 0 && a->grad_accum != o->grad_accum) { /* the same steps (trainer.h); this part only */
+        cJSON_AddNumberToObject(c, "grad_accum", a->grad_accum);
+        o->grad_accum = a->grad_accum;
+    }
+    if (a->keep_checkpoint >= 0 && a->keep_checkpoint != o->keep_checkpoint) {
+        cJSON_AddBoolToObject(c, "keep_checkpoint", a->keep_checkpoint);
+        o->keep_checkpoint = a->keep_checkpoint;
+    }
+    if (!c->child) {
+        cJSON_Delete(c);
+        return NULL;
+    }
+    return c;
+}
+
 int cmd_train(int argc, char **argv) {
     static const struct option LONG[] = {
         {"slm", 1, 0, O_SLM}, {"llm", 1, 0, O_LLM}, {"layer", 1, 0, O_LAYER}, {"llm-layer", 1, 0, O_LLM_LAYER},
@@ -258,7 +338,8 @@ int cmd_train(int argc, char **argv) {
         {"max-steps", 1, 0, O_MAX_STEPS}, {"save-every", 1, 0, O_SAVE_EVERY}, {"no-shuffle", 0, 0, O_NO_SHUFFLE},
         {"precision", 1, 0, O_PRECISION}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, 'o'}, {"overwrite", 0, 0, O_OVERWRITE},
         {"resume", 1, 0, O_RESUME}, {"bundle", 0, 0, O_BUNDLE}, {"grad-accum", 1, 0, O_GRAD_ACCUM}, {"json", 0, 0, O_JSON},
-        {"seeds", 1, 0, O_SEEDS}, {"eval-task", 1, 0, O_EVAL_TASK}, {"max-memory", 1, 0, O_MAX_MEMORY}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"seeds", 1, 0, O_SEEDS}, {"eval-task", 1, 0, O_EVAL_TASK}, {"max-memory", 1, 0, O_MAX_MEMORY},
+        {"drop-last", 1, 0, O_DROP_LAST}, {"keep-checkpoint", 1, 0, O_KEEP_CKPT}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
     TrainOpts o;
     train_opts_default(&o);
@@ -266,7 +347,8 @@ int cmd_train(int argc, char **argv) {
     DataArgs da = {0};
     da.seed = 2023;
     const char *resume = NULL, *llm_layer = NULL;
-    int json = 0, c, seed_set = 0, iv, other_flags = 0, grad_accum = 0; /* 0: not given */
+    int json = 0, c, seed_set = 0, iv, other_flags = 0;
+    ResumeArgs ra = {0, PIFI_PREC_FP32, NULL, NULL, 0, -1}; /* what --resume may be given */
     float fv;
     int seeds[GRID_MAX_LIST], layers[GRID_MAX_LIST], n_seeds = 0, n_layers = 1, n_eval = 0;
     const char *eval_tasks[GRID_MAX_LIST];
@@ -274,7 +356,9 @@ int cmd_train(int argc, char **argv) {
     opterr = 0;
     optind = 1;
     while ((c = cli_getopt(argc, argv, ":ho:", LONG, "train")) != -1) {
-        if (c != O_RESUME && c != O_JSON && c != O_GRAD_ACCUM && c != O_THREADS && c != O_MAX_MEMORY && c != 'h' && c != ':' && c != '?') other_flags++;
+        if (c != O_RESUME && c != O_JSON && c != O_GRAD_ACCUM && c != O_THREADS && c != O_MAX_MEMORY && c != O_PRECISION &&
+            c != O_KEEP_CKPT && c != 'h' && c != ':' && c != '?')
+            other_flags++;
         switch (c) {
         case O_SLM: o.slm = optarg; break;
         case O_LLM: o.llm = optarg; break;
@@ -344,13 +428,21 @@ int cmd_train(int argc, char **argv) {
         case O_MAX_STEPS: if (cli_parse_int("train", "--max-steps", optarg, 1, INT_MAX, &iv)) return 2; o.max_steps = iv; break;
         case O_SAVE_EVERY: if (cli_parse_int("train", "--save-every", optarg, 1, INT_MAX, &iv)) return 2; o.save_every = iv; break;
         case O_NO_SHUFFLE: o.shuffle = 0; break;
-        case O_PRECISION: if (cli_parse_precision("train", optarg, &o.precision)) return 2; break;
-        case O_THREADS: if (cli_parse_threads("train", optarg)) return 2; break;
-        case O_MAX_MEMORY: if (cli_parse_max_memory("train", optarg)) return 2; break;
+        case O_PRECISION:
+            if (cli_parse_precision("train", optarg, &o.precision)) return 2;
+            ra.precision_given = 1, ra.precision = o.precision;
+            break;
+        case O_THREADS: if (cli_parse_threads("train", optarg)) return 2; ra.threads = optarg; break;
+        case O_MAX_MEMORY: if (cli_parse_max_memory("train", optarg)) return 2; ra.max_memory = optarg; break;
+        case O_DROP_LAST: if ((iv = parse_yes_no("--drop-last", optarg)) < 0) return 2; o.drop_last = iv; break;
+        case O_KEEP_CKPT:
+            if ((iv = parse_yes_no("--keep-checkpoint", optarg)) < 0) return 2;
+            o.keep_checkpoint = ra.keep_checkpoint = iv;
+            break;
         case 'o': o.out = optarg; break;
         case O_OVERWRITE: o.overwrite = 1; break;
         case O_BUNDLE: o.bundle = 1; break;
-        case O_GRAD_ACCUM: if (cli_parse_int("train", "--grad-accum", optarg, 1, 1 << 16, &grad_accum)) return 2; break;
+        case O_GRAD_ACCUM: if (cli_parse_int("train", "--grad-accum", optarg, 1, 1 << 16, &ra.grad_accum)) return 2; break;
         case O_RESUME: resume = optarg; break;
         case O_JSON: json = 1; break;
         case 'h': fputs(HELP, stdout); return 0;
@@ -366,7 +458,7 @@ int cmd_train(int argc, char **argv) {
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
     if (resume && other_flags)
         return cli_usage_error("train", "--resume takes every setting from the run's config.json; give no other flags "
-                               "(--grad-accum, --threads and --max-memory excepted)");
+                               "(--precision, --threads, --max-memory, --grad-accum and --keep-checkpoint excepted)");
     if (!resume) {
         if (!o.slm) return cli_usage_error("train", "--slm DIR is required");
         if (!o.out) return cli_usage_error("train", "-o RUN_DIR is required");
@@ -408,7 +500,8 @@ int cmd_train(int argc, char **argv) {
         if (dist.broken) dist_abort(&dist, st);
         return st;
     }
-    cJSON *cfg = NULL, *data = NULL, *ev = NULL;
+    cJSON *cfg = NULL, *data = NULL, *ev = NULL, *changes = NULL;
+    TrainResult res;
     LoadedData ld;
     memset(&ld, 0, sizeof ld);
     int status = 2, rc = 0;
@@ -428,6 +521,39 @@ int cmd_train(int argc, char **argv) {
             data = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(p, "data"), 1);
             if (!data) rc = pifi_errf(&err, "train: %s/config.json has no \"pifi.data\"", resume);
         }
+        if (!rc) { /* a complete run: its results again, nothing to train or evaluate */
+            int complete = 0, e = 0;
+            if (dist.rank == 0) {
+                TrainOpts oc = o; /* --keep-checkpoint no now removes a complete run's checkpoint */
+                if (ra.keep_checkpoint >= 0) oc.keep_checkpoint = ra.keep_checkpoint;
+                complete = train_run_complete(&oc, &res, &ev, &err);
+                if (complete < 0) e = -1;
+                if (complete > 0 && oc.keep_checkpoint != o.keep_checkpoint) {
+                    changes = cJSON_CreateObject();
+                    cJSON_AddBoolToObject(changes, "keep_checkpoint", oc.keep_checkpoint);
+                    oc.resume_changes = changes;
+                    e = runio_record_resume(o.out, res.steps, &oc, &err);
+                }
+            }
+            if (dist_agree(&dist, e, &err) || dist_bcast(&dist, &complete, sizeof complete, &err)) {
+                status = report_failure(&dist, &err);
+                goto out;
+            }
+            if (complete) {
+                const cJSON *want = cJSON_GetObjectItemCaseSensitive(data, "eval_tasks");
+                status = 0;
+                if (dist.rank == 0) {
+                    fprintf(stderr, "pifi: %s is complete: nothing to resume (its results below)\n", o.out);
+                    if (!ev && cJSON_GetArraySize(want) > 0 && eval_tasks_after(&o, data, &ev, &err))
+                        status = cli_fail(&err); /* --eval-task results an interruption left out */
+                    else
+                        print_result(&res, &o, ev, json);
+                }
+                goto out;
+            }
+            changes = resume_apply(&o, &ra, dist.rank == 0);
+            o.resume_changes = changes;
+        }
     } else {
         data = data_args_json(&da, "train");
         if (!data) { /* the message is printed */
@@ -435,7 +561,7 @@ int cmd_train(int argc, char **argv) {
             goto out;
         }
     }
-    if (grad_accum > 0) o.grad_accum = grad_accum; /* else the default 1, or the resumed run's */
+    if (!resume && ra.grad_accum > 0) o.grad_accum = ra.grad_accum; /* else the default 1; --resume: resume_apply */
     if (!rc) rc = data_load(data, PIFI_SPLITS_ALL, NULL, 0, &ld, &err);
     if (!rc && !ld.have[0]) rc = pifi_errf(&err, "train: the data has no training split");
     if (dist_agree(&dist, rc, &err)) {
@@ -460,7 +586,6 @@ int cmd_train(int argc, char **argv) {
     PifiDataset *splits[3] = {&ld.split[0], ld.have[1] ? &ld.split[1] : NULL, ld.have[2] ? &ld.split[2] : NULL};
     if (!splits[1] && dist.rank == 0) fprintf(stderr, "pifi: train: no validation split: the last epoch is kept\n");
     train_install_signal_handlers();
-    TrainResult res;
     if (train_run(&o, splits, data, resume != NULL, &dist, &res, &err)) {
         status = report_failure(&dist, &err);
         goto out;
@@ -482,6 +607,7 @@ out:
     stop_end(); /* the signal mask and SIGXFSZ as they were (stopsig.h) */
     data_free(&ld);
     cJSON_Delete(ev);
+    cJSON_Delete(changes);
     cJSON_Delete(data);
     cJSON_Delete(cfg);
     dist_finalize(&dist);

@@ -59,6 +59,7 @@ static const TrainField TRAIN_FIELDS[] = {
     {"max_steps", F_INT64, offsetof(TrainOpts, max_steps), 1, INT_MAX},
     {"save_every", F_INT64, offsetof(TrainOpts, save_every), 1, INT_MAX},
     {"shuffle", F_BOOL, offsetof(TrainOpts, shuffle), 0, 0},
+    {"drop_last", F_BOOL, offsetof(TrainOpts, drop_last), 0, 0},
     {"bundle", F_BOOL, offsetof(TrainOpts, bundle), 0, 0},
     {"pooling", F_POOLING, offsetof(TrainOpts, pooling), 0, 0},
     {"precision", F_PRECISION, offsetof(TrainOpts, precision), 0, 0},
@@ -489,6 +490,7 @@ static int build(ExpGrid *g, const cJSON *root, const cJSON *lines, const char *
     if (g->llm) g->llm_extracted = is_extracted_layer(g->llm);
     train_opts_default(&g->train);
     g->train.precision = pifi_precision_default(); /* as `pifi train` */
+    g->train.keep_checkpoint = 1; /* a cell's checkpoint goes by the grid's keep (pruned after its evaluations) */
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "train"))) {
         Loc tl = {name, toml_sub(lines, "train", -1), "train", toml};
         if (!toml) tl.lines = NULL;

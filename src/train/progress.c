@@ -18,6 +18,11 @@ void progress_init(Progress *p, int64_t total, int64_t done_at_start) {
     p->interval = p->tty ? 0.2 : 10.0;
     p->total = total;
     p->done_at_start = done_at_start;
+    p->phase[0] = 0;
+    p->done = done_at_start;
+    p->mean_loss = p->last_loss = p->examples_per_s = 0;
+    p->pending = 0;
+    p->open_line = 0;
 }
 
 static void fmt_time(char *buf, size_t n, double s) {
@@ -30,31 +35,51 @@ static void fmt_time(char *buf, size_t n, double s) {
     else snprintf(buf, n, "%d:%02d", t / 60, t % 60);
 }
 
-void progress_update(Progress *p, const char *phase, int64_t done, double loss, double examples_per_s,
-                     int force) {
-    double now = progress_now();
-    if (!force && now - p->t_last < p->interval) return;
+static void print(Progress *p, double now) {
     p->t_last = now;
+    p->pending = 0;
     double elapsed = now - p->t_start;
-    int64_t run = done - p->done_at_start;
-    double eta = run > 0 ? elapsed / run * (p->total - done) : -1;
+    int64_t run = p->done - p->done_at_start;
+    double eta = run > 0 ? elapsed / run * (p->total - p->done) : -1;
     char eta_s[32], el_s[32];
     fmt_time(eta_s, sizeof eta_s, eta);
     fmt_time(el_s, sizeof el_s, elapsed);
     if (p->tty) {
-        int width = 24, fill = p->total ? (int)(width * done / p->total) : 0;
+        int width = 24, fill = p->total ? (int)(width * p->done / p->total) : 0;
         char bar[32];
         for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '.';
         bar[width] = 0;
-        fprintf(stderr, "\r%s [%s] %lld/%lld loss %.4f %.1f ex/s %s<%s   ", phase, bar, (long long)done,
-                (long long)p->total, loss, examples_per_s, el_s, eta_s);
+        p->open_line = 1;
+        char last[32] = "";
+        if (!p->mean_only) snprintf(last, sizeof last, " (last %.4f)", p->last_loss);
+        fprintf(stderr, "\r%s [%s] %lld/%lld loss %.4f%s %.1f ex/s %s<%s   ", p->phase, bar, (long long)p->done,
+                (long long)p->total, p->mean_loss, last, p->examples_per_s, el_s, eta_s);
     } else {
-        fprintf(stderr, "pifi: %s step %lld/%lld loss %.4f %.1f ex/s elapsed %s eta %s\n", phase,
-                (long long)done, (long long)p->total, loss, examples_per_s, el_s, eta_s);
+        char last[48] = " (mean so far)";
+        if (!p->mean_only) snprintf(last, sizeof last, " (epoch mean; last step %.4f)", p->last_loss);
+        fprintf(stderr, "pifi: %s step %lld/%lld loss %.4f%s %.1f ex/s elapsed %s eta %s\n", p->phase,
+                (long long)p->done, (long long)p->total, p->mean_loss, last, p->examples_per_s, el_s, eta_s);
     }
     fflush(stderr);
 }
 
+void progress_update(Progress *p, const char *phase, int64_t done, double mean_loss, double last_loss,
+                     double examples_per_s) {
+    snprintf(p->phase, sizeof p->phase, "%s", phase);
+    p->done = done;
+    p->mean_loss = mean_loss;
+    p->last_loss = last_loss;
+    p->examples_per_s = examples_per_s;
+    p->pending = 1;
+    double now = progress_now();
+    if (now - p->t_last >= p->interval) print(p, now);
+}
+
+void progress_flush(Progress *p) {
+    if (p->pending) print(p, progress_now());
+}
+
 void progress_finish(Progress *p) {
-    if (p->tty) fputc('\n', stderr);
+    if (p->tty && p->open_line) fputc('\n', stderr);
+    p->open_line = 0;
 }

@@ -1,5 +1,7 @@
 /* progress.h: progress reporting on stderr: a redrawn bar with ETA when
- * stderr is a terminal, plain periodic lines otherwise (logs, CI). */
+ * stderr is a terminal, plain periodic lines otherwise (logs, CI). The loss
+ * shown is the mean of the epoch so far (what metrics.json's train_loss of
+ * the epoch will be) and the last step's. */
 #ifndef PIFI_PROGRESS_H
 #define PIFI_PROGRESS_H
 
@@ -12,15 +14,26 @@ typedef struct {
     double interval;     /* seconds between plain lines */
     int64_t total;       /* steps in the whole run */
     int64_t done_at_start;
+    /* the last report, kept for progress_flush when the interval held it back */
+    char phase[64];
+    int64_t done;
+    double mean_loss, last_loss, examples_per_s;
+    int pending;         /* recorded but not printed */
+    int open_line;       /* a terminal: a bar is drawn on the current line */
+    int mean_only;       /* show the mean loss so far only (an evaluation: no "last step") */
 } Progress;
 
 double progress_now(void);
 void progress_init(Progress *p, int64_t total, int64_t done_at_start);
-/* Report step `done` of total (global), with the phase label (e.g. "epoch 1/3"),
- * loss and throughput. Prints at most every `interval` seconds unless force. */
-void progress_update(Progress *p, const char *phase, int64_t done, double loss, double examples_per_s,
-                     int force);
-/* End a bar line (newline on a terminal). */
+/* Record step `done` of total (global), with the phase label (e.g. "epoch
+ * 1/3"), the epoch's mean loss so far, the step's loss and the throughput;
+ * printed when `interval` seconds passed since the last print. */
+void progress_update(Progress *p, const char *phase, int64_t done, double mean_loss, double last_loss,
+                     double examples_per_s);
+/* Print the last recorded step unless it was printed already (an epoch's
+ * end: its last step is always shown, once). */
+void progress_flush(Progress *p);
+/* End a bar line (a newline on a terminal, when a bar was drawn). */
 void progress_finish(Progress *p);
 
 #endif

@@ -71,6 +71,7 @@ cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, cons
     cJSON_AddNumberToObject(h, "max_steps", (double)o->max_steps);
     cJSON_AddNumberToObject(h, "save_every", (double)o->save_every);
     cJSON_AddBoolToObject(h, "shuffle", o->shuffle);
+    cJSON_AddBoolToObject(h, "drop_last", o->drop_last);
     cJSON_AddStringToObject(h, "precision", pifi_precision_name(o->precision));
     cJSON_AddNumberToObject(h, "grad_accum", o->grad_accum > 1 ? o->grad_accum : 1); /* `--resume` keeps it unless given */
     if (o->method == METHOD_LORA) {
@@ -78,6 +79,7 @@ cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, cons
         cJSON_AddNumberToObject(h, "lora_alpha", o->lora_alpha);
         cJSON_AddNumberToObject(h, "lora_dropout", o->lora_dropout);
     }
+    cJSON_AddBoolToObject(p, "keep_checkpoint", o->keep_checkpoint); /* an output setting, not training's */
     if (data) cJSON_AddItemToObject(p, "data", cJSON_Duplicate(data, 1));
     return p;
 }
@@ -162,6 +164,12 @@ int runio_opts_from_json(const cJSON *p, TrainOpts *o, const char *path, PifiErr
     int b, rc = pifi_json_bool(h, "shuffle", 0, &b, path, err);
     if (rc < 0) return -1;
     if (rc == 0) o->shuffle = b;
+    o->drop_last = 1; /* absent in runs from before --drop-last: they dropped the last partial batch */
+    if ((rc = pifi_json_bool(h, "drop_last", 0, &b, path, err)) < 0) return -1;
+    if (rc == 0) o->drop_last = b;
+    o->keep_checkpoint = 1; /* absent in runs from before --keep-checkpoint: they kept it */
+    if ((rc = pifi_json_bool(p, "keep_checkpoint", 0, &b, path, err)) < 0) return -1;
+    if (rc == 0) o->keep_checkpoint = b;
     rc = pifi_json_string(h, "precision", 0, &s, path, err);
     if (rc < 0) return -1;
     if (rc == 0 && pifi_precision_parse(s, &o->precision))
@@ -241,9 +249,12 @@ int runio_prepare(const char *run_dir, int overwrite, PifiErr *err) {
         char *st = pifi_path_join(ck, "state.safetensors");
         if (st) unlink(st);
         free(st);
-        char *log = pifi_path_join(run_dir, "train_log.jsonl");
-        if (log) unlink(log);
-        free(log);
+        static const char *OLD[] = {"train_log.jsonl", "metrics.json"}; /* metrics.json: a complete run's */
+        for (int i = 0; i < 2; i++) {
+            char *f = pifi_path_join(run_dir, OLD[i]);
+            if (f) unlink(f);
+            free(f);
+        }
     }
     free(ck);
     return rc;
@@ -430,6 +441,47 @@ int runio_load_state(Trainer *t, const char *run_dir, PifiErr *err) {
     rc = 0;
 done:
     st_close(st);
+    return rc;
+}
+
+int runio_remove_state(const char *run_dir, PifiErr *err) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/checkpoint/state.safetensors", run_dir);
+    if (unlink(path) && errno != ENOENT)
+        return pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot remove: %s", path, strerror(errno));
+    snprintf(path, sizeof path, "%s/checkpoint", run_dir);
+    rmdir(path); /* kept when something else is in it */
+    return 0;
+}
+
+int runio_record_resume(const char *run_dir, int64_t step, const TrainOpts *o, PifiErr *err) {
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/config.json", run_dir);
+    cJSON *cfg;
+    if (pifi_json_load(path, 1 << 22, &cfg, err)) return -1;
+    cJSON *p = cJSON_GetObjectItemCaseSensitive(cfg, "pifi"), *h = cJSON_GetObjectItemCaseSensitive(p, "train");
+    int rc = 0;
+    if (!cJSON_IsObject(p) || !cJSON_IsObject(h)) {
+        rc = pifi_errf(err, "%s: no \"pifi.train\" object", path);
+        goto done;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(h, "precision");
+    cJSON_AddStringToObject(h, "precision", pifi_precision_name(o->precision));
+    cJSON_DeleteItemFromObjectCaseSensitive(p, "keep_checkpoint");
+    cJSON_AddBoolToObject(p, "keep_checkpoint", o->keep_checkpoint);
+    cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "resumes");
+    if (!cJSON_IsArray(list)) {
+        cJSON_DeleteItemFromObjectCaseSensitive(p, "resumes");
+        list = cJSON_AddArrayToObject(p, "resumes");
+    }
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "step", (double)step);
+    for (const cJSON *it = o->resume_changes ? o->resume_changes->child : NULL; it; it = it->next)
+        cJSON_AddItemToObject(r, it->string, cJSON_Duplicate(it, 1));
+    cJSON_AddItemToArray(list, r);
+    rc = runio_write_json(path, cfg, err);
+done:
+    cJSON_Delete(cfg);
     return rc;
 }
 

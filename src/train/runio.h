@@ -12,7 +12,9 @@
  *   train_log.jsonl      one line per logged step: step, epoch, loss, lr, grad_norm, examples/s
  *   metrics.json         per epoch (train loss, valid metrics) and final (test)
  *   checkpoint/state.safetensors   the latest state for --resume: every
- *                        trainable tensor, the Adam moments, the progress
+ *                        trainable tensor, the Adam moments, the progress;
+ *                        removed when the run is complete unless
+ *                        "keep_checkpoint" (--keep-checkpoint yes)
  *
  * Every file is written atomically (temp file, fsync, rename). */
 #ifndef PIFI_RUNIO_H
@@ -44,6 +46,12 @@ int runio_save_model(const Trainer *t, const char *run_dir, PifiErr *err);
 /* checkpoint/state.safetensors of the current state. */
 int runio_save_state(const Trainer *t, const char *run_dir, PifiErr *err);
 int runio_load_state(Trainer *t, const char *run_dir, PifiErr *err);
+/* Remove checkpoint/ (a complete run that does not keep it); absent is fine. */
+int runio_remove_state(const char *run_dir, PifiErr *err);
+/* --resume with settings that differ from config.json (o->resume_changes):
+ * config.json gets the new precision and keep_checkpoint, and the change
+ * with its step appended to "pifi.resumes". */
+int runio_record_resume(const char *run_dir, int64_t step, const TrainOpts *o, PifiErr *err);
 
 /* A trained run for eval/predict: the model with its weights, the
  * tokenizer, the classes. label_names are owned by *cfg (free with cJSON_Delete). */

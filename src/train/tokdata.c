@@ -1,5 +1,5 @@
 /* tokdata.c: tokenize a dataset once; batches with dynamic padding; seeded
- * epoch permutations. */
+ * epoch permutations and their cut into batches (drop_last or not). */
 #include "train/tokdata.h"
 
 #include <stdio.h>
@@ -114,4 +114,20 @@ void epoch_order(int64_t *order, int64_t n, uint64_t seed, int64_t epoch, int sh
         order[i] = order[j];
         order[j] = t;
     }
+}
+
+int64_t epoch_steps(int64_t n, int B, int drop_last) {
+    if (n <= 0 || B <= 0) return 0;
+    return drop_last ? n / B : (n + B - 1) / B;
+}
+
+int epoch_batch_rows(int64_t n, int B, int drop_last, int64_t s) {
+    if (s < 0 || s >= epoch_steps(n, B, drop_last)) return 0;
+    int64_t left = n - s * B;
+    return left < B ? (int)left : B;
+}
+
+double epoch_step_weight(int64_t n, int B, int drop_last, int64_t s) {
+    int rows = epoch_batch_rows(n, B, drop_last, s);
+    return rows == B ? 1.0 : (double)rows / B;
 }

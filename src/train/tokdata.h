@@ -37,4 +37,17 @@ void batch_free(Batch *b);
  * every machine), or 0..n-1 when shuffle is 0. */
 void epoch_order(int64_t *order, int64_t n, uint64_t seed, int64_t epoch, int shuffle);
 
+/* The batches of an epoch of n examples: step s (0-based) takes
+ * order[s * B, s * B + epoch_batch_rows(n, B, drop_last, s)).
+ *   drop_last 1: n / B full batches; the last n % B examples of the order
+ *                are left out (a different n % B each shuffled epoch), as
+ *                torch's DataLoader(drop_last=True) in the authors' code;
+ *   drop_last 0: ceil(n / B) batches, the last one holding the n % B left,
+ *                so every example is seen once an epoch (HF Trainer's default). */
+int64_t epoch_steps(int64_t n, int B, int drop_last);
+int epoch_batch_rows(int64_t n, int B, int drop_last, int64_t s);
+/* The weight of step s in the epoch's mean loss: its rows / B (1 for a full
+ * batch, so a mean of full batches is the plain mean of their losses). */
+double epoch_step_weight(int64_t n, int B, int drop_last, int64_t s);
+
 #endif

@@ -9,14 +9,21 @@
 #include "pifi/dataset.h"
 #include "train/trainer.h"
 
-/* What the run reports at the end. */
+/* What the run reports at the end. When --max-steps stops the training
+ * inside an epoch, that partial epoch is validated like a whole one (its
+ * metrics.json entry says "partial") and competes for the best. */
 typedef struct {
     int interrupted;        /* stopped by SIGINT/SIGTERM after saving: the signal number */
     int64_t steps;
-    int64_t best_epoch;
+    int64_t best_epoch;     /* 1-based; the partial epoch's number when best_partial */
+    int best_partial;       /* the kept weights are those where --max-steps stopped */
+    int64_t partial_epoch;  /* the epoch --max-steps stopped in (0: none) ... */
+    int64_t partial_steps;  /* ... after this many of its steps ... */
+    int64_t steps_per_epoch;/* ... of these */
     double best_valid;      /* accuracy on the validation split, -1 if none */
     double test_accuracy, test_macro_f1, test_mcc; /* -1 if no test split */
-    double seconds;
+    double seconds;         /* of this command's training and evaluation */
+    int complete_already;   /* --resume of a complete run: read back, nothing trained or evaluated */
 } TrainResult;
 
 /* splits: [train, valid (may be empty), test (may be empty)]; data describes
@@ -28,6 +35,13 @@ typedef struct {
  * dist->broken is set and the caller must print err and dist_abort. */
 int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *data, int resume, Dist *dist,
               TrainResult *res, PifiErr *err);
+
+/* Is the run in o->out complete (its metrics.json final: --resume has
+ * nothing to do)? 1: yes, *res filled from metrics.json (seconds 0,
+ * complete_already set), *eval_tasks its "eval_tasks" (NULL if none; free
+ * with cJSON_Delete), and the checkpoint removed unless o->keep_checkpoint;
+ * 0: no (the run continues); -1: metrics.json is unreadable. */
+int train_run_complete(const TrainOpts *o, TrainResult *res, cJSON **eval_tasks, PifiErr *err);
 
 /* Catch SIGINT/SIGTERM/SIGUSR1: the run finishes its step, saves and
  * returns with res->interrupted set. With several ranks, a signal caught by

@@ -49,6 +49,7 @@ void train_opts_default(TrainOpts *o) {
     o->sched = SCHED_CONSTANT;
     o->seed = 2023;
     o->shuffle = 1;
+    o->drop_last = 1;
     o->grad_accum = 1;
 }
 

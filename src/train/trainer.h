@@ -43,6 +43,8 @@ typedef struct {
     int64_t max_steps;     /* 0: no limit */
     int64_t save_every;    /* checkpoint every N steps (0: each epoch only) */
     int shuffle;
+    int drop_last;         /* leave out the last partial batch of each epoch (1, the authors' DataLoader) or
+                              train on it (0); tokdata.h epoch_steps */
     PifiPrecision precision; /* arithmetic (pifi/compute.h); 0 = fp32, the library default */
     int grad_accum;        /* micro-batches per optimizer step (1: none); not a hyperparameter:
                               the step is the same global batch either way */
@@ -50,6 +52,10 @@ typedef struct {
     const char *out;
     int overwrite;
     int bundle;            /* copy the frozen layer into RUN_DIR/llm_layer */
+    int keep_checkpoint;   /* keep checkpoint/ once the run is complete (0: removed, the default) */
+    const struct cJSON *resume_changes; /* --resume: the settings given again that differ from the
+                              run's config.json ({"precision": ..., "precision_was": ..., "threads": ...}),
+                              recorded in config.json "resumes" and train_log.jsonl; NULL: none */
     char llm_buf[4096];    /* storage when llm is resolved against a run directory */
 } TrainOpts;
 

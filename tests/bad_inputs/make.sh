@@ -45,11 +45,14 @@ cp "$FIX/encoders/bert_tiny/config.json" "$FIX/encoders/bert_tiny/model.safetens
 head -n 1000 "$FIX/tokenizers/bert_uncased/vocab.txt" > slm/vocab.txt
 # good.tsv: a tiny labelled file (words inside that vocabulary)
 { printf 'text\tlabel\n'; for _ in 1 2 3 4; do printf 'the cat\tpos\na dog\tneg\n'; done; } > good.tsv
-# run/: one valid PiFi run of one step (the fixture Llama's last layer)
+# run/: one valid PiFi run of one step (the fixture Llama's last layer), its checkpoint kept
 "$PIFI" train --slm slm --llm "$FIX/pifi/llama/llm" --layer -1 --train good.tsv --valid good.tsv --batch 4 --max-steps 1 \
-  --precision fp32 --threads 1 -o run > /dev/null 2> run.log
+  --precision fp32 --threads 1 --keep-checkpoint yes -o run > /dev/null 2> run.log
 # runcopy NAME: a copy of the valid run to corrupt
 runcopy() { rm -rf "$1"; cp -r run "$1"; }
+# statecopy NAME: the same as a run stopped before its end (no final metrics.json): --resume
+# reads its checkpoint (a complete run's is not read: there is nothing to resume)
+statecopy() { runcopy "$1"; rm "$1/metrics.json"; }
 
 # ================= safetensors checkpoints =================
 : > st_empty.safetensors
@@ -189,12 +192,12 @@ sed -i 's/"label_names":[[:space:]]*\["pos", "neg"\]/"label_names": ["pos", "neg
 runcopy run_cfg_num_classes; sed -i 's/"num_classes":[[:space:]]*2,/"num_classes": 7,/' run_cfg_num_classes/config.json
 runcopy run_model_truncated; head -c 5000 run/model.safetensors > run_model_truncated/model.safetensors
 runcopy run_model_missing; rm run_model_missing/model.safetensors
-runcopy run_state_truncated; head -c 5000 run/checkpoint/state.safetensors > run_state_truncated/checkpoint/state.safetensors
+statecopy run_state_truncated; head -c 5000 run/checkpoint/state.safetensors > run_state_truncated/checkpoint/state.safetensors
 # the header keeps its length: one padding space less for the one character more
-runcopy run_state_step
+statecopy run_state_step
 sed -i '0,/"step":"1"/s//"step":"-5"/; 0,/]}} /s//]}}/' run_state_step/checkpoint/state.safetensors
-runcopy run_state_best; sed -i '0,/"best_epoch":"0"/s//"best_epoch":"7"/' run_state_best/checkpoint/state.safetensors
-runcopy run_state_method; sed -i '0,/"method":"pifi"}/s//"method":"base"}/' run_state_method/checkpoint/state.safetensors
-runcopy run_state_epoch; sed -i '0,/"epoch":"0"/s//"epoch":"9"/' run_state_epoch/checkpoint/state.safetensors
+statecopy run_state_best; sed -i '0,/"best_epoch":"0"/s//"best_epoch":"7"/' run_state_best/checkpoint/state.safetensors
+statecopy run_state_method; sed -i '0,/"method":"pifi"}/s//"method":"base"}/' run_state_method/checkpoint/state.safetensors
+statecopy run_state_epoch; sed -i '0,/"epoch":"0"/s//"epoch":"9"/' run_state_epoch/checkpoint/state.safetensors
 mkdir -p not_a_run; printf 'hello\n' > not_a_run/notes.txt
 printf 'a file\n' > existing_file

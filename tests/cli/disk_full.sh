@@ -19,7 +19,7 @@ no_temps() { [[ -z "$(find "$1" -name '*.tmp.*' 2> /dev/null)" ]]; }
 tsv "$DATA/sst2/stsa.binary.train" 48 > "$T/train.tsv"
 tsv "$DATA/sst2/stsa.binary.dev" 32 > "$T/valid.tsv"
 common=(--slm "$slm" --llm-layer "$T/layer" --train "$T/train.tsv" --valid "$T/valid.tsv"
-        --batch 8 --max-len 24 --max-steps 6 --save-every 2 --eval-batch 32)
+        --batch 8 --max-len 24 --max-steps 6 --save-every 2 --eval-batch 32 --keep-checkpoint yes)
 "$PIFI" train "${common[@]}" -o "$T/ref" > /dev/null 2> "$T/ref.err"
 ok '[[ $? -eq 0 ]]'
 

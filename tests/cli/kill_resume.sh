@@ -20,7 +20,7 @@ tsv "$DATA/sst2/stsa.binary.train" 32 > "$T/train.tsv"   # 4 steps an epoch, 3 e
 tsv "$DATA/sst2/stsa.binary.dev" 32 > "$T/valid.tsv"
 tsv "$DATA/sst2/stsa.binary.test" 32 > "$T/test.tsv"
 common=(--slm "$slm" --llm-layer "$T/layer" --train "$T/train.tsv" --valid "$T/valid.tsv" --test "$T/test.tsv"
-        --batch 8 --max-len 24 --epochs 3 --eval-batch 32 --save-every 1)
+        --batch 8 --max-len 24 --epochs 3 --eval-batch 32 --save-every 1 --keep-checkpoint yes)
 
 "$PIFI" train "${common[@]}" -o "$T/ref" > /dev/null 2> "$T/ref.err"
 ok '[[ $? -eq 0 ]]'

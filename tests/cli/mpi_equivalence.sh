@@ -61,7 +61,7 @@ tsv "$DATA/sst2/stsa.binary.train" $((steps * 32)) > "$T/train.tsv"
 tsv "$DATA/sst2/stsa.binary.dev" 64 > "$T/valid.tsv"
 tsv "$DATA/sst2/stsa.binary.test" 64 > "$T/test.tsv"
 common=(--slm "$slm" --llm-layer "$T/layer" --train "$T/train.tsv" --valid "$T/valid.tsv" --test "$T/test.tsv"
-        --batch 32 --max-len 24 --epochs 1 --lr 2e-5 --precision fp32)
+        --batch 32 --max-len 24 --epochs 1 --lr 2e-5 --precision fp32 --keep-checkpoint yes)
 close() { "$CHECK" losses "$1/train_log.jsonl" "$2/train_log.jsonl" 1e-5 &&
           "$CHECK" tensors "$1/checkpoint/state.safetensors" "$2/checkpoint/state.safetensors" 1e-5 384 &&
           "$CHECK" tensors "$1/model.safetensors" "$2/model.safetensors" 1e-5 384; }

@@ -19,7 +19,7 @@ tsv "$DATA/sst2/stsa.binary.test" 128 > "$T/test.tsv"
 # --save-every 3: epoch 1 ends unsaved (a signal in its validation waits for the save),
 # epoch 2 ends saved (a signal in its validation stops at once)
 common=(--slm "$slm" --llm-layer "$T/layer" --train "$T/train.tsv" --valid "$T/valid.tsv" --test "$T/test.tsv"
-        --batch 8 --max-len 24 --epochs 2 --eval-batch 16 --save-every 3)
+        --batch 8 --max-len 24 --epochs 2 --eval-batch 16 --save-every 3 --keep-checkpoint yes)
 "$PIFI" train "${common[@]}" -o "$T/ref" > /dev/null 2>&1
 ok '[[ $? -eq 0 ]]'
 

@@ -16,7 +16,7 @@ tsv "$DATA/sst2/stsa.binary.train" 400 > "$T/train.tsv"
 tsv "$DATA/sst2/stsa.binary.dev" 64 > "$T/valid.tsv"
 tsv "$DATA/sst2/stsa.binary.test" 64 > "$T/test.tsv"
 common=(--slm "$slm" --llm-layer "$T/layer" --train "$T/train.tsv" --valid "$T/valid.tsv" --test "$T/test.tsv"
-        --batch 8 --max-len 24 --max-steps 12 --eval-batch 64)
+        --batch 8 --max-len 24 --max-steps 12 --eval-batch 64 --keep-checkpoint yes)
 
 # uninterrupted
 "$PIFI" train "${common[@]}" -o "$T/a" > "$T/a.out" 2> "$T/a.err"
