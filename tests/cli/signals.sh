@@ -27,15 +27,17 @@ common=(--slm "$slm" --llm-layer "$T/layer" --train "$T/train.tsv" --valid "$T/v
 "$PIFI" train "${common[@]}" -o "$T/ref" > /dev/null 2>&1
 ok '[[ $? -eq 0 ]]'
 
-# ready PID: PID is pifi (exec done) and blocks SIGINT and SIGTERM (bits 2
-# and 15 of SigBlk): from then on a signal is pifi's to handle. Read in that
-# order, so the mask read is pifi's, not that of the shell about to exec it.
+# ready PID: PID runs $PIFI (exec done: its name, cut to 15 characters as
+# the kernel keeps it) and blocks SIGINT and SIGTERM (bits 2 and 15 of
+# SigBlk): from then on a signal is pifi's to handle. Read in that order, so
+# the mask read is pifi's, not that of the shell about to exec it.
+exe_name=$(basename "$PIFI" | cut -c 1-15)
 ready() {
   local comm blk
   for _ in $(seq 1 3000); do
     comm=$(cat "/proc/$1/comm" 2> /dev/null) || return 1
     blk=$(awk '/^SigBlk:/ { print $2 }' "/proc/$1/status" 2> /dev/null) || return 1
-    [[ $comm == pifi && -n $blk ]] && (( (16#$blk & 0x4002) == 0x4002 )) && return 0
+    [[ $comm == "$exe_name" && -n $blk ]] && (( (16#$blk & 0x4002) == 0x4002 )) && return 0
     sleep 0.01
   done
   return 1
