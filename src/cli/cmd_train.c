@@ -604,7 +604,7 @@ int cmd_train(int argc, char **argv) {
     if (dist.rank == 0) print_result(&res, &o, ev, json);
     status = 0;
 out:
-    stop_end(); /* the signal mask and SIGXFSZ as they were (stopsig.h) */
+    stop_end(); /* the signals stay blocked: one that comes now is dropped, the status is the run's (stopsig.h) */
     data_free(&ld);
     cJSON_Delete(ev);
     cJSON_Delete(changes);

@@ -5,22 +5,24 @@
 
 #include "cli/cli.h"
 #include "pifi/compute.h"
+#include "train/stopsig.h"
 
 static const struct {
     const char *name;
     int (*fn)(int, char **);
+    int takes_stop; /* takes SIGINT/SIGTERM/SIGUSR1 itself: they stay blocked from main's first statement (stopsig.h) */
     const char *help;
 } COMMANDS[] = {
-    {"info", cmd_info, "describe a model directory, checkpoint or GGUF file"},
-    {"encode", cmd_encode, "tokenize texts and run the encoder: ids, CLS vectors, hidden states"},
-    {"train", cmd_train, "fine-tune a classifier: plain (base), PiFi, or the paper's ablations"},
-    {"eval", cmd_eval, "metrics of a trained run on a task split or a file"},
-    {"predict", cmd_predict, "labels and probabilities of texts with a trained run (JSON lines)"},
-    {"experiment", cmd_experiment, "a resumable grid of runs with results.csv, statistics and plots"},
-    {"data", cmd_data, "the named tasks' data: list what is there, get the public originals"},
-    {"extract", cmd_extract, "copy one decoder layer out of an LLM (HF dir or GGUF), reading only its bytes"},
-    {"quantize", cmd_quantize, "int8 weights of a trained run for inference, and the accuracy change"},
-    {"bench", cmd_bench, "fixed-shape training or inference throughput, and the GEMM peak"},
+    {"info", cmd_info, 0, "describe a model directory, checkpoint or GGUF file"},
+    {"encode", cmd_encode, 0, "tokenize texts and run the encoder: ids, CLS vectors, hidden states"},
+    {"train", cmd_train, 1, "fine-tune a classifier: plain (base), PiFi, or the paper's ablations"},
+    {"eval", cmd_eval, 0, "metrics of a trained run on a task split or a file"},
+    {"predict", cmd_predict, 0, "labels and probabilities of texts with a trained run (JSON lines)"},
+    {"experiment", cmd_experiment, 0, "a resumable grid of runs with results.csv, statistics and plots"},
+    {"data", cmd_data, 0, "the named tasks' data: list what is there, get the public originals"},
+    {"extract", cmd_extract, 0, "copy one decoder layer out of an LLM (HF dir or GGUF), reading only its bytes"},
+    {"quantize", cmd_quantize, 0, "int8 weights of a trained run for inference, and the accuracy change"},
+    {"bench", cmd_bench, 0, "fixed-shape training or inference throughput, and the GEMM peak"},
 };
 
 static void usage(FILE *f) {
@@ -33,6 +35,10 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    /* first, while this is the only thread: a stop signal that comes from
+     * here on waits for the command that takes it, and the others get the
+     * mask back before they do anything (stopsig.h) */
+    stop_block();
     /* a write past `ulimit -f` fails with EFBIG and a message (every writer
      * goes through fileio.c) instead of killing the process */
     signal(SIGXFSZ, SIG_IGN);
@@ -51,7 +57,10 @@ int main(int argc, char **argv) {
     const char *isa_note = pifi_kernel_isa_note(); /* PIFI_MAX_ISA set to something unknown: said, not silent */
     if (isa_note) fprintf(stderr, "pifi: warning: %s\n", isa_note);
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].fn(argc - 1, argv + 1);
+        if (strcmp(argv[1], COMMANDS[i].name) == 0) {
+            if (!COMMANDS[i].takes_stop) stop_unblock();
+            return COMMANDS[i].fn(argc - 1, argv + 1);
+        }
     fprintf(stderr, "pifi: unknown command '%s'\nhint: 'pifi --help' lists the commands\n", argv[1]);
     return 2;
 }

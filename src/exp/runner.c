@@ -521,6 +521,7 @@ static int run_cell_isolated(const ExpGrid *g, const ExpCell *c, CellState s, FI
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGUSR1);
     sigprocmask(SIG_BLOCK, &stop, &old);
     pid_t pid = fork();
     if (pid < 0) {
@@ -702,9 +703,12 @@ int exp_run(const ExpGrid *g, const ExpRunOpts *ro, ExpRunStats *st, PifiErr *er
     sigemptyset(&sa.sa_mask);
     g_stop = 0;
     stop_end(); /* this process forwards with a handler; each cell blocks and watches its own */
+    stop_block(); /* the handler first, then unblocked: a pending signal is forwarded, none killed (stopsig.h) */
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    stop_unblock();
     int rc = run_cells(g, state, log, st, err);
+    stop_block(); /* blocked again before the handler goes: a late signal is dropped, the grid's status stands */
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     close(lock);

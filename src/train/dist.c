@@ -100,7 +100,8 @@ int dist_init(Dist *d, PifiErr *err) {
     /* The stop signals are blocked in this thread and so in every thread
      * started later (MPI's, OpenMP's): they stay pending until the training
      * loop takes them between two steps (dist_take_signal), and never
-     * interrupt MPI or the kernels. */
+     * interrupt MPI or the kernels. pifi's main has blocked them already
+     * (stopsig.h); this is for callers without it (the tests). */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # signals.sh: SIGINT and SIGTERM at random moments of `pifi train` (loading,
-# steps, the validation at an epoch's end, the test evaluation): the status
-# is always 130 / 143 (or 0 when the run had finished), never a crash; the
-# message says what happened; --resume always continues, and the run ends
-# bit-identical to one never interrupted. A second SIGINT stops at once
-# (130) with the last checkpoint intact.
+# steps, the validation at an epoch's end, the test evaluation, the exit of
+# a finished run): the status is always 130 / 143 (or 0 when the run had
+# finished), never a crash; the message says what happened; --resume always
+# continues, and the run ends bit-identical to one never interrupted. A
+# second SIGINT stops at once (130) with the last checkpoint intact.
+# Deterministic: each signal is sent once the process can take it (ready:
+# it blocks them, from main's first statement); before that the kernel and
+# the dynamic loader are still starting it, and the default action is the
+# only possible one (docs/robustness.md). Every moment after that must pass.
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
@@ -23,18 +27,38 @@ common=(--slm "$slm" --llm-layer "$T/layer" --train "$T/train.tsv" --valid "$T/v
 "$PIFI" train "${common[@]}" -o "$T/ref" > /dev/null 2>&1
 ok '[[ $? -eq 0 ]]'
 
-# 15 signals; fewer under the sanitizers (scripts/sanitize.sh: the same
-# paths, 3-5x slower), or PIFI_SIGNALS
-want_signals=${PIFI_SIGNALS:-$([[ -n ${PIFI_SANITIZED:-} ]] && echo 5 || echo 15)}
-run=$T/run sent=0 finished=0 crashes=0
+# ready PID: PID runs $PIFI (exec done: its name, cut to 15 characters as
+# the kernel keeps it) and blocks SIGINT and SIGTERM (bits 2 and 15 of
+# SigBlk): from then on a signal is pifi's to handle. Read in that order, so
+# the mask read is pifi's, not that of the shell about to exec it.
+exe_name=$(basename "$PIFI" | cut -c 1-15)
+ready() {
+  local comm blk
+  for _ in $(seq 1 3000); do
+    comm=$(cat "/proc/$1/comm" 2> /dev/null) || return 1
+    blk=$(awk '/^SigBlk:/ { print $2 }' "/proc/$1/status" 2> /dev/null) || return 1
+    [[ $comm == "$exe_name" && -n $blk ]] && (( (16#$blk & 0x4002) == 0x4002 )) && return 0
+    sleep 0.01
+  done
+  return 1
+}
+
+# 20 signals; fewer under the sanitizers (scripts/sanitize.sh: the same
+# paths, 3-5x slower), or PIFI_SIGNALS. A run that has finished is resumed
+# once more (a signal in the short life of a finished run: its evaluation
+# and its exit) and then started again, so most signals meet a training.
+want_signals=${PIFI_SIGNALS:-$([[ -n ${PIFI_SANITIZED:-} ]] && echo 5 || echo 20)}
+run=$T/run sent=0 finished=0 crashes=0 restarts=0 fin=0 # fin: 0 training, 1 finished, 2 resumed once finished
 lines() { [[ -f $run/train_log.jsonl ]] && wc -l < "$run/train_log.jsonl" || echo 0; }
 for i in $(seq 1 "$want_signals"); do
+  if (( fin == 2 )); then rm -rf "$run"; restarts=$((restarts + 1)) fin=0; fi
   if [[ -f $run/config.json ]]; then "$PIFI" train --resume "$run" > /dev/null 2> "$T/err" &
   else "$PIFI" train "${common[@]}" -o "$run" > /dev/null 2> "$T/err" &
   fi
   pid=$!
+  ready $pid
   case $((i % 3)) in
-    0) sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.02 + 0.3 * r / 32768 }')" ;;  # loading
+    0) sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.3 * r / 32768 }')" ;;         # loading
     1) sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.3 + 2.5 * r / 32768 }')" ;;   # anywhere
     2) n0=$(lines)                                                                     # an epoch's end
        for _ in $(seq 1 500); do
@@ -54,6 +78,7 @@ for i in $(seq 1 "$want_signals"); do
     crashes=$((crashes + 1)); echo "FAIL: signal $i ($sig): no message: $(tail -2 "$T/err")"
   fi
   [[ $status -eq 0 ]] && finished=$((finished + 1))
+  if (( fin == 1 )) || [[ $status -eq 0 ]]; then fin=$((fin + 1)); fi
   echo "signal $i: SIG$sig -> $status: $(grep -o "interrupted [a-z ]*\|stopp[a-z ]*" "$T/err" | head -1)"
   if [[ -f $run/checkpoint/state.safetensors ]] && ! "$PIFI" info "$run/checkpoint/state.safetensors" > /dev/null; then
     crashes=$((crashes + 1)); echo "FAIL: the checkpoint is unreadable after signal $i"
@@ -81,6 +106,6 @@ ok '"$PIFI" info "$T/two/checkpoint/state.safetensors" > /dev/null'
 ok '[[ $? -eq 0 ]] && cmp -s $T/ref/model.safetensors $T/two/model.safetensors'
 ok '[[ -z "$(find $T/two $run -name "*.tmp.*")" ]]'
 
-echo "$sent signals ($finished after the run had finished), no crash: $([[ $crashes -eq 0 ]] && echo yes || echo NO)"
+echo "$sent signals ($finished after the run had finished; restarted $restarts times), no crash: $([[ $crashes -eq 0 ]] && echo yes || echo NO)"
 echo "$pass passed, $fail failed"
 [[ $fail -eq 0 ]]
