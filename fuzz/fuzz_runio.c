@@ -1,7 +1,8 @@
 /* fuzz_runio.c: libFuzzer harness of a run directory's config.json as
  * `pifi train --resume`, `pifi eval` and `pifi predict` read it
  * (src/train/runio.c): the input is written to <tmp>/run/config.json, loaded
- * with pifi_json_load and its "pifi" object given to runio_opts_from_json.
+ * with pifi_json_load and its "pifi" object given to runio_opts_from_json,
+ * and to runio_int8_record (the "pifi.quantized" record of an int8 run).
  * Accepted options must lie in the ranges pifi train accepts on its command
  * line (the trainer sizes buffers and loops from them); a refusal must leave
  * a one-line message. */
@@ -11,6 +12,7 @@
 #include "fuzz_common.h"
 #include "pifi/json.h"
 #include "train/runio.h"
+#include "train/runio_int8.h"
 
 static void in(double v, double lo, double hi, const char *what) {
     if (!(v >= lo && v <= hi)) {
@@ -58,6 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         TrainOpts o;
         if (runio_opts_from_json(p, &o, path, &err)) fz_check_err(&err, "runio_opts_from_json");
         else check(&o);
+        unsigned int8;
+        PifiErr e8 = {0};
+        if (runio_int8_record(p, path, &int8, &e8)) fz_check_err(&e8, "runio_int8_record");
+        else if (int8 & ~(unsigned)(RUN_INT8_LLM | RUN_INT8_SLM_LINEAR | RUN_INT8_SLM_EMBEDDINGS))
+            fz_die("runio_int8_record accepted an unknown part");
         /* resolving a bundled layer's path never overflows its buffer */
         runio_resolve_llm(&o, dir);
         cJSON_Delete(cfg);

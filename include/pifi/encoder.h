@@ -76,11 +76,15 @@ typedef struct {
     uint16_t *qkvw, *attprojw, *fcw, *fcprojw, *projw;
 } EncoderParams16;
 
-/* int8 weights of the linear layers (encoder_quantize, inference): w[o][c] =
- * scale[o] * q[o][c], rows as in EncoderParams (scales: one per row). */
+/* int8 weights (encoder_quantize, or an int8 checkpoint; inference only):
+ * w[o][c] = scale[o] * q[o][c], rows as in EncoderParams (scales: one per
+ * row). The linear layers' four matrices, and optionally the word
+ * embeddings (wte NULL: they stay fp32). */
 typedef struct {
     int8_t *qkvw, *attprojw, *fcw, *fcprojw;
     float *sqkv, *sattproj, *sfc, *sfcproj;
+    int8_t *wte; /* (V, E) or NULL */
+    float *swte; /* (V) */
 } EncoderParamsQ8;
 
 /* LoRA adapters (encoder_lora_enable): for each layer,
@@ -171,8 +175,11 @@ typedef struct {
     EncoderParams16 w16;  /* bf16 copies (bf16 precision), into w16_mem */
     uint16_t *w16_mem;
     int w16_fresh;        /* the copies match params (cleared by encoder_set_train) */
-    EncoderParamsQ8 q8;   /* int8 weights (encoder_quantize): used instead of params' matrices */
+    EncoderParamsQ8 q8;   /* int8 weights: used instead of params' matrices */
     void *q8_mem;
+    int int8_only;        /* loaded from an int8 checkpoint: params' quantized tensors are NULL */
+    uint64_t weight_bytes_allocated; /* bytes of weight arenas (fp32, bf16, int8) allocated since
+                                      * loading, freed ones included */
     int inference;        /* encoder_set_inference: forwards keep one layer's activations */
     /* Called by the backward once layer l's parameter gradients are final
      * (l = L-1 down to 0), e.g. to start their all-reduce while the earlier
@@ -183,7 +190,11 @@ typedef struct {
 
 /* Load config.json and the weights (safetensors, single or sharded) of a
  * HF directory. Accepts the bare model's names ("embeddings...") and those
- * saved from a task model ("bert.embeddings...", "roberta.", "electra."). */
+ * saved from a task model ("bert.embeddings...", "roberta.", "electra.").
+ * An int8 checkpoint (encoder_export of a quantized encoder: the layers'
+ * four matrices, and maybe the word embeddings, as I8 with an F32
+ * "<name>_scale" of one scale per row) loads straight into the int8 form:
+ * no fp32 copy of those tensors is ever allocated (int8_only). */
 int encoder_load(Encoder *m, const char *dir, PifiErr *err);
 void encoder_free(Encoder *m);
 
@@ -208,13 +219,12 @@ int encoder_set_precision(Encoder *m, PifiPrecision p, PifiErr *err);
  * it for the SLM, training mode clears it. */
 void encoder_set_inference(Encoder *m, int inference);
 
-/* int8 weight-only quantization of the layers' four matrices (absmax per
- * output row): the following forwards use them (inference only; the fp32
- * weights stay for export). from: NULL quantizes params; else int8 tensors
- * named "slm.<qkvw|attprojw|fcw|fcprojw>" (I8) and "<name>.scale" (F32) are
- * read from it. encoder_q8_tensors lists them for saving (8 entries). */
-int encoder_quantize(Encoder *m, SafeTensors *from, PifiErr *err);
-int encoder_q8_tensors(const Encoder *m, StWriteTensor out[8]);
+/* int8 weight-only quantization (absmax / 127 per output row) of the
+ * layers' four matrices, and of the word embeddings (per token) when
+ * embeddings is set: the following forwards use them (inference only; the
+ * fp32 weights stay, so encoder_export writes the int8 form and training
+ * code still sees params). */
+int encoder_quantize(Encoder *m, int embeddings, PifiErr *err);
 
 /* ------------------------------------------------------------------------ */
 /* training */

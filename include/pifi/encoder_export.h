@@ -16,7 +16,10 @@ typedef struct {
 } EncoderExport;
 
 /* Fill x with every parameter (pooler included when loaded), names prefixed
- * by prefix ("" for the bare model's names). x is large: allocate it. */
+ * by prefix ("" for the bare model's names). A tensor the encoder holds in
+ * int8 (encoder_quantize, or loaded so) goes out in that form: I8 plus an
+ * F32 "<name>_scale" (rows), which encoder_load reads back. x is large:
+ * allocate it. */
 int encoder_export(const Encoder *m, const char *prefix, EncoderExport *x, PifiErr *err);
 
 /* The packed query|key|value weights (L, 3C, C) with the LoRA adapters folded

@@ -16,6 +16,7 @@
 #ifndef PIFI_LLM_LAYER_H
 #define PIFI_LLM_LAYER_H
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 
 #include "pifi/compute.h"
@@ -54,6 +55,10 @@ typedef struct {
 /* Parse a causal-LM config.json (transformers 4.x "rope_scaling" or 5.x
  * "rope_parameters"). */
 int llm_config_load(LlmConfig *cfg, const char *config_path, PifiErr *err);
+/* A config.json that llm_config_load reads back into *c (the keys it reads,
+ * transformers 5 spelling); NULL when out of memory. The rope_freqs of a
+ * GGUF config are not in it (a tensor, "model.rope_freqs"). */
+cJSON *llm_config_to_json(const LlmConfig *c);
 /* The config of the LLM at path (HF directory or GGUF file). */
 int llm_config_from_path(LlmConfig *cfg, const char *path, PifiErr *err);
 /* Parameters of one full layer; forward FLOPs of one pooled token. */
@@ -117,12 +122,16 @@ typedef struct {
     void *memq;
     int q8_only;           /* the fp32 and bf16 matrices are gone: int8 only */
     char sha256[65];       /* llm_layer_weights_sha256 of the fp32 weights, kept when they are dropped */
+    uint64_t weight_bytes_allocated; /* bytes of weight arenas (fp32, bf16, int8) allocated since
+                                      * loading, freed ones included */
 } LlmLayer;
 
 /* Load layer `layer` (negative counts from the end) from a Hugging Face
  * directory (full model, sharded or not, or a `pifi extract` output, whose
  * config names its layer: pass layer = INT32_MIN to use it) or a GGUF file.
- * pooled_only skips Wq and Wk. */
+ * pooled_only skips Wq and Wk. A directory whose matrices are int8
+ * (llm_layer_int8_tensors) loads straight into an int8-only layer, in any
+ * precision. */
 int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err);
 void llm_layer_free(LlmLayer *l);
 
@@ -143,16 +152,19 @@ int llm_layer_set_precision(LlmLayer *l, PifiPrecision p, int keep_f32, PifiErr 
  * dropping the fp32 and bf16 ones: a frozen layer for inference (products
  * dequantize 128 rows at a time into the context's precision). */
 int llm_layer_quantize(LlmLayer *l, PifiErr *err);
-/* The int8 matrices as tensors to save ("llm.<HF name>" I8 and
- * "llm.<HF name>.scale" F32; names written into names[i], 192 bytes each):
- * the count (0 unless quantized), at most 2 * 7. And reading them back into
- * a loaded layer, which then becomes int8-only like llm_layer_quantize's. */
-int llm_layer_q8_tensors(const LlmLayer *l, StWriteTensor *out, char (*names)[192], int max);
-int llm_layer_load_q8(LlmLayer *l, SafeTensors *st, PifiErr *err);
+/* The int8-only layer's tensors as a checkpoint that llm_layer_load reads
+ * back into the same int8 form: "model.layers.<k>.<HF name>", the matrices
+ * I8 with an F32 "<name>_scale" (one per row), the norms and biases F32
+ * (names written into names[i], 192 bytes each). The count, at most 2 * 16;
+ * 0 unless the layer is int8-only. */
+int llm_layer_int8_tensors(const LlmLayer *l, StWriteTensor *out, char (*names)[192], int max);
 
 /* SHA-256 of the loaded weights (fp32, in the arena's order): identifies the
  * layer a run was trained with, whatever file it came from (kept from load
- * time when the layer is held in bf16 or int8 only). */
+ * time when the layer is held in bf16 or int8 only). A layer loaded from an
+ * int8 checkpoint never had fp32 weights: its hash is of the tensors read
+ * (in spec order: a vector's fp32 values, a matrix's int8 values then its
+ * scales). */
 void llm_layer_weights_sha256(const LlmLayer *l, char hex[65]);
 
 /* Pooled mode: x (B, D) -> out (B, D), each row a sequence of one token at

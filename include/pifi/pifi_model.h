@@ -110,13 +110,29 @@ PifiPrecision pifi_model_precision(const PifiModel *m);
 void pifi_model_set_packing(PifiModel *m, int on);
 
 /* int8 weight-only quantization for inference (per output row, absmax): the
- * frozen LLM layer (its fp32/bf16 matrices are dropped) and, with all, the
- * SLM's linear layers too. Save the int8 tensors to a safetensors file, or
- * apply a saved file to a model loaded from the same run (pifi quantize
- * writes RUN/quantized.safetensors; eval and predict apply it). */
+ * LLM layer (its fp32/bf16 matrices are dropped) and, with all, the SLM's
+ * linear layers and word embeddings too (their fp32 weights stay, for
+ * export: encoder_export then writes the int8 form). A model loaded from
+ * such a checkpoint (pifi_model_init on the directories `pifi quantize`
+ * writes) holds the int8 form only. */
 int pifi_model_quantize(PifiModel *m, int all, PifiErr *err);
-int pifi_model_save_quantized(const PifiModel *m, const char *path, PifiErr *err);
-int pifi_model_load_quantized(PifiModel *m, const char *path, PifiErr *err);
+
+/* The weights of a quantized model (pifi_model_quantize) as an int8
+ * checkpoint: slm_path (a .safetensors file) gets the SLM as encoder_export
+ * writes it (int8 where quantized) and the heads under "pifi."; llm_dir
+ * (with an LLM layer, which must be int8) gets config.json (its config,
+ * naming its layer; llm_source recorded as the source) and
+ * model.safetensors (llm_layer_int8_tensors). pifi_model_init(dir of
+ * slm_path with a config.json, llm_dir, INT32_MIN, ...) and
+ * pifi_model_load_heads(.., "pifi.") load it back in int8 form. */
+int pifi_model_save_int8(const PifiModel *m, const char *slm_path, const char *llm_dir, const char *llm_source,
+                         PifiErr *err);
+
+/* Bytes of weight arenas the model has allocated since it was created
+ * (SLM, LLM layer and heads, in every form: fp32, bf16 copies, int8),
+ * freed ones included: what loading cost, e.g. that an int8 checkpoint
+ * never had an fp32 copy of its int8 matrices. */
+uint64_t pifi_model_weight_bytes_allocated(const PifiModel *m);
 
 /* Read l_in.weight, l_out.weight, head.dense.{weight,bias}, head.out.{weight,bias}. */
 int pifi_model_load_heads(PifiModel *m, SafeTensors *st, const char *prefix, PifiErr *err);

@@ -42,10 +42,6 @@ int cli_parse_int(const char *cmd, const char *flag, const char *s, int lo, int 
 int cli_parse_precision(const char *cmd, const char *s, PifiPrecision *out);
 int cli_parse_threads(const char *cmd, const char *s);
 
-/* Apply RUN_DIR/quantized.safetensors (pifi quantize) to a model loaded from
- * that run, when the file exists. */
-int cli_load_quantized(PifiModel *m, const char *run_dir, PifiErr *err);
-
 /* JSON string escaping to a stream. */
 void cli_json_string(FILE *f, const char *s);
 

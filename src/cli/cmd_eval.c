@@ -103,7 +103,7 @@ int cmd_eval(int argc, char **argv) {
     if (pifi_memlimit_get() && (memest_run_infer(run, batch, &est, &err) || memlimit_check(&est, &err)))
         return cli_fail(&err);
     if (runio_load_run(&rm, run, &err)) return cli_fail(&err);
-    if (pifi_model_set_precision(&rm.model, prec, 1, &err) || cli_load_quantized(&rm.model, run, &err)) {
+    if (pifi_model_set_precision(&rm.model, prec, 1, &err)) {
         runio_free_run(&rm);
         return cli_fail(&err);
     }

@@ -136,8 +136,7 @@ int cmd_predict(int argc, char **argv) {
         if (in != stdin) fclose(in);
         return cli_fail(&err);
     }
-    if (runio_load_run(&rm, run, &err) || pifi_model_set_precision(&rm.model, prec, 1, &err) ||
-        cli_load_quantized(&rm.model, run, &err)) {
+    if (runio_load_run(&rm, run, &err) || pifi_model_set_precision(&rm.model, prec, 1, &err)) {
         if (rm.cfg) runio_free_run(&rm);
         if (in != stdin) fclose(in);
         return cli_fail(&err);

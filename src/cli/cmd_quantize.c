@@ -1,7 +1,9 @@
 /* cmd_quantize.c: `pifi quantize RUN_DIR -o OUT [--all]`: int8 weight-only
- * quantization of a trained run for inference (the frozen LLM layer, and the
- * SLM's linear layers with --all), with the accuracy change it costs on the
- * run's test split; and the loading of such a run by eval and predict. */
+ * quantization of a trained run for inference (the frozen LLM layer, and
+ * the SLM's linear layers and word embeddings with --all), with the
+ * accuracy change it costs on the run's test split. OUT is a run of its own
+ * in int8 form (train/runio_int8.h): no fp32 copy of what is int8, the layer
+ * bundled; eval, predict and info load it as any run. */
 #include <dirent.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -13,63 +15,58 @@
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "train/runio.h"
-
-#define QFILE "quantized.safetensors"
+#include "train/runio_int8.h"
 
 static const char *HELP =
     "usage: pifi quantize RUN_DIR -o OUT [--all] [options]\n"
     "\n"
-    "Write OUT, a copy of the trained run whose frozen LLM layer (and with --all\n"
-    "also the SLM's linear layers) has int8 weights with one fp32 scale per output\n"
-    "row (OUT/" QFILE "); `pifi eval OUT` and `pifi predict OUT` use them.\n"
-    "The run's test split (else its validation split) is evaluated before and\n"
-    "after: the accuracy change is printed and recorded in OUT/config.json.\n"
+    "Write OUT, the trained run in int8 form for inference: the frozen LLM layer\n"
+    "(and with --all also the SLM's linear layers and word embeddings) as int8\n"
+    "weights with one fp32 scale per row; everything else (norms, biases, the\n"
+    "other embeddings, the heads) stays fp32. OUT keeps no fp32 copy of the int8\n"
+    "weights and needs neither RUN_DIR nor the LLM layer's file: the layer is\n"
+    "bundled in OUT/llm_layer. `pifi eval OUT`, `pifi predict OUT` and `pifi info\n"
+    "OUT` use it; it cannot be trained or resumed (RUN_DIR can). The run's test\n"
+    "split (else its validation split) is evaluated before and after: the\n"
+    "accuracy change is printed and recorded in OUT/config.json.\n"
     "\n"
     "options:\n"
-    "  -o, --out OUT    the quantized run directory\n"
-    "  --all            the SLM's linear layers too (not only the frozen layer)\n"
-    "  --overwrite      replace an existing OUT\n"
+    "  -o, --out OUT    the int8 run directory (must not hold a run, unless --overwrite)\n"
+    "  --all            the SLM's linear layers and word embeddings too (a base run\n"
+    "                   has no LLM layer: it needs --all)\n"
+    "  --overwrite      replace the run at OUT\n"
     "  --batch N        examples per forward pass when evaluating (default 64)\n"
     "  --precision P    arithmetic of the evaluation: fp32 | bf16 | auto (default)\n"
     "  --threads N      size of the thread pool\n"
     "  --json           print the result as JSON\n"
     "  -h, --help       this text\n";
 
-int cli_load_quantized(PifiModel *m, const char *run_dir, PifiErr *err) {
-    char *p = pifi_path_join(run_dir, QFILE);
-    if (!p) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    int rc = pifi_file_exists(p) ? pifi_model_load_quantized(m, p, err) : 0;
-    free(p);
-    return rc;
+/* Whether the directory has no entries. */
+static int dir_empty(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n == 0;
 }
 
-/* Copy the regular files of src into dst (created); a subdirectory named
- * keep_dir (the bundled layer) is copied too, others (checkpoint/) are not. */
-static int copy_dir(const char *src, const char *dst, const char *keep_dir, PifiErr *err) {
-    if (pifi_mkdirs(dst, err)) return -1;
-    DIR *d = opendir(src);
-    if (!d) return pifi_errf(err, "%s: cannot read the directory", src);
-    struct dirent *e;
-    int rc = 0;
-    while (rc == 0 && (e = readdir(d))) {
-        if (e->d_name[0] == '.' || !strcmp(e->d_name, QFILE)) continue;
-        char *s = pifi_path_join(src, e->d_name), *t = pifi_path_join(dst, e->d_name);
-        if (!s || !t) {
-            rc = pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-        } else if (pifi_is_dir(s)) {
-            if (keep_dir && !strcmp(e->d_name, keep_dir)) rc = copy_dir(s, t, NULL, err);
-        } else {
-            char *buf = NULL;
-            size_t n;
-            rc = pifi_read_file(s, (size_t)64 << 30, &buf, &n, err);
-            if (rc == 0) rc = pifi_write_file_atomic(t, buf, n, err);
-            free(buf);
-        }
-        free(s);
-        free(t);
-    }
-    closedir(d);
-    return rc;
+/* Megabytes of a file, 0 when absent. */
+static double file_mb(const char *dir, const char *name) {
+    char *p = pifi_path_join(dir, name);
+    struct stat st;
+    double mb = p && stat(p, &st) == 0 ? (double)st.st_size / 1e6 : 0;
+    free(p);
+    return mb;
+}
+
+/* Megabytes of the model's weights in fp32 (before quantizing). */
+static double fp32_mb(const PifiModel *m) {
+    double n = (double)m->slm.num_params + (double)m->hp_count;
+    if (m->has_llm) n += (double)llm_layer_trainable_count(&m->llm);
+    return n * 4 / 1e6;
 }
 
 /* Accuracy of the model on td. */
@@ -81,17 +78,6 @@ static int accuracy(RunModel *rm, const TokData *td, int batch, double *acc, Pif
     if (rc == 0) *acc = metric_accuracy(&cm);
     confusion_free(&cm);
     return rc;
-}
-
-/* Bytes of the layer's matrices held now. */
-static double layer_mb(const PifiModel *m) {
-    if (!m->has_llm) return 0;
-    const LlmLayer *l = &m->llm;
-    double n = (double)llm_layer_trainable_count(l), rows = (double)l->cfg.D * 2 + l->cfg.FF * 2 +
-                                                             (double)l->cfg.NKV * l->cfg.HD * (l->pooled_only ? 1 : 2) +
-                                                             (l->pooled_only ? 0 : (double)l->cfg.NH * l->cfg.HD);
-    if (l->q8_only) return (n + rows * 4) / 1e6;
-    return n * (l->bf16_only ? 2 : 4) / 1e6;
 }
 
 int cmd_quantize(int argc, char **argv) {
@@ -126,14 +112,15 @@ int cmd_quantize(int argc, char **argv) {
     char rp[4096], op[4096];
     if (realpath(run, rp) && realpath(out, op) && !strcmp(rp, op))
         return cli_usage_error("quantize", "OUT must differ from RUN_DIR");
-    PifiErr err = {0};
-    char *qin = pifi_path_join(run, QFILE), *ocfg = pifi_path_join(out, "config.json");
-    int qexists = qin && pifi_file_exists(qin), oexists = ocfg && pifi_file_exists(ocfg);
-    free(qin);
+    char *ocfg = pifi_path_join(out, "config.json");
+    int oexists = ocfg && pifi_file_exists(ocfg);
     free(ocfg);
-    if (qexists) return cli_usage_error("quantize", "%s is already quantized", run);
     if (oexists && !overwrite) return cli_usage_error("quantize", "%s exists (pass --overwrite to replace it)", out);
+    struct stat ost;
+    if (!oexists && stat(out, &ost) == 0 && !(S_ISDIR(ost.st_mode) && dir_empty(out)))
+        return cli_usage_error("quantize", "%s exists and is not a run or an empty directory", out);
 
+    PifiErr err = {0};
     RunModel rm;
     if (runio_load_run(&rm, run, &err)) return cli_fail(&err);
     int status = 1;
@@ -141,64 +128,57 @@ int cmd_quantize(int argc, char **argv) {
     memset(&ld, 0, sizeof ld);
     TokData td;
     memset(&td, 0, sizeof td);
-    cJSON *cfg = NULL;
+    cJSON *rec = NULL;
+    if (rm.int8) {
+        status = cli_usage_error("quantize", "%s is already an int8 run", run);
+        goto out;
+    }
+    if (!rm.model.has_llm && !all) {
+        status = cli_usage_error("quantize", "%s (method %s) has no LLM layer: pass --all to quantize the SLM", run,
+                                 method_name(rm.opts.method));
+        goto out;
+    }
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rm.cfg, "pifi"), "data");
     int split = -1;
-    double acc0 = -1, acc1 = -1, mb0, mb1;
-    if (pifi_model_set_precision(&rm.model, prec, 1, &err)) goto fail;
+    double acc0 = -1, acc1 = -1, mb0 = fp32_mb(&rm.model);
+    if (pifi_model_set_precision(&rm.model, prec, 1, &err)) goto out;
     if (desc) { /* the run's own test split, else its validation split */
         if (data_load(desc, PIFI_SPLIT_BIT(PIFI_SPLIT_TEST) | PIFI_SPLIT_BIT(PIFI_SPLIT_VALID), rm.label_names, rm.K,
                       &ld, &err))
-            goto fail;
+            goto out;
         split = ld.have[PIFI_SPLIT_TEST] ? PIFI_SPLIT_TEST : ld.have[PIFI_SPLIT_VALID] ? PIFI_SPLIT_VALID : -1;
     }
     if (split >= 0 && (tokdata_build(&td, rm.tk, &ld.split[split], rm.opts.max_len, &err) ||
                        accuracy(&rm, &td, batch, &acc0, &err)))
-        goto fail;
-    mb0 = layer_mb(&rm.model);
-    if (pifi_model_quantize(&rm.model, all, &err)) goto fail;
-    mb1 = layer_mb(&rm.model);
-    if (split >= 0 && accuracy(&rm, &td, batch, &acc1, &err)) goto fail;
+        goto out;
+    if (pifi_model_quantize(&rm.model, all, &err)) goto out;
+    if (split >= 0 && accuracy(&rm, &td, batch, &acc1, &err)) goto out;
 
-    /* OUT: the run's files, the int8 tensors, the record in config.json */
-    char *q = NULL, *cp = NULL;
-    int rc = copy_dir(run, out, "llm_layer", &err);
-    if (rc == 0) {
-        q = pifi_path_join(out, QFILE);
-        cp = pifi_path_join(out, "config.json");
-        rc = q && cp ? pifi_model_save_quantized(&rm.model, q, &err) : pifi_errk(&err, PIFI_ERR_RUNTIME, "out of memory");
+    rec = cJSON_CreateObject();
+    cJSON_AddStringToObject(rec, "scheme", "int8 weights, one fp32 scale per row (absmax / 127)");
+    if (split >= 0) {
+        cJSON_AddStringToObject(rec, "split", split_name((PifiSplit)split));
+        cJSON_AddStringToObject(rec, "eval_precision", pifi_precision_name(prec));
+        cJSON_AddNumberToObject(rec, "accuracy_before", acc0);
+        cJSON_AddNumberToObject(rec, "accuracy_after", acc1);
     }
-    if (rc == 0) rc = pifi_json_load(cp, 1 << 22, &cfg, &err);
-    if (rc == 0) {
-        cJSON *p = cJSON_GetObjectItemCaseSensitive(cfg, "pifi");
-        cJSON_DeleteItemFromObjectCaseSensitive(p, "quantized");
-        cJSON *qj = cJSON_AddObjectToObject(p, "quantized");
-        cJSON_AddStringToObject(qj, "file", QFILE);
-        cJSON_AddStringToObject(qj, "scheme", "int8 weights, one fp32 scale per output row (absmax / 127)");
-        cJSON_AddStringToObject(qj, "what", all ? "LLM layer and SLM linear layers" : "LLM layer");
-        cJSON_AddStringToObject(qj, "from", run);
-        if (split >= 0) {
-            cJSON_AddStringToObject(qj, "split", split_name((PifiSplit)split));
-            cJSON_AddStringToObject(qj, "eval_precision", pifi_precision_name(prec));
-            cJSON_AddNumberToObject(qj, "accuracy_before", acc0);
-            cJSON_AddNumberToObject(qj, "accuracy_after", acc1);
-        }
-        rc = runio_write_json(cp, cfg, &err);
-    }
-    free(q);
-    free(cp);
-    if (rc) goto fail;
+    if (runio_write_int8(&rm, run, out, overwrite, rec, &err)) goto out;
+    double mb1 = file_mb(out, "model.safetensors") + file_mb(out, "llm_layer/model.safetensors");
+    const char *what = all ? (rm.model.has_llm ? "LLM layer, SLM linear layers and word embeddings"
+                                               : "SLM linear layers and word embeddings")
+                           : "LLM layer";
     if (json) {
         printf("{\"run\":");
         cli_json_string(stdout, out);
-        printf(",\"all\":%s,\"layer_mb_before\":%.2f,\"layer_mb_after\":%.2f", all ? "true" : "false", mb0, mb1);
+        printf(",\"all\":%s,\"int8\":\"%s\",\"weights_mb_fp32\":%.2f,\"weight_files_mb\":%.2f",
+               all ? "true" : "false", what, mb0, mb1);
         if (split >= 0)
             printf(",\"split\":\"%s\",\"n\":%lld,\"accuracy_before\":%.6f,\"accuracy_after\":%.6f,\"accuracy_change\":%.6f",
                    split_name((PifiSplit)split), (long long)td.n, acc0, acc1, acc1 - acc0);
         printf("}\n");
     } else {
-        printf("%s: int8 %s; the LLM layer's matrices %.1f MB (%s) -> %.1f MB (int8 + scales)\n", out,
-               all ? "LLM layer and SLM linear layers" : "LLM layer", mb0, pifi_precision_name(prec), mb1);
+        printf("%s: int8 %s (one fp32 scale per row); weights %.1f MB in fp32 -> %.1f MB in OUT's files\n", out,
+               what, mb0, mb1);
         if (split >= 0)
             printf("accuracy on %s (%lld examples, %s): %.4f -> %.4f (%+.2f points)\n", split_name((PifiSplit)split),
                    (long long)td.n, pifi_precision_name(prec), acc0, acc1, 100 * (acc1 - acc0));
@@ -206,9 +186,9 @@ int cmd_quantize(int argc, char **argv) {
             printf("the run records no data with a test or validation split: accuracy not measured\n");
     }
     status = 0;
-fail:
-    if (status) status = cli_fail(&err);
-    cJSON_Delete(cfg);
+out:
+    if (status == 1) status = cli_fail(&err);
+    cJSON_Delete(rec);
     tokdata_free(&td);
     data_free(&ld);
     runio_free_run(&rm);

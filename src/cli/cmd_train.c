@@ -21,6 +21,7 @@
 #include "pifi/json.h"
 #include "train/dist.h"
 #include "train/runio.h"
+#include "train/runio_int8.h"
 #include "train/stopsig.h"
 #include "train/train_run.h"
 
@@ -512,7 +513,7 @@ int cmd_train(int argc, char **argv) {
         if (!rc) {
             p = cJSON_GetObjectItemCaseSensitive(cfg, "pifi");
             if (!cJSON_IsObject(p)) rc = pifi_errf(&err, "%s: not a pifi run", cp);
-            else rc = runio_opts_from_json(p, &o, cp, &err);
+            else rc = runio_int8_refuse_training(p, resume, &err) || runio_opts_from_json(p, &o, cp, &err) ? -1 : 0;
         }
         free(cp);
         if (!rc) {

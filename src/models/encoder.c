@@ -28,21 +28,23 @@
 /* parameters */
 
 /* Point the EncoderParams fields into one arena; returns the float count.
- * With mem == NULL only counts. */
-static size_t point_params(EncoderParams *p, float *mem, const EncoderConfig *c, int pooler) {
+ * With mem == NULL only counts. q8 (ENC_Q8_*): tensors held in int8 only,
+ * left out of the arena (NULL). */
+static size_t point_params(EncoderParams *p, float *mem, const EncoderConfig *c, int pooler, unsigned q8) {
     size_t C = c->C, E = c->E, L = c->L, FF = c->FF;
+    size_t lin = q8 & ENC_Q8_LINEAR ? 0 : 1, wte = q8 & ENC_Q8_WTE ? 0 : 1;
     struct {
         float **ptr;
         size_t n;
     } t[] = {
-        {&p->wte, (size_t)c->V * E},   {&p->wpe, (size_t)c->maxT * E}, {&p->wtt, (size_t)c->TV * E},
+        {&p->wte, wte * c->V * E},     {&p->wpe, (size_t)c->maxT * E}, {&p->wtt, (size_t)c->TV * E},
         {&p->emb_lnw, E},              {&p->emb_lnb, E},
         {&p->projw, c->E != c->C ? C * E : 0},  {&p->projb, c->E != c->C ? C : 0},
-        {&p->qkvw, L * 3 * C * C},     {&p->qkvb, L * 3 * C},
-        {&p->attprojw, L * C * C},     {&p->attprojb, L * C},
+        {&p->qkvw, lin * L * 3 * C * C}, {&p->qkvb, L * 3 * C},
+        {&p->attprojw, lin * L * C * C}, {&p->attprojb, L * C},
         {&p->ln1w, L * C},             {&p->ln1b, L * C},
-        {&p->fcw, L * FF * C},         {&p->fcb, L * FF},
-        {&p->fcprojw, L * C * FF},     {&p->fcprojb, L * C},
+        {&p->fcw, lin * L * FF * C},   {&p->fcb, L * FF},
+        {&p->fcprojw, lin * L * C * FF}, {&p->fcprojb, L * C},
         {&p->ln2w, L * C},             {&p->ln2b, L * C},
         {&p->poolw, pooler ? C * C : 0}, {&p->poolb, pooler ? C : 0},
     };
@@ -54,9 +56,16 @@ static size_t point_params(EncoderParams *p, float *mem, const EncoderConfig *c,
     return total;
 }
 
-/* Read "<prefix><name>" (or its old gamma/beta spelling) into dst. */
+/* The ENC_Q8_* tensors m holds in int8 only. */
+static unsigned q8_only_what(const Encoder *m) {
+    return m->int8_only ? (m->q8.qkvw ? ENC_Q8_LINEAR : 0u) | (m->q8.wte ? ENC_Q8_WTE : 0u) : 0u;
+}
+
+/* Read "<prefix><name>" (or its old gamma/beta spelling) into dst; dst
+ * NULL: a tensor held in int8 (encoder_load_q8 reads it). */
 static int load_tensor(SafeTensors *st, const char *prefix, const char *name, int ndim, int64_t d0,
                        int64_t d1, float *dst, PifiErr *err) {
+    if (!dst) return 0;
     char full[256];
     snprintf(full, sizeof full, "%s%s", prefix, name);
     const StTensor *t;
@@ -74,6 +83,10 @@ static int load_tensor(SafeTensors *st, const char *prefix, const char *name, in
         if (alt[0] && strstr(full, "LayerNorm") && st_find(st, alt, &t, err) == 0)
             snprintf(full, sizeof full, "%s", alt);
     }
+    PifiDType dt = st_find(st, full, &t, err) == 0 ? t->dtype : PIFI_DT_F32; /* missing: st_read_f32 says so */
+    if (dt != PIFI_DT_F32 && dt != PIFI_DT_F16 && dt != PIFI_DT_BF16 && dt != PIFI_DT_F64) /* int8 without its scale */
+        return pifi_errf(err, "%s: tensor '%s' has dtype %s; expected F32, F16, BF16 or F64", t->file, full,
+                         pifi_dtype_name(t->dtype));
     int64_t shape[2] = {d0, d1};
     return st_read_f32(st, full, ndim, shape, dst, err);
 }
@@ -98,7 +111,7 @@ static int load_params(Encoder *m, SafeTensors *st, const char *prefix, PifiErr 
         static const char *qkv[3] = {"query", "key", "value"};
         for (int j = 0; j < 3; j++) {
             snprintf(n, sizeof n, "encoder.layer.%d.attention.self.%s.weight", l, qkv[j]);
-            if (load_tensor(st, prefix, n, 2, C, C, p->qkvw + ((size_t)l * 3 + j) * C * C, err)) return -1;
+            if (load_tensor(st, prefix, n, 2, C, C, ENC_AT(p->qkvw, ((size_t)l * 3 + j) * C * C), err)) return -1;
             snprintf(n, sizeof n, "encoder.layer.%d.attention.self.%s.bias", l, qkv[j]);
             if (load_tensor(st, prefix, n, 1, C, 0, p->qkvb + ((size_t)l * 3 + j) * C, err)) return -1;
         }
@@ -108,13 +121,13 @@ static int load_params(Encoder *m, SafeTensors *st, const char *prefix, PifiErr 
             int64_t d0, d1;
             float *dst;
         } t[] = {
-            {"attention.output.dense.weight", 2, C, C, p->attprojw + (size_t)l * C * C},
+            {"attention.output.dense.weight", 2, C, C, ENC_AT(p->attprojw, (size_t)l * C * C)},
             {"attention.output.dense.bias", 1, C, 0, p->attprojb + (size_t)l * C},
             {"attention.output.LayerNorm.weight", 1, C, 0, p->ln1w + (size_t)l * C},
             {"attention.output.LayerNorm.bias", 1, C, 0, p->ln1b + (size_t)l * C},
-            {"intermediate.dense.weight", 2, FF, C, p->fcw + (size_t)l * FF * C},
+            {"intermediate.dense.weight", 2, FF, C, ENC_AT(p->fcw, (size_t)l * FF * C)},
             {"intermediate.dense.bias", 1, FF, 0, p->fcb + (size_t)l * FF},
-            {"output.dense.weight", 2, C, FF, p->fcprojw + (size_t)l * C * FF},
+            {"output.dense.weight", 2, C, FF, ENC_AT(p->fcprojw, (size_t)l * C * FF)},
             {"output.dense.bias", 1, C, 0, p->fcprojb + (size_t)l * C},
             {"output.LayerNorm.weight", 1, C, 0, p->ln2w + (size_t)l * C},
             {"output.LayerNorm.bias", 1, C, 0, p->ln2b + (size_t)l * C},
@@ -162,13 +175,32 @@ int encoder_load(Encoder *m, const char *dir, PifiErr *err) {
     int f = st_find(st, pn, &pt, err);
     if (f < 0) goto fail;
     m->has_pooler = f == 0;
+    /* an int8 checkpoint: which tensors are I8 (those never get an fp32 copy) */
+    static const struct {
+        const char *name;
+        unsigned what;
+    } PROBE[] = {{"encoder.layer.0.attention.self.query.weight", ENC_Q8_LINEAR},
+                 {"embeddings.word_embeddings.weight", ENC_Q8_WTE}};
+    unsigned q8 = 0;
+    for (size_t i = 0; i < sizeof PROBE / sizeof PROBE[0]; i++) {
+        char n[96];
+        snprintf(n, sizeof n, "%s%s", prefix, PROBE[i].name);
+        const StTensor *t;
+        f = st_find(st, n, &t, err);
+        if (f < 0) goto fail;
+        if (f == 0 && t->dtype == PIFI_DT_I8) q8 |= PROBE[i].what;
+    }
 
-    size_t n = point_params(&m->params, NULL, &m->cfg, m->has_pooler);
-    m->param_mem = pifi_malloc(n * sizeof(float), err);
+    size_t n = point_params(&m->params, NULL, &m->cfg, m->has_pooler, q8);
+    m->param_mem = enc_weights_alloc(m, n * sizeof(float), err);
     if (!m->param_mem) goto fail;
-    point_params(&m->params, m->param_mem, &m->cfg, m->has_pooler);
+    point_params(&m->params, m->param_mem, &m->cfg, m->has_pooler, q8);
     m->num_params = (int64_t)n;
     if (load_params(m, st, prefix, err)) goto fail;
+    if (q8) {
+        if (encoder_load_q8(m, st, prefix, q8, err)) goto fail;
+        m->int8_only = 1;
+    }
     st_close(st);
     return 0;
 fail:
@@ -198,7 +230,7 @@ void encoder_free(Encoder *m) {
 int64_t encoder_param_count(const Encoder *m) { return m->num_params; }
 
 void encoder_point_params(const Encoder *m, EncoderParams *p, float *mem) {
-    point_params(p, mem, &m->cfg, m->has_pooler);
+    point_params(p, mem, &m->cfg, m->has_pooler, q8_only_what(m));
 }
 
 void encoder_set_inference(Encoder *m, int inference) { m->inference = inference != 0; }
@@ -331,18 +363,18 @@ static void position_ids(int32_t *pos, const int32_t *ids, const EncoderConfig *
     }
 }
 
-/* out (B, T, E) = wte[ids] + wtt[type_ids] + wpe[pos] */
+/* out (B, T, E) = wte[ids] + wtt[type_ids] + wpe[pos]; the word embeddings
+ * fp32 (wte) or int8 with a scale per token (wte8, swte). */
 static void embedding_forward(float *out, const int32_t *ids, const int32_t *type_ids,
-                              const int32_t *pos, const float *wte, const float *wtt,
-                              const float *wpe, int BT, int E) {
+                              const int32_t *pos, const float *wte, const int8_t *wte8, const float *swte,
+                              const float *wtt, const float *wpe, int BT, int E) {
 #pragma omp parallel for
     for (int i = 0; i < BT; i++) {
         float *o = out + (size_t)i * E;
-        const float *w = wte + (size_t)ids[i] * E;
         const float *tt = wtt ? wtt + (size_t)(type_ids ? type_ids[i] : 0) * E : NULL;
         const float *p = wpe + (size_t)pos[i] * E;
         for (int e = 0; e < E; e++) {
-            float v = w[e];
+            float v = wte8 ? swte[ids[i]] * (float)wte8[(size_t)ids[i] * E + e] : wte[(size_t)ids[i] * E + e];
             if (tt) v += tt[e];
             o[e] = v + p[e];
         }
@@ -397,8 +429,9 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
     const EncoderParams16 *w16 = bf ? &m->w16 : NULL;
     PifiCompute *cx = m->cx;
     EncoderActs *a = &m->acts;
-    embedding_forward(a->emb, ids, c->TV > 0 ? type_ids : NULL, m->pos_ids, p->wte,
-                      c->TV > 0 ? p->wtt : NULL, p->wpe, BT, E);
+    const EncoderParamsQ8 *q8 = m->q8_mem ? &m->q8 : NULL;
+    embedding_forward(a->emb, ids, c->TV > 0 ? type_ids : NULL, m->pos_ids, p->wte, q8 ? q8->wte : NULL,
+                      q8 ? q8->swte : NULL, c->TV > 0 ? p->wtt : NULL, p->wpe, BT, E);
     layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, p->emb_lnw, p->emb_lnb, BT, E,
                       c->ln_eps);
     const float *x = a->emb_ln; /* (B, T, C) input of the current layer */
@@ -420,16 +453,16 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
         float *res2 = a->res2 + o * C, *ln2 = a->ln2 + o * C;
 
         size_t oq = (size_t)l * 3 * C * C, oa = (size_t)l * C * C, of = (size_t)l * FF * C;
-        const EncoderParamsQ8 *q8 = m->q8_mem ? &m->q8 : NULL;
         size_t rq = (size_t)l * 3 * C, ra = (size_t)l * C, rf = (size_t)l * FF;
-        linear_forward(cx, qkv, x, enc_w(p->qkvw + oq, w16 ? w16->qkvw + oq : NULL, q8 ? q8->qkvw + oq : NULL,
-                                         q8 ? q8->sqkv + rq : NULL),
+        const EncoderParamsQ8 *lq = q8 && q8->qkvw ? q8 : NULL; /* the layers' matrices in int8 */
+        linear_forward(cx, qkv, x, enc_w(ENC_AT(p->qkvw, oq), w16 ? ENC_AT(w16->qkvw, oq) : NULL,
+                                         lq ? lq->qkvw + oq : NULL, lq ? lq->sqkv + rq : NULL),
                        p->qkvb + (size_t)l * 3 * C, BT, C, 3 * C);
         if (m->lora_r > 0) encoder_lora_forward(m, l, x, qkv, B, T, lp, seed, step, row0);
         attention_forward_dropout(atty, att, a->attd, qkv, mask, B, T, C, NH, ap, seed,
                                   encoder_stream(step, l, ENC_SITE_ATT_PROBS), row0);
-        linear_forward(cx, res1, atty, enc_w(p->attprojw + oa, w16 ? w16->attprojw + oa : NULL,
-                                             q8 ? q8->attprojw + oa : NULL, q8 ? q8->sattproj + ra : NULL),
+        linear_forward(cx, res1, atty, enc_w(ENC_AT(p->attprojw, oa), w16 ? ENC_AT(w16->attprojw, oa) : NULL,
+                                             lq ? lq->attprojw + oa : NULL, lq ? lq->sattproj + ra : NULL),
                        p->attprojb + (size_t)l * C, BT, C, C);
         if (hp > 0.0f)
             dropout_rows_forward(res1, res1, B, (size_t)T * C, hp, seed, encoder_stream(step, l, ENC_SITE_ATT_OUT),
@@ -437,12 +470,12 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
         residual_add(res1, x, (size_t)BT * C);
         layernorm_forward(ln1, a->ln1_mean + o, a->ln1_rstd + o, res1, p->ln1w + (size_t)l * C,
                           p->ln1b + (size_t)l * C, BT, C, c->ln_eps);
-        linear_forward(cx, fch, ln1, enc_w(p->fcw + of, w16 ? w16->fcw + of : NULL, q8 ? q8->fcw + of : NULL,
-                                           q8 ? q8->sfc + rf : NULL),
+        linear_forward(cx, fch, ln1, enc_w(ENC_AT(p->fcw, of), w16 ? ENC_AT(w16->fcw, of) : NULL,
+                                           lq ? lq->fcw + of : NULL, lq ? lq->sfc + rf : NULL),
                        p->fcb + (size_t)l * FF, BT, C, FF);
         activation_forward((Activation)c->act, fch_act, fch, (size_t)BT * FF);
-        linear_forward(cx, res2, fch_act, enc_w(p->fcprojw + of, w16 ? w16->fcprojw + of : NULL,
-                                                q8 ? q8->fcprojw + of : NULL, q8 ? q8->sfcproj + ra : NULL),
+        linear_forward(cx, res2, fch_act, enc_w(ENC_AT(p->fcprojw, of), w16 ? ENC_AT(w16->fcprojw, of) : NULL,
+                                                lq ? lq->fcprojw + of : NULL, lq ? lq->sfcproj + ra : NULL),
                        p->fcprojb + (size_t)l * C, BT, FF, C);
         if (hp > 0.0f)
             dropout_rows_forward(res2, res2, B, (size_t)T * C, hp, seed, encoder_stream(step, l, ENC_SITE_FFN_OUT),

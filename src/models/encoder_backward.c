@@ -118,6 +118,7 @@ int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_gr
     int lora_train = m->lora_r > 0 && lora_grads &&
                      (lora_grads->qa || lora_grads->qb || lora_grads->va || lora_grads->vb);
     if (!emb_train && !layer_train && !lora_train) return 0; /* everything frozen */
+    if (m->int8_only) return pifi_errf(err, "encoder_backward: an int8 encoder is for inference only");
     if (ensure_grad_scratch(m, err)) return -1;
 
     const EncoderParams *p = &m->params;

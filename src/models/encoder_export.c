@@ -1,14 +1,17 @@
 /* encoder_export.c: the encoder's weights as Hugging Face-named tensors
  * (views into the parameter arena, no copies), for writing checkpoints that
  * transformers' AutoModel loads: "embeddings.word_embeddings.weight",
- * "encoder.layer.N.attention.self.query.weight", ... */
+ * "encoder.layer.N.attention.self.query.weight", ...; a quantized encoder's
+ * int8 tensors as I8 with an F32 "<name>_scale" (one scale per row), which
+ * encoder_load reads back into the int8 form. */
 #include <stdio.h>
 #include <string.h>
 
 #include "kernels/gemm.h"
 #include "pifi/encoder_export.h"
 
-static void put(EncoderExport *x, const char *name, const float *data, int ndim, int64_t d0, int64_t d1) {
+static void put_t(EncoderExport *x, const char *name, PifiDType dt, const void *data, int ndim, int64_t d0,
+                  int64_t d1) {
     if (x->n >= ENCODER_EXPORT_MAX || !data) return;
     StWriteTensor *t = &x->t[x->n];
     char *dst = x->names[x->n];
@@ -17,7 +20,7 @@ static void put(EncoderExport *x, const char *name, const float *data, int ndim,
     memcpy(dst, x->prefix, np);
     memcpy(dst + np, name, nn + 1);
     t->name = x->names[x->n];
-    t->dtype = PIFI_DT_F32;
+    t->dtype = dt;
     t->ndim = ndim;
     t->shape[0] = d0;
     t->shape[1] = d1;
@@ -25,15 +28,33 @@ static void put(EncoderExport *x, const char *name, const float *data, int ndim,
     x->n++;
 }
 
+static void put(EncoderExport *x, const char *name, const float *data, int ndim, int64_t d0, int64_t d1) {
+    put_t(x, name, PIFI_DT_F32, data, ndim, d0, d1);
+}
+
+/* A matrix (d0, d1): int8 with its scales (d0) when q is set, else fp32. */
+static void put_w(EncoderExport *x, const char *name, const float *f, const int8_t *q, const float *s, int64_t d0,
+                  int64_t d1) {
+    if (!q) {
+        put(x, name, f, 2, d0, d1);
+        return;
+    }
+    put_t(x, name, PIFI_DT_I8, q, 2, d0, d1);
+    char sn[176];
+    snprintf(sn, sizeof sn, "%s_scale", name);
+    put(x, sn, s, 1, d0, 0);
+}
+
 int encoder_export(const Encoder *m, const char *prefix, EncoderExport *x, PifiErr *err) {
     const EncoderConfig *c = &m->cfg;
     const EncoderParams *p = &m->params;
     int64_t C = c->C, E = c->E, FF = c->FF;
-    if (16 * (int64_t)c->L + 16 > ENCODER_EXPORT_MAX)
+    if (22 * (int64_t)c->L + 18 > ENCODER_EXPORT_MAX)
         return pifi_errf(err, "encoder: %d layers are more than the exporter holds", c->L);
     memset(x, 0, sizeof *x);
     snprintf(x->prefix, sizeof x->prefix, "%s", prefix ? prefix : "");
-    put(x, "embeddings.word_embeddings.weight", p->wte, 2, c->V, E);
+    const EncoderParamsQ8 *q = &m->q8; /* NULL fields: not quantized */
+    put_w(x, "embeddings.word_embeddings.weight", p->wte, q->wte, q->swte, c->V, E);
     put(x, "embeddings.position_embeddings.weight", p->wpe, 2, c->maxT, E);
     if (c->TV > 0) put(x, "embeddings.token_type_embeddings.weight", p->wtt, 2, c->TV, E);
     put(x, "embeddings.LayerNorm.weight", p->emb_lnw, 1, E, 0);
@@ -47,30 +68,39 @@ int encoder_export(const Encoder *m, const char *prefix, EncoderExport *x, PifiE
         char n[160];
         for (int j = 0; j < 3; j++) {
             snprintf(n, sizeof n, "encoder.layer.%d.attention.self.%s.weight", l, QKV[j]);
-            put(x, n, p->qkvw + ((size_t)l * 3 + j) * C * C, 2, C, C);
+            size_t r = ((size_t)l * 3 + j) * C;
+            put_w(x, n, p->qkvw ? p->qkvw + r * C : NULL, q->qkvw ? q->qkvw + r * C : NULL,
+                  q->qkvw ? q->sqkv + r : NULL, C, C);
             snprintf(n, sizeof n, "encoder.layer.%d.attention.self.%s.bias", l, QKV[j]);
             put(x, n, p->qkvb + ((size_t)l * 3 + j) * C, 1, C, 0);
         }
+        size_t oa = (size_t)l * C * C, of = (size_t)l * FF * C; /* the matrices' offsets */
         struct {
             const char *name;
-            const float *data;
+            const float *f;   /* fp32, NULL when held in int8 only */
+            const int8_t *q;  /* int8 or NULL */
+            const float *s;   /* its scales */
             int ndim;
             int64_t d0, d1;
         } t[] = {
-            {"attention.output.dense.weight", p->attprojw + (size_t)l * C * C, 2, C, C},
-            {"attention.output.dense.bias", p->attprojb + (size_t)l * C, 1, C, 0},
-            {"attention.output.LayerNorm.weight", p->ln1w + (size_t)l * C, 1, C, 0},
-            {"attention.output.LayerNorm.bias", p->ln1b + (size_t)l * C, 1, C, 0},
-            {"intermediate.dense.weight", p->fcw + (size_t)l * FF * C, 2, FF, C},
-            {"intermediate.dense.bias", p->fcb + (size_t)l * FF, 1, FF, 0},
-            {"output.dense.weight", p->fcprojw + (size_t)l * C * FF, 2, C, FF},
-            {"output.dense.bias", p->fcprojb + (size_t)l * C, 1, C, 0},
-            {"output.LayerNorm.weight", p->ln2w + (size_t)l * C, 1, C, 0},
-            {"output.LayerNorm.bias", p->ln2b + (size_t)l * C, 1, C, 0},
+            {"attention.output.dense.weight", p->attprojw ? p->attprojw + oa : NULL, q->attprojw ? q->attprojw + oa : NULL,
+             q->attprojw ? q->sattproj + (size_t)l * C : NULL, 2, C, C},
+            {"attention.output.dense.bias", p->attprojb + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {"attention.output.LayerNorm.weight", p->ln1w + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {"attention.output.LayerNorm.bias", p->ln1b + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {"intermediate.dense.weight", p->fcw ? p->fcw + of : NULL, q->fcw ? q->fcw + of : NULL,
+             q->fcw ? q->sfc + (size_t)l * FF : NULL, 2, FF, C},
+            {"intermediate.dense.bias", p->fcb + (size_t)l * FF, NULL, NULL, 1, FF, 0},
+            {"output.dense.weight", p->fcprojw ? p->fcprojw + of : NULL, q->fcprojw ? q->fcprojw + of : NULL,
+             q->fcprojw ? q->sfcproj + (size_t)l * C : NULL, 2, C, FF},
+            {"output.dense.bias", p->fcprojb + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {"output.LayerNorm.weight", p->ln2w + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {"output.LayerNorm.bias", p->ln2b + (size_t)l * C, NULL, NULL, 1, C, 0},
         };
         for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
             snprintf(n, sizeof n, "encoder.layer.%d.%s", l, t[i].name);
-            put(x, n, t[i].data, t[i].ndim, t[i].d0, t[i].d1);
+            if (t[i].ndim == 2) put_w(x, n, t[i].f, t[i].q, t[i].s, t[i].d0, t[i].d1);
+            else put(x, n, t[i].f, 1, t[i].d0, 0);
         }
     }
     if (p->poolw) {

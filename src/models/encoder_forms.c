@@ -1,13 +1,16 @@
-/* encoder_forms.c: the other forms of the encoder's linear-layer weights:
- * bf16 copies for bf16 precision (refreshed from the fp32 master weights),
- * and int8 with a scale per output row for quantized inference. */
-#include <math.h>
+/* encoder_forms.c: the other forms of the encoder's weights: bf16 copies of
+ * the linear layers for bf16 precision (refreshed from the fp32 master
+ * weights), and int8 with a scale per output row (the linear layers, and the
+ * word embeddings with a scale per token) for quantized inference: made from
+ * the fp32 weights (encoder_quantize) or read from an int8 checkpoint
+ * (encoder_load_q8) without any fp32 copy. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/compute.h"
 #include "models/encoder_internal.h"
+#include "models/q8.h"
 #include "pifi/encoder.h"
 
 /* ------------------------------------------------------------------------ */
@@ -25,15 +28,16 @@ int encoder_set_precision(Encoder *m, PifiPrecision p, PifiErr *err) {
     return 0;
 }
 
-/* Point w16 into mem (NULL: count); the element count. */
-static size_t point_w16(EncoderParams16 *w, uint16_t *mem, const EncoderConfig *c) {
-    size_t C = c->C, E = c->E, L = c->L, FF = c->FF;
+/* Point w16 into mem (NULL: count); the element count. The layers'
+ * matrices get no bf16 copy when they are held in int8. */
+static size_t point_w16(EncoderParams16 *w, uint16_t *mem, const EncoderConfig *c, int lin8) {
+    size_t C = c->C, E = c->E, L = c->L, FF = c->FF, lin = lin8 ? 0 : 1;
     struct {
         uint16_t **ptr;
         size_t n;
     } t[] = {
-        {&w->qkvw, L * 3 * C * C}, {&w->attprojw, L * C * C}, {&w->fcw, L * FF * C},
-        {&w->fcprojw, L * C * FF}, {&w->projw, c->E != c->C ? C * E : 0},
+        {&w->qkvw, lin * L * 3 * C * C}, {&w->attprojw, lin * L * C * C}, {&w->fcw, lin * L * FF * C},
+        {&w->fcprojw, lin * L * C * FF}, {&w->projw, c->E != c->C ? C * E : 0},
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -45,19 +49,26 @@ static size_t point_w16(EncoderParams16 *w, uint16_t *mem, const EncoderConfig *
 
 /* Round the fp32 weights into the bf16 copies (allocated the first time). */
 int encoder_refresh_w16(Encoder *m, PifiErr *err) {
+    int lin8 = m->q8.qkvw != NULL;
+    if (m->w16_mem && lin8 && m->w16.qkvw) { /* quantized since: the copies of the layers' matrices go */
+        free(m->w16_mem);
+        m->w16_mem = NULL;
+    }
     if (!m->w16_mem) {
-        size_t n = point_w16(&m->w16, NULL, &m->cfg);
-        m->w16_mem = pifi_malloc(n * sizeof(uint16_t), err);
+        size_t n = point_w16(&m->w16, NULL, &m->cfg, lin8);
+        m->w16_mem = enc_weights_alloc(m, (n ? n : 1) * sizeof(uint16_t), err);
         if (!m->w16_mem) return -1;
-        point_w16(&m->w16, m->w16_mem, &m->cfg);
+        point_w16(&m->w16, m->w16_mem, &m->cfg, lin8);
     }
     const EncoderConfig *c = &m->cfg;
     const EncoderParams *p = &m->params;
     size_t C = c->C, L = c->L, FF = c->FF;
-    bf16_from_f32(m->w16.qkvw, p->qkvw, L * 3 * C * C);
-    bf16_from_f32(m->w16.attprojw, p->attprojw, L * C * C);
-    bf16_from_f32(m->w16.fcw, p->fcw, L * FF * C);
-    bf16_from_f32(m->w16.fcprojw, p->fcprojw, L * C * FF);
+    if (m->w16.qkvw) {
+        bf16_from_f32(m->w16.qkvw, p->qkvw, L * 3 * C * C);
+        bf16_from_f32(m->w16.attprojw, p->attprojw, L * C * C);
+        bf16_from_f32(m->w16.fcw, p->fcw, L * FF * C);
+        bf16_from_f32(m->w16.fcprojw, p->fcprojw, L * C * FF);
+    }
     if (p->projw) bf16_from_f32(m->w16.projw, p->projw, C * c->E);
     if (m->cx) compute_weights_changed(m->cx); /* packed copies of the old values */
     m->w16_fresh = 1;
@@ -67,89 +78,97 @@ int encoder_refresh_w16(Encoder *m, PifiErr *err) {
 /* ------------------------------------------------------------------------ */
 /* int8 weights (inference) */
 
-/* The four stacked matrices: name, rows, columns, fp32 source, int8 and scale fields. */
+/* The quantized tensors: the four stacked matrices (rows, columns, fp32
+ * source, int8 and scale fields) and the word embeddings. */
 typedef struct {
-    const char *name;
     size_t rows, cols;
     const float *f;
     int8_t **q;
     float **s;
 } Q8Spec;
 
-static void q8_specs(Encoder *m, Q8Spec t[4]) {
+/* The specs of `what` (ENC_Q8_*) into t; the count. */
+static int q8_specs(Encoder *m, unsigned what, Q8Spec t[5]) {
     const EncoderConfig *c = &m->cfg;
     size_t C = c->C, L = c->L, FF = c->FF;
-    Q8Spec s[4] = {
-        {"slm.qkvw", L * 3 * C, C, m->params.qkvw, &m->q8.qkvw, &m->q8.sqkv},
-        {"slm.attprojw", L * C, C, m->params.attprojw, &m->q8.attprojw, &m->q8.sattproj},
-        {"slm.fcw", L * FF, C, m->params.fcw, &m->q8.fcw, &m->q8.sfc},
-        {"slm.fcprojw", L * C, FF, m->params.fcprojw, &m->q8.fcprojw, &m->q8.sfcproj},
-    };
-    memcpy(t, s, sizeof s);
+    EncoderParams *p = &m->params;
+    EncoderParamsQ8 *q = &m->q8;
+    int n = 0;
+    if (what & ENC_Q8_LINEAR) {
+        t[n++] = (Q8Spec){L * 3 * C, C, p->qkvw, &q->qkvw, &q->sqkv};
+        t[n++] = (Q8Spec){L * C, C, p->attprojw, &q->attprojw, &q->sattproj};
+        t[n++] = (Q8Spec){L * FF, C, p->fcw, &q->fcw, &q->sfc};
+        t[n++] = (Q8Spec){L * C, FF, p->fcprojw, &q->fcprojw, &q->sfcproj};
+    }
+    if (what & ENC_Q8_WTE) t[n++] = (Q8Spec){(size_t)c->V, (size_t)c->E, p->wte, &q->wte, &q->swte};
+    return n;
 }
 
-int encoder_quantize(Encoder *m, SafeTensors *from, PifiErr *err) {
-    Q8Spec t[4];
-    q8_specs(m, t);
+/* A new int8 arena for the specs (scales first, aligned, then the rows),
+ * their fields pointed into it; the old one is freed. */
+static int q8_alloc(Encoder *m, Q8Spec *t, int n, PifiErr *err) {
     size_t bytes = 0;
-    for (int i = 0; i < 4; i++) bytes += t[i].rows * (t[i].cols + sizeof(float));
-    char *mem = pifi_malloc(bytes, err);
+    for (int i = 0; i < n; i++) bytes += t[i].rows * (t[i].cols + sizeof(float));
+    char *mem = enc_weights_alloc(m, bytes ? bytes : 1, err);
     if (!mem) return -1;
-    char *p = mem;
-    for (int i = 0; i < 4; i++) { /* scales first (aligned), then the int8 rows */
-        *t[i].s = (float *)p;
-        p += t[i].rows * sizeof(float);
-    }
-    for (int i = 0; i < 4; i++) {
-        *t[i].q = (int8_t *)p;
-        p += t[i].rows * t[i].cols;
-    }
-    for (int i = 0; i < 4; i++) {
-        int8_t *q = *t[i].q;
-        float *s = *t[i].s;
-        if (from) {
-            const StTensor *st;
-            char sn[64];
-            snprintf(sn, sizeof sn, "%s.scale", t[i].name);
-            int64_t shape[1] = {(int64_t)t[i].rows};
-            if (st_get(from, t[i].name, &st, err) || st_read_f32(from, sn, 1, shape, s, err)) goto fail;
-            if (st->dtype != PIFI_DT_I8 || st->ndim != 2 || st->shape[0] != (int64_t)t[i].rows ||
-                st->shape[1] != (int64_t)t[i].cols) {
-                pifi_errf(err, "%s: tensor '%s' is not I8 [%zu, %zu]", st->file, t[i].name, t[i].rows, t[i].cols);
-                goto fail;
-            }
-            memcpy(q, st->data, t[i].rows * t[i].cols);
-            continue;
-        }
-        size_t R = t[i].rows, Cc = t[i].cols;
-        const float *f = t[i].f;
-#pragma omp parallel for schedule(static)
-        for (size_t r = 0; r < R; r++) {
-            float amax = 0.0f;
-            for (size_t c = 0; c < Cc; c++) amax = fabsf(f[r * Cc + c]) > amax ? fabsf(f[r * Cc + c]) : amax;
-            float sc = amax > 0.0f ? amax / 127.0f : 1.0f;
-            s[r] = sc;
-            for (size_t c = 0; c < Cc; c++) q[r * Cc + c] = (int8_t)lrintf(f[r * Cc + c] / sc);
-        }
-    }
     free(m->q8_mem);
-    m->q8_mem = mem;
-    return 0;
-fail:
-    free(mem);
     memset(&m->q8, 0, sizeof m->q8);
-    m->q8_mem = NULL;
-    return -1;
+    m->q8_mem = mem;
+    for (int i = 0; i < n; i++) {
+        *t[i].s = (float *)mem;
+        mem += t[i].rows * sizeof(float);
+    }
+    for (int i = 0; i < n; i++) {
+        *t[i].q = (int8_t *)mem;
+        mem += t[i].rows * t[i].cols;
+    }
+    return 0;
 }
 
-int encoder_q8_tensors(const Encoder *m, StWriteTensor out[8]) {
-    if (!m->q8_mem) return 0;
-    Q8Spec t[4];
-    q8_specs((Encoder *)m, t);
-    static const char *SCALE[4] = {"slm.qkvw.scale", "slm.attprojw.scale", "slm.fcw.scale", "slm.fcprojw.scale"};
-    for (int i = 0; i < 4; i++) {
-        out[2 * i] = (StWriteTensor){SCALE[i], PIFI_DT_F32, 1, {(int64_t)t[i].rows}, *t[i].s};
-        out[2 * i + 1] = (StWriteTensor){t[i].name, PIFI_DT_I8, 2, {(int64_t)t[i].rows, (int64_t)t[i].cols}, *t[i].q};
+int encoder_quantize(Encoder *m, int embeddings, PifiErr *err) {
+    if (m->int8_only) return pifi_errf(err, "encoder: already int8 (loaded from an int8 checkpoint)");
+    Q8Spec t[5];
+    int n = q8_specs(m, ENC_Q8_LINEAR | (embeddings ? ENC_Q8_WTE : 0u), t);
+    if (q8_alloc(m, t, n, err)) return -1;
+    for (int i = 0; i < n; i++) q8_quantize_rows(*t[i].q, *t[i].s, t[i].f, NULL, t[i].rows, t[i].cols);
+    m->w16_fresh = 0; /* the bf16 copies of the layers' matrices are dropped at the next forward */
+    return 0;
+}
+
+int encoder_load_q8(Encoder *m, SafeTensors *st, const char *prefix, unsigned what, PifiErr *err) {
+    Q8Spec t[5];
+    int n = q8_specs(m, what, t);
+    if (q8_alloc(m, t, n, err)) return -1;
+    const EncoderConfig *c = &m->cfg;
+    size_t C = c->C, FF = c->FF;
+    char name[200];
+    if (what & ENC_Q8_WTE) {
+        snprintf(name, sizeof name, "%sembeddings.word_embeddings.weight", prefix);
+        if (q8_read(st, name, (size_t)c->V, (size_t)c->E, m->q8.wte, m->q8.swte, err)) return -1;
     }
-    return 8;
+    if (!(what & ENC_Q8_LINEAR)) return 0;
+    static const char *QKV[3] = {"query", "key", "value"};
+    const EncoderParamsQ8 *q = &m->q8;
+    for (int l = 0; l < c->L; l++) {
+        for (int j = 0; j < 3; j++) {
+            size_t r = ((size_t)l * 3 + j) * C;
+            snprintf(name, sizeof name, "%sencoder.layer.%d.attention.self.%s.weight", prefix, l, QKV[j]);
+            if (q8_read(st, name, C, C, q->qkvw + r * C, q->sqkv + r, err)) return -1;
+        }
+        struct {
+            const char *name;
+            size_t rows, cols;
+            int8_t *q;
+            float *s;
+        } t2[] = {
+            {"attention.output.dense.weight", C, C, q->attprojw + (size_t)l * C * C, q->sattproj + (size_t)l * C},
+            {"intermediate.dense.weight", FF, C, q->fcw + (size_t)l * FF * C, q->sfc + (size_t)l * FF},
+            {"output.dense.weight", C, FF, q->fcprojw + (size_t)l * C * FF, q->sfcproj + (size_t)l * C},
+        };
+        for (size_t i = 0; i < sizeof t2 / sizeof t2[0]; i++) {
+            snprintf(name, sizeof name, "%sencoder.layer.%d.%s", prefix, l, t2[i].name);
+            if (q8_read(st, name, t2[i].rows, t2[i].cols, t2[i].q, t2[i].s, err)) return -1;
+        }
+    }
+    return 0;
 }

@@ -1,5 +1,6 @@
-/* encoder_internal.h: what encoder.c, encoder_backward.c and encoder_lora.c
- * share: dropout streams and the LoRA branch of a layer. */
+/* encoder_internal.h: what encoder.c, encoder_backward.c, encoder_lora.c and
+ * encoder_forms.c share: dropout streams, the LoRA branch of a layer, the
+ * weights' forms and their allocation. */
 #ifndef PIFI_ENCODER_INTERNAL_H
 #define PIFI_ENCODER_INTERNAL_H
 
@@ -7,6 +8,7 @@
 
 #include "kernels/compute.h"
 #include "pifi/encoder.h"
+#include "pifi/safetensors.h"
 
 /* Dropout sites. The embeddings have one, each layer ENC_SITES_PER_LAYER. */
 enum {
@@ -51,5 +53,24 @@ static inline LinearW enc_w(const float *f, const uint16_t *h, const int8_t *q, 
     LinearW w = {q ? NULL : f, q ? NULL : h, q, s};
     return w;
 }
+
+/* base + off, or NULL when the form is absent (no arithmetic on NULL). */
+#define ENC_AT(base, off) ((base) ? (base) + (off) : NULL)
+
+/* A weight arena of n bytes, counted in m->weight_bytes_allocated. */
+static inline void *enc_weights_alloc(Encoder *m, size_t n, PifiErr *err) {
+    void *p = pifi_malloc(n, err);
+    if (p) m->weight_bytes_allocated += n;
+    return p;
+}
+
+/* Which tensors an int8 checkpoint holds as I8 (encoder.c probes, before
+ * the fp32 arena is laid out without them). */
+enum { ENC_Q8_LINEAR = 1u, ENC_Q8_WTE = 2u };
+
+/* Read the int8 tensors of `what` (ENC_Q8_*) of an int8 checkpoint, named as
+ * encoder_export names them with prefix, into a new int8 arena
+ * (encoder_forms.c). */
+int encoder_load_q8(Encoder *m, SafeTensors *st, const char *prefix, unsigned what, PifiErr *err);
 
 #endif

@@ -35,6 +35,7 @@ int encoder_lora_enable(Encoder *m, int r, float alpha, float dropout, uint64_t 
     const EncoderConfig *c = &m->cfg;
     if (m->lora_r > 0)
         return pifi_errf(err, "lora: adapters are already enabled (rank %d)", m->lora_r);
+    if (m->int8_only) return pifi_errf(err, "lora: an int8 encoder is for inference only");
     if (r < 1 || r > c->C)
         return pifi_errf(err, "lora: rank %d out of range (1 to hidden_size %d)", r, c->C);
     if (!(alpha > 0.0f) || !isfinite(alpha))
@@ -42,7 +43,7 @@ int encoder_lora_enable(Encoder *m, int r, float alpha, float dropout, uint64_t 
     if (!(dropout >= 0.0f && dropout < 1.0f))
         return pifi_errf(err, "lora: dropout %g must be in [0, 1)", (double)dropout);
     size_t n = point_lora(&m->lora, NULL, c, r);
-    m->lora_mem = pifi_malloc(n * sizeof(float), err);
+    m->lora_mem = enc_weights_alloc(m, n * sizeof(float), err);
     if (!m->lora_mem) return -1;
     point_lora(&m->lora, m->lora_mem, c, r);
     /* A: uniform(-1/sqrt(C), 1/sqrt(C)), tensor (layer, q|v) its own stream; B: zeros */

@@ -171,6 +171,41 @@ done:
     return rc;
 }
 
+cJSON *llm_config_to_json(const LlmConfig *c) {
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "model_type", c->model_type);
+    cJSON_AddNumberToObject(o, "hidden_size", c->D);
+    cJSON_AddNumberToObject(o, "intermediate_size", c->FF);
+    cJSON_AddNumberToObject(o, "num_hidden_layers", c->num_layers);
+    cJSON_AddNumberToObject(o, "num_attention_heads", c->NH);
+    cJSON_AddNumberToObject(o, "num_key_value_heads", c->NKV);
+    cJSON_AddNumberToObject(o, "head_dim", c->HD);
+    cJSON_AddNumberToObject(o, "rms_norm_eps", c->rms_eps);
+    cJSON_AddNumberToObject(o, "initializer_range", c->initializer_range);
+    cJSON_AddStringToObject(o, c->arch == LLM_GEMMA2 ? "hidden_activation" : "hidden_act",
+                            activation_name((Activation)c->act));
+    /* Qwen2's q/k/v biases come with its model_type; attention_bias gives Llama's four */
+    cJSON_AddBoolToObject(o, "attention_bias", c->arch == LLM_QWEN2 ? 0 : c->qkv_bias);
+    if (c->arch == LLM_GEMMA2) {
+        cJSON_AddNumberToObject(o, "query_pre_attn_scalar", 1.0 / ((double)c->attn_scale * c->attn_scale));
+        cJSON_AddNumberToObject(o, "attn_logit_softcapping", c->softcap);
+    }
+    cJSON *rp = cJSON_AddObjectToObject(o, "rope_parameters");
+    static const char *TYPE[] = {[ROPE_DEFAULT] = "default", [ROPE_LLAMA3] = "llama3", [ROPE_LINEAR] = "linear"};
+    cJSON_AddStringToObject(rp, "rope_type", TYPE[c->rope_type]);
+    cJSON_AddNumberToObject(rp, "rope_theta", c->rope_theta);
+    if (c->rope_type != ROPE_DEFAULT) cJSON_AddNumberToObject(rp, "factor", c->rope_factor);
+    if (c->rope_type == ROPE_LLAMA3) {
+        cJSON_AddNumberToObject(rp, "low_freq_factor", c->rope_low_freq);
+        cJSON_AddNumberToObject(rp, "high_freq_factor", c->rope_high_freq);
+        cJSON_AddNumberToObject(rp, "original_max_position_embeddings", c->rope_orig_max_pos);
+    }
+    if (c->arch == LLM_QWEN2) cJSON_AddBoolToObject(o, "use_sliding_window", c->sliding_window > 0);
+    cJSON_AddNumberToObject(o, "sliding_window", c->sliding_window);
+    return o;
+}
+
 int llm_config_from_path(LlmConfig *c, const char *path, PifiErr *err) {
     if (!pifi_is_dir(path)) {
         size_t n = strlen(path);

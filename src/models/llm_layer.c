@@ -53,7 +53,7 @@ int llm_layer_specs(const LlmConfig *c, LlmLayerParams *p, int pooled_only, LlmT
 int llm_layer_alloc(LlmLayer *l, LlmTensorSpec *specs, int n, PifiErr *err) {
     size_t total = 0;
     for (int i = 0; i < n; i++) total += (size_t)specs[i].shape[0] * (specs[i].ndim == 2 ? specs[i].shape[1] : 1);
-    l->mem = pifi_malloc(total * sizeof(float), err);
+    l->mem = llm_weights_alloc(l, total * sizeof(float), err);
     if (!l->mem) return -1;
     size_t off = 0;
     for (int i = 0; i < n; i++) {
@@ -124,9 +124,10 @@ static int extracted_layer(const char *cfg_path, int *out, PifiErr *err) {
 #define LLM_LAYER_MAX_PARAMS ((int64_t)1 << 32)
 
 /* Every tensor of layer k in st has the shape the config implies and a
- * floating-point dtype, and the layer's size is sane: checked before
- * anything is allocated from the config's sizes. */
-static int check_tensors(SafeTensors *st, const char *path, int k, const LlmTensorSpec *specs, int n, PifiErr *err) {
+ * floating-point dtype (int8: the matrices I8), and the layer's size is
+ * sane: checked before anything is allocated from the config's sizes. */
+static int check_tensors(SafeTensors *st, const char *path, int k, const LlmTensorSpec *specs, int n, int int8,
+                         PifiErr *err) {
     int64_t total = 0;
     for (int i = 0; i < n; i++) {
         char name[256];
@@ -147,9 +148,15 @@ static int check_tensors(SafeTensors *st, const char *path, int k, const LlmTens
             return pifi_errf(err, "%s: tensor '%s' has shape %s but config.json implies [%lld]", t->file, name, got,
                              (long long)w[0]);
         }
-        if (t->dtype != PIFI_DT_F32 && t->dtype != PIFI_DT_F16 && t->dtype != PIFI_DT_BF16 && t->dtype != PIFI_DT_F64)
+        if (int8 && specs[i].ndim == 2) {
+            if (t->dtype != PIFI_DT_I8)
+                return pifi_errf(err, "%s: tensor '%s' has dtype %s; the matrices of an int8 layer are I8", t->file,
+                                 name, pifi_dtype_name(t->dtype));
+        } else if (t->dtype != PIFI_DT_F32 && t->dtype != PIFI_DT_F16 && t->dtype != PIFI_DT_BF16 &&
+                   t->dtype != PIFI_DT_F64) {
             return pifi_errf(err, "%s: tensor '%s' has dtype %s; a layer's weights are F32, F16, BF16 or F64",
                              t->file, name, pifi_dtype_name(t->dtype));
+        }
         total += t->numel;
     }
     if (total > LLM_LAYER_MAX_PARAMS)
@@ -205,11 +212,22 @@ int llm_layer_load_prec(LlmLayer *l, const char *path, int layer, int pooled_onl
     int n = llm_layer_specs(&l->cfg, &l->p, pooled_only, specs, 16);
     SafeTensors *st;
     if (st_open(&st, path, err)) return -1;
-    if (check_tensors(st, path, k, specs, n, err)) {
+    /* an int8 checkpoint (pifi quantize): its matrices are I8 */
+    char vname[256];
+    snprintf(vname, sizeof vname, "model.layers.%d.self_attn.v_proj.weight", k);
+    const StTensor *vt;
+    int int8 = st_find(st, vname, &vt, err) == 0 && vt->dtype == PIFI_DT_I8;
+    if (check_tensors(st, path, k, specs, n, int8, err)) {
         st_close(st);
         return -1;
     }
-    if (prec == PIFI_PREC_BF16) {
+    if (int8) {
+        if (llm_layer_load_int8(l, st, k, specs, n, err)) {
+            st_close(st);
+            llm_layer_free(l);
+            return -1;
+        }
+    } else if (prec == PIFI_PREC_BF16) {
         if (llm_layer_load_bf16(l, st, k, specs, n, err)) {
             st_close(st);
             llm_layer_free(l);

@@ -1,7 +1,9 @@
 /* llm_layer_forms.c: the other forms of an LLM layer's matrices: bf16 (the
  * frozen layer in bf16 precision, read straight from safetensors, or copies
  * of trainable fp32 weights) and int8 with a scale per output row (quantized
- * inference); and the per-forward preparation of the compute context. */
+ * inference: made from the loaded weights, or read straight from an int8
+ * checkpoint, which this file also writes); and the per-forward preparation
+ * of the compute context. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 
 #include "kernels/compute.h"
 #include "models/llm_layer_internal.h"
+#include "models/q8.h"
 #include "pifi/dtype.h"
 #include "pifi/hash.h"
 #include "pifi/safetensors.h"
@@ -43,7 +46,7 @@ static int drop_f32_matrices(LlmLayer *l, PifiErr *err) {
     size_t small = 0;
     for (int i = 0; i < n; i++)
         if (specs[i].ndim == 1) small += spec_numel(&specs[i]);
-    float *mem = pifi_malloc((small ? small : 1) * sizeof(float), err);
+    float *mem = llm_weights_alloc(l, (small ? small : 1) * sizeof(float), err);
     if (!mem) return -1;
     l->p = old;
     size_t off = 0;
@@ -76,7 +79,7 @@ static int alloc_w16(LlmLayer *l, const LlmTensorSpec *specs, int n, PifiErr *er
     size_t big = 0;
     for (int i = 0; i < n; i++)
         if (specs[i].ndim == 2) big += spec_numel(&specs[i]);
-    l->mem16 = pifi_malloc((big ? big : 1) * sizeof(uint16_t), err);
+    l->mem16 = llm_weights_alloc(l, (big ? big : 1) * sizeof(uint16_t), err);
     if (!l->mem16) return -1;
     size_t off = 0;
     for (int i = 0; i < n; i++) {
@@ -127,7 +130,7 @@ int llm_layer_load_bf16(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *spec
     size_t small = 0;
     for (int i = 0; i < n; i++)
         if (specs[i].ndim == 1) small += spec_numel(&specs[i]);
-    l->mem = pifi_malloc((small ? small : 1) * sizeof(float), err);
+    l->mem = llm_weights_alloc(l, (small ? small : 1) * sizeof(float), err);
     if (!l->mem || alloc_w16(l, specs, n, err)) return -1;
     l->num_params = llm_layer_param_count(&l->cfg);
     enum { CHUNK = 1 << 18 };
@@ -185,7 +188,7 @@ int llm_layer_quantize(LlmLayer *l, PifiErr *err) {
     size_t qb = 0, rows = 0;
     for (int i = 0; i < n; i++)
         if (specs[i].ndim == 2) qb += spec_numel(&specs[i]), rows += (size_t)specs[i].shape[0];
-    char *mem = pifi_malloc(rows * sizeof(float) + qb, err);
+    char *mem = llm_weights_alloc(l, rows * sizeof(float) + qb, err);
     if (!mem) return -1;
     if (!l->sha256[0]) llm_layer_weights_sha256(l, l->sha256);
     float *scales = (float *)mem;
@@ -196,24 +199,9 @@ int llm_layer_quantize(LlmLayer *l, PifiErr *err) {
         float **ss;
         if (specs[i].ndim != 2 || matrix_slot(l, specs[i].dst, &h, &qq, &ss) < 0) continue;
         int R = (int)specs[i].shape[0], C = (int)specs[i].shape[1];
-        const float *f = *specs[i].dst;
-        const uint16_t *b = *h;
         *qq = q;
         *ss = scales;
-#pragma omp parallel for schedule(static)
-        for (int r = 0; r < R; r++) {
-            float amax = 0.0f;
-            for (int c = 0; c < C; c++) {
-                float v = f ? f[(size_t)r * C + c] : bf16_value(b[(size_t)r * C + c]);
-                amax = fabsf(v) > amax ? fabsf(v) : amax;
-            }
-            float sc = amax > 0.0f ? amax / 127.0f : 1.0f;
-            scales[r] = sc;
-            for (int c = 0; c < C; c++) {
-                float v = f ? f[(size_t)r * C + c] : bf16_value(b[(size_t)r * C + c]);
-                q[(size_t)r * C + c] = (int8_t)lrintf(v / sc);
-            }
-        }
+        q8_quantize_rows(q, scales, *specs[i].dst, *h, (size_t)R, (size_t)C);
         q += (size_t)R * C;
         scales += R;
         *h = NULL;
@@ -232,45 +220,79 @@ int llm_layer_quantize(LlmLayer *l, PifiErr *err) {
     return 0;
 }
 
-int llm_layer_q8_tensors(const LlmLayer *l, StWriteTensor *out, char (*names)[192], int max) {
+int llm_layer_int8_tensors(const LlmLayer *l, StWriteTensor *out, char (*names)[192], int max) {
     if (!l->q8_only) return 0;
     LlmTensorSpec specs[16];
     LlmLayer *m = (LlmLayer *)l;
+    LlmLayerParams keep = m->p;
     int n = llm_layer_specs(&l->cfg, &m->p, l->pooled_only, specs, 16), k = 0;
+    m->p = keep;
     for (int i = 0; i < n && k + 2 <= max; i++) {
+        snprintf(names[k], 192, "model.layers.%d.%s", l->layer, specs[i].name);
         int8_t **q;
         float **s;
-        if (specs[i].ndim != 2 || matrix_slot(m, specs[i].dst, NULL, &q, &s) < 0) continue;
-        snprintf(names[k], 192, "llm.%s", specs[i].name);
+        if (specs[i].ndim == 1) {
+            out[k] = (StWriteTensor){names[k], PIFI_DT_F32, 1, {specs[i].shape[0]}, *specs[i].dst};
+            k++;
+            continue;
+        }
+        if (matrix_slot(m, specs[i].dst, NULL, &q, &s) < 0) continue;
         out[k] = (StWriteTensor){names[k], PIFI_DT_I8, 2, {specs[i].shape[0], specs[i].shape[1]}, *q};
         k++;
-        snprintf(names[k], 192, "llm.%s.scale", specs[i].name);
+        snprintf(names[k], 192, "model.layers.%d.%s_scale", l->layer, specs[i].name);
         out[k] = (StWriteTensor){names[k], PIFI_DT_F32, 1, {specs[i].shape[0]}, *s};
         k++;
     }
     return k;
 }
 
-int llm_layer_load_q8(LlmLayer *l, SafeTensors *st, PifiErr *err) {
-    if (llm_layer_quantize(l, err)) return -1; /* lays the int8 arena out (values replaced below) */
-    LlmTensorSpec specs[16];
-    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, 16);
+int llm_layer_load_int8(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *specs, int n, PifiErr *err) {
+    size_t small = 0, qb = 0, rows = 0;
     for (int i = 0; i < n; i++) {
-        int8_t **q;
-        float **s;
-        if (specs[i].ndim != 2 || matrix_slot(l, specs[i].dst, NULL, &q, &s) < 0) continue;
-        char name[192], sname[200];
-        snprintf(name, sizeof name, "llm.%s", specs[i].name);
-        snprintf(sname, sizeof sname, "%s.scale", name);
-        const StTensor *t;
-        int64_t rows[1] = {specs[i].shape[0]};
-        if (st_get(st, name, &t, err) || st_read_f32(st, sname, 1, rows, *s, err)) return -1;
-        if (t->dtype != PIFI_DT_I8 || t->ndim != 2 || t->shape[0] != specs[i].shape[0] ||
-            t->shape[1] != specs[i].shape[1])
-            return pifi_errf(err, "%s: tensor '%s' is not I8 [%lld, %lld]", t->file, name,
-                             (long long)specs[i].shape[0], (long long)specs[i].shape[1]);
-        memcpy(*q, t->data, spec_numel(&specs[i]));
+        if (specs[i].ndim == 1) small += spec_numel(&specs[i]);
+        else qb += spec_numel(&specs[i]), rows += (size_t)specs[i].shape[0];
     }
+    l->mem = llm_weights_alloc(l, (small ? small : 1) * sizeof(float), err);
+    l->memq = l->mem ? llm_weights_alloc(l, rows * sizeof(float) + qb, err) : NULL;
+    if (!l->memq) return -1;
+    l->num_params = llm_layer_param_count(&l->cfg);
+    float *scales = (float *)l->memq;
+    int8_t *q = (int8_t *)((char *)l->memq + rows * sizeof(float));
+    PifiSha256 *h = pifi_sha256_new();
+    if (!h) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    size_t off = 0;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "model.layers.%d.%s", k, specs[i].name);
+        size_t count = spec_numel(&specs[i]);
+        if (specs[i].ndim == 1) {
+            *specs[i].dst = l->mem + off;
+            off += count;
+            rc = st_read_f32(st, name, 1, specs[i].shape, *specs[i].dst, err);
+            if (rc == 0) pifi_sha256_update(h, *specs[i].dst, count * sizeof(float));
+            continue;
+        }
+        int8_t **qq;
+        float **ss;
+        matrix_slot(l, specs[i].dst, NULL, &qq, &ss);
+        *specs[i].dst = NULL;
+        size_t R = (size_t)specs[i].shape[0];
+        *qq = q;
+        *ss = scales;
+        rc = q8_read(st, name, R, count / R, q, scales, err);
+        if (rc == 0) {
+            pifi_sha256_update(h, q, count);
+            pifi_sha256_update(h, scales, R * sizeof(float));
+        }
+        q += count;
+        scales += R;
+    }
+    pifi_sha256_final(h, l->sha256);
+    if (rc) return -1;
+    l->q8_only = 1;
+    if (l->cx) compute_weights_changed(l->cx);
+    l->w16_fresh = 1;
     return 0;
 }
 

@@ -53,4 +53,17 @@ int llm_layer_load_gguf(LlmLayer *l, const char *path, int layer, int pooled_onl
  * llm_layer_weights_sha256 would. */
 int llm_layer_load_bf16(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *specs, int n, PifiErr *err);
 
+/* The same from an int8 checkpoint (llm_layer_int8_tensors): the matrices
+ * I8 with their "<name>_scale", straight into an int8-only layer (no fp32
+ * or bf16 copy of them is ever allocated), the vectors fp32; the hash is of
+ * what was read (llm_layer.h). */
+int llm_layer_load_int8(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *specs, int n, PifiErr *err);
+
+/* A weight arena of n bytes, counted in l->weight_bytes_allocated. */
+static inline void *llm_weights_alloc(LlmLayer *l, size_t n, PifiErr *err) {
+    void *p = pifi_malloc(n, err);
+    if (p) l->weight_bytes_allocated += n;
+    return p;
+}
+
 #endif

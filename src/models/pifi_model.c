@@ -14,6 +14,8 @@
 #include "kernels/gemm.h"
 #include "kernels/pool.h"
 #include "kernels/rng.h"
+#include "pifi/encoder_export.h"
+#include "pifi/fileio.h"
 
 int pifi_pooling_parse(const char *s, PifiPooling *out) {
     if (!strcmp(s, "cls")) *out = POOL_CLS;
@@ -134,35 +136,12 @@ PifiPrecision pifi_model_precision(const PifiModel *m) { return m->cx ? m->cx->p
 
 int pifi_model_quantize(PifiModel *m, int all, PifiErr *err) {
     if (m->has_llm && llm_layer_quantize(&m->llm, err)) return -1;
-    return all ? encoder_quantize(&m->slm, NULL, err) : 0;
+    return all ? encoder_quantize(&m->slm, 1, err) : 0;
 }
 
-int pifi_model_save_quantized(const PifiModel *m, const char *path, PifiErr *err) {
-    StWriteTensor t[24];
-    char names[14][192];
-    int n = m->has_llm ? llm_layer_q8_tensors(&m->llm, t, names, 14) : 0;
-    n += encoder_q8_tensors(&m->slm, t + n);
-    if (n == 0) return pifi_errf(err, "%s: nothing is quantized", path);
-    cJSON *meta = cJSON_CreateObject();
-    cJSON_AddStringToObject(meta, "format", "pifi-int8");
-    cJSON_AddStringToObject(meta, "scheme", "int8 weights, one fp32 scale per output row (absmax / 127)");
-    int rc = st_write(path, t, n, meta, err);
-    cJSON_Delete(meta);
-    return rc;
-}
-
-int pifi_model_load_quantized(PifiModel *m, const char *path, PifiErr *err) {
-    SafeTensors *st;
-    if (st_open(&st, path, err)) return -1;
-    const StTensor *t;
-    int f = m->has_llm ? st_find(st, "llm.mlp.down_proj.weight", &t, err) : 1;
-    int rc = f < 0 ? -1 : f == 0 ? llm_layer_load_q8(&m->llm, st, err) : 0;
-    if (rc == 0) {
-        f = st_find(st, "slm.qkvw", &t, err);
-        rc = f < 0 ? -1 : f == 0 ? encoder_quantize(&m->slm, st, err) : 0;
-    }
-    st_close(st);
-    return rc;
+uint64_t pifi_model_weight_bytes_allocated(const PifiModel *m) {
+    return m->slm.weight_bytes_allocated + (m->has_llm ? m->llm.weight_bytes_allocated : 0) +
+           (uint64_t)m->hp_count * sizeof(float);
 }
 
 void pifi_model_free(PifiModel *m) {
@@ -176,25 +155,115 @@ void pifi_model_free(PifiModel *m) {
     memset(m, 0, sizeof *m);
 }
 
-int pifi_model_load_heads(PifiModel *m, SafeTensors *st, const char *prefix, PifiErr *err) {
-    int C = m->C, D = m->D, K = m->K;
-    struct {
-        const char *name;
-        int ndim;
-        int64_t shape[2];
-        float *dst;
-    } t[] = {
+/* The heads' tensors: name (after the prefix), shape, field of m->hp. */
+typedef struct {
+    const char *name;
+    int ndim;
+    int64_t shape[2];
+    float *data;
+} HeadTensor;
+
+static int head_tensors(const PifiModel *m, HeadTensor t[6]) {
+    int C = m->C, D = m->D, K = m->K, n = 0;
+    HeadTensor all[6] = {
         {"l_in.weight", 2, {D, C}, m->hp.l_in},         {"l_out.weight", 2, {C, D}, m->hp.l_out},
         {"head.dense.weight", 2, {C, C}, m->hp.head_w1}, {"head.dense.bias", 1, {C, 0}, m->hp.head_b1},
         {"head.out.weight", 2, {K, C}, m->hp.head_w2},   {"head.out.bias", 1, {K, 0}, m->hp.head_b2},
     };
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-        if (!t[i].dst) continue;
+    for (int i = 0; i < 6; i++)
+        if (all[i].data) t[n++] = all[i];
+    return n;
+}
+
+int pifi_model_load_heads(PifiModel *m, SafeTensors *st, const char *prefix, PifiErr *err) {
+    HeadTensor t[6];
+    int n = head_tensors(m, t);
+    for (int i = 0; i < n; i++) {
         char name[128];
         snprintf(name, sizeof name, "%s%s", prefix, t[i].name);
-        if (st_read_f32(st, name, t[i].ndim, t[i].shape, t[i].dst, err)) return -1;
+        if (st_read_f32(st, name, t[i].ndim, t[i].shape, t[i].data, err)) return -1;
     }
     return 0;
+}
+
+/* The tensors reordered (stably) by decreasing element size, so that
+ * st_write aligns every one to its element size. n <= 1024. */
+static void by_element_size(StWriteTensor *t, int n) {
+    static const PifiDType ORDER[] = {PIFI_DT_F64, PIFI_DT_I64, PIFI_DT_F32, PIFI_DT_I32, PIFI_DT_F16,
+                                      PIFI_DT_BF16, PIFI_DT_I16, PIFI_DT_I8, PIFI_DT_U8, PIFI_DT_BOOL};
+    _Static_assert(sizeof ORDER / sizeof ORDER[0] == PIFI_DT_COUNT, "every dtype has its place");
+    StWriteTensor tmp[1024];
+    int m = 0;
+    for (size_t o = 0; o < sizeof ORDER / sizeof ORDER[0]; o++)
+        for (int i = 0; i < n; i++)
+            if (t[i].dtype == ORDER[o]) tmp[m++] = t[i];
+    memcpy(t, tmp, (size_t)m * sizeof *t);
+}
+
+/* llm_dir/config.json: the layer's config, naming its layer as a `pifi
+ * extract` output does, so that llm_layer_load finds it. */
+static int write_layer_config(const LlmLayer *l, const char *llm_dir, const char *source, PifiErr *err) {
+    cJSON *c = llm_config_to_json(&l->cfg), *px = c ? cJSON_AddObjectToObject(c, "pifi_extract") : NULL;
+    if (!px) {
+        cJSON_Delete(c);
+        return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    }
+    cJSON_AddStringToObject(px, "source", source ? source : "");
+    cJSON_AddNumberToObject(px, "layer", l->layer);
+    cJSON_AddStringToObject(px, "form", "int8 matrices, one fp32 scale per row (absmax / 127)");
+    char *text = cJSON_Print(c), *path = pifi_path_join(llm_dir, "config.json");
+    int rc = text && path ? pifi_write_file_atomic(path, text, strlen(text), err)
+                          : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    free(text);
+    free(path);
+    cJSON_Delete(c);
+    return rc;
+}
+
+int pifi_model_save_int8(const PifiModel *m, const char *slm_path, const char *llm_dir, const char *llm_source,
+                         PifiErr *err) {
+    if (m->has_llm && !m->llm.q8_only) return pifi_errf(err, "%s: the LLM layer is not quantized", llm_dir);
+    if (m->has_llm) { /* the layer: its own checkpoint directory */
+        StWriteTensor t[32];
+        char names[32][192];
+        int n = llm_layer_int8_tensors(&m->llm, t, names, 31);
+        if (m->llm.cfg.has_rope_freqs) /* GGUF's rope divisors, as pifi extract keeps them */
+            t[n++] = (StWriteTensor){"model.rope_freqs", PIFI_DT_F32, 1, {m->llm.cfg.HD / 2}, m->llm.cfg.rope_freqs};
+        by_element_size(t, n);
+        cJSON *meta = cJSON_CreateObject();
+        cJSON_AddStringToObject(meta, "format", "pifi-int8");
+        char *p = pifi_path_join(llm_dir, "model.safetensors");
+        int rc = p ? pifi_mkdirs(llm_dir, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        if (rc == 0) rc = st_write(p, t, n, meta, err);
+        if (rc == 0) rc = write_layer_config(&m->llm, llm_dir, llm_source, err);
+        free(p);
+        cJSON_Delete(meta);
+        if (rc) return -1;
+    }
+    /* the SLM (int8 where quantized) and the heads */
+    EncoderExport *x = malloc(sizeof *x);
+    if (!x) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    int rc = encoder_export(&m->slm, "", x, err);
+    HeadTensor h[6];
+    int nh = head_tensors(m, h);
+    char hn[6][64];
+    for (int i = 0; rc == 0 && i < nh; i++) {
+        if (x->n >= ENCODER_EXPORT_MAX) {
+            rc = pifi_errf(err, "%s: too many tensors to save", slm_path);
+            break;
+        }
+        snprintf(hn[i], sizeof hn[i], "pifi.%s", h[i].name);
+        x->t[x->n++] = (StWriteTensor){hn[i], PIFI_DT_F32, h[i].ndim, {h[i].shape[0], h[i].shape[1]}, h[i].data};
+    }
+    if (rc == 0) {
+        by_element_size(x->t, x->n);
+        cJSON *meta = cJSON_CreateObject();
+        cJSON_AddStringToObject(meta, "format", "pifi-int8");
+        rc = st_write(slm_path, x->t, x->n, meta, err);
+        cJSON_Delete(meta);
+    }
+    free(x);
+    return rc;
 }
 
 static int ensure_acts(PifiModel *m, int B, PifiErr *err) {

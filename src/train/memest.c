@@ -11,6 +11,7 @@
 #include "pifi/json.h"
 #include "pifi/llm_layer.h"
 #include "train/runio.h"
+#include "train/runio_int8.h"
 
 typedef struct {
     EncoderConfig enc;
@@ -94,12 +95,28 @@ int memest_train(const TrainOpts *o, int K, int64_t n_examples, MemEstimate *e, 
     return 0;
 }
 
-int memest_infer(const TrainOpts *o, int K, int batch, int64_t n_examples, MemEstimate *e, PifiErr *err) {
+/* Bytes of the weights for inference: fp32, except the RUN_INT8_* parts of
+ * an int8 run, one byte per weight and an fp32 scale per row. */
+static uint64_t infer_weight_bytes(const Shapes *s, unsigned int8) {
+    const EncoderConfig *c = &s->enc;
+    int64_t C = c->C, L = c->L, FF = c->FF, n8 = 0, rows = 0;
+    if (int8 & RUN_INT8_SLM_LINEAR) n8 += L * (4 * C * C + 2 * C * FF), rows += L * (5 * C + FF);
+    if (int8 & RUN_INT8_SLM_EMBEDDINGS) n8 += (int64_t)c->V * c->E, rows += c->V;
+    if ((int8 & RUN_INT8_LLM) && s->has_llm) {
+        const LlmConfig *l = &s->llm;
+        int64_t D = l->D, KC = (int64_t)l->NKV * l->HD, QC = (int64_t)l->NH * l->HD;
+        n8 += KC * D + D * QC + 3 * (int64_t)l->FF * D, rows += KC + 2 * D + 2 * (int64_t)l->FF;
+    }
+    return (uint64_t)(s->slm_params + s->head_params + s->llm_params - n8) * 4 + (uint64_t)n8 + (uint64_t)rows * 4;
+}
+
+static int infer_estimate(const TrainOpts *o, int K, int batch, int64_t n_examples, unsigned int8, MemEstimate *e,
+                          PifiErr *err) {
     memset(e, 0, sizeof *e);
     Shapes s;
     if (load_shapes(o, K, &s, err)) return -1;
     int64_t T = o->max_len;
-    memest_add(e, (uint64_t)(s.slm_params + s.head_params + s.llm_params) * 4, "parameters", NULL);
+    memest_add(e, infer_weight_bytes(&s, int8), "parameters", int8 ? "(int8 run)" : NULL);
     int64_t acts = enc_acts(&s.enc, batch, T, 1, 0);
     if (s.has_llm) acts += (int64_t)batch * (s.llm.FF * 4 + s.llm.D * 12);
     char w[96];
@@ -112,6 +129,10 @@ int memest_infer(const TrainOpts *o, int K, int batch, int64_t n_examples, MemEs
     return 0;
 }
 
+int memest_infer(const TrainOpts *o, int K, int batch, int64_t n_examples, MemEstimate *e, PifiErr *err) {
+    return infer_estimate(o, K, batch, n_examples, 0, e, err);
+}
+
 int memest_run_infer(const char *run_dir, int batch, MemEstimate *e, PifiErr *err) {
     char *cp = pifi_path_join(run_dir, "config.json");
     cJSON *cfg = NULL;
@@ -122,9 +143,11 @@ int memest_run_infer(const char *run_dir, int batch, MemEstimate *e, PifiErr *er
         rc = cJSON_IsObject(p) ? runio_opts_from_json(p, &o, cp, err) : pifi_errf(err, "%s: not a pifi run", cp);
         if (rc == 0) {
             int K = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(p, "label_names"));
+            unsigned int8;
             runio_resolve_llm(&o, run_dir);
             o.slm = run_dir; /* the trained SLM: its config.json is the run's */
-            rc = memest_infer(&o, K > 1 ? K : 2, batch, 0, e, err);
+            rc = runio_int8_record(p, cp, &int8, err);
+            if (rc == 0) rc = infer_estimate(&o, K > 1 ? K : 2, batch, 0, int8, e, err);
         }
     }
     cJSON_Delete(cfg);

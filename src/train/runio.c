@@ -16,6 +16,7 @@
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "pifi/safetensors.h"
+#include "train/runio_int8.h"
 
 #define PIFI_VERSION "0.1.0"
 
@@ -520,10 +521,13 @@ int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err) {
         r->label_names[k] = cJSON_IsString(nm) ? nm->valuestring : "?";
     }
     TrainOpts *o = &r->opts;
+    if (runio_int8_record(p, cp, &r->int8, err)) goto fail;
     runio_resolve_llm(o, run_dir);
     int has_llm = method_has_llm(o->method);
     if (pifi_model_init(&r->model, run_dir, has_llm ? o->llm : NULL, o->layer, r->K, o->pooling, 1, err)) goto fail;
-    if (o->method == METHOD_PIFI_RANDOM && llm_layer_init_random(&r->model.llm, o->seed, err)) goto fail;
+    if (r->int8 && runio_int8_verify(&r->model, r->int8, run_dir, err)) goto fail;
+    /* an int8 run holds its layer as it was quantized: random, or trained */
+    if (!r->int8 && o->method == METHOD_PIFI_RANDOM && llm_layer_init_random(&r->model.llm, o->seed, err)) goto fail;
     const char *want_sha = NULL;
     if (has_llm && pifi_json_string(p, "llm_layer_sha256", 0, &want_sha, cp, err) < 0) goto fail;
     if (want_sha) { /* the frozen layer is referenced, not copied: is it still the same? */
@@ -538,7 +542,7 @@ int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err) {
     SafeTensors *st;
     if (st_open(&st, run_dir, err)) goto fail;
     rc = pifi_model_load_heads(&r->model, st, "pifi.", err);
-    if (rc == 0 && o->method == METHOD_PIFI_UNFROZEN) {
+    if (rc == 0 && o->method == METHOD_PIFI_UNFROZEN && !r->int8) {
         LlmLayer *l = &r->model.llm;
         LlmTensorSpec specs[16];
         LlmLayerParams dummy;

@@ -16,7 +16,8 @@
  *                        removed when the run is complete unless
  *                        "keep_checkpoint" (--keep-checkpoint yes)
  *
- * Every file is written atomically (temp file, fsync, rename). */
+ * Every file is written atomically (temp file, fsync, rename). The int8 form
+ * of a run that `pifi quantize` writes is described in runio_int8.h. */
 #ifndef PIFI_RUNIO_H
 #define PIFI_RUNIO_H
 
@@ -54,7 +55,8 @@ int runio_remove_state(const char *run_dir, PifiErr *err);
 int runio_record_resume(const char *run_dir, int64_t step, const TrainOpts *o, PifiErr *err);
 
 /* A trained run for eval/predict: the model with its weights, the
- * tokenizer, the classes. label_names are owned by *cfg (free with cJSON_Delete). */
+ * tokenizer, the classes. label_names are owned by *cfg (free with
+ * cJSON_Delete). An int8 run (runio_int8.h) loads in its int8 form. */
 typedef struct {
     PifiModel model;
     PifiTokenizer *tk;
@@ -62,6 +64,7 @@ typedef struct {
     const char *label_names[256];
     cJSON *cfg;          /* config.json */
     TrainOpts opts;
+    unsigned int8;       /* RUN_INT8_* (runio_int8.h) of an int8 run, else 0 */
 } RunModel;
 
 int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err);
