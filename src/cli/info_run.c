@@ -45,6 +45,14 @@ cJSON *info_run_summary(const char *dir, const cJSON *pifi) {
     copy_if(s, "seed", train, is_num);
     copy_if(s, "epochs", train, is_num);
     copy_if(s, "max_steps", train, is_num);
+    /* an int8 run (pifi quantize): what is int8 and where it came from */
+    const cJSON *q = get(pifi, "quantized");
+    if (cJSON_IsObject(q)) {
+        cJSON *o = cJSON_AddObjectToObject(s, "int8");
+        const cJSON *parts = get(q, "int8");
+        if (o && cJSON_IsArray(parts)) cJSON_AddItemToObject(o, "parts", cJSON_Duplicate(parts, 1));
+        if (o) copy_if(o, "from", q, is_str);
+    }
     /* metrics.json: absent while a run has not finished an epoch */
     char *mp = pifi_path_join(dir, "metrics.json");
     cJSON *m = NULL;
@@ -99,6 +107,15 @@ void info_run_print(const char *dir, const cJSON *s) {
         printf("data          files:");
         cJSON_ArrayForEach(v, files) printf(" %s %s", v->string, v->valuestring);
         printf("\n");
+    }
+    const cJSON *q = get(s, "int8");
+    if (cJSON_IsObject(q)) {
+        printf("int8          inference only (pifi quantize): int8");
+        const cJSON *p;
+        cJSON_ArrayForEach(p, get(q, "parts")) printf("%s%s", p == get(q, "parts")->child ? " " : ", ",
+                                                      cJSON_IsString(p) ? p->valuestring : "?");
+        if (cJSON_IsString(v = get(q, "from"))) printf("; from %s", v->valuestring);
+        printf(" (the table below counts the trained model's parameters)\n");
     }
     if (cJSON_IsString(v = get(s, "method"))) printf("method        %s", v->valuestring);
     if (num(s, "seed") >= 0) printf(", seed %.0f", num(s, "seed"));

@@ -81,6 +81,7 @@ for out in q qall qbase qunf; do
   ok "[[ \$? -eq 0 ]]"
 done
 ok 'grep -q "LLM layer" $T/i-q && grep -q "llm_layer" $T/i-q'
+ok 'grep -q "^int8 .*inference only" $T/i-q && grep -q "^int8 .*inference only" $T/i-qall'
 # the default arithmetic (bf16 where the CPU has it) on the int8 weights works too
 "$PIFI" eval "$T/qall" > /dev/null 2>&1
 ok '[[ $? -eq 0 ]]'
