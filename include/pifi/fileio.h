@@ -55,6 +55,8 @@ int pifi_write_file_atomic(const char *path, const void *buf, size_t n, PifiErr 
 char *pifi_path_join(const char *dir, const char *name);
 int pifi_file_exists(const char *path);
 int pifi_is_dir(const char *path);
+/* 1 when path is a directory with no entries (besides . and ..). */
+int pifi_dir_is_empty(const char *path);
 /* mkdir -p; ok if it exists. */
 int pifi_mkdirs(const char *path, PifiErr *err);
 

@@ -4,7 +4,6 @@
  * accuracy change it costs on the run's test split. OUT is a run of its own
  * in int8 form (train/runio_int8.h): no fp32 copy of what is int8, the layer
  * bundled; eval, predict and info load it as any run. */
-#include <dirent.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,18 +39,6 @@ static const char *HELP =
     "  --threads N      size of the thread pool\n"
     "  --json           print the result as JSON\n"
     "  -h, --help       this text\n";
-
-/* Whether the directory has no entries. */
-static int dir_empty(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int n = 0;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n == 0;
-}
 
 /* Megabytes of a file, 0 when absent. */
 static double file_mb(const char *dir, const char *name) {
@@ -117,7 +104,7 @@ int cmd_quantize(int argc, char **argv) {
     free(ocfg);
     if (oexists && !overwrite) return cli_usage_error("quantize", "%s exists (pass --overwrite to replace it)", out);
     struct stat ost;
-    if (!oexists && stat(out, &ost) == 0 && !(S_ISDIR(ost.st_mode) && dir_empty(out)))
+    if (!oexists && stat(out, &ost) == 0 && !(S_ISDIR(ost.st_mode) && pifi_dir_is_empty(out)))
         return cli_usage_error("quantize", "%s exists and is not a run or an empty directory", out);
 
     PifiErr err = {0};

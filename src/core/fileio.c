@@ -234,6 +234,17 @@ int pifi_is_dir(const char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+int pifi_dir_is_empty(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return 0;
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
+    closedir(d);
+    return n == 0;
+}
+
 int pifi_mkdirs(const char *path, PifiErr *err) {
     char *p = strdup(path);
     if (!p) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");

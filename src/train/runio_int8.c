@@ -3,7 +3,6 @@
  * checks that loading and training make. */
 #include "train/runio_int8.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -87,18 +86,6 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 /* Remove a directory tree (never following links). */
 static void remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
-/* Whether dir has no entries. */
-static int dir_empty(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return 0;
-    struct dirent *e;
-    int n = 0;
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) n++;
-    closedir(d);
-    return n == 0;
-}
-
 /* Copy a file of src_dir into dst_dir when it exists. */
 static int copy_if_there(const char *src_dir, const char *dst_dir, const char *name, PifiErr *err) {
     char *s = pifi_path_join(src_dir, name), *d = pifi_path_join(dst_dir, name);
@@ -166,7 +153,7 @@ int runio_write_int8(const RunModel *r, const char *src_dir, const char *out_dir
     char *cfg = pifi_path_join(out_dir, "config.json");
     int is_run = cfg && pifi_file_exists(cfg), exists = pifi_is_dir(out_dir);
     free(cfg);
-    if (exists && !(is_run && overwrite) && !dir_empty(out_dir))
+    if (exists && !(is_run && overwrite) && !pifi_dir_is_empty(out_dir))
         return pifi_errf(err, "%s: exists and is %s", out_dir,
                          is_run ? "a run (pass --overwrite to replace it)" : "not an empty directory");
     char tmp[PATH_MAX], old[PATH_MAX], slm[PATH_MAX + 32], llm[PATH_MAX + 32];
