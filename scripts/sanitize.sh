@@ -5,6 +5,7 @@
 #
 #   scripts/sanitize.sh              # gcc (the project's compiler)
 #   CC=clang scripts/sanitize.sh     # or clang
+#   PIFI_SAN_TESTS='test_bf16|cli_mpi' scripts/sanitize.sh   # only these tests
 #
 # Leak checking is on. Reports from inside the uninstrumented system
 # libraries (OpenMP runtime, oneDNN) are silenced by the suppression files in
@@ -40,4 +41,5 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_strin
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$S/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$S/ubsan.supp}
 # Sanitized code runs a few times slower: give each test 3x the usual time.
-ctest --test-dir "$B" --output-on-failure -j"${PIFI_JOBS:-2}" --timeout "${PIFI_ASAN_TIMEOUT:-3000}"
+# PIFI_SAN_TESTS=REGEX runs only the matching tests (all by default).
+ctest --test-dir "$B" -R "${PIFI_SAN_TESTS:-.}" --output-on-failure -j"${PIFI_JOBS:-2}" --timeout "${PIFI_ASAN_TIMEOUT:-3000}"

@@ -18,12 +18,7 @@
 #   - a batch too small for the ranks is refused once, with exit status 2.
 # Skips (77) without mpirun, without MPI in pifi, or without the model/data.
 set -u
-PIFI=${PIFI_BIN:?}
-MODELS=${PIFI_MODELS:-models}
-DATA=${PIFI_DATA:-../shared/data}
-SHARED=${PIFI_SHARED:-../shared}
-slm=$MODELS/all-MiniLM-L6-v2
-gguf=$SHARED/models/stories260K/stories260K.gguf
+source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 CHECK=$PWD/test_train_dist
 [[ -x $CHECK ]] || CHECK=$(dirname "$PIFI")/tests/test_train_dist
 if ! command -v mpirun > /dev/null; then
@@ -32,29 +27,15 @@ fi
 if grep -q "built without MPI" "$PIFI"; then
   echo "SKIPPED: $PIFI was built without MPI (install libopenmpi-dev and reconfigure)"; exit 77
 fi
-if [[ ! -f $slm/model.safetensors || ! -f $DATA/sst2/stsa.binary.train || ! -f $gguf || ! -x $CHECK ]]; then
-  echo "SKIPPED: needs $slm (scripts/get-models.sh), $DATA/sst2, $gguf and $CHECK"; exit 77
-fi
+[[ -x $CHECK ]] || { echo "SKIPPED: needs $CHECK"; exit 77; }
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
 
-# OpenMPI on loopback, one thread per rank
-export OMPI_MCA_btl=${OMPI_MCA_btl:-self,tcp} OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
+# OpenMPI on loopback (common.bash), one thread per rank
 export OMP_NUM_THREADS=1
-MPI=(mpirun --oversubscribe -x OMP_NUM_THREADS)
-if [[ -n ${PIFI_SANITIZED:-} ]]; then
-  # under scripts/sanitize.sh: OpenMPI's plugins stay loaded (no dlclose) and
-  # the slow unwinder walks through them, so that the LeakSanitizer
-  # suppressions of tests/sanitizers/lsan.supp can name OpenMPI's own leaks
-  export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0" OMPI_MCA_mca_base_component_disable_dlclose=1
-  MPI+=(-x ASAN_OPTIONS -x LSAN_OPTIONS -x UBSAN_OPTIONS -x OMPI_MCA_mca_base_component_disable_dlclose)
-fi
-[[ $(id -u) -eq 0 ]] && MPI+=(--allow-run-as-root)
+mpi_setup
 
 "$PIFI" extract --llm "$gguf" --layer -1 -o "$T/layer" > /dev/null
-tsv() { printf 'text\tlabel\n'; awk -v n="$2" 'NR <= n { l = $1; $1 = ""; sub(/^ /, ""); print $0 "\t" l }' "$1"; }
 # 20 steps of 32: one epoch (12 under the sanitizers, 5x slower: the same paths)
 steps=$([[ -n ${PIFI_SANITIZED:-} ]] && echo 12 || echo 20)
 tsv "$DATA/sst2/stsa.binary.train" $((steps * 32)) > "$T/train.tsv"

@@ -113,13 +113,12 @@ ok '[[ $? -eq 0 && $(wc -l < $T/m1/train_log.jsonl) -eq 6 ]]'
   -o "$T/ma" > /dev/null 2>&1
 ok '[[ $? -eq 0 ]] && "$CHECK" losses $T/m1/train_log.jsonl $T/ma/train_log.jsonl 1e-5 &&
     "$CHECK" tensors $T/m1/checkpoint/state.safetensors $T/ma/checkpoint/state.safetensors 1e-5 384'
-if command -v mpirun > /dev/null && ! grep -q "built without MPI" "$PIFI"; then
-  export OMPI_MCA_btl=${OMPI_MCA_btl:-self,tcp} OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
-  MPI=(mpirun --oversubscribe -x OMP_NUM_THREADS -np 2 -x PIFI_DIST_CHECK=1)
-  [[ $(id -u) -eq 0 ]] && MPI+=(--allow-run-as-root)
+if mpi_setup; then
+  MPI+=(-np 2 -x PIFI_DIST_CHECK=1)
   "${MPI[@]}" "$PIFI" train "${base[@]}" --train "$T/train17.tsv" --epochs 2 --lr 2e-5 --drop-last no --keep-checkpoint yes \
     -o "$T/m2" > /dev/null 2> "$T/m2.err"
-  ok '[[ $? -eq 0 ]] && grep -q "\"ranks\":2" $T/m2/train_log.jsonl' || tail -3 "$T/m2.err"
+  ok '[[ $? -eq 0 ]] && grep -q "\"ranks\":2" $T/m2/train_log.jsonl' || true
+  grep -q '"ranks":2' "$T/m2/train_log.jsonl" 2> /dev/null || tail -3 "$T/m2.err"
   ok '"$CHECK" losses $T/m1/train_log.jsonl $T/m2/train_log.jsonl 1e-5 &&
       "$CHECK" tensors $T/m1/checkpoint/state.safetensors $T/m2/checkpoint/state.safetensors 1e-5 384'
 else
