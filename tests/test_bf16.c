@@ -19,7 +19,7 @@
 #include "kernels/activation.h"
 #include "kernels/compute.h"
 #include "kernels/gemm.h"
-#include "kernels/rng.h"
+#include "core/rng.h"
 #include "pifi/fileio.h"
 #include "pifi/pifi_model.h"
 #include "test.h"

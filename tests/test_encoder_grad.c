@@ -12,7 +12,7 @@
  * padding_idx rows, the untouched pooler, and LoRA merge. */
 #include <stdint.h>
 
-#include "kernels/rng.h"
+#include "core/rng.h"
 #include "pifi/encoder.h"
 #include "pifi/safetensors.h"
 #include "test.h"

@@ -23,7 +23,7 @@
 #include "kernels/compute.h"
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
-#include "kernels/rng.h"
+#include "core/rng.h"
 #include "kernels/simd.h"
 #include "pifi/compute.h"
 #include "test.h"

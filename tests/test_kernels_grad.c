@@ -16,7 +16,7 @@
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/layernorm.h"
-#include "kernels/rng.h"
+#include "core/rng.h"
 #include "test.h"
 
 #define EPS 1e-3f

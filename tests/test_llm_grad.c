@@ -15,9 +15,9 @@
 #include "kernels/attention_gqa.h"
 #include "kernels/glu.h"
 #include "kernels/rmsnorm.h"
-#include "kernels/rng.h"
+#include "core/rng.h"
 #include "kernels/rope.h"
-#include "models/llm_layer_internal.h"
+#include "models/decoders/llm_layer_internal.h"
 #include "pifi/llm_layer.h"
 #include "test.h"
 

@@ -17,8 +17,8 @@
 #include <limits.h>
 #include <stdint.h>
 
-#include "models/encoder_internal.h"
-#include "models/llm_layer_internal.h"
+#include "models/encoders/encoder_internal.h"
+#include "models/decoders/llm_layer_internal.h"
 #include "pifi/encoder_export.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"

@@ -10,7 +10,7 @@
 #include "pifi/fileio.h"
 #include "pifi/tokenizer.h"
 #include "test.h"
-#include "text/utf8.h"
+#include "core/utf8.h"
 
 static const char *TINY_VOCAB = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nun\n##aff\n##able\na\n##a\n##b\nb\nc\n"
                                 "cafe\n,\n.\nhello\nworld\n\xe4\xb8\xad\ni\n";

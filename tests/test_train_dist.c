@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "pifi/fileio.h"
-#include "kernels/rng.h"
+#include "core/rng.h"
 #include "pifi/safetensors.h"
 #include "test.h"
 #include "train/dist.h"

@@ -12,7 +12,7 @@
 #include "cli/cli.h"
 #include "kernels/compute.h"
 #include "kernels/gemm.h"
-#include "kernels/rng.h"
+#include "core/rng.h"
 #include "train/trainer.h"
 
 static const char *HELP =

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "pifi/fileio.h"
-#include "text/utf8.h"
+#include "core/utf8.h"
 
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);

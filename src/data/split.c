@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "data/data_internal.h"
-#include "kernels/rng.h"
+#include "core/rng.h"
 
 enum { STREAM_CARVE = 1000, STREAM_SUBSAMPLE = 2000 }; /* + class id */
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text/utf8.h"
+#include "core/utf8.h"
 
 #define TOML_MAX_DEPTH 32
 

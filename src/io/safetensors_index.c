@@ -7,11 +7,11 @@
  * mapped and its header parsed only when a tensor it holds is first looked
  * up, so listing names never touches the shards. Lookup is a binary search
  * over the names sorted once at open. */
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
 #include "io/safetensors_internal.h"
 #include "pifi/json.h"
 
@@ -43,22 +43,8 @@ static int cmp_entry_ptr_shard(const void *a, const void *b) {
     return strcmp((*(StEntry *const *)a)->shard, (*(StEntry *const *)b)->shard);
 }
 
-static int has_suffix(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
-/* Directory part of path as a heap string ("." for a bare name). */
-static char *dir_of(const char *path) {
-    char *copy = strdup(path);
-    if (!copy) return NULL;
-    char *d = strdup(dirname(copy));
-    free(copy);
-    return d;
-}
-
 int st_refuse_pickle(const char *path, PifiErr *err) {
-    char *dir = pifi_is_dir(path) ? strdup(path) : dir_of(path);
+    char *dir = pifi_is_dir(path) ? strdup(path) : pifi_dir_of(path);
     const char *d = dir ? dir : "DIR";
     pifi_errf(err,
               "%s: PyTorch pickle checkpoints are not loaded (a pickle can run code); convert it to "
@@ -72,7 +58,7 @@ int st_refuse_pickle(const char *path, PifiErr *err) {
 static int is_pickle_name(const char *path) {
     static const char *const suffixes[] = {".bin", ".pt", ".pth", ".ckpt", ".pkl", ".bin.index.json"};
     for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++)
-        if (has_suffix(path, suffixes[i])) return 1;
+        if (pifi_has_suffix(path, suffixes[i])) return 1;
     return 0;
 }
 
@@ -174,7 +160,7 @@ static int open_index(SafeTensors *st, PifiErr *err) {
         if (strcmp(st->entries[i].name, st->entries[i - 1].name) == 0)
             return pifi_errf(err, "%s: tensor '%s' appears twice in weight_map", path, st->entries[i].name);
 
-    char *dir = dir_of(path);
+    char *dir = pifi_dir_of(path);
     if (!dir) return pifi_errk(err, PIFI_ERR_RUNTIME, "%s: out of memory", path);
     int rc = assign_shards(st, dir, err);
     free(dir);
@@ -184,7 +170,7 @@ static int open_index(SafeTensors *st, PifiErr *err) {
 /* What a path given to st_open means. */
 static int open_resolved(SafeTensors **out, const char *path, PifiErr *err) {
     if (is_pickle_name(path)) return st_refuse_pickle(path, err);
-    int index = has_suffix(path, ".json");
+    int index = pifi_has_suffix(path, ".json");
     if (alloc_handle(out, path, err)) return -1;
     if ((index ? open_index : open_single)(*out, err)) {
         st_close(*out);

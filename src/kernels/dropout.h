@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernels/rng.h"
+#include "core/rng.h"
 
 /* A precomputed mask: element i is kept iff
  * rng_uniform(seed, stream, i) >= p, i.e. the top 24 bits of

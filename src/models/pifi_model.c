@@ -13,7 +13,7 @@
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/pool.h"
-#include "kernels/rng.h"
+#include "core/rng.h"
 #include "pifi/encoder_export.h"
 #include "pifi/fileio.h"
 

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "text/utf8.h"
+#include "core/utf8.h"
 
 /* Format characters (Cf today) that the old tables did not know: kept by
  * clean_text. Sorted ranges, inclusive. */

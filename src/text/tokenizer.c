@@ -7,7 +7,7 @@
 
 #include "text/bert_pretok.h"
 #include "text/tokenizer_impl.h"
-#include "text/utf8.h"
+#include "core/utf8.h"
 
 #define TK_MAX_TEXT_BYTES (256u << 20)
 

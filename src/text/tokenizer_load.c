@@ -11,7 +11,8 @@
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "text/tokenizer_impl.h"
-#include "text/utf8.h"
+#include "core/path.h"
+#include "core/utf8.h"
 
 #define TK_MAX_JSON_BYTES (512u << 20)
 #define TK_MAX_ADDED 100000
@@ -28,18 +29,6 @@ static char *dup_str(const char *s, PifiErr *err) {
     char *d = pifi_malloc(n, err);
     if (d) memcpy(d, s, n);
     return d;
-}
-
-static char *dir_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    if (!slash) return strdup(".");
-    if (slash == path) return strdup("/");
-    return strndup(path, (size_t)(slash - path));
-}
-
-static const char *base_of(const char *path) {
-    const char *slash = strrchr(path, '/');
-    return slash ? slash + 1 : path;
 }
 
 static int load_side(SideFiles *sf, const char *dir, PifiErr *err) {
@@ -540,13 +529,13 @@ int tokenizer_load(PifiTokenizer **out, const char *path, PifiErr *err) {
             pifi_errf(err, "%s: no such file or directory", path);
             goto done;
         }
-        dir = dir_of(path);
+        dir = pifi_dir_of(path);
         file = dup_str(path, err);
     }
     if (!dir || !file) goto oom;
     tk->path = dup_str(file, err);
     if (!tk->path || load_side(&sf, dir, err)) goto done;
-    const char *base = base_of(file);
+    const char *base = pifi_base_of(file);
     if (!strcmp(base, "vocab.txt")) {
         if (load_vocab_txt(tk, file, &sf, err)) goto done;
     } else if (!strcmp(base, "vocab.json") || !strcmp(base, "merges.txt")) {

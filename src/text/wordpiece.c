@@ -9,7 +9,7 @@
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "text/bert_normalizer.h"
-#include "text/utf8.h"
+#include "core/utf8.h"
 
 #define WP_MAX_TOKEN_BYTES 4096
 #define WP_MAX_VOCAB (1 << 24)

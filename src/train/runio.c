@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "models/llm_layer_internal.h"
+#include "models/decoders/llm_layer_internal.h"
 #include "pifi/encoder_export.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"

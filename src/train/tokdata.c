@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/rng.h"
+#include "core/rng.h"
 
 int tokdata_build(TokData *td, const PifiTokenizer *tk, const PifiDataset *ds, int max_len, PifiErr *err) {
     memset(td, 0, sizeof *td);

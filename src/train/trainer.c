@@ -9,24 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/rng.h"
-#include "models/llm_layer_internal.h"
+#include "core/rng.h"
+#include "models/decoders/llm_layer_internal.h"
 #include "train/loss.h"
-
-static const char *METHOD_NAMES[] = {"base", "pifi", "pifi-unfrozen", "pifi-random", "lora"};
-
-const char *method_name(PifiMethod m) { return (unsigned)m < 5 ? METHOD_NAMES[m] : "?"; }
-
-int method_parse(const char *s, PifiMethod *out) {
-    for (int i = 0; i < 5; i++)
-        if (strcmp(s, METHOD_NAMES[i]) == 0) {
-            *out = (PifiMethod)i;
-            return 0;
-        }
-    return -1;
-}
-
-int method_has_llm(PifiMethod m) { return m == METHOD_PIFI || m == METHOD_PIFI_UNFROZEN || m == METHOD_PIFI_RANDOM; }
 
 void train_opts_default(TrainOpts *o) {
     memset(o, 0, sizeof *o);

@@ -7,23 +7,12 @@
 
 #include "pifi/dataset.h"
 #include "pifi/metrics.h"
+#include "models/pifi_method.h"
 #include "pifi/pifi_model.h"
 #include "pifi/tokenizer.h"
 #include "train/dist.h"
 #include "train/optim.h"
 #include "train/tokdata.h"
-
-typedef enum {
-    METHOD_BASE,          /* plain fine-tuning of the SLM with the same head */
-    METHOD_PIFI,          /* the frozen plugged layer (default) */
-    METHOD_PIFI_UNFROZEN, /* the plugged layer trains too (paper B.4) */
-    METHOD_PIFI_RANDOM,   /* a randomly initialised layer of the same shapes, frozen */
-    METHOD_LORA,          /* LoRA r=8, alpha=16, dropout 0.1 on the SLM's query/value; no plug-in */
-} PifiMethod;
-
-const char *method_name(PifiMethod m);
-int method_parse(const char *s, PifiMethod *out);
-int method_has_llm(PifiMethod m);
 
 typedef struct {
     /* model */

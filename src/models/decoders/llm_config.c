@@ -8,7 +8,7 @@
 #include "kernels/activation.h"
 #include "kernels/rope.h"
 #include "pifi/json.h"
-#include "models/llm_layer_internal.h"
+#include "models/decoders/llm_layer_internal.h"
 #include "pifi/fileio.h"
 #include "pifi/llm_layer.h"
 

@@ -10,8 +10,8 @@
 
 #include "kernels/activation.h"
 #include "kernels/rope.h"
-#include "models/llm_extract_internal.h"
-#include "models/llm_layer_internal.h"
+#include "models/decoders/llm_extract_internal.h"
+#include "models/decoders/llm_layer_internal.h"
 #include "pifi/fileio.h"
 #include "pifi/gguf.h"
 #include "pifi/hash.h"

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kernels/rng.h"
-#include "models/llm_layer_internal.h"
+#include "core/rng.h"
+#include "models/decoders/llm_layer_internal.h"
 
 /* FNV-1a: a tensor's name -> its random stream. */
 static uint64_t name_stream(const char *s) {

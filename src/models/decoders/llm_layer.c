@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
 #include "kernels/attention_gqa.h"
 #include "kernels/compute.h"
 #include "kernels/gemm.h"
 #include "kernels/glu.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
-#include "models/llm_layer_internal.h"
+#include "models/decoders/llm_layer_internal.h"
 #include "pifi/dtype.h"
 #include "pifi/fileio.h"
 #include "pifi/hash.h"
@@ -165,11 +166,6 @@ static int check_tensors(SafeTensors *st, const char *path, int k, const LlmTens
     return 0;
 }
 
-static int has_suffix(const char *s, const char *suf) {
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && strcmp(s + a - b, suf) == 0;
-}
-
 int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err) {
     return llm_layer_load_prec(l, path, layer, pooled_only, PIFI_PREC_FP32, err);
 }
@@ -177,7 +173,7 @@ int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, Pi
 int llm_layer_load_prec(LlmLayer *l, const char *path, int layer, int pooled_only, PifiPrecision prec,
                         PifiErr *err) {
     memset(l, 0, sizeof *l);
-    if (has_suffix(path, ".gguf") && !pifi_is_dir(path)) { /* small models: fp32 first, then bf16 */
+    if (pifi_has_suffix(path, ".gguf") && !pifi_is_dir(path)) { /* small models: fp32 first, then bf16 */
         if (llm_layer_load_gguf(l, path, layer, pooled_only, err)) return -1;
         if (prec == PIFI_PREC_BF16 && llm_layer_set_precision(l, prec, 0, err)) {
             llm_layer_free(l);

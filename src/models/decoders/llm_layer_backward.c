@@ -20,7 +20,7 @@
 #include "kernels/glu.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
-#include "models/llm_layer_internal.h"
+#include "models/decoders/llm_layer_internal.h"
 
 /* ------------------------------------------------------------------------ */
 /* the saved activations and the backward's scratch, one arena (l->ws) */

@@ -22,7 +22,7 @@
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/layernorm.h"
-#include "models/encoder_internal.h"
+#include "models/encoders/encoder_internal.h"
 #include "pifi/encoder.h"
 
 static size_t point_grad_scratch(EncoderGradScratch *s, float *mem, const EncoderConfig *c, int B,

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "kernels/compute.h"
-#include "models/llm_layer_internal.h"
+#include "models/decoders/llm_layer_internal.h"
 #include "models/q8.h"
 #include "pifi/dtype.h"
 #include "pifi/hash.h"

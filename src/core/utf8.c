@@ -1,5 +1,5 @@
 /* utf8.c: strict UTF-8 validation, decoding and encoding. */
-#include "text/utf8.h"
+#include "core/utf8.h"
 
 /* Length of the valid sequence starting at s[i], or 0 when it is invalid. */
 static size_t seq_len(const unsigned char *s, size_t n, size_t i) {

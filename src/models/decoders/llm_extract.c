@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "models/llm_extract_internal.h"
-#include "models/llm_layer_internal.h"
+#include "models/decoders/llm_extract_internal.h"
+#include "models/decoders/llm_layer_internal.h"
 #include "pifi/fileio.h"
 #include "pifi/hash.h"
 #include "pifi/json.h"

@@ -22,7 +22,7 @@
 #include "kernels/layernorm.h"
 #include "pifi/encoder.h"
 #include "pifi/fileio.h"
-#include "models/encoder_internal.h"
+#include "models/encoders/encoder_internal.h"
 
 /* ------------------------------------------------------------------------ */
 /* parameters */

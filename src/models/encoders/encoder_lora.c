@@ -15,8 +15,8 @@
 
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
-#include "kernels/rng.h"
-#include "models/encoder_internal.h"
+#include "core/rng.h"
+#include "models/encoders/encoder_internal.h"
 #include "pifi/encoder.h"
 
 static size_t point_lora(EncoderLora *lo, float *mem, const EncoderConfig *c, int r) {

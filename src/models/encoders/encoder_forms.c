@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "kernels/compute.h"
-#include "models/encoder_internal.h"
+#include "models/encoders/encoder_internal.h"
 #include "models/q8.h"
 #include "pifi/encoder.h"
 

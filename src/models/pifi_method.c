@@ -1,0 +1,28 @@
+/* pifi_method.c: the table of methods (pifi_method.h). */
+#include "models/pifi_method.h"
+
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int has_llm;
+} METHODS[METHOD_COUNT] = {
+    [METHOD_BASE] = {"base", 0},
+    [METHOD_PIFI] = {"pifi", 1},
+    [METHOD_PIFI_UNFROZEN] = {"pifi-unfrozen", 1},
+    [METHOD_PIFI_RANDOM] = {"pifi-random", 1},
+    [METHOD_LORA] = {"lora", 0},
+};
+
+const char *method_name(PifiMethod m) { return (unsigned)m < METHOD_COUNT ? METHODS[m].name : "?"; }
+
+int method_parse(const char *s, PifiMethod *out) {
+    for (int i = 0; i < METHOD_COUNT; i++)
+        if (strcmp(s, METHODS[i].name) == 0) {
+            *out = (PifiMethod)i;
+            return 0;
+        }
+    return -1;
+}
+
+int method_has_llm(PifiMethod m) { return (unsigned)m < METHOD_COUNT && METHODS[m].has_llm; }
