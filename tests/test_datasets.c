@@ -502,6 +502,38 @@ static void test_data_root(void) {
     }
 }
 
+/* The registry's source and files columns (what `pifi data get` fetches):
+ * every task has them, each needed file lies in the task's folder, each
+ * fetched file has a well-formed pin or is one of the known unpinned
+ * originals, and presence is read from the data root. */
+static void test_task_files(void) {
+    static const char *const UNPINNED[] = {"snli/labels.train", "snli/s1.train", "snli/s2.train", "mnli/train.jsonl"};
+    for (int i = 0; i < task_count(); i++) {
+        const PifiTaskInfo *t = task_at(i);
+        const PifiTaskFile *f = task_files(t);
+        CHECKF(task_source(t)[0] && f && f->path, "%s: no source or files", t->name);
+        int needed = 0;
+        for (; f && f->path; f++) {
+            size_t n = strlen(t->data_subdir);
+            CHECKF(!strncmp(f->path, t->data_subdir, n) && f->path[n] == '/', "%s: %s outside %s/", t->name,
+                   f->path, t->data_subdir);
+            needed += f->needed;
+            if (!f->url) continue;
+            int pinned = (f->sha256 && strlen(f->sha256) == 64) || (f->git_blob && strlen(f->git_blob) == 40);
+            int known = 0;
+            for (size_t k = 0; k < sizeof UNPINNED / sizeof *UNPINNED; k++) known |= !strcmp(f->path, UNPINNED[k]);
+            CHECKF(pinned != known, "%s: %s %s", t->name, f->path, pinned ? "pinned but listed unpinned" : "not pinned");
+        }
+        CHECKF(needed > 0, "%s: no needed file", t->name);
+        const char *missing = NULL;
+        CHECKF(task_files_present(t, TMP, &missing) == 0 && missing != NULL, "%s: present in an empty folder",
+               t->name);
+    }
+    const PifiTaskInfo *sst2 = task_find("sst2");
+    const char *missing = "x";
+    if (DATA) CHECK(task_files_present(sst2, DATA, &missing) == 2 && missing == NULL);
+}
+
 int main(void) {
     test_data_root();
     snprintf(TMP, sizeof TMP, "%s/datasets", test_tmp());
@@ -527,5 +559,6 @@ int main(void) {
         test_nli();
         test_imdb();
     }
+    test_task_files();
     TEST_DONE();
 }

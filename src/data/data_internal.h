@@ -9,6 +9,12 @@
 
 #include "pifi/dataset.h"
 
+/* ---- task_files.c: the task registry's `files` column ---- */
+
+extern const PifiTaskFile TASK_FILES_SST2[], TASK_FILES_SST5[], TASK_FILES_CR[], TASK_FILES_MR[],
+    TASK_FILES_SUBJ[], TASK_FILES_TREC[], TASK_FILES_TWEET_OFFENSIVE[], TASK_FILES_TWEET_SENTIMENT_BINARY[],
+    TASK_FILES_COLA[], TASK_FILES_IMDB[], TASK_FILES_SNLI[], TASK_FILES_MNLI[];
+
 /* ---- dataset.c ---- */
 
 /* Append one example, taking ownership of text and pair (pair may be NULL;

