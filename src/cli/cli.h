@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "pifi.h"
 #include "pifi/compute.h"
 #include "pifi/err.h"
 #include "pifi/pifi_model.h"
@@ -23,6 +24,10 @@ int cmd_data(int argc, char **argv);
 
 /* Print "pifi: <msg>" and return the exit status for err's kind. */
 int cli_fail(const PifiErr *err);
+/* The same for an error of the public API (include/pifi.h). */
+int cli_fail_api(const pifi_error *err);
+/* A precision the command line parsed, as the public API's. */
+pifi_precision cli_api_precision(PifiPrecision p);
 /* Print "pifi: <cmd>: <msg>\n(usage hint)" and return 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

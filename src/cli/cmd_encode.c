@@ -5,8 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "pifi/encoder.h"
-#include "pifi/tokenizer.h"
+#include "pifi.h"
 
 static const char *HELP =
     "usage: pifi encode --model DIR [options] [TEXT...]\n"
@@ -59,7 +58,7 @@ static void print_floats(FILE *f, const float *v, int n) {
     fputc(']', f);
 }
 
-static void print_ints(FILE *f, const int32_t *v, int n) {
+static void print_ints(FILE *f, const int *v, int n) {
     fputc('[', f);
     for (int i = 0; i < n; i++) fprintf(f, i ? ",%d" : "%d", v[i]);
     fputc(']', f);
@@ -67,78 +66,53 @@ static void print_ints(FILE *f, const int32_t *v, int n) {
 
 enum { OUT_CLS, OUT_POOLED, OUT_HIDDEN };
 
-static int run_batch(Encoder *m, const PifiTokenizer *tk, Inputs *in, int first, int count,
-                     const PifiEncodeOpts *opts, int output, PifiErr *err) {
-    PifiEncoding *enc = calloc(count, sizeof *enc);
-    int32_t *ids = NULL, *tt = NULL, *mask = NULL;
-    int rc = -1, T = 0;
-    if (!enc) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    for (int i = 0; i < count; i++) {
-        char what[64];
-        snprintf(what, sizeof what, "input %d", first + i + 1);
-        if (tokenizer_encode(tk, in->text[first + i], in->pair[first + i], opts, &enc[i], err)) {
-            pifi_err_prefix(err, what);
-            goto done;
-        }
-        if (enc[i].n > T) T = enc[i].n;
+/* Inputs [first, first + count): one JSON line each. */
+static int run_batch(pifi_encoder *enc, Inputs *in, int pair, int first, int count, int output) {
+    pifi_embeddings *e;
+    pifi_error err;
+    const char *const *texts = (const char *const *)in->text + first;
+    const char *const *pairs = pair ? (const char *const *)in->pair + first : NULL;
+    if (pifi_embed(enc, count, texts, pairs, &e, &err)) {
+        if (first == 0) fprintf(stderr, "pifi: %s\n", err.message); /* its input numbers are the user's */
+        else fprintf(stderr, "pifi: batch of inputs %d-%d: %s (counted within the batch)\n", first + 1, first + count,
+                     err.message);
+        return err.code == PIFI_E_RUNTIME ? 1 : 2;
     }
-    ids = calloc((size_t)count * T, sizeof *ids);
-    tt = calloc((size_t)count * T, sizeof *tt);
-    mask = calloc((size_t)count * T, sizeof *mask);
-    if (!ids || !tt || !mask) {
-        pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-        goto done;
-    }
-    int pad = tokenizer_pad_id(tk);
-    for (int i = 0; i < count; i++) {
-        for (int t = 0; t < T; t++) {
-            size_t k = (size_t)i * T + t;
-            int real = t < enc[i].n;
-            ids[k] = real ? enc[i].ids[t] : pad;
-            tt[k] = real ? enc[i].type_ids[t] : 0;
-            mask[k] = real ? enc[i].attention_mask[t] : 0;
-        }
-    }
-    if (encoder_forward(m, ids, tt, mask, count, T, err)) goto done;
-    const float *h = encoder_output(m);
-    int C = m->cfg.C;
+    int C = pifi_encoder_dim(enc);
     for (int i = 0; i < count; i++) {
         FILE *o = stdout;
+        int n = pifi_embeddings_len(e, i);
+        const int *ids = pifi_embeddings_ids(e, i);
         fputs("{\"tokens\":[", o);
-        for (int t = 0; t < enc[i].n; t++) {
+        for (int t = 0; t < n; t++) {
             if (t) fputc(',', o);
-            const char *s = tokenizer_id_to_token(tk, enc[i].ids[t]);
+            const char *s = pifi_encoder_token(enc, ids[t]);
             cli_json_string(o, s ? s : "");
         }
         fputs("],\"ids\":", o);
-        print_ints(o, enc[i].ids, enc[i].n);
+        print_ints(o, ids, n);
         fputs(",\"type_ids\":", o);
-        print_ints(o, enc[i].type_ids, enc[i].n);
+        print_ints(o, pifi_embeddings_type_ids(e, i), n);
         fputs(",\"cls\":", o);
-        print_floats(o, h + (size_t)i * T * C, C);
+        print_floats(o, pifi_embeddings_hidden(e, i, 0), C);
         if (output == OUT_POOLED) {
+            const float *pooled = pifi_embeddings_pooled(e, i);
             fputs(",\"pooled\":", o);
-            if (m->acts.pooled) print_floats(o, m->acts.pooled + (size_t)i * C, C);
+            if (pooled) print_floats(o, pooled, C);
             else fputs("null", o);
         }
         if (output == OUT_HIDDEN) {
             fputs(",\"hidden_states\":[", o);
-            for (int t = 0; t < enc[i].n; t++) {
+            for (int t = 0; t < n; t++) {
                 if (t) fputc(',', o);
-                print_floats(o, h + ((size_t)i * T + t) * C, C);
+                print_floats(o, pifi_embeddings_hidden(e, i, t), C);
             }
             fputc(']', o);
         }
         fputs("}\n", o);
     }
-    rc = 0;
-done:
-    for (int i = 0; i < count; i++) encoding_free(&enc[i]);
-    free(enc);
-    free(ids);
-    free(tt);
-    free(mask);
-    return rc;
+    pifi_embeddings_free(e);
+    return 0;
 }
 
 static int read_stdin(Inputs *in, int pair) {
@@ -224,29 +198,20 @@ int cmd_encode(int argc, char **argv) {
         }
         if (r) goto oom;
     }
-    PifiErr err = {0};
-    PifiTokenizer *tk = NULL;
-    Encoder m;
-    if (tokenizer_load(&tk, model, &err)) {
-        status = cli_fail(&err);
+    pifi_error err;
+    pifi_encoder *enc;
+    pifi_encoder_params ep = pifi_encoder_default_params();
+    ep.precision = cli_api_precision(prec);
+    ep.max_len = max_len;
+    if (pifi_encoder_open(model, &ep, &enc, &err)) {
+        status = cli_fail_api(&err);
         goto out;
     }
-    if (encoder_load(&m, model, &err) || encoder_set_precision(&m, prec, &err)) {
-        if (m.param_mem) encoder_free(&m);
-        tokenizer_free(tk);
-        status = cli_fail(&err);
-        goto out;
-    }
-    PifiEncodeOpts opts = pifi_encode_opts_default();
-    opts.max_length = max_len ? max_len : tokenizer_model_max_length(tk);
-    if (opts.max_length > m.cfg.maxT) opts.max_length = m.cfg.maxT;
-    opts.truncation = PIFI_TRUNC_LONGEST_FIRST;
     for (int i = 0; i < in.n && !status; i += batch) {
         int count = in.n - i < batch ? in.n - i : batch;
-        if (run_batch(&m, tk, &in, i, count, &opts, output, &err)) status = cli_fail(&err);
+        status = run_batch(enc, &in, pair, i, count, output);
     }
-    encoder_free(&m);
-    tokenizer_free(tk);
+    pifi_encoder_close(enc);
 out:
     if (optind >= argc)
         for (int i = 0; i < in.n; i++) free(in.text[i]);

@@ -10,9 +10,8 @@
 #include "cli/cli.h"
 #include "cli/compute_args.h"
 #include "cli/data_args.h"
-#include "train/memest.h"
+#include "pifi.h"
 #include "train/progress.h"
-#include "train/runio.h"
 
 static const char *HELP =
     "usage: pifi eval RUN_DIR [--task NAME [--split test|valid|train] | --data FILE] [options]\n"
@@ -42,17 +41,25 @@ static const char *HELP =
 /* The progress of the evaluation on stderr (train/progress.h): one step per batch. */
 typedef struct {
     Progress p;
-    char phase[64];
-    int batch;
+    int started;
 } EvalProgress;
 
-static void eval_progress(void *ctx, int64_t done, int64_t total, double loss_sum) {
-    EvalProgress *ep = ctx;
-    double el = progress_now() - ep->p.t_start;
-    int64_t step = (done + ep->batch - 1) / ep->batch;
-    double mean = done ? loss_sum / (double)done : 0.0;
-    progress_update(&ep->p, ep->phase, step, mean, mean, el > 0 ? done / el : 0.0);
-    if (done == total) progress_flush(&ep->p); /* the last batch is always shown, once */
+static void eval_progress(const pifi_progress *pp, void *user) {
+    EvalProgress *ep = user;
+    if (pp->step == 0) { /* the start: the clock of the ETA starts now */
+        progress_init(&ep->p, pp->steps, 0);
+        ep->p.mean_only = 1;
+        ep->started = 1;
+        return;
+    }
+    double el = pp->elapsed_s;
+    progress_update(&ep->p, pp->phase, pp->step, pp->loss_mean, pp->loss_mean, el > 0 ? pp->done / el : 0.0);
+    if (pp->done == pp->total) progress_flush(&ep->p); /* the last batch is always shown, once */
+}
+
+static void eval_log(const char *line, void *user) {
+    (void)user;
+    fprintf(stderr, "pifi: eval: %s\n", line);
 }
 
 int cmd_eval(int argc, char **argv) {
@@ -96,90 +103,36 @@ int cmd_eval(int argc, char **argv) {
         }
     }
     if (optind != argc - 1) return cli_usage_error("eval", "expects exactly one RUN_DIR");
-    const char *run = argv[optind];
-    PifiErr err = {0};
-    RunModel rm;
-    MemEstimate est;
-    if (pifi_memlimit_get() && (memest_run_infer(run, batch, &est, &err) || memlimit_check(&est, &err)))
-        return cli_fail(&err);
-    if (runio_load_run(&rm, run, &err)) return cli_fail(&err);
-    if (pifi_model_set_precision(&rm.model, prec, 1, &err)) {
-        runio_free_run(&rm);
-        return cli_fail(&err);
+    const char *run_path = argv[optind];
+    if (!da.task && da.test && split != PIFI_SPLIT_TEST)
+        return cli_usage_error("eval", "--split applies to --task, not --data");
+    pifi_error err;
+    pifi_run *run;
+    pifi_run_params rp = pifi_run_default_params();
+    rp.precision = cli_api_precision(prec);
+    rp.batch = batch;
+    if (pifi_run_open(run_path, &rp, &run, &err)) return cli_fail_api(&err);
+    pifi_data data = {0};
+    data.task = da.task;
+    data.data_dir = da.data_dir;
+    data.test = da.test;
+    data.text_col = da.text_col, data.pair_col = da.pair_col, data.label_col = da.label_col;
+    EvalProgress ep = {0};
+    pifi_eval *ev;
+    pifi_callbacks cb = {eval_progress, eval_log, &ep};
+    pifi_status st = pifi_evaluate(run, &data, (pifi_split)split, batch, &cb, &ev, &err);
+    if (ep.started) progress_finish(&ep.p);
+    if (st) {
+        pifi_run_close(run);
+        fprintf(stderr, "pifi: eval: %s\n", err.message);
+        return st == PIFI_E_RUNTIME ? 1 : 2;
     }
-    pifi_model_set_packing(&rm.model, 1);
-    cJSON *desc = NULL;
-    if (da.task || da.test) {
-        if (da.test && split != PIFI_SPLIT_TEST) {
-            runio_free_run(&rm);
-            return cli_usage_error("eval", "--split applies to --task, not --data");
-        }
-        const cJSON *own = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rm.cfg, "pifi"), "data"), "data_dir");
-        da.run_data_dir = cJSON_IsString(own) ? own->valuestring : NULL;
-        desc = data_args_json(&da, "eval");
-        if (!desc) {
-            runio_free_run(&rm);
-            return 2;
-        }
-    } else {
-        desc = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(rm.cfg, "pifi"), "data"), 1);
-        if (!desc) {
-            runio_free_run(&rm);
-            return cli_usage_error("eval", "%s records no data; give --task or --data", run);
-        }
-    }
-    LoadedData ld;
-    int status = 0;
-    if (data_load(desc, PIFI_SPLIT_BIT(split), rm.label_names, rm.K, &ld, &err)) {
-        status = cli_fail(&err);
-        goto out_desc;
-    }
-    if (!ld.have[split]) {
-        fprintf(stderr, "pifi: eval: the data has no %s split%s%s\n", split_name((PifiSplit)split),
-                ld.is_task ? ": " : "", ld.is_task ? ld.ts.why_missing[split] : "");
-        status = 2;
-        goto out_data;
-    }
-    PifiDataset *ds = &ld.split[split];
-    if (ds->num_classes != rm.K) {
-        fprintf(stderr, "pifi: eval: the data has %d classes but the run was trained on %d\n", ds->num_classes, rm.K);
-        status = 2;
-        goto out_data;
-    }
-    /* what is evaluated: a task (its name) or a file (its path) */
-    const char *task = ld.is_task ? ld.ts.info->name : NULL;
-    const cJSON *file = task ? NULL : cJSON_GetObjectItemCaseSensitive(desc, split_name((PifiSplit)split));
-    const char *what = task ? task : cJSON_IsString(file) ? file->valuestring : "?";
-    const char *note = ld.is_task ? ld.ts.label_note : "";
-    if (note[0]) fprintf(stderr, "pifi: eval: note: %s\n", note);
-    TokData td;
-    PifiConfusion cm;
-    if (tokdata_build(&td, rm.tk, ds, rm.opts.max_len, &err)) {
-        status = cli_fail(&err);
-        goto out_data;
-    }
-    double loss = 0;
-    EvalProgress ep;
-    const char *base = strrchr(what, '/');
-    if (task) snprintf(ep.phase, sizeof ep.phase, "eval %.40s %s", task, split_name((PifiSplit)split));
-    else snprintf(ep.phase, sizeof ep.phase, "eval %.40s", base ? base + 1 : what);
-    ep.batch = batch;
-    progress_init(&ep.p, (td.n + batch - 1) / batch, 0);
-    ep.p.mean_only = 1;
-    if (confusion_init(&cm, rm.K, &err) ||
-        trainer_evaluate_progress(&rm.model, &td, batch, &cm, NULL, &loss, rm.opts.label_smoothing, eval_progress,
-                                  &ep, &err)) {
-        progress_finish(&ep.p);
-        status = cli_fail(&err);
-        tokdata_free(&td);
-        goto out_data;
-    }
-    progress_finish(&ep.p);
-    tokdata_free(&td);
+    const int K = pifi_run_num_classes(run);
+    const char *task = pifi_eval_task(ev), *what = pifi_eval_source(ev), *note = pifi_eval_note(ev);
+    const char *sname = split_name((PifiSplit)split);
     if (json) {
         printf("{\"run\":");
-        cli_json_string(stdout, run);
+        cli_json_string(stdout, run_path);
         printf(",\"task\":");
         if (task) cli_json_string(stdout, task);
         else printf("null");
@@ -191,46 +144,42 @@ int cmd_eval(int argc, char **argv) {
             cli_json_string(stdout, note);
         }
         printf(",\"split\":\"%s\",\"n\":%lld,\"loss\":%.6f,\"accuracy\":%.6f,\"macro_f1\":%.6f,\"mcc\":%.6f,\"classes\":[",
-               split_name((PifiSplit)split), (long long)cm.n, loss, metric_accuracy(&cm), metric_macro_f1(&cm),
-               metric_mcc(&cm));
-        for (int k = 0; k < rm.K; k++) {
-            PifiClassScores s = metric_class(&cm, k);
+               sname, pifi_eval_count(ev), pifi_eval_loss(ev), pifi_eval_accuracy(ev), pifi_eval_macro_f1(ev),
+               pifi_eval_mcc(ev));
+        for (int k = 0; k < K; k++) {
+            pifi_class_scores s = pifi_eval_class(ev, k);
             printf("%s{\"label\":", k ? "," : "");
-            cli_json_string(stdout, rm.label_names[k]);
+            cli_json_string(stdout, pifi_run_label(run, k));
             printf(",\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f,\"support\":%lld}", s.precision, s.recall, s.f1,
-                   (long long)s.support);
+                   s.support);
         }
         printf("],\"confusion\":[");
-        for (int i = 0; i < rm.K; i++) {
+        for (int i = 0; i < K; i++) {
             printf("%s[", i ? "," : "");
-            for (int j = 0; j < rm.K; j++) printf("%s%lld", j ? "," : "", (long long)cm.counts[i * rm.K + j]);
+            for (int j = 0; j < K; j++) printf("%s%lld", j ? "," : "", pifi_eval_confusion(ev, i, j));
             printf("]");
         }
         printf("]}\n");
     } else {
-        if (task) printf("%s on task %s, %s split (%lld examples)\n", run, task, split_name((PifiSplit)split), (long long)cm.n);
-        else printf("%s on file %s (%lld examples)\n", run, what, (long long)cm.n);
+        if (task) printf("%s on task %s, %s split (%lld examples)\n", run_path, task, sname, pifi_eval_count(ev));
+        else printf("%s on file %s (%lld examples)\n", run_path, what, pifi_eval_count(ev));
         if (note[0]) printf("note: %s\n", note);
-        printf("accuracy %.4f  macro-F1 %.4f  MCC %.4f  loss %.4f\n\n", metric_accuracy(&cm), metric_macro_f1(&cm),
-               metric_mcc(&cm), loss);
+        printf("accuracy %.4f  macro-F1 %.4f  MCC %.4f  loss %.4f\n\n", pifi_eval_accuracy(ev), pifi_eval_macro_f1(ev),
+               pifi_eval_mcc(ev), pifi_eval_loss(ev));
         printf("%-16s %9s %9s %9s %9s\n", "class", "precision", "recall", "f1", "support");
-        for (int k = 0; k < rm.K; k++) {
-            PifiClassScores s = metric_class(&cm, k);
-            printf("%-16.16s %9.4f %9.4f %9.4f %9lld\n", rm.label_names[k], s.precision, s.recall, s.f1,
-                   (long long)s.support);
+        for (int k = 0; k < K; k++) {
+            pifi_class_scores s = pifi_eval_class(ev, k);
+            printf("%-16.16s %9.4f %9.4f %9.4f %9lld\n", pifi_run_label(run, k), s.precision, s.recall, s.f1,
+                   s.support);
         }
         printf("\nconfusion (rows: true, columns: predicted)\n");
-        for (int i = 0; i < rm.K; i++) {
-            printf("%-16.16s", rm.label_names[i]);
-            for (int j = 0; j < rm.K; j++) printf(" %7lld", (long long)cm.counts[i * rm.K + j]);
+        for (int i = 0; i < K; i++) {
+            printf("%-16.16s", pifi_run_label(run, i));
+            for (int j = 0; j < K; j++) printf(" %7lld", pifi_eval_confusion(ev, i, j));
             printf("\n");
         }
     }
-    confusion_free(&cm);
-out_data:
-    data_free(&ld);
-out_desc:
-    cJSON_Delete(desc);
-    runio_free_run(&rm);
-    return status;
+    pifi_eval_free(ev);
+    pifi_run_close(run);
+    return 0;
 }

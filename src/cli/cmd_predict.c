@@ -1,13 +1,13 @@
 /* cmd_predict.c: `pifi predict RUN_DIR [TEXT...]`: the label and class
- * probabilities of each text (arguments, or lines of stdin), as JSON lines. */
+ * probabilities of each text (arguments, or lines of stdin), as JSON lines.
+ * A client of the public API alone (include/pifi.h). */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/compute_args.h"
-#include "train/memest.h"
-#include "train/runio.h"
+#include "pifi.h"
 
 static const char *HELP =
     "usage: pifi predict RUN_DIR [--pair] [--input FILE | TEXT...]\n"
@@ -27,50 +27,16 @@ static const char *HELP =
     "  --max-memory SIZE  memory budget (2G, 512M): refuse when the estimate is over it\n"
     "  -h, --help   this text\n";
 
-/* "" or what is empty in an input (no tokens besides the special ones), as
- * warned on stderr and in its JSON line. */
-static const char *empty_what(const PifiTokenizer *tk, const char *text, const char *pair, PifiEncoding *enc,
-                              PifiErr *err) {
-    PifiEncodeOpts eo = pifi_encode_opts_default();
-    if (tokenizer_encode(tk, text, pair, &eo, enc, err)) return NULL;
-    int n[2] = {0, 0};
-    for (int j = 0; j < enc->n; j++)
-        if (enc->seq[j] == 0 || enc->seq[j] == 1) n[enc->seq[j]]++;
-    if (!pair) return n[0] ? "" : "empty text: classified from the special tokens alone";
-    if (!n[0] && !n[1]) return "empty text and text_pair: classified from the special tokens alone";
-    if (!n[0]) return "empty text: classified from the text_pair alone";
-    return n[1] ? "" : "empty text_pair: classified from the text alone";
-}
-
-/* Classify text[0..n) (and pair[0..n)); input i is called "<src> <num[i]>"
- * in warnings. */
-static int predict_batch(RunModel *rm, char **text, char **pair, int n, const char *src, const int *num,
-                         PifiErr *err) {
-    PifiDataset ds = {0};
-    ds.n = n;
-    ds.text = text;
-    ds.text_pair = pair;
-    TokData td;
-    if (tokdata_build(&td, rm->tk, &ds, rm->opts.max_len, err)) return -1;
-    float *probs = malloc((size_t)n * rm->K * sizeof *probs);
-    PifiConfusion cm;
-    int rc = probs ? confusion_init(&cm, rm->K, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    if (rc == 0) {
-        rc = trainer_evaluate(&rm->model, &td, n, &cm, probs, NULL, 0.0f, err);
-        confusion_free(&cm);
-    }
-    PifiEncoding enc = {0};
-    for (int i = 0; rc == 0 && i < n; i++) {
-        const char *empty = empty_what(rm->tk, text[i], pair ? pair[i] : NULL, &enc, err);
-        if (!empty) {
-            rc = -1;
-            break;
-        }
-        if (*empty) fprintf(stderr, "pifi: predict: %s %d: %s\n", src, num[i], empty);
-        const float *p = probs + (size_t)i * rm->K;
-        int best = 0;
-        for (int k = 1; k < rm->K; k++)
-            if (p[k] > p[best]) best = k;
+/* Classify text[0..n) (and pair[0..n)) and print one JSON line each; input
+ * i is called "<src> <num[i]>" in warnings. */
+static int predict_batch(pifi_run *run, char **text, char **pair, int n, const char *src, const int *num,
+                         float *probs, int *labels, const char **notes, pifi_error *err) {
+    if (pifi_predict(run, n, (const char *const *)text, (const char *const *)pair, probs, labels, notes, err))
+        return -1;
+    const int K = pifi_run_num_classes(run);
+    for (int i = 0; i < n; i++) {
+        if (*notes[i]) fprintf(stderr, "pifi: predict: %s %d: %s\n", src, num[i], notes[i]);
+        const float *p = probs + (size_t)i * K;
         printf("{\"text\":");
         cli_json_string(stdout, text[i]);
         if (pair) {
@@ -78,25 +44,22 @@ static int predict_batch(RunModel *rm, char **text, char **pair, int n, const ch
             cli_json_string(stdout, pair[i]);
         }
         printf(",\"label\":");
-        cli_json_string(stdout, rm->label_names[best]);
-        printf(",\"label_id\":%d,\"probs\":{", best);
-        for (int k = 0; k < rm->K; k++) {
+        cli_json_string(stdout, pifi_run_label(run, labels[i]));
+        printf(",\"label_id\":%d,\"probs\":{", labels[i]);
+        for (int k = 0; k < K; k++) {
             printf("%s", k ? "," : "");
-            cli_json_string(stdout, rm->label_names[k]);
+            cli_json_string(stdout, pifi_run_label(run, k));
             printf(":%.6f", p[k]);
         }
         printf("}");
-        if (*empty) {
+        if (*notes[i]) {
             printf(",\"warning\":");
-            cli_json_string(stdout, empty);
+            cli_json_string(stdout, notes[i]);
         }
         printf("}\n");
     }
     fflush(stdout);
-    encoding_free(&enc);
-    free(probs);
-    tokdata_free(&td);
-    return rc;
+    return 0;
 }
 
 int cmd_predict(int argc, char **argv) {
@@ -122,30 +85,29 @@ int cmd_predict(int argc, char **argv) {
         }
     }
     if (optind >= argc) return cli_usage_error("predict", "expects RUN_DIR");
-    const char *run = argv[optind++];
+    const char *run_path = argv[optind++];
     if (input && optind < argc) return cli_usage_error("predict", "give --input FILE or TEXT arguments, not both");
     FILE *in = stdin;
     if (input && !(in = fopen(input, "r"))) {
         fprintf(stderr, "pifi: %s: cannot open\n", input);
         return 2;
     }
-    PifiErr err = {0};
-    RunModel rm;
-    MemEstimate est;
-    if (pifi_memlimit_get() && (memest_run_infer(run, batch, &est, &err) || memlimit_check(&est, &err))) {
+    pifi_error err;
+    pifi_run *run;
+    pifi_run_params rp = pifi_run_default_params();
+    rp.precision = cli_api_precision(prec);
+    rp.batch = batch;
+    if (pifi_run_open(run_path, &rp, &run, &err)) {
         if (in != stdin) fclose(in);
-        return cli_fail(&err);
+        return cli_fail_api(&err);
     }
-    if (runio_load_run(&rm, run, &err) || pifi_model_set_precision(&rm.model, prec, 1, &err)) {
-        if (rm.cfg) runio_free_run(&rm);
-        if (in != stdin) fclose(in);
-        return cli_fail(&err);
-    }
-    pifi_model_set_packing(&rm.model, 1);
     int status = 0;
     char **text = calloc((size_t)batch, sizeof *text), **pairs = pair ? calloc((size_t)batch, sizeof *pairs) : NULL;
     int *num = calloc((size_t)batch, sizeof *num); /* each input's number (argument or line) for warnings */
-    if (!text || !num || (pair && !pairs)) {
+    int *labels = calloc((size_t)batch, sizeof *labels);
+    const char **notes = calloc((size_t)batch, sizeof *notes);
+    float *probs = calloc((size_t)batch * pifi_run_num_classes(run), sizeof *probs);
+    if (!text || !num || (pair && !pairs) || !labels || !notes || !probs) {
         fprintf(stderr, "pifi: predict: out of memory\n");
         status = 1;
         goto out;
@@ -162,7 +124,8 @@ int cmd_predict(int argc, char **argv) {
             if (pair) pairs[k] = argv[i + 1];
             num[k] = (i - optind) / (pair ? 2 : 1) + 1;
             if (++k == batch || i + (pair ? 2 : 1) >= argc) {
-                if (predict_batch(&rm, text, pairs, k, pair ? "pair" : "text", num, &err)) status = cli_fail(&err);
+                if (predict_batch(run, text, pairs, k, pair ? "pair" : "text", num, probs, labels, notes, &err))
+                    status = cli_fail_api(&err);
                 k = 0;
             }
         }
@@ -193,12 +156,13 @@ int cmd_predict(int argc, char **argv) {
             if (pair) pairs[k] = second;
             num[k] = lineno;
             if (++k == batch) {
-                if (predict_batch(&rm, text, pairs, k, where, num, &err)) status = cli_fail(&err);
+                if (predict_batch(run, text, pairs, k, where, num, probs, labels, notes, &err)) status = cli_fail_api(&err);
                 for (int i = 0; i < k; i++) free(text[i]);
                 k = 0;
             }
         }
-        if (!status && k > 0 && predict_batch(&rm, text, pairs, k, where, num, &err)) status = cli_fail(&err);
+        if (!status && k > 0 && predict_batch(run, text, pairs, k, where, num, probs, labels, notes, &err))
+            status = cli_fail_api(&err);
         for (int i = 0; i < k; i++) free(text[i]);
         free(line);
     }
@@ -207,6 +171,9 @@ out:
     free(text);
     free(pairs);
     free(num);
-    runio_free_run(&rm);
+    free(labels);
+    free(notes);
+    free(probs);
+    pifi_run_close(run);
     return status;
 }

@@ -13,6 +13,15 @@ int cli_fail(const PifiErr *err) {
     return err->kind == PIFI_ERR_RUNTIME ? 1 : 2;
 }
 
+int cli_fail_api(const pifi_error *err) {
+    fprintf(stderr, "pifi: %s\n", err->message);
+    return err->code == PIFI_E_RUNTIME ? 1 : 2;
+}
+
+pifi_precision cli_api_precision(PifiPrecision p) {
+    return p == PIFI_PREC_BF16 ? PIFI_PRECISION_BF16 : PIFI_PRECISION_FP32;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);

@@ -8,7 +8,7 @@
  * k_L (SIMD_NAME(k) in those files) and simd/table.c makes the level's
  * table simd_kernels_L. simd.c picks one table at first use: the best level
  * the CPU runs, capped by PIFI_MAX_ISA or pifi_kernel_isa_set_max
- * (include/pifi/compute.h), and defines the plain names below, which call
+ * (src/pifi/compute.h), and defines the plain names below, which call
  * through it. Callers use the plain names (activation_forward, ...).
  *
  * All levels compute the same formulas; results differ only by the order

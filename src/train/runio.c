@@ -12,13 +12,13 @@
 #include <unistd.h>
 
 #include "models/decoders/llm_layer_internal.h"
+#include "pifi.h"
 #include "pifi/encoder_export.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "pifi/safetensors.h"
 #include "train/runio_int8.h"
 
-#define PIFI_VERSION "0.1.0"
 
 int runio_write_json(const char *path, const cJSON *v, PifiErr *err) {
     char *s = cJSON_Print(v);

@@ -105,6 +105,15 @@ typedef enum { PIFI_SPLIT_TRAIN = 0, PIFI_SPLIT_VALID = 1, PIFI_SPLIT_TEST = 2 }
 #define PIFI_SPLIT_BIT(s) (1u << (s))
 #define PIFI_SPLITS_ALL 7u
 
+/* One file of a named task as `pifi data get` fetches it (src/data/task_files.c). */
+typedef struct {
+    const char *path;     /* under the data root, as the registry reads it; NULL ends a list */
+    const char *url;      /* owner/repo/commit/path under raw.githubusercontent.com; NULL: put there by hand */
+    const char *sha256;   /* of the original; NULL when not pinned */
+    const char *git_blob; /* git blob id (SHA-1 of "blob <size>\0" + bytes); NULL when unknown */
+    int needed;           /* read by the task (else provenance: license, README) */
+} PifiTaskFile;
+
 typedef struct {
     const char *name;        /* "sst2" */
     const char *description; /* one line */
@@ -137,6 +146,13 @@ PifiTaskOpts task_opts_default(void);
  * when HOME is unset). Returns dir or the environment's string, or the path
  * written into buf (n bytes). */
 const char *task_data_dir(const char *dir, char *buf, size_t n);
+/* Where the task's files come from (one line), and those files (a NULL path
+ * ends the list): the registry's source and files columns. */
+const char *task_source(const PifiTaskInfo *t);
+const PifiTaskFile *task_files(const PifiTaskInfo *t);
+/* Which of the task's needed files (or folders) are under the data root:
+ * 2 all, 1 some, 0 none; *missing the first one absent (NULL when none). */
+int task_files_present(const PifiTaskInfo *t, const char *data_dir, const char **missing);
 
 typedef struct {
     const PifiTaskInfo *info;
