@@ -4,7 +4,8 @@
  * language model plugged between the encoder and its head (PiFi, Kim et
  * al., ACL 2025), on the CPU. This header is what a program embedding pifi
  * needs: open a trained run directory, classify texts with it, evaluate it
- * on a task or a file, and embed texts with a pretrained encoder. Handles are opaque; every call that can fail returns a
+ * on a task or a file, quantize it to int8, and embed texts with a
+ * pretrained encoder. Handles are opaque; every call that can fail returns a
  * pifi_status and, when err is not NULL, fills it with one line naming the
  * file or subject and what is wrong. The library never prints and never
  * exits.
@@ -206,6 +207,36 @@ typedef struct {
 pifi_class_scores pifi_eval_class(const pifi_eval *e, int k);
 /* Examples of true class t predicted as class p. */
 long long pifi_eval_confusion(const pifi_eval *e, int t, int p);
+
+/* ---- int8 quantization ---------------------------------------------------- */
+
+typedef struct {
+    int all;                  /* also the SLM's linear layers and word embeddings (a base run needs it) */
+    int overwrite;            /* replace a run at the output directory */
+    pifi_precision precision; /* arithmetic of the before/after evaluation (default AUTO) */
+    int batch;                /* examples per forward pass of that evaluation (default 64) */
+} pifi_quantize_params;
+
+pifi_quantize_params pifi_quantize_default_params(void);
+
+/* What pifi_quantize did. */
+typedef struct {
+    const char *what;         /* "LLM layer", "SLM linear layers and word embeddings", ... */
+    double weights_mb_fp32;   /* the model's weights in fp32 before */
+    double weight_files_mb;   /* the output's weight files */
+    const char *split;        /* the split measured ("test", else "valid"), or NULL: not measured */
+    long long n;              /* its examples */
+    const char *precision;    /* of the measurement ("fp32", "bf16") */
+    double accuracy_before, accuracy_after;
+} pifi_quantize_result;
+
+/* Write out_dir, the trained run at run_dir in int8 form for inference
+ * (int8 weights with one fp32 scale per row; the frozen layer bundled; no
+ * fp32 copy of what is int8), measuring the accuracy on the run's test
+ * split (else its validation split) before and after. out_dir must not hold
+ * a run unless overwrite. pifi_run_open reads it as any run. */
+pifi_status pifi_quantize(const char *run_dir, const char *out_dir, const pifi_quantize_params *params,
+                          pifi_quantize_result *result, pifi_error *err);
 
 #ifdef __cplusplus
 }
