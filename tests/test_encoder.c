@@ -8,6 +8,7 @@
 #include "pifi/encoder.h"
 #include "pifi/fileio.h"
 #include "test.h"
+#include "test_cx.h"
 #include "test_fixture_io.h"
 
 static const char *NAMES[] = {"bert_tiny", "bert_gelu_new", "roberta_tiny", "electra_tiny",
@@ -29,7 +30,7 @@ static void test_one(const char *name) {
     snprintf(io_path, sizeof io_path, "%s/io.safetensors", dir);
     PifiErr err = {0};
     Encoder m;
-    int rc = encoder_load(&m, dir, &err);
+    int rc = encoder_load(&m, dir, test_cx_fp32(), &err);
     CHECKF(rc == 0, "%s: %s", name, err.msg);
     if (rc) return;
     SafeTensors *io;
@@ -136,7 +137,7 @@ static void test_shape_mismatch(void) {
              "'%s/encoders/bert_tiny/config.json' > '%s/config.json'", src, dir, test_fixtures(), dir);
     REQUIRE(system(cmd) == 0);
     Encoder m;
-    CHECK(encoder_load(&m, dir, &err) == -1);
+    CHECK(encoder_load(&m, dir, test_cx_fp32(), &err) == -1);
     CHECK_MSG(err, "intermediate.dense.weight");
     (void)path;
 }

@@ -16,6 +16,7 @@
 #include "pifi/encoder.h"
 #include "pifi/safetensors.h"
 #include "test.h"
+#include "test_cx.h"
 #include "test_fixture_io.h"
 
 #define EPS 1e-3f
@@ -196,7 +197,7 @@ static void test_model(const char *name) {
     snprintf(io_path, sizeof io_path, "%s/io.safetensors", dir);
     PifiErr err = {0};
     Encoder m;
-    int rc = encoder_load(&m, dir, &err);
+    int rc = encoder_load(&m, dir, test_cx_fp32(), &err);
     CHECKF(rc == 0, "%s: %s", name, err.msg);
     if (rc) return;
     SafeTensors *io;
@@ -331,7 +332,7 @@ static void test_lora(const char *name) {
     snprintf(dir, sizeof dir, "%s/encoders/%s", test_fixtures(), name);
     PifiErr err = {0};
     Encoder m;
-    REQUIRE(encoder_load(&m, dir, &err) == 0);
+    REQUIRE(encoder_load(&m, dir, test_cx_fp32(), &err) == 0);
     int B = 2, T = 9, C = m.cfg.C, L = m.cfg.L, r = 4;
     size_t nout = (size_t)B * T * C;
     int32_t ids[18], mask[18];

@@ -9,6 +9,7 @@
 #include "pifi/json.h"
 #include "pifi/tokenizer.h"
 #include "test.h"
+#include "test_cx.h"
 
 #define NS 20
 #define C 384
@@ -55,7 +56,7 @@ static void test_library(void) {
     PifiTokenizer *tk;
     REQUIRE(tokenizer_load(&tk, model_dir, &err) == 0);
     Encoder m;
-    REQUIRE(encoder_load(&m, model_dir, &err) == 0);
+    REQUIRE(encoder_load(&m, model_dir, test_cx_fp32(), &err) == 0);
     int32_t *ids = calloc(NS * T, sizeof *ids), *mask = calloc(NS * T, sizeof *mask);
     int32_t *tt = calloc(NS * T, sizeof *tt);
     PifiEncodeOpts o = pifi_encode_opts_default();

@@ -24,6 +24,7 @@
 #include "pifi/json.h"
 #include "pifi/pifi_model.h"
 #include "test.h"
+#include "test_cx.h"
 
 static const char *FAMILIES[] = {"llama", "mistral", "qwen2", "gemma2"};
 
@@ -57,7 +58,10 @@ static void test_encoder_roundtrip(const char *name) {
     PifiErr err = {0};
     REQUIRE(pifi_mkdirs(out, &err) == 0);
     Encoder a, b;
-    REQUIRE(encoder_load(&a, dir, &err) == 0);
+    PifiCompute cxa, cxb; /* each encoder's own: the bf16 part below changes their precision */
+    compute_init(&cxa, PIFI_PREC_FP32);
+    compute_init(&cxb, PIFI_PREC_FP32);
+    REQUIRE(encoder_load(&a, dir, &cxa, &err) == 0);
     int64_t fp32_params = a.num_params;
     REQUIRE(encoder_quantize(&a, 1, &err) == 0);
     enum { B = 2, T = 6 };
@@ -75,7 +79,7 @@ static void test_encoder_roundtrip(const char *name) {
     path(src, sizeof src, dir, "config.json");
     path(dst, sizeof dst, out, "config.json");
     copy_file(src, dst);
-    REQUIRE(encoder_load(&b, out, &err) == 0);
+    REQUIRE(encoder_load(&b, out, &cxb, &err) == 0);
     const EncoderConfig *c = &b.cfg;
     int64_t q = (int64_t)c->L * (4 * c->C * c->C + 2 * c->C * c->FF) + (int64_t)c->V * c->E;
     int64_t rows = (int64_t)c->L * (5 * c->C + c->FF) + c->V;
@@ -90,8 +94,10 @@ static void test_encoder_roundtrip(const char *name) {
     /* bf16 arithmetic (native, or emulated on a CPU without it): no bf16 copies of the int8 matrices, the
      * same bits as the in-memory int8 model */
     {
-        REQUIRE(encoder_set_precision(&a, PIFI_PREC_BF16, &err) == 0);
-        REQUIRE(encoder_set_precision(&b, PIFI_PREC_BF16, &err) == 0);
+        compute_set_precision(&cxa, PIFI_PREC_BF16);
+        encoder_precision_changed(&a);
+        compute_set_precision(&cxb, PIFI_PREC_BF16);
+        encoder_precision_changed(&b);
         REQUIRE(encoder_forward(&a, ids, NULL, mask, B, T, &err) == 0);
         memcpy(ha, encoder_output(&a), n * sizeof(float));
         REQUIRE(encoder_forward(&b, ids, NULL, mask, B, T, &err) == 0);
@@ -123,7 +129,7 @@ static void test_encoder_roundtrip(const char *name) {
         }
         Encoder e;
         if (k == 2) { /* the fp32 fixture with one tensor I8 */
-            REQUIRE(encoder_load(&e, dir, &err) == 0);
+            REQUIRE(encoder_load(&e, dir, test_cx_fp32(), &err) == 0);
             EncoderExport *y = malloc(sizeof *y);
             REQUIRE(encoder_export(&e, "", y, &err) == 0);
             int8_t q8[4096] = {0};
@@ -136,7 +142,7 @@ static void test_encoder_roundtrip(const char *name) {
         } else {
             REQUIRE(st_write(p, t, m, NULL, &err) == 0);
         }
-        CHECK(encoder_load(&e, out, &err) == -1);
+        CHECK(encoder_load(&e, out, test_cx_fp32(), &err) == -1);
         static const char *WANT[3] = {"missing tensor 'encoder.layer.1.output.dense.weight_scale'",
                                       "'encoder.layer.0.intermediate.dense.weight_scale' holds 0 at row 0",
                                       "'encoder.layer.1.attention.output.dense.weight' has dtype I8"};
@@ -148,6 +154,8 @@ static void test_encoder_roundtrip(const char *name) {
     free(ha);
     encoder_free(&a);
     encoder_free(&b);
+    compute_free(&cxa);
+    compute_free(&cxb);
 }
 
 /* ------------------------------------------------------------------------ */

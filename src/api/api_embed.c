@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "kernels/compute.h"
 #include "pifi/encoder.h"
 #include "pifi/tokenizer.h"
 
 struct pifi_encoder {
+    PifiCompute cx; /* the encoder's compute context: its precision */
     Encoder m;
     PifiTokenizer *tk;
     PifiEncodeOpts opts;
@@ -43,8 +45,9 @@ pifi_status pifi_encoder_open(const char *dir, const pifi_encoder_params *params
         free(x);
         return api_fail(&e, err);
     }
-    if (encoder_load(&x->m, dir, &e) || encoder_set_precision(&x->m, prec, &e)) {
-        if (x->m.param_mem) encoder_free(&x->m);
+    compute_init(&x->cx, prec);
+    if (encoder_load(&x->m, dir, &x->cx, &e)) {
+        compute_free(&x->cx);
         tokenizer_free(x->tk);
         free(x);
         return api_fail(&e, err);
@@ -60,6 +63,7 @@ pifi_status pifi_encoder_open(const char *dir, const pifi_encoder_params *params
 void pifi_encoder_close(pifi_encoder *enc) {
     if (!enc) return;
     encoder_free(&enc->m);
+    compute_free(&enc->cx);
     tokenizer_free(enc->tk);
     free(enc);
 }

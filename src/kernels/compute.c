@@ -84,6 +84,8 @@ void compute_init(PifiCompute *cx, PifiPrecision prec) {
     cx->prec = prec;
 }
 
+void compute_set_precision(PifiCompute *cx, PifiPrecision prec) { cx->prec = prec; }
+
 static void mm_cache_free(MatmulCache *c);
 
 void compute_free(PifiCompute *cx) {

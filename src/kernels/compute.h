@@ -33,6 +33,9 @@ typedef struct PifiCompute {
 
 /* A fresh context (nothing allocated until needed). */
 void compute_init(PifiCompute *cx, PifiPrecision prec);
+/* Change the context's precision: its owner does it (pifi_model_set_precision
+ * for a model), then tells the encoder and layer that use it. */
+void compute_set_precision(PifiCompute *cx, PifiPrecision prec);
 void compute_free(PifiCompute *cx);
 
 /* Make room for converting operands of up to n elements (activation

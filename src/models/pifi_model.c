@@ -58,11 +58,10 @@ int pifi_model_init_prec(PifiModel *m, const char *slm_dir, const char *llm_path
     m->cx = pifi_malloc(sizeof *m->cx, err);
     if (!m->cx) return -1;
     compute_init(m->cx, PIFI_PREC_FP32);
-    if (encoder_load(&m->slm, slm_dir, err)) {
+    if (encoder_load(&m->slm, slm_dir, m->cx, err)) {
         pifi_model_free(m);
         return -1;
     }
-    m->slm.cx = m->cx;
     m->C = m->slm.cfg.C;
     m->K = K;
     m->pooling = pooling;
@@ -123,8 +122,8 @@ void pifi_model_set_row0(PifiModel *m, uint64_t row0) {
 }
 
 int pifi_model_set_precision(PifiModel *m, PifiPrecision p, int llm_frozen, PifiErr *err) {
-    m->cx->prec = p;
-    if (encoder_set_precision(&m->slm, p, err)) return -1;
+    compute_set_precision(m->cx, p); /* the one place a model's precision changes */
+    encoder_precision_changed(&m->slm);
     return m->has_llm ? llm_layer_set_precision(&m->llm, p, !llm_frozen, err) : 0;
 }
 

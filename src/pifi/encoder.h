@@ -169,9 +169,10 @@ typedef struct {
     float *grad_mem;
     size_t grad_cap;      /* floats in grad_mem (grown, never shrunk) */
     int grad_B, grad_T, grad_r;
-    /* compute (encoder_set_precision): NULL is fp32; borrowed from the owner
-     * (PifiModel) or own_cx */
-    struct PifiCompute *cx, *own_cx;
+    /* the compute context (precision, oneDNN primitives, scratch): borrowed
+     * from whoever called encoder_load (a PifiModel, the API's encoder, a
+     * test), never owned */
+    struct PifiCompute *cx;
     EncoderParams16 w16;  /* bf16 copies (bf16 precision), into w16_mem */
     uint16_t *w16_mem;
     int w16_fresh;        /* the copies match params (cleared by encoder_set_train) */
@@ -194,8 +195,10 @@ typedef struct {
  * An int8 checkpoint (encoder_export of a quantized encoder: the layers'
  * four matrices, and maybe the word embeddings, as I8 with an F32
  * "<name>_scale" of one scale per row) loads straight into the int8 form:
- * no fp32 copy of those tensors is ever allocated (int8_only). */
-int encoder_load(Encoder *m, const char *dir, PifiErr *err);
+ * no fp32 copy of those tensors is ever allocated (int8_only). cx: the
+ * compute context every pass of m uses (its precision included), the
+ * caller's, which outlives m. */
+int encoder_load(Encoder *m, const char *dir, struct PifiCompute *cx, PifiErr *err);
 void encoder_free(Encoder *m);
 
 /* ids, type_ids (NULL: zeros), mask (NULL: all ones): (B, T). Fills m->acts.
@@ -206,12 +209,12 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
 /* (B, T, C) last_hidden_state of the last forward. */
 const float *encoder_output(const Encoder *m);
 
-/* Arithmetic of the following passes (pifi/compute.h). BF16: the linear
- * layers multiply bf16 copies of the weights (refreshed from the fp32 ones at
- * the first forward after encoder_set_train) by bf16-rounded activations,
- * accumulating in fp32; everything else stays fp32. Uses the compute context
- * m->cx when its owner set one, else creates one. */
-int encoder_set_precision(Encoder *m, PifiPrecision p, PifiErr *err);
+/* The precision of m->cx changed (its owner changed it): the following
+ * passes compute in it. BF16: the linear layers multiply bf16 copies of the
+ * weights (refreshed from the fp32 ones at the next forward, and after
+ * encoder_set_train) by bf16-rounded activations, accumulating in fp32;
+ * everything else stays fp32. */
+void encoder_precision_changed(Encoder *m);
 
 /* inference != 0: the following forwards keep no activations for a backward
  * (the layers reuse one layer's buffers: a fraction of the memory); a

@@ -143,8 +143,9 @@ static int load_params(Encoder *m, SafeTensors *st, const char *prefix, PifiErr 
     return 0;
 }
 
-int encoder_load(Encoder *m, const char *dir, PifiErr *err) {
+int encoder_load(Encoder *m, const char *dir, PifiCompute *cx, PifiErr *err) {
     memset(m, 0, sizeof *m);
+    m->cx = cx;
     char *cfg_path = pifi_path_join(dir, "config.json");
     if (!cfg_path) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
     int rc = encoder_config_load(&m->cfg, cfg_path, err);
@@ -210,10 +211,6 @@ fail:
 }
 
 void encoder_free(Encoder *m) {
-    if (m->own_cx) {
-        compute_free(m->own_cx);
-        free(m->own_cx);
-    }
     free(m->w16_mem);
     free(m->q8_mem);
     free(m->param_mem);
@@ -333,7 +330,6 @@ static int ensure_acts(Encoder *m, int B, int T, PifiErr *err) {
         }
         m->ids_cap = ni;
     }
-    if (m->q8_mem && !m->cx && encoder_set_precision(m, PIFI_PREC_FP32, err)) return -1; /* int8 needs scratch */
     if (m->cx && compute_reserve(m->cx, ni * widest(&m->cfg), m->q8_mem ? widest(&m->cfg) : 0, err)) return -1;
     point_acts(&m->acts, m->act_mem, &m->cfg, B, T, m->has_pooler, flags, m->lora_r);
     m->act_B = B;

@@ -16,17 +16,7 @@
 /* ------------------------------------------------------------------------ */
 /* precision: bf16 copies of the linear layers' weights */
 
-int encoder_set_precision(Encoder *m, PifiPrecision p, PifiErr *err) {
-    if (!m->cx) {
-        m->own_cx = pifi_malloc(sizeof *m->own_cx, err);
-        if (!m->own_cx) return -1;
-        compute_init(m->own_cx, p);
-        m->cx = m->own_cx;
-    }
-    m->cx->prec = p;
-    m->w16_fresh = 0;
-    return 0;
-}
+void encoder_precision_changed(Encoder *m) { m->w16_fresh = 0; }
 
 /* Point w16 into mem (NULL: count); the element count. The layers'
  * matrices get no bf16 copy when they are held in int8. */
