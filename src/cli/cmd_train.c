@@ -20,6 +20,7 @@
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "train/dist.h"
+#include "train/early_stop.h"
 #include "train/runio.h"
 #include "train/runio_int8.h"
 #include "train/stopsig.h"
@@ -224,9 +225,10 @@ static void print_result(const TrainResult *r, const TrainOpts *o, const cJSON *
         if (r->best_partial)
             printf(",\"best_epoch_steps\":%lld,\"steps_per_epoch\":%lld", (long long)r->partial_steps,
                    (long long)r->steps_per_epoch);
-        printf(",\"valid_accuracy\":%.6f,\"test_accuracy\":%.6f,\"test_macro_f1\":%.6f,\"test_mcc\":%.6f,"
-               "\"seconds\":%.1f,\"complete_already\":%s", r->best_valid, r->test_accuracy, r->test_macro_f1,
-               r->test_mcc, r->seconds, r->complete_already ? "true" : "false");
+        printf(",\"valid_%s\":%.6f,\"test_accuracy\":%.6f,\"test_macro_f1\":%.6f,\"test_mcc\":%.6f,"
+               "\"seconds\":%.1f,\"complete_already\":%s", best_metric_key(o->metric_for_best), r->best_valid,
+               r->test_accuracy, r->test_macro_f1, r->test_mcc, r->seconds, r->complete_already ? "true" : "false");
+        if (r->stopped_early) printf(",\"stopped_early_after_epoch\":%lld", (long long)r->stopped_early);
         char *s = ev ? cJSON_PrintUnformatted(ev) : NULL;
         if (s) printf(",\"eval_tasks\":%s", s);
         free(s);
@@ -239,10 +241,13 @@ static void print_result(const TrainResult *r, const TrainOpts *o, const cJSON *
     if (r->best_partial) {
         printf(", stopped at step %lld of epoch %lld (--max-steps; %lld steps an epoch)", (long long)r->partial_steps,
                (long long)r->best_epoch, (long long)r->steps_per_epoch);
-        if (r->best_valid >= 0) printf("; valid accuracy %.4f", r->best_valid);
+        if (r->best_valid >= 0) printf("; valid %s %.4f", best_metric_words(o->metric_for_best), r->best_valid);
     } else {
         printf(", best epoch %lld", (long long)r->best_epoch);
-        if (r->best_valid >= 0) printf(" (valid accuracy %.4f)", r->best_valid);
+        if (r->best_valid >= 0) printf(" (valid %s %.4f)", best_metric_words(o->metric_for_best), r->best_valid);
+        if (r->stopped_early)
+            printf("; stopped early after epoch %lld (--early-stopping-patience %d: no better valid %s since)",
+                   (long long)r->stopped_early, o->early_stopping_patience, best_metric_words(o->metric_for_best));
         if (r->partial_epoch > 0)
             printf("; stopped at step %lld of epoch %lld (--max-steps)", (long long)r->partial_steps,
                    (long long)r->partial_epoch);
@@ -543,6 +548,11 @@ int cmd_train(int argc, char **argv) {
     }
     PifiDataset *splits[3] = {&ld.split[0], ld.have[1] ? &ld.split[1] : NULL, ld.have[2] ? &ld.split[2] : NULL};
     if (!splits[1] && dist.rank == 0) fprintf(stderr, "pifi: train: no validation split: the last epoch is kept\n");
+    if (!splits[1] && o.early_stopping_patience > 0) {
+        status = cli_usage_error("train", "--early-stopping-patience watches the validation split: the data has "
+                                          "none (give --valid FILE)");
+        goto out;
+    }
     train_install_signal_handlers();
     if (train_run(&o, splits, data, resume != NULL, &dist, &res, &err)) {
         status = report_failure(&dist, &err);
