@@ -184,6 +184,14 @@ int train_option_applies(const TrainOption *r, const TrainOpts *o) {
     return 1;
 }
 
+/* Is x in r's range? A float option is compared as the float it is stored
+ * in: config.json holds 0.99000000953674316 for --label-smoothing 0.99, and
+ * that must read back (and rerun, scripts/rerun-cell.sh). */
+static int in_range(const TrainOption *r, double x) {
+    if (r->type == TOPT_FLOAT) return (float)x >= (float)r->lo && (float)x <= (float)r->hi;
+    return x >= r->lo && x <= r->hi && x == floor(x);
+}
+
 /* "a, b or c" of the choices, each between q and q. */
 static void choice_list(const TrainOption *r, const char *q, char *buf, size_t n) {
     int k = 0;
@@ -229,7 +237,7 @@ int train_option_parse_arg(const TrainOption *r, const char *arg, TrainOpts *o, 
     case TOPT_FLOAT: {
         char *end;
         double v = strtod(arg, &end);
-        if (end == arg || *end || !(v >= r->lo && v <= r->hi))
+        if (end == arg || *end || !in_range(r, v))
             return pifi_errf(err, "--%s expects a number in [%g, %g], got '%s'", r->flag, r->lo, r->hi, arg);
         train_option_set(r, o, v);
         return 0;
@@ -285,7 +293,7 @@ int train_option_from_json(const TrainOption *r, const cJSON *v, const char *k, 
     const char *what = integer ? "an integer" : "a number";
     if (!cJSON_IsNumber(v) && !grid) return msgf(msg, n, "\"%s\" is not a number", k);
     double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-    int ok = x >= r->lo && x <= r->hi && (!integer || x == floor(x));
+    int ok = in_range(r, x);
     if (!ok && grid) return msgf(msg, n, "\"%s\" must be %s in [%g, %g]", k, what, r->lo, r->hi);
     if (!ok && integer)
         return msgf(msg, n, "\"%s\" is %.17g, expected an integer in %.17g..%.17g", k, x, r->lo, r->hi);
