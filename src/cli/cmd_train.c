@@ -20,12 +20,15 @@
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "train/dist.h"
+#include "train/early_stop.h"
 #include "train/runio.h"
 #include "train/runio_int8.h"
 #include "train/stopsig.h"
+#include "train/train_options.h"
 #include "train/train_run.h"
 
-static const char *HELP =
+/* --help: these parts around the option table's groups (train/train_options.h). */
+static const char *const HELP_HEAD =
     "usage: pifi train --slm DIR [--llm PATH --layer N | --llm-layer DIR] DATA -o RUN_DIR [options]\n"
     "       pifi train --resume RUN_DIR [--precision P --threads N --max-memory SIZE\n"
     "                                    --grad-accum K --keep-checkpoint yes|no]\n"
@@ -42,9 +45,8 @@ static const char *HELP =
     "  --layer N[,N...]      ... and which layer (default -1, the last); a list trains\n"
     "                        one run per layer (the paper's layer-position sweep)\n"
     "  --llm-layer DIR       or a layer extracted with `pifi extract`\n"
-    "  --method M            base | pifi (default) | pifi-unfrozen | pifi-random | lora\n"
-    "  --pooling P           cls (default) | mean | last\n"
-    "  --lora-r R, --lora-alpha A, --lora-dropout P   (8, 16, 0.1)\n"
+    "  --method M            base | pifi (default) | pifi-unfrozen | pifi-random | lora\n";
+static const char *const HELP_DATA =
     "data:\n"
     "  --task NAME           a named task (sst2, cola, imdb, ...; docs/tasks.md), data from\n"
     "  --data-dir DIR        ... this directory (default $PIFI_DATA or ~/.cache/pifi/data)\n"
@@ -52,41 +54,23 @@ static const char *HELP =
     "  --text-col C --text-pair-col C --label-col C   column names or indices\n"
     "  --train-fraction F    train on a seeded stratified fraction of the training set\n"
     "  --skip-bad-rows       leave malformed rows out (counted) instead of stopping\n"
-    "optimisation:\n"
-    "  --epochs N --batch N --lr X --max-len N --seed N\n"
+    "optimisation (also the keys of a grid's [train] and of the run's config.json):\n";
+static const char *const HELP_SEEDS =
     "  --seeds N,N,...       one run per seed (the paper's: 42,1004,2023,2024,2025); each\n"
     "                        also seeds its --train-fraction subsample, as --seed does\n"
-    "  --optimizer adam|adamw --weight-decay X --schedule constant|linear|cosine\n"
-    "  --warmup-ratio X --clip X --label-smoothing X --head-dropout X\n"
-    "  --max-steps N         stop after N optimizer steps (an epoch it cuts short is\n"
-    "                        validated as a partial epoch and can be the best)\n"
-    "  --drop-last yes|no    leave out the last partial batch of each epoch (yes, the\n"
-    "                        default: the authors' DataLoader, and the committed results)\n"
-    "                        or train on it as a smaller batch (no: every row each epoch)\n"
-    "  --grad-accum K        cut each batch into K micro-batches whose gradients add up\n"
-    "                        to the batch's (less memory, the same step; also allowed\n"
-    "                        with --resume)\n"
-    "  --save-every N        also checkpoint every N steps (always at each epoch end)\n"
-    "  --no-shuffle          keep the file order\n"
-    "  --precision P         fp32 | bf16 (bf16 products, fp32 master weights) | auto (the\n"
-    "                        default: bf16 where the CPU has native bf16, else fp32); with\n"
-    "                        --resume it switches the rest of the run (recorded; no longer\n"
-    "                        bit-identical to an uninterrupted run)\n"
+    "compute:\n";
+static const char *const HELP_COMPUTE =
     "  --threads N           size of the thread pool (default: OMP_NUM_THREADS or all\n"
     "                        cores; bf16 runs resume bit-identically on the same count)\n"
     CLI_MAX_MEMORY_HELP
     "output:\n"
     "  -o, --out RUN_DIR     the run directory (config.json, model.safetensors,\n"
     "                        train_log.jsonl, metrics.json, checkpoint/)\n"
-    "  --overwrite           replace an existing run\n"
-    "  --bundle              copy the frozen layer into RUN_DIR/llm_layer (else it is\n"
-    "                        referenced by path and checked by hash when loaded)\n"
-    "  --keep-checkpoint yes|no\n"
-    "                        keep checkpoint/ (weights + Adam moments, about 3x the model)\n"
-    "                        once the run is complete; no (the default): removed, as a\n"
-    "                        complete run has nothing to resume (model.safetensors stays)\n"
+    "  --overwrite           replace an existing run\n";
+static const char *const HELP_TAIL =
     "  --resume RUN_DIR      continue a run after a crash or Ctrl-C, bit-identically; a\n"
-    "                        complete run prints its results (nothing is trained again)\n"
+    "                        complete run (also one that stopped early) prints its results\n"
+    "                        (nothing is trained again)\n"
     "  --eval-task T[,T...]  after training, also test the best model on these tasks'\n"
     "                        test splits (cross-domain: imdb -> tweet_sentiment_binary, cr;\n"
     "                        sst2 -> cr); reported and kept in metrics.json \"eval_tasks\"\n"
@@ -103,21 +87,30 @@ static const char *HELP =
     "  mpirun -np 2 pifi train ...   each rank takes its share of every --batch;\n"
     "  the result is the same run (rank 0 writes the run directory).\n";
 
-enum {
-    O_SLM = 256, O_LLM, O_LAYER, O_LLM_LAYER, O_METHOD, O_POOLING, O_LORA_R, O_LORA_ALPHA, O_LORA_DROPOUT,
-    O_TASK, O_DATA_DIR, O_TRAIN, O_VALID, O_TEST, O_TEXT_COL, O_PAIR_COL, O_LABEL_COL, O_FRACTION, O_SKIP_BAD,
-    O_EPOCHS, O_BATCH, O_LR, O_MAX_LEN, O_SEED, O_OPTIM, O_WD, O_SCHED, O_WARMUP, O_CLIP, O_SMOOTH,
-    O_HEAD_DROPOUT, O_MAX_STEPS, O_SAVE_EVERY, O_NO_SHUFFLE, O_PRECISION, O_OVERWRITE, O_RESUME, O_JSON,
-    O_EVAL_BATCH, O_BUNDLE, O_GRAD_ACCUM, O_THREADS, O_SEEDS, O_EVAL_TASK, O_MAX_MEMORY, O_DROP_LAST, O_KEEP_CKPT,
-};
-
-/* yes | no (also true/false, 1/0) of --drop-last and --keep-checkpoint; -1 after a usage error. */
-static int parse_yes_no(const char *flag, const char *s) {
-    if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1")) return 1;
-    if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0")) return 0;
-    cli_usage_error("train", "%s must be yes or no, not '%s'", flag, s);
-    return -1;
+/* The option table's lines of group g. */
+static void put_options(TrainOptGroup g) {
+    char buf[16384];
+    train_options_help(g, buf, sizeof buf);
+    fputs(buf, stdout);
 }
+
+static void print_help(void) {
+    fputs(HELP_HEAD, stdout);
+    put_options(TOPT_G_MODEL);
+    fputs(HELP_DATA, stdout);
+    put_options(TOPT_G_OPTIM);
+    fputs(HELP_SEEDS, stdout);
+    put_options(TOPT_G_COMPUTE);
+    fputs(HELP_COMPUTE, stdout);
+    put_options(TOPT_G_OUTPUT);
+    fputs(HELP_TAIL, stdout);
+}
+
+enum { /* the options that are not rows of the table; a row's is O_ROW + its index */
+    O_SLM = 256, O_LLM, O_LAYER, O_LLM_LAYER, O_METHOD, O_TASK, O_DATA_DIR, O_TRAIN, O_VALID, O_TEST, O_TEXT_COL,
+    O_PAIR_COL, O_LABEL_COL, O_FRACTION, O_SKIP_BAD, O_OVERWRITE, O_RESUME, O_JSON, O_THREADS, O_SEEDS, O_EVAL_TASK,
+    O_MAX_MEMORY, O_ROW = 1024,
+};
 
 static int parse_float(const char *flag, const char *s, double lo, double hi, float *out) {
     char *end;
@@ -232,9 +225,10 @@ static void print_result(const TrainResult *r, const TrainOpts *o, const cJSON *
         if (r->best_partial)
             printf(",\"best_epoch_steps\":%lld,\"steps_per_epoch\":%lld", (long long)r->partial_steps,
                    (long long)r->steps_per_epoch);
-        printf(",\"valid_accuracy\":%.6f,\"test_accuracy\":%.6f,\"test_macro_f1\":%.6f,\"test_mcc\":%.6f,"
-               "\"seconds\":%.1f,\"complete_already\":%s", r->best_valid, r->test_accuracy, r->test_macro_f1,
-               r->test_mcc, r->seconds, r->complete_already ? "true" : "false");
+        printf(",\"valid_%s\":%.6f,\"test_accuracy\":%.6f,\"test_macro_f1\":%.6f,\"test_mcc\":%.6f,"
+               "\"seconds\":%.1f,\"complete_already\":%s", best_metric_key(o->metric_for_best), r->best_valid,
+               r->test_accuracy, r->test_macro_f1, r->test_mcc, r->seconds, r->complete_already ? "true" : "false");
+        if (r->stopped_early) printf(",\"stopped_early_after_epoch\":%lld", (long long)r->stopped_early);
         char *s = ev ? cJSON_PrintUnformatted(ev) : NULL;
         if (s) printf(",\"eval_tasks\":%s", s);
         free(s);
@@ -247,10 +241,13 @@ static void print_result(const TrainResult *r, const TrainOpts *o, const cJSON *
     if (r->best_partial) {
         printf(", stopped at step %lld of epoch %lld (--max-steps; %lld steps an epoch)", (long long)r->partial_steps,
                (long long)r->best_epoch, (long long)r->steps_per_epoch);
-        if (r->best_valid >= 0) printf("; valid accuracy %.4f", r->best_valid);
+        if (r->best_valid >= 0) printf("; valid %s %.4f", best_metric_words(o->metric_for_best), r->best_valid);
     } else {
         printf(", best epoch %lld", (long long)r->best_epoch);
-        if (r->best_valid >= 0) printf(" (valid accuracy %.4f)", r->best_valid);
+        if (r->best_valid >= 0) printf(" (valid %s %.4f)", best_metric_words(o->metric_for_best), r->best_valid);
+        if (r->stopped_early)
+            printf("; stopped early after epoch %lld (--early-stopping-patience %d: no better valid %s since)",
+                   (long long)r->stopped_early, o->early_stopping_patience, best_metric_words(o->metric_for_best));
         if (r->partial_epoch > 0)
             printf("; stopped at step %lld of epoch %lld (--max-steps)", (long long)r->partial_steps,
                    (long long)r->partial_epoch);
@@ -281,42 +278,43 @@ static int report_failure(Dist *d, const PifiErr *err) {
     return st;
 }
 
-/* The settings --resume takes (the rest come from the run's config.json),
- * given: NULL / -1 / 0 when not. */
+/* What --resume was given besides the run: the table's TOPT_RESUME rows
+ * (given[i] for TRAIN_OPTIONS[i], their values in cli) and --threads,
+ * --max-memory (NULL when not). */
 typedef struct {
-    int precision_given;
-    PifiPrecision precision;
+    const TrainOpts *cli;
+    const unsigned char *given;
     const char *threads, *max_memory;
-    int grad_accum, keep_checkpoint;
 } ResumeArgs;
 
 /* Apply the settings given with --resume to o (read from config.json) and
  * list those that differ from it, for train_run to record (config.json
- * "resumes", train_log.jsonl); NULL when nothing differs. A precision change
- * is announced: the continuation is no longer bit-identical. */
+ * "resumes", train_log.jsonl); NULL when nothing differs. A change of a
+ * TOPT_WAS row (the precision) is announced: the continuation is no longer
+ * bit-identical. */
 static cJSON *resume_apply(TrainOpts *o, const ResumeArgs *a, int rank0) {
     cJSON *c = cJSON_CreateObject();
     if (!c) return NULL;
-    if (a->precision_given && a->precision != o->precision) {
-        if (rank0)
-            fprintf(stderr, "pifi: --precision %s: %s was trained in %s so far; it continues in %s, so it is no "
-                    "longer bit-identical to an uninterrupted run (recorded in its config.json \"resumes\")\n",
-                    pifi_precision_name(a->precision), o->out, pifi_precision_name(o->precision),
-                    pifi_precision_name(a->precision));
-        cJSON_AddStringToObject(c, "precision", pifi_precision_name(a->precision));
-        cJSON_AddStringToObject(c, "precision_was", pifi_precision_name(o->precision));
-        o->precision = a->precision;
+    for (int i = 0; i < N_TRAIN_OPTIONS; i++) {
+        const TrainOption *r = &TRAIN_OPTIONS[i];
+        if (!a->given[i] || !(r->flags & TOPT_RESUME) || train_option_get(r, a->cli) == train_option_get(r, o))
+            continue;
+        cJSON_AddItemToObject(c, r->key, train_option_to_json(r, a->cli));
+        if (r->flags & TOPT_WAS) {
+            char now[64], was[64], key[96];
+            train_option_format(r, a->cli, now, sizeof now);
+            train_option_format(r, o, was, sizeof was);
+            if (rank0)
+                fprintf(stderr, "pifi: --%s %s: %s was trained in %s so far; it continues in %s, so it is no longer "
+                        "bit-identical to an uninterrupted run (recorded in its config.json \"resumes\")\n",
+                        r->flag, now, o->out, was, now);
+            snprintf(key, sizeof key, "%s_was", r->key);
+            cJSON_AddItemToObject(c, key, train_option_to_json(r, o));
+        }
+        train_option_set(r, o, train_option_get(r, a->cli));
     }
     if (a->threads) cJSON_AddNumberToObject(c, "threads", atoi(a->threads));
     if (a->max_memory) cJSON_AddStringToObject(c, "max_memory", a->max_memory);
-    if (a->grad_accum > 0 && a->grad_accum != o->grad_accum) { /* the same steps (trainer.h); this part only */
-        cJSON_AddNumberToObject(c, "grad_accum", a->grad_accum);
-        o->grad_accum = a->grad_accum;
-    }
-    if (a->keep_checkpoint >= 0 && a->keep_checkpoint != o->keep_checkpoint) {
-        cJSON_AddBoolToObject(c, "keep_checkpoint", a->keep_checkpoint);
-        o->keep_checkpoint = a->keep_checkpoint;
-    }
     if (!c->child) {
         cJSON_Delete(c);
         return NULL;
@@ -325,31 +323,32 @@ static cJSON *resume_apply(TrainOpts *o, const ResumeArgs *a, int rank0) {
 }
 
 int cmd_train(int argc, char **argv) {
-    static const struct option LONG[] = {
+    static const struct option FIXED[] = {
         {"slm", 1, 0, O_SLM}, {"llm", 1, 0, O_LLM}, {"layer", 1, 0, O_LAYER}, {"llm-layer", 1, 0, O_LLM_LAYER},
-        {"method", 1, 0, O_METHOD}, {"pooling", 1, 0, O_POOLING}, {"lora-r", 1, 0, O_LORA_R},
-        {"lora-alpha", 1, 0, O_LORA_ALPHA}, {"lora-dropout", 1, 0, O_LORA_DROPOUT}, {"task", 1, 0, O_TASK},
-        {"data-dir", 1, 0, O_DATA_DIR}, {"train", 1, 0, O_TRAIN}, {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST},
-        {"text-col", 1, 0, O_TEXT_COL}, {"text-pair-col", 1, 0, O_PAIR_COL}, {"label-col", 1, 0, O_LABEL_COL},
-        {"train-fraction", 1, 0, O_FRACTION}, {"skip-bad-rows", 0, 0, O_SKIP_BAD}, {"epochs", 1, 0, O_EPOCHS},
-        {"batch", 1, 0, O_BATCH}, {"eval-batch", 1, 0, O_EVAL_BATCH}, {"lr", 1, 0, O_LR},
-        {"max-len", 1, 0, O_MAX_LEN}, {"seed", 1, 0, O_SEED}, {"optimizer", 1, 0, O_OPTIM},
-        {"weight-decay", 1, 0, O_WD}, {"schedule", 1, 0, O_SCHED}, {"warmup-ratio", 1, 0, O_WARMUP},
-        {"clip", 1, 0, O_CLIP}, {"label-smoothing", 1, 0, O_SMOOTH}, {"head-dropout", 1, 0, O_HEAD_DROPOUT},
-        {"max-steps", 1, 0, O_MAX_STEPS}, {"save-every", 1, 0, O_SAVE_EVERY}, {"no-shuffle", 0, 0, O_NO_SHUFFLE},
-        {"precision", 1, 0, O_PRECISION}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, 'o'}, {"overwrite", 0, 0, O_OVERWRITE},
-        {"resume", 1, 0, O_RESUME}, {"bundle", 0, 0, O_BUNDLE}, {"grad-accum", 1, 0, O_GRAD_ACCUM}, {"json", 0, 0, O_JSON},
+        {"method", 1, 0, O_METHOD}, {"task", 1, 0, O_TASK}, {"data-dir", 1, 0, O_DATA_DIR}, {"train", 1, 0, O_TRAIN},
+        {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST}, {"text-col", 1, 0, O_TEXT_COL},
+        {"text-pair-col", 1, 0, O_PAIR_COL}, {"label-col", 1, 0, O_LABEL_COL}, {"train-fraction", 1, 0, O_FRACTION},
+        {"skip-bad-rows", 0, 0, O_SKIP_BAD}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, 'o'},
+        {"overwrite", 0, 0, O_OVERWRITE}, {"resume", 1, 0, O_RESUME}, {"json", 0, 0, O_JSON},
         {"seeds", 1, 0, O_SEEDS}, {"eval-task", 1, 0, O_EVAL_TASK}, {"max-memory", 1, 0, O_MAX_MEMORY},
-        {"drop-last", 1, 0, O_DROP_LAST}, {"keep-checkpoint", 1, 0, O_KEEP_CKPT}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0},
     };
+    enum { N_FIXED = sizeof FIXED / sizeof FIXED[0] };
+    struct option LONG[TRAIN_OPTIONS_MAX + N_FIXED]; /* the table's rows first (their order names them in "did you mean") */
+    int nl = 0;
+    for (int i = 0; i < N_TRAIN_OPTIONS && i < TRAIN_OPTIONS_MAX; i++)
+        LONG[nl++] = (struct option){TRAIN_OPTIONS[i].flag, TRAIN_OPTIONS[i].flags & TOPT_FLAG ? 0 : 1, 0, O_ROW + i};
+    for (int i = 0; i < (int)N_FIXED; i++) LONG[nl++] = FIXED[i];
+    unsigned char given[TRAIN_OPTIONS_MAX] = {0}; /* the rows given on the command line */
+    const TrainOption *SEED = train_option_by_flag("seed"), *PRECISION = train_option_by_flag("precision");
     TrainOpts o;
     train_opts_default(&o);
     o.precision = pifi_precision_default();
     DataArgs da = {0};
     da.seed = 2023;
     const char *resume = NULL, *llm_layer = NULL;
-    int json = 0, c, seed_set = 0, iv, other_flags = 0;
-    ResumeArgs ra = {0, PIFI_PREC_FP32, NULL, NULL, 0, -1}; /* what --resume may be given */
+    int json = 0, c, seed_set = 0, other_flags = 0;
+    ResumeArgs ra = {NULL, given, NULL, NULL}; /* what --resume may be given */
     float fv;
     int seeds[GRID_MAX_LIST], layers[GRID_MAX_LIST], n_seeds = 0, n_layers = 1, n_eval = 0;
     const char *eval_tasks[GRID_MAX_LIST];
@@ -357,8 +356,17 @@ int cmd_train(int argc, char **argv) {
     opterr = 0;
     optind = 1;
     while ((c = cli_getopt(argc, argv, ":ho:", LONG, "train")) != -1) {
-        if (c != O_RESUME && c != O_JSON && c != O_GRAD_ACCUM && c != O_THREADS && c != O_MAX_MEMORY && c != O_PRECISION &&
-            c != O_KEEP_CKPT && c != 'h' && c != ':' && c != '?')
+        if (c >= O_ROW && c < O_ROW + N_TRAIN_OPTIONS) { /* a row of the option table */
+            const TrainOption *r = &TRAIN_OPTIONS[c - O_ROW];
+            PifiErr perr = {0};
+            if (train_option_parse_arg(r, optarg, &o, &perr)) return cli_usage_error("train", "%s", perr.msg);
+            given[c - O_ROW] = 1;
+            if (!(r->flags & TOPT_RESUME)) other_flags++;
+            if (r == SEED) da.seed = (int)o.seed, seed_set = 1; /* also the --train-fraction subsample's */
+            if (r == PRECISION) cli_note_precision(o.precision);
+            continue;
+        }
+        if (c != O_RESUME && c != O_JSON && c != O_THREADS && c != O_MAX_MEMORY && c != 'h' && c != ':' && c != '?')
             other_flags++;
         switch (c) {
         case O_SLM: o.slm = optarg; break;
@@ -379,13 +387,6 @@ int cmd_train(int argc, char **argv) {
             if (method_parse(optarg, &o.method))
                 return cli_usage_error("train", "--method must be base, pifi, pifi-unfrozen, pifi-random or lora, not '%s'", optarg);
             break;
-        case O_POOLING:
-            if (pifi_pooling_parse(optarg, &o.pooling))
-                return cli_usage_error("train", "--pooling must be cls, mean or last, not '%s'", optarg);
-            break;
-        case O_LORA_R: if (cli_parse_int("train", "--lora-r", optarg, 1, 4096, &o.lora_r)) return 2; break;
-        case O_LORA_ALPHA: if (parse_float("--lora-alpha", optarg, 1e-6, 1e6, &o.lora_alpha)) return 2; break;
-        case O_LORA_DROPOUT: if (parse_float("--lora-dropout", optarg, 0, 0.99, &o.lora_dropout)) return 2; break;
         case O_TASK: da.task = optarg; break;
         case O_DATA_DIR: da.data_dir = optarg; break;
         case O_TRAIN: da.train = optarg; break;
@@ -399,58 +400,19 @@ int cmd_train(int argc, char **argv) {
             da.train_fraction = fv;
             break;
         case O_SKIP_BAD: da.skip_bad_rows = 1; break;
-        case O_EPOCHS: if (cli_parse_int("train", "--epochs", optarg, 1, 100000, &o.epochs)) return 2; break;
-        case O_BATCH: if (cli_parse_int("train", "--batch", optarg, 1, 1 << 16, &o.batch)) return 2; break;
-        case O_EVAL_BATCH: if (cli_parse_int("train", "--eval-batch", optarg, 1, 1 << 16, &o.eval_batch)) return 2; break;
-        case O_LR: if (parse_float("--lr", optarg, 0, 1e6, &o.lr)) return 2; break;
-        case O_MAX_LEN: if (cli_parse_int("train", "--max-len", optarg, 3, 1 << 16, &o.max_len)) return 2; break;
-        case O_SEED:
-            if (cli_parse_int("train", "--seed", optarg, 0, INT_MAX, &iv)) return 2;
-            o.seed = (uint64_t)iv;
-            da.seed = iv;
-            seed_set = 1;
-            break;
-        case O_OPTIM:
-            if (!strcmp(optarg, "adam")) o.optim = OPT_ADAM;
-            else if (!strcmp(optarg, "adamw")) o.optim = OPT_ADAMW;
-            else return cli_usage_error("train", "--optimizer must be adam or adamw, not '%s'", optarg);
-            break;
-        case O_WD: if (parse_float("--weight-decay", optarg, 0, 10, &o.weight_decay)) return 2; break;
-        case O_SCHED:
-            if (!strcmp(optarg, "constant")) o.sched = SCHED_CONSTANT;
-            else if (!strcmp(optarg, "linear")) o.sched = SCHED_LINEAR;
-            else if (!strcmp(optarg, "cosine")) o.sched = SCHED_COSINE;
-            else return cli_usage_error("train", "--schedule must be constant, linear or cosine, not '%s'", optarg);
-            break;
-        case O_WARMUP: if (parse_float("--warmup-ratio", optarg, 0, 1, &o.warmup_ratio)) return 2; break;
-        case O_CLIP: if (parse_float("--clip", optarg, 0, 1e9, &o.clip)) return 2; break;
-        case O_SMOOTH: if (parse_float("--label-smoothing", optarg, 0, 0.99, &o.label_smoothing)) return 2; break;
-        case O_HEAD_DROPOUT: if (parse_float("--head-dropout", optarg, 0, 0.99, &o.head_dropout)) return 2; break;
-        case O_MAX_STEPS: if (cli_parse_int("train", "--max-steps", optarg, 1, INT_MAX, &iv)) return 2; o.max_steps = iv; break;
-        case O_SAVE_EVERY: if (cli_parse_int("train", "--save-every", optarg, 1, INT_MAX, &iv)) return 2; o.save_every = iv; break;
-        case O_NO_SHUFFLE: o.shuffle = 0; break;
-        case O_PRECISION:
-            if (cli_parse_precision("train", optarg, &o.precision)) return 2;
-            ra.precision_given = 1, ra.precision = o.precision;
-            break;
         case O_THREADS: if (cli_parse_threads("train", optarg)) return 2; ra.threads = optarg; break;
         case O_MAX_MEMORY: if (cli_parse_max_memory("train", optarg)) return 2; ra.max_memory = optarg; break;
-        case O_DROP_LAST: if ((iv = parse_yes_no("--drop-last", optarg)) < 0) return 2; o.drop_last = iv; break;
-        case O_KEEP_CKPT:
-            if ((iv = parse_yes_no("--keep-checkpoint", optarg)) < 0) return 2;
-            o.keep_checkpoint = ra.keep_checkpoint = iv;
-            break;
         case 'o': o.out = optarg; break;
         case O_OVERWRITE: o.overwrite = 1; break;
-        case O_BUNDLE: o.bundle = 1; break;
-        case O_GRAD_ACCUM: if (cli_parse_int("train", "--grad-accum", optarg, 1, 1 << 16, &ra.grad_accum)) return 2; break;
         case O_RESUME: resume = optarg; break;
         case O_JSON: json = 1; break;
-        case 'h': fputs(HELP, stdout); return 0;
+        case 'h': print_help(); return 0;
         case ':': return cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
         }
     }
+    TrainOpts cli = o; /* --resume: the values given, for resume_apply */
+    ra.cli = &cli;
     if (seed_set && n_seeds) return cli_usage_error("train", "give --seed N or --seeds N,N,..., not both");
     if (n_seeds == 1) o.seed = (uint64_t)seeds[0], da.seed = seeds[0];
     if (n_seeds == 0) seeds[0] = (int)o.seed, n_seeds = 1;
@@ -526,7 +488,8 @@ int cmd_train(int argc, char **argv) {
             int complete = 0, e = 0;
             if (dist.rank == 0) {
                 TrainOpts oc = o; /* --keep-checkpoint no now removes a complete run's checkpoint */
-                if (ra.keep_checkpoint >= 0) oc.keep_checkpoint = ra.keep_checkpoint;
+                const TrainOption *keep = train_option_by_flag("keep-checkpoint");
+                if (given[keep - TRAIN_OPTIONS]) oc.keep_checkpoint = ra.cli->keep_checkpoint;
                 complete = train_run_complete(&oc, &res, &ev, &err);
                 if (complete < 0) e = -1;
                 if (complete > 0 && oc.keep_checkpoint != o.keep_checkpoint) {
@@ -562,7 +525,6 @@ int cmd_train(int argc, char **argv) {
             goto out;
         }
     }
-    if (!resume && ra.grad_accum > 0) o.grad_accum = ra.grad_accum; /* else the default 1; --resume: resume_apply */
     if (!rc) rc = data_load(data, PIFI_SPLITS_ALL, NULL, 0, &ld, &err);
     if (!rc && !ld.have[0]) rc = pifi_errf(&err, "train: the data has no training split");
     if (dist_agree(&dist, rc, &err)) {
@@ -586,6 +548,11 @@ int cmd_train(int argc, char **argv) {
     }
     PifiDataset *splits[3] = {&ld.split[0], ld.have[1] ? &ld.split[1] : NULL, ld.have[2] ? &ld.split[2] : NULL};
     if (!splits[1] && dist.rank == 0) fprintf(stderr, "pifi: train: no validation split: the last epoch is kept\n");
+    if (!splits[1] && o.early_stopping_patience > 0) {
+        status = cli_usage_error("train", "--early-stopping-patience watches the validation split: the data has "
+                                          "none (give --valid FILE)");
+        goto out;
+    }
     train_install_signal_handlers();
     if (train_run(&o, splits, data, resume != NULL, &dist, &res, &err)) {
         status = report_failure(&dist, &err);

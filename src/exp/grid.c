@@ -16,6 +16,7 @@
 #include "pifi/compute.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
+#include "train/train_options.h"
 
 static const int DEFAULT_SEEDS[] = {42, 1004, 2023, 2024, 2025};
 
@@ -33,41 +34,6 @@ int grid_keep_parse(const char *s, ExpKeep *out) {
 }
 
 const char *grid_keep_name(ExpKeep k) { return KEEP_NAMES[k]; }
-
-/* [train]: TrainOpts fields by name. */
-typedef enum { F_INT, F_INT64, F_FLOAT, F_BOOL, F_OPTIM, F_SCHED, F_POOLING, F_PRECISION } FieldKind;
-typedef struct {
-    const char *name;
-    FieldKind kind;
-    size_t off;
-    double lo, hi;
-} TrainField;
-
-static const TrainField TRAIN_FIELDS[] = {
-    {"epochs", F_INT, offsetof(TrainOpts, epochs), 1, 100000},
-    {"batch", F_INT, offsetof(TrainOpts, batch), 1, 65536},
-    {"eval_batch", F_INT, offsetof(TrainOpts, eval_batch), 1, 65536},
-    {"max_len", F_INT, offsetof(TrainOpts, max_len), 3, 65536},
-    {"lr", F_FLOAT, offsetof(TrainOpts, lr), 0, 1e6},
-    {"optimizer", F_OPTIM, offsetof(TrainOpts, optim), 0, 0},
-    {"weight_decay", F_FLOAT, offsetof(TrainOpts, weight_decay), 0, 10},
-    {"schedule", F_SCHED, offsetof(TrainOpts, sched), 0, 0},
-    {"warmup_ratio", F_FLOAT, offsetof(TrainOpts, warmup_ratio), 0, 1},
-    {"clip", F_FLOAT, offsetof(TrainOpts, clip), 0, 1e9},
-    {"label_smoothing", F_FLOAT, offsetof(TrainOpts, label_smoothing), 0, 0.99},
-    {"head_dropout", F_FLOAT, offsetof(TrainOpts, head_dropout), 0, 0.99},
-    {"max_steps", F_INT64, offsetof(TrainOpts, max_steps), 1, INT_MAX},
-    {"save_every", F_INT64, offsetof(TrainOpts, save_every), 1, INT_MAX},
-    {"shuffle", F_BOOL, offsetof(TrainOpts, shuffle), 0, 0},
-    {"drop_last", F_BOOL, offsetof(TrainOpts, drop_last), 0, 0},
-    {"bundle", F_BOOL, offsetof(TrainOpts, bundle), 0, 0},
-    {"pooling", F_POOLING, offsetof(TrainOpts, pooling), 0, 0},
-    {"precision", F_PRECISION, offsetof(TrainOpts, precision), 0, 0},
-    {"lora_r", F_INT, offsetof(TrainOpts, lora_r), 1, 4096},
-    {"lora_alpha", F_FLOAT, offsetof(TrainOpts, lora_alpha), 1e-6, 1e6},
-    {"lora_dropout", F_FLOAT, offsetof(TrainOpts, lora_dropout), 0, 0.99},
-};
-#define N_TRAIN_FIELDS ((int)(sizeof TRAIN_FIELDS / sizeof TRAIN_FIELDS[0]))
 
 /* Where a table is: for messages. */
 typedef struct {
@@ -137,54 +103,25 @@ static int check_keys(const cJSON *obj, const char *const *known, const Loc *l, 
     return 0;
 }
 
+/* [train]: the training options of the table (train/train_options.h) by
+ * their keys, each checked as `pifi train` checks its flag. */
 static int parse_train(const cJSON *t, TrainOpts *o, const Loc *l, PifiErr *err) {
     if (!cJSON_IsObject(t)) return loc_err(l, "train", err, "\"train\" must be a table of hyperparameters");
-    const char *keys[N_TRAIN_FIELDS + 1];
-    for (int i = 0; i < N_TRAIN_FIELDS; i++) keys[i] = TRAIN_FIELDS[i].name;
-    keys[N_TRAIN_FIELDS] = NULL;
+    const char *keys[64];
+    int nk = 0;
+    for (int i = 0; i < N_TRAIN_OPTIONS && nk < 63; i++)
+        if (!TRAIN_OPTIONS[i].not_in_grid) keys[nk++] = TRAIN_OPTIONS[i].key;
+    keys[nk] = NULL;
+    for (const cJSON *it = t->child; it; it = it->next) {
+        const TrainOption *r = train_option_by_key(it->string);
+        if (r && r->not_in_grid)
+            return loc_err(l, it->string, err, "\"%s\" is not a [train] key: %s", it->string, r->not_in_grid);
+    }
     if (check_keys(t, keys, l, err)) return -1;
     for (const cJSON *it = t->child; it; it = it->next) {
-        const TrainField *f = NULL;
-        for (int i = 0; i < N_TRAIN_FIELDS; i++)
-            if (!strcmp(TRAIN_FIELDS[i].name, it->string)) f = &TRAIN_FIELDS[i];
-        char *p = (char *)o + f->off;
-        const char *k = it->string;
-        if (f->kind == F_BOOL) {
-            if (!cJSON_IsBool(it)) return loc_err(l, k, err, "\"%s\" must be true or false", k);
-            *(int *)p = cJSON_IsTrue(it);
-        } else if (f->kind == F_PRECISION) {
-            if (!cJSON_IsString(it) || pifi_precision_parse(it->valuestring, &o->precision))
-                return loc_err(l, k, err, "\"%s\" must be \"fp32\", \"bf16\" or \"auto\"", k);
-        } else if (f->kind == F_OPTIM || f->kind == F_SCHED || f->kind == F_POOLING) {
-            const char *s = cJSON_IsString(it) ? it->valuestring : "";
-            int ok = 1;
-            if (f->kind == F_OPTIM) {
-                if (!strcmp(s, "adam")) o->optim = OPT_ADAM;
-                else if (!strcmp(s, "adamw")) o->optim = OPT_ADAMW;
-                else ok = 0;
-            } else if (f->kind == F_SCHED) {
-                if (!strcmp(s, "constant")) o->sched = SCHED_CONSTANT;
-                else if (!strcmp(s, "linear")) o->sched = SCHED_LINEAR;
-                else if (!strcmp(s, "cosine")) o->sched = SCHED_COSINE;
-                else ok = 0;
-            } else {
-                ok = pifi_pooling_parse(s, &o->pooling) == 0;
-            }
-            if (!ok)
-                return loc_err(l, k, err, "\"%s\" must be %s", k,
-                               f->kind == F_OPTIM ? "\"adam\" or \"adamw\""
-                               : f->kind == F_SCHED ? "\"constant\", \"linear\" or \"cosine\""
-                                                    : "\"cls\", \"mean\" or \"last\"");
-        } else {
-            double v = cJSON_IsNumber(it) ? it->valuedouble : NAN;
-            int integral = f->kind != F_FLOAT;
-            if (!(v >= f->lo && v <= f->hi) || (integral && v != floor(v)))
-                return loc_err(l, k, err, "\"%s\" must be %s in [%g, %g]", k, integral ? "an integer" : "a number",
-                               f->lo, f->hi);
-            if (f->kind == F_INT) *(int *)p = (int)v;
-            else if (f->kind == F_INT64) *(int64_t *)p = (int64_t)v;
-            else *(float *)p = (float)v;
-        }
+        char msg[400];
+        if (train_option_from_json(train_option_by_key(it->string), it, it->string, 1, o, msg, sizeof msg))
+            return loc_err(l, it->string, err, "%s", msg);
     }
     return 0;
 }

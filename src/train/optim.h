@@ -52,13 +52,16 @@ void params_clip(ParamTable *t, double norm, double max_norm);
 
 typedef enum { OPT_ADAM, OPT_ADAMW } OptimKind;
 
+/* The optimizer's constants; the learning rate is the schedule's (lr_at),
+ * given to each optim_step. */
 typedef struct {
     OptimKind kind;
-    float lr, beta1, beta2, eps, weight_decay;
+    float beta1, beta2, eps, weight_decay;
 } OptimConfig;
 
-/* One step (step counts from 1): torch.optim.Adam (L2 weight decay added to
- * the gradient) or torch.optim.AdamW (decoupled, only refs with decay). */
+/* One step (step counts from 1) at learning rate lr: torch.optim.Adam (L2
+ * weight decay added to the gradient) or torch.optim.AdamW (decoupled, only
+ * refs with decay). */
 void optim_step(ParamTable *t, const OptimConfig *c, float lr, int64_t step);
 
 typedef enum { SCHED_CONSTANT, SCHED_LINEAR, SCHED_COSINE } SchedKind;

@@ -18,6 +18,7 @@
 #include "pifi/json.h"
 #include "pifi/safetensors.h"
 #include "train/runio_int8.h"
+#include "train/train_options.h"
 
 
 int runio_write_json(const char *path, const cJSON *v, PifiErr *err) {
@@ -33,8 +34,15 @@ int runio_write_json(const char *path, const cJSON *v, PifiErr *err) {
 /* ------------------------------------------------------------------------ */
 /* options <-> JSON */
 
-static const char *OPT_NAMES[] = {"adam", "adamw"};
-static const char *SCHED_NAMES[] = {"constant", "linear", "cosine"};
+/* The option table's rows into config.json: those in "pifi" (pooling,
+ * keep_checkpoint, llm_bundled) and the hyperparameters in "pifi.train". */
+static void opts_rows_json(cJSON *p, cJSON *h, const TrainOpts *o, int top) {
+    for (int i = 0; i < N_TRAIN_OPTIONS; i++) {
+        const TrainOption *r = &TRAIN_OPTIONS[i];
+        if (!(r->flags & TOPT_TOP) != !top || !train_option_applies(r, o)) continue;
+        cJSON_AddItemToObject(top ? p : h, r->config_key ? r->config_key : r->key, train_option_to_json(r, o));
+    }
+}
 
 cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, const cJSON *data) {
     cJSON *p = cJSON_CreateObject();
@@ -44,7 +52,6 @@ cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, cons
     if (o->llm && o->bundle) {
         cJSON_AddStringToObject(p, "llm", "llm_layer"); /* relative to the run directory */
         cJSON_AddNullToObject(p, "layer");
-        cJSON_AddBoolToObject(p, "llm_bundled", 1);
     } else if (o->llm) {
         char real[PATH_MAX];
         cJSON_AddStringToObject(p, "llm", realpath(o->llm, real) ? real : o->llm);
@@ -54,39 +61,14 @@ cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, cons
     cJSON_AddNumberToObject(p, "num_classes", K);
     cJSON *names = cJSON_AddArrayToObject(p, "label_names");
     for (int k = 0; k < K; k++) cJSON_AddItemToArray(names, cJSON_CreateString(label_names ? label_names[k] : ""));
-    cJSON_AddStringToObject(p, "pooling", pifi_pooling_name(o->pooling));
-    cJSON *h = cJSON_AddObjectToObject(p, "train");
-    cJSON_AddNumberToObject(h, "epochs", o->epochs);
-    cJSON_AddNumberToObject(h, "batch", o->batch);
-    cJSON_AddNumberToObject(h, "eval_batch", o->eval_batch);
-    cJSON_AddNumberToObject(h, "max_len", o->max_len);
-    cJSON_AddNumberToObject(h, "lr", o->lr);
-    cJSON_AddStringToObject(h, "optimizer", OPT_NAMES[o->optim]);
-    cJSON_AddNumberToObject(h, "weight_decay", o->weight_decay);
-    cJSON_AddStringToObject(h, "schedule", SCHED_NAMES[o->sched]);
-    cJSON_AddNumberToObject(h, "warmup_ratio", o->warmup_ratio);
-    cJSON_AddNumberToObject(h, "clip", o->clip);
-    cJSON_AddNumberToObject(h, "label_smoothing", o->label_smoothing);
-    cJSON_AddNumberToObject(h, "head_dropout", o->head_dropout);
-    cJSON_AddNumberToObject(h, "seed", (double)o->seed);
-    cJSON_AddNumberToObject(h, "max_steps", (double)o->max_steps);
-    cJSON_AddNumberToObject(h, "save_every", (double)o->save_every);
-    cJSON_AddBoolToObject(h, "shuffle", o->shuffle);
-    cJSON_AddBoolToObject(h, "drop_last", o->drop_last);
-    cJSON_AddStringToObject(h, "precision", pifi_precision_name(o->precision));
-    cJSON_AddNumberToObject(h, "grad_accum", o->grad_accum > 1 ? o->grad_accum : 1); /* `--resume` keeps it unless given */
-    if (o->method == METHOD_LORA) {
-        cJSON_AddNumberToObject(h, "lora_r", o->lora_r);
-        cJSON_AddNumberToObject(h, "lora_alpha", o->lora_alpha);
-        cJSON_AddNumberToObject(h, "lora_dropout", o->lora_dropout);
-    }
-    cJSON_AddBoolToObject(p, "keep_checkpoint", o->keep_checkpoint); /* an output setting, not training's */
+    opts_rows_json(p, NULL, o, 1);
+    opts_rows_json(p, cJSON_AddObjectToObject(p, "train"), o, 0);
     if (data) cJSON_AddItemToObject(p, "data", cJSON_Duplicate(data, 1));
     return p;
 }
 
-/* A number of the "pifi" object, range-checked: "<file>: "pifi.train.lr" is
- * inf, expected a number in [0, 1e+06]" names the file and the key. */
+/* A number of the "pifi" object, range-checked: "<file>: "pifi.num_classes" is
+ * 7, expected an integer in 2..256" names the file and the key. */
 static int get_num(const cJSON *o, const char *prefix, const char *k, int integer, double lo, double hi,
                    double *v, const char *path, PifiErr *err) {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -120,73 +102,24 @@ int runio_opts_from_json(const cJSON *p, TrainOpts *o, const char *path, PifiErr
         if (get_num(p, "pifi", "layer", 1, -100000, 100000, &v, path, err)) return -1;
         o->layer = (int)v;
     }
-    if (pifi_json_string(p, "pooling", 1, &s, path, err)) return -1;
-    if (pifi_pooling_parse(s, &o->pooling)) return pifi_errf(err, "%s: unknown pooling \"%s\"", path, s);
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(p, "train");
-    if (!cJSON_IsObject(h)) return pifi_errf(err, "%s: missing \"pifi.train\"", path);
-    /* the ranges pifi train accepts on its command line */
-    struct {
-        const char *k;
-        int integer;
-        double lo, hi;
-        int *i;
-        float *f;
-        int64_t *l;
-    } f[] = {
-        {"epochs", 1, 1, 100000, &o->epochs, NULL, NULL},
-        {"batch", 1, 1, 1 << 16, &o->batch, NULL, NULL},
-        {"eval_batch", 1, 1, 1 << 16, &o->eval_batch, NULL, NULL},
-        {"max_len", 1, 3, 1 << 16, &o->max_len, NULL, NULL},
-        {"lr", 0, 0, 1e6, NULL, &o->lr, NULL},
-        {"weight_decay", 0, 0, 10, NULL, &o->weight_decay, NULL},
-        {"warmup_ratio", 0, 0, 1, NULL, &o->warmup_ratio, NULL},
-        {"clip", 0, 0, 1e9, NULL, &o->clip, NULL},
-        {"label_smoothing", 0, 0, 0.99, NULL, &o->label_smoothing, NULL},
-        {"head_dropout", 0, 0, 0.99, NULL, &o->head_dropout, NULL},
-        {"max_steps", 1, 0, INT_MAX, NULL, NULL, &o->max_steps},   /* 0: no limit */
-        {"save_every", 1, 0, INT_MAX, NULL, NULL, &o->save_every}, /* 0: at epoch ends only */
-    };
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        if (get_num(h, "pifi.train", f[i].k, f[i].integer, f[i].lo, f[i].hi, &v, path, err)) return -1;
-        if (f[i].i) *f[i].i = (int)v;
-        if (f[i].f) *f[i].f = (float)v;
-        if (f[i].l) *f[i].l = (int64_t)v;
-    }
-    if (get_num(h, "pifi.train", "seed", 1, 0, 9007199254740992.0, &v, path, err)) return -1;
-    o->seed = (uint64_t)v;
-    if (pifi_json_string(h, "optimizer", 1, &s, path, err)) return -1;
-    if (strcmp(s, "adam") && strcmp(s, "adamw"))
-        return pifi_errf(err, "%s: unknown optimizer \"%s\" (adam or adamw)", path, s);
-    o->optim = strcmp(s, "adamw") == 0 ? OPT_ADAMW : OPT_ADAM;
-    if (pifi_json_string(h, "schedule", 1, &s, path, err)) return -1;
-    if (strcmp(s, "constant") && strcmp(s, "linear") && strcmp(s, "cosine"))
-        return pifi_errf(err, "%s: unknown schedule \"%s\" (constant, linear or cosine)", path, s);
-    o->sched = !strcmp(s, "linear") ? SCHED_LINEAR : !strcmp(s, "cosine") ? SCHED_COSINE : SCHED_CONSTANT;
-    int b, rc = pifi_json_bool(h, "shuffle", 0, &b, path, err);
-    if (rc < 0) return -1;
-    if (rc == 0) o->shuffle = b;
-    o->drop_last = 1; /* absent in runs from before --drop-last: they dropped the last partial batch */
-    if ((rc = pifi_json_bool(h, "drop_last", 0, &b, path, err)) < 0) return -1;
-    if (rc == 0) o->drop_last = b;
-    o->keep_checkpoint = 1; /* absent in runs from before --keep-checkpoint: they kept it */
-    if ((rc = pifi_json_bool(p, "keep_checkpoint", 0, &b, path, err)) < 0) return -1;
-    if (rc == 0) o->keep_checkpoint = b;
-    rc = pifi_json_string(h, "precision", 0, &s, path, err);
-    if (rc < 0) return -1;
-    if (rc == 0 && pifi_precision_parse(s, &o->precision))
-        return pifi_errf(err, "%s: unknown precision \"%s\"", path, s); /* absent: fp32, as before bf16 existed */
-    o->grad_accum = 1; /* absent in runs from before it was recorded */
-    if (cJSON_GetObjectItemCaseSensitive(h, "grad_accum")) {
-        if (get_num(h, "pifi.train", "grad_accum", 1, 1, 1 << 16, &v, path, err)) return -1;
-        o->grad_accum = (int)v;
-    }
-    if (o->method == METHOD_LORA) {
-        if (get_num(h, "pifi.train", "lora_r", 1, 1, 4096, &v, path, err)) return -1;
-        o->lora_r = (int)v;
-        if (get_num(h, "pifi.train", "lora_alpha", 0, 1e-6, 1e6, &v, path, err)) return -1;
-        o->lora_alpha = (float)v;
-        if (get_num(h, "pifi.train", "lora_dropout", 0, 0, 0.99, &v, path, err)) return -1;
-        o->lora_dropout = (float)v;
+    /* every option of the table, with the ranges pifi train accepts on its command line */
+    for (int i = 0; i < N_TRAIN_OPTIONS; i++) {
+        const TrainOption *r = &TRAIN_OPTIONS[i];
+        if (!train_option_applies(r, o)) continue;
+        const char *k = r->config_key ? r->config_key : r->key;
+        const cJSON *in = r->flags & TOPT_TOP ? p : h;
+        if (!(r->flags & TOPT_TOP) && !cJSON_IsObject(h)) return pifi_errf(err, "%s: missing \"pifi.train\"", path);
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(in, k);
+        char key[96], msg[400];
+        snprintf(key, sizeof key, "%s%s", r->flags & TOPT_TOP ? "pifi." : "pifi.train.", k);
+        if (!it || (cJSON_IsNull(it) && r->type != TOPT_ENUM && r->type != TOPT_BOOL)) {
+            if (!(r->flags & TOPT_OPTIONAL)) return pifi_errf(err, "%s: missing \"%s\"", path, key);
+            train_option_set(r, o, r->absent); /* a run older than the option */
+            continue;
+        }
+        if (train_option_from_json(r, it, r->type == TOPT_BOOL ? k : key, 0, o, msg, sizeof msg))
+            return pifi_errf(err, "%s: %s", path, msg);
     }
     return 0;
 }

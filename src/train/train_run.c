@@ -29,6 +29,7 @@
 #include "pifi/json.h"
 #include "pifi/memlimit.h"
 #include "train/memest.h"
+#include "train/early_stop.h"
 #include "train/progress.h"
 #include "train/runio.h"
 #include "train/stopsig.h"
@@ -220,9 +221,9 @@ static void fail_tail(PifiErr *err, int64_t saved_step, const char *out) {
 }
 
 /* The line of the epoch's end on stderr. */
-static void epoch_line(const char *what, double train_loss, double acc, int better) {
+static void epoch_line(const char *what, double train_loss, double acc, int better, const char *metric) {
     if (acc >= 0)
-        fprintf(stderr, "pifi: %s: train loss %.4f, valid accuracy %.4f%s\n", what, train_loss, acc,
+        fprintf(stderr, "pifi: %s: train loss %.4f, valid %s %.4f%s\n", what, train_loss, metric, acc,
                 better ? " (best so far)" : "");
     else
         fprintf(stderr, "pifi: %s: train loss %.4f\n", what, train_loss);
@@ -364,7 +365,7 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
     int64_t partial_epoch = 0, partial_steps = 0;
     double partial_valid = -1;
     char stop_msg[sizeof path + 200];
-    for (int64_t epoch = t.epoch; epoch < o->epochs && !stop; epoch++) {
+    for (int64_t epoch = t.epoch; epoch < o->epochs && !stop && !early_stop_due(o, t.epoch, t.best_epoch); epoch++) {
         epoch_order(order, n, o->seed, epoch, o->shuffle);
         double epoch_loss = resumed_loss, epoch_w = resumed_w; /* sum of loss x weight, sum of weights */
         resumed_loss = 0, resumed_w = 0;
@@ -467,11 +468,13 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
                 goto done;
             }
             stop_phase(STOP_PHASE_STEPS, stop_msg);
+            acc = early_stop_score(o, v); /* --metric-for-best */
             cJSON_AddItemToObject(rec, "valid", v);
             better = t.best_epoch == 0 || acc > t.best_valid; /* a partial epoch against the whole ones */
             if (better && !partial) t.best_valid = acc;
         }
-        if (root && (td[1].n > 0 || partial)) epoch_line(what, train_loss, acc, better && td[1].n > 0);
+        if (root && (td[1].n > 0 || partial)) epoch_line(what, train_loss, acc, better && td[1].n > 0,
+                                                            best_metric_words(o->metric_for_best));
         cJSON_AddItemToArray(cJSON_GetObjectItem(metrics, "epochs"), rec);
         if (partial) partial_epoch = number, partial_steps = t.step_in_epoch;
         e = 0;
@@ -504,6 +507,7 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
     /* do the in-memory weights equal the saved model? */
     int final_is_best = best_partial || (partial_epoch == 0 && t.best_epoch == t.epoch);
     res->steps = t.step;
+    res->stopped_early = early_stop_finish(o, t.epoch, t.best_epoch, metrics); /* "stopped_early" */
     res->best_epoch = best_partial ? partial_epoch : t.best_epoch;
     res->best_partial = best_partial;
     res->partial_epoch = partial_epoch;
@@ -605,6 +609,7 @@ int train_run_complete(const TrainOpts *o, TrainResult *res, cJSON **eval_tasks,
     }
     res->complete_already = 1;
     res->best_epoch = best;
+    res->stopped_early = early_stop_read(m);
     res->best_partial = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "best_epoch_partial"));
     const cJSON *ep;
     cJSON_ArrayForEach(ep, cJSON_GetObjectItemCaseSensitive(m, "epochs")) {
@@ -617,7 +622,8 @@ int train_run_complete(const TrainOpts *o, TrainResult *res, cJSON **eval_tasks,
             res->steps_per_epoch = count_at(ep, "steps_per_epoch");
         }
         if (count_at(ep, "epoch") == best && partial == res->best_partial)
-            res->best_valid = metric_at(cJSON_GetObjectItemCaseSensitive(ep, "valid"), "accuracy", 0, 1);
+            res->best_valid = metric_at(cJSON_GetObjectItemCaseSensitive(ep, "valid"),
+                                        best_metric_key(o->metric_for_best), -1, 1);
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "test");
     if (cJSON_IsObject(t)) {

@@ -20,7 +20,8 @@ typedef struct {
     int64_t partial_epoch;  /* the epoch --max-steps stopped in (0: none) ... */
     int64_t partial_steps;  /* ... after this many of its steps ... */
     int64_t steps_per_epoch;/* ... of these */
-    double best_valid;      /* accuracy on the validation split, -1 if none */
+    double best_valid;      /* the --metric-for-best (accuracy) on the validation split, -1 if none */
+    int64_t stopped_early;  /* early stopping ended the run after this epoch (0: it did not; early_stop.h) */
     double test_accuracy, test_macro_f1, test_mcc; /* -1 if no test split */
     double seconds;         /* of this command's training and evaluation */
     int complete_already;   /* --resume of a complete run: read back, nothing trained or evaluated */

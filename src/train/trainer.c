@@ -13,31 +13,6 @@
 #include "models/decoders/llm_layer_internal.h"
 #include "train/loss.h"
 
-void train_opts_default(TrainOpts *o) {
-    memset(o, 0, sizeof *o);
-    o->layer = -1;
-    o->method = METHOD_PIFI;
-    o->pooling = POOL_CLS;
-    o->lora_r = 8;
-    o->lora_alpha = 16.0f;
-    o->lora_dropout = 0.1f;
-    o->epochs = 3;
-    o->batch = 32;
-    o->eval_batch = 64;
-    o->max_len = 100;
-    o->lr = 5e-5f;
-    o->weight_decay = 0.0f;
-    o->clip = 5.0f;
-    o->label_smoothing = 0.05f;
-    o->head_dropout = 0.2f;
-    o->optim = OPT_ADAM;
-    o->sched = SCHED_CONSTANT;
-    o->seed = 2023;
-    o->shuffle = 1;
-    o->drop_last = 1;
-    o->grad_accum = 1;
-}
-
 /* ------------------------------------------------------------------------ */
 /* trainable tensors */
 
@@ -247,7 +222,7 @@ static int apply(Trainer *t, float lr, double sumsq, double *gnorm, PifiErr *err
     if (!isfinite(*gnorm))
         return pifi_errk(err, PIFI_ERR_RUNTIME, "gradient norm is %g at step %lld", *gnorm, (long long)t->step + 1);
     if (t->o.clip > 0) params_clip(&t->pt, *gnorm, t->o.clip);
-    OptimConfig oc = {t->o.optim, t->o.lr, 0.9f, 0.999f, 1e-8f, t->o.weight_decay};
+    OptimConfig oc = {t->o.optim, 0.9f, 0.999f, 1e-8f, t->o.weight_decay}; /* lr: the schedule's, per step */
     t->step++;
     optim_step(&t->pt, &oc, lr, t->step);
     return 0;

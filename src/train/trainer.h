@@ -14,6 +14,12 @@
 #include "train/optim.h"
 #include "train/tokdata.h"
 
+/* The validation metric that picks the best epoch and that early stopping
+ * watches (--metric-for-best; early_stop.h). */
+typedef enum { BEST_ACCURACY, BEST_MACRO_F1, BEST_MCC } BestMetric;
+
+/* The options of a run; the hyperparameters' defaults, ranges and names
+ * are the table of train_options.c. */
 typedef struct {
     /* model */
     const char *slm;       /* SLM directory */
@@ -37,6 +43,9 @@ typedef struct {
     PifiPrecision precision; /* arithmetic (pifi/compute.h); 0 = fp32, the library default */
     int grad_accum;        /* micro-batches per optimizer step (1: none); not a hyperparameter:
                               the step is the same global batch either way */
+    int early_stopping_patience; /* end the run after this many validations in a row without a better
+                              metric_for_best (0: off); early_stop.h */
+    BestMetric metric_for_best;
     /* output */
     const char *out;
     int overwrite;
@@ -48,6 +57,7 @@ typedef struct {
     char llm_buf[4096];    /* storage when llm is resolved against a run directory */
 } TrainOpts;
 
+/* Every option its default (train_options.c: the table's, layer -1, method pifi). */
 void train_opts_default(TrainOpts *o);
 
 /* Everything of a run in memory. */
