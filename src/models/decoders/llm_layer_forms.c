@@ -123,6 +123,15 @@ int llm_layer_set_precision(LlmLayer *l, PifiPrecision p, int keep_f32, PifiErr 
     return 0;
 }
 
+/* A vector (norm, bias) of the layer's values into l->mem at *off, hashed. */
+static void load_vector(LlmLayer *l, const LlmTensorSpec *spec, const LlmRawTensor *raw, size_t *off, PifiSha256 *h) {
+    size_t count = spec_numel(spec);
+    *spec->dst = l->mem + *off;
+    *off += count;
+    pifi_to_f32(raw->dtype, raw->data, *spec->dst, count);
+    pifi_sha256_update(h, *spec->dst, count * sizeof(float));
+}
+
 /* The layer's values straight into bf16 (matrices) and fp32 (vectors), a
  * megabyte of fp32 at a time, hashing the fp32 values in arena order as
  * llm_layer_weights_sha256 would. */
@@ -144,10 +153,7 @@ int llm_layer_load_bf16(LlmLayer *l, LlmTensorSpec *specs, const LlmRawTensor *r
     for (int i = 0; i < n; i++) {
         size_t count = spec_numel(&specs[i]);
         if (specs[i].ndim == 1) {
-            *specs[i].dst = l->mem + off;
-            off += count;
-            pifi_to_f32(raw[i].dtype, raw[i].data, *specs[i].dst, count);
-            pifi_sha256_update(h, *specs[i].dst, count * sizeof(float));
+            load_vector(l, &specs[i], &raw[i], &off, h);
             continue;
         }
         uint16_t **dst16;
@@ -254,10 +260,7 @@ int llm_layer_load_int8(LlmLayer *l, LlmTensorSpec *specs, const LlmRawTensor *r
     for (int i = 0; i < n; i++) {
         size_t count = spec_numel(&specs[i]);
         if (specs[i].ndim == 1) {
-            *specs[i].dst = l->mem + off;
-            off += count;
-            pifi_to_f32(raw[i].dtype, raw[i].data, *specs[i].dst, count);
-            pifi_sha256_update(h, *specs[i].dst, count * sizeof(float));
+            load_vector(l, &specs[i], &raw[i], &off, h);
             continue;
         }
         int8_t **qq;
