@@ -56,8 +56,10 @@ typedef struct {
  * "rope_parameters"). */
 int llm_config_load(LlmConfig *cfg, const char *config_path, PifiErr *err);
 /* A config.json that llm_config_load reads back into *c (the keys it reads,
- * transformers 5 spelling); NULL when out of memory. The rope_freqs of a
- * GGUF config are not in it (a tensor, "model.rope_freqs"). */
+ * transformers 5 spelling, defaults left out); NULL when out of memory. The
+ * one writer of the form: a GGUF's config in `pifi extract`, the int8 run's
+ * bundled layer. The rope_freqs of a GGUF config are not in it (a tensor,
+ * "model.rope_freqs"). */
 cJSON *llm_config_to_json(const LlmConfig *c);
 /* The config of the LLM at path (HF directory or GGUF file). */
 int llm_config_from_path(LlmConfig *cfg, const char *path, PifiErr *err);

@@ -1,5 +1,7 @@
-/* llm_config.c: config.json of a Llama-family causal LM into an LlmConfig:
- * llama (incl. SmolLM2, TinyLlama), mistral, qwen2, gemma2. */
+/* llm_config.c: config.json of a Llama-family causal LM and LlmConfig, both
+ * ways: llama (incl. SmolLM2, TinyLlama), mistral, qwen2, gemma2. Part of the
+ * checkpoint source (llm_source.h); llm_config_to_json is the one writer of
+ * the form (a GGUF's config as config.json, the int8 run's bundled layer). */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,12 +9,8 @@
 
 #include "kernels/activation.h"
 #include "kernels/rope.h"
+#include "models/decoders/llm_source.h"
 #include "pifi/json.h"
-#include "models/decoders/llm_layer_internal.h"
-#include "pifi/fileio.h"
-#include "pifi/llm_layer.h"
-
-#include <stdlib.h>
 
 const char *llm_arch_name(LlmArch a) {
     switch (a) {
@@ -81,14 +79,17 @@ int llm_config_load(LlmConfig *c, const char *path, PifiErr *err) {
     memset(c, 0, sizeof *c);
     cJSON *root;
     if (pifi_json_load(path, 1 << 20, &root, err)) return -1;
-    int rc = -1;
+    int rc = llm_config_parse(c, root, path, err);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int llm_config_parse(LlmConfig *c, const cJSON *root, const char *path, PifiErr *err) {
+    memset(c, 0, sizeof *c);
     const char *mt;
-    if (!cJSON_IsObject(root)) {
-        pifi_errf(err, "%s: expected a JSON object", path);
-        goto done;
-    }
-    if (pifi_json_unique_keys(root, path, err)) goto done;
-    if (pifi_json_string(root, "model_type", 1, &mt, path, err)) goto done;
+    if (!cJSON_IsObject(root)) return pifi_errf(err, "%s: expected a JSON object", path);
+    if (pifi_json_unique_keys(root, path, err)) return -1;
+    if (pifi_json_string(root, "model_type", 1, &mt, path, err)) return -1;
     if (strcmp(mt, "llama") == 0) c->arch = LLM_LLAMA;
     else if (strcmp(mt, "mistral") == 0) c->arch = LLM_MISTRAL;
     else if (strcmp(mt, "qwen2") == 0) c->arch = LLM_QWEN2;
@@ -96,7 +97,7 @@ int llm_config_load(LlmConfig *c, const char *path, PifiErr *err) {
     else {
         pifi_errf(err, "%s: unsupported LLM model_type \"%s\" (supported: llama, mistral, qwen2, gemma2)",
                   path, mt);
-        goto done;
+        return -1;
     }
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     if (get_int(root, "hidden_size", 1, 0, 1, 1 << 17, &c->D, path, err) ||
@@ -105,44 +106,44 @@ int llm_config_load(LlmConfig *c, const char *path, PifiErr *err) {
         get_int(root, "num_hidden_layers", 1, 0, 1, 4096, &c->num_layers, path, err) ||
         get_int(root, "num_key_value_heads", 0, c->NH, 1, c->NH, &c->NKV, path, err) ||
         get_int(root, "head_dim", 0, c->D / c->NH, 1, 1 << 14, &c->HD, path, err))
-        goto done;
+        return -1;
     if (c->NH % c->NKV != 0) {
         pifi_errf(err, "%s: num_attention_heads %d is not a multiple of num_key_value_heads %d", path,
                   c->NH, c->NKV);
-        goto done;
+        return -1;
     }
     if (c->HD % 2 != 0) {
         pifi_errf(err, "%s: head_dim %d must be even for RoPE", path, c->HD);
-        goto done;
+        return -1;
     }
     double eps = 1e-6;
-    if (pifi_json_double(root, "rms_norm_eps", 0, &eps, path, err) < 0) goto done;
+    if (pifi_json_double(root, "rms_norm_eps", 0, &eps, path, err) < 0) return -1;
     if (!(eps >= FLT_MIN && eps < 1)) { /* held as a float: 1e-87 would become 0 */
         pifi_errf(err, "%s: rms_norm_eps %g must be in [1.2e-38, 1) (a positive float)", path, eps);
-        goto done;
+        return -1;
     }
     c->rms_eps = (float)eps;
     double init_range = 0.02;
     const cJSON *ir = cJSON_GetObjectItemCaseSensitive(root, "initializer_range");
     if (ir && !cJSON_IsNull(ir) && pifi_json_double(root, "initializer_range", 0, &init_range, path, err) < 0)
-        goto done;
+        return -1;
     if (!(init_range >= 0 && init_range < 10)) {
         pifi_errf(err, "%s: initializer_range must be in [0, 10)", path);
-        goto done;
+        return -1;
     }
     c->initializer_range = (float)init_range;
     const char *act = c->arch == LLM_GEMMA2 ? "gelu_pytorch_tanh" : "silu";
     if (pifi_json_string(root, c->arch == LLM_GEMMA2 ? "hidden_activation" : "hidden_act", 0, &act,
                          path, err) < 0)
-        goto done;
+        return -1;
     Activation a;
     if (activation_parse(act, &a)) {
         pifi_errf(err, "%s: unsupported activation \"%s\"", path, act);
-        goto done;
+        return -1;
     }
     c->act = (int)a;
     int bias = 0;
-    if (pifi_json_bool(root, "attention_bias", 0, &bias, path, err) < 0) goto done;
+    if (pifi_json_bool(root, "attention_bias", 0, &bias, path, err) < 0) return -1;
     c->qkv_bias = c->arch == LLM_QWEN2 || bias;
     c->o_bias = c->arch != LLM_QWEN2 && bias;
     c->attn_scale = 1.0f / sqrtf((float)c->HD);
@@ -151,26 +152,27 @@ int llm_config_load(LlmConfig *c, const char *path, PifiErr *err) {
         double qs = c->HD, cap = 0.0;
         if (pifi_json_double(root, "query_pre_attn_scalar", 0, &qs, path, err) < 0 ||
             pifi_json_double(root, "attn_logit_softcapping", 0, &cap, path, err) < 0)
-            goto done;
+            return -1;
         if (!(qs > 0) || cap < 0) {
             pifi_errf(err, "%s: query_pre_attn_scalar must be > 0 and attn_logit_softcapping >= 0", path);
-            goto done;
+            return -1;
         }
         c->attn_scale = (float)(1.0 / sqrt(qs));
         c->softcap = (float)cap;
     }
-    if (parse_rope(c, root, path, err)) goto done;
+    if (parse_rope(c, root, path, err)) return -1;
     int use_sw = c->arch != LLM_QWEN2; /* Qwen2 slides only with use_sliding_window */
     if (c->arch == LLM_QWEN2 && pifi_json_bool(root, "use_sliding_window", 0, &use_sw, path, err) < 0)
-        goto done;
+        return -1;
     if (use_sw && get_int(root, "sliding_window", 0, 0, 0, 1 << 30, &c->sliding_window, path, err))
-        goto done;
-    rc = 0;
-done:
-    cJSON_Delete(root);
-    return rc;
+        return -1;
+    return 0;
 }
 
+/* Keys in the order a GGUF's config was always written in (so `pifi extract`
+ * of a GGUF gives the same config.json as before); what equals the default
+ * llm_config_parse assumes (no sliding window, initializer_range 0 = 0.02)
+ * is left out. */
 cJSON *llm_config_to_json(const LlmConfig *c) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
@@ -182,15 +184,11 @@ cJSON *llm_config_to_json(const LlmConfig *c) {
     cJSON_AddNumberToObject(o, "num_key_value_heads", c->NKV);
     cJSON_AddNumberToObject(o, "head_dim", c->HD);
     cJSON_AddNumberToObject(o, "rms_norm_eps", c->rms_eps);
-    cJSON_AddNumberToObject(o, "initializer_range", c->initializer_range);
-    cJSON_AddStringToObject(o, c->arch == LLM_GEMMA2 ? "hidden_activation" : "hidden_act",
-                            activation_name((Activation)c->act));
+    if (c->initializer_range > 0) cJSON_AddNumberToObject(o, "initializer_range", c->initializer_range);
     /* Qwen2's q/k/v biases come with its model_type; attention_bias gives Llama's four */
     cJSON_AddBoolToObject(o, "attention_bias", c->arch == LLM_QWEN2 ? 0 : c->qkv_bias);
-    if (c->arch == LLM_GEMMA2) {
-        cJSON_AddNumberToObject(o, "query_pre_attn_scalar", 1.0 / ((double)c->attn_scale * c->attn_scale));
-        cJSON_AddNumberToObject(o, "attn_logit_softcapping", c->softcap);
-    }
+    cJSON_AddStringToObject(o, c->arch == LLM_GEMMA2 ? "hidden_activation" : "hidden_act",
+                            activation_name((Activation)c->act));
     cJSON *rp = cJSON_AddObjectToObject(o, "rope_parameters");
     static const char *TYPE[] = {[ROPE_DEFAULT] = "default", [ROPE_LLAMA3] = "llama3", [ROPE_LINEAR] = "linear"};
     cJSON_AddStringToObject(rp, "rope_type", TYPE[c->rope_type]);
@@ -201,20 +199,13 @@ cJSON *llm_config_to_json(const LlmConfig *c) {
         cJSON_AddNumberToObject(rp, "high_freq_factor", c->rope_high_freq);
         cJSON_AddNumberToObject(rp, "original_max_position_embeddings", c->rope_orig_max_pos);
     }
-    if (c->arch == LLM_QWEN2) cJSON_AddBoolToObject(o, "use_sliding_window", c->sliding_window > 0);
-    cJSON_AddNumberToObject(o, "sliding_window", c->sliding_window);
-    return o;
-}
-
-int llm_config_from_path(LlmConfig *c, const char *path, PifiErr *err) {
-    if (!pifi_is_dir(path)) {
-        size_t n = strlen(path);
-        if (n > 5 && strcmp(path + n - 5, ".gguf") == 0) return llm_config_from_gguf_file(c, path, err);
-        return pifi_errf(err, "%s: not a model directory or .gguf file", path);
+    if (c->arch == LLM_GEMMA2) {
+        cJSON_AddNumberToObject(o, "query_pre_attn_scalar", 1.0 / ((double)c->attn_scale * c->attn_scale));
+        cJSON_AddNumberToObject(o, "attn_logit_softcapping", c->softcap);
     }
-    char *cp = pifi_path_join(path, "config.json");
-    if (!cp) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    int rc = llm_config_load(c, cp, err);
-    free(cp);
-    return rc;
+    if (c->sliding_window > 0) {
+        if (c->arch == LLM_QWEN2) cJSON_AddBoolToObject(o, "use_sliding_window", 1);
+        cJSON_AddNumberToObject(o, "sliding_window", c->sliding_window);
+    }
+    return o;
 }

@@ -1,8 +1,10 @@
 /* llm_extract.c: `pifi extract`: copy one or a few decoder layers of an LLM
  * into a small checkpoint directory, reading only those layers' bytes.
  *
- * The output directory is built under "<out>.tmp.<pid>" and renamed into
- * place when complete, so a failure or a kill leaves no partial <out>. */
+ * The tensors come from the checkpoint source (llm_source.h) in Hugging Face
+ * naming: an HF directory's in their dtype, a GGUF's dequantized to F32. The
+ * output directory is built under "<out>.tmp.<pid>" and renamed into place
+ * when complete, so a failure or a kill leaves no partial <out>. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -12,15 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "models/decoders/llm_extract_internal.h"
 #include "models/decoders/llm_layer_internal.h"
+#include "models/decoders/llm_source.h"
 #include "pifi/fileio.h"
 #include "pifi/hash.h"
-#include "pifi/json.h"
 #include "pifi/safetensors.h"
 
 /* Remove a directory we created and the plain files in it. */
-void llm_extract_rmtree(const char *dir) {
+static void rmtree(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return;
     struct dirent *e;
@@ -34,7 +35,8 @@ void llm_extract_rmtree(const char *dir) {
     rmdir(dir);
 }
 
-int llm_extract_begin(const char *out_dir, int overwrite, char **tmp_dir, PifiErr *err) {
+/* Refuse an existing out_dir (unless overwrite); create "<out>.tmp.<pid>". */
+static int begin(const char *out_dir, int overwrite, char **tmp_dir, PifiErr *err) {
     struct stat st;
     if (stat(out_dir, &st) == 0 && !overwrite)
         return pifi_errf(err, "%s: already exists (pass --overwrite to replace it)", out_dir);
@@ -42,7 +44,7 @@ int llm_extract_begin(const char *out_dir, int overwrite, char **tmp_dir, PifiEr
     *tmp_dir = malloc(n);
     if (!*tmp_dir) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
     snprintf(*tmp_dir, n, "%s.tmp.%ld", out_dir, (long)getpid());
-    llm_extract_rmtree(*tmp_dir);
+    rmtree(*tmp_dir);
     if (pifi_mkdirs(*tmp_dir, err)) {
         free(*tmp_dir);
         *tmp_dir = NULL;
@@ -51,7 +53,8 @@ int llm_extract_begin(const char *out_dir, int overwrite, char **tmp_dir, PifiEr
     return 0;
 }
 
-int llm_extract_commit(const char *tmp_dir, const char *out_dir, PifiErr *err) {
+/* Move tmp_dir to out_dir (replacing it). */
+static int commit(const char *tmp_dir, const char *out_dir, PifiErr *err) {
     struct stat st;
     char old[PATH_MAX];
     old[0] = 0;
@@ -65,22 +68,21 @@ int llm_extract_commit(const char *tmp_dir, const char *out_dir, PifiErr *err) {
         if (old[0]) rename(old, out_dir);
         return pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot create: %s", out_dir, strerror(e));
     }
-    if (old[0]) llm_extract_rmtree(old);
+    if (old[0]) rmtree(old);
     return 0;
 }
 
-/* config.json of the output: the source config plus provenance. */
-int llm_extract_write_config(const char *tmp_dir, cJSON *cfg, const char *src, const int *layers,
-                             int n, const char *files[][2], int nfiles, const char *tensors_sha,
-                             PifiErr *err) {
+/* config.json of the output: the source config plus provenance (files: the
+ * source's hashes, taken over). */
+static int write_config(const char *tmp_dir, cJSON *cfg, const char *src, const int *layers, int n, cJSON *files,
+                        const char *tensors_sha, PifiErr *err) {
     cJSON *px = cJSON_CreateObject();
     char real[PATH_MAX];
     cJSON_AddStringToObject(px, "source", realpath(src, real) ? real : src);
     cJSON *arr = cJSON_AddArrayToObject(px, "layers");
     for (int i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(layers[i]));
     if (n == 1) cJSON_AddNumberToObject(px, "layer", layers[0]);
-    cJSON *fh = cJSON_AddObjectToObject(px, "source_sha256");
-    for (int i = 0; i < nfiles; i++) cJSON_AddStringToObject(fh, files[i][0], files[i][1]);
+    cJSON_AddItemToObject(px, "source_sha256", files);
     cJSON_AddStringToObject(px, "tensors_sha256", tensors_sha);
     cJSON_AddStringToObject(px, "tool", "pifi extract 0.1.0");
     cJSON_DeleteItemFromObjectCaseSensitive(cfg, "pifi_extract");
@@ -95,101 +97,88 @@ int llm_extract_write_config(const char *tmp_dir, cJSON *cfg, const char *src, c
     return rc;
 }
 
-static int extract_hf(const char *src, const int *req, int n_layers, const char *out_dir,
-                      int overwrite, LlmExtractReport *rep, PifiErr *err) {
-    char *cfg_path = pifi_path_join(src, "config.json");
-    LlmConfig cfg;
-    cJSON *raw = NULL;
-    SafeTensors *st = NULL;
-    StWriteTensor *wt = NULL;
-    char *tmp_dir = NULL, *st_path = NULL;
-    int rc = -1, layers[64], nw = 0;
-    if (!cfg_path) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    if (llm_config_load(&cfg, cfg_path, err) || pifi_json_load(cfg_path, 1 << 20, &raw, err)) goto done;
-    if (cJSON_GetObjectItemCaseSensitive(raw, "pifi_extract")) {
-        pifi_errf(err, "%s: is already a `pifi extract` output; extract from the full model", src);
-        goto done;
-    }
-    for (int i = 0; i < n_layers; i++)
-        if (llm_resolve_layer(req[i], cfg.num_layers, src, &layers[i], err)) goto done;
-    if (st_open(&st, src, err)) goto done;
-    LlmLayerParams dummy;
-    LlmTensorSpec specs[16];
-    int ns = llm_layer_specs(&cfg, &dummy, 0, specs, 16);
-    wt = calloc((size_t)n_layers * ns, sizeof *wt);
-    char (*names)[192] = calloc((size_t)n_layers * ns, sizeof *names);
-    if (!wt || !names) {
-        free(names);
-        pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-        goto done;
-    }
+/* The views of the layers' tensors (specs[s] of layers[i] at v[i * ns + s]),
+ * their values read (GGUF: dequantized), hashed in that order. */
+static int read_layers(LlmSource *s, const int *layers, int n_layers, const LlmTensorSpec *specs, int ns,
+                       LlmTensorView *v, LlmExtractReport *rep, PifiErr *err) {
     PifiSha256 *h = pifi_sha256_new();
-    for (int i = 0; i < n_layers; i++) {
-        for (int s = 0; s < ns; s++) {
-            snprintf(names[nw], sizeof names[nw], "model.layers.%d.%s", layers[i], specs[s].name);
-            const StTensor *t;
-            if (st_get(st, names[nw], &t, err)) goto fail_names;
-            int ok = t->ndim == specs[s].ndim;
-            for (int d = 0; ok && d < t->ndim; d++) ok = t->shape[d] == specs[s].shape[d];
-            if (!ok) {
-                pifi_errf(err, "%s: tensor '%s' has shape [%lld%s%lld] but config.json implies [%lld%s%lld]",
-                          t->file, names[nw], (long long)t->shape[0], t->ndim > 1 ? ", " : "",
-                          t->ndim > 1 ? (long long)t->shape[1] : 0LL, (long long)specs[s].shape[0],
-                          specs[s].ndim > 1 ? ", " : "", specs[s].ndim > 1 ? (long long)specs[s].shape[1] : 0LL);
-                goto fail_names;
-            }
-            if (t->dtype != PIFI_DT_F32 && t->dtype != PIFI_DT_F16 && t->dtype != PIFI_DT_BF16 &&
-                t->dtype != PIFI_DT_F64) {
-                pifi_errf(err, "%s: tensor '%s' has dtype %s; a layer's weights are F32, F16, BF16 or F64", t->file,
-                          names[nw], pifi_dtype_name(t->dtype));
-                goto fail_names;
-            }
-            wt[nw].name = names[nw];
-            wt[nw].dtype = t->dtype;
-            wt[nw].ndim = t->ndim;
-            for (int d = 0; d < t->ndim; d++) wt[nw].shape[d] = t->shape[d];
-            wt[nw].data = t->data;
+    if (!h) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n_layers; i++) {
+        for (int j = 0; rc == 0 && j < ns; j++) {
+            LlmTensorView *t = &v[i * ns + j];
+            char name[192];
+            snprintf(name, sizeof name, "model.layers.%d.%s", layers[i], specs[j].name);
+            rc = llm_source_tensor(s, name, specs[j].ndim, specs[j].shape, t, err);
+            if (rc == 0) rc = llm_source_check_float(t, err);
+            if (rc == 0) rc = llm_source_data(s, t, err);
+            if (rc) break;
             pifi_sha256_update(h, t->data, t->nbytes);
             rep->params += t->numel;
             rep->bytes += (int64_t)t->nbytes;
-            nw++;
         }
     }
     pifi_sha256_final(h, rep->tensors_sha256);
-    h = NULL;
-    if (llm_extract_begin(out_dir, overwrite, &tmp_dir, err)) goto fail_names;
-    st_path = pifi_path_join(tmp_dir, "model.safetensors");
+    return rc;
+}
+
+/* Write the tensors wt (nw) and the config into a new out_dir. */
+static int write_out(LlmSource *s, const int *layers, int n_layers, const StWriteTensor *wt, int nw,
+                     const char *out_dir, int overwrite, const LlmExtractReport *rep, PifiErr *err) {
+    char *tmp_dir = NULL;
+    if (begin(out_dir, overwrite, &tmp_dir, err)) return -1;
+    char *st_path = pifi_path_join(tmp_dir, "model.safetensors");
     cJSON *meta = cJSON_CreateObject();
     cJSON_AddStringToObject(meta, "format", "pt");
-    rc = st_write(st_path, wt, nw, meta, err);
+    int rc = st_path ? st_write(st_path, wt, nw, meta, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
     cJSON_Delete(meta);
-    if (rc == 0) {
-        char hcfg[65], hidx[65];
-        const char *files[2][2] = {{"config.json", hcfg}, {"model.safetensors.index.json", hidx}};
-        int nfiles = 1;
-        rc = pifi_sha256_file(cfg_path, hcfg, err);
-        char *idx = pifi_path_join(src, "model.safetensors.index.json");
-        if (rc == 0 && idx && pifi_file_exists(idx)) {
-            rc = pifi_sha256_file(idx, hidx, err);
-            nfiles = 2;
-        }
-        free(idx);
-        if (rc == 0)
-            rc = llm_extract_write_config(tmp_dir, raw, src, layers, n_layers, files, nfiles,
-                                          rep->tensors_sha256, err);
-    }
-    if (rc == 0) rc = llm_extract_commit(tmp_dir, out_dir, err);
-    if (rc) llm_extract_rmtree(tmp_dir);
-fail_names:
-    if (h) pifi_sha256_final(h, rep->tensors_sha256);
-    free(names);
-done:
     free(st_path);
+    cJSON *files = rc == 0 ? cJSON_CreateObject() : NULL;
+    if (rc == 0 && !files) rc = pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    if (rc == 0) rc = llm_source_hash_files(s, files, err);
+    cJSON *cfg = rc == 0 ? llm_source_config_json(s, err) : NULL;
+    if (rc == 0 && !cfg) rc = -1;
+    if (rc == 0) {
+        rc = write_config(tmp_dir, cfg, llm_source_path(s), layers, n_layers, files, rep->tensors_sha256, err);
+        files = NULL; /* now cfg's */
+    }
+    cJSON_Delete(cfg);
+    cJSON_Delete(files);
+    if (rc == 0) rc = commit(tmp_dir, out_dir, err);
+    if (rc) rmtree(tmp_dir);
     free(tmp_dir);
+    return rc;
+}
+
+static int extract(LlmSource *s, const int *req, int n_layers, const char *out_dir, int overwrite,
+                   LlmExtractReport *rep, PifiErr *err) {
+    const LlmConfig *c = llm_source_config(s);
+    const char *src = llm_source_path(s);
+    if (llm_source_is_extract(s))
+        return pifi_errf(err, "%s: is already a `pifi extract` output; extract from the full model", src);
+    int layers[64];
+    for (int i = 0; i < n_layers; i++)
+        if (llm_resolve_layer(req[i], c->num_layers, src, &layers[i], err)) return -1;
+    LlmLayerParams dummy;
+    LlmTensorSpec specs[16];
+    int ns = llm_layer_specs(c, &dummy, 0, specs, 16), nt = n_layers * ns;
+    LlmTensorView *v = calloc((size_t)nt, sizeof *v);
+    StWriteTensor *wt = calloc((size_t)nt + 1, sizeof *wt);
+    int rc = v && wt ? 0 : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    if (rc == 0) rc = read_layers(s, layers, n_layers, specs, ns, v, rep, err);
+    if (rc == 0) {
+        for (int i = 0; i < nt; i++) {
+            wt[i] = (StWriteTensor){v[i].name, v[i].dtype, v[i].ndim, {0}, v[i].data};
+            memcpy(wt[i].shape, v[i].shape, sizeof v[i].shape);
+        }
+        int nw = nt;
+        if (c->has_rope_freqs) /* a GGUF's llama3 rope scaling, for llm_layer_load */
+            wt[nw++] = (StWriteTensor){"model.rope_freqs", PIFI_DT_F32, 1, {c->HD / 2, 0}, c->rope_freqs};
+        rc = write_out(s, layers, n_layers, wt, nw, out_dir, overwrite, rep, err);
+    }
+    for (int i = 0; v && i < nt; i++) llm_source_release(s, &v[i]);
+    free(v);
     free(wt);
-    st_close(st);
-    cJSON_Delete(raw);
-    free(cfg_path);
     return rc;
 }
 
@@ -197,9 +186,9 @@ int llm_extract(const char *src, const int *layers, int n_layers, const char *ou
                 LlmExtractReport *rep, PifiErr *err) {
     memset(rep, 0, sizeof *rep);
     if (n_layers < 1 || n_layers > 64) return pifi_errf(err, "extract: between 1 and 64 layers, got %d", n_layers);
-    size_t n = strlen(src);
-    if (n > 5 && strcmp(src + n - 5, ".gguf") == 0 && !pifi_is_dir(src))
-        return llm_extract_gguf(src, layers, n_layers, out_dir, overwrite, rep, err);
-    if (!pifi_is_dir(src)) return pifi_errf(err, "%s: not a model directory or .gguf file", src);
-    return extract_hf(src, layers, n_layers, out_dir, overwrite, rep, err);
+    LlmSource *s;
+    if (llm_source_open(&s, src, err)) return -1;
+    int rc = extract(s, layers, n_layers, out_dir, overwrite, rep, err);
+    llm_source_close(s);
+    return rc;
 }

@@ -1,13 +1,9 @@
-/* llm_layer.c: loading one decoder layer of a Llama-family LLM from a Hugging
- * Face directory (only that layer's byte ranges are read, via mmap), and its
- * forward pass in pooled (one token at position 0) and sequence modes. */
-#include <limits.h>
-#include <math.h>
-#include <stdio.h>
+/* llm_layer.c: one decoder layer of a Llama-family LLM: its tensors, arena
+ * and size, and its forward pass in pooled (one token at position 0) and
+ * sequence modes (loading: llm_layer_load.c). */
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/path.h"
 #include "kernels/attention_gqa.h"
 #include "kernels/compute.h"
 #include "kernels/gemm.h"
@@ -15,11 +11,7 @@
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
 #include "models/decoders/llm_layer_internal.h"
-#include "pifi/dtype.h"
-#include "pifi/fileio.h"
 #include "pifi/hash.h"
-#include "pifi/json.h"
-#include "pifi/safetensors.h"
 
 /* ------------------------------------------------------------------------ */
 /* tensors of a layer */
@@ -93,171 +85,6 @@ int64_t llm_layer_param_count(const LlmConfig *c) {
 int64_t llm_layer_pooled_flops(const LlmConfig *c) {
     int64_t QC = (int64_t)c->NH * c->HD, KC = (int64_t)c->NKV * c->HD;
     return 2 * ((int64_t)c->D * KC + QC * c->D + 3 * (int64_t)c->D * c->FF);
-}
-
-int llm_resolve_layer(int layer, int num_layers, const char *path, int *out, PifiErr *err) {
-    int k = layer < 0 ? num_layers + layer : layer;
-    if (k < 0 || k >= num_layers)
-        return pifi_errf(err, "%s: layer %d is out of range: the model has %d layers (valid: %d..%d)", path,
-                         layer, num_layers, -num_layers, num_layers - 1);
-    *out = k;
-    return 0;
-}
-
-/* The layer a `pifi extract` directory holds, or -1 for a full model. */
-static int extracted_layer(const char *cfg_path, int *out, PifiErr *err) {
-    cJSON *root;
-    if (pifi_json_load(cfg_path, 1 << 20, &root, err)) return -1;
-    *out = -1;
-    const cJSON *px = cJSON_GetObjectItemCaseSensitive(root, "pifi_extract");
-    int rc = 0;
-    if (px) {
-        int64_t v;
-        rc = pifi_json_int(px, "layer", 1, &v, cfg_path, err);
-        if (rc == 0) *out = (int)v;
-    }
-    cJSON_Delete(root);
-    return rc;
-}
-
-/* The largest layer pifi loads: 2^32 parameters (16 GiB in fp32; the layer
- * of a 405B Llama has 3.2e9). */
-#define LLM_LAYER_MAX_PARAMS ((int64_t)1 << 32)
-
-/* Every tensor of layer k in st has the shape the config implies and a
- * floating-point dtype (int8: the matrices I8), and the layer's size is
- * sane: checked before anything is allocated from the config's sizes. */
-static int check_tensors(SafeTensors *st, const char *path, int k, const LlmTensorSpec *specs, int n, int int8,
-                         PifiErr *err) {
-    int64_t total = 0;
-    for (int i = 0; i < n; i++) {
-        char name[256];
-        snprintf(name, sizeof name, "model.layers.%d.%s", k, specs[i].name);
-        const StTensor *t;
-        if (st_get(st, name, &t, err)) return -1;
-        const int64_t *w = specs[i].shape;
-        int ok = t->ndim == specs[i].ndim;
-        for (int d = 0; ok && d < t->ndim; d++) ok = t->shape[d] == w[d];
-        if (!ok) {
-            char got[96] = "[";
-            for (int d = 0; d < t->ndim && d < 4; d++)
-                snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", d ? ", " : "", (long long)t->shape[d]);
-            snprintf(got + strlen(got), sizeof got - strlen(got), "%s]", t->ndim > 4 ? ", ..." : "");
-            if (specs[i].ndim == 2)
-                return pifi_errf(err, "%s: tensor '%s' has shape %s but config.json implies [%lld, %lld]", t->file,
-                                 name, got, (long long)w[0], (long long)w[1]);
-            return pifi_errf(err, "%s: tensor '%s' has shape %s but config.json implies [%lld]", t->file, name, got,
-                             (long long)w[0]);
-        }
-        if (int8 && specs[i].ndim == 2) {
-            if (t->dtype != PIFI_DT_I8)
-                return pifi_errf(err, "%s: tensor '%s' has dtype %s; the matrices of an int8 layer are I8", t->file,
-                                 name, pifi_dtype_name(t->dtype));
-        } else if (t->dtype != PIFI_DT_F32 && t->dtype != PIFI_DT_F16 && t->dtype != PIFI_DT_BF16 &&
-                   t->dtype != PIFI_DT_F64) {
-            return pifi_errf(err, "%s: tensor '%s' has dtype %s; a layer's weights are F32, F16, BF16 or F64",
-                             t->file, name, pifi_dtype_name(t->dtype));
-        }
-        total += t->numel;
-    }
-    if (total > LLM_LAYER_MAX_PARAMS)
-        return pifi_errf(err, "%s: layer %d has %lld parameters, more than pifi loads (%lld)", path, k,
-                         (long long)total, (long long)LLM_LAYER_MAX_PARAMS);
-    return 0;
-}
-
-int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err) {
-    return llm_layer_load_prec(l, path, layer, pooled_only, PIFI_PREC_FP32, err);
-}
-
-int llm_layer_load_prec(LlmLayer *l, const char *path, int layer, int pooled_only, PifiPrecision prec,
-                        PifiErr *err) {
-    memset(l, 0, sizeof *l);
-    if (pifi_has_suffix(path, ".gguf") && !pifi_is_dir(path)) { /* small models: fp32 first, then bf16 */
-        if (llm_layer_load_gguf(l, path, layer, pooled_only, err)) return -1;
-        if (prec == PIFI_PREC_BF16 && llm_layer_set_precision(l, prec, 0, err)) {
-            llm_layer_free(l);
-            return -1;
-        }
-        return 0;
-    }
-    if (!pifi_is_dir(path))
-        return pifi_errf(err, "%s: not a model directory or .gguf file", path);
-    char *cfg_path = pifi_path_join(path, "config.json");
-    if (!cfg_path) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    int ext = -1;
-    int rc = llm_config_load(&l->cfg, cfg_path, err);
-    if (rc == 0) rc = extracted_layer(cfg_path, &ext, err);
-    free(cfg_path);
-    if (rc) return -1;
-    int k = 0;
-    if (layer == INT_MIN) {
-        if (ext < 0)
-            return pifi_errf(err, "%s: a full model: say which layer to plug in (--layer N, -1 = last)",
-                             path);
-        k = ext;
-    } else {
-        if (llm_resolve_layer(layer, l->cfg.num_layers, path, &k, err)) return -1;
-        if (ext >= 0 && k != ext)
-            return pifi_errf(err, "%s: holds only layer %d (extracted), not layer %d", path, ext, k);
-    }
-    l->layer = k;
-    l->pooled_only = pooled_only;
-
-    LlmTensorSpec specs[16];
-    int n = llm_layer_specs(&l->cfg, &l->p, pooled_only, specs, 16);
-    SafeTensors *st;
-    if (st_open(&st, path, err)) return -1;
-    /* an int8 checkpoint (pifi quantize): its matrices are I8 */
-    char vname[256];
-    snprintf(vname, sizeof vname, "model.layers.%d.self_attn.v_proj.weight", k);
-    const StTensor *vt;
-    int int8 = st_find(st, vname, &vt, err) == 0 && vt->dtype == PIFI_DT_I8;
-    if (check_tensors(st, path, k, specs, n, int8, err)) {
-        st_close(st);
-        return -1;
-    }
-    if (int8) {
-        if (llm_layer_load_int8(l, st, k, specs, n, err)) {
-            st_close(st);
-            llm_layer_free(l);
-            return -1;
-        }
-    } else if (prec == PIFI_PREC_BF16) {
-        if (llm_layer_load_bf16(l, st, k, specs, n, err)) {
-            st_close(st);
-            llm_layer_free(l);
-            return -1;
-        }
-    } else {
-        if (llm_layer_alloc(l, specs, n, err)) {
-            st_close(st);
-            return -1;
-        }
-        for (int i = 0; i < n; i++) {
-            char name[256];
-            snprintf(name, sizeof name, "model.layers.%d.%s", k, specs[i].name);
-            if (st_read_f32(st, name, specs[i].ndim, specs[i].shape, *specs[i].dst, err)) {
-                st_close(st);
-                llm_layer_free(l);
-                return -1;
-            }
-        }
-    }
-    /* A layer extracted from GGUF carries llama.cpp's rope frequency divisors. */
-    const StTensor *rf;
-    int f = st_find(st, "model.rope_freqs", &rf, err);
-    if (f == 0) {
-        int64_t shape[1] = {l->cfg.HD / 2};
-        if (l->cfg.HD / 2 > 512 || st_read_f32(st, "model.rope_freqs", 1, shape, l->cfg.rope_freqs, err)) f = -1;
-        else l->cfg.has_rope_freqs = 1;
-    }
-    st_close(st);
-    if (f < 0) {
-        llm_layer_free(l);
-        return -1;
-    }
-    return 0;
 }
 
 void llm_layer_free(LlmLayer *l) {

@@ -1,20 +1,20 @@
 /* llm_layer_forms.c: the other forms of an LLM layer's matrices: bf16 (the
  * frozen layer in bf16 precision, read straight from safetensors, or copies
  * of trainable fp32 weights) and int8 with a scale per output row (quantized
- * inference: made from the loaded weights, or read straight from an int8
- * checkpoint, which this file also writes); and the per-forward preparation
- * of the compute context. */
+ * inference: made from the loaded weights, or filled straight from an int8
+ * checkpoint's values, which this file also lists for writing); and the
+ * per-forward preparation of the compute context. Files are llm_layer_load.c's
+ * business: the loaders here take values already in memory (LlmRawTensor). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/compute.h"
+#include "kernels/q8_rows.h"
 #include "models/decoders/llm_layer_internal.h"
-#include "models/q8.h"
 #include "pifi/dtype.h"
 #include "pifi/hash.h"
-#include "pifi/safetensors.h"
 
 /* The bf16, int8 and scale fields paired with a matrix field of p, or -1 for
  * a vector (norm, bias). */
@@ -123,10 +123,19 @@ int llm_layer_set_precision(LlmLayer *l, PifiPrecision p, int keep_f32, PifiErr 
     return 0;
 }
 
-/* Read the layer from st straight into bf16 (matrices) and fp32 (vectors),
- * a megabyte of fp32 at a time, hashing the fp32 values in arena order as
+/* A vector (norm, bias) of the layer's values into l->mem at *off, hashed. */
+static void load_vector(LlmLayer *l, const LlmTensorSpec *spec, const LlmRawTensor *raw, size_t *off, PifiSha256 *h) {
+    size_t count = spec_numel(spec);
+    *spec->dst = l->mem + *off;
+    *off += count;
+    pifi_to_f32(raw->dtype, raw->data, *spec->dst, count);
+    pifi_sha256_update(h, *spec->dst, count * sizeof(float));
+}
+
+/* The layer's values straight into bf16 (matrices) and fp32 (vectors), a
+ * megabyte of fp32 at a time, hashing the fp32 values in arena order as
  * llm_layer_weights_sha256 would. */
-int llm_layer_load_bf16(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *specs, int n, PifiErr *err) {
+int llm_layer_load_bf16(LlmLayer *l, LlmTensorSpec *specs, const LlmRawTensor *raw, int n, PifiErr *err) {
     size_t small = 0;
     for (int i = 0; i < n; i++)
         if (specs[i].ndim == 1) small += spec_numel(&specs[i]);
@@ -141,38 +150,25 @@ int llm_layer_load_bf16(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *spec
         return tmp ? pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory") : -1;
     }
     size_t off = 0;
-    int rc = 0;
-    for (int i = 0; rc == 0 && i < n; i++) {
-        char name[256];
-        snprintf(name, sizeof name, "model.layers.%d.%s", k, specs[i].name);
+    for (int i = 0; i < n; i++) {
         size_t count = spec_numel(&specs[i]);
         if (specs[i].ndim == 1) {
-            *specs[i].dst = l->mem + off;
-            off += count;
-            rc = st_read_f32(st, name, 1, specs[i].shape, *specs[i].dst, err);
-            if (rc == 0) pifi_sha256_update(h, *specs[i].dst, count * sizeof(float));
+            load_vector(l, &specs[i], &raw[i], &off, h);
             continue;
         }
         uint16_t **dst16;
         matrix_slot(l, specs[i].dst, &dst16, NULL, NULL);
         *specs[i].dst = NULL;
-        const StTensor *t;
-        rc = st_get(st, name, &t, err);
-        if (rc == 0 && (t->ndim != 2 || t->shape[0] != specs[i].shape[0] || t->shape[1] != specs[i].shape[1]))
-            rc = pifi_errf(err, "%s: tensor '%s' has shape [%lld, %lld], expected [%lld, %lld]", t->file, name,
-                           (long long)t->shape[0], (long long)(t->ndim > 1 ? t->shape[1] : 0),
-                           (long long)specs[i].shape[0], (long long)specs[i].shape[1]);
-        size_t es = rc == 0 ? pifi_dtype_size(t->dtype) : 0;
-        for (size_t j = 0; rc == 0 && j < count; j += CHUNK) {
+        size_t es = pifi_dtype_size(raw[i].dtype);
+        for (size_t j = 0; j < count; j += CHUNK) {
             size_t m = count - j < CHUNK ? count - j : CHUNK;
-            pifi_to_f32(t->dtype, (const char *)t->data + j * es, tmp, m);
+            pifi_to_f32(raw[i].dtype, (const char *)raw[i].data + j * es, tmp, m);
             pifi_sha256_update(h, tmp, m * sizeof(float));
             bf16_from_f32(*dst16 + j, tmp, m);
         }
     }
     pifi_sha256_final(h, l->sha256);
     free(tmp);
-    if (rc) return -1;
     l->bf16_only = 1;
     if (l->cx) compute_weights_changed(l->cx);
     l->w16_fresh = 1;
@@ -246,7 +242,7 @@ int llm_layer_int8_tensors(const LlmLayer *l, StWriteTensor *out, char (*names)[
     return k;
 }
 
-int llm_layer_load_int8(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *specs, int n, PifiErr *err) {
+int llm_layer_load_int8(LlmLayer *l, LlmTensorSpec *specs, const LlmRawTensor *raw, int n, PifiErr *err) {
     size_t small = 0, qb = 0, rows = 0;
     for (int i = 0; i < n; i++) {
         if (specs[i].ndim == 1) small += spec_numel(&specs[i]);
@@ -261,16 +257,10 @@ int llm_layer_load_int8(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *spec
     PifiSha256 *h = pifi_sha256_new();
     if (!h) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
     size_t off = 0;
-    int rc = 0;
-    for (int i = 0; rc == 0 && i < n; i++) {
-        char name[256];
-        snprintf(name, sizeof name, "model.layers.%d.%s", k, specs[i].name);
+    for (int i = 0; i < n; i++) {
         size_t count = spec_numel(&specs[i]);
         if (specs[i].ndim == 1) {
-            *specs[i].dst = l->mem + off;
-            off += count;
-            rc = st_read_f32(st, name, 1, specs[i].shape, *specs[i].dst, err);
-            if (rc == 0) pifi_sha256_update(h, *specs[i].dst, count * sizeof(float));
+            load_vector(l, &specs[i], &raw[i], &off, h);
             continue;
         }
         int8_t **qq;
@@ -280,16 +270,14 @@ int llm_layer_load_int8(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *spec
         size_t R = (size_t)specs[i].shape[0];
         *qq = q;
         *ss = scales;
-        rc = q8_read(st, name, R, count / R, q, scales, err);
-        if (rc == 0) {
-            pifi_sha256_update(h, q, count);
-            pifi_sha256_update(h, scales, R * sizeof(float));
-        }
+        memcpy(q, raw[i].data, count);
+        memcpy(scales, raw[i].scale, R * sizeof(float));
+        pifi_sha256_update(h, q, count);
+        pifi_sha256_update(h, scales, R * sizeof(float));
         q += count;
         scales += R;
     }
     pifi_sha256_final(h, l->sha256);
-    if (rc) return -1;
     l->q8_only = 1;
     if (l->cx) compute_weights_changed(l->cx);
     l->w16_fresh = 1;

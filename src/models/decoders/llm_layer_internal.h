@@ -1,10 +1,13 @@
-/* llm_layer_internal.h: what the HF and GGUF loaders of an LLM layer share. */
+/* llm_layer_internal.h: what the LLM layer's files share: its tensors
+ * (LlmTensorSpec, in Hugging Face naming), its arenas and forms, the
+ * training-mode forwards. Nothing here knows a file format: llm_layer_load.c
+ * reads checkpoints through llm_source.h and hands the values over. */
 #ifndef PIFI_LLM_LAYER_INTERNAL_H
 #define PIFI_LLM_LAYER_INTERNAL_H
 
 #include "kernels/compute.h"
+#include "pifi/dtype.h"
 #include "pifi/llm_layer.h"
-#include "pifi/safetensors.h"
 
 /* A matrix of the layer in every form it is held in (fp32, bf16, int8):
  * LLM_W(l, wq, sq). The bf16 copy is offered only in a bf16 context or when
@@ -36,28 +39,31 @@ int llm_layer_specs(const LlmConfig *c, LlmLayerParams *p, int pooled_only, LlmT
 /* Allocate the arena for the specs and point the fields into it. */
 int llm_layer_alloc(LlmLayer *l, LlmTensorSpec *specs, int n, PifiErr *err);
 
-/* Resolve a possibly negative layer index against num_layers. */
-int llm_resolve_layer(int layer, int num_layers, const char *path, int *out, PifiErr *err);
-
 /* Training-mode forwards (llm_layer_backward.c): llm_layer_forward_pooled
  * and _seq hand over to these when l->train is set. */
 int llm_layer_forward_pooled_train(LlmLayer *l, float *out, const float *x, int B, PifiErr *err);
 int llm_layer_forward_seq_train(LlmLayer *l, float *out, const float *x, const int32_t *mask, int B, int T,
                                 int causal, PifiErr *err);
 
-int llm_config_from_gguf_file(LlmConfig *c, const char *path, PifiErr *err);
-int llm_layer_load_gguf(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err);
+/* One tensor's values as a checkpoint holds them (shape: its spec's; checked
+ * by the loader): dtype and data (any alignment), and for an int8 matrix
+ * its F32 scales, one per row, checked positive and finite. */
+typedef struct {
+    PifiDType dtype;
+    const void *data;
+    const void *scale;
+} LlmRawTensor;
 
-/* Read layer k's tensors (specs) from st straight into a frozen bf16-only
- * layer (llm_layer_forms.c), hashing the fp32 values as
+/* The tensors of specs (raw[i] the values of specs[i]) straight into a
+ * frozen bf16-only layer (llm_layer_forms.c), hashing the fp32 values as
  * llm_layer_weights_sha256 would. */
-int llm_layer_load_bf16(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *specs, int n, PifiErr *err);
+int llm_layer_load_bf16(LlmLayer *l, LlmTensorSpec *specs, const LlmRawTensor *raw, int n, PifiErr *err);
 
 /* The same from an int8 checkpoint (llm_layer_int8_tensors): the matrices
- * I8 with their "<name>_scale", straight into an int8-only layer (no fp32
- * or bf16 copy of them is ever allocated), the vectors fp32; the hash is of
- * what was read (llm_layer.h). */
-int llm_layer_load_int8(LlmLayer *l, SafeTensors *st, int k, LlmTensorSpec *specs, int n, PifiErr *err);
+ * I8 with their scales, straight into an int8-only layer (no fp32 or bf16
+ * copy of them is ever allocated), the vectors fp32; the hash is of what
+ * was read (llm_layer.h). */
+int llm_layer_load_int8(LlmLayer *l, LlmTensorSpec *specs, const LlmRawTensor *raw, int n, PifiErr *err);
 
 /* A weight arena of n bytes, counted in l->weight_bytes_allocated. */
 static inline void *llm_weights_alloc(LlmLayer *l, size_t n, PifiErr *err) {
