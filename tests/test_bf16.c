@@ -389,18 +389,22 @@ static void compare_model(const char *what, const char *slm, const char *llm, in
 static void test_load_paths(const char *llm) {
     PifiErr err = {0};
     LlmLayer a, b;
-    REQUIRE(llm_layer_load_prec(&a, llm, -1, 0, PIFI_PREC_BF16, &err) == 0);
-    REQUIRE(llm_layer_load(&b, llm, -1, 0, &err) == 0);
+    PifiCompute cxa, cxb; /* a: bf16 from the start; b: fp32, then bf16 */
+    compute_init(&cxa, PIFI_PREC_BF16);
+    compute_init(&cxb, PIFI_PREC_FP32);
+    REQUIRE(llm_layer_load(&a, llm, -1, 0, &cxa, 1, &err) == 0);
+    REQUIRE(llm_layer_load(&b, llm, -1, 0, &cxb, 1, &err) == 0);
     char h32[65], h16[65];
     llm_layer_weights_sha256(&b, h32);
-    REQUIRE(llm_layer_set_precision(&b, PIFI_PREC_BF16, 0, &err) == 0);
+    compute_set_precision(&cxb, PIFI_PREC_BF16);
+    REQUIRE(llm_layer_precision_changed(&b, 0, &err) == 0);
     llm_layer_weights_sha256(&a, h16);
     CHECK(strcmp(h16, h32) == 0);
     CHECK(a.bf16_only && b.bf16_only);
     size_t n = (size_t)a.cfg.FF * a.cfg.D;
     CHECK(a.w16.wgate && b.w16.wgate && memcmp(a.w16.wgate, b.w16.wgate, n * 2) == 0);
     CHECK(a.p.norm_attn && memcmp(a.p.norm_attn, b.p.norm_attn, (size_t)a.cfg.D * 4) == 0);
-    /* the forward of a bf16-only layer runs with its own context */
+    /* the forward of a bf16-only layer, each in its owner's bf16 context */
     int B = 3, D = a.cfg.D;
     float *x = malloc(sizeof(float) * B * D), *y1 = malloc(sizeof(float) * B * D), *y2 = malloc(sizeof(float) * B * D);
     for (int i = 0; i < B * D; i++) x[i] = urand(9, i);
@@ -419,6 +423,8 @@ static void test_load_paths(const char *llm) {
     free(x), free(y1), free(y2);
     llm_layer_free(&a);
     llm_layer_free(&b);
+    compute_free(&cxa);
+    compute_free(&cxb);
 }
 
 int main(void) {

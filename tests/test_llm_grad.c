@@ -20,6 +20,7 @@
 #include "models/decoders/llm_layer_internal.h"
 #include "pifi/llm_layer.h"
 #include "test.h"
+#include "test_cx.h"
 
 static const char *ARCHS[] = {"llama", "mistral", "qwen2", "gemma2"};
 
@@ -306,7 +307,7 @@ static void test_layer(const char *arch) {
     snprintf(llm, sizeof llm, "%s/pifi/%s/llm", test_fixtures(), arch);
     PifiErr err = {0};
     LlmLayer l;
-    int rc = llm_layer_load(&l, llm, -1, 0, &err);
+    int rc = llm_layer_load(&l, llm, -1, 0, test_cx_fp32(), 0, &err);
     CHECKF(rc == 0, "%s: %s", arch, err.msg);
     if (rc) return;
     CHECK(llm_layer_trainable_count(&l) == l.num_params);
@@ -320,7 +321,7 @@ static void test_layer(const char *arch) {
     llm_layer_free(&l);
 
     /* a pooled-only layer: fewer parameters, the same pooled gradients path */
-    rc = llm_layer_load(&l, llm, -1, 1, &err);
+    rc = llm_layer_load(&l, llm, -1, 1, test_cx_fp32(), 0, &err);
     CHECKF(rc == 0, "%s: %s", arch, err.msg);
     if (rc) return;
     int64_t QC = (int64_t)l.cfg.NH * l.cfg.HD, KC = (int64_t)l.cfg.NKV * l.cfg.HD;
@@ -335,7 +336,7 @@ static void test_errors(void) {
     snprintf(llm, sizeof llm, "%s/pifi/llama/llm", test_fixtures());
     PifiErr err = {0};
     LlmLayer l;
-    REQUIRE(llm_layer_load(&l, llm, -1, 0, &err) == 0);
+    REQUIRE(llm_layer_load(&l, llm, -1, 0, test_cx_fp32(), 0, &err) == 0);
     int D = l.cfg.D;
     float *x = calloc((size_t)4 * D, sizeof *x), *y = calloc((size_t)4 * D, sizeof *y);
     CHECK(llm_layer_backward_pooled(&l, y, x, NULL, &err) == -1);
@@ -364,8 +365,8 @@ static void test_init(const char *arch) {
     snprintf(llm, sizeof llm, "%s/pifi/%s/llm", test_fixtures(), arch);
     PifiErr err = {0};
     LlmLayer a, b;
-    REQUIRE(llm_layer_load(&a, llm, -1, 0, &err) == 0);
-    REQUIRE(llm_layer_load(&b, llm, -1, 1, &err) == 0);
+    REQUIRE(llm_layer_load(&a, llm, -1, 0, test_cx_fp32(), 0, &err) == 0);
+    REQUIRE(llm_layer_load(&b, llm, -1, 1, test_cx_fp32(), 0, &err) == 0);
     CHECK(fabsf(a.cfg.initializer_range - 0.02f) < 1e-9f);
     REQUIRE(llm_layer_init_random(&a, 42, &err) == 0);
     REQUIRE(llm_layer_init_random(&b, 42, &err) == 0);

@@ -12,6 +12,7 @@
 #include "pifi/fileio.h"
 #include "pifi/pifi_model.h"
 #include "test.h"
+#include "test_cx.h"
 #include "test_fixture_io.h"
 
 static const char *ARCHS[] = {"llama", "mistral", "qwen2", "gemma2"};
@@ -70,7 +71,7 @@ static float pooled_diff(const char *dir, Io *io, const char *llm_path, int laye
     snprintf(heads, sizeof heads, "%s/heads.safetensors", dir);
     PifiErr err = {0};
     PifiModel m;
-    if (pifi_model_init(&m, slm, llm_path, layer, io->K, pool, 1, &err)) {
+    if (pifi_model_init(&m, slm, llm_path, layer, io->K, pool, 1, PIFI_PREC_FP32, 0, &err)) {
         fprintf(stderr, "%s: %s\n", dir, err.msg);
         return INFINITY;
     }
@@ -96,7 +97,7 @@ static float seq_diff(const char *dir, Io *io, int causal) {
     PifiErr err = {0};
     PifiModel m;
     float d = INFINITY;
-    if (pifi_model_init(&m, slm, llm, -1, io->K, POOL_CLS, 0, &err)) {
+    if (pifi_model_init(&m, slm, llm, -1, io->K, POOL_CLS, 0, PIFI_PREC_FP32, 0, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return d;
     }
@@ -185,12 +186,12 @@ static void test_bad(void) {
     CHECK_MSG(err, "layer 7 is out of range");
     CHECK(!pifi_is_dir(out));
     LlmLayer l;
-    CHECK(llm_layer_load(&l, llm, -4, 1, &err) == -1);
+    CHECK(llm_layer_load(&l, llm, -4, 1, test_cx_fp32(), 0, &err) == -1);
     CHECK_MSG(err, "out of range");
     /* an SLM dir is not an LLM */
     char slm[1100];
     snprintf(slm, sizeof slm, "%s/slm", dir);
-    CHECK(llm_layer_load(&l, slm, -1, 1, &err) == -1);
+    CHECK(llm_layer_load(&l, slm, -1, 1, test_cx_fp32(), 0, &err) == -1);
     CHECK_MSG(err, "unsupported LLM model_type \"bert\"");
 }
 

@@ -195,7 +195,7 @@ static void test_model_roundtrip(const char *fam, int all) {
     REQUIRE(pifi_mkdirs(oslm, &err) == 0);
     enum { K = 3, B = 3, T = 7 };
     PifiModel a, b;
-    REQUIRE(pifi_model_init(&a, slm, llm, -1, K, POOL_CLS, 1, &err) == 0);
+    REQUIRE(pifi_model_init(&a, slm, llm, -1, K, POOL_CLS, 1, PIFI_PREC_FP32, 0, &err) == 0);
     pifi_model_init_heads(&a, 11);
     pifi_model_set_train(&a, 0, 0, 0);
     uint64_t fp32_bytes = pifi_model_weight_bytes_allocated(&a);
@@ -213,7 +213,7 @@ static void test_model_roundtrip(const char *fam, int all) {
     path(dst, sizeof dst, oslm, "config.json");
     copy_file(src, dst);
 
-    REQUIRE(pifi_model_init(&b, oslm, ollm, INT_MIN, K, POOL_CLS, 1, &err) == 0);
+    REQUIRE(pifi_model_init(&b, oslm, ollm, INT_MIN, K, POOL_CLS, 1, PIFI_PREC_FP32, 0, &err) == 0);
     SafeTensors *st;
     REQUIRE(st_open(&st, p, &err) == 0);
     CHECK(pifi_model_load_heads(&b, st, "pifi.", &err) == 0);
@@ -246,7 +246,7 @@ static void test_model_roundtrip(const char *fam, int all) {
     }
     /* the int8 layer's hash is of what was read: loading it again gives the same */
     PifiModel c2;
-    REQUIRE(pifi_model_init(&c2, oslm, ollm, INT_MIN, K, POOL_CLS, 1, &err) == 0);
+    REQUIRE(pifi_model_init(&c2, oslm, ollm, INT_MIN, K, POOL_CLS, 1, PIFI_PREC_FP32, 0, &err) == 0);
     char h1[65], h2[65];
     llm_layer_weights_sha256(&b.llm, h1);
     llm_layer_weights_sha256(&c2.llm, h2);
@@ -254,7 +254,7 @@ static void test_model_roundtrip(const char *fam, int all) {
     pifi_model_free(&c2);
     /* sequence mode needs q/k, which a pooled int8 layer does not have */
     LlmLayer seq;
-    CHECK(llm_layer_load(&seq, ollm, INT_MIN, 0, &err) == -1);
+    CHECK(llm_layer_load(&seq, ollm, INT_MIN, 0, test_cx_fp32(), 0, &err) == -1);
     CHECK_MSG(err, "q_proj.weight");
     pifi_model_free(&a);
     pifi_model_free(&b);
@@ -266,7 +266,7 @@ static void test_layer_hostile(void) {
     snprintf(out, sizeof out, "%s/quant_hostile_llm", test_tmp());
     PifiErr err = {0};
     LlmLayer l;
-    REQUIRE(llm_layer_load(&l, llm, -1, 1, &err) == 0);
+    REQUIRE(llm_layer_load(&l, llm, -1, 1, test_cx_fp32(), 0, &err) == 0);
     REQUIRE(llm_layer_quantize(&l, &err) == 0);
     /* a checkpoint of the layer alone, written as pifi_model_save_int8 does */
     StWriteTensor t[32];
@@ -299,7 +299,7 @@ static void test_layer_hostile(void) {
         }
         REQUIRE(st_write(p, u, m2, NULL, &err) == 0);
         LlmLayer e;
-        CHECK(llm_layer_load(&e, out, -1, 1, &err) == -1);
+        CHECK(llm_layer_load(&e, out, -1, 1, test_cx_fp32(), 0, &err) == -1);
         static const char *WANT[3] = {"missing tensor 'model.layers.2.mlp.up_proj.weight_scale'",
                                       "o_proj.weight_scale' holds nan at row 5",
                                       "mlp.gate_proj.weight' has shape"};

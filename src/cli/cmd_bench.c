@@ -123,7 +123,7 @@ static int bench_train(const TrainOpts *o, int warmup, int steps, double *t, Tim
 static int bench_infer(const TrainOpts *o, int warmup, int steps, double *t, Timing *tm, PifiErr *err) {
     PifiModel m;
     int has_llm = method_has_llm(o->method);
-    if (pifi_model_init_prec(&m, o->slm, has_llm ? o->llm : NULL, o->layer, 2, o->pooling, 1, o->precision, err))
+    if (pifi_model_init(&m, o->slm, has_llm ? o->llm : NULL, o->layer, 2, o->pooling, 1, o->precision, 1, err))
         return -1;
     pifi_model_init_heads(&m, o->seed);
     Batch b;

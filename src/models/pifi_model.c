@@ -47,17 +47,12 @@ static size_t point_heads(PifiHeadParams *p, float *mem, int C, int D, int K, in
 }
 
 int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
-                    PifiPooling pooling, int pooled_only, PifiErr *err) {
-    return pifi_model_init_prec(m, slm_dir, llm_path, llm_layer, K, pooling, pooled_only, PIFI_PREC_FP32, err);
-}
-
-int pifi_model_init_prec(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
-                         PifiPooling pooling, int pooled_only, PifiPrecision prec, PifiErr *err) {
+                    PifiPooling pooling, int pooled_only, PifiPrecision prec, int llm_frozen, PifiErr *err) {
     memset(m, 0, sizeof *m);
     if (K < 2 || K > 100000) return pifi_errf(err, "number of classes must be 2..100000, got %d", K);
     m->cx = pifi_malloc(sizeof *m->cx, err);
     if (!m->cx) return -1;
-    compute_init(m->cx, PIFI_PREC_FP32);
+    compute_init(m->cx, prec);
     if (encoder_load(&m->slm, slm_dir, m->cx, err)) {
         pifi_model_free(m);
         return -1;
@@ -66,12 +61,11 @@ int pifi_model_init_prec(PifiModel *m, const char *slm_dir, const char *llm_path
     m->K = K;
     m->pooling = pooling;
     if (llm_path) {
-        if (llm_layer_load_prec(&m->llm, llm_path, llm_layer, pooled_only, prec, err)) {
+        if (llm_layer_load(&m->llm, llm_path, llm_layer, pooled_only, m->cx, llm_frozen, err)) {
             pifi_model_free(m);
             return -1;
         }
         m->has_llm = 1;
-        m->llm.cx = m->cx;
         m->D = m->llm.cfg.D;
     }
     size_t n = point_heads(&m->hp, NULL, m->C, m->D, K, m->has_llm);
@@ -124,7 +118,7 @@ void pifi_model_set_row0(PifiModel *m, uint64_t row0) {
 int pifi_model_set_precision(PifiModel *m, PifiPrecision p, int llm_frozen, PifiErr *err) {
     compute_set_precision(m->cx, p); /* the one place a model's precision changes */
     encoder_precision_changed(&m->slm);
-    return m->has_llm ? llm_layer_set_precision(&m->llm, p, !llm_frozen, err) : 0;
+    return m->has_llm ? llm_layer_precision_changed(&m->llm, !llm_frozen, err) : 0;
 }
 
 void pifi_model_set_packing(PifiModel *m, int on) {

@@ -113,9 +113,9 @@ typedef struct {
     int train;             /* llm_layer_set_train */
     int saved;             /* what ws holds: 0 nothing, 1 a pooled, 2 a sequence forward */
     int saved_B, saved_T, saved_causal;
-    /* compute (llm_layer_set_precision): NULL is fp32; borrowed from the owner
-     * (PifiModel) or own_cx */
-    struct PifiCompute *cx, *own_cx;
+    /* the compute context (precision, oneDNN primitives, scratch): borrowed
+     * from whoever called llm_layer_load (a PifiModel, a test), never owned */
+    struct PifiCompute *cx;
     LlmLayerParams16 w16;  /* bf16 copies, into mem16 */
     uint16_t *mem16;
     int w16_fresh;         /* the copies match p (cleared by llm_layer_set_train unless bf16_only) */
@@ -133,22 +133,20 @@ typedef struct {
  * config names its layer: pass layer = INT32_MIN to use it) or a GGUF file.
  * pooled_only skips Wq and Wk. A directory whose matrices are int8
  * (llm_layer_int8_tensors) loads straight into an int8-only layer, in any
- * precision. */
-int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err);
+ * precision. cx: the compute context every pass of l uses (its precision
+ * included), the caller's, which outlives l. With cx in BF16 and frozen set,
+ * only bf16 copies of the matrices are kept (the frozen layer of PiFi: half
+ * the bytes, never all in fp32 at once when read from safetensors). */
+int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, struct PifiCompute *cx, int frozen,
+                   PifiErr *err);
 void llm_layer_free(LlmLayer *l);
 
-/* The same, the layer kept in precision prec: BF16 keeps only bf16 copies of
- * the matrices (the frozen layer of PiFi: half the bytes, never all in fp32
- * at once when read from safetensors); FP32 is llm_layer_load. */
-int llm_layer_load_prec(LlmLayer *l, const char *path, int layer, int pooled_only, PifiPrecision prec,
-                        PifiErr *err);
-
-/* Arithmetic of the following passes. BF16 with keep_f32 = 0: the layer is
- * frozen from now on, its matrices kept only in bf16 (fp32 ones freed);
- * keep_f32 = 1: fp32 master weights (trainable, pifi-unfrozen) and bf16
- * copies refreshed at the first forward after llm_layer_set_train. Uses the
- * compute context l->cx when its owner set one, else creates one. */
-int llm_layer_set_precision(LlmLayer *l, PifiPrecision p, int keep_f32, PifiErr *err);
+/* The precision of l->cx changed (its owner changed it): the following
+ * passes compute in it. BF16 with keep_f32 = 0: the layer is frozen from now
+ * on, its matrices kept only in bf16 (fp32 ones freed); keep_f32 = 1: fp32
+ * master weights (trainable, pifi-unfrozen) and bf16 copies refreshed at the
+ * first forward after llm_layer_set_train. */
+int llm_layer_precision_changed(LlmLayer *l, int keep_f32, PifiErr *err);
 
 /* Replace the matrices by int8 with a scale per output row (absmax / 127),
  * dropping the fp32 and bf16 ones: a frozen layer for inference (products

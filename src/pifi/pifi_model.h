@@ -80,18 +80,15 @@ typedef struct {
 
 /* Assemble from parts: the SLM directory, an LLM layer (path + layer index,
  * INT32_MIN to use an extracted directory's own; llm_path NULL for "base"),
- * K classes. Head weights are left uninitialised: load them with
- * pifi_model_load_heads or initialise them (training). */
+ * K classes, computing in precision prec: the model owns the one compute
+ * context, which the SLM and the layer borrow. llm_frozen: the layer will
+ * not change (no training, no random init); in BF16 it then loads straight
+ * into its bf16 form, never all in fp32 (pifi_model_set_precision(m, BF16,
+ * 1, ...) without the fp32 step). Head weights are left uninitialised: load
+ * them with pifi_model_load_heads or initialise them (training). */
 int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
-                    PifiPooling pooling, int pooled_only, PifiErr *err);
+                    PifiPooling pooling, int pooled_only, PifiPrecision prec, int llm_frozen, PifiErr *err);
 void pifi_model_free(PifiModel *m);
-
-/* The same, the LLM layer loaded in precision prec (BF16: straight into a
- * frozen bf16-only layer, pifi_model_set_precision(m, BF16, 1, ...) without
- * ever holding it in fp32). The SLM and heads start in fp32 arithmetic until
- * pifi_model_set_precision. */
-int pifi_model_init_prec(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
-                         PifiPooling pooling, int pooled_only, PifiPrecision prec, PifiErr *err);
 
 /* Arithmetic of the following passes (pifi/compute.h): FP32 (the default) or
  * BF16 products in the SLM and the LLM layer (fp32 master weights; bf16

@@ -457,7 +457,10 @@ int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err) {
     if (runio_int8_record(p, cp, &r->int8, err)) goto fail;
     runio_resolve_llm(o, run_dir);
     int has_llm = method_has_llm(o->method);
-    if (pifi_model_init(&r->model, run_dir, has_llm ? o->llm : NULL, o->layer, r->K, o->pooling, 1, err)) goto fail;
+    /* fp32 first: a trained or random layer's weights are written into it below */
+    if (pifi_model_init(&r->model, run_dir, has_llm ? o->llm : NULL, o->layer, r->K, o->pooling, 1, PIFI_PREC_FP32, 0,
+                        err))
+        goto fail;
     if (r->int8 && runio_int8_verify(&r->model, r->int8, run_dir, err)) goto fail;
     /* an int8 run holds its layer as it was quantized: random, or trained */
     if (!r->int8 && o->method == METHOD_PIFI_RANDOM && llm_layer_init_random(&r->model.llm, o->seed, err)) goto fail;

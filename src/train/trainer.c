@@ -124,10 +124,11 @@ int trainer_setup(Trainer *t, const TrainOpts *o, int K, PifiErr *err) {
     if (has_llm && !o->llm)
         return pifi_errf(err, "method %s needs an LLM layer: --llm PATH --layer N or --llm-layer DIR",
                          method_name(o->method));
-    /* a frozen real layer loads straight into bf16 in bf16 precision (never all in fp32) */
+    /* a frozen real layer loads straight into bf16 in bf16 precision (never all in fp32);
+     * pifi-random's is written first (fp32), then frozen by pifi_model_set_precision */
     int llm_frozen = o->method != METHOD_PIFI_UNFROZEN;
-    PifiPrecision load_prec = llm_frozen && o->method != METHOD_PIFI_RANDOM ? o->precision : PIFI_PREC_FP32;
-    if (pifi_model_init_prec(&t->model, o->slm, has_llm ? o->llm : NULL, o->layer, K, o->pooling, 1, load_prec, err))
+    if (pifi_model_init(&t->model, o->slm, has_llm ? o->llm : NULL, o->layer, K, o->pooling, 1, o->precision,
+                        llm_frozen && o->method != METHOD_PIFI_RANDOM, err))
         goto fail;
     PifiModel *m = &t->model;
     m->head_dropout = o->head_dropout;

@@ -88,10 +88,6 @@ int64_t llm_layer_pooled_flops(const LlmConfig *c) {
 }
 
 void llm_layer_free(LlmLayer *l) {
-    if (l->own_cx) {
-        compute_free(l->own_cx);
-        free(l->own_cx);
-    }
     free(l->mem16);
     free(l->memq);
     free(l->mem);

@@ -64,15 +64,6 @@ static int drop_f32_matrices(LlmLayer *l, PifiErr *err) {
     return 0;
 }
 
-static int ensure_cx(LlmLayer *l, PifiPrecision p, PifiErr *err) {
-    if (l->cx) return 0;
-    l->own_cx = pifi_malloc(sizeof *l->own_cx, err);
-    if (!l->own_cx) return -1;
-    compute_init(l->own_cx, p);
-    l->cx = l->own_cx;
-    return 0;
-}
-
 /* Allocate mem16 and point w16 at it for the matrices in specs. */
 static int alloc_w16(LlmLayer *l, const LlmTensorSpec *specs, int n, PifiErr *err) {
     if (l->mem16) return 0;
@@ -106,10 +97,8 @@ static void refresh_w16(LlmLayer *l) {
     l->w16_fresh = 1;
 }
 
-int llm_layer_set_precision(LlmLayer *l, PifiPrecision p, int keep_f32, PifiErr *err) {
-    if (ensure_cx(l, p, err)) return -1;
-    l->cx->prec = p;
-    if (p != PIFI_PREC_BF16 || l->bf16_only || l->q8_only) return 0;
+int llm_layer_precision_changed(LlmLayer *l, int keep_f32, PifiErr *err) {
+    if (!compute_bf16(l->cx) || l->bf16_only || l->q8_only) return 0;
     LlmTensorSpec specs[16];
     LlmLayerParams keep = l->p;
     int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, 16);
@@ -286,9 +275,6 @@ int llm_layer_load_int8(LlmLayer *l, LlmTensorSpec *specs, const LlmRawTensor *r
 
 int llm_layer_prepare(LlmLayer *l, size_t N, PifiErr *err) {
     const LlmConfig *c = &l->cfg;
-    if ((l->bf16_only || l->q8_only) && ensure_cx(l, l->bf16_only ? PIFI_PREC_BF16 : PIFI_PREC_FP32, err))
-        return -1;
-    if (!l->cx) return 0;
     if (compute_bf16(l->cx) && l->mem16 && !l->bf16_only && !l->w16_fresh) refresh_w16(l);
     int QC = c->NH * c->HD;
     size_t wide = (size_t)(c->FF > QC ? c->FF : QC);

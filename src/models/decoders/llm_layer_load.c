@@ -59,7 +59,7 @@ static int raw_tensors(LlmSource *s, const LlmTensorSpec *specs, int n, int int8
     return 0;
 }
 
-static int load(LlmLayer *l, LlmSource *s, int layer, int pooled_only, PifiPrecision prec, PifiErr *err) {
+static int load(LlmLayer *l, LlmSource *s, int layer, int pooled_only, int bf16_only, PifiErr *err) {
     int k;
     if (llm_source_pick_layer(s, layer, &k, err)) return -1;
     l->cfg = *llm_source_config(s);
@@ -78,29 +78,26 @@ static int load(LlmLayer *l, LlmSource *s, int layer, int pooled_only, PifiPreci
     int rc;
     if (int8) {
         rc = raw_tensors(s, specs, n, 1, v, raw, err) || llm_layer_load_int8(l, specs, raw, n, err) ? -1 : 0;
-    } else if (prec == PIFI_PREC_BF16 && llm_source_kind(s) == LLM_SOURCE_HF) {
+    } else if (bf16_only && llm_source_kind(s) == LLM_SOURCE_HF) {
         /* bf16 straight from the file's values (a GGUF's are dequantized:
          * fp32 first, then bf16) */
         rc = raw_tensors(s, specs, n, 0, v, raw, err) || llm_layer_load_bf16(l, specs, raw, n, err) ? -1 : 0;
     } else {
         rc = llm_layer_alloc(l, specs, n, err);
         for (int i = 0; rc == 0 && i < n; i++) rc = llm_source_read_f32(s, &v[i], *specs[i].dst, err);
-        if (rc == 0 && prec == PIFI_PREC_BF16) rc = llm_layer_set_precision(l, prec, 0, err);
+        if (rc == 0 && bf16_only) rc = llm_layer_precision_changed(l, 0, err);
     }
     for (int i = 0; i < n; i++) llm_source_release(s, &v[i]);
     return rc;
 }
 
-int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, PifiErr *err) {
-    return llm_layer_load_prec(l, path, layer, pooled_only, PIFI_PREC_FP32, err);
-}
-
-int llm_layer_load_prec(LlmLayer *l, const char *path, int layer, int pooled_only, PifiPrecision prec,
-                        PifiErr *err) {
+int llm_layer_load(LlmLayer *l, const char *path, int layer, int pooled_only, PifiCompute *cx, int frozen,
+                   PifiErr *err) {
     memset(l, 0, sizeof *l);
+    l->cx = cx;
     LlmSource *s;
     if (llm_source_open(&s, path, err)) return -1;
-    int rc = load(l, s, layer, pooled_only, prec, err);
+    int rc = load(l, s, layer, pooled_only, frozen && compute_bf16(cx), err);
     llm_source_close(s);
     if (rc) llm_layer_free(l);
     return rc;
