@@ -11,7 +11,7 @@
 #include "cli/compute_args.h"
 #include "cli/data_args.h"
 #include "train/memest.h"
-#include "train/progress.h"
+#include "cli/progress.h"
 #include "train/runio.h"
 
 static const char *HELP =
@@ -39,7 +39,7 @@ static const char *HELP =
     "  --json           print the metrics as JSON\n"
     "  -h, --help       this text\n";
 
-/* The progress of the evaluation on stderr (train/progress.h): one step per batch. */
+/* The progress of the evaluation on stderr (cli/progress.h): one step per batch. */
 typedef struct {
     Progress p;
     char phase[64];
