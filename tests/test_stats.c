@@ -132,7 +132,7 @@ static void test_csv_and_report(void) {
     CHECK(back.rows[10].layer == INT_MIN);
 
     /* the report: pifi's line carries mean +- std, the difference and the fixture's p-value (0.0006089...) */
-    int rc = report_write(&back, dir, REPORT_CURVES_ALL, NULL, &err);
+    int rc = report_write(&back, dir, REPORT_CURVES_ALL, NULL, NULL, &err);
     snprintf(md, sizeof md, "%s/results.md", dir);
     char *text = NULL;
     size_t n;
@@ -207,7 +207,7 @@ static void test_report_order(void) {
     char lb[64];
     results_label(&back.rows[6], lb, sizeof lb);
     CHECK(!strcmp(lb, "pifi-L-2"));
-    report_write(&back, dir, REPORT_CURVES_NONE, NULL, &err); /* plots may fail without gnuplot */
+    report_write(&back, dir, REPORT_CURVES_NONE, NULL, NULL, &err); /* plots may fail without gnuplot */
     snprintf(md, sizeof md, "%s/results.md", dir);
     char *text = NULL;
     size_t n;

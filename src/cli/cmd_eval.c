@@ -10,8 +10,8 @@
 #include "cli/cli.h"
 #include "cli/compute_args.h"
 #include "cli/data_args.h"
+#include "cli/progress.h"
 #include "pifi.h"
-#include "train/progress.h"
 
 static const char *HELP =
     "usage: pifi eval RUN_DIR [--task NAME [--split test|valid|train] | --data FILE] [options]\n"
@@ -38,7 +38,7 @@ static const char *HELP =
     "  --json           print the metrics as JSON\n"
     "  -h, --help       this text\n";
 
-/* The progress of the evaluation on stderr (train/progress.h): one step per batch. */
+/* The progress of the evaluation on stderr (cli/progress.h): one step per batch. */
 typedef struct {
     Progress p;
     int started;

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/compute_args.h"
+#include "cli/progress.h"
 #include "exp/grid.h"
 #include "exp/report.h"
 #include "exp/runner.h"
@@ -50,7 +51,7 @@ static int report_only(const char *dir) {
     int rc = results_read_csv(&r, p, &err);
     free(p);
     if (rc) return cli_fail(&err);
-    rc = report_write(&r, dir, REPORT_CURVES_ALL, stderr, &err);
+    rc = report_write(&r, dir, REPORT_CURVES_ALL, cli_log, NULL, &err);
     printf("%s: %d rows; wrote %s/results.md and %s/plots/\n", dir, r.n, dir, dir);
     results_free(&r);
     return rc ? cli_fail(&err) : 0;
@@ -106,7 +107,9 @@ int cmd_experiment(int argc, char **argv) {
     PifiErr err = {0};
     ExpGrid g;
     if (grid_load(&g, argv[optind], &ov, &err)) return cli_fail(&err);
-    ro.log = stderr;
+    Progress progress;
+    TrainCallbacks cb = cli_train_callbacks(&progress); /* the grid's lines, each run's bar, on stderr */
+    ro.cb = &cb;
     /* exp_run handles SIGINT/SIGTERM: the running cell saves its state and the grid stops */
     ExpRunStats st;
     int rc = exp_run(&g, &ro, &st, &err);

@@ -8,10 +8,14 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef PIFI_HAVE_MPI
+#include <mpi.h>
+#endif
 
 #include "cli/cli.h"
 #include "cli/compute_args.h"
 #include "cli/data_args.h"
+#include "cli/progress.h"
 #include "cli/train_grid.h"
 #include "data/tasks_desc.h"
 #include "exp/grid.h"
@@ -263,6 +267,18 @@ static void print_result(const TrainResult *r, const TrainOpts *o, const cJSON *
     }
 }
 
+/* Stop every rank of the job (a failure only this rank knows about: the
+ * others may be waiting for it); the exit status where MPI_Abort returns. */
+static int abort_job(const Dist *d, int status) {
+    fflush(stderr);
+#ifdef PIFI_HAVE_MPI
+    if (d->mpi) MPI_Abort(MPI_COMM_WORLD, status ? status : 1);
+#else
+    (void)d;
+#endif
+    return status;
+}
+
 /* Print a failure once: where it happened, or on rank 0 when every rank
  * failed the same way. A failure the other ranks do not know about stops the
  * whole job (they may be waiting for this rank). */
@@ -270,8 +286,7 @@ static int report_failure(Dist *d, const PifiErr *err) {
     int st = err->kind == PIFI_ERR_RUNTIME ? 1 : 2; /* as cli_fail */
     if (d->size > 1 && d->broken) {
         cli_fail(err);
-        fflush(stderr);
-        dist_abort(d, st);
+        return abort_job(d, st);
     }
     if (d->size == 1 || (d->own_fail && (d->rank == 0 || d->fail_count < d->size)) || (!d->own_fail && d->rank == 0))
         return cli_fail(err);
@@ -460,8 +475,7 @@ int cmd_train(int argc, char **argv) {
     train_install_signal_handlers(); /* blocked before any thread starts, taken between steps (stopsig.h) */
     if (dist_init(&dist, &err)) {
         int st = cli_fail(&err);
-        if (dist.broken) dist_abort(&dist, st);
-        return st;
+        return dist.broken ? abort_job(&dist, st) : st;
     }
     cJSON *cfg = NULL, *data = NULL, *ev = NULL, *changes = NULL;
     TrainResult res;
@@ -554,7 +568,9 @@ int cmd_train(int argc, char **argv) {
         goto out;
     }
     train_install_signal_handlers();
-    if (train_run(&o, splits, data, resume != NULL, &dist, &res, &err)) {
+    Progress progress;
+    TrainCallbacks cb = cli_train_callbacks(&progress); /* the bar and the notes on stderr */
+    if (train_run(&o, splits, data, resume != NULL, &dist, &cb, &res, &err)) {
         status = report_failure(&dist, &err);
         goto out;
     }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/progress.h"
 #include "exp/grid.h"
 #include "exp/results.h"
 #include "exp/runner.h"
@@ -145,7 +146,9 @@ int train_grid_run(const TrainOpts *o, const DataArgs *da, const cJSON *data, in
     ExpGrid g;
     if (grid_from_train(&g, &sp, &err)) return cli_fail(&err);
     ExpRunOpts ro = {0};
-    ro.log = stderr;
+    Progress progress;
+    TrainCallbacks cb = cli_train_callbacks(&progress); /* the grid's lines, each run's bar, on stderr */
+    ro.cb = &cb;
     ExpRunStats st;
     int rc = exp_run(&g, &ro, &st, &err), status = 0; /* SIGINT/SIGTERM: the running cell saves its state */
     if (st.interrupted) {

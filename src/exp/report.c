@@ -255,7 +255,8 @@ static int write_group(const ExpResults *r, int gi, const char *out_dir, FILE *m
     return rc;
 }
 
-int report_write(const ExpResults *r, const char *out_dir, ReportCurves curves, FILE *log, PifiErr *err) {
+int report_write(const ExpResults *r, const char *out_dir, ReportCurves curves, PifiLogFn on_log, void *log_user,
+                 PifiErr *err) {
     char *md_buf = NULL;
     size_t md_len = 0;
     FILE *md = open_memstream(&md_buf, &md_len);
@@ -284,7 +285,7 @@ int report_write(const ExpResults *r, const char *out_dir, ReportCurves curves, 
     int plots_ok = plot_available(&first) == 0;
     if (!plots_ok) {
         plot_failures++;
-        if (log) fprintf(log, "pifi: experiment: %s\n", first.msg);
+        pifi_logf(on_log, log_user, PIFI_LOG_NOTE, "experiment: %s", first.msg);
     }
     for (int i = 0; plots_ok && curves != REPORT_CURVES_NONE && i < r->n; i++) {
         const ExpRow *w = &r->rows[i];
@@ -294,7 +295,7 @@ int report_write(const ExpResults *r, const char *out_dir, ReportCurves curves, 
         if (curves == REPORT_CURVES_MISSING && plot_is_png(png)) continue;
         PifiErr pe = {0};
         if (report_curve(w, out_dir, &pe)) {
-            if (log) fprintf(log, "pifi: experiment: %s\n", pe.msg);
+            pifi_logf(on_log, log_user, PIFI_LOG_NOTE, "experiment: %s", pe.msg);
             if (!plot_failures++) first = pe;
         }
     }
@@ -305,7 +306,7 @@ int report_write(const ExpResults *r, const char *out_dir, ReportCurves curves, 
         if (seen) continue;
         PifiErr pe = {0};
         if (write_group(r, i, out_dir, md, va, vb, plots_ok, &pe)) {
-            if (log) fprintf(log, "pifi: experiment: %s\n", pe.msg);
+            pifi_logf(on_log, log_user, PIFI_LOG_NOTE, "experiment: %s", pe.msg);
             if (!plot_failures++) first = pe;
         }
     }

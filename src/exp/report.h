@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "core/log.h"
 #include "exp/results.h"
 
 typedef enum {
@@ -24,7 +25,8 @@ int report_curve(const ExpRow *row, const char *out_dir, PifiErr *err);
 
 /* Write out_dir/results.md and out_dir/plots/ (bar charts, and curves as
  * asked). Plots that fail are reported in err after everything else is
- * written (-1); log (may be NULL) gets one line per problem. */
-int report_write(const ExpResults *r, const char *out_dir, ReportCurves curves, FILE *log, PifiErr *err);
+ * written (-1); on_log (may be NULL) gets one line per problem. */
+int report_write(const ExpResults *r, const char *out_dir, ReportCurves curves, PifiLogFn on_log, void *log_user,
+                 PifiErr *err);
 
 #endif

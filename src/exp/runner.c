@@ -13,11 +13,13 @@
 #include <string.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "data/tasks_desc.h"
 #include "exp/eta.h"
 #include "exp/evalset.h"
@@ -25,9 +27,17 @@
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "train/runio.h"
-#include "train/progress.h"
 #include "train/stopsig.h"
 #include "train/train_run.h"
+
+/* A line of the grid to the caller's callback (the CLI: stderr). */
+static void say(const TrainCallbacks *cb, PifiLogLevel level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(const TrainCallbacks *cb, PifiLogLevel level, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    pifi_vlogf(cb->on_log, cb->user, level, fmt, ap);
+    va_end(ap);
+}
 
 const char *cell_state_name(CellState s) {
     static const char *N[] = {"new", "done", "resume", "restart"};
@@ -263,7 +273,8 @@ int exp_collect(const ExpGrid *g, ExpResults *r, PifiErr *err) {
 
 /* ---- running ---- */
 
-static int train_cell(const ExpGrid *g, const ExpCell *c, CellState s, TrainResult *res, PifiErr *err) {
+static int train_cell(const ExpGrid *g, const ExpCell *c, CellState s, const TrainCallbacks *cb, TrainResult *res,
+                      PifiErr *err) {
     TrainOpts o;
     grid_cell_opts(g, c, &o);
     if (s == CELL_RESTART) o.overwrite = 1;
@@ -275,7 +286,7 @@ static int train_cell(const ExpGrid *g, const ExpCell *c, CellState s, TrainResu
     double before = ct && num_at(ct, "seconds") >= 0 ? num_at(ct, "seconds") : 0.0;
     int parts = ct && num_at(ct, "parts") >= 1 ? (int)num_at(ct, "parts") : 0;
     cJSON_Delete(ct);
-    double t0 = progress_now();
+    double t0 = pifi_now();
     /* the splits exactly as `pifi train --task T --train-fraction F --seed S` loads them */
     PifiTaskSplits ts;
     int rc = task_desc_load(data, PIFI_SPLITS_ALL, NULL, 0, &ts, err);
@@ -283,13 +294,13 @@ static int train_cell(const ExpGrid *g, const ExpCell *c, CellState s, TrainResu
         PifiDataset *splits[3] = {&ts.split[0], ts.available[1] ? &ts.split[1] : NULL,
                                   ts.available[2] ? &ts.split[2] : NULL};
         if (!splits[2]) rc = pifi_errf(err, "%s: task %s has no test split: %s", c->dir, c->task, ts.why_missing[2]);
-        else rc = train_run(&o, splits, data, s == CELL_RESUME, NULL /* one process */, res, err);
+        else rc = train_run(&o, splits, data, s == CELL_RESUME, NULL /* one process */, cb, res, err);
         task_splits_free(&ts);
     }
     char *tp = pifi_path_join(c->dir, "cell_time.json");
     if (rc == 0) {
         cJSON *cj = cJSON_CreateObject();
-        double part = res->interrupted ? progress_now() - t0 : res->seconds;
+        double part = res->interrupted ? pifi_now() - t0 : res->seconds;
         cJSON_AddNumberToObject(cj, "seconds", before + part);
         cJSON_AddNumberToObject(cj, "parts", parts + 1);
         if (!res->interrupted) cJSON_AddBoolToObject(cj, "resumed", parts > 0 || s == CELL_RESUME);
@@ -342,7 +353,7 @@ int exp_eval_run(const char *run_dir, const char *const *tasks, int n, const cha
 }
 
 /* The cross-domain evaluations of a finished cell that are not there yet. */
-static int eval_cell(const ExpGrid *g, const ExpCell *c, FILE *log, int *done, PifiErr *err) {
+static int eval_cell(const ExpGrid *g, const ExpCell *c, const TrainCallbacks *cb, int *done, PifiErr *err) {
     const ExpEvalTasks *ev = grid_evals_of(g, c->task);
     RunModel rm;
     int loaded = 0, rc = 0;
@@ -371,8 +382,8 @@ static int eval_cell(const ExpGrid *g, const ExpCell *c, FILE *log, int *done, P
         cJSON_Delete(o);
         if (rc == 0) {
             (*done)++;
-            if (log) fprintf(log, "pifi: experiment:   on %s: accuracy %.4f  macro-F1 %.4f  MCC %.4f\n", ev->others[i],
-                             s.accuracy, s.macro_f1, s.mcc);
+            say(cb, PIFI_LOG_NOTE, "experiment:   on %s: accuracy %.4f  macro-F1 %.4f  MCC %.4f", ev->others[i],
+                s.accuracy, s.macro_f1, s.mcc);
         }
     }
     if (loaded) runio_free_run(&rm);
@@ -488,17 +499,17 @@ static int evals_missing(const ExpGrid *g, const ExpCell *c) {
     return 0;
 }
 
-static void child_cell(const ExpGrid *g, const ExpCell *c, CellState s, FILE *log, int fd) {
+static void child_cell(const ExpGrid *g, const ExpCell *c, CellState s, const TrainCallbacks *cb, int fd) {
     stop_begin(1); /* as `pifi train`: blocked in every thread, taken between steps; the parent forwards */
     CellReport r;
     memset(&r, 0, sizeof r);
     if (s != CELL_DONE) {
         r.trained = 1;
-        r.rc = train_cell(g, c, s, &r.res, &r.err);
+        r.rc = train_cell(g, c, s, cb, &r.res, &r.err);
     }
     if (r.rc == 0 && !r.res.interrupted) {
         stop_phase(STOP_PHASE_EVAL, "interrupted during the cell's cross-domain evaluations; its training is saved");
-        r.rc = eval_cell(g, c, log, &r.evals, &r.err);
+        r.rc = eval_cell(g, c, cb, &r.evals, &r.err);
     }
     const char *p = (const char *)&r;
     for (size_t left = sizeof r; left > 0;) {
@@ -512,7 +523,8 @@ static void child_cell(const ExpGrid *g, const ExpCell *c, CellState s, FILE *lo
     _exit(0);
 }
 
-static int run_cell_isolated(const ExpGrid *g, const ExpCell *c, CellState s, FILE *log, CellReport *rep) {
+static int run_cell_isolated(const ExpGrid *g, const ExpCell *c, CellState s, const TrainCallbacks *cb,
+                             CellReport *rep) {
     memset(rep, 0, sizeof *rep);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC)) return pifi_errk(&rep->err, PIFI_ERR_RUNTIME, "cannot create a pipe"), rep->rc = -1;
@@ -532,7 +544,7 @@ static int run_cell_isolated(const ExpGrid *g, const ExpCell *c, CellState s, FI
     }
     if (pid == 0) {
         close(fds[0]);
-        child_cell(g, c, s, log, fds[1]);
+        child_cell(g, c, s, cb, fds[1]);
     }
     close(fds[1]);
     g_child_pid = pid;
@@ -568,7 +580,8 @@ static int run_cell_isolated(const ExpGrid *g, const ExpCell *c, CellState s, FI
     return rep->rc;
 }
 
-static int run_cells(const ExpGrid *g, const CellState *state, FILE *log, ExpRunStats *st, PifiErr *err) {
+static int run_cells(const ExpGrid *g, const CellState *state, const TrainCallbacks *cb, ExpRunStats *st,
+                     PifiErr *err) {
     PifiErr first = {0};
     for (int i = 0; i < g->n_cells && !st->interrupted; i++) {
         const ExpCell *c = &g->cells[i];
@@ -580,27 +593,27 @@ static int run_cells(const ExpGrid *g, const CellState *state, FILE *log, ExpRun
         }
         if (state[i] == CELL_DONE) {
             st->skipped++;
-            if (log) fprintf(log, "pifi: experiment: cell %d/%d: %s: finished already\n", i + 1, g->n_cells, title);
+            say(cb, PIFI_LOG_NOTE, "experiment: cell %d/%d: %s: finished already", i + 1, g->n_cells, title);
             if (!evals_missing(g, c)) {
                 PifiErr pe = {0};
                 if (prune_cell(g, c, &pe)) { /* keep = "model"/"metrics" applies to cells finished before too */
                     st->failed++;
-                    if (log) fprintf(log, "pifi: experiment: cell %d/%d: %s: %s\n", i + 1, g->n_cells, title, pe.msg);
+                    say(cb, PIFI_LOG_NOTE, "experiment: cell %d/%d: %s: %s", i + 1, g->n_cells, title, pe.msg);
                     if (st->failed == 1) first = pe;
                 }
                 continue;
             }
-        } else if (log) {
+        } else {
             ExpEta eta;
             char left[128];
             exp_eta(g, i, &eta);
             exp_eta_format(&eta, left, sizeof left);
-            fprintf(log, "pifi: experiment: cell %d/%d: %s: %s %s%s%s%s\n", i + 1, g->n_cells, title,
-                    state[i] == CELL_RESUME ? "resuming" : "training", c->dir, *left ? " (grid: " : "", left,
-                    *left ? ")" : "");
+            say(cb, PIFI_LOG_NOTE, "experiment: cell %d/%d: %s: %s %s%s%s%s", i + 1, g->n_cells, title,
+                state[i] == CELL_RESUME ? "resuming" : "training", c->dir, *left ? " (grid: " : "", left,
+                *left ? ")" : "");
         }
         CellReport rep;
-        run_cell_isolated(g, c, state[i], log, &rep);
+        run_cell_isolated(g, c, state[i], cb, &rep);
         st->evals += rep.evals;
         if (rep.rc == 0 && rep.res.interrupted) {
             st->interrupted = rep.res.interrupted;
@@ -612,20 +625,19 @@ static int run_cells(const ExpGrid *g, const CellState *state, FILE *log, ExpRun
                 break;
             }
             st->failed++;
-            if (log) fprintf(log, "pifi: experiment: cell %d/%d: %s failed: %s\n", i + 1, g->n_cells, title, rep.err.msg);
+            say(cb, PIFI_LOG_NOTE, "experiment: cell %d/%d: %s failed: %s", i + 1, g->n_cells, title, rep.err.msg);
             if (st->failed == 1) first = rep.err;
             continue;
         }
         if (prune_cell(g, c, &rep.err)) {
             st->failed++;
-            if (log) fprintf(log, "pifi: experiment: cell %d/%d: %s: %s\n", i + 1, g->n_cells, title, rep.err.msg);
+            say(cb, PIFI_LOG_NOTE, "experiment: cell %d/%d: %s: %s", i + 1, g->n_cells, title, rep.err.msg);
             if (st->failed == 1) first = rep.err;
         }
         if (rep.trained) {
             if (state[i] == CELL_RESUME) st->resumed++;
             else st->trained++;
-            if (log)
-                fprintf(log, "pifi: experiment: cell %d/%d: test accuracy %.4f  macro-F1 %.4f  MCC %.4f  (%.1f s)\n",
+            say(cb, PIFI_LOG_NOTE, "experiment: cell %d/%d: test accuracy %.4f  macro-F1 %.4f  MCC %.4f  (%.1f s)",
                         i + 1, g->n_cells, rep.res.test_accuracy, rep.res.test_macro_f1, rep.res.test_mcc,
                         rep.res.seconds);
         }
@@ -635,13 +647,13 @@ static int run_cells(const ExpGrid *g, const CellState *state, FILE *log, ExpRun
             base_row(g, c, &w);
             snprintf(w.eval_task, sizeof w.eval_task, "%s", c->task);
             PifiErr pe = {0};
-            if (report_curve(&w, g->out, &pe) && log) fprintf(log, "pifi: experiment: %s\n", pe.msg);
+            if (report_curve(&w, g->out, &pe)) say(cb, PIFI_LOG_NOTE, "experiment: %s", pe.msg);
         }
     }
     if (write_csv(g, err)) return -1;
     ExpResults r;
     if (exp_collect(g, &r, err)) return -1;
-    int rc = report_write(&r, g->out, REPORT_CURVES_MISSING, log, err);
+    int rc = report_write(&r, g->out, REPORT_CURVES_MISSING, cb->on_log, cb->user, err);
     results_free(&r);
     if (rc) return -1;
     if (st->failed) {
@@ -657,7 +669,8 @@ static int run_cells(const ExpGrid *g, const CellState *state, FILE *log, ExpRun
 int exp_run(const ExpGrid *g, const ExpRunOpts *ro, ExpRunStats *st, PifiErr *err) {
     memset(st, 0, sizeof *st);
     st->cells = g->n_cells;
-    FILE *log = ro->log;
+    static const TrainCallbacks quiet = {0};
+    const TrainCallbacks *cb = ro->cb ? ro->cb : &quiet;
     CellState *state = malloc((size_t)g->n_cells * sizeof *state + 1);
     if (!state) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
     /* every existing run must match the grid before anything starts */
@@ -672,14 +685,13 @@ int exp_run(const ExpGrid *g, const ExpRunOpts *ro, ExpRunStats *st, PifiErr *er
         int count[4] = {0};
         for (int i = 0; i < g->n_cells; i++) {
             count[state[i]]++;
-            if (log) fprintf(log, "%-8s %s\n", cell_state_name(state[i]), g->cells[i].dir);
+            say(cb, PIFI_LOG_PLAIN, "%-8s %s", cell_state_name(state[i]), g->cells[i].dir);
         }
         ExpEta eta;
         char left[128];
         exp_eta(g, 0, &eta);
         exp_eta_format(&eta, left, sizeof left);
-        if (log)
-            fprintf(log, "%d cells: %d done, %d to resume, %d to restart, %d new%s%s\n", g->n_cells, count[CELL_DONE],
+        say(cb, PIFI_LOG_PLAIN, "%d cells: %d done, %d to resume, %d to restart, %d new%s%s", g->n_cells, count[CELL_DONE],
                     count[CELL_RESUME], count[CELL_RESTART], count[CELL_NEW], *left ? "; " : "", left);
         free(state);
         return 0;
@@ -707,7 +719,7 @@ int exp_run(const ExpGrid *g, const ExpRunOpts *ro, ExpRunStats *st, PifiErr *er
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     stop_unblock();
-    int rc = run_cells(g, state, log, st, err);
+    int rc = run_cells(g, state, cb, st, err);
     stop_block(); /* blocked again before the handler goes: a late signal is dropped, the grid's status stands */
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -9,6 +9,7 @@
 
 #include "exp/grid.h"
 #include "exp/results.h"
+#include "train/train_run.h"
 
 typedef enum {
     CELL_NEW,     /* nothing there yet */
@@ -29,7 +30,9 @@ int cell_check_config(const ExpGrid *g, const ExpCell *c, PifiErr *err);
 
 typedef struct {
     int dry_run;  /* list the cells and their state; train nothing, write nothing */
-    FILE *log;    /* progress lines; NULL: quiet */
+    /* the grid's lines (cb->on_log) and, in each cell's process, its run's
+     * progress and notes (train_run.h); NULL: quiet */
+    const TrainCallbacks *cb;
 } ExpRunOpts;
 
 typedef struct {

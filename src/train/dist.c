@@ -130,11 +130,6 @@ void dist_finalize(Dist *d) {
     d->mpi = 0;
 }
 
-_Noreturn void dist_abort(const Dist *d, int code) {
-    if (d->mpi) MPI_Abort(MPI_COMM_WORLD, code ? code : 1);
-    exit(code);
-}
-
 static MPI_Op mpi_op(DistOp op) { return op == DIST_MAX ? MPI_MAX : MPI_SUM; }
 
 int dist_allreduce_f64(Dist *d, double *buf, int n, DistOp op, PifiErr *err) {
@@ -190,11 +185,6 @@ int dist_init(Dist *d, PifiErr *err) {
 }
 
 void dist_finalize(Dist *d) { dist_grad_free(d); }
-
-_Noreturn void dist_abort(const Dist *d, int code) {
-    (void)d;
-    exit(code);
-}
 
 int dist_allreduce_f64(Dist *d, double *buf, int n, DistOp op, PifiErr *err) {
     (void)d, (void)buf, (void)n, (void)op, (void)err;

@@ -19,8 +19,9 @@
  * Failure protocol. A failure every rank knows about (dist_agree, or a
  * result that is identical on every rank such as a NaN loss after the
  * reduction) ends the run on every rank normally (MPI_Finalize). A failure
- * only one rank knows about sets `broken`: the caller prints its message
- * and calls dist_abort, which stops the whole job. */
+ * only one rank knows about sets `broken` and returns the error like any
+ * other: the library never exits, so the CLI prints the message and stops
+ * the whole job (MPI_Abort: the other ranks may be waiting for this one). */
 #ifndef PIFI_DIST_H
 #define PIFI_DIST_H
 
@@ -55,10 +56,9 @@ int dist_launched(void);
 int dist_init(Dist *d, PifiErr *err);
 /* A pending (blocked) SIGINT, SIGTERM or SIGUSR1, taken; 0 if none. */
 int dist_take_signal(void);
-/* MPI_Finalize when initialised (not after a broken failure: use dist_abort). */
+/* MPI_Finalize when initialised (not after a broken failure: the CLI
+ * aborts the job then). */
 void dist_finalize(Dist *d);
-/* Stop every rank of the job with this exit status (exit() without MPI). */
-_Noreturn void dist_abort(const Dist *d, int code);
 
 /* Every rank passes its own rc (0 ok, -1 failed with err filled). Returns 0
  * if all ranks succeeded; else -1 on every rank, and a rank that did not fail

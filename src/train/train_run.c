@@ -20,19 +20,18 @@
 #include "train/train_run.h"
 
 #include <errno.h>
-#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pifi/fileio.h"
-#include "pifi/json.h"
 #include "pifi/memlimit.h"
-#include "train/memest.h"
 #include "train/early_stop.h"
-#include "train/progress.h"
+#include "train/memest.h"
 #include "train/runio.h"
 #include "train/stopsig.h"
+#include "train/train_resume.h"
 
 void train_install_signal_handlers(void) { stop_begin(0); }
 
@@ -51,80 +50,6 @@ static cJSON *metrics_json(const PifiConfusion *cm, double loss) {
         cJSON_AddItemToArray(conf, row);
     }
     return o;
-}
-
-/* Keep the log lines of steps <= step (a resumed run rewrites the rest; a
- * line cut by a kill goes too), and add up the losses of the steps after
- * epoch_start (the current epoch's, logged with every digit), each times its
- * weight in the epoch's mean (1, or last_w for step steps_per_epoch of the
- * epoch: a short last batch), so the epoch's train loss is the same as
- * without the interruption. */
-static int trim_log(const char *path, int64_t step, int64_t epoch_start, int64_t steps_per_epoch, double last_w,
-                    double *loss_sum, double *loss_w, PifiErr *err) {
-    *loss_sum = 0, *loss_w = 0;
-    if (!pifi_file_exists(path)) return 0;
-    char *buf;
-    size_t n;
-    if (pifi_read_file(path, 1u << 30, &buf, &n, err)) return -1;
-    size_t keep = 0;
-    for (char *line = buf; line < buf + n;) {
-        char *nl = memchr(line, '\n', (size_t)(buf + n - line));
-        if (!nl) break;
-        long long s = -1;
-        if (sscanf(line, "{\"step\":%lld", &s) != 1 || s > step) break;
-        *nl = 0; /* the search stays in this line */
-        const char *l = strstr(line, "\"loss\":");
-        if (s > epoch_start && l) {
-            double w = s - epoch_start == steps_per_epoch ? last_w : 1.0;
-            *loss_sum += strtod(l + 7, NULL) * w, *loss_w += w;
-        }
-        *nl = '\n';
-        keep = (size_t)(nl + 1 - buf);
-        line = nl + 1;
-    }
-    int rc = keep == n ? 0 : pifi_write_file_atomic(path, buf, keep, err);
-    free(buf);
-    return rc;
-}
-
-/* metrics.json as of the checkpoint: the epochs it has done, no final entries. */
-static void trim_metrics(cJSON *metrics, int64_t epochs_done) {
-    cJSON_DeleteItemFromObject(metrics, "test");
-    cJSON_DeleteItemFromObject(metrics, "best_epoch");
-    cJSON *ep = cJSON_GetObjectItem(metrics, "epochs");
-    if (!cJSON_IsArray(ep)) {
-        cJSON_DeleteItemFromObject(metrics, "epochs");
-        cJSON_AddArrayToObject(metrics, "epochs");
-        return;
-    }
-    for (int i = cJSON_GetArraySize(ep) - 1; i >= 0; i--) {
-        const cJSON *e = cJSON_GetObjectItem(cJSON_GetArrayItem(ep, i), "epoch");
-        if (!cJSON_IsNumber(e) || e->valuedouble > (double)epochs_done) cJSON_DeleteItemFromArray(ep, i);
-    }
-}
-
-/* The run directory's state for --resume, rank 0: the checkpoint, or none
- * yet (killed before the first save: the run starts again at step 0, with
- * its config.json and a fresh copy of the tokenizer); metrics and log cut to
- * the checkpoint. */
-static int resume_state(Trainer *t, const TrainOpts *o, int64_t steps_per_epoch, double last_w, cJSON **metrics,
-                        double *loss_sum, double *loss_w, PifiErr *err) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/checkpoint/state.safetensors", o->out);
-    if (pifi_file_exists(path)) {
-        if (runio_load_state(t, o->out, err)) return -1;
-    } else {
-        fprintf(stderr, "pifi: %s has no checkpoint yet (stopped before the first save): starting at step 0\n",
-                o->out);
-        if (runio_prepare(o->out, 1, err) || runio_copy_tokenizer(o->slm, o->out, err)) return -1;
-    }
-    snprintf(path, sizeof path, "%s/metrics.json", o->out);
-    if (t->step > 0 && pifi_file_exists(path)) {
-        if (pifi_json_load(path, 1 << 26, metrics, err)) return -1;
-        trim_metrics(*metrics, t->epoch);
-    }
-    snprintf(path, sizeof path, "%s/train_log.jsonl", o->out);
-    return trim_log(path, t->step, t->step - t->step_in_epoch, steps_per_epoch, last_w, loss_sum, loss_w, err);
 }
 
 /* A checkpoint or log write failed (a full disk, say): what is still safe. */
@@ -220,425 +145,498 @@ static void fail_tail(PifiErr *err, int64_t saved_step, const char *out) {
     strncat(err->msg, tail, sizeof err->msg - strlen(err->msg) - 1);
 }
 
-/* The line of the epoch's end on stderr. */
-static void epoch_line(const char *what, double train_loss, double acc, int better, const char *metric) {
-    if (acc >= 0)
-        fprintf(stderr, "pifi: %s: train loss %.4f, valid %s %.4f%s\n", what, train_loss, metric, acc,
-                better ? " (best so far)" : "");
-    else
-        fprintf(stderr, "pifi: %s: train loss %.4f\n", what, train_loss);
+/* ------------------------------------------------------------------------ */
+/* the run, step by step: check, trainer, setup, resume or start, open the
+ * log, the epochs (each: its steps, then its end with the validation), the
+ * test evaluation, finish; run_free is the one cleanup */
+
+typedef struct {
+    /* the inputs */
+    const TrainOpts *o;
+    PifiDataset *const *splits; /* [train, valid, test] */
+    const cJSON *data;
+    int resume;
+    const TrainCallbacks *cb;
+    TrainResult *res;
+    Dist one, *d;               /* d: the caller's ranks, or one */
+    int root, N, K;
+    double t0;
+    /* held by the run, freed by run_free */
+    Trainer t;
+    TokData td[3];              /* the splits, tokenized */
+    cJSON *metrics;             /* metrics.json as it grows */
+    FILE *log;                  /* train_log.jsonl (rank 0) */
+    int64_t *order;             /* (n) the epoch's order of the training rows */
+    float *best_w;              /* N > 1: the best epoch's weights, for the sharded test evaluation */
+    int64_t best_w_epoch;
+    /* the epochs' geometry (tokdata.h): n / B steps, or ceil(n / B) with a short last one */
+    int64_t n, steps_per_epoch, total, warmup;
+    double last_w;              /* the weight of an epoch's last step in its mean loss */
+    /* progress */
+    double resumed_loss, resumed_w; /* the current epoch's steps before the checkpoint */
+    int64_t saved_step;         /* of the last complete checkpoint, -1: none */
+    int best_partial;           /* the best weights are where --max-steps stopped (res->best_partial) */
+    int64_t partial_epoch, partial_steps;
+    double partial_valid;
+    char log_path[4096];
+    char stop_msg[4096 + 200];  /* what a signal that stops at once says (stopsig.h) */
+} TrainRun;
+
+/* What an epoch's steps, or the epoch, ended with (-1: failed). */
+enum { RUN_GO = 0, RUN_LAST = 1 /* --max-steps: no more epochs */, RUN_STOPPED = 2 /* a signal: saved */ };
+
+static void note(const TrainRun *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(const TrainRun *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    pifi_vlogf(r->cb->on_log, r->cb->user, PIFI_LOG_NOTE, fmt, ap);
+    va_end(ap);
 }
 
-int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *data, int resume, Dist *dist,
-              TrainResult *res, PifiErr *err) {
-    memset(res, 0, sizeof *res);
-    res->best_valid = res->test_accuracy = res->test_macro_f1 = res->test_mcc = -1;
-    Dist one = {.size = 1, .timeout_s = 600, .bucket = 1 << 21};
-    Dist *d = dist ? dist : &one;
-    int root = d->rank == 0, N = d->size;
+static void progress(const TrainRun *r, TrainProgressKind kind, const char *phase, double mean_loss,
+                     double last_loss, double examples_per_s) {
+    if (!r->root || !r->cb->on_progress) return;
+    TrainProgress p = {.kind = kind, .phase = phase, .done = r->t.step, .total = r->total, .mean_loss = mean_loss,
+                       .last_loss = last_loss, .examples_per_s = examples_per_s};
+    r->cb->on_progress(&p, r->cb->user);
+}
+
+static void stop_msg_saved(TrainRun *r) {
+    snprintf(r->stop_msg, sizeof r->stop_msg, "stopped at once by a second signal; the last complete checkpoint "
+             "(step %lld) is intact: pifi train --resume %s", (long long)r->saved_step, r->o->out);
+}
+
+/* The settings against the data and the ranks, and the memory estimate:
+ * the same on every rank, so every rank fails alike. */
+static int run_check(TrainRun *r, PifiErr *err) {
+    const TrainOpts *o = r->o;
+    const PifiDataset *train = r->splits[0];
     int accum = o->grad_accum > 1 ? o->grad_accum : 1;
-    double t0 = progress_now();
-    const PifiDataset *train = splits[0];
-    int K = train->num_classes;
     if (train->n < 1) {
         pifi_errf(err, "the training set is empty");
-        return everyone(d);
+        return everyone(r->d);
     }
     if (o->drop_last && train->n < o->batch) {
         pifi_errf(err, "the training set has %lld examples, fewer than one batch of %d (--drop-last no trains on "
                   "them as one smaller batch)", (long long)train->n, o->batch);
-        return everyone(d);
+        return everyone(r->d);
     }
-    if (o->batch < N * accum) {
+    if (o->batch < r->N * accum) {
         pifi_errf(err, "--batch %d cannot be split over %d rank(s) x --grad-accum %d: a micro-batch would be empty",
-                  o->batch, N, accum);
-        return everyone(d);
+                  o->batch, r->N, accum);
+        return everyone(r->d);
     }
-    stop_phase(STOP_PHASE_LOAD, resume ? "interrupted while loading; the run is unchanged" : NULL);
+    stop_phase(STOP_PHASE_LOAD, r->resume ? "interrupted while loading; the run is unchanged" : NULL);
     int64_t n_examples = 0;
-    for (int s = 0; s < 3; s++) n_examples += splits[s] ? splits[s]->n : 0;
+    for (int s = 0; s < 3; s++) n_examples += r->splits[s] ? r->splits[s]->n : 0;
     MemEstimate est;
-    if (pifi_memlimit_get() && (memest_train(o, K, n_examples, &est, err) || memlimit_check(&est, err)))
-        return everyone(d);
-    Trainer t;
-    int rc = trainer_setup(&t, o, K, err);
-    if (rc == 0 && tokenizer_load(&t.tk, o->slm, err)) {
-        trainer_free(&t);
+    if (pifi_memlimit_get() && (memest_train(o, r->K, n_examples, &est, err) || memlimit_check(&est, err)))
+        return everyone(r->d);
+    return 0;
+}
+
+/* The model, its optimizer and the tokenizer; on failure nothing is held. */
+static int run_trainer(TrainRun *r, PifiErr *err) {
+    int rc = trainer_setup(&r->t, r->o, r->K, err);
+    if (rc == 0 && tokenizer_load(&r->t.tk, r->o->slm, err)) {
+        trainer_free(&r->t);
         rc = -1;
     }
-    if (dist_agree(d, rc, err)) {
-        if (rc == 0) trainer_free(&t);
+    if (dist_agree(r->d, rc, err)) {
+        if (rc == 0) trainer_free(&r->t);
         return -1;
     }
-    t.dist = d;
-    TokData td[3];
-    memset(td, 0, sizeof td);
-    cJSON *metrics = NULL;
-    FILE *log = NULL;
-    int64_t *order = NULL;
-    float *best_w = NULL;       /* N > 1: the best epoch's weights, for the sharded test evaluation */
-    int64_t best_w_epoch = -1;
-    rc = -1;
-    char path[4096];
+    r->t.dist = r->d;
+    return 0;
+}
+
+/* The splits tokenized, the ranks checked to hold the same weights, the
+ * epochs' geometry, and what writers killed earlier left behind. */
+static int run_setup(TrainRun *r, PifiErr *err) {
+    const TrainOpts *o = r->o;
+    Dist *d = r->d;
     int e = 0;
     for (int s = 0; s < 3 && !e; s++)
-        if (splits[s] && splits[s]->n > 0) e = tokdata_build(&td[s], t.tk, splits[s], o->max_len, err);
-    if (dist_agree(d, e, err)) goto done;
-    if (dist_same_u64(d, params_checksum(&t.pt), "the initial weights (are the model files the same on every machine?)",
-                      err))
-        goto done;
-    if (N > 1 && t.model.has_llm) { /* the frozen layer is not in the table: its hash */
+        if (r->splits[s] && r->splits[s]->n > 0) e = tokdata_build(&r->td[s], r->t.tk, r->splits[s], o->max_len, err);
+    if (dist_agree(d, e, err)) return -1;
+    if (dist_same_u64(d, params_checksum(&r->t.pt), "the initial weights (are the model files the same on every "
+                      "machine?)", err))
+        return -1;
+    if (r->N > 1 && r->t.model.has_llm) { /* the frozen layer is not in the table: its hash */
         char hex[65];
-        llm_layer_weights_sha256(&t.model.llm, hex);
+        llm_layer_weights_sha256(&r->t.model.llm, hex);
         hex[16] = 0;
         if (dist_same_u64(d, strtoull(hex, NULL, 16), "the plugged LLM layer's weights (is --llm the same on every "
                           "machine?)", err))
-            goto done;
+            return -1;
     }
-    /* the epoch's batches (tokdata.h): n / B, or ceil(n / B) with a short last one */
-    int64_t n = td[0].n, steps_per_epoch = epoch_steps(n, o->batch, o->drop_last);
-    double last_w = epoch_step_weight(n, o->batch, o->drop_last, steps_per_epoch - 1);
-    if (root && o->drop_last && n % o->batch) {
+    int64_t n = r->n = r->td[0].n;
+    r->steps_per_epoch = epoch_steps(n, o->batch, o->drop_last);
+    r->last_w = epoch_step_weight(n, o->batch, o->drop_last, r->steps_per_epoch - 1);
+    if (r->root && o->drop_last && n % o->batch) {
         char which[64];
         if (o->shuffle) snprintf(which, sizeof which, "a different %lld each epoch", (long long)(n % o->batch));
         else snprintf(which, sizeof which, "the same ones each epoch: --no-shuffle");
-        fprintf(stderr, "pifi: drop-last: %lld of %lld training rows are left out of each epoch (%s); --drop-last "
-                "no keeps them\n", (long long)(n % o->batch), (long long)n, which);
+        note(r, "drop-last: %lld of %lld training rows are left out of each epoch (%s); --drop-last no keeps them",
+             (long long)(n % o->batch), (long long)n, which);
     }
-
-    double resumed_loss = 0, resumed_w = 0; /* the current epoch's steps before the checkpoint */
-    if (root) { /* what writers killed earlier left behind */
+    if (r->root) {
+        char path[4096 + 16];
         snprintf(path, sizeof path, "%s/checkpoint", o->out);
         pifi_remove_stale_temps(o->out, NULL);
         pifi_remove_stale_temps(path, NULL);
     }
-    if (resume) {
-        e = root ? resume_state(&t, o, steps_per_epoch, last_w, &metrics, &resumed_loss, &resumed_w, err) : 0;
-        if (dist_agree(d, e, err) || (N > 1 && bcast_state(&t, d, err))) goto done;
-        if (root)
-            fprintf(stderr, "pifi: resuming %s at step %lld (epoch %lld, step %lld of it) with %d rank%s\n", o->out,
-                    (long long)t.step, (long long)t.epoch + 1, (long long)t.step_in_epoch, N, N > 1 ? "s" : "");
-    } else {
-        e = 0;
-        if (root) {
-            e = runio_prepare(o->out, o->overwrite, err);
-            if (!e && o->bundle && t.model.has_llm) e = runio_bundle_layer(o, o->out, err);
-            if (!e) {
-                cJSON *pj = runio_opts_json(o, K, train->label_names, data);
-                if (t.model.has_llm) {
-                    char hex[65];
-                    llm_layer_weights_sha256(&t.model.llm, hex); /* before any training step */
-                    cJSON_AddStringToObject(pj, "llm_layer_sha256", hex);
-                }
-                e = runio_write_config(o->out, o->slm, pj, err);
-                cJSON_Delete(pj);
+    return 0;
+}
+
+/* --resume: the checkpoint (read by rank 0, sent to every rank), the log
+ * and metrics cut back to it. */
+static int run_resume(TrainRun *r, PifiErr *err) {
+    Trainer *t = &r->t;
+    int e = r->root ? train_resume_state(t, r->o, r->steps_per_epoch, r->last_w, r->cb, &r->metrics,
+                                         &r->resumed_loss, &r->resumed_w, err) : 0;
+    if (dist_agree(r->d, e, err) || (r->N > 1 && bcast_state(t, r->d, err))) return -1;
+    if (r->root)
+        note(r, "resuming %s at step %lld (epoch %lld, step %lld of it) with %d rank%s", r->o->out, (long long)t->step,
+             (long long)t->epoch + 1, (long long)t->step_in_epoch, r->N, r->N > 1 ? "s" : "");
+    return 0;
+}
+
+/* A new run: its directory, config.json (with the plugged layer's hash
+ * before any step) and the tokenizer. */
+static int run_start(TrainRun *r, PifiErr *err) {
+    const TrainOpts *o = r->o;
+    Trainer *t = &r->t;
+    int e = 0;
+    if (r->root) {
+        e = runio_prepare(o->out, o->overwrite, err);
+        if (!e && o->bundle && t->model.has_llm) e = runio_bundle_layer(o, o->out, err);
+        if (!e) {
+            cJSON *pj = runio_opts_json(o, r->K, r->splits[0]->label_names, r->data);
+            if (t->model.has_llm) {
+                char hex[65];
+                llm_layer_weights_sha256(&t->model.llm, hex); /* before any training step */
+                cJSON_AddStringToObject(pj, "llm_layer_sha256", hex);
             }
-            if (!e) e = runio_copy_tokenizer(o->slm, o->out, err);
+            e = runio_write_config(o->out, o->slm, pj, err);
+            cJSON_Delete(pj);
         }
-        if (dist_agree(d, e, err)) goto done;
+        if (!e) e = runio_copy_tokenizer(o->slm, o->out, err);
     }
-    if (!metrics) {
-        metrics = cJSON_CreateObject();
-        cJSON_AddArrayToObject(metrics, "epochs");
+    return dist_agree(r->d, e, err);
+}
+
+/* metrics.json's start, the log opened (settings changed by --resume
+ * recorded at this step), the schedule's length and the order's buffer. */
+static int run_open_log(TrainRun *r, PifiErr *err) {
+    const TrainOpts *o = r->o;
+    if (!r->metrics) {
+        r->metrics = cJSON_CreateObject();
+        cJSON_AddArrayToObject(r->metrics, "epochs");
     }
-    e = 0;
-    if (root) {
-        snprintf(path, sizeof path, "%s/train_log.jsonl", o->out);
-        log = fopen(path, "a");
-        if (!log) e = pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot open for writing", path);
+    snprintf(r->log_path, sizeof r->log_path, "%s/train_log.jsonl", o->out);
+    int e = 0;
+    if (r->root) {
+        r->log = fopen(r->log_path, "a");
+        if (!r->log) e = pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot open for writing", r->log_path);
         /* settings given again with --resume that differ from config.json: recorded at this step */
-        if (!e && resume && o->resume_changes)
-            e = log_resume(log, path, t.step, o->resume_changes, err) ||
-                runio_record_resume(o->out, t.step, o, err) ? -1 : 0;
+        if (!e && r->resume && o->resume_changes)
+            e = log_resume(r->log, r->log_path, r->t.step, o->resume_changes, err) ||
+                runio_record_resume(o->out, r->t.step, o, err) ? -1 : 0;
     }
-    int64_t total = steps_per_epoch * o->epochs;
-    if (o->max_steps > 0 && o->max_steps < total) total = o->max_steps;
-    int64_t warmup = (int64_t)(o->warmup_ratio * total);
-    order = malloc((size_t)n * sizeof *order);
-    if (!order && !e) e = pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    if (dist_agree(d, e, err)) goto done;
-    Progress pr;
-    progress_init(&pr, total, t.step);
-    int stop = 0;
-    int64_t saved_step = resume && t.step > 0 ? t.step : -1;
-    int best_partial = 0;       /* the best weights are where --max-steps stopped (res->best_partial) */
-    int64_t partial_epoch = 0, partial_steps = 0;
-    double partial_valid = -1;
-    char stop_msg[sizeof path + 200];
-    for (int64_t epoch = t.epoch; epoch < o->epochs && !stop && !early_stop_due(o, t.epoch, t.best_epoch); epoch++) {
-        epoch_order(order, n, o->seed, epoch, o->shuffle);
-        double epoch_loss = resumed_loss, epoch_w = resumed_w; /* sum of loss x weight, sum of weights */
-        resumed_loss = 0, resumed_w = 0;
-        snprintf(stop_msg, sizeof stop_msg, "stopped at once by a second signal; the last complete checkpoint "
-                 "(step %lld) is intact: pifi train --resume %s", (long long)saved_step, o->out);
-        stop_phase(STOP_PHASE_STEPS, stop_msg);
-        char phase[64];
-        snprintf(phase, sizeof phase, "epoch %lld/%d", (long long)epoch + 1, o->epochs);
-        double t_step = progress_now();
-        for (int64_t s = t.step_in_epoch; s < steps_per_epoch; s++) {
-            if (o->max_steps > 0 && t.step >= o->max_steps) {
-                stop = 1;
-                break;
-            }
-            int rows = epoch_batch_rows(n, o->batch, o->drop_last, s);
-            float lr = lr_at(o->sched, o->lr, t.step, warmup, total);
-            StepStats st = {.signal = stop_poll()}; /* taken between steps only (stopsig.h) */
-            if (trainer_step_global(&t, &td[0], order + s * o->batch, rows, lr, &st, err)) {
-                fail_tail(err, saved_step, o->out);
-                goto done;
-            }
-            t.step_in_epoch = s + 1;
-            double w = epoch_step_weight(n, o->batch, o->drop_last, s); /* 1 but for a short last batch */
-            epoch_loss += st.loss * w;
-            epoch_w += w;
-            double now = progress_now(), eps = rows / (now - t_step);
-            t_step = now;
-            e = 0;
-            if (root) {
-                snprintf(path, sizeof path, "%s/train_log.jsonl", o->out);
-                e = log_step(log, path, t.step, epoch + (double)(s + 1) / steps_per_epoch, &st, lr, eps, N, err);
-                if (!e) progress_update(&pr, phase, t.step, epoch_loss / epoch_w, st.loss, eps);
-            }
-            if (dist_agree(d, e, err)) {
-                save_fail_tail(err, saved_step, o->out);
-                goto done;
-            }
-            int save = (o->save_every > 0 && t.step % o->save_every == 0) || st.signal;
-            if (save || (d->check_every > 0 && t.step % d->check_every == 0)) {
-                if (dist_same_u64(d, params_checksum(&t.pt), "the weights after a step", err)) goto done;
-            }
-            if (save) {
-                e = root ? runio_save_state(&t, o->out, err) : 0;
-                if (dist_agree(d, e, err)) {
-                    save_fail_tail(err, saved_step, o->out);
-                    goto done;
-                }
-                saved_step = t.step;
-                snprintf(stop_msg, sizeof stop_msg, "stopped at once by a second signal; the last complete "
-                         "checkpoint (step %lld) is intact: pifi train --resume %s", (long long)saved_step, o->out);
-                stop_phase(STOP_PHASE_STEPS, stop_msg);
-            }
-            if (st.signal) {
-                if (root) progress_flush(&pr), progress_finish(&pr);
-                res->interrupted = st.signal;
-                res->steps = t.step;
-                rc = 0;
-                goto done;
-            }
+    r->total = r->steps_per_epoch * o->epochs;
+    if (o->max_steps > 0 && o->max_steps < r->total) r->total = o->max_steps;
+    r->warmup = (int64_t)(o->warmup_ratio * r->total);
+    r->order = malloc((size_t)r->n * sizeof *r->order);
+    if (!r->order && !e) e = pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    return dist_agree(r->d, e, err);
+}
+
+/* The steps of one epoch from where it stands: each logged, checkpointed
+ * every --save-every steps and on a signal. *loss, *w: the sums of the
+ * epoch's mean loss, added to. RUN_GO: the epoch's steps are done;
+ * RUN_LAST: --max-steps reached; RUN_STOPPED: a signal, saved. */
+static int run_steps(TrainRun *r, int64_t epoch, const char *phase, double *loss, double *w_sum, PifiErr *err) {
+    const TrainOpts *o = r->o;
+    Trainer *t = &r->t;
+    Dist *d = r->d;
+    double t_step = pifi_now();
+    for (int64_t s = t->step_in_epoch; s < r->steps_per_epoch; s++) {
+        if (o->max_steps > 0 && t->step >= o->max_steps) return RUN_LAST;
+        int rows = epoch_batch_rows(r->n, o->batch, o->drop_last, s);
+        float lr = lr_at(o->sched, o->lr, t->step, r->warmup, r->total);
+        StepStats st = {.signal = stop_poll()}; /* taken between steps only (stopsig.h) */
+        if (trainer_step_global(t, &r->td[0], r->order + s * o->batch, rows, lr, &st, err)) {
+            fail_tail(err, r->saved_step, o->out);
+            return -1;
         }
-        if (root) progress_flush(&pr), progress_finish(&pr); /* the epoch's last step, once */
-        /* --max-steps inside the epoch: validate what there is, as a partial epoch */
-        int partial = t.step_in_epoch < steps_per_epoch;
-        if (partial && t.step_in_epoch == 0) break; /* it ended with the previous epoch */
-        int64_t number = epoch + 1;
-        char what[128];
-        if (partial)
-            snprintf(what, sizeof what, "epoch %lld (stopped by --max-steps at step %lld of %lld)", (long long)number,
-                     (long long)t.step_in_epoch, (long long)steps_per_epoch);
-        else
-            snprintf(what, sizeof what, "epoch %lld", (long long)number);
-        if (!partial) t.epoch = number, t.step_in_epoch = 0;
-        double train_loss = epoch_w > 0 ? epoch_loss / epoch_w : 0;
-        cJSON *rec = cJSON_CreateObject();
-        cJSON_AddNumberToObject(rec, "epoch", (double)number);
-        cJSON_AddNumberToObject(rec, "step", (double)t.step);
-        if (partial) {
-            cJSON_AddBoolToObject(rec, "partial", 1);
-            cJSON_AddNumberToObject(rec, "steps_in_epoch", (double)t.step_in_epoch);
-            cJSON_AddNumberToObject(rec, "steps_per_epoch", (double)steps_per_epoch);
-        }
-        cJSON_AddNumberToObject(rec, "train_loss", train_loss);
-        int better = 1;
-        double acc = -1;
-        if (td[1].n > 0) {
-            cJSON *v;
-            /* a signal now: stop at once if the checkpoint is this step's,
-             * else finish the evaluation, save, then stop */
-            if (saved_step == t.step)
-                snprintf(stop_msg, sizeof stop_msg, "interrupted during the validation of epoch %lld; the checkpoint "
-                         "of step %lld is complete: pifi train --resume %s", (long long)number, (long long)t.step,
-                         o->out);
-            else
-                snprintf(stop_msg, sizeof stop_msg, "stopped at once by a second signal during the validation; the "
-                         "last complete checkpoint (step %lld) is intact: pifi train --resume %s",
-                         (long long)saved_step, o->out);
-            stop_phase(saved_step == t.step ? STOP_PHASE_EVAL : STOP_PHASE_FINISH, stop_msg);
-            if (evaluate_split(&t.model, &td[1], o, K, d, &v, &acc, err)) {
-                cJSON_Delete(rec);
-                goto done;
-            }
-            stop_phase(STOP_PHASE_STEPS, stop_msg);
-            acc = early_stop_score(o, v); /* --metric-for-best */
-            cJSON_AddItemToObject(rec, "valid", v);
-            better = t.best_epoch == 0 || acc > t.best_valid; /* a partial epoch against the whole ones */
-            if (better && !partial) t.best_valid = acc;
-        }
-        if (root && (td[1].n > 0 || partial)) epoch_line(what, train_loss, acc, better && td[1].n > 0,
-                                                            best_metric_words(o->metric_for_best));
-        cJSON_AddItemToArray(cJSON_GetObjectItem(metrics, "epochs"), rec);
-        if (partial) partial_epoch = number, partial_steps = t.step_in_epoch;
-        e = 0;
-        if (better) {
-            if (partial) best_partial = 1, partial_valid = acc; /* the state keeps the whole epochs' best */
-            else t.best_epoch = t.epoch;
-            if (root) e = runio_save_model(&t, o->out, err);
-            if (!e && !partial && N > 1 && td[1].n > 0) { /* keep the best weights for the sharded test evaluation */
-                if (!best_w) best_w = pifi_malloc((size_t)t.pt.total * sizeof(float), err);
-                if (best_w) copy_weights(&t.pt, best_w, 1), best_w_epoch = t.epoch;
-                else e = -1;
-            }
-        }
-        if (root && !e) {
-            snprintf(path, sizeof path, "%s/metrics.json", o->out);
-            e = runio_write_json(path, metrics, err) || runio_save_state(&t, o->out, err) ? -1 : 0;
+        t->step_in_epoch = s + 1;
+        double w = epoch_step_weight(r->n, o->batch, o->drop_last, s); /* 1 but for a short last batch */
+        *loss += st.loss * w;
+        *w_sum += w;
+        double now = pifi_now(), eps = rows / (now - t_step);
+        t_step = now;
+        int e = 0;
+        if (r->root) {
+            e = log_step(r->log, r->log_path, t->step, epoch + (double)(s + 1) / r->steps_per_epoch, &st, lr, eps,
+                         r->N, err);
+            if (!e) progress(r, TRAIN_PROGRESS_STEP, phase, *loss / *w_sum, st.loss, eps);
         }
         if (dist_agree(d, e, err)) {
-            save_fail_tail(err, saved_step, o->out);
-            goto done;
+            save_fail_tail(err, r->saved_step, o->out);
+            return -1;
         }
-        saved_step = t.step;
-        if (N == 1 && stop_poll()) { /* came during the epoch's end: saved, stop now */
-            res->interrupted = stop_poll();
-            res->steps = t.step;
-            rc = 0;
-            goto done;
+        int save = (o->save_every > 0 && t->step % o->save_every == 0) || st.signal;
+        if (save || (d->check_every > 0 && t->step % d->check_every == 0)) {
+            if (dist_same_u64(d, params_checksum(&t->pt), "the weights after a step", err)) return -1;
         }
-    }
-    /* do the in-memory weights equal the saved model? */
-    int final_is_best = best_partial || (partial_epoch == 0 && t.best_epoch == t.epoch);
-    res->steps = t.step;
-    res->stopped_early = early_stop_finish(o, t.epoch, t.best_epoch, metrics); /* "stopped_early" */
-    res->best_epoch = best_partial ? partial_epoch : t.best_epoch;
-    res->best_partial = best_partial;
-    res->partial_epoch = partial_epoch;
-    res->partial_steps = partial_steps;
-    res->steps_per_epoch = steps_per_epoch;
-    res->best_valid = td[1].n > 0 ? (best_partial ? partial_valid : t.best_valid) : -1;
-
-    /* test metrics of the saved (best) model: one process loads it back as
-     * `pifi eval` does; several ranks evaluate the same weights from memory,
-     * sharded, or rank 0 alone from disk when they are not in memory (the
-     * best epoch was before a --resume) */
-    snprintf(stop_msg, sizeof stop_msg, "interrupted during the test evaluation; the training is complete and saved: "
-             "pifi train --resume %s evaluates it", o->out);
-    stop_phase(STOP_PHASE_EVAL, stop_msg);
-    if (td[2].n > 0) {
-        cJSON *tj = NULL;
-        double acc;
-        if (N > 1 && (final_is_best || best_w_epoch == t.best_epoch)) {
-            if (!final_is_best) copy_weights(&t.pt, best_w, 0);
-            if (evaluate_split(&t.model, &td[2], o, K, d, &tj, &acc, err)) goto done;
-        } else {
-            e = 0;
-            if (root) {
-                RunModel rm;
-                e = runio_load_run(&rm, o->out, err);
-                if (!e) {
-                    Dist self = one;
-                    e = pifi_model_set_precision(&rm.model, o->precision, 1, err); /* as trained */
-                    if (!e) e = evaluate_split(&rm.model, &td[2], o, K, &self, &tj, &acc, err);
-                    runio_free_run(&rm);
-                }
+        if (save) {
+            e = r->root ? runio_save_state(t, o->out, err) : 0;
+            if (dist_agree(d, e, err)) {
+                save_fail_tail(err, r->saved_step, o->out);
+                return -1;
             }
-            if (dist_agree(d, e, err)) goto done;
+            r->saved_step = t->step;
+            stop_msg_saved(r);
+            stop_phase(STOP_PHASE_STEPS, r->stop_msg);
         }
-        if (tj) {
-            res->test_accuracy = acc;
-            res->test_macro_f1 = cJSON_GetObjectItem(tj, "macro_f1")->valuedouble;
-            res->test_mcc = cJSON_GetObjectItem(tj, "mcc")->valuedouble;
-            cJSON_DeleteItemFromObject(metrics, "test");
-            cJSON_AddItemToObject(metrics, "test", tj);
+        if (st.signal) {
+            r->res->interrupted = st.signal;
+            r->res->steps = t->step;
+            return RUN_STOPPED;
         }
     }
-    stop_phase(STOP_PHASE_STEPS, stop_msg); /* the last write: a signal now is too late to matter */
-    cJSON_DeleteItemFromObject(metrics, "best_epoch");
-    cJSON_AddNumberToObject(metrics, "best_epoch", (double)res->best_epoch);
-    cJSON_DeleteItemFromObject(metrics, "best_epoch_partial");
-    if (best_partial) cJSON_AddBoolToObject(metrics, "best_epoch_partial", 1);
-    res->seconds = progress_now() - t0;
-    e = 0;
-    if (root) { /* metrics.json with "best_epoch" marks the run complete (train_run_complete) */
+    return RUN_GO;
+}
+
+/* The validation at an epoch's end (number, 1-based; partial: cut by
+ * --max-steps): rec gets "valid", *acc its accuracy (-1: no validation
+ * split), *better whether the epoch is the best so far (always, without a
+ * validation split: the last epoch is kept). */
+static int run_validate(TrainRun *r, int64_t number, int partial, cJSON *rec, double *acc, int *better, PifiErr *err) {
+    Trainer *t = &r->t;
+    *better = 1, *acc = -1;
+    if (r->td[1].n == 0) return 0;
+    /* a signal now: stop at once if the checkpoint is this step's, else
+     * finish the evaluation, save, then stop */
+    if (r->saved_step == t->step)
+        snprintf(r->stop_msg, sizeof r->stop_msg, "interrupted during the validation of epoch %lld; the checkpoint "
+                 "of step %lld is complete: pifi train --resume %s", (long long)number, (long long)t->step, r->o->out);
+    else
+        snprintf(r->stop_msg, sizeof r->stop_msg, "stopped at once by a second signal during the validation; the "
+                 "last complete checkpoint (step %lld) is intact: pifi train --resume %s", (long long)r->saved_step,
+                 r->o->out);
+    stop_phase(r->saved_step == t->step ? STOP_PHASE_EVAL : STOP_PHASE_FINISH, r->stop_msg);
+    cJSON *v;
+    if (evaluate_split(&t->model, &r->td[1], r->o, r->K, r->d, &v, acc, err)) return -1;
+    stop_phase(STOP_PHASE_STEPS, r->stop_msg);
+    *acc = early_stop_score(r->o, v); /* --metric-for-best */
+    cJSON_AddItemToObject(rec, "valid", v);
+    *better = t->best_epoch == 0 || *acc > t->best_valid; /* a partial epoch against the whole ones */
+    if (*better && !partial) t->best_valid = *acc;
+    return 0;
+}
+
+/* An epoch's end: its metrics.json entry with the validation, the best
+ * weights as model.safetensors, metrics.json and the checkpoint saved.
+ * loss, w: the sums of its mean train loss. RUN_GO, or RUN_STOPPED: a
+ * signal came during it (saved). */
+static int run_epoch_end(TrainRun *r, int64_t epoch, double loss, double w, PifiErr *err) {
+    const TrainOpts *o = r->o;
+    Trainer *t = &r->t;
+    int partial = t->step_in_epoch < r->steps_per_epoch; /* --max-steps inside the epoch: validated as a partial one */
+    int64_t number = epoch + 1;
+    char what[128];
+    if (partial)
+        snprintf(what, sizeof what, "epoch %lld (stopped by --max-steps at step %lld of %lld)", (long long)number,
+                 (long long)t->step_in_epoch, (long long)r->steps_per_epoch);
+    else
+        snprintf(what, sizeof what, "epoch %lld", (long long)number);
+    if (!partial) t->epoch = number, t->step_in_epoch = 0;
+    double train_loss = w > 0 ? loss / w : 0;
+    cJSON *rec = cJSON_CreateObject();
+    cJSON_AddNumberToObject(rec, "epoch", (double)number);
+    cJSON_AddNumberToObject(rec, "step", (double)t->step);
+    if (partial) {
+        cJSON_AddBoolToObject(rec, "partial", 1);
+        cJSON_AddNumberToObject(rec, "steps_in_epoch", (double)t->step_in_epoch);
+        cJSON_AddNumberToObject(rec, "steps_per_epoch", (double)r->steps_per_epoch);
+    }
+    cJSON_AddNumberToObject(rec, "train_loss", train_loss);
+    int better;
+    double acc;
+    if (run_validate(r, number, partial, rec, &acc, &better, err)) {
+        cJSON_Delete(rec);
+        return -1;
+    }
+    int validated = r->td[1].n > 0;
+    if (r->root && validated)
+        note(r, "%s: train loss %.4f, valid %s %.4f%s", what, train_loss, best_metric_words(o->metric_for_best), acc,
+             better ? " (best so far)" : "");
+    else if (r->root && partial)
+        note(r, "%s: train loss %.4f", what, train_loss);
+    cJSON_AddItemToArray(cJSON_GetObjectItem(r->metrics, "epochs"), rec);
+    if (partial) r->partial_epoch = number, r->partial_steps = t->step_in_epoch;
+    int e = 0;
+    if (better) {
+        if (partial) r->best_partial = 1, r->partial_valid = acc; /* the state keeps the whole epochs' best */
+        else t->best_epoch = t->epoch;
+        if (r->root) e = runio_save_model(t, o->out, err);
+        if (!e && !partial && r->N > 1 && validated) { /* keep the best weights for the sharded test evaluation */
+            if (!r->best_w) r->best_w = pifi_malloc((size_t)t->pt.total * sizeof(float), err);
+            if (r->best_w) copy_weights(&t->pt, r->best_w, 1), r->best_w_epoch = t->epoch;
+            else e = -1;
+        }
+    }
+    if (r->root && !e) {
+        char path[4096 + 16];
         snprintf(path, sizeof path, "%s/metrics.json", o->out);
-        e = runio_write_json(path, metrics, err);
+        e = runio_write_json(path, r->metrics, err) || runio_save_state(t, o->out, err) ? -1 : 0;
+    }
+    if (dist_agree(r->d, e, err)) {
+        save_fail_tail(err, r->saved_step, o->out);
+        return -1;
+    }
+    r->saved_step = t->step;
+    if (r->N == 1 && stop_poll()) { /* came during the epoch's end: saved, stop now */
+        r->res->interrupted = stop_poll();
+        r->res->steps = t->step;
+        return RUN_STOPPED;
+    }
+    return RUN_GO;
+}
+
+/* One epoch: its order, its steps, its end. RUN_GO, RUN_LAST (--max-steps:
+ * no epoch after this one) or RUN_STOPPED. */
+static int run_epoch(TrainRun *r, int64_t epoch, PifiErr *err) {
+    const TrainOpts *o = r->o;
+    epoch_order(r->order, r->n, o->seed, epoch, o->shuffle);
+    double loss = r->resumed_loss, w = r->resumed_w; /* sum of loss x weight, sum of weights */
+    r->resumed_loss = 0, r->resumed_w = 0;
+    stop_msg_saved(r);
+    stop_phase(STOP_PHASE_STEPS, r->stop_msg);
+    char phase[64];
+    snprintf(phase, sizeof phase, "epoch %lld/%d", (long long)epoch + 1, o->epochs);
+    int rc = run_steps(r, epoch, phase, &loss, &w, err);
+    if (rc < 0) return -1;
+    progress(r, TRAIN_PROGRESS_PAUSE, phase, 0, 0, 0); /* the epoch's last step, once */
+    if (rc == RUN_STOPPED) return rc;
+    if (rc == RUN_LAST && r->t.step_in_epoch == 0) return RUN_LAST; /* it ended with the previous epoch */
+    int end = run_epoch_end(r, epoch, loss, w, err);
+    return end == RUN_GO ? rc : end;
+}
+
+/* The test metrics of the saved (best) model: one process loads it back as
+ * `pifi eval` does; several ranks evaluate the same weights from memory,
+ * sharded, or rank 0 alone from disk when they are not in memory (the best
+ * epoch was before a --resume). */
+static int run_test(TrainRun *r, PifiErr *err) {
+    const TrainOpts *o = r->o;
+    Trainer *t = &r->t;
+    TrainResult *res = r->res;
+    /* do the in-memory weights equal the saved model? */
+    int final_is_best = r->best_partial || (r->partial_epoch == 0 && t->best_epoch == t->epoch);
+    res->steps = t->step;
+    res->stopped_early = early_stop_finish(o, t->epoch, t->best_epoch, r->metrics); /* "stopped_early" */
+    res->best_epoch = r->best_partial ? r->partial_epoch : t->best_epoch;
+    res->best_partial = r->best_partial;
+    res->partial_epoch = r->partial_epoch;
+    res->partial_steps = r->partial_steps;
+    res->steps_per_epoch = r->steps_per_epoch;
+    res->best_valid = r->td[1].n > 0 ? (r->best_partial ? r->partial_valid : t->best_valid) : -1;
+    snprintf(r->stop_msg, sizeof r->stop_msg, "interrupted during the test evaluation; the training is complete and "
+             "saved: pifi train --resume %s evaluates it", o->out);
+    stop_phase(STOP_PHASE_EVAL, r->stop_msg);
+    if (r->td[2].n == 0) return 0;
+    cJSON *tj = NULL;
+    double acc;
+    if (r->N > 1 && (final_is_best || r->best_w_epoch == t->best_epoch)) {
+        if (!final_is_best) copy_weights(&t->pt, r->best_w, 0);
+        if (evaluate_split(&t->model, &r->td[2], o, r->K, r->d, &tj, &acc, err)) return -1;
+    } else {
+        int e = 0;
+        if (r->root) {
+            RunModel rm;
+            e = runio_load_run(&rm, o->out, err);
+            if (!e) {
+                Dist self = r->one;
+                e = pifi_model_set_precision(&rm.model, o->precision, 1, err); /* as trained */
+                if (!e) e = evaluate_split(&rm.model, &r->td[2], o, r->K, &self, &tj, &acc, err);
+                runio_free_run(&rm);
+            }
+        }
+        if (dist_agree(r->d, e, err)) return -1;
+    }
+    if (tj) {
+        res->test_accuracy = acc;
+        res->test_macro_f1 = cJSON_GetObjectItem(tj, "macro_f1")->valuedouble;
+        res->test_mcc = cJSON_GetObjectItem(tj, "mcc")->valuedouble;
+        cJSON_DeleteItemFromObject(r->metrics, "test");
+        cJSON_AddItemToObject(r->metrics, "test", tj);
+    }
+    return 0;
+}
+
+/* The final metrics.json (its "best_epoch" marks the run complete:
+ * train_run_complete), and the checkpoint removed unless kept. */
+static int run_finish(TrainRun *r, PifiErr *err) {
+    const TrainOpts *o = r->o;
+    stop_phase(STOP_PHASE_STEPS, r->stop_msg); /* the last write: a signal now is too late to matter */
+    cJSON_DeleteItemFromObject(r->metrics, "best_epoch");
+    cJSON_AddNumberToObject(r->metrics, "best_epoch", (double)r->res->best_epoch);
+    cJSON_DeleteItemFromObject(r->metrics, "best_epoch_partial");
+    if (r->best_partial) cJSON_AddBoolToObject(r->metrics, "best_epoch_partial", 1);
+    r->res->seconds = pifi_now() - r->t0;
+    int e = 0;
+    if (r->root) {
+        char path[4096 + 16];
+        snprintf(path, sizeof path, "%s/metrics.json", o->out);
+        e = runio_write_json(path, r->metrics, err);
         if (!e && !o->keep_checkpoint) e = runio_remove_state(o->out, err); /* nothing left to resume */
     }
-    if (dist_agree(d, e, err)) goto done;
-    snprintf(stop_msg, sizeof stop_msg, "interrupted after the training; the run %s is complete", o->out);
-    stop_phase(STOP_PHASE_EVAL, stop_msg); /* what the caller does next (more evaluations) stops at once */
-    rc = 0;
-done:
-    if (log) fclose(log);
-    free(order);
-    free(best_w);
-    for (int s = 0; s < 3; s++) tokdata_free(&td[s]);
-    cJSON_Delete(metrics);
-    trainer_free(&t);
-    if (rc && N > 1 && !d->agreed_fail) d->broken = 1; /* only this rank knows: the job must stop */
+    if (dist_agree(r->d, e, err)) return -1;
+    snprintf(r->stop_msg, sizeof r->stop_msg, "interrupted after the training; the run %s is complete", o->out);
+    stop_phase(STOP_PHASE_EVAL, r->stop_msg); /* what the caller does next (more evaluations) stops at once */
+    return 0;
+}
+
+/* The one cleanup, after run_trainer. A failure only this rank knows
+ * about marks the job broken (dist.h). */
+static int run_free(TrainRun *r, int rc) {
+    if (r->log) fclose(r->log);
+    free(r->order);
+    free(r->best_w);
+    for (int s = 0; s < 3; s++) tokdata_free(&r->td[s]);
+    cJSON_Delete(r->metrics);
+    trainer_free(&r->t);
+    if (rc && r->N > 1 && !r->d->agreed_fail) r->d->broken = 1; /* only this rank knows: the job must stop */
     return rc;
 }
 
-/* ------------------------------------------------------------------------ */
-/* a complete run, read back */
-
-/* A count of metrics.json: a whole number in 0..2^53, else -1. */
-static int64_t count_at(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    double x = cJSON_IsNumber(v) ? v->valuedouble : -1;
-    return x >= 0 && x <= 9007199254740992.0 && x == floor(x) ? (int64_t)x : -1;
-}
-
-/* A metric of metrics.json: a number in [lo, hi], else -1. */
-static double metric_at(const cJSON *o, const char *k, double lo, double hi) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) && v->valuedouble >= lo && v->valuedouble <= hi ? v->valuedouble : -1;
-}
-
-int train_run_complete(const TrainOpts *o, TrainResult *res, cJSON **eval_tasks, PifiErr *err) {
+int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *data, int resume, Dist *dist,
+              const TrainCallbacks *cb, TrainResult *res, PifiErr *err) {
+    static const TrainCallbacks quiet = {0};
     memset(res, 0, sizeof *res);
     res->best_valid = res->test_accuracy = res->test_macro_f1 = res->test_mcc = -1;
-    *eval_tasks = NULL;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/metrics.json", o->out);
-    if (!pifi_file_exists(path)) return 0;
-    cJSON *m;
-    if (pifi_json_load(path, 1 << 26, &m, err)) return -1;
-    int64_t best = count_at(m, "best_epoch"); /* written last, once the run is complete */
-    if (best < 0) {
-        cJSON_Delete(m);
-        return 0;
-    }
-    res->complete_already = 1;
-    res->best_epoch = best;
-    res->stopped_early = early_stop_read(m);
-    res->best_partial = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "best_epoch_partial"));
-    const cJSON *ep;
-    cJSON_ArrayForEach(ep, cJSON_GetObjectItemCaseSensitive(m, "epochs")) {
-        int64_t step = count_at(ep, "step");
-        if (step > res->steps) res->steps = step;
-        int partial = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ep, "partial"));
-        if (partial) {
-            res->partial_epoch = count_at(ep, "epoch");
-            res->partial_steps = count_at(ep, "steps_in_epoch");
-            res->steps_per_epoch = count_at(ep, "steps_per_epoch");
-        }
-        if (count_at(ep, "epoch") == best && partial == res->best_partial)
-            res->best_valid = metric_at(cJSON_GetObjectItemCaseSensitive(ep, "valid"),
-                                        best_metric_key(o->metric_for_best), -1, 1);
-    }
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "test");
-    if (cJSON_IsObject(t)) {
-        res->test_accuracy = metric_at(t, "accuracy", 0, 1);
-        res->test_macro_f1 = metric_at(t, "macro_f1", 0, 1);
-        res->test_mcc = metric_at(t, "mcc", -1, 1);
-    }
-    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(m, "eval_tasks");
-    if (cJSON_IsObject(ev)) *eval_tasks = cJSON_Duplicate(ev, 1);
-    cJSON_Delete(m);
-    /* killed between the last metrics and the removal, or --keep-checkpoint no given now */
-    if (!o->keep_checkpoint && runio_remove_state(o->out, err)) {
-        cJSON_Delete(*eval_tasks);
-        *eval_tasks = NULL;
-        return -1;
-    }
-    return 1;
+    TrainRun r;
+    memset(&r, 0, sizeof r);
+    r.o = o, r.splits = splits, r.data = data, r.resume = resume, r.cb = cb ? cb : &quiet, r.res = res;
+    r.one = (Dist){.size = 1, .timeout_s = 600, .bucket = 1 << 21};
+    r.d = dist ? dist : &r.one;
+    r.root = r.d->rank == 0, r.N = r.d->size, r.K = splits[0]->num_classes;
+    r.t0 = pifi_now();
+    r.best_w_epoch = -1;
+    if (run_check(&r, err) || run_trainer(&r, err)) return -1;
+    int rc = run_setup(&r, err);
+    if (!rc) rc = resume ? run_resume(&r, err) : run_start(&r, err);
+    if (!rc) rc = run_open_log(&r, err);
+    if (rc) return run_free(&r, -1);
+    r.saved_step = resume && r.t.step > 0 ? r.t.step : -1;
+    progress(&r, TRAIN_PROGRESS_START, "", 0, 0, 0);
+    for (int64_t epoch = r.t.epoch; epoch < o->epochs && rc == RUN_GO && !early_stop_due(o, r.t.epoch, r.t.best_epoch);
+         epoch++)
+        rc = run_epoch(&r, epoch, err);
+    if (rc == RUN_STOPPED) return run_free(&r, 0);
+    if (rc >= 0) rc = run_test(&r, err) || run_finish(&r, err) ? -1 : 0;
+    return run_free(&r, rc < 0 ? -1 : 0);
 }

@@ -6,8 +6,33 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/log.h"
 #include "pifi/dataset.h"
 #include "train/trainer.h"
+
+/* What the run tells its caller while it trains (rank 0 only): the CLI
+ * draws it (src/cli/progress.c), the library never prints. */
+typedef enum {
+    TRAIN_PROGRESS_START,     /* before the first step: total and done */
+    TRAIN_PROGRESS_STEP,      /* after each step */
+    TRAIN_PROGRESS_PAUSE,     /* the steps stop: the epoch ended, or a signal (its last step is shown, once) */
+} TrainProgressKind;
+
+typedef struct {
+    TrainProgressKind kind;
+    const char *phase;        /* "epoch 2/3" (STEP) */
+    int64_t done, total;      /* global steps done; steps of the whole run */
+    double mean_loss;         /* the epoch's mean loss so far (metrics.json's train_loss at its end) */
+    double last_loss;         /* the step's */
+    double examples_per_s;    /* the step's throughput */
+} TrainProgress;
+
+/* Every member may be NULL: nothing is reported. */
+typedef struct {
+    void (*on_progress)(const TrainProgress *p, void *user);
+    PifiLogFn on_log;         /* notes: a resume, the rows --drop-last leaves out, each epoch's end */
+    void *user;
+} TrainCallbacks;
 
 /* What the run reports at the end. When --max-steps stops the training
  * inside an epoch, that partial epoch is validated like a whole one (its
@@ -33,9 +58,11 @@ typedef struct {
  * number of ranks; read by rank 0 and broadcast).
  * dist: the ranks (NULL: one process). On failure with several ranks,
  * dist->agreed_fail says every rank stops with this error; otherwise
- * dist->broken is set and the caller must print err and dist_abort. */
+ * dist->broken is set: the caller prints err and stops the whole job (the
+ * other ranks may be waiting for this one).
+ * cb: progress and notes (NULL: none). */
 int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *data, int resume, Dist *dist,
-              TrainResult *res, PifiErr *err);
+              const TrainCallbacks *cb, TrainResult *res, PifiErr *err);
 
 /* Is the run in o->out complete (its metrics.json final: --resume has
  * nothing to do)? 1: yes, *res filled from metrics.json (seconds 0,

@@ -1,11 +1,16 @@
 /* progress.h: progress reporting on stderr: a redrawn bar with ETA when
  * stderr is a terminal, plain periodic lines otherwise (logs, CI). The loss
  * shown is the mean of the epoch so far (what metrics.json's train_loss of
- * the epoch will be) and the last step's. */
-#ifndef PIFI_PROGRESS_H
-#define PIFI_PROGRESS_H
+ * the epoch will be) and the last step's. Presentation, so the CLI's: the
+ * library reports through callbacks (train_run.h's TrainCallbacks), and
+ * cli_train_callbacks draws what they report. */
+#ifndef PIFI_CLI_PROGRESS_H
+#define PIFI_CLI_PROGRESS_H
 
 #include <stdint.h>
+
+#include "core/log.h"
+#include "train/train_run.h"
 
 typedef struct {
     int tty;
@@ -35,5 +40,12 @@ void progress_update(Progress *p, const char *phase, int64_t done, double mean_l
 void progress_flush(Progress *p);
 /* End a bar line (a newline on a terminal, when a bar was drawn). */
 void progress_finish(Progress *p);
+
+/* A line the library logs (core/log.h), on stderr: "pifi: <line>" for a
+ * note, the line as it is for a listing. user: unused. */
+void cli_log(PifiLogLevel level, const char *line, void *user);
+/* Callbacks that draw a run's progress into p and write its notes with
+ * cli_log (p: the caller's, for as long as the run). */
+TrainCallbacks cli_train_callbacks(Progress *p);
 
 #endif

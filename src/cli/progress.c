@@ -1,5 +1,6 @@
-/* progress.c: a terminal progress bar or periodic plain lines. */
-#include "train/progress.h"
+/* progress.c: a terminal progress bar or periodic plain lines, and the
+ * callbacks that draw a training run's progress with them. */
+#include "cli/progress.h"
 
 #include <stdio.h>
 #include <time.h>
@@ -82,4 +83,25 @@ void progress_flush(Progress *p) {
 void progress_finish(Progress *p) {
     if (p->tty && p->open_line) fputc('\n', stderr);
     p->open_line = 0;
+}
+
+void cli_log(PifiLogLevel level, const char *line, void *user) {
+    (void)user;
+    if (level == PIFI_LOG_NOTE) fprintf(stderr, "pifi: %s\n", line);
+    else fprintf(stderr, "%s\n", line);
+}
+
+static void on_train_progress(const TrainProgress *tp, void *user) {
+    Progress *p = user;
+    switch (tp->kind) {
+    case TRAIN_PROGRESS_START: progress_init(p, tp->total, tp->done); break;
+    case TRAIN_PROGRESS_STEP:
+        progress_update(p, tp->phase, tp->done, tp->mean_loss, tp->last_loss, tp->examples_per_s);
+        break;
+    case TRAIN_PROGRESS_PAUSE: progress_flush(p), progress_finish(p); break;
+    }
+}
+
+TrainCallbacks cli_train_callbacks(Progress *p) {
+    return (TrainCallbacks){.on_progress = on_train_progress, .on_log = cli_log, .user = p};
 }

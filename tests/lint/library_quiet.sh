@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# library_quiet.sh: the library (src/ outside src/cli/) never prints and
+# never exits (docs/ARCHITECTURE.md): what it has to say goes through its
+# caller's callbacks (core/log.h, train_run.h's TrainCallbacks) or an error
+# (PifiErr). Fails listing every line that prints to stdout/stderr or ends
+# the process. Writing a FILE the library opened (a log, results.md) is fine.
+#
+#   bash tests/lint/library_quiet.sh [SRC_DIR]     # default: src/ beside this script
+#
+# Allowed, and only these:
+# - a broken invariant (a bug): `fprintf(stderr, "pifi: internal error: ...")`
+#   followed within 3 lines by abort(); an abort() anywhere else fails;
+# - the exceptions listed in ALLOWED below, each with its reason.
+set -euo pipefail
+SRC=${1:-$(cd "$(dirname "$0")/../../src" && pwd)}
+[[ -d $SRC/train && -d $SRC/cli ]] || { echo "library_quiet.sh: $SRC is not pifi's src/" >&2; exit 2; }
+
+# file|text on the line: still there on purpose
+ALLOWED=(
+  # a stop signal while loading or evaluating ends the process at once with
+  # 128 + signal from the watcher thread (stopsig.h): nothing to return to
+  'train/stopsig.c|write(STDERR_FILENO'
+  'train/stopsig.c|_exit(128 + sig)'
+  # the end of an experiment cell's fork()ed process (runner.c), after it
+  # reported through its pipe
+  'exp/runner.c|_exit(0)'
+)
+
+# printing to stdout/stderr, or ending the process
+BAD='(^|[^A-Za-z0-9_])(printf|vprintf|puts|putchar|perror|exit|_exit|_Exit|quick_exit|err|errx|warn|warnx)[[:space:]]*\('
+BAD+='|(^|[^A-Za-z0-9_])(fprintf|vfprintf|dprintf|vdprintf|fputs|fputc|putc|fwrite|fflush)[[:space:]]*\([^;]*(stderr|stdout|STDERR_FILENO|STDOUT_FILENO)'
+BAD+='|(^|[^A-Za-z0-9_])write[[:space:]]*\([[:space:]]*(STDERR_FILENO|STDOUT_FILENO|1|2)[[:space:]]*,'
+
+allowed() { # file text
+  local a
+  for a in "${ALLOWED[@]}"; do
+    [[ $1 == "${a%%|*}" && $2 == *"${a#*|}"* ]] && return 0
+  done
+  return 1
+}
+
+fail=0
+while IFS= read -r -d '' f; do
+  rel=${f#"$SRC"/}
+  # an internal error's line, and the abort() it leads to
+  out=$(awk -v bad="$BAD" '
+    /\/\*/ && !/\*\// { inc = 1 }
+    { line = $0 }
+    inc { if (line ~ /\*\//) inc = 0; next }
+    { sub(/\/\/.*$/, "", line); gsub(/\/\*.*\*\//, "", line) }
+    line ~ /"pifi: internal error:/ { ie = NR; next }
+    ie && NR == ie + 1 && line ~ /^[[:space:]]*"/ { ie = NR; next } # the message goes on
+    line ~ /(^|[^A-Za-z0-9_])abort[[:space:]]*\(/ { if (!(ie && NR - ie <= 3)) print NR ": " $0; next }
+    line ~ bad { print NR ": " $0 }
+  ' "$f")
+  [[ -z $out ]] && continue
+  while IFS= read -r l; do
+    allowed "$rel" "${l#*: }" && continue
+    echo "$rel:$l"
+    fail=1
+  done <<< "$out"
+done < <(find "$SRC" -path "$SRC/cli" -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z)
+if ((fail)); then
+  echo "library_quiet.sh: the library prints or exits above: report through the caller's callbacks or return a PifiErr" >&2
+  exit 1
+fi
+echo "library_quiet.sh: the library neither prints nor exits"
