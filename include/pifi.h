@@ -3,9 +3,9 @@
  * pifi fine-tunes a small encoder with one frozen decoder layer of a large
  * language model plugged between the encoder and its head (PiFi, Kim et
  * al., ACL 2025), on the CPU. This header is what a program embedding pifi
- * needs: open a trained run directory, classify texts with it, evaluate it
- * on a task or a file, quantize it to int8, and embed texts with a
- * pretrained encoder. Handles are opaque; every call that can fail returns a
+ * needs: train a classifier on a task or the caller's files, open the run
+ * directory it wrote, classify texts with it, evaluate it on a task or a
+ * file, quantize it to int8, and embed texts with a pretrained encoder. Handles are opaque; every call that can fail returns a
  * pifi_status and, when err is not NULL, fills it with one line naming the
  * file or subject and what is wrong. The library never prints and never
  * exits.
@@ -147,6 +147,8 @@ typedef struct {
     const char *train, *valid, *test; /* TSV, CSV or JSONL files (by extension) instead of a task */
     const char *text_col, *pair_col, *label_col; /* their columns; NULL: "text", none, "label" */
     int skip_bad_rows;    /* 1: skip (and count) malformed rows instead of failing */
+    double train_fraction; /* training: a stratified fraction of the training split, seeded by the
+                              options' seed; 0 or 1: all of it */
 } pifi_data;
 
 /* A split of the data; the same numbers as the library's. */
@@ -154,14 +156,16 @@ typedef enum { PIFI_TRAIN = 0, PIFI_VALID = 1, PIFI_TEST = 2 } pifi_split;
 
 /* ---- progress ------------------------------------------------------------- */
 
-/* Where a long call is, told to a callback after each batch. */
+/* Where a long call is, told to a callback after each batch (evaluation)
+ * or optimizer step (training). */
 typedef struct {
     const char *phase;      /* "eval sst2 test", "epoch 1/3", ... */
-    long long step, steps;  /* batches done and in all (of the phase) */
-    long long done, total;  /* examples done and in all (of the phase) */
-    double loss_mean;       /* mean loss over the examples done so far */
+    long long step, steps;  /* batches (steps) done and in all: of the evaluation, of the whole training */
+    long long done, total;  /* examples done and in all (evaluation); steps (training) */
+    double loss_mean;       /* mean loss so far (of the evaluation; of the epoch when training) */
     double loss_last;       /* the last batch's mean loss */
-    double elapsed_s;       /* seconds since the phase began */
+    double elapsed_s;       /* seconds since the call began */
+    double examples_per_s;  /* throughput of the last batch or step */
 } pifi_progress;
 
 /* What a long call tells its caller while it runs; any member may be NULL. */
@@ -207,6 +211,50 @@ typedef struct {
 pifi_class_scores pifi_eval_class(const pifi_eval *e, int k);
 /* Examples of true class t predicted as class p. */
 long long pifi_eval_confusion(const pifi_eval *e, int t, int p);
+
+/* ---- training -------------------------------------------------------------- */
+
+/* Everything a training run is set up with: the model (the SLM, the LLM
+ * layer, the method) and every hyperparameter of `pifi train` (its option
+ * table), with `pifi train`'s defaults. */
+typedef struct pifi_train_options pifi_train_options;
+
+/* A new set of options at the defaults; NULL when out of memory. */
+pifi_train_options *pifi_train_options_new(void);
+void pifi_train_options_free(pifi_train_options *o);
+
+/* Set one option from its text. key: "slm" (the SLM directory), "llm" (an
+ * LLM directory or .gguf), "layer" (its index, negative from the end),
+ * "llm_layer" (a layer from `pifi extract`), "method" (base, pifi,
+ * pifi-unfrozen, pifi-random, lora), "overwrite" (true|false), or a key of
+ * the option table as config.json and grid files spell it ("epochs", "lr",
+ * "batch", "precision", "early_stopping_patience", ...; pifi_train_option_key
+ * lists them), range-checked as `pifi train` checks it. Booleans are
+ * true|false. */
+pifi_status pifi_train_options_set(pifi_train_options *o, const char *key, const char *value, pifi_error *err);
+
+/* The option table's keys and help lines, i in [0, pifi_train_option_count). */
+int pifi_train_option_count(void);
+const char *pifi_train_option_key(int i);
+const char *pifi_train_option_help(int i);
+
+/* How a training run ended. */
+typedef struct {
+    long long steps;          /* optimizer steps taken */
+    long long best_epoch;     /* the epoch whose weights were kept (1-based) */
+    double best_valid;        /* its validation metric (metric_for_best), -1: no validation split */
+    long long stopped_early;  /* early stopping ended the run after this epoch (0: it did not) */
+    double test_accuracy, test_macro_f1, test_mcc; /* of the kept weights; -1: no test split */
+    double seconds;
+} pifi_train_result;
+
+/* Train a classifier on data (a task, or train/valid/test files) into the
+ * run directory out_dir, as `pifi train` does: the best epoch's weights,
+ * config.json, the log, metrics.json (pifi_run_open reads it). out_dir must
+ * not hold a run unless "overwrite" is set. Progress and notes go through cb
+ * (may be NULL). One process (MPI runs are `pifi train`'s). */
+pifi_status pifi_train(const pifi_train_options *o, const pifi_data *data, const char *out_dir,
+                       const pifi_callbacks *cb, pifi_train_result *res, pifi_error *err);
 
 /* ---- int8 quantization ---------------------------------------------------- */
 

@@ -58,6 +58,7 @@ static void eval_tell(void *ctx, int64_t done, int64_t total, double loss_sum) {
     p->loss_mean = done ? loss_sum / (double)done : 0.0;
     p->loss_last = done > t->last_done ? (loss_sum - t->last_sum) / (double)(done - t->last_done) : p->loss_mean;
     p->elapsed_s = api_now() - t->t0;
+    p->examples_per_s = p->elapsed_s > 0 ? (double)done / p->elapsed_s : 0.0;
     t->last_done = done, t->last_sum = loss_sum;
     t->cb->progress(p, t->cb->user);
 }

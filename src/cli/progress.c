@@ -3,6 +3,7 @@
 #include "cli/progress.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@ double progress_now(void) {
 }
 
 void progress_init(Progress *p, int64_t total, int64_t done_at_start) {
+    memset(p, 0, sizeof *p); /* mean_only too: set after this by an evaluation */
     p->tty = isatty(STDERR_FILENO);
     p->t_start = progress_now();
     p->t_last = 0;

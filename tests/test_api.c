@@ -1,0 +1,84 @@
+/* test_api.c: include/pifi.h's calls that need no model: statuses, the
+ * training options set by key (every row of the option table, through the
+ * table's own checks), and the errors of handles given bad input. The
+ * calls that train and predict are run by tests/cli/example.sh. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pifi.h"
+#include "test.h"
+
+static void test_status(void) {
+    CHECK(strcmp(pifi_strerror(PIFI_OK), "success") == 0);
+    CHECK(strstr(pifi_strerror(PIFI_E_INPUT), "bad input") != NULL);
+    CHECK(strcmp(pifi_version(), PIFI_VERSION) == 0);
+}
+
+#define CHECK_API_MSG(e, sub) \
+    CHECKF(strstr((e).message, (sub)) != NULL, "message \"%s\" lacks \"%s\"", (e).message, (sub))
+
+static void test_train_options(void) {
+    pifi_train_options *o = pifi_train_options_new();
+    REQUIRE(o != NULL);
+    pifi_error e;
+    int n = pifi_train_option_count();
+    CHECK(n > 20);
+    for (int i = 0; i < n; i++) {
+        const char *k = pifi_train_option_key(i);
+        CHECKF(k && pifi_train_option_help(i) && *pifi_train_option_help(i), "row %d has no key or help", i);
+        /* a value no row accepts: refused, naming the key */
+        e.message[0] = 0;
+        CHECKF(pifi_train_options_set(o, k, "1e300", &e) == PIFI_E_INPUT, "%s accepted 1e300", k);
+        CHECK_API_MSG(e, k);
+    }
+    CHECK(pifi_train_option_key(n) == NULL && pifi_train_option_key(-1) == NULL);
+    CHECK(pifi_train_options_set(o, "epochs", "2", &e) == PIFI_OK);
+    CHECK(pifi_train_options_set(o, "epochs", "0", &e) == PIFI_E_INPUT);
+    CHECK_API_MSG(e, "epochs");
+    CHECK(pifi_train_options_set(o, "lr", "3e-5", &e) == PIFI_OK);
+    CHECK(pifi_train_options_set(o, "lr", "fast", &e) == PIFI_E_INPUT);
+    CHECK(pifi_train_options_set(o, "optimizer", "adamw", &e) == PIFI_OK);
+    CHECK(pifi_train_options_set(o, "optimizer", "sgd", &e) == PIFI_E_INPUT);
+    CHECK_API_MSG(e, "adamw");
+    CHECK(pifi_train_options_set(o, "shuffle", "false", &e) == PIFI_OK);
+    CHECK(pifi_train_options_set(o, "shuffle", "maybe", &e) == PIFI_E_INPUT);
+    CHECK(pifi_train_options_set(o, "method", "lora", &e) == PIFI_OK);
+    CHECK(pifi_train_options_set(o, "method", "magic", &e) == PIFI_E_INPUT);
+    CHECK(pifi_train_options_set(o, "layer", "-2", &e) == PIFI_OK);
+    CHECK(pifi_train_options_set(o, "layer", "x", &e) == PIFI_E_INPUT);
+    CHECK(pifi_train_options_set(o, "no_such_option", "1", &e) == PIFI_E_INPUT);
+    CHECK_API_MSG(e, "no training option \"no_such_option\"");
+    /* training without an SLM or data: an error, nothing written */
+    pifi_train_result r;
+    pifi_data d = {0};
+    CHECK(pifi_train(o, &d, "unused", NULL, &r, &e) == PIFI_E_INPUT);
+    CHECK_API_MSG(e, "no SLM");
+    CHECK(pifi_train_options_set(o, "slm", "/nonexistent", &e) == PIFI_OK);
+    CHECK(pifi_train_options_set(o, "method", "pifi", &e) == PIFI_OK);
+    CHECK(pifi_train(o, &d, "unused", NULL, &r, &e) == PIFI_E_INPUT);
+    CHECK_API_MSG(e, "needs an LLM layer");
+    pifi_train_options_free(o);
+}
+
+static void test_bad_handles(void) {
+    pifi_error e;
+    pifi_run *run = (pifi_run *)&e;
+    CHECK(pifi_run_open("/nonexistent/run", NULL, &run, &e) == PIFI_E_INPUT && run == NULL);
+    CHECK_API_MSG(e, "/nonexistent/run");
+    pifi_run_params p = pifi_run_default_params();
+    p.batch = 0;
+    CHECK(pifi_run_open("/nonexistent/run", &p, &run, &e) == PIFI_E_INPUT);
+    CHECK_API_MSG(e, "batch 0");
+    pifi_encoder *enc;
+    CHECK(pifi_encoder_open("/nonexistent/model", NULL, &enc, &e) != PIFI_OK && enc == NULL);
+    pifi_quantize_result q;
+    CHECK(pifi_quantize("/nonexistent/run", "/nonexistent/run", NULL, &q, &e) == PIFI_E_INPUT);
+}
+
+int main(void) {
+    test_status();
+    test_train_options();
+    test_bad_handles();
+    TEST_DONE();
+}
