@@ -9,18 +9,9 @@
 
 #include "kernels/activation.h"
 #include "kernels/rope.h"
+#include "models/decoders/llm_arch.h"
 #include "models/decoders/llm_source.h"
 #include "pifi/json.h"
-
-const char *llm_arch_name(LlmArch a) {
-    switch (a) {
-    case LLM_LLAMA: return "llama";
-    case LLM_MISTRAL: return "mistral";
-    case LLM_QWEN2: return "qwen2";
-    case LLM_GEMMA2: return "gemma2";
-    }
-    return "?";
-}
 
 static int get_int(const cJSON *o, const char *key, int required, int dflt, int lo, int hi, int *out,
                    const char *path, PifiErr *err) {
@@ -90,15 +81,14 @@ int llm_config_parse(LlmConfig *c, const cJSON *root, const char *path, PifiErr 
     if (!cJSON_IsObject(root)) return pifi_errf(err, "%s: expected a JSON object", path);
     if (pifi_json_unique_keys(root, path, err)) return -1;
     if (pifi_json_string(root, "model_type", 1, &mt, path, err)) return -1;
-    if (strcmp(mt, "llama") == 0) c->arch = LLM_LLAMA;
-    else if (strcmp(mt, "mistral") == 0) c->arch = LLM_MISTRAL;
-    else if (strcmp(mt, "qwen2") == 0) c->arch = LLM_QWEN2;
-    else if (strcmp(mt, "gemma2") == 0) c->arch = LLM_GEMMA2;
-    else {
-        pifi_errf(err, "%s: unsupported LLM model_type \"%s\" (supported: llama, mistral, qwen2, gemma2)",
-                  path, mt);
-        return -1;
+    const LlmArchInfo *ai = llm_arch_by_model_type(mt);
+    if (!ai) {
+        char list[128];
+        llm_arch_list(0, list, sizeof list);
+        return pifi_errf(err, "%s: unsupported LLM model_type \"%s\" (supported: %s)", path, mt, list);
     }
+    c->arch = ai->arch;
+    int sandwich = (ai->flags & LLM_ARCH_SANDWICH) != 0, qkv_bias = (ai->flags & LLM_ARCH_QKV_BIAS) != 0;
     snprintf(c->model_type, sizeof c->model_type, "%s", mt);
     if (get_int(root, "hidden_size", 1, 0, 1, 1 << 17, &c->D, path, err) ||
         get_int(root, "num_attention_heads", 1, 0, 1, 4096, &c->NH, path, err) ||
@@ -132,9 +122,8 @@ int llm_config_parse(LlmConfig *c, const cJSON *root, const char *path, PifiErr 
         return -1;
     }
     c->initializer_range = (float)init_range;
-    const char *act = c->arch == LLM_GEMMA2 ? "gelu_pytorch_tanh" : "silu";
-    if (pifi_json_string(root, c->arch == LLM_GEMMA2 ? "hidden_activation" : "hidden_act", 0, &act,
-                         path, err) < 0)
+    const char *act = sandwich ? "gelu_pytorch_tanh" : "silu";
+    if (pifi_json_string(root, sandwich ? "hidden_activation" : "hidden_act", 0, &act, path, err) < 0)
         return -1;
     Activation a;
     if (activation_parse(act, &a)) {
@@ -144,10 +133,10 @@ int llm_config_parse(LlmConfig *c, const cJSON *root, const char *path, PifiErr 
     c->act = (int)a;
     int bias = 0;
     if (pifi_json_bool(root, "attention_bias", 0, &bias, path, err) < 0) return -1;
-    c->qkv_bias = c->arch == LLM_QWEN2 || bias;
-    c->o_bias = c->arch != LLM_QWEN2 && bias;
+    c->qkv_bias = qkv_bias || bias;
+    c->o_bias = !qkv_bias && bias;
     c->attn_scale = 1.0f / sqrtf((float)c->HD);
-    if (c->arch == LLM_GEMMA2) {
+    if (sandwich) {
         c->norm_offset = 1.0f;
         double qs = c->HD, cap = 0.0;
         if (pifi_json_double(root, "query_pre_attn_scalar", 0, &qs, path, err) < 0 ||
@@ -161,8 +150,8 @@ int llm_config_parse(LlmConfig *c, const cJSON *root, const char *path, PifiErr 
         c->softcap = (float)cap;
     }
     if (parse_rope(c, root, path, err)) return -1;
-    int use_sw = c->arch != LLM_QWEN2; /* Qwen2 slides only with use_sliding_window */
-    if (c->arch == LLM_QWEN2 && pifi_json_bool(root, "use_sliding_window", 0, &use_sw, path, err) < 0)
+    int opt_in = (ai->flags & LLM_ARCH_SW_OPT_IN) != 0, use_sw = !opt_in; /* Qwen2 slides only with use_sliding_window */
+    if (opt_in && pifi_json_bool(root, "use_sliding_window", 0, &use_sw, path, err) < 0)
         return -1;
     if (use_sw && get_int(root, "sliding_window", 0, 0, 0, 1 << 30, &c->sliding_window, path, err))
         return -1;
@@ -176,6 +165,7 @@ int llm_config_parse(LlmConfig *c, const cJSON *root, const char *path, PifiErr 
 cJSON *llm_config_to_json(const LlmConfig *c) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
+    unsigned flags = llm_arch_info(c->arch)->flags;
     cJSON_AddStringToObject(o, "model_type", c->model_type);
     cJSON_AddNumberToObject(o, "hidden_size", c->D);
     cJSON_AddNumberToObject(o, "intermediate_size", c->FF);
@@ -186,8 +176,8 @@ cJSON *llm_config_to_json(const LlmConfig *c) {
     cJSON_AddNumberToObject(o, "rms_norm_eps", c->rms_eps);
     if (c->initializer_range > 0) cJSON_AddNumberToObject(o, "initializer_range", c->initializer_range);
     /* Qwen2's q/k/v biases come with its model_type; attention_bias gives Llama's four */
-    cJSON_AddBoolToObject(o, "attention_bias", c->arch == LLM_QWEN2 ? 0 : c->qkv_bias);
-    cJSON_AddStringToObject(o, c->arch == LLM_GEMMA2 ? "hidden_activation" : "hidden_act",
+    cJSON_AddBoolToObject(o, "attention_bias", flags & LLM_ARCH_QKV_BIAS ? 0 : c->qkv_bias);
+    cJSON_AddStringToObject(o, flags & LLM_ARCH_SANDWICH ? "hidden_activation" : "hidden_act",
                             activation_name((Activation)c->act));
     cJSON *rp = cJSON_AddObjectToObject(o, "rope_parameters");
     static const char *TYPE[] = {[ROPE_DEFAULT] = "default", [ROPE_LLAMA3] = "llama3", [ROPE_LINEAR] = "linear"};
@@ -199,12 +189,12 @@ cJSON *llm_config_to_json(const LlmConfig *c) {
         cJSON_AddNumberToObject(rp, "high_freq_factor", c->rope_high_freq);
         cJSON_AddNumberToObject(rp, "original_max_position_embeddings", c->rope_orig_max_pos);
     }
-    if (c->arch == LLM_GEMMA2) {
+    if (flags & LLM_ARCH_SANDWICH) {
         cJSON_AddNumberToObject(o, "query_pre_attn_scalar", 1.0 / ((double)c->attn_scale * c->attn_scale));
         cJSON_AddNumberToObject(o, "attn_logit_softcapping", c->softcap);
     }
     if (c->sliding_window > 0) {
-        if (c->arch == LLM_QWEN2) cJSON_AddBoolToObject(o, "use_sliding_window", 1);
+        if (flags & LLM_ARCH_SW_OPT_IN) cJSON_AddBoolToObject(o, "use_sliding_window", 1);
         cJSON_AddNumberToObject(o, "sliding_window", c->sliding_window);
     }
     return o;

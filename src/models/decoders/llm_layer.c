@@ -10,6 +10,7 @@
 #include "kernels/glu.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
+#include "models/decoders/llm_arch.h"
 #include "models/decoders/llm_layer_internal.h"
 #include "pifi/hash.h"
 
@@ -19,7 +20,7 @@
 int llm_layer_specs(const LlmConfig *c, LlmLayerParams *p, int pooled_only, LlmTensorSpec *out,
                     int max) {
     int64_t D = c->D, QC = (int64_t)c->NH * c->HD, KC = (int64_t)c->NKV * c->HD, FF = c->FF;
-    int gemma = c->arch == LLM_GEMMA2;
+    int gemma = LLM_ARCH_HAS(c, LLM_ARCH_SANDWICH);
     LlmTensorSpec all[] = {
         {"input_layernorm.weight", 1, {D, 0}, &p->norm_attn, 1},
         {"post_attention_layernorm.weight", 1, {D, 0}, gemma ? &p->norm_attn_post : &p->norm_ffn, 1},
@@ -78,7 +79,7 @@ void llm_layer_weights_sha256(const LlmLayer *l, char hex[65]) {
 
 int64_t llm_layer_param_count(const LlmConfig *c) {
     int64_t QC = (int64_t)c->NH * c->HD, KC = (int64_t)c->NKV * c->HD;
-    return (c->arch == LLM_GEMMA2 ? 4 : 2) * (int64_t)c->D + 2 * QC * c->D + 2 * KC * c->D +
+    return (LLM_ARCH_HAS(c, LLM_ARCH_SANDWICH) ? 4 : 2) * (int64_t)c->D + 2 * QC * c->D + 2 * KC * c->D +
            3 * (int64_t)c->FF * c->D + (c->qkv_bias ? QC + 2 * KC : 0) + (c->o_bias ? c->D : 0);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "models/decoders/llm_arch.h"
 #include "models/decoders/llm_layer_internal.h"
 
 /* FNV-1a: a tensor's name -> its random stream. */
@@ -21,7 +22,7 @@ int llm_layer_init_random(LlmLayer *l, uint64_t seed, PifiErr *err) {
     const LlmConfig *c = &l->cfg;
     if (!l->mem) return pifi_errf(err, "LLM layer: not loaded, nothing to initialise");
     float std = c->initializer_range > 0.0f ? c->initializer_range : 0.02f; /* as `range or 0.02` */
-    float norm_value = c->arch == LLM_GEMMA2 ? 0.0f : 1.0f;
+    float norm_value = LLM_ARCH_HAS(c, LLM_ARCH_SANDWICH) ? 0.0f : 1.0f; /* Gemma's norms hold w of (1 + w) */
     LlmTensorSpec specs[16];
     int n = llm_layer_specs(c, &l->p, l->pooled_only, specs, 16);
     for (int i = 0; i < n; i++) {

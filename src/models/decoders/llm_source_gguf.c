@@ -11,12 +11,13 @@
 
 #include "kernels/activation.h"
 #include "kernels/rope.h"
+#include "models/decoders/llm_arch.h"
 #include "models/decoders/llm_source_gguf.h"
 #include "pifi/gguf.h"
 
 /* GGUF name (after "blk.N.") for each HF name (after "model.layers.N."). */
 static const char *gguf_name_of(const LlmConfig *c, const char *hf) {
-    int gemma = c->arch == LLM_GEMMA2;
+    int gemma = LLM_ARCH_HAS(c, LLM_ARCH_SANDWICH);
     static const char *MAP[][2] = {
         {"input_layernorm.weight", "attn_norm.weight"},
         {"pre_feedforward_layernorm.weight", "ffn_norm.weight"},
@@ -66,12 +67,13 @@ int llm_gguf_config(LlmConfig *c, const GgufFile *g, PifiErr *err) {
     memset(c, 0, sizeof *c);
     const char *arch;
     if (gguf_get_str(g, "general.architecture", &arch, NULL, err)) return -1;
-    if (strcmp(arch, "llama") == 0) c->arch = LLM_LLAMA;
-    else if (strcmp(arch, "qwen2") == 0) c->arch = LLM_QWEN2;
-    else if (strcmp(arch, "gemma2") == 0) c->arch = LLM_GEMMA2;
-    else
-        return pifi_errf(err, "%s: unsupported GGUF architecture \"%s\" (supported: llama, qwen2, gemma2)",
-                         gguf_path(g), arch);
+    const LlmArchInfo *ai = llm_arch_by_gguf(arch);
+    if (!ai) {
+        char list[128];
+        llm_arch_list(1, list, sizeof list);
+        return pifi_errf(err, "%s: unsupported GGUF architecture \"%s\" (supported: %s)", gguf_path(g), arch, list);
+    }
+    c->arch = ai->arch;
     snprintf(c->model_type, sizeof c->model_type, "%s", arch);
     if (get_u32_key(g, arch, "embedding_length", 1, 0, &c->D, err) ||
         get_u32_key(g, arch, "feed_forward_length", 1, 0, &c->FF, err) ||
@@ -94,8 +96,8 @@ int llm_gguf_config(LlmConfig *c, const GgufFile *g, PifiErr *err) {
     c->rope_factor = 1.0;
     c->act = ACT_SILU;
     c->attn_scale = 1.0f / sqrtf((float)c->HD);
-    c->qkv_bias = c->arch == LLM_QWEN2;
-    if (c->arch == LLM_GEMMA2) {
+    c->qkv_bias = (ai->flags & LLM_ARCH_QKV_BIAS) != 0;
+    if (ai->flags & LLM_ARCH_SANDWICH) {
         c->act = ACT_GELU_TANH;
         c->norm_offset = 1.0f;
         if (get_f32_key(g, arch, "attn_logit_softcapping", 0.0f, &c->softcap, err)) return -1;
@@ -161,7 +163,7 @@ int llm_gguf_tensor(const GgufFile *g, const LlmConfig *c, const char *name, int
 int llm_gguf_read_f32(const LlmConfig *c, const LlmTensorView *v, float *dst, PifiErr *err) {
     const GgufTensor *t = v->impl;
     int64_t rows = v->shape[0], cols = v->ndim == 2 ? v->shape[1] : 1;
-    int permuted = c->arch == LLM_LLAMA && (strstr(v->name, "q_proj") || strstr(v->name, "k_proj"));
+    int permuted = LLM_ARCH_HAS(c, LLM_ARCH_GGUF_PERMUTED_QK) && (strstr(v->name, "q_proj") || strstr(v->name, "k_proj"));
     if (!permuted) {
         if (gguf_tensor_to_f32(t, dst, err)) return -1;
     } else {
@@ -174,7 +176,7 @@ int llm_gguf_read_f32(const LlmConfig *c, const LlmTensorView *v, float *dst, Pi
         if (rc) return -1;
     }
     /* llama.cpp stores Gemma's norms as (1 + w); HF keeps w. */
-    if (c->arch == LLM_GEMMA2 && strstr(v->name, "layernorm"))
+    if (LLM_ARCH_HAS(c, LLM_ARCH_SANDWICH) && strstr(v->name, "layernorm"))
         for (int64_t i = 0; i < rows; i++) dst[i] -= 1.0f;
     return 0;
 }
