@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
 
     pifi_data data = {0};
     data.train = argv[2];
-    pifi_callbacks cb = {on_progress, on_log, NULL};
+    pifi_callbacks cb = {.progress = on_progress, .log = on_log};
     pifi_train_result res;
     pifi_status st = pifi_train(o, &data, argv[3], &cb, &res, &err);
     pifi_train_options_free(o);

@@ -174,6 +174,9 @@ typedef struct {
     void (*progress)(const pifi_progress *p, void *user);
     /* a line worth showing the user (a note, a warning), without newline */
     void (*log)(const char *line, void *user);
+    /* training: polled before each step; nonzero stops the run after that
+     * step with its checkpoint saved (pifi_train_result.stopped) */
+    int (*stop)(void *user);
     void *user;
 } pifi_callbacks;
 
@@ -240,6 +243,8 @@ const char *pifi_train_option_help(int i);
 
 /* How a training run ended. */
 typedef struct {
+    int stopped;              /* cb->stop ended it early: its checkpoint is saved (`pifi train --resume
+                                 OUT` continues it); the other fields are where it stood */
     long long steps;          /* optimizer steps taken */
     long long best_epoch;     /* the epoch whose weights were kept (1-based) */
     double best_valid;        /* its validation metric (metric_for_best), -1: no validation split */

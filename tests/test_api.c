@@ -4,6 +4,7 @@
  * calls that train and predict are run by tests/cli/example.sh. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "pifi.h"
@@ -61,6 +62,60 @@ static void test_train_options(void) {
     pifi_train_options_free(o);
 }
 
+static int stop_at_third(void *user) {
+    int *polls = user;
+    return ++*polls >= 3;
+}
+
+/* A stop request: the run ends after the step it was asked before, its
+ * checkpoint saved, and says so. Needs the real MiniLM and SST-2. */
+static void test_train_stop(void) {
+    const char *models = getenv("PIFI_MODELS"), *data = getenv("PIFI_DATA"), *tmp = test_tmp();
+    char slm[1024], train[1024], out[1024], ckpt[1100], tsv[1100];
+    snprintf(slm, sizeof slm, "%s/all-MiniLM-L6-v2", models ? models : "models");
+    snprintf(train, sizeof train, "%s/sst2/stsa.binary.train", data ? data : "");
+    FILE *in = fopen(train, "r");
+    snprintf(ckpt, sizeof ckpt, "%s/model.safetensors", slm);
+    FILE *m = fopen(ckpt, "r");
+    if (!in || !m) {
+        printf("test_train_stop SKIPPED: needs %s and %s\n", slm, train);
+        if (in) fclose(in);
+        if (m) fclose(m);
+        return;
+    }
+    fclose(m);
+    snprintf(out, sizeof out, "%s/api_stop", tmp);
+    snprintf(tsv, sizeof tsv, "%s/api_stop.tsv", tmp);
+    FILE *f = fopen(tsv, "w");
+    REQUIRE(f != NULL);
+    fprintf(f, "text\tlabel\n");
+    char line[4096];
+    for (int i = 0; i < 48 && fgets(line, sizeof line, in); i++) {
+        line[strcspn(line, "\n")] = 0;
+        fprintf(f, "%s\t%c\n", line + 2, line[0]);
+    }
+    fclose(f);
+    fclose(in);
+    pifi_train_options *o = pifi_train_options_new();
+    pifi_error e;
+    REQUIRE(o && pifi_train_options_set(o, "slm", slm, &e) == PIFI_OK);
+    const char *kv[][2] = {{"method", "base"}, {"batch", "8"}, {"max_len", "16"}, {"epochs", "2"},
+                           {"precision", "fp32"}, {"overwrite", "true"}};
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++) REQUIRE(pifi_train_options_set(o, kv[i][0], kv[i][1], &e) == 0);
+    pifi_data d = {0};
+    d.train = tsv;
+    int polls = 0;
+    pifi_callbacks cb = {.stop = stop_at_third, .user = &polls};
+    pifi_train_result r;
+    CHECKF(pifi_train(o, &d, out, &cb, &r, &e) == PIFI_OK, "%s", e.message);
+    CHECKF(r.stopped && r.steps == 3, "stopped %d after %lld steps", r.stopped, r.steps);
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint/state.safetensors", out);
+    FILE *c = fopen(ckpt, "r");
+    CHECKF(c != NULL, "no checkpoint %s", ckpt);
+    if (c) fclose(c);
+    pifi_train_options_free(o);
+}
+
 static void test_bad_handles(void) {
     pifi_error e;
     pifi_run *run = (pifi_run *)&e;
@@ -80,5 +135,6 @@ int main(void) {
     test_status();
     test_train_options();
     test_bad_handles();
+    test_train_stop();
     TEST_DONE();
 }

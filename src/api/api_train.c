@@ -130,6 +130,11 @@ static void tell_progress(const TrainProgress *tp, void *user) {
     t->cb->progress(&p, t->cb->user);
 }
 
+static int tell_stop(void *user) {
+    TrainTell *t = user;
+    return t->cb->stop && t->cb->stop(t->cb->user) ? 1 : 0;
+}
+
 static void tell_log(PifiLogLevel level, const char *line, void *user) {
     (void)level;
     TrainTell *t = user;
@@ -176,10 +181,12 @@ pifi_status pifi_train(const pifi_train_options *opts, const pifi_data *data, co
         PifiDataset *splits[3] = {&ld.split[0], ld.have[1] ? &ld.split[1] : NULL, ld.have[2] ? &ld.split[2] : NULL};
         pifi_callbacks none = {0};
         TrainTell tell = {cb ? cb : &none, api_now()};
-        TrainCallbacks tcb = {tell_progress, tell_log, &tell};
+        TrainCallbacks tcb = {.on_progress = tell_progress, .on_log = tell_log, .stop_requested = tell_stop,
+                              .user = &tell};
         TrainResult tr;
         rc = train_run(&o, splits, desc, 0, NULL, &tcb, &tr, &e);
         if (rc == 0) {
+            res->stopped = tr.interrupted != 0;
             res->steps = tr.steps;
             res->best_epoch = tr.best_epoch;
             res->best_valid = tr.best_valid;

@@ -119,7 +119,7 @@ int cmd_eval(int argc, char **argv) {
     data.text_col = da.text_col, data.pair_col = da.pair_col, data.label_col = da.label_col;
     EvalProgress ep = {0};
     pifi_eval *ev;
-    pifi_callbacks cb = {eval_progress, eval_log, &ep};
+    pifi_callbacks cb = {.progress = eval_progress, .log = eval_log, .user = &ep};
     pifi_status st = pifi_evaluate(run, &data, (pifi_split)split, batch, &cb, &ev, &err);
     if (ep.started) progress_finish(&ep.p);
     if (st) {

@@ -356,6 +356,13 @@ static int run_open_log(TrainRun *r, PifiErr *err) {
  * every --save-every steps and on a signal. *loss, *w: the sums of the
  * epoch's mean loss, added to. RUN_GO: the epoch's steps are done;
  * RUN_LAST: --max-steps reached; RUN_STOPPED: a signal, saved. */
+/* A stop asked for: a signal (stopsig.h), else the caller's request (0: none). */
+static int run_stop_poll(TrainRun *r) {
+    int sig = stop_poll();
+    if (!sig && r->cb->stop_requested) sig = r->cb->stop_requested(r->cb->user);
+    return sig;
+}
+
 static int run_steps(TrainRun *r, int64_t epoch, const char *phase, double *loss, double *w_sum, PifiErr *err) {
     const TrainOpts *o = r->o;
     Trainer *t = &r->t;
@@ -365,7 +372,7 @@ static int run_steps(TrainRun *r, int64_t epoch, const char *phase, double *loss
         if (o->max_steps > 0 && t->step >= o->max_steps) return RUN_LAST;
         int rows = epoch_batch_rows(r->n, o->batch, o->drop_last, s);
         float lr = lr_at(o->sched, o->lr, t->step, r->warmup, r->total);
-        StepStats st = {.signal = stop_poll()}; /* taken between steps only (stopsig.h) */
+        StepStats st = {.signal = run_stop_poll(r)}; /* taken between steps only (stopsig.h) */
         if (trainer_step_global(t, &r->td[0], r->order + s * o->batch, rows, lr, &st, err)) {
             fail_tail(err, r->saved_step, o->out);
             return -1;
@@ -498,8 +505,9 @@ static int run_epoch_end(TrainRun *r, int64_t epoch, double loss, double w, Pifi
         return -1;
     }
     r->saved_step = t->step;
-    if (r->N == 1 && stop_poll()) { /* came during the epoch's end: saved, stop now */
-        r->res->interrupted = stop_poll();
+    int sig = r->N == 1 ? run_stop_poll(r) : 0;
+    if (sig) { /* came during the epoch's end: saved, stop now */
+        r->res->interrupted = sig;
         r->res->steps = t->step;
         return RUN_STOPPED;
     }

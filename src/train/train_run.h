@@ -31,6 +31,10 @@ typedef struct {
 typedef struct {
     void (*on_progress)(const TrainProgress *p, void *user);
     PifiLogFn on_log;         /* notes: a resume, the rows --drop-last leaves out, each epoch's end */
+    /* polled before each step and at each epoch's end: nonzero (a signal
+     * number, or any value) stops the run after that step with its
+     * checkpoint saved, as a signal does (res->interrupted is the value) */
+    int (*stop_requested)(void *user);
     void *user;
 } TrainCallbacks;
 
