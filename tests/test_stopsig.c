@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "test.h"
-#include "train/stopsig.h"
+#include "cli/stopsig.h"
 
 typedef struct {
     int exited, code, signaled; /* exited with code, or killed by signal `signaled` */

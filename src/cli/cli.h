@@ -8,6 +8,7 @@
 #include "pifi.h"
 #include "pifi/compute.h"
 #include "pifi/err.h"
+#include "exp/runner.h"
 #include "pifi/pifi_model.h"
 
 /* Each command: argv[0] is the command name. Returns the exit status. */
@@ -46,6 +47,9 @@ int cli_parse_int(const char *cmd, const char *flag, const char *s, int lo, int 
  * at once); -1 after printing a usage error. */
 int cli_parse_precision(const char *cmd, const char *s, PifiPrecision *out);
 int cli_parse_threads(const char *cmd, const char *s);
+
+/* How an experiment's cells run in processes of their own (cells.c). */
+const ExpProcess *cli_cell_processes(void);
 
 /* JSON string escaping to a stream. */
 void cli_json_string(FILE *f, const char *s);

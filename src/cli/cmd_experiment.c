@@ -110,6 +110,7 @@ int cmd_experiment(int argc, char **argv) {
     Progress progress;
     TrainCallbacks cb = cli_train_callbacks(&progress); /* the grid's lines, each run's bar, on stderr */
     ro.cb = &cb;
+    ro.proc = cli_cell_processes();
     /* exp_run handles SIGINT/SIGTERM: the running cell saves its state and the grid stops */
     ExpRunStats st;
     int rc = exp_run(&g, &ro, &st, &err);

@@ -27,7 +27,7 @@
 #include "train/early_stop.h"
 #include "train/runio.h"
 #include "train/runio_int8.h"
-#include "train/stopsig.h"
+#include "cli/stopsig.h"
 #include "train/train_options.h"
 #include "train/train_run.h"
 
@@ -472,7 +472,7 @@ int cmd_train(int argc, char **argv) {
     }
     PifiErr err = {0};
     Dist dist;
-    train_install_signal_handlers(); /* blocked before any thread starts, taken between steps (stopsig.h) */
+    stop_begin(0); /* blocked before any thread starts, taken between steps (stopsig.h) */
     if (dist_init(&dist, &err)) {
         int st = cli_fail(&err);
         return dist.broken ? abort_job(&dist, st) : st;
@@ -567,7 +567,7 @@ int cmd_train(int argc, char **argv) {
                                           "none (give --valid FILE)");
         goto out;
     }
-    train_install_signal_handlers();
+    stop_begin(0); /* a second call does nothing */
     Progress progress;
     TrainCallbacks cb = cli_train_callbacks(&progress); /* the bar and the notes on stderr */
     if (train_run(&o, splits, data, resume != NULL, &dist, &cb, &res, &err)) {

@@ -5,7 +5,7 @@
 
 #include "cli/cli.h"
 #include "pifi/compute.h"
-#include "train/stopsig.h"
+#include "cli/stopsig.h"
 
 static const struct {
     const char *name;

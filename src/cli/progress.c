@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/stopsig.h"
+
 double progress_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -105,5 +107,6 @@ static void on_train_progress(const TrainProgress *tp, void *user) {
 }
 
 TrainCallbacks cli_train_callbacks(Progress *p) {
-    return (TrainCallbacks){.on_progress = on_train_progress, .on_log = cli_log, .user = p};
+    return (TrainCallbacks){.on_progress = on_train_progress, .on_log = cli_log, .stop_requested = stop_requested,
+                            .on_phase = stop_on_phase, .user = p};
 }

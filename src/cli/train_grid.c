@@ -149,6 +149,7 @@ int train_grid_run(const TrainOpts *o, const DataArgs *da, const cJSON *data, in
     Progress progress;
     TrainCallbacks cb = cli_train_callbacks(&progress); /* the grid's lines, each run's bar, on stderr */
     ro.cb = &cb;
+    ro.proc = cli_cell_processes();
     ExpRunStats st;
     int rc = exp_run(&g, &ro, &st, &err), status = 0; /* SIGINT/SIGTERM: the running cell saves its state */
     if (st.interrupted) {

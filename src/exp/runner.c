@@ -27,7 +27,6 @@
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "train/runio.h"
-#include "train/stopsig.h"
 #include "train/train_run.h"
 
 /* A line of the grid to the caller's callback (the CLI: stderr). */
@@ -499,18 +498,26 @@ static int evals_missing(const ExpGrid *g, const ExpCell *c) {
     return 0;
 }
 
-static void child_cell(const ExpGrid *g, const ExpCell *c, CellState s, const TrainCallbacks *cb, int fd) {
-    stop_begin(1); /* as `pifi train`: blocked in every thread, taken between steps; the parent forwards */
-    CellReport r;
-    memset(&r, 0, sizeof r);
+/* A cell's training (unless done) and cross-domain evaluations, here. */
+static void cell_work(const ExpGrid *g, const ExpCell *c, CellState s, const TrainCallbacks *cb, CellReport *r) {
+    memset(r, 0, sizeof *r);
     if (s != CELL_DONE) {
-        r.trained = 1;
-        r.rc = train_cell(g, c, s, cb, &r.res, &r.err);
+        r->trained = 1;
+        r->rc = train_cell(g, c, s, cb, &r->res, &r->err);
     }
-    if (r.rc == 0 && !r.res.interrupted) {
-        stop_phase(STOP_PHASE_EVAL, "interrupted during the cell's cross-domain evaluations; its training is saved");
-        r.rc = eval_cell(g, c, cb, &r.evals, &r.err);
+    if (r->rc == 0 && !r->res.interrupted) {
+        if (cb->on_phase)
+            cb->on_phase(TRAIN_PHASE_EVAL, "interrupted during the cell's cross-domain evaluations; its training is saved",
+                         cb->user);
+        r->rc = eval_cell(g, c, cb, &r->evals, &r->err);
     }
+}
+
+static void child_cell(const ExpGrid *g, const ExpCell *c, CellState s, const TrainCallbacks *cb,
+                       const ExpProcess *proc, int fd) {
+    proc->cell_begin(); /* as `pifi train`: blocked in every thread, taken between steps; the parent forwards */
+    CellReport r;
+    cell_work(g, c, s, cb, &r);
     const char *p = (const char *)&r;
     for (size_t left = sizeof r; left > 0;) {
         ssize_t w = write(fd, p, left);
@@ -520,11 +527,11 @@ static void child_cell(const ExpGrid *g, const ExpCell *c, CellState s, const Tr
         left -= (size_t)w;
     }
     fflush(NULL);
-    _exit(0);
+    proc->cell_end();
 }
 
 static int run_cell_isolated(const ExpGrid *g, const ExpCell *c, CellState s, const TrainCallbacks *cb,
-                             CellReport *rep) {
+                             const ExpProcess *proc, CellReport *rep) {
     memset(rep, 0, sizeof *rep);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC)) return pifi_errk(&rep->err, PIFI_ERR_RUNTIME, "cannot create a pipe"), rep->rc = -1;
@@ -544,7 +551,7 @@ static int run_cell_isolated(const ExpGrid *g, const ExpCell *c, CellState s, co
     }
     if (pid == 0) {
         close(fds[0]);
-        child_cell(g, c, s, cb, fds[1]);
+        child_cell(g, c, s, cb, proc, fds[1]); /* does not return */
     }
     close(fds[1]);
     g_child_pid = pid;
@@ -580,8 +587,8 @@ static int run_cell_isolated(const ExpGrid *g, const ExpCell *c, CellState s, co
     return rep->rc;
 }
 
-static int run_cells(const ExpGrid *g, const CellState *state, const TrainCallbacks *cb, ExpRunStats *st,
-                     PifiErr *err) {
+static int run_cells(const ExpGrid *g, const CellState *state, const TrainCallbacks *cb, const ExpProcess *proc,
+                     ExpRunStats *st, PifiErr *err) {
     PifiErr first = {0};
     for (int i = 0; i < g->n_cells && !st->interrupted; i++) {
         const ExpCell *c = &g->cells[i];
@@ -613,7 +620,8 @@ static int run_cells(const ExpGrid *g, const CellState *state, const TrainCallba
                 *left ? ")" : "");
         }
         CellReport rep;
-        run_cell_isolated(g, c, state[i], cb, &rep);
+        if (proc) run_cell_isolated(g, c, state[i], cb, proc, &rep);
+        else cell_work(g, c, state[i], cb, &rep);
         st->evals += rep.evals;
         if (rep.rc == 0 && rep.res.interrupted) {
             st->interrupted = rep.res.interrupted;
@@ -709,20 +717,24 @@ int exp_run(const ExpGrid *g, const ExpRunOpts *ro, ExpRunStats *st, PifiErr *er
         free(state);
         return pifi_errf(err, "%s: another `pifi experiment` is running there (or the directory is not writable)", g->out);
     }
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
     g_stop = 0;
-    stop_end(); /* this process forwards with a handler; each cell blocks and watches its own */
-    stop_block(); /* the handler first, then unblocked: a pending signal is forwarded, none killed (stopsig.h) */
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    stop_unblock();
-    int rc = run_cells(g, state, cb, st, err);
-    stop_block(); /* blocked again before the handler goes: a late signal is dropped, the grid's status stands */
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
+    int rc;
+    if (!ro->proc) {
+        rc = run_cells(g, state, cb, NULL, st, err);
+    } else { /* this process forwards SIGINT/SIGTERM to the cell's, which takes them itself */
+        struct sigaction sa, old_int, old_term;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        ro->proc->block(); /* the handler first, then unblocked: a pending signal is forwarded, none killed */
+        sigaction(SIGINT, &sa, &old_int);
+        sigaction(SIGTERM, &sa, &old_term);
+        ro->proc->unblock();
+        rc = run_cells(g, state, cb, ro->proc, st, err);
+        ro->proc->block(); /* blocked again before the handler goes: a late signal is dropped, the grid's status stands */
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
     close(lock);
     free(state);
     return rc;

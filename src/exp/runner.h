@@ -28,8 +28,21 @@ CellState cell_state(const ExpCell *c);
  * is no run yet. */
 int cell_check_config(const ExpGrid *g, const ExpCell *c, PifiErr *err);
 
+/* How the cells run in processes of their own, each stopping on its own
+ * signals: the command line supplies it (src/cli/cells.c), as it owns the
+ * process's signals and its exit; the library forks, pipes and waits. */
+typedef struct {
+    void (*cell_begin)(void); /* first thing in a cell's process: it takes the stop signals itself */
+    void (*cell_end)(void);   /* the last: ends the cell's process (does not return) */
+    void (*block)(void);      /* the grid's process: block the stop signals ... */
+    void (*unblock)(void);    /* ... and unblock them, around the forwarding handler it installs */
+} ExpProcess;
+
 typedef struct {
     int dry_run;  /* list the cells and their state; train nothing, write nothing */
+    /* cells in processes of their own (NULL: each in this process, one
+     * after another; a stop is the callbacks' stop_requested) */
+    const ExpProcess *proc;
     /* the grid's lines (cb->on_log) and, in each cell's process, its run's
      * progress and notes (train_run.h); NULL: quiet */
     const TrainCallbacks *cb;

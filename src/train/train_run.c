@@ -30,10 +30,8 @@
 #include "train/early_stop.h"
 #include "train/memest.h"
 #include "train/runio.h"
-#include "train/stopsig.h"
 #include "train/train_resume.h"
 
-void train_install_signal_handlers(void) { stop_begin(0); }
 
 static cJSON *metrics_json(const PifiConfusion *cm, double loss) {
     cJSON *o = cJSON_CreateObject();
@@ -201,6 +199,15 @@ static void progress(const TrainRun *r, TrainProgressKind kind, const char *phas
     r->cb->on_progress(&p, r->cb->user);
 }
 
+/* A stop the caller asks for (a signal it caught, src/cli/stopsig.h; or its
+ * own request): 0 none. */
+static int run_stop_poll(TrainRun *r) { return r->cb->stop_requested ? r->cb->stop_requested(r->cb->user) : 0; }
+
+/* The run enters a phase: the caller acts on a stop by it. */
+static void run_phase(TrainRun *r, TrainPhase p, const char *msg) {
+    if (r->cb->on_phase) r->cb->on_phase(p, msg, r->cb->user);
+}
+
 static void stop_msg_saved(TrainRun *r) {
     snprintf(r->stop_msg, sizeof r->stop_msg, "stopped at once by a second signal; the last complete checkpoint "
              "(step %lld) is intact: pifi train --resume %s", (long long)r->saved_step, r->o->out);
@@ -226,7 +233,7 @@ static int run_check(TrainRun *r, PifiErr *err) {
                   o->batch, r->N, accum);
         return everyone(r->d);
     }
-    stop_phase(STOP_PHASE_LOAD, r->resume ? "interrupted while loading; the run is unchanged" : NULL);
+    run_phase(r, TRAIN_PHASE_LOAD, r->resume ? "interrupted while loading; the run is unchanged" : NULL);
     int64_t n_examples = 0;
     for (int s = 0; s < 3; s++) n_examples += r->splits[s] ? r->splits[s]->n : 0;
     MemEstimate est;
@@ -356,13 +363,6 @@ static int run_open_log(TrainRun *r, PifiErr *err) {
  * every --save-every steps and on a signal. *loss, *w: the sums of the
  * epoch's mean loss, added to. RUN_GO: the epoch's steps are done;
  * RUN_LAST: --max-steps reached; RUN_STOPPED: a signal, saved. */
-/* A stop asked for: a signal (stopsig.h), else the caller's request (0: none). */
-static int run_stop_poll(TrainRun *r) {
-    int sig = stop_poll();
-    if (!sig && r->cb->stop_requested) sig = r->cb->stop_requested(r->cb->user);
-    return sig;
-}
-
 static int run_steps(TrainRun *r, int64_t epoch, const char *phase, double *loss, double *w_sum, PifiErr *err) {
     const TrainOpts *o = r->o;
     Trainer *t = &r->t;
@@ -405,7 +405,7 @@ static int run_steps(TrainRun *r, int64_t epoch, const char *phase, double *loss
             }
             r->saved_step = t->step;
             stop_msg_saved(r);
-            stop_phase(STOP_PHASE_STEPS, r->stop_msg);
+            run_phase(r, TRAIN_PHASE_STEPS, r->stop_msg);
         }
         if (st.signal) {
             r->res->interrupted = st.signal;
@@ -433,10 +433,10 @@ static int run_validate(TrainRun *r, int64_t number, int partial, cJSON *rec, do
         snprintf(r->stop_msg, sizeof r->stop_msg, "stopped at once by a second signal during the validation; the "
                  "last complete checkpoint (step %lld) is intact: pifi train --resume %s", (long long)r->saved_step,
                  r->o->out);
-    stop_phase(r->saved_step == t->step ? STOP_PHASE_EVAL : STOP_PHASE_FINISH, r->stop_msg);
+    run_phase(r, r->saved_step == t->step ? TRAIN_PHASE_EVAL : TRAIN_PHASE_FINISH, r->stop_msg);
     cJSON *v;
     if (evaluate_split(&t->model, &r->td[1], r->o, r->K, r->d, &v, acc, err)) return -1;
-    stop_phase(STOP_PHASE_STEPS, r->stop_msg);
+    run_phase(r, TRAIN_PHASE_STEPS, r->stop_msg);
     *acc = early_stop_score(r->o, v); /* --metric-for-best */
     cJSON_AddItemToObject(rec, "valid", v);
     *better = t->best_epoch == 0 || *acc > t->best_valid; /* a partial epoch against the whole ones */
@@ -522,7 +522,7 @@ static int run_epoch(TrainRun *r, int64_t epoch, PifiErr *err) {
     double loss = r->resumed_loss, w = r->resumed_w; /* sum of loss x weight, sum of weights */
     r->resumed_loss = 0, r->resumed_w = 0;
     stop_msg_saved(r);
-    stop_phase(STOP_PHASE_STEPS, r->stop_msg);
+    run_phase(r, TRAIN_PHASE_STEPS, r->stop_msg);
     char phase[64];
     snprintf(phase, sizeof phase, "epoch %lld/%d", (long long)epoch + 1, o->epochs);
     int rc = run_steps(r, epoch, phase, &loss, &w, err);
@@ -554,7 +554,7 @@ static int run_test(TrainRun *r, PifiErr *err) {
     res->best_valid = r->td[1].n > 0 ? (r->best_partial ? r->partial_valid : t->best_valid) : -1;
     snprintf(r->stop_msg, sizeof r->stop_msg, "interrupted during the test evaluation; the training is complete and "
              "saved: pifi train --resume %s evaluates it", o->out);
-    stop_phase(STOP_PHASE_EVAL, r->stop_msg);
+    run_phase(r, TRAIN_PHASE_EVAL, r->stop_msg);
     if (r->td[2].n == 0) return 0;
     cJSON *tj = NULL;
     double acc;
@@ -589,7 +589,7 @@ static int run_test(TrainRun *r, PifiErr *err) {
  * train_run_complete), and the checkpoint removed unless kept. */
 static int run_finish(TrainRun *r, PifiErr *err) {
     const TrainOpts *o = r->o;
-    stop_phase(STOP_PHASE_STEPS, r->stop_msg); /* the last write: a signal now is too late to matter */
+    run_phase(r, TRAIN_PHASE_STEPS, r->stop_msg); /* the last write: a signal now is too late to matter */
     cJSON_DeleteItemFromObject(r->metrics, "best_epoch");
     cJSON_AddNumberToObject(r->metrics, "best_epoch", (double)r->res->best_epoch);
     cJSON_DeleteItemFromObject(r->metrics, "best_epoch_partial");
@@ -604,7 +604,7 @@ static int run_finish(TrainRun *r, PifiErr *err) {
     }
     if (dist_agree(r->d, e, err)) return -1;
     snprintf(r->stop_msg, sizeof r->stop_msg, "interrupted after the training; the run %s is complete", o->out);
-    stop_phase(STOP_PHASE_EVAL, r->stop_msg); /* what the caller does next (more evaluations) stops at once */
+    run_phase(r, TRAIN_PHASE_EVAL, r->stop_msg); /* what the caller does next (more evaluations) stops at once */
     return 0;
 }
 

@@ -27,6 +27,12 @@ typedef struct {
     double examples_per_s;    /* the step's throughput */
 } TrainProgress;
 
+/* What the run is doing, for a caller that stops it on a signal
+ * (src/cli/stopsig.h acts by phase): loading (nothing to save), training
+ * steps (stop after the step, saving), an evaluation whose steps are saved,
+ * an evaluation whose steps are not saved yet. */
+typedef enum { TRAIN_PHASE_LOAD, TRAIN_PHASE_STEPS, TRAIN_PHASE_EVAL, TRAIN_PHASE_FINISH } TrainPhase;
+
 /* Every member may be NULL: nothing is reported. */
 typedef struct {
     void (*on_progress)(const TrainProgress *p, void *user);
@@ -35,6 +41,9 @@ typedef struct {
      * number, or any value) stops the run after that step with its
      * checkpoint saved, as a signal does (res->interrupted is the value) */
     int (*stop_requested)(void *user);
+    /* the run enters a phase; msg: what a stop now means for the run (one
+     * line, "pifi train --resume RUN" when it can continue), or NULL */
+    void (*on_phase)(TrainPhase phase, const char *msg, void *user);
     void *user;
 } TrainCallbacks;
 
@@ -74,10 +83,5 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
  * with cJSON_Delete), and the checkpoint removed unless o->keep_checkpoint;
  * 0: no (the run continues); -1: metrics.json is unreadable. */
 int train_run_complete(const TrainOpts *o, TrainResult *res, cJSON **eval_tasks, PifiErr *err);
-
-/* Catch SIGINT/SIGTERM/SIGUSR1: the run finishes its step, saves and
- * returns with res->interrupted set. With several ranks, a signal caught by
- * any one rank stops every rank after the same step. */
-void train_install_signal_handlers(void);
 
 #endif

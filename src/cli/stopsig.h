@@ -57,7 +57,14 @@
 #ifndef PIFI_STOPSIG_H
 #define PIFI_STOPSIG_H
 
-typedef enum { STOP_PHASE_LOAD, STOP_PHASE_STEPS, STOP_PHASE_EVAL, STOP_PHASE_FINISH } StopPhase;
+#include "train/train_run.h"
+
+typedef enum {
+    STOP_PHASE_LOAD = TRAIN_PHASE_LOAD,
+    STOP_PHASE_STEPS = TRAIN_PHASE_STEPS,
+    STOP_PHASE_EVAL = TRAIN_PHASE_EVAL,
+    STOP_PHASE_FINISH = TRAIN_PHASE_FINISH,
+} StopPhase;
 
 /* Block the stop signals in the calling thread (main's first statement:
  * every thread started later inherits the mask). The first call keeps the
@@ -85,5 +92,10 @@ void stop_phase(StopPhase p, const char *msg);
 /* The stop signal requested so far (0: none); under MPI it takes a pending
  * one. Each call returns the same signal once one came. */
 int stop_poll(void);
+
+/* The same as train_run's callbacks (TrainCallbacks.on_phase and
+ * .stop_requested): the run's phases are these phases. */
+void stop_on_phase(TrainPhase p, const char *msg, void *user);
+int stop_requested(void *user);
 
 #endif

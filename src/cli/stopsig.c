@@ -2,7 +2,7 @@
  * from a signalfd, acted on by phase (see stopsig.h for why this is
  * race-free). The only process-wide state of training besides the thread
  * pool: one struct, guarded by its mutex. */
-#include "train/stopsig.h"
+#include "cli/stopsig.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -171,4 +171,14 @@ int stop_poll(void) {
     sig = dist_take_signal(); /* MPI, or no watcher: pending ones are taken here */
     if (sig) atomic_store(&g_stop.requested, sig);
     return sig;
+}
+
+void stop_on_phase(TrainPhase p, const char *msg, void *user) {
+    (void)user;
+    stop_phase((StopPhase)p, msg);
+}
+
+int stop_requested(void *user) {
+    (void)user;
+    return stop_poll();
 }
