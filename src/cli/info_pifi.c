@@ -8,21 +8,6 @@
 #include "cli/info.h"
 #include "pifi/fileio.h"
 
-/* Forward FLOPs of the encoder for one sequence of T tokens (matmuls only). */
-static int64_t encoder_flops(const EncoderConfig *c, int T) {
-    int64_t C = c->C, FF = c->FF;
-    int64_t per_layer = 2 * (int64_t)T * (4 * C * C + 2 * C * FF) + 4 * (int64_t)T * T * C;
-    int64_t proj = c->E != c->C ? 2 * (int64_t)T * c->E * C : 0;
-    return c->L * per_layer + proj;
-}
-
-static int64_t encoder_params(const EncoderConfig *c) {
-    int64_t C = c->C, E = c->E, FF = c->FF;
-    int64_t emb = ((int64_t)c->V + c->maxT + c->TV) * E + 2 * E + (E != C ? C * E + C : 0);
-    int64_t layer = 4 * C * C + 4 * C + 2 * C * FF + FF + C + 4 * C;
-    return emb + c->L * layer; /* the pooler is not used by PiFi */
-}
-
 int info_pifi_table(const InfoPifiArgs *a, int json) {
     PifiErr err = {0};
     EncoderConfig ec;
@@ -34,14 +19,14 @@ int info_pifi_table(const InfoPifiArgs *a, int json) {
     int has_llm = a->llm != NULL;
     if (has_llm && llm_config_from_path(&lc, a->llm, &err)) return cli_fail(&err);
     int64_t C = ec.C, D = has_llm ? lc.D : 0, K = a->classes;
-    int64_t lora = a->lora_r > 0 ? 4 * (int64_t)ec.L * a->lora_r * C : 0;
+    int64_t lora = a->lora_r > 0 ? encoder_config_lora_params(&ec, a->lora_r) : 0;
     struct {
         const char *name;
         int64_t params;
         int trainable;
         int64_t flops;
     } rows[] = {
-        {"SLM", encoder_params(&ec), a->lora_r <= 0, encoder_flops(&ec, a->max_len)},
+        {"SLM", encoder_config_params(&ec), a->lora_r <= 0, encoder_config_flops(&ec, a->max_len)},
         {"LoRA", lora, 1, 2 * lora * a->max_len},
         {"L_in", has_llm ? D * C : 0, 1, has_llm ? 2 * D * C : 0},
         {"LLM layer", has_llm ? llm_layer_param_count(&lc) : 0, a->unfrozen, has_llm ? llm_layer_pooled_flops(&lc) : 0},

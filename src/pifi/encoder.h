@@ -1,6 +1,16 @@
-/* encoder.h: the small encoder models PiFi starts from (BERT, RoBERTa,
- * ELECTRA discriminator, and BERT-architecture models such as MiniLM), read
- * from a Hugging Face directory (config.json + safetensors), with a batched
+/* encoder.h: the small encoder models PiFi starts from, read from a Hugging
+ * Face directory (config.json + safetensors) by the family that config.json's
+ * model_type names (models/encoders/encoder_family.h: one table of functions
+ * per family, looked up in one registry; today the BERT family: BERT,
+ * RoBERTa, ELECTRA discriminator and BERT-architecture models such as
+ * MiniLM). The handle below is in two parts: what every family has (the
+ * family, the sizes C, V, L, maxT, pad_id, the modes, the compute context,
+ * the last forward's inputs), and the BERT family's parameter, activation
+ * and adapter layout (EncoderParams, EncoderActs, EncoderLora), which only
+ * code under models/encoders/ and the tests read field by field: the
+ * trainer, run files and CLI go through the family-neutral functions
+ * (encoder_tensors, encoder_export_merged, encoder_int8_parts,
+ * encoder_config_params, ...). With a batched
  * fp32 forward pass that matches transformers' last_hidden_state, and the
  * training side: dropout exactly where BertModel has it, the backward pass
  * (llm.c style: accumulating gradients into a params-shaped arena), and LoRA
@@ -20,29 +30,53 @@
 
 struct PifiCompute; /* kernels/compute.h */
 
+struct EncoderFamily; /* models/encoders/encoder_family.h */
+
 typedef enum { ENC_BERT, ENC_ROBERTA, ENC_ELECTRA } EncoderArch;
 
 typedef struct {
-    EncoderArch arch;
+    /* every family */
+    const struct EncoderFamily *family; /* the one that read config.json */
     char model_type[32]; /* as in config.json */
     int V;               /* vocab_size */
-    int C;               /* hidden_size */
+    int C;               /* hidden_size: the width of encoder_output */
+    int L;               /* num_hidden_layers (the backward's grad_ready stages) */
+    int maxT;            /* max_position_embeddings */
+    int pad_id;          /* pad_token_id */
+    /* the BERT family's */
+    EncoderArch arch;
     int E;               /* embedding_size (ELECTRA) or C */
-    int L;               /* num_hidden_layers */
     int NH;              /* num_attention_heads */
     int FF;              /* intermediate_size */
-    int maxT;            /* max_position_embeddings */
     int TV;              /* type_vocab_size */
-    int pad_id;          /* pad_token_id */
     float ln_eps;        /* layer_norm_eps */
     int act;             /* Activation (kernels/activation.h) of hidden_act */
     float hidden_dropout;    /* hidden_dropout_prob (used in training) */
     float attn_dropout;      /* attention_probs_dropout_prob */
 } EncoderConfig;
 
-/* Parse and validate config.json. Unknown model_type, missing or absurd fields
- * give "<path>: ..." errors. */
+/* Parse and validate config.json: its model_type picks the family, which
+ * reads the rest. An unknown model_type names the supported ones; missing or
+ * absurd fields give "<path>: ..." errors. */
 int encoder_config_load(EncoderConfig *cfg, const char *config_path, PifiErr *err);
+
+/* From the config alone (nothing loaded): the parameters PiFi uses (the
+ * pooler left out), the pooler's, and the forward FLOPs (matmuls) of one
+ * sequence of T tokens. */
+int64_t encoder_config_params(const EncoderConfig *cfg);
+int64_t encoder_config_pooler_params(const EncoderConfig *cfg);
+int64_t encoder_config_flops(const EncoderConfig *cfg, int T);
+/* The parameters of LoRA adapters of rank r (encoder_lora_enable). */
+int64_t encoder_config_lora_params(const EncoderConfig *cfg, int r);
+/* Floats of the forward activations for (B, T) keeping `layers` layers (all
+ * L, or 1 in inference), of the backward's scratch (lora_r: LoRA's rank, 0
+ * without), and of the widest linear layer's output row (bf16 operands). */
+int64_t encoder_config_act_floats(const EncoderConfig *cfg, int64_t B, int64_t T, int layers, int lora_r);
+int64_t encoder_config_grad_scratch_floats(const EncoderConfig *cfg, int64_t B, int64_t T, int lora_r);
+int64_t encoder_config_widest(const EncoderConfig *cfg);
+/* Of encoder_config_params, those an int8 run holds in int8 (the parts
+ * ENCODER_INT8_*), and their rows (one fp32 scale each). */
+void encoder_config_int8(const EncoderConfig *cfg, unsigned parts, int64_t *n8, int64_t *rows);
 
 /* Parameters, all fp32, in one arena. Shapes as PyTorch stores them, with
  * the three attention projections of a layer packed as one (3C, C) matrix. */
@@ -229,8 +263,30 @@ void encoder_set_inference(Encoder *m, int inference);
  * code still sees params). */
 int encoder_quantize(Encoder *m, int embeddings, PifiErr *err);
 
+/* What m holds in int8 (encoder_quantize, or loaded so). */
+enum { ENCODER_INT8_LINEAR = 1u, ENCODER_INT8_EMBEDDINGS = 2u };
+unsigned encoder_int8_parts(const Encoder *m);
+
 /* ------------------------------------------------------------------------ */
 /* training */
+
+/* The trainable tensors of m's parameter arena, in arena order (so they
+ * cover m->param_mem exactly, m->num_params floats): a short name ("wte",
+ * a run's checkpoint calls it "slm.wte"), the data, the float count, whether
+ * weight decay applies, whether it is registered but never trained (BERT's
+ * pooler, unused by PiFi), and whether it stacks L per-layer slices (each
+ * final once that layer's backward is done: grad_ready). Returns the number
+ * of rows (at most cap), -1 when cap is too small. */
+typedef struct {
+    const char *name;
+    float *w;
+    int64_t n;
+    int decay;
+    int frozen;
+    int per_layer;
+} EncoderTensor;
+#define ENCODER_TENSORS_MAX 64
+int encoder_tensors(const Encoder *m, EncoderTensor *rows, int cap);
 
 /* Float count of the parameters (= m->num_params), and pointing a
  * params-shaped struct (gradients, Adam moments) into mem: same layout as

@@ -22,7 +22,13 @@ typedef struct {
  * allocate it. */
 int encoder_export(const Encoder *m, const char *prefix, EncoderExport *x, PifiErr *err);
 
-/* The packed query|key|value weights (L, 3C, C) with the LoRA adapters folded
+/* encoder_export with the LoRA adapters (when enabled) folded into the
+ * weights they adapt: a plain checkpoint that transformers loads. *keep:
+ * memory some views point into (the merged weights), NULL when none; the
+ * caller frees it once x is written. */
+int encoder_export_merged(const Encoder *m, const char *prefix, EncoderExport *x, float **keep, PifiErr *err);
+
+/* The BERT family's packed query|key|value weights (L, 3C, C) with the LoRA adapters folded
  * in (W + alpha/r B A for query and value), written to out; the model is not
  * changed. Without LoRA, a copy. */
 void encoder_lora_merged_qkv(const Encoder *m, float *out);

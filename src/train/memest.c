@@ -26,9 +26,8 @@ static int load_shapes(const TrainOpts *o, int K, Shapes *s, PifiErr *err) {
     free(cp);
     if (rc) return -1;
     const EncoderConfig *c = &s->enc;
-    int64_t C = c->C, E = c->E, L = c->L, FF = c->FF;
-    s->slm_params = ((int64_t)c->V + c->maxT + c->TV) * E + 2 * E + (E != C ? C * E + C : 0) +
-                    L * (4 * C * C + 2 * C * FF + 9 * C + FF) + C * C + C;
+    int64_t C = c->C;
+    s->slm_params = encoder_config_params(c) + encoder_config_pooler_params(c);
     s->has_llm = method_has_llm(o->method) && o->llm;
     int64_t D = C;
     s->llm_params = 0;
@@ -43,21 +42,6 @@ static int load_shapes(const TrainOpts *o, int K, Shapes *s, PifiErr *err) {
     return 0;
 }
 
-/* Floats of the encoder's forward activations for (B, T), all L layers or
- * one (inference), and of its backward scratch. */
-static int64_t enc_acts(const EncoderConfig *c, int64_t B, int64_t T, int layers, int lora_r) {
-    int64_t BT = B * T, C = c->C, E = c->E, FF = c->FF, NH = c->NH, L = layers;
-    /* per layer: qkv, res1, ln1, res2, ln2, fch, 4 statistics; one layer's probabilities, attention
-     * output and activation output (encoder_backward.c recomputes the others') */
-    return BT * (2 * E + 2 + (E != C ? C : 0)) + L * BT * (7 * C + FF + 4) + BT * (C + FF) + B * NH * T * T +
-           B * NH * T * T /* attention dropout */ + BT * E + (int64_t)c->L * 2 * BT * lora_r + BT * C;
-}
-
-static int64_t enc_grad_scratch(const EncoderConfig *c, int64_t B, int64_t T, int lora_r) {
-    int64_t BT = B * T, C = c->C, CE = c->C > c->E ? c->C : c->E;
-    return BT * (4 * CE + c->FF + 3 * C + lora_r) + B * c->NH * T * T;
-}
-
 /* Thread stacks (8 MiB reserved each, counted by RLIMIT_DATA), the
  * libraries' data and oneDNN's scratch. */
 static uint64_t runtime_bytes(void) { return ((uint64_t)pifi_threads() * 8 + 96) << 20; }
@@ -69,7 +53,7 @@ int memest_train(const TrainOpts *o, int K, int64_t n_examples, MemEstimate *e, 
     int accum = o->grad_accum > 1 ? o->grad_accum : 1;
     int64_t B = (o->batch + accum - 1) / accum, T = o->max_len, EB = o->eval_batch;
     int bf16 = o->precision == PIFI_PREC_BF16;
-    int64_t lora = o->method == METHOD_LORA ? (int64_t)s.enc.L * 2 * o->lora_r * 2 * s.enc.C : 0;
+    int64_t lora = o->method == METHOD_LORA ? encoder_config_lora_params(&s.enc, o->lora_r) : 0;
     int64_t trainable = (o->method == METHOD_LORA ? lora : s.slm_params) + s.head_params +
                         (o->method == METHOD_PIFI_UNFROZEN ? s.llm_params : 0);
     char w[96];
@@ -79,10 +63,10 @@ int memest_train(const TrainOpts *o, int K, int64_t n_examples, MemEstimate *e, 
     if (s.has_llm) weights += (uint64_t)s.llm_params * (llm_bf16_only ? 2 : bf16 ? 6 : 4);
     memest_add(e, weights, "parameters", NULL);
     memest_add(e, (uint64_t)trainable * 12, "gradients and Adam moments", NULL);
-    int64_t train_acts = enc_acts(&s.enc, B, T, s.enc.L, o->method == METHOD_LORA ? o->lora_r : 0) +
-                         enc_grad_scratch(&s.enc, B, T, o->method == METHOD_LORA ? o->lora_r : 0);
-    int64_t eval_acts = enc_acts(&s.enc, EB, T, s.enc.L, 0);
-    int64_t widest = s.enc.FF > 3 * s.enc.C ? s.enc.FF : 3 * s.enc.C;
+    int64_t train_acts = encoder_config_act_floats(&s.enc, B, T, s.enc.L, o->method == METHOD_LORA ? o->lora_r : 0) +
+                         encoder_config_grad_scratch_floats(&s.enc, B, T, o->method == METHOD_LORA ? o->lora_r : 0);
+    int64_t eval_acts = encoder_config_act_floats(&s.enc, EB, T, s.enc.L, 0);
+    int64_t widest = encoder_config_widest(&s.enc);
     uint64_t acts = (uint64_t)(train_acts > eval_acts ? train_acts : eval_acts) * 4 +
                     (bf16 ? (uint64_t)(B > EB ? B : EB) * T * widest * 2 : 0);
     if (s.has_llm) acts += (uint64_t)(B > EB ? B : EB) * (s.llm.FF * 4 + s.llm.D * 12) * 4;
@@ -98,10 +82,11 @@ int memest_train(const TrainOpts *o, int K, int64_t n_examples, MemEstimate *e, 
 /* Bytes of the weights for inference: fp32, except the RUN_INT8_* parts of
  * an int8 run, one byte per weight and an fp32 scale per row. */
 static uint64_t infer_weight_bytes(const Shapes *s, unsigned int8) {
-    const EncoderConfig *c = &s->enc;
-    int64_t C = c->C, L = c->L, FF = c->FF, n8 = 0, rows = 0;
-    if (int8 & RUN_INT8_SLM_LINEAR) n8 += L * (4 * C * C + 2 * C * FF), rows += L * (5 * C + FF);
-    if (int8 & RUN_INT8_SLM_EMBEDDINGS) n8 += (int64_t)c->V * c->E, rows += c->V;
+    int64_t n8 = 0, rows = 0;
+    encoder_config_int8(&s->enc,
+                        (int8 & RUN_INT8_SLM_LINEAR ? ENCODER_INT8_LINEAR : 0u) |
+                            (int8 & RUN_INT8_SLM_EMBEDDINGS ? ENCODER_INT8_EMBEDDINGS : 0u),
+                        &n8, &rows);
     if ((int8 & RUN_INT8_LLM) && s->has_llm) {
         const LlmConfig *l = &s->llm;
         int64_t D = l->D, KC = (int64_t)l->NKV * l->HD, QC = (int64_t)l->NH * l->HD;
@@ -117,11 +102,11 @@ static int infer_estimate(const TrainOpts *o, int K, int batch, int64_t n_exampl
     if (load_shapes(o, K, &s, err)) return -1;
     int64_t T = o->max_len;
     memest_add(e, infer_weight_bytes(&s, int8), "parameters", int8 ? "(int8 run)" : NULL);
-    int64_t acts = enc_acts(&s.enc, batch, T, 1, 0);
+    int64_t acts = encoder_config_act_floats(&s.enc, batch, T, 1, 0);
     if (s.has_llm) acts += (int64_t)batch * (s.llm.FF * 4 + s.llm.D * 12);
     char w[96];
     snprintf(w, sizeof w, "at batch %d x %lld tokens", batch, (long long)T);
-    memest_add(e, (uint64_t)acts * 4 + (uint64_t)batch * T * (s.enc.FF > 3 * s.enc.C ? s.enc.FF : 3 * s.enc.C) * 2,
+    memest_add(e, (uint64_t)acts * 4 + (uint64_t)batch * T * encoder_config_widest(&s.enc) * 2,
                "activations", w);
     memest_add(e, (uint64_t)n_examples * T * 16, "tokenized data", NULL);
     memest_add(e, runtime_bytes(), "runtime", "(thread stacks, libraries)");

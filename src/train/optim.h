@@ -20,6 +20,7 @@ typedef struct {
     int64_t shape[2];
     int decay;       /* AdamW: 1 for weights, 0 for biases and norms */
     int frozen;      /* registered (the arena layout needs it) but never updated */
+    int per_layer;   /* stacks the encoder's L layers' slices (each final after its layer's backward) */
 } ParamRef;
 
 typedef struct {

@@ -242,19 +242,8 @@ int runio_save_model(const Trainer *t, const char *run_dir, PifiErr *err) {
     float *merged = NULL;
     int rc = -1;
     if (!x) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    if (encoder_export(&m->slm, "", x, err)) goto done;
-    if (m->slm.lora_mem) { /* LoRA merged into query and value: a plain checkpoint */
-        const EncoderConfig *c = &m->slm.cfg;
-        size_t n = (size_t)c->L * 3 * c->C * c->C;
-        merged = pifi_malloc(n * sizeof(float), err);
-        if (!merged) goto done;
-        encoder_lora_merged_qkv(&m->slm, merged);
-        for (int i = 0; i < x->n; i++) {
-            const float *d = x->t[i].data;
-            if (d >= m->slm.params.qkvw && d < m->slm.params.qkvw + n)
-                x->t[i].data = merged + (d - m->slm.params.qkvw);
-        }
-    }
+    /* LoRA merged into the weights it adapts: a plain checkpoint */
+    if (encoder_export_merged(&m->slm, "", x, &merged, err)) goto done;
     /* the heads and a trained layer, under their ParamTable names */
     for (int i = 0; i < t->pt.n; i++) {
         const ParamRef *r = &t->pt.refs[i];

@@ -55,8 +55,11 @@ int runio_int8_record(const cJSON *pifi, const char *path, unsigned *what, PifiE
 
 int runio_int8_verify(const PifiModel *m, unsigned what, const char *run_dir, PifiErr *err) {
     const char *missing = (what & RUN_INT8_LLM) && !(m->has_llm && m->llm.q8_only) ? "LLM layer"
-                          : (what & RUN_INT8_SLM_LINEAR) && !(m->slm.int8_only && m->slm.q8.qkvw) ? "SLM's linear layers"
-                          : (what & RUN_INT8_SLM_EMBEDDINGS) && !(m->slm.int8_only && m->slm.q8.wte)
+                          : (what & RUN_INT8_SLM_LINEAR) &&
+                                    !(m->slm.int8_only && (encoder_int8_parts(&m->slm) & ENCODER_INT8_LINEAR))
+                              ? "SLM's linear layers"
+                          : (what & RUN_INT8_SLM_EMBEDDINGS) &&
+                                    !(m->slm.int8_only && (encoder_int8_parts(&m->slm) & ENCODER_INT8_EMBEDDINGS))
                               ? "SLM's word embeddings"
                               : NULL;
     if (missing)
@@ -114,9 +117,9 @@ static int write_config(const RunModel *r, const char *src_dir, const char *tmp,
     }
     cJSON_AddNumberToObject(q, "layout", INT8_LAYOUT);
     cJSON *parts = cJSON_AddArrayToObject(q, "int8");
-    const Encoder *e = &r->model.slm;
-    unsigned what = (r->model.has_llm ? RUN_INT8_LLM : 0u) | (e->q8.qkvw ? RUN_INT8_SLM_LINEAR : 0u) |
-                    (e->q8.wte ? RUN_INT8_SLM_EMBEDDINGS : 0u);
+    unsigned slm = encoder_int8_parts(&r->model.slm);
+    unsigned what = (r->model.has_llm ? RUN_INT8_LLM : 0u) | (slm & ENCODER_INT8_LINEAR ? RUN_INT8_SLM_LINEAR : 0u) |
+                    (slm & ENCODER_INT8_EMBEDDINGS ? RUN_INT8_SLM_EMBEDDINGS : 0u);
     for (size_t i = 0; i < NPARTS; i++)
         if (what & PARTS[i].bit) cJSON_AddItemToArray(parts, cJSON_CreateString(PARTS[i].name));
     const cJSON *it;

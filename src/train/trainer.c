@@ -16,39 +16,24 @@
 /* ------------------------------------------------------------------------ */
 /* trainable tensors */
 
-/* Register the encoder's arena fields in arena order, so the gradient arena
- * segment mirrors m->param_mem element by element. The pooler (unused by
- * PiFi) is registered but frozen. */
+/* Register the encoder's trainable tensors (its family lists them) in arena
+ * order, so the gradient arena segment mirrors m->param_mem element by
+ * element. Frozen ones (BERT's pooler, unused by PiFi) are registered but
+ * never updated. */
 static int register_encoder(Trainer *t, PifiErr *err) {
     const Encoder *e = &t->model.slm;
-    const EncoderParams *p = &e->params;
-    const EncoderConfig *c = &e->cfg;
-    int64_t C = c->C, E = c->E, L = c->L, FF = c->FF;
-    struct {
-        const char *name;
-        float *w;
-        int64_t n;
-        int decay;
-        int frozen;
-    } f[] = {
-        {"slm.wte", p->wte, (int64_t)c->V * E, 1, 0},      {"slm.wpe", p->wpe, (int64_t)c->maxT * E, 1, 0},
-        {"slm.wtt", p->wtt, (int64_t)c->TV * E, 1, 0},     {"slm.emb_lnw", p->emb_lnw, E, 0, 0},
-        {"slm.emb_lnb", p->emb_lnb, E, 0, 0},              {"slm.projw", p->projw, p->projw ? C * E : 0, 1, 0},
-        {"slm.projb", p->projb, p->projb ? C : 0, 0, 0},   {"slm.qkvw", p->qkvw, L * 3 * C * C, 1, 0},
-        {"slm.qkvb", p->qkvb, L * 3 * C, 0, 0},            {"slm.attprojw", p->attprojw, L * C * C, 1, 0},
-        {"slm.attprojb", p->attprojb, L * C, 0, 0},        {"slm.ln1w", p->ln1w, L * C, 0, 0},
-        {"slm.ln1b", p->ln1b, L * C, 0, 0},                {"slm.fcw", p->fcw, L * FF * C, 1, 0},
-        {"slm.fcb", p->fcb, L * FF, 0, 0},                 {"slm.fcprojw", p->fcprojw, L * C * FF, 1, 0},
-        {"slm.fcprojb", p->fcprojb, L * C, 0, 0},          {"slm.ln2w", p->ln2w, L * C, 0, 0},
-        {"slm.ln2b", p->ln2b, L * C, 0, 0},                {"slm.poolw", p->poolw, p->poolw ? C * C : 0, 1, 1},
-        {"slm.poolb", p->poolb, p->poolb ? C : 0, 0, 1},
-    };
+    EncoderTensor rows[ENCODER_TENSORS_MAX];
+    int n = encoder_tensors(e, rows, ENCODER_TENSORS_MAX);
+    if (n < 0) return pifi_errk(err, PIFI_ERR_RUNTIME, "internal: the encoder has more than %d tensors",
+                                ENCODER_TENSORS_MAX);
     int64_t total = 0;
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        if (!f[i].n) continue;
-        if (params_add(&t->pt, f[i].name, f[i].w, 1, f[i].n, 0, f[i].decay, err)) return -1;
-        t->pt.refs[t->pt.n - 1].frozen = f[i].frozen;
-        total += f[i].n;
+    for (int i = 0; i < n; i++) {
+        char name[160];
+        snprintf(name, sizeof name, "slm.%s", rows[i].name);
+        if (params_add(&t->pt, name, rows[i].w, 1, rows[i].n, 0, rows[i].decay, err)) return -1;
+        t->pt.refs[t->pt.n - 1].frozen = rows[i].frozen;
+        t->pt.refs[t->pt.n - 1].per_layer = rows[i].per_layer;
+        total += rows[i].n;
     }
     if (total != encoder_param_count(e))
         return pifi_errk(err, PIFI_ERR_RUNTIME, "internal: encoder arena has %lld floats, registered %lld",
@@ -91,9 +76,6 @@ static int register_llm(Trainer *t, PifiErr *err) {
  * backward starts (stage L); the embeddings and LoRA adapters at the end
  * (-1). Frozen tensors are left out (never reduced). */
 static int grad_segments(Trainer *t, PifiErr *err) {
-    static const char *const PER_LAYER[] = {"slm.qkvw", "slm.qkvb", "slm.attprojw", "slm.attprojb",
-                                            "slm.ln1w", "slm.ln1b", "slm.fcw",      "slm.fcb",
-                                            "slm.fcprojw", "slm.fcprojb", "slm.ln2w", "slm.ln2b"};
     int L = t->model.slm.cfg.L, cap = t->pt.n * (L + 1);
     t->segs = calloc((size_t)(cap > 0 ? cap : 1), sizeof *t->segs);
     if (!t->segs) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
@@ -102,9 +84,7 @@ static int grad_segments(Trainer *t, PifiErr *err) {
         const ParamRef *p = &t->pt.refs[r];
         if (p->frozen || p->n == 0) continue;
         int64_t off = p->g - t->pt.grad;
-        int per_layer = 0;
-        for (size_t i = 0; i < sizeof PER_LAYER / sizeof *PER_LAYER; i++) per_layer |= !strcmp(p->name, PER_LAYER[i]);
-        if (per_layer && L > 0 && p->n % L == 0) {
+        if (p->per_layer && L > 0 && p->n % L == 0) {
             for (int l = 0; l < L; l++) t->segs[t->nsegs++] = (DistSeg){off + p->n / L * l, p->n / L, l};
         } else {
             int head = !strncmp(p->name, "pifi.", 5);

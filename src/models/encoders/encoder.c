@@ -143,15 +143,7 @@ static int load_params(Encoder *m, SafeTensors *st, const char *prefix, PifiErr 
     return 0;
 }
 
-int encoder_load(Encoder *m, const char *dir, PifiCompute *cx, PifiErr *err) {
-    memset(m, 0, sizeof *m);
-    m->cx = cx;
-    char *cfg_path = pifi_path_join(dir, "config.json");
-    if (!cfg_path) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    int rc = encoder_config_load(&m->cfg, cfg_path, err);
-    free(cfg_path);
-    if (rc) return -1;
-
+int bert_load(Encoder *m, const char *dir, PifiErr *err) {
     SafeTensors *st;
     if (st_open(&st, dir, err)) return -1;
     /* Which prefix do the names carry? */
@@ -206,11 +198,10 @@ int encoder_load(Encoder *m, const char *dir, PifiCompute *cx, PifiErr *err) {
     return 0;
 fail:
     st_close(st);
-    encoder_free(m);
-    return -1;
+    return -1; /* encoder_load frees m */
 }
 
-void encoder_free(Encoder *m) {
+void bert_free(Encoder *m) {
     free(m->w16_mem);
     free(m->q8_mem);
     free(m->param_mem);
@@ -221,7 +212,6 @@ void encoder_free(Encoder *m) {
     free(m->mask);
     free(m->lora_mem);
     free(m->grad_mem);
-    memset(m, 0, sizeof *m);
 }
 
 int64_t encoder_param_count(const Encoder *m) { return m->num_params; }
@@ -382,7 +372,7 @@ static void residual_add(float *out, const float *inp, size_t N) {
     for (size_t i = 0; i < N; i++) out[i] += inp[i];
 }
 
-int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
+int bert_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
                     int B, int T, PifiErr *err) {
     const EncoderConfig *c = &m->cfg;
     if (B <= 0 || T <= 0) return pifi_errf(err, "encoder: empty batch (B=%d, T=%d)", B, T);
@@ -495,7 +485,7 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
     return 0;
 }
 
-const float *encoder_output(const Encoder *m) {
+const float *bert_output(const Encoder *m) {
     int last = m->act_flags & ACT_ONE_LAYER ? 0 : m->cfg.L - 1;
     return m->acts.ln2 + (size_t)last * m->B * m->T * m->cfg.C;
 }

@@ -91,12 +91,8 @@ static void embedding_backward(const Encoder *m, EncoderParams *g, const float *
     }
 }
 
-int encoder_backward(Encoder *m, EncoderParams *grads, const float *dout, PifiErr *err) {
-    return encoder_backward_lora(m, grads, NULL, dout, err);
-}
-
-int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads,
-                          const float *dout, PifiErr *err) {
+int bert_backward(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, const float *dout,
+                  PifiErr *err) {
     const EncoderConfig *c = &m->cfg;
     if (m->B <= 0 || !m->act_mem)
         return pifi_errf(err, "encoder_backward: no forward pass to differentiate (run "

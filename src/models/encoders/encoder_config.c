@@ -1,11 +1,12 @@
-/* encoder_config.c: config.json of BERT, RoBERTa, ELECTRA (and BERT-shaped
- * models such as MiniLM) into an EncoderConfig, validated. */
+/* encoder_config.c: the BERT family's config.json (BERT, RoBERTa, ELECTRA,
+ * and BERT-shaped models such as MiniLM) into an EncoderConfig, validated
+ * (encoder_api.c has read model_type and picked the family). */
 #include <float.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "kernels/activation.h"
-#include "pifi/encoder.h"
+#include "models/encoders/encoder_internal.h"
 #include "pifi/json.h"
 
 static int get_dim(const cJSON *root, const char *key, int required, int dflt, int lo, int hi,
@@ -19,30 +20,10 @@ static int get_dim(const cJSON *root, const char *key, int required, int dflt, i
     return 0;
 }
 
-int encoder_config_load(EncoderConfig *cfg, const char *path, PifiErr *err) {
-    memset(cfg, 0, sizeof *cfg);
-    cJSON *root;
-    if (pifi_json_load(path, 1 << 20, &root, err)) return -1;
+int bert_config_parse(EncoderConfig *cfg, const cJSON *root, const char *path, PifiErr *err) {
+    const char *mt = cfg->model_type;
+    cfg->arch = !strcmp(mt, "roberta") ? ENC_ROBERTA : !strcmp(mt, "electra") ? ENC_ELECTRA : ENC_BERT;
     int rc = -1;
-    const char *mt = NULL;
-    if (!cJSON_IsObject(root)) {
-        pifi_errf(err, "%s: expected a JSON object", path);
-        goto done;
-    }
-    if (pifi_json_unique_keys(root, path, err)) goto done;
-    if (pifi_json_string(root, "model_type", 1, &mt, path, err)) goto done;
-    if (strcmp(mt, "bert") == 0) cfg->arch = ENC_BERT;
-    else if (strcmp(mt, "roberta") == 0) cfg->arch = ENC_ROBERTA;
-    else if (strcmp(mt, "electra") == 0) cfg->arch = ENC_ELECTRA;
-    else {
-        pifi_errf(err,
-                  "%s: unsupported model_type \"%s\" (supported encoders: bert, roberta, electra; "
-                  "MiniLM checkpoints use \"bert\")",
-                  path, mt);
-        goto done;
-    }
-    snprintf(cfg->model_type, sizeof cfg->model_type, "%s", mt);
-
     if (get_dim(root, "vocab_size", 1, 0, 1, 1 << 22, &cfg->V, path, err)) goto done;
     if (get_dim(root, "hidden_size", 1, 0, 1, 1 << 16, &cfg->C, path, err)) goto done;
     if (get_dim(root, "num_hidden_layers", 1, 0, 1, 1024, &cfg->L, path, err)) goto done;
@@ -96,6 +77,5 @@ int encoder_config_load(EncoderConfig *cfg, const char *path, PifiErr *err) {
     }
     rc = 0;
 done:
-    cJSON_Delete(root);
     return rc;
 }

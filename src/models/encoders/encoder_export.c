@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernels/gemm.h"
+#include "models/encoders/encoder_internal.h"
 #include "pifi/encoder_export.h"
 
 static void put_t(EncoderExport *x, const char *name, PifiDType dt, const void *data, int ndim, int64_t d0,
@@ -45,7 +46,7 @@ static void put_w(EncoderExport *x, const char *name, const float *f, const int8
     put(x, sn, s, 1, d0, 0);
 }
 
-int encoder_export(const Encoder *m, const char *prefix, EncoderExport *x, PifiErr *err) {
+static int export_views(const Encoder *m, const char *prefix, EncoderExport *x, PifiErr *err) {
     const EncoderConfig *c = &m->cfg;
     const EncoderParams *p = &m->params;
     int64_t C = c->C, E = c->E, FF = c->FF;
@@ -107,6 +108,25 @@ int encoder_export(const Encoder *m, const char *prefix, EncoderExport *x, PifiE
         put(x, "pooler.dense.weight", p->poolw, 2, C, C);
         put(x, "pooler.dense.bias", p->poolb, 1, C, 0);
     }
+    return 0;
+}
+
+int bert_export(const Encoder *m, const char *prefix, int merge_lora, EncoderExport *x, float **keep,
+                PifiErr *err) {
+    *keep = NULL;
+    if (export_views(m, prefix, x, err)) return -1;
+    if (!merge_lora || !m->lora_mem) return 0;
+    /* LoRA merged into query and value: the views of qkvw point into a merged copy */
+    const EncoderConfig *c = &m->cfg;
+    size_t n = (size_t)c->L * 3 * c->C * c->C;
+    float *merged = pifi_malloc(n * sizeof(float), err);
+    if (!merged) return -1;
+    encoder_lora_merged_qkv(m, merged);
+    for (int i = 0; i < x->n; i++) {
+        const float *d = x->t[i].data;
+        if (d >= m->params.qkvw && d < m->params.qkvw + n) x->t[i].data = merged + (d - m->params.qkvw);
+    }
+    *keep = merged;
     return 0;
 }
 

@@ -115,7 +115,7 @@ static int q8_alloc(Encoder *m, Q8Spec *t, int n, PifiErr *err) {
     return 0;
 }
 
-int encoder_quantize(Encoder *m, int embeddings, PifiErr *err) {
+int bert_quantize(Encoder *m, int embeddings, PifiErr *err) {
     if (m->int8_only) return pifi_errf(err, "encoder: already int8 (loaded from an int8 checkpoint)");
     Q8Spec t[5];
     int n = q8_specs(m, ENC_Q8_LINEAR | (embeddings ? ENC_Q8_WTE : 0u), t);

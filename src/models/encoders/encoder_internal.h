@@ -1,6 +1,8 @@
-/* encoder_internal.h: what encoder.c, encoder_backward.c, encoder_lora.c and
- * encoder_forms.c share: dropout streams, the LoRA branch of a layer, the
- * weights' forms and their allocation. */
+/* encoder_internal.h: the BERT family's internal header: what its files
+ * (encoder.c, encoder_config.c, encoder_backward.c, encoder_export.c,
+ * encoder_forms.c, encoder_lora.c, bert_family.c) share: the functions of
+ * its table (encoder_family.h), dropout streams, the LoRA branch of a layer,
+ * the weights' forms and their allocation. */
 #ifndef PIFI_ENCODER_INTERNAL_H
 #define PIFI_ENCODER_INTERNAL_H
 
@@ -8,7 +10,24 @@
 
 #include "kernels/compute.h"
 #include "pifi/encoder.h"
+#include "pifi/encoder_export.h"
+#include "pifi/json.h"
 #include "pifi/safetensors.h"
+
+/* The BERT family's table entries (bert_family.c fills ENCODER_FAMILY_BERT):
+ * encoder_config.c, encoder.c, encoder_backward.c, encoder_export.c,
+ * encoder_forms.c, encoder_lora.c. */
+int bert_config_parse(EncoderConfig *cfg, const cJSON *root, const char *path, PifiErr *err);
+int bert_load(Encoder *m, const char *dir, PifiErr *err);
+void bert_free(Encoder *m);
+int bert_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask, int B, int T,
+                 PifiErr *err);
+const float *bert_output(const Encoder *m);
+int bert_backward(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, const float *dout, PifiErr *err);
+int bert_export(const Encoder *m, const char *prefix, int merge_lora, EncoderExport *x, float **keep,
+                PifiErr *err);
+int bert_quantize(Encoder *m, int embeddings, PifiErr *err);
+int bert_lora_enable(Encoder *m, int r, float alpha, float dropout, uint64_t seed, PifiErr *err);
 
 /* Dropout sites. The embeddings have one, each layer ENC_SITES_PER_LAYER. */
 enum {

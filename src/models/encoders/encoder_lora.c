@@ -30,8 +30,7 @@ static size_t point_lora(EncoderLora *lo, float *mem, const EncoderConfig *c, in
     return 4 * n;
 }
 
-int encoder_lora_enable(Encoder *m, int r, float alpha, float dropout, uint64_t seed,
-                        PifiErr *err) {
+int bert_lora_enable(Encoder *m, int r, float alpha, float dropout, uint64_t seed, PifiErr *err) {
     const EncoderConfig *c = &m->cfg;
     if (m->lora_r > 0)
         return pifi_errf(err, "lora: adapters are already enabled (rank %d)", m->lora_r);

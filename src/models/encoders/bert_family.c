@@ -1,0 +1,110 @@
+/* bert_family.c: the BERT family's table (encoder_family.h): BERT, RoBERTa,
+ * ELECTRA discriminator and BERT-architecture models such as MiniLM, their
+ * differences (RoBERTa's positions from padding_idx + 1, ELECTRA's E -> C
+ * projection, checkpoint prefixes) kept inside the family's files; here the
+ * trainable tensors, what is int8, and the sizes read off a config alone. */
+#include <stddef.h>
+
+#include "models/encoders/encoder_family.h"
+#include "models/encoders/encoder_internal.h"
+
+static const char *const MODEL_TYPES[] = {"bert", "roberta", "electra", NULL};
+
+/* In the order of point_params (encoder.c), so the rows cover param_mem. */
+static int bert_tensors(const Encoder *m, EncoderTensor *rows, int cap) {
+    const EncoderParams *p = &m->params;
+    const EncoderConfig *c = &m->cfg;
+    int64_t C = c->C, E = c->E, L = c->L, FF = c->FF;
+    const EncoderTensor f[] = {
+        {"wte", p->wte, (int64_t)c->V * E, 1, 0, 0},       {"wpe", p->wpe, (int64_t)c->maxT * E, 1, 0, 0},
+        {"wtt", p->wtt, (int64_t)c->TV * E, 1, 0, 0},      {"emb_lnw", p->emb_lnw, E, 0, 0, 0},
+        {"emb_lnb", p->emb_lnb, E, 0, 0, 0},               {"projw", p->projw, p->projw ? C * E : 0, 1, 0, 0},
+        {"projb", p->projb, p->projb ? C : 0, 0, 0, 0},    {"qkvw", p->qkvw, L * 3 * C * C, 1, 0, 1},
+        {"qkvb", p->qkvb, L * 3 * C, 0, 0, 1},             {"attprojw", p->attprojw, L * C * C, 1, 0, 1},
+        {"attprojb", p->attprojb, L * C, 0, 0, 1},         {"ln1w", p->ln1w, L * C, 0, 0, 1},
+        {"ln1b", p->ln1b, L * C, 0, 0, 1},                 {"fcw", p->fcw, L * FF * C, 1, 0, 1},
+        {"fcb", p->fcb, L * FF, 0, 0, 1},                  {"fcprojw", p->fcprojw, L * C * FF, 1, 0, 1},
+        {"fcprojb", p->fcprojb, L * C, 0, 0, 1},           {"ln2w", p->ln2w, L * C, 0, 0, 1},
+        {"ln2b", p->ln2b, L * C, 0, 0, 1},                 {"poolw", p->poolw, p->poolw ? C * C : 0, 1, 1, 0},
+        {"poolb", p->poolb, p->poolb ? C : 0, 0, 1, 0},
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (!f[i].n) continue;
+        if (n >= cap) return -1;
+        rows[n++] = f[i];
+    }
+    return n;
+}
+
+static unsigned bert_int8_parts(const Encoder *m) {
+    return (m->q8.qkvw ? ENCODER_INT8_LINEAR : 0u) | (m->q8.wte ? ENCODER_INT8_EMBEDDINGS : 0u);
+}
+
+/* ------------------------------------------------------------------------ */
+/* sizes from the config alone */
+
+static int64_t bert_config_params(const EncoderConfig *c) {
+    int64_t C = c->C, E = c->E, FF = c->FF;
+    int64_t emb = ((int64_t)c->V + c->maxT + c->TV) * E + 2 * E + (E != C ? C * E + C : 0);
+    int64_t layer = 4 * C * C + 4 * C + 2 * C * FF + FF + C + 4 * C;
+    return emb + c->L * layer;
+}
+
+static int64_t bert_config_pooler_params(const EncoderConfig *c) { return (int64_t)c->C * c->C + c->C; }
+
+static int64_t bert_config_flops(const EncoderConfig *c, int T) {
+    int64_t C = c->C, FF = c->FF;
+    int64_t per_layer = 2 * (int64_t)T * (4 * C * C + 2 * C * FF) + 4 * (int64_t)T * T * C;
+    int64_t proj = c->E != c->C ? 2 * (int64_t)T * c->E * C : 0;
+    return c->L * per_layer + proj;
+}
+
+/* rank-r adapters on every layer's query and value: A (r, C) and B (C, r) each */
+static int64_t bert_config_lora_params(const EncoderConfig *c, int r) { return (int64_t)c->L * 2 * r * 2 * c->C; }
+
+static int64_t bert_config_act_floats(const EncoderConfig *c, int64_t B, int64_t T, int layers, int lora_r) {
+    int64_t BT = B * T, C = c->C, E = c->E, FF = c->FF, NH = c->NH, L = layers;
+    /* per layer: qkv, res1, ln1, res2, ln2, fch, 4 statistics; one layer's probabilities, attention
+     * output and activation output (encoder_backward.c recomputes the others') */
+    return BT * (2 * E + 2 + (E != C ? C : 0)) + L * BT * (7 * C + FF + 4) + BT * (C + FF) + B * NH * T * T +
+           B * NH * T * T /* attention dropout */ + BT * E + (int64_t)c->L * 2 * BT * lora_r + BT * C;
+}
+
+static int64_t bert_config_grad_scratch_floats(const EncoderConfig *c, int64_t B, int64_t T, int lora_r) {
+    int64_t BT = B * T, C = c->C, CE = c->C > c->E ? c->C : c->E;
+    return BT * (4 * CE + c->FF + 3 * C + lora_r) + B * c->NH * T * T;
+}
+
+static int64_t bert_config_widest(const EncoderConfig *c) { return c->FF > 3 * c->C ? c->FF : 3 * c->C; }
+
+static void bert_config_int8(const EncoderConfig *c, unsigned parts, int64_t *n8, int64_t *rows) {
+    int64_t C = c->C, L = c->L, FF = c->FF;
+    *n8 = *rows = 0;
+    if (parts & ENCODER_INT8_LINEAR) *n8 += L * (4 * C * C + 2 * C * FF), *rows += L * (5 * C + FF);
+    if (parts & ENCODER_INT8_EMBEDDINGS) *n8 += (int64_t)c->V * c->E, *rows += c->V;
+}
+
+const EncoderFamily ENCODER_FAMILY_BERT = {
+    .name = "bert",
+    .model_types = MODEL_TYPES,
+    .config_parse = bert_config_parse,
+    .config_params = bert_config_params,
+    .config_pooler_params = bert_config_pooler_params,
+    .config_flops = bert_config_flops,
+    .config_lora_params = bert_config_lora_params,
+    .config_act_floats = bert_config_act_floats,
+    .config_grad_scratch_floats = bert_config_grad_scratch_floats,
+    .config_widest = bert_config_widest,
+    .config_int8 = bert_config_int8,
+    .load = bert_load,
+    .free = bert_free,
+    .forward = bert_forward,
+    .output = bert_output,
+    .backward = bert_backward,
+    .tensors = bert_tensors,
+    .export_tensors = bert_export,
+    .quantize = bert_quantize,
+    .int8_parts = bert_int8_parts,
+    .lora_enable = bert_lora_enable,
+};
