@@ -101,7 +101,7 @@ int dist_init(Dist *d, PifiErr *err) {
      * started later (MPI's, OpenMP's): they stay pending until the training
      * loop takes them between two steps (dist_take_signal), and never
      * interrupt MPI or the kernels. pifi's main has blocked them already
-     * (stopsig.h); this is for callers without it (the tests). */
+     * (src/cli/stopsig.h); this is for callers without it (the tests). */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);

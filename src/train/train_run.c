@@ -177,7 +177,7 @@ typedef struct {
     int64_t partial_epoch, partial_steps;
     double partial_valid;
     char log_path[4096];
-    char stop_msg[4096 + 200];  /* what a signal that stops at once says (stopsig.h) */
+    char stop_msg[4096 + 200];  /* what a signal that stops at once says (src/cli/stopsig.h) */
 } TrainRun;
 
 /* What an epoch's steps, or the epoch, ended with (-1: failed). */
@@ -372,7 +372,7 @@ static int run_steps(TrainRun *r, int64_t epoch, const char *phase, double *loss
         if (o->max_steps > 0 && t->step >= o->max_steps) return RUN_LAST;
         int rows = epoch_batch_rows(r->n, o->batch, o->drop_last, s);
         float lr = lr_at(o->sched, o->lr, t->step, r->warmup, r->total);
-        StepStats st = {.signal = run_stop_poll(r)}; /* taken between steps only (stopsig.h) */
+        StepStats st = {.signal = run_stop_poll(r)}; /* taken between steps only (src/cli/stopsig.h) */
         if (trainer_step_global(t, &r->td[0], r->order + s * o->batch, rows, lr, &st, err)) {
             fail_tail(err, r->saved_step, o->out);
             return -1;
