@@ -34,6 +34,12 @@ static void usage(FILE *f) {
     fprintf(f, "\n'pifi COMMAND --help' describes each command.\n");
 }
 
+/* A bug in pifi (pifi_bug): its message, then the library aborts. */
+static void on_bug(const char *msg) {
+    fprintf(stderr, "pifi: %s\n", msg);
+    fflush(stderr);
+}
+
 int main(int argc, char **argv) {
     /* first, while this is the only thread: a stop signal that comes from
      * here on waits for the command that takes it, and the others get the
@@ -42,6 +48,7 @@ int main(int argc, char **argv) {
     /* a write past `ulimit -f` fails with EFBIG and a message (every writer
      * goes through fileio.c) instead of killing the process */
     signal(SIGXFSZ, SIG_IGN);
+    pifi_set_bug_handler(on_bug);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -64,3 +64,18 @@ void *pifi_calloc(size_t count, size_t size, PifiErr *err) {
     if (!p) pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory allocating %zu x %zu bytes", count, size);
     return p;
 }
+
+static PifiBugFn g_bug_handler;
+static char g_bug_msg[PIFI_ERR_MSG_MAX]; /* the last words, for a debugger or a core dump */
+
+void pifi_set_bug_handler(PifiBugFn fn) { g_bug_handler = fn; }
+
+_Noreturn void pifi_bug(const char *fmt, ...) {
+    int n = snprintf(g_bug_msg, sizeof g_bug_msg, "internal error: ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_bug_msg + n, sizeof g_bug_msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (g_bug_handler) g_bug_handler(g_bug_msg);
+    abort(); /* a bug in pifi: nothing sensible to return to */
+}

@@ -301,8 +301,7 @@ void gemm_bf16(PifiCompute *cx, int ta, int tb, int M, int N, int K, float alpha
     if (M == 0 || N == 0) return;
     if ((beta != 0.0f && beta != 1.0f) || (bias && alpha != 1.0f)) {
         /* an invariant of pifi's own callers (compute.h), never of data or machine */
-        fprintf(stderr, "pifi: internal error: gemm_bf16 with beta %g, alpha %g and a bias\n", beta, alpha);
-        abort();
+        pifi_bug("gemm_bf16 with beta %g, alpha %g and a bias", beta, alpha);
     }
     cx->flops += 2.0 * M * N * K;
     if (native(cx)) {

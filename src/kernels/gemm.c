@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "pifi/err.h"
+
 static atomic_int g_faults; /* accumulating products sgemm could not finish (out of memory) */
 
 int gemm_f32_take_faults(void) { return atomic_exchange(&g_faults, 0); }
@@ -43,9 +45,7 @@ void gemm_f32(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
     } else if (s != dnnl_success) {
         /* dnnl_invalid_arguments, the only other status: sizes or strides
          * that do not fit, a bug in the caller (pifi), never the data's */
-        fprintf(stderr, "pifi: internal error: dnnl_sgemm failed (%d) M=%d N=%d K=%d\n", (int)s, M,
-                N, K);
-        abort();
+        pifi_bug("dnnl_sgemm failed (%d) M=%d N=%d K=%d", (int)s, M, N, K);
     }
 }
 

@@ -12,9 +12,8 @@
  * that caller, not a condition of the data or the machine. */
 static void need(const PifiCompute *cx, size_t n, size_t qbytes) {
     if (n <= cx->s16_cap && qbytes <= cx->sq_cap) return;
-    fprintf(stderr, "pifi: internal error: compute scratch of %zu/%zu elements/bytes is below %zu/%zu "
-            "(compute_reserve)\n", cx->s16_cap, cx->sq_cap, n, qbytes);
-    abort();
+    pifi_bug("compute scratch of %zu/%zu elements/bytes is below %zu/%zu (compute_reserve)", cx->s16_cap, cx->sq_cap,
+             n, qbytes);
 }
 
 /* Use the bf16 copy of w? Yes in a bf16 context, and whenever it is all there is. */
@@ -86,8 +85,7 @@ void linear_backward(PifiCompute *cx, float *dinp, float *dweight, float *dbias,
     }
     if (dbias) matmul_backward(NULL, NULL, dbias, dout, NULL, NULL, BT, C, OC);
     if (dweight && !bf) { /* int8 weights are frozen (quantized runs only infer): a caller's bug */
-        fprintf(stderr, "pifi: internal error: weight gradient of an int8 linear layer\n");
-        abort();
+        pifi_bug("weight gradient of an int8 linear layer");
     }
     int dq = compute_bf16(cx); /* gradients in bf16 for the products */
     if (bf || dq) {

@@ -32,6 +32,15 @@ int pifi_errk(PifiErr *err, PifiErrKind kind, const char *fmt, ...)
 /* Prefix an existing message: "<prefix>: <old msg>". Returns -1. */
 int pifi_err_prefix(PifiErr *err, const char *prefix);
 
+/* A broken internal invariant: a bug in pifi, never a condition the input
+ * or the machine can cause. The message ("internal error: ...") goes to the
+ * handler the program installed (the CLI writes it on stderr; none: it is
+ * kept only in the core dump), then the process aborts. The one place the
+ * library ends a process. */
+typedef void (*PifiBugFn)(const char *msg);
+void pifi_set_bug_handler(PifiBugFn fn);
+_Noreturn void pifi_bug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Allocation that reports failure through err instead of returning silently. */
 void *pifi_malloc(size_t n, PifiErr *err);
 void *pifi_calloc(size_t count, size_t size, PifiErr *err);
