@@ -5,10 +5,11 @@
  * al., ACL 2025), on the CPU. This header is what a program embedding pifi
  * needs: train a classifier on a task or the caller's files, open the run
  * directory it wrote, classify texts with it, evaluate it on a task or a
- * file, quantize it to int8, and embed texts with a pretrained encoder. Handles are opaque; every call that can fail returns a
- * pifi_status and, when err is not NULL, fills it with one line naming the
- * file or subject and what is wrong. The library never prints and never
- * exits.
+ * file, quantize it to int8, and embed texts with a pretrained encoder.
+ * Handles are opaque; every call that can fail returns a pifi_status and,
+ * when err is not NULL, fills it with one line naming the file or subject
+ * and what is wrong. The library never prints and never exits (a bug in
+ * pifi itself, a broken internal invariant, aborts).
  *
  *     pifi_run *run;
  *     pifi_error err;
