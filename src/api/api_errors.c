@@ -2,7 +2,6 @@
  * small conversions the API files share (api_internal.h). */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "api/api_internal.h"
 
@@ -33,10 +32,4 @@ int api_precision(pifi_precision p, PifiPrecision *out, PifiErr *err) {
     case PIFI_PRECISION_BF16: *out = PIFI_PREC_BF16; return 0;
     }
     return pifi_errf(err, "precision %d is not one of pifi_precision's values", (int)p);
-}
-
-double api_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "core/log.h"
 #include "data/data_spec.h"
 #include "pifi/metrics.h"
 #include "train/tokdata.h"
@@ -57,7 +58,7 @@ static void eval_tell(void *ctx, int64_t done, int64_t total, double loss_sum) {
     p->steps = (total + t->batch - 1) / t->batch;
     p->loss_mean = done ? loss_sum / (double)done : 0.0;
     p->loss_last = done > t->last_done ? (loss_sum - t->last_sum) / (double)(done - t->last_done) : p->loss_mean;
-    p->elapsed_s = api_now() - t->t0;
+    p->elapsed_s = pifi_now() - t->t0;
     p->examples_per_s = p->elapsed_s > 0 ? (double)done / p->elapsed_s : 0.0;
     t->last_done = done, t->last_sum = loss_sum;
     t->cb->progress(p, t->cb->user);
@@ -106,7 +107,7 @@ pifi_status pifi_evaluate(pifi_run *run, const pifi_data *data, pifi_split split
         cb->log(line, cb->user);
     }
     int tells = cb && cb->progress;
-    EvalTell tell = {cb, {0}, batch, api_now(), 0, 0};
+    EvalTell tell = {cb, {0}, batch, pifi_now(), 0, 0};
     char phase[128];
     const char *base = strrchr(ev->source, '/');
     if (ev->task[0]) snprintf(phase, sizeof phase, "eval %.40s %s", ev->task, split_name((PifiSplit)split));

@@ -16,8 +16,6 @@ struct pifi_run {
 
 /* Copy e into err (when not NULL) and return its status. */
 pifi_status api_fail(const PifiErr *e, pifi_error *err);
-/* Seconds on the monotonic clock. */
-double api_now(void);
 /* The public precision as the library's: AUTO resolved here, the one place. */
 int api_precision(pifi_precision p, PifiPrecision *out, PifiErr *err);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api/api_internal.h"
+#include "core/log.h"
 #include "data/data_spec.h"
 #include "train/train_options.h"
 #include "train/train_run.h"
@@ -126,7 +127,7 @@ static void tell_progress(const TrainProgress *tp, void *user) {
     p.loss_mean = tp->mean_loss;
     p.loss_last = tp->last_loss;
     p.examples_per_s = tp->examples_per_s;
-    p.elapsed_s = api_now() - t->t0;
+    p.elapsed_s = pifi_now() - t->t0;
     t->cb->progress(&p, t->cb->user);
 }
 
@@ -180,7 +181,7 @@ pifi_status pifi_train(const pifi_train_options *opts, const pifi_data *data, co
     if (rc == 0) {
         PifiDataset *splits[3] = {&ld.split[0], ld.have[1] ? &ld.split[1] : NULL, ld.have[2] ? &ld.split[2] : NULL};
         pifi_callbacks none = {0};
-        TrainTell tell = {cb ? cb : &none, api_now()};
+        TrainTell tell = {cb ? cb : &none, pifi_now()};
         TrainCallbacks tcb = {.on_progress = tell_progress, .on_log = tell_log, .stop_requested = tell_stop,
                               .user = &tell};
         TrainResult tr;

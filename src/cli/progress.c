@@ -4,21 +4,15 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/stopsig.h"
-
-double progress_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
+#include "core/log.h"
 
 void progress_init(Progress *p, int64_t total, int64_t done_at_start) {
     memset(p, 0, sizeof *p); /* mean_only too: set after this by an evaluation */
     p->tty = isatty(STDERR_FILENO);
-    p->t_start = progress_now();
+    p->t_start = pifi_now();
     p->t_last = 0;
     p->interval = p->tty ? 0.2 : 10.0;
     p->total = total;
@@ -76,12 +70,12 @@ void progress_update(Progress *p, const char *phase, int64_t done, double mean_l
     p->last_loss = last_loss;
     p->examples_per_s = examples_per_s;
     p->pending = 1;
-    double now = progress_now();
+    double now = pifi_now();
     if (now - p->t_last >= p->interval) print(p, now);
 }
 
 void progress_flush(Progress *p) {
-    if (p->pending) print(p, progress_now());
+    if (p->pending) print(p, pifi_now());
 }
 
 void progress_finish(Progress *p) {

@@ -28,7 +28,6 @@ typedef struct {
     int mean_only;       /* show the mean loss so far only (an evaluation: no "last step") */
 } Progress;
 
-double progress_now(void);
 void progress_init(Progress *p, int64_t total, int64_t done_at_start);
 /* Record step `done` of total (global), with the phase label (e.g. "epoch
  * 1/3"), the epoch's mean loss so far, the step's loss and the throughput;
