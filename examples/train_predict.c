@@ -14,7 +14,7 @@
 
 static void on_progress(const pifi_progress *p, void *user) {
     (void)user;
-    if (p->step > 0 && (p->step == p->steps || p->step % 10 == 0))
+    if (p->event == PIFI_PROGRESS_STEP && (p->step == p->steps || p->step % 10 == 0))
         fprintf(stderr, "%s: step %lld/%lld, loss %.4f\n", p->phase, p->step, p->steps, p->loss_mean);
 }
 

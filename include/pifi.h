@@ -150,16 +150,28 @@ typedef struct {
     int skip_bad_rows;    /* 1: skip (and count) malformed rows instead of failing */
     double train_fraction; /* training: a stratified fraction of the training split, seeded by the
                               options' seed; 0 or 1: all of it */
+    const char *const *eval_tasks; /* training: after it, also test the kept weights on these */
+    int n_eval_tasks;              /* tasks' test splits (cross-domain), at most PIFI_EVAL_TASKS_MAX */
 } pifi_data;
+
+#define PIFI_EVAL_TASKS_MAX 64
 
 /* A split of the data; the same numbers as the library's. */
 typedef enum { PIFI_TRAIN = 0, PIFI_VALID = 1, PIFI_TEST = 2 } pifi_split;
 
 /* ---- progress ------------------------------------------------------------- */
 
+/* What a progress report marks. */
+typedef enum {
+    PIFI_PROGRESS_BEGIN = 0, /* before the first batch or step; done: what was done before (a resumed run's steps) */
+    PIFI_PROGRESS_STEP = 1,  /* after a batch or an optimizer step */
+    PIFI_PROGRESS_PAUSE = 2, /* training: the steps stop (an epoch ended and its evaluation follows, or a stop) */
+} pifi_progress_event;
+
 /* Where a long call is, told to a callback after each batch (evaluation)
  * or optimizer step (training). */
 typedef struct {
+    pifi_progress_event event;
     const char *phase;      /* "eval sst2 test", "epoch 1/3", ... */
     long long step, steps;  /* batches (steps) done and in all: of the evaluation, of the whole training */
     long long done, total;  /* examples done and in all (evaluation); steps (training) */
@@ -169,15 +181,29 @@ typedef struct {
     double examples_per_s;  /* throughput of the last batch or step */
 } pifi_progress;
 
+/* What a stop request means while a training run is in a phase: for a
+ * caller that stops on a signal (`pifi train` exits at once in LOAD and EVAL,
+ * and asks the run to stop in STEPS and FINISH). */
+typedef enum {
+    PIFI_PHASE_LOAD = 0,   /* loading and preparing: nothing to save yet */
+    PIFI_PHASE_STEPS = 1,  /* training steps: a stop is taken after the step, the checkpoint saved */
+    PIFI_PHASE_EVAL = 2,   /* an evaluation after which nothing needs saving: the last checkpoint stays */
+    PIFI_PHASE_FINISH = 3, /* an evaluation whose steps are saved after it: a stop is taken then */
+} pifi_phase;
+
 /* What a long call tells its caller while it runs; any member may be NULL. */
 typedef struct {
-    /* after each batch, and once before the first with step 0 */
+    /* once before the first batch or step (PIFI_PROGRESS_BEGIN), after each */
     void (*progress)(const pifi_progress *p, void *user);
     /* a line worth showing the user (a note, a warning), without newline */
     void (*log)(const char *line, void *user);
     /* training: polled before each step; nonzero stops the run after that
-     * step with its checkpoint saved (pifi_train_result.stopped) */
+     * step with its checkpoint saved (pifi_train_result.stopped holds it) */
     int (*stop)(void *user);
+    /* training: the run enters a phase; stop_means: one line saying what a
+     * stop now does to the run ("... continue with `pifi train --resume
+     * RUN`"), or NULL */
+    void (*phase)(pifi_phase phase, const char *stop_means, void *user);
     void *user;
 } pifi_callbacks;
 
@@ -230,37 +256,102 @@ void pifi_train_options_free(pifi_train_options *o);
 /* Set one option from its text. key: "slm" (the SLM directory), "llm" (an
  * LLM directory or .gguf), "layer" (its index, negative from the end),
  * "llm_layer" (a layer from `pifi extract`), "method" (base, pifi,
- * pifi-unfrozen, pifi-random, lora), "overwrite" (true|false), or a key of
- * the option table as config.json and grid files spell it ("epochs", "lr",
- * "batch", "precision", "early_stopping_patience", ...; pifi_train_option_key
- * lists them), range-checked as `pifi train` checks it. Booleans are
- * true|false. */
+ * pifi-unfrozen, pifi-random, lora), "overwrite" (true|false), "threads"
+ * (the size of the thread pool, process-wide), "max_memory" (a budget such
+ * as "2G": the run is refused when its estimate is over it, and an
+ * allocation past it fails; process-wide), or a key of the option table as
+ * config.json and grid files spell it ("epochs", "lr", "batch", "precision",
+ * "early_stopping_patience", ...; pifi_train_option_key lists them),
+ * range-checked as `pifi train` checks it. Booleans are true|false. */
 pifi_status pifi_train_options_set(pifi_train_options *o, const char *key, const char *value, pifi_error *err);
 
-/* The option table's keys and help lines, i in [0, pifi_train_option_count). */
+/* The option table's keys and help lines, i in [0, pifi_train_option_count);
+ * resumable: 1 when pifi_train_resume may change the option. */
 int pifi_train_option_count(void);
 const char *pifi_train_option_key(int i);
 const char *pifi_train_option_help(int i);
+int pifi_train_option_resumable(int i);
+
+/* ---- several processes (MPI) ---------------------------------------------- */
+
+/* The processes an MPI launcher started together (mpirun, srun): training
+ * with them set (pifi_train_options_set_dist) is data parallel, each rank
+ * taking its share of every batch, and gives the same run as one process;
+ * rank 0 writes the run directory. Without a launcher it is this process
+ * alone. */
+typedef struct pifi_dist pifi_dist;
+
+/* Join the processes (MPI_Init when a launcher started this one). Call
+ * once, before any thread starts. *out is set even when this fails, for
+ * pifi_dist_broken (NULL only when out of memory); close it either way. */
+pifi_status pifi_dist_open(pifi_dist **out, pifi_error *err);
+/* MPI_Finalize, unless the job is broken (the caller aborts it then). */
+void pifi_dist_close(pifi_dist *d);
+int pifi_dist_rank(const pifi_dist *d);
+int pifi_dist_size(const pifi_dist *d);
+/* After a call with d failed: 1 when this rank should show its error (the
+ * rank whose failure is the cause, else rank 0; always in one process). */
+int pifi_dist_reports(const pifi_dist *d);
+/* After a call with d failed: 1 when only this rank knows, so the others
+ * may wait for it forever: the caller must abort the whole job (MPI_Abort). */
+int pifi_dist_broken(const pifi_dist *d);
+
+/* Train with these processes (NULL: this one alone). d must outlive the
+ * options' use. */
+void pifi_train_options_set_dist(pifi_train_options *o, pifi_dist *d);
+
+/* ---- the result ------------------------------------------------------------ */
+
+/* A run's result on another task's test split (pifi_data.eval_tasks). */
+typedef struct {
+    const char *task;         /* "cr" */
+    long long n;              /* examples */
+    double loss, accuracy, macro_f1, mcc, seconds;
+} pifi_task_scores;
 
 /* How a training run ended. */
 typedef struct {
-    int stopped;              /* cb->stop ended it early: its checkpoint is saved (`pifi train --resume
-                                 OUT` continues it); the other fields are where it stood */
+    int stopped;              /* nonzero: cb->stop returned this and ended the run; its checkpoint is saved
+                                 (pifi_train_resume continues it); the rest is where it stood */
+    int complete_already;     /* pifi_train_resume of a complete run: its results read back, nothing trained */
+    const char *method;       /* "pifi", "base", ... */
     long long steps;          /* optimizer steps taken */
+    long long steps_per_epoch;
     long long best_epoch;     /* the epoch whose weights were kept (1-based) */
-    double best_valid;        /* its validation metric (metric_for_best), -1: no validation split */
-    long long stopped_early;  /* early stopping ended the run after this epoch (0: it did not) */
+    int best_partial;         /* ... kept where max_steps stopped, inside that epoch */
+    long long partial_epoch;  /* max_steps stopped inside this epoch (0: it did not) ... */
+    long long partial_steps;  /* ... after this many of its steps */
+    const char *metric_for_best;      /* "accuracy", "macro_f1" or "mcc" */
+    const char *metric_for_best_name; /* "accuracy", "macro-F1", "MCC" */
+    double best_valid;        /* the kept epoch's metric_for_best on the validation split, -1: no split */
+    long long stopped_early;  /* early stopping ended the run after this epoch (0: it did not) ... */
+    int early_stopping_patience; /* ... with this patience */
     double test_accuracy, test_macro_f1, test_mcc; /* of the kept weights; -1: no test split */
-    double seconds;
+    double seconds;           /* of this call's training and evaluation */
+    int n_eval_tasks;         /* pifi_data.eval_tasks' results */
+    pifi_task_scores eval_tasks[PIFI_EVAL_TASKS_MAX];
 } pifi_train_result;
 
 /* Train a classifier on data (a task, or train/valid/test files) into the
  * run directory out_dir, as `pifi train` does: the best epoch's weights,
- * config.json, the log, metrics.json (pifi_run_open reads it). out_dir must
- * not hold a run unless "overwrite" is set. Progress and notes go through cb
- * (may be NULL). One process (MPI runs are `pifi train`'s). */
+ * config.json, the log, metrics.json (pifi_run_open reads it), a checkpoint
+ * while it trains. out_dir must not hold a run unless "overwrite" is set.
+ * Progress, notes and phases go through cb (may be NULL; with several
+ * processes, only rank 0's are told). */
 pifi_status pifi_train(const pifi_train_options *o, const pifi_data *data, const char *out_dir,
                        const pifi_callbacks *cb, pifi_train_result *res, pifi_error *err);
+
+/* Continue the run in run_dir from its checkpoint (after a stop, a crash or
+ * a kill) with every setting of its config.json, bit-identically to an
+ * uninterrupted run. changes (may be NULL) sets what a resume may change:
+ * the resumable options of the table, "threads" and "max_memory", recorded
+ * in config.json ("resumes"); a change of precision is announced through
+ * cb->log (the continuation is no longer bit-identical); any other option
+ * set in changes is refused. A complete run is not trained again:
+ * res->complete_already, its results read back (and its eval_tasks
+ * evaluated if a stop had left them out). */
+pifi_status pifi_train_resume(const char *run_dir, const pifi_train_options *changes, const pifi_callbacks *cb,
+                              pifi_train_result *res, pifi_error *err);
 
 /* ---- int8 quantization ---------------------------------------------------- */
 

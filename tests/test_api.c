@@ -62,13 +62,24 @@ static void test_train_options(void) {
     pifi_train_options_free(o);
 }
 
+/* The first progress report of a call: where the run began. */
+typedef struct {
+    long long done_at_begin, steps;
+} Begin;
+
+static void on_begin(const pifi_progress *p, void *user) {
+    Begin *b = user;
+    if (p->event == PIFI_PROGRESS_BEGIN && b->done_at_begin < 0) b->done_at_begin = p->done, b->steps = p->total;
+}
+
 static int stop_at_third(void *user) {
     int *polls = user;
     return ++*polls >= 3;
 }
 
 /* A stop request: the run ends after the step it was asked before, its
- * checkpoint saved, and says so. Needs the real MiniLM and SST-2. */
+ * checkpoint saved, and says so; pifi_train_resume continues it to the end.
+ * Needs the real MiniLM and SST-2. */
 static void test_train_stop(void) {
     const char *models = getenv("PIFI_MODELS"), *data = getenv("PIFI_DATA"), *tmp = test_tmp();
     char slm[1024], train[1024], out[1024], ckpt[1100], tsv[1100];
@@ -114,6 +125,33 @@ static void test_train_stop(void) {
     CHECKF(c != NULL, "no checkpoint %s", ckpt);
     if (c) fclose(c);
     pifi_train_options_free(o);
+
+    /* resume: what a resume may not change is refused; then it continues
+     * from step 3 to the end, and once more it is complete already */
+    pifi_train_options *ch = pifi_train_options_new();
+    REQUIRE(ch != NULL);
+    REQUIRE(pifi_train_options_set(ch, "lr", "1e-3", &e) == PIFI_OK);
+    CHECK(pifi_train_resume(out, ch, NULL, &r, &e) == PIFI_E_INPUT);
+    CHECK_API_MSG(e, "\"lr\"");
+    pifi_train_options_free(ch);
+    ch = pifi_train_options_new();
+    REQUIRE(ch && pifi_train_options_set(ch, "slm", slm, &e) == PIFI_OK);
+    CHECK(pifi_train_resume(out, ch, NULL, &r, &e) == PIFI_E_INPUT);
+    CHECK_API_MSG(e, "\"slm\"");
+    pifi_train_options_free(ch);
+    ch = pifi_train_options_new();
+    REQUIRE(ch && pifi_train_options_set(ch, "keep_checkpoint", "true", &e) == PIFI_OK);
+    Begin b = {-1, 0};
+    pifi_callbacks cb2 = {.progress = on_begin, .user = &b};
+    CHECKF(pifi_train_resume(out, ch, &cb2, &r, &e) == PIFI_OK, "%s", e.message);
+    CHECKF(b.done_at_begin == 3 && b.steps == 12, "began at %lld, %lld steps told", b.done_at_begin, b.steps);
+    CHECKF(!r.stopped && !r.complete_already && r.steps == 12 && strcmp(r.method, "base") == 0,
+           "stopped %d, complete %d, %lld steps, method %s", r.stopped, r.complete_already, r.steps, r.method);
+    CHECK(r.best_epoch >= 1 && r.best_epoch <= 2 && r.test_accuracy == -1 && r.best_valid == -1);
+    pifi_train_result again;
+    CHECKF(pifi_train_resume(out, NULL, NULL, &again, &e) == PIFI_OK, "%s", e.message);
+    CHECK(again.complete_already && again.steps == 12 && again.best_epoch == r.best_epoch);
+    pifi_train_options_free(ch);
 }
 
 static void test_bad_handles(void) {

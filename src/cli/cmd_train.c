@@ -1,8 +1,10 @@
 /* cmd_train.c: `pifi train`: fine-tune a classifier with one of the paper's
- * methods, or continue one with --resume. Lists (--seeds, --layer -1,-2)
- * make -o a directory of runs, trained and summarised by the experiment
- * runner (src/exp/) as the grid of those cells; --eval-task adds the grid's
- * cross-domain evaluation. */
+ * methods, or continue one with --resume, through include/pifi.h
+ * (pifi_train, pifi_train_resume; under mpirun with pifi_dist). The flags
+ * are the option table's rows (train/train_options.h) and the model's and
+ * data's own. Lists (--seeds, --layer -1,-2) make -o a directory of runs,
+ * trained and summarised by the experiment runner (src/exp/) as the grid of
+ * those cells; --eval-task adds the cross-domain evaluation. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -19,17 +21,10 @@
 #include "cli/train_grid.h"
 #include "data/tasks_desc.h"
 #include "exp/grid.h"
-#include "exp/runner.h"
-#include "pifi/llm_layer.h"
 #include "pifi/fileio.h"
-#include "pifi/json.h"
 #include "train/dist.h"
-#include "train/early_stop.h"
-#include "train/runio.h"
-#include "train/runio_int8.h"
 #include "cli/stopsig.h"
 #include "train/train_options.h"
-#include "train/train_run.h"
 
 /* --help: these parts around the option table's groups (train/train_options.h). */
 static const char *const HELP_HEAD =
@@ -170,174 +165,170 @@ static int parse_task_list(const char *s, const char **out, int *n) {
     }
 }
 
-/* Each --eval-task must have the training data's classes (names, in order) and its data. */
+/* A grid's --eval-task tasks: each can test a run on the training data's classes. */
 static int check_eval_tasks(const DataArgs *da, const PifiDataset *train) {
-    for (int i = 0; i < da->n_eval_tasks; i++) {
-        const PifiTaskInfo *ti = task_find(da->eval_tasks[i]);
-        if (da->task && !strcmp(da->task, ti->name))
-            return cli_usage_error("train", "--eval-task %s: the run is tested on its own task anyway", ti->name);
-        /* the task's classes are matched to the run's by name (data/task_labels.c), as at evaluation */
-        int to_run[256];
-        char note[512];
-        PifiErr e = {0};
-        if (task_labels_match(ti, (const char *const *)train->label_names, train->num_classes, to_run, note,
-                              sizeof note, &e))
-            return cli_usage_error("train", "--eval-task %s", e.msg);
-        if (note[0]) fprintf(stderr, "pifi: train: --eval-task: note: %s\n", note);
-        char root[4096];
-        char *dir = pifi_path_join(task_data_dir(da->data_dir, root, sizeof root), ti->data_subdir);
-        int ok = dir && pifi_is_dir(dir);
-        if (!ok) cli_usage_error("train", "--eval-task %s: no data folder %s (set --data-dir or PIFI_DATA)", ti->name, dir ? dir : "?");
-        free(dir);
-        if (!ok) return 2;
-    }
+    PifiErr e = {0};
+    if (task_eval_tasks_check(da->eval_tasks, da->n_eval_tasks, da->task, da->data_dir,
+                              (const char *const *)train->label_names, train->num_classes, cli_log, NULL, &e))
+        return cli_usage_error("train", "%s", e.msg);
     return 0;
 }
 
-/* The run's --eval-task results (data "eval_tasks") into *ev and metrics.json. */
-static int eval_tasks_after(const TrainOpts *o, const cJSON *data, cJSON **ev, PifiErr *err) {
-    const cJSON *list = cJSON_GetObjectItemCaseSensitive(data, "eval_tasks"), *it;
-    const char *names[GRID_MAX_LIST];
-    int n = 0;
-    cJSON_ArrayForEach(it, list) if (cJSON_IsString(it) && n < GRID_MAX_LIST) names[n++] = it->valuestring;
-    *ev = NULL;
-    if (n == 0) return 0;
-    const cJSON *dd = cJSON_GetObjectItemCaseSensitive(data, "data_dir");
-    if (exp_eval_run(o->out, names, n, cJSON_IsString(dd) ? dd->valuestring : NULL, o->eval_batch, ev, err)) return -1;
-    char *p = pifi_path_join(o->out, "metrics.json");
-    cJSON *m = NULL;
-    int rc = p ? pifi_json_load(p, 1 << 26, &m, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    if (rc == 0) {
-        cJSON_DeleteItemFromObjectCaseSensitive(m, "eval_tasks");
-        cJSON_AddItemReferenceToObject(m, "eval_tasks", *ev);
-        rc = runio_write_json(p, m, err);
-    }
-    cJSON_Delete(m);
-    free(p);
-    return rc;
-}
-
 /* The run's result: one line (and the test metrics), or --json. The best
- * epoch may be the partial one --max-steps stopped in (train_run.h). */
-static void print_result(const TrainResult *r, const TrainOpts *o, const cJSON *ev, int json) {
-    const cJSON *e;
+ * epoch may be the partial one --max-steps stopped in. */
+static void print_result(const pifi_train_result *r, const char *run, int json) {
     if (json) {
         printf("{\"run\":");
-        cli_json_string(stdout, o->out);
-        printf(",\"method\":\"%s\",\"steps\":%lld,\"best_epoch\":%lld,\"best_epoch_partial\":%s",
-               method_name(o->method), (long long)r->steps, (long long)r->best_epoch, r->best_partial ? "true" : "false");
-        if (r->best_partial)
-            printf(",\"best_epoch_steps\":%lld,\"steps_per_epoch\":%lld", (long long)r->partial_steps,
-                   (long long)r->steps_per_epoch);
+        cli_json_string(stdout, run);
+        printf(",\"method\":\"%s\",\"steps\":%lld,\"best_epoch\":%lld,\"best_epoch_partial\":%s", r->method, r->steps,
+               r->best_epoch, r->best_partial ? "true" : "false");
+        if (r->best_partial) printf(",\"best_epoch_steps\":%lld,\"steps_per_epoch\":%lld", r->partial_steps, r->steps_per_epoch);
         printf(",\"valid_%s\":%.6f,\"test_accuracy\":%.6f,\"test_macro_f1\":%.6f,\"test_mcc\":%.6f,"
-               "\"seconds\":%.1f,\"complete_already\":%s", best_metric_key(o->metric_for_best), r->best_valid,
-               r->test_accuracy, r->test_macro_f1, r->test_mcc, r->seconds, r->complete_already ? "true" : "false");
-        if (r->stopped_early) printf(",\"stopped_early_after_epoch\":%lld", (long long)r->stopped_early);
-        char *s = ev ? cJSON_PrintUnformatted(ev) : NULL;
-        if (s) printf(",\"eval_tasks\":%s", s);
-        free(s);
+               "\"seconds\":%.1f,\"complete_already\":%s", r->metric_for_best, r->best_valid, r->test_accuracy,
+               r->test_macro_f1, r->test_mcc, r->seconds, r->complete_already ? "true" : "false");
+        if (r->stopped_early) printf(",\"stopped_early_after_epoch\":%lld", r->stopped_early);
+        if (r->n_eval_tasks) {
+            printf(",\"eval_tasks\":{");
+            for (int i = 0; i < r->n_eval_tasks; i++) {
+                const pifi_task_scores *t = &r->eval_tasks[i];
+                printf("%s\"%s\":{\"task\":\"%s\",\"split\":\"test\",\"n\":%lld,\"loss\":%.17g,\"accuracy\":%.17g,"
+                       "\"macro_f1\":%.17g,\"mcc\":%.17g,\"seconds\":%.3f}", i ? "," : "", t->task, t->task, t->n,
+                       t->loss, t->accuracy, t->macro_f1, t->mcc, t->seconds);
+            }
+            printf("}");
+        }
         printf("}\n");
         return;
     }
-    printf("%s: method %s, %lld steps", o->out, method_name(o->method), (long long)r->steps);
+    printf("%s: method %s, %lld steps", run, r->method, r->steps);
     if (r->complete_already) printf(" (complete already: nothing trained or evaluated now)");
     else printf(" in %.1f s", r->seconds);
     if (r->best_partial) {
-        printf(", stopped at step %lld of epoch %lld (--max-steps; %lld steps an epoch)", (long long)r->partial_steps,
-               (long long)r->best_epoch, (long long)r->steps_per_epoch);
-        if (r->best_valid >= 0) printf("; valid %s %.4f", best_metric_words(o->metric_for_best), r->best_valid);
+        printf(", stopped at step %lld of epoch %lld (--max-steps; %lld steps an epoch)", r->partial_steps,
+               r->best_epoch, r->steps_per_epoch);
+        if (r->best_valid >= 0) printf("; valid %s %.4f", r->metric_for_best_name, r->best_valid);
     } else {
-        printf(", best epoch %lld", (long long)r->best_epoch);
-        if (r->best_valid >= 0) printf(" (valid %s %.4f)", best_metric_words(o->metric_for_best), r->best_valid);
+        printf(", best epoch %lld", r->best_epoch);
+        if (r->best_valid >= 0) printf(" (valid %s %.4f)", r->metric_for_best_name, r->best_valid);
         if (r->stopped_early)
             printf("; stopped early after epoch %lld (--early-stopping-patience %d: no better valid %s since)",
-                   (long long)r->stopped_early, o->early_stopping_patience, best_metric_words(o->metric_for_best));
+                   r->stopped_early, r->early_stopping_patience, r->metric_for_best_name);
         if (r->partial_epoch > 0)
-            printf("; stopped at step %lld of epoch %lld (--max-steps)", (long long)r->partial_steps,
-                   (long long)r->partial_epoch);
+            printf("; stopped at step %lld of epoch %lld (--max-steps)", r->partial_steps, r->partial_epoch);
     }
     printf("\n");
     if (r->test_accuracy >= 0)
         printf("test accuracy %.4f  macro-F1 %.4f  MCC %.4f\n", r->test_accuracy, r->test_macro_f1, r->test_mcc);
-    cJSON_ArrayForEach(e, ev) {
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(e, "accuracy"), *f = cJSON_GetObjectItemCaseSensitive(e, "macro_f1"),
-                    *c = cJSON_GetObjectItemCaseSensitive(e, "mcc");
-        printf("on %s (test): accuracy %.4f  macro-F1 %.4f  MCC %.4f\n", e->string, cJSON_GetNumberValue(a),
-               cJSON_GetNumberValue(f), cJSON_GetNumberValue(c));
+    for (int i = 0; i < r->n_eval_tasks; i++) {
+        const pifi_task_scores *t = &r->eval_tasks[i];
+        printf("on %s (test): accuracy %.4f  macro-F1 %.4f  MCC %.4f\n", t->task, t->accuracy, t->macro_f1, t->mcc);
     }
 }
 
 /* Stop every rank of the job (a failure only this rank knows about: the
  * others may be waiting for it); the exit status where MPI_Abort returns. */
-static int abort_job(const Dist *d, int status) {
+static int abort_job(int status) {
     fflush(stderr);
 #ifdef PIFI_HAVE_MPI
-    if (d->mpi) MPI_Abort(MPI_COMM_WORLD, status ? status : 1);
-#else
-    (void)d;
+    int up = 0, down = 0;
+    MPI_Initialized(&up);
+    MPI_Finalized(&down);
+    if (up && !down) MPI_Abort(MPI_COMM_WORLD, status ? status : 1);
 #endif
     return status;
 }
 
-/* Print a failure once: where it happened, or on rank 0 when every rank
- * failed the same way. A failure the other ranks do not know about stops the
- * whole job (they may be waiting for this rank). */
-static int report_failure(Dist *d, const PifiErr *err) {
-    int st = err->kind == PIFI_ERR_RUNTIME ? 1 : 2; /* as cli_fail */
-    if (d->size > 1 && d->broken) {
-        cli_fail(err);
-        return abort_job(d, st);
-    }
-    if (d->size == 1 || (d->own_fail && (d->rank == 0 || d->fail_count < d->size)) || (!d->own_fail && d->rank == 0))
-        return cli_fail(err);
-    return st;
+/* Print a failure once (pifi_dist_reports), and stop the whole job when
+ * only this rank knows about it. */
+static int report_failure(const pifi_dist *d, const pifi_error *err) {
+    int st = err->code == PIFI_E_RUNTIME ? 1 : 2; /* as cli_fail_api */
+    if (!d || pifi_dist_reports(d)) cli_fail_api(err);
+    return d && pifi_dist_broken(d) ? abort_job(st) : st;
 }
 
-/* What --resume was given besides the run: the table's TOPT_RESUME rows
- * (given[i] for TRAIN_OPTIONS[i], their values in cli) and --threads,
- * --max-memory (NULL when not). */
+/* What the command line set, as the API's options: the table's rows given
+ * (their text as given; a flag's and a yes/no's as true/false), and unless
+ * resume the model and the rest; --threads and --max-memory. */
 typedef struct {
-    const TrainOpts *cli;
     const unsigned char *given;
-    const char *threads, *max_memory;
-} ResumeArgs;
+    const char *const *arg;
+    const TrainOpts *o;
+    const char *llm_layer, *threads, *max_memory;
+} CliSet;
 
-/* Apply the settings given with --resume to o (read from config.json) and
- * list those that differ from it, for train_run to record (config.json
- * "resumes", train_log.jsonl); NULL when nothing differs. A change of a
- * TOPT_WAS row (the precision) is announced: the continuation is no longer
- * bit-identical. */
-static cJSON *resume_apply(TrainOpts *o, const ResumeArgs *a, int rank0) {
-    cJSON *c = cJSON_CreateObject();
-    if (!c) return NULL;
-    for (int i = 0; i < N_TRAIN_OPTIONS; i++) {
-        const TrainOption *r = &TRAIN_OPTIONS[i];
-        if (!a->given[i] || !(r->flags & TOPT_RESUME) || train_option_get(r, a->cli) == train_option_get(r, o))
-            continue;
-        cJSON_AddItemToObject(c, r->key, train_option_to_json(r, a->cli));
-        if (r->flags & TOPT_WAS) {
-            char now[64], was[64], key[96];
-            train_option_format(r, a->cli, now, sizeof now);
-            train_option_format(r, o, was, sizeof was);
-            if (rank0)
-                fprintf(stderr, "pifi: --%s %s: %s was trained in %s so far; it continues in %s, so it is no longer "
-                        "bit-identical to an uninterrupted run (recorded in its config.json \"resumes\")\n",
-                        r->flag, now, o->out, was, now);
-            snprintf(key, sizeof key, "%s_was", r->key);
-            cJSON_AddItemToObject(c, key, train_option_to_json(r, o));
-        }
-        train_option_set(r, o, train_option_get(r, a->cli));
-    }
-    if (a->threads) cJSON_AddNumberToObject(c, "threads", atoi(a->threads));
-    if (a->max_memory) cJSON_AddStringToObject(c, "max_memory", a->max_memory);
-    if (!c->child) {
-        cJSON_Delete(c);
+static pifi_train_options *api_options(const CliSet *c, int resume, pifi_error *err) {
+    pifi_train_options *t = pifi_train_options_new();
+    if (!t) {
+        err->code = PIFI_E_RUNTIME;
+        snprintf(err->message, sizeof err->message, "out of memory");
         return NULL;
     }
-    return c;
+    const TrainOpts *o = c->o;
+    char buf[32];
+    const char *k[16], *v[16];
+    int n = 0;
+    if (!resume) {
+        k[n] = "slm", v[n++] = o->slm;
+        k[n] = "method", v[n++] = method_name(o->method);
+        if (o->llm && !c->llm_layer) k[n] = "llm", v[n++] = o->llm;
+        if (c->llm_layer) k[n] = "llm_layer", v[n++] = c->llm_layer;
+        else snprintf(buf, sizeof buf, "%d", o->layer), k[n] = "layer", v[n++] = buf;
+        if (o->overwrite) k[n] = "overwrite", v[n++] = "true";
+    }
+    if (c->threads) k[n] = "threads", v[n++] = c->threads;
+    if (c->max_memory) k[n] = "max_memory", v[n++] = c->max_memory;
+    for (int i = 0; i < n; i++)
+        if (pifi_train_options_set(t, k[i], v[i], err)) goto fail;
+    for (int i = 0; i < N_TRAIN_OPTIONS; i++) {
+        const TrainOption *r = &TRAIN_OPTIONS[i];
+        if (!c->given[i]) continue;
+        const char *val = r->type == TOPT_BOOL ? (train_option_get(r, o) ? "true" : "false") : c->arg[i];
+        if (pifi_train_options_set(t, r->key, val, err)) goto fail;
+    }
+    return t;
+fail:
+    pifi_train_options_free(t);
+    return NULL;
 }
 
-int cmd_train(int argc, char **argv) {
+/* Several seeds or layers: the data checked here, the runs trained by the
+ * experiment runner (train_grid.c). */
+static int train_grid(const TrainOpts *o, const DataArgs *da, int llm_layer, const int *seeds, int n_seeds,
+                      const int *layers, int n_layers, int json) {
+    cJSON *data = data_args_json(da, "train");
+    if (!data) return 2; /* the message is printed */
+    LoadedData ld;
+    memset(&ld, 0, sizeof ld);
+    PifiErr err = {0};
+    int status = 0;
+    stop_begin(0); /* blocked before any thread starts, taken between steps (stopsig.h) */
+    if (data_load(data, PIFI_SPLITS_ALL, NULL, 0, &ld, &err)) status = cli_fail(&err);
+    else if (!ld.have[0]) status = cli_usage_error("train", "the data has no training split");
+    else if (da->n_eval_tasks && check_eval_tasks(da, &ld.split[0])) status = 2;
+    else if (!ld.have[2])
+        status = cli_usage_error("train", "several seeds or layers are compared on the test split: the data has "
+                                          "none (give --test FILE)");
+    data_free(&ld); /* the data is good: the runner loads it again in each run's process */
+    stop_end(); /* this process forwards SIGINT/SIGTERM to each run's (exp_run), which takes them itself */
+    if (!status) status = train_grid_run(o, da, data, llm_layer, seeds, n_seeds, layers, n_layers, json);
+    cJSON_Delete(data);
+    return status;
+}
+
+/* Everything the command line says. */
+typedef struct {
+    TrainOpts o;
+    DataArgs da;
+    const char *resume, *llm_layer, *threads, *max_memory;
+    int json, seed_set, other_flags;
+    unsigned char given[TRAIN_OPTIONS_MAX]; /* the table's rows given ... */
+    const char *arg[TRAIN_OPTIONS_MAX];     /* ... and their values */
+    int seeds[GRID_MAX_LIST], layers[GRID_MAX_LIST], n_seeds, n_layers, n_eval;
+    const char *eval_tasks[GRID_MAX_LIST];
+} TrainArgs;
+
+/* argv into *a: -1 to go on, else the exit status (--help, a usage error). */
+static int parse_args(int argc, char **argv, TrainArgs *a) {
     static const struct option FIXED[] = {
         {"slm", 1, 0, O_SLM}, {"llm", 1, 0, O_LLM}, {"layer", 1, 0, O_LAYER}, {"llm-layer", 1, 0, O_LLM_LAYER},
         {"method", 1, 0, O_METHOD}, {"task", 1, 0, O_TASK}, {"data-dir", 1, 0, O_DATA_DIR}, {"train", 1, 0, O_TRAIN},
@@ -354,246 +345,197 @@ int cmd_train(int argc, char **argv) {
     for (int i = 0; i < N_TRAIN_OPTIONS && i < TRAIN_OPTIONS_MAX; i++)
         LONG[nl++] = (struct option){TRAIN_OPTIONS[i].flag, TRAIN_OPTIONS[i].flags & TOPT_FLAG ? 0 : 1, 0, O_ROW + i};
     for (int i = 0; i < (int)N_FIXED; i++) LONG[nl++] = FIXED[i];
-    unsigned char given[TRAIN_OPTIONS_MAX] = {0}; /* the rows given on the command line */
     const TrainOption *SEED = train_option_by_flag("seed"), *PRECISION = train_option_by_flag("precision");
-    TrainOpts o;
-    train_opts_default(&o);
-    o.precision = pifi_precision_default();
-    DataArgs da = {0};
-    da.seed = 2023;
-    const char *resume = NULL, *llm_layer = NULL;
-    int json = 0, c, seed_set = 0, other_flags = 0;
-    ResumeArgs ra = {NULL, given, NULL, NULL}; /* what --resume may be given */
+    TrainOpts *o = &a->o;
+    DataArgs *da = &a->da;
+    memset(a, 0, sizeof *a);
+    train_opts_default(o);
+    o->precision = pifi_precision_default();
+    da->seed = 2023;
+    a->n_layers = 1;
+    a->layers[0] = o->layer;
+    int c;
     float fv;
-    int seeds[GRID_MAX_LIST], layers[GRID_MAX_LIST], n_seeds = 0, n_layers = 1, n_eval = 0;
-    const char *eval_tasks[GRID_MAX_LIST];
-    layers[0] = o.layer;
     opterr = 0;
     optind = 1;
     while ((c = cli_getopt(argc, argv, ":ho:", LONG, "train")) != -1) {
         if (c >= O_ROW && c < O_ROW + N_TRAIN_OPTIONS) { /* a row of the option table */
             const TrainOption *r = &TRAIN_OPTIONS[c - O_ROW];
             PifiErr perr = {0};
-            if (train_option_parse_arg(r, optarg, &o, &perr)) return cli_usage_error("train", "%s", perr.msg);
-            given[c - O_ROW] = 1;
-            if (!(r->flags & TOPT_RESUME)) other_flags++;
-            if (r == SEED) da.seed = (int)o.seed, seed_set = 1; /* also the --train-fraction subsample's */
-            if (r == PRECISION) cli_note_precision(o.precision);
+            if (train_option_parse_arg(r, optarg, o, &perr)) return cli_usage_error("train", "%s", perr.msg);
+            a->given[c - O_ROW] = 1, a->arg[c - O_ROW] = optarg;
+            if (!(r->flags & TOPT_RESUME)) a->other_flags++;
+            if (r == SEED) da->seed = (int)o->seed, a->seed_set = 1; /* also the --train-fraction subsample's */
+            if (r == PRECISION) cli_note_precision(o->precision);
             continue;
         }
         if (c != O_RESUME && c != O_JSON && c != O_THREADS && c != O_MAX_MEMORY && c != 'h' && c != ':' && c != '?')
-            other_flags++;
+            a->other_flags++;
         switch (c) {
-        case O_SLM: o.slm = optarg; break;
-        case O_LLM: o.llm = optarg; break;
-        case O_LLM_LAYER: llm_layer = optarg; break;
+        case O_SLM: o->slm = optarg; break;
+        case O_LLM: o->llm = optarg; break;
+        case O_LLM_LAYER: a->llm_layer = optarg; break;
         case O_LAYER:
             if (!strchr(optarg, ',')) {
-                if (cli_parse_int("train", "--layer", optarg, -100000, 100000, &o.layer)) return 2;
-                layers[0] = o.layer, n_layers = 1;
+                if (cli_parse_int("train", "--layer", optarg, -100000, 100000, &o->layer)) return 2;
+                a->layers[0] = o->layer, a->n_layers = 1;
             } else {
-                if (parse_int_list("--layer", optarg, -100000, 100000, layers, &n_layers)) return 2;
-                o.layer = layers[0];
+                if (parse_int_list("--layer", optarg, -100000, 100000, a->layers, &a->n_layers)) return 2;
+                o->layer = a->layers[0];
             }
             break;
-        case O_SEEDS: if (parse_int_list("--seeds", optarg, 0, INT_MAX, seeds, &n_seeds)) return 2; break;
-        case O_EVAL_TASK: if (parse_task_list(optarg, eval_tasks, &n_eval)) return 2; break;
+        case O_SEEDS: if (parse_int_list("--seeds", optarg, 0, INT_MAX, a->seeds, &a->n_seeds)) return 2; break;
+        case O_EVAL_TASK: if (parse_task_list(optarg, a->eval_tasks, &a->n_eval)) return 2; break;
         case O_METHOD:
-            if (method_parse(optarg, &o.method))
+            if (method_parse(optarg, &o->method))
                 return cli_usage_error("train", "--method must be base, pifi, pifi-unfrozen, pifi-random or lora, not '%s'", optarg);
             break;
-        case O_TASK: da.task = optarg; break;
-        case O_DATA_DIR: da.data_dir = optarg; break;
-        case O_TRAIN: da.train = optarg; break;
-        case O_VALID: da.valid = optarg; break;
-        case O_TEST: da.test = optarg; break;
-        case O_TEXT_COL: da.text_col = optarg; break;
-        case O_PAIR_COL: da.pair_col = optarg; break;
-        case O_LABEL_COL: da.label_col = optarg; break;
+        case O_TASK: da->task = optarg; break;
+        case O_DATA_DIR: da->data_dir = optarg; break;
+        case O_TRAIN: da->train = optarg; break;
+        case O_VALID: da->valid = optarg; break;
+        case O_TEST: da->test = optarg; break;
+        case O_TEXT_COL: da->text_col = optarg; break;
+        case O_PAIR_COL: da->pair_col = optarg; break;
+        case O_LABEL_COL: da->label_col = optarg; break;
         case O_FRACTION:
             if (parse_float("--train-fraction", optarg, 1e-6, 1, &fv)) return 2;
-            da.train_fraction = fv;
+            da->train_fraction = fv;
             break;
-        case O_SKIP_BAD: da.skip_bad_rows = 1; break;
-        case O_THREADS: if (cli_parse_threads("train", optarg)) return 2; ra.threads = optarg; break;
-        case O_MAX_MEMORY: if (cli_parse_max_memory("train", optarg)) return 2; ra.max_memory = optarg; break;
-        case 'o': o.out = optarg; break;
-        case O_OVERWRITE: o.overwrite = 1; break;
-        case O_RESUME: resume = optarg; break;
-        case O_JSON: json = 1; break;
+        case O_SKIP_BAD: da->skip_bad_rows = 1; break;
+        case O_THREADS: if (cli_parse_threads("train", optarg)) return 2; a->threads = optarg; break;
+        case O_MAX_MEMORY: if (cli_parse_max_memory("train", optarg)) return 2; a->max_memory = optarg; break;
+        case 'o': o->out = optarg; break;
+        case O_OVERWRITE: o->overwrite = 1; break;
+        case O_RESUME: a->resume = optarg; break;
+        case O_JSON: a->json = 1; break;
         case 'h': print_help(); return 0;
         case ':': return cli_usage_error("train", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("train", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    TrainOpts cli = o; /* --resume: the values given, for resume_apply */
-    ra.cli = &cli;
-    if (seed_set && n_seeds) return cli_usage_error("train", "give --seed N or --seeds N,N,..., not both");
-    if (n_seeds == 1) o.seed = (uint64_t)seeds[0], da.seed = seeds[0];
-    if (n_seeds == 0) seeds[0] = (int)o.seed, n_seeds = 1;
-    da.eval_tasks = eval_tasks, da.n_eval_tasks = n_eval;
-    int multi = n_seeds > 1 || n_layers > 1; /* -o is a directory of runs */
     if (optind < argc) return cli_usage_error("train", "unexpected argument '%s'", argv[optind]);
-    if (resume && other_flags)
+    return -1;
+}
+
+/* The command line's settings checked together, and completed (the seed of
+ * a one-seed list, the layer of --llm-layer): -1 to go on, else the exit
+ * status of a usage error. */
+static int check_args(TrainArgs *a) {
+    TrainOpts *o = &a->o;
+    const TrainOption *SEED = train_option_by_flag("seed");
+    int n_layers = a->n_layers;
+    if (a->seed_set && a->n_seeds) return cli_usage_error("train", "give --seed N or --seeds N,N,..., not both");
+    if (a->n_seeds == 1) {
+        static char one[16];
+        snprintf(one, sizeof one, "%d", a->seeds[0]);
+        o->seed = (uint64_t)a->seeds[0], a->da.seed = a->seeds[0];
+        a->given[SEED - TRAIN_OPTIONS] = 1, a->arg[SEED - TRAIN_OPTIONS] = one;
+    }
+    if (a->n_seeds == 0) a->seeds[0] = (int)o->seed, a->n_seeds = 1;
+    a->da.eval_tasks = a->eval_tasks, a->da.n_eval_tasks = a->n_eval;
+    int multi = a->n_seeds > 1 || n_layers > 1; /* -o is a directory of runs */
+    if (a->resume && a->other_flags)
         return cli_usage_error("train", "--resume takes every setting from the run's config.json; give no other flags "
                                "(--precision, --threads, --max-memory, --grad-accum and --keep-checkpoint excepted)");
-    if (!resume) {
-        if (!o.slm) return cli_usage_error("train", "--slm DIR is required");
-        if (!o.out) return cli_usage_error("train", "-o RUN_DIR is required");
-        if (llm_layer && o.llm) return cli_usage_error("train", "give --llm or --llm-layer, not both");
-        if (llm_layer) {
-            o.llm = llm_layer;
-            o.layer = INT_MIN;
-        }
-        if (method_has_llm(o.method) && !o.llm)
-            return cli_usage_error("train", "--method %s needs --llm PATH (--layer N) or --llm-layer DIR",
-                                   method_name(o.method));
-        if (!method_has_llm(o.method)) o.llm = NULL;
-        if (n_layers > 1 && !o.llm)
-            return cli_usage_error("train", "--method %s plugs no LLM layer: --layer takes one value", method_name(o.method));
-        if (n_layers > 1 && llm_layer)
-            return cli_usage_error("train", "--layer with several values needs --llm PATH (--llm-layer holds one layer)");
-        if (multi && o.overwrite)
-            return cli_usage_error("train", "--overwrite: with several seeds or layers the same command continues the "
-                                            "runs in %s; remove it to start again", o.out);
-        if (multi && dist_launched())
-            return cli_usage_error("train", "several seeds or layers train one run after another in one process; "
-                                            "start one mpirun per --seed instead");
-        int st = n_layers > 1 ? train_grid_check_layers(o.llm, layers, n_layers) : 0;
-        if (st) return st;
-    } else {
-        char *cp = pifi_path_join(resume, "config.json"), *rp = pifi_path_join(resume, "runs");
+    if (a->resume) {
+        char *cp = pifi_path_join(a->resume, "config.json"), *rp = pifi_path_join(a->resume, "runs");
         int grid_dir = cp && rp && !pifi_file_exists(cp) && pifi_is_dir(rp);
         free(cp);
         free(rp);
         if (grid_dir)
             return cli_usage_error("train", "%s holds several runs (--seeds or a --layer list): run the same "
-                                            "`pifi train` command again to continue them", resume);
+                                            "`pifi train` command again to continue them", a->resume);
+        return -1;
     }
-    PifiErr err = {0};
-    Dist dist;
+    if (!o->slm) return cli_usage_error("train", "--slm DIR is required");
+    if (!o->out) return cli_usage_error("train", "-o RUN_DIR is required");
+    if (a->llm_layer && o->llm) return cli_usage_error("train", "give --llm or --llm-layer, not both");
+    if (a->llm_layer) {
+        o->llm = a->llm_layer;
+        o->layer = INT_MIN;
+    }
+    if (method_has_llm(o->method) && !o->llm)
+        return cli_usage_error("train", "--method %s needs --llm PATH (--layer N) or --llm-layer DIR",
+                               method_name(o->method));
+    if (!method_has_llm(o->method)) o->llm = NULL;
+    if (n_layers > 1 && !o->llm)
+        return cli_usage_error("train", "--method %s plugs no LLM layer: --layer takes one value", method_name(o->method));
+    if (n_layers > 1 && a->llm_layer)
+        return cli_usage_error("train", "--layer with several values needs --llm PATH (--llm-layer holds one layer)");
+    if (multi && o->overwrite)
+        return cli_usage_error("train", "--overwrite: with several seeds or layers the same command continues the "
+                                        "runs in %s; remove it to start again", o->out);
+    if (multi && dist_launched())
+        return cli_usage_error("train", "several seeds or layers train one run after another in one process; "
+                                        "start one mpirun per --seed instead");
+    int st = n_layers > 1 ? train_grid_check_layers(o->llm, a->layers, n_layers) : 0;
+    return st ? st : -1;
+}
+
+/* The data flags as the API's. */
+static pifi_data api_data(const DataArgs *da) {
+    pifi_data d = {0};
+    d.task = da->task, d.data_dir = da->data_dir;
+    d.train = da->train, d.valid = da->valid, d.test = da->test;
+    d.text_col = da->text_col, d.pair_col = da->pair_col, d.label_col = da->label_col;
+    d.skip_bad_rows = da->skip_bad_rows;
+    d.train_fraction = da->train_fraction;
+    d.eval_tasks = da->eval_tasks, d.n_eval_tasks = da->n_eval_tasks;
+    return d;
+}
+
+int cmd_train(int argc, char **argv) {
+    static TrainArgs a; /* large: off the stack */
+    int st = parse_args(argc, argv, &a);
+    if (st < 0) st = check_args(&a);
+    if (st >= 0) return st;
+    if (a.n_seeds > 1 || a.n_layers > 1)
+        return train_grid(&a.o, &a.da, a.llm_layer != NULL, a.seeds, a.n_seeds, a.layers, a.n_layers, a.json);
+    const char *run = a.resume ? a.resume : a.o.out;
+    pifi_error err = {0};
+    pifi_dist *dist = NULL;
     stop_begin(0); /* blocked before any thread starts, taken between steps (stopsig.h) */
-    if (dist_init(&dist, &err)) {
-        int st = cli_fail(&err);
-        return dist.broken ? abort_job(&dist, st) : st;
+    if (pifi_dist_open(&dist, &err)) { /* every rank says it */
+        st = cli_fail_api(&err);
+        if (dist && pifi_dist_broken(dist)) st = abort_job(st);
+        stop_end();
+        pifi_dist_close(dist);
+        return st;
     }
-    cJSON *cfg = NULL, *data = NULL, *ev = NULL, *changes = NULL;
-    TrainResult res;
-    LoadedData ld;
-    memset(&ld, 0, sizeof ld);
-    int status = 2, rc = 0;
-    if (resume) {
-        char *cp = pifi_path_join(resume, "config.json");
-        const cJSON *p = NULL;
-        rc = pifi_json_load(cp, 1 << 22, &cfg, &err);
-        if (!rc) {
-            p = cJSON_GetObjectItemCaseSensitive(cfg, "pifi");
-            if (!cJSON_IsObject(p)) rc = pifi_errf(&err, "%s: not a pifi run", cp);
-            else rc = runio_int8_refuse_training(p, resume, &err) || runio_opts_from_json(p, &o, cp, &err) ? -1 : 0;
-        }
-        free(cp);
-        if (!rc) {
-            o.out = resume;
-            runio_resolve_llm(&o, resume);
-            data = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(p, "data"), 1);
-            if (!data) rc = pifi_errf(&err, "train: %s/config.json has no \"pifi.data\"", resume);
-        }
-        if (!rc) { /* a complete run: its results again, nothing to train or evaluate */
-            int complete = 0, e = 0;
-            if (dist.rank == 0) {
-                TrainOpts oc = o; /* --keep-checkpoint no now removes a complete run's checkpoint */
-                const TrainOption *keep = train_option_by_flag("keep-checkpoint");
-                if (given[keep - TRAIN_OPTIONS]) oc.keep_checkpoint = ra.cli->keep_checkpoint;
-                complete = train_run_complete(&oc, &res, &ev, &err);
-                if (complete < 0) e = -1;
-                if (complete > 0 && oc.keep_checkpoint != o.keep_checkpoint) {
-                    changes = cJSON_CreateObject();
-                    cJSON_AddBoolToObject(changes, "keep_checkpoint", oc.keep_checkpoint);
-                    oc.resume_changes = changes;
-                    e = runio_record_resume(o.out, res.steps, &oc, &err);
-                }
-            }
-            if (dist_agree(&dist, e, &err) || dist_bcast(&dist, &complete, sizeof complete, &err)) {
-                status = report_failure(&dist, &err);
-                goto out;
-            }
-            if (complete) {
-                const cJSON *want = cJSON_GetObjectItemCaseSensitive(data, "eval_tasks");
-                status = 0;
-                if (dist.rank == 0) {
-                    fprintf(stderr, "pifi: %s is complete: nothing to resume (its results below)\n", o.out);
-                    if (!ev && cJSON_GetArraySize(want) > 0 && eval_tasks_after(&o, data, &ev, &err))
-                        status = cli_fail(&err); /* --eval-task results an interruption left out */
-                    else
-                        print_result(&res, &o, ev, json);
-                }
-                goto out;
-            }
-            changes = resume_apply(&o, &ra, dist.rank == 0);
-            o.resume_changes = changes;
-        }
-    } else {
-        data = data_args_json(&da, "train");
-        if (!data) { /* the message is printed */
-            status = 2;
-            goto out;
-        }
+    CliSet set = {a.given, a.arg, &a.o, a.llm_layer, a.threads, a.max_memory};
+    pifi_train_options *opts = api_options(&set, a.resume != NULL, &err);
+    if (!opts) {
+        stop_end();
+        pifi_dist_close(dist);
+        return cli_fail_api(&err);
     }
-    if (!rc) rc = data_load(data, PIFI_SPLITS_ALL, NULL, 0, &ld, &err);
-    if (!rc && !ld.have[0]) rc = pifi_errf(&err, "train: the data has no training split");
-    if (dist_agree(&dist, rc, &err)) {
-        status = report_failure(&dist, &err);
-        goto out;
-    }
-    if (!resume && da.n_eval_tasks && check_eval_tasks(&da, &ld.split[0])) {
-        status = 2;
-        goto out;
-    }
-    if (multi && !ld.have[2]) {
-        status = cli_usage_error("train", "several seeds or layers are compared on the test split: the data has "
-                                          "none (give --test FILE)");
-        goto out;
-    }
-    if (multi) { /* the data is good: the runner loads it again in each run's process */
-        data_free(&ld);
-        stop_end(); /* this process forwards SIGINT/SIGTERM to each run's (exp_run), which takes them itself */
-        status = train_grid_run(&o, &da, data, llm_layer != NULL, seeds, n_seeds, layers, n_layers, json);
-        goto out;
-    }
-    PifiDataset *splits[3] = {&ld.split[0], ld.have[1] ? &ld.split[1] : NULL, ld.have[2] ? &ld.split[2] : NULL};
-    if (!splits[1] && dist.rank == 0) fprintf(stderr, "pifi: train: no validation split: the last epoch is kept\n");
-    if (!splits[1] && o.early_stopping_patience > 0) {
-        status = cli_usage_error("train", "--early-stopping-patience watches the validation split: the data has "
-                                          "none (give --valid FILE)");
-        goto out;
-    }
-    stop_begin(0); /* a second call does nothing */
+    pifi_train_options_set_dist(opts, dist);
     Progress progress;
-    TrainCallbacks cb = cli_train_callbacks(&progress); /* the bar and the notes on stderr */
-    if (train_run(&o, splits, data, resume != NULL, &dist, &cb, &res, &err)) {
-        status = report_failure(&dist, &err);
-        goto out;
+    pifi_callbacks cb = cli_api_train_callbacks(&progress); /* the bar, the notes, the stop signals */
+    pifi_train_result res;
+    pifi_status rc;
+    if (a.resume) {
+        rc = pifi_train_resume(a.resume, opts, &cb, &res, &err);
+    } else {
+        pifi_data data = api_data(&a.da);
+        rc = pifi_train(opts, &data, a.o.out, &cb, &res, &err);
     }
-    if (res.interrupted) {
-        if (dist.rank == 0)
+    int rank0 = pifi_dist_rank(dist) == 0;
+    if (rc) st = report_failure(dist, &err);
+    else if (res.stopped) {
+        if (rank0)
             fprintf(stderr, "pifi: interrupted at step %lld; state saved. Continue with: pifi train --resume %s\n",
-                    (long long)res.steps, o.out);
-        status = 128 + res.interrupted;
-        goto out;
+                    res.steps, run);
+        st = 128 + res.stopped;
+    } else {
+        if (rank0 && res.complete_already)
+            fprintf(stderr, "pifi: %s is complete: nothing to resume (its results below)\n", run);
+        if (rank0) print_result(&res, run, a.json);
+        st = 0;
     }
-    if (dist.rank == 0 && eval_tasks_after(&o, data, &ev, &err)) { /* the run itself is complete */
-        status = cli_fail(&err);
-        goto out;
-    }
-    if (dist.rank == 0) print_result(&res, &o, ev, json);
-    status = 0;
-out:
     stop_end(); /* the signals stay blocked: one that comes now is dropped, the status is the run's (stopsig.h) */
-    data_free(&ld);
-    cJSON_Delete(ev);
-    cJSON_Delete(changes);
-    cJSON_Delete(data);
-    cJSON_Delete(cfg);
-    dist_finalize(&dist);
-    return status;
+    pifi_train_options_free(opts);
+    pifi_dist_close(dist);
+    return st;
 }

@@ -104,3 +104,29 @@ TrainCallbacks cli_train_callbacks(Progress *p) {
     return (TrainCallbacks){.on_progress = on_train_progress, .on_log = cli_log, .stop_requested = stop_requested,
                             .on_phase = stop_on_phase, .user = p};
 }
+
+static void on_api_progress(const pifi_progress *pp, void *user) {
+    Progress *p = user;
+    switch (pp->event) {
+    case PIFI_PROGRESS_BEGIN: progress_init(p, pp->total, pp->done); break;
+    case PIFI_PROGRESS_STEP:
+        progress_update(p, pp->phase, pp->done, pp->loss_mean, pp->loss_last, pp->examples_per_s);
+        break;
+    case PIFI_PROGRESS_PAUSE: progress_flush(p), progress_finish(p); break;
+    }
+}
+
+static void on_api_log(const char *line, void *user) {
+    cli_log(PIFI_LOG_NOTE, line, user);
+}
+
+static int on_api_stop(void *user) { return stop_requested(user); }
+
+static void on_api_phase(pifi_phase phase, const char *msg, void *user) {
+    stop_on_phase((TrainPhase)phase, msg, user);
+}
+
+pifi_callbacks cli_api_train_callbacks(Progress *p) {
+    return (pifi_callbacks){.progress = on_api_progress, .log = on_api_log, .stop = on_api_stop,
+                            .phase = on_api_phase, .user = p};
+}

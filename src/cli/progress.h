@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/log.h"
+#include "pifi.h"
 #include "train/train_run.h"
 
 typedef struct {
@@ -46,5 +47,8 @@ void cli_log(PifiLogLevel level, const char *line, void *user);
 /* Callbacks that draw a run's progress into p and write its notes with
  * cli_log (p: the caller's, for as long as the run). */
 TrainCallbacks cli_train_callbacks(Progress *p);
+/* The same for include/pifi.h's pifi_train and pifi_train_resume: the bar,
+ * the notes, and the stop signals' phases and requests (stopsig.h). */
+pifi_callbacks cli_api_train_callbacks(Progress *p);
 
 #endif

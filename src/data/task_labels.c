@@ -11,11 +11,13 @@
  * classes have no names): class k is the task's class k, with a note; else an
  * error naming both lists. The number of classes must be the same. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "data/data_internal.h"
 #include "data/tasks_desc.h"
+#include "pifi/fileio.h"
 
 /* "a, b, c" into buf (n bytes), shortened with "..." when long. */
 static void list_names(char *buf, size_t n, const char *const *names, int k) {
@@ -111,6 +113,33 @@ int task_splits_onto_run(PifiTaskSplits *ts, const char *const *names, int K, Pi
         PifiDataset *ds = &ts->split[s];
         for (int64_t i = 0; i < ds->n; i++) ds->label[i] = to_run[ds->label[i]]; /* task id -> run id */
         if (dataset_set_labels(ds, names, K, err)) return -1;
+    }
+    return 0;
+}
+
+int task_eval_tasks_check(const char *const *tasks, int n, const char *own_task, const char *data_dir,
+                          const char *const *names, int K, PifiLogFn log, void *user, PifiErr *err) {
+    for (int i = 0; i < n; i++) {
+        const PifiTaskInfo *ti = task_find(tasks[i]);
+        if (!ti) return pifi_errf(err, "eval task %s: no such task (`pifi data list` lists them)", tasks[i]);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(tasks[j], ti->name)) return pifi_errf(err, "eval task %s is listed twice", ti->name);
+        if (own_task && !strcmp(own_task, ti->name))
+            return pifi_errf(err, "eval task %s: the run is tested on its own task anyway", ti->name);
+        int to_run[256];
+        char note[512];
+        if (task_labels_match(ti, names, K, to_run, note, sizeof note, err)) {
+            PifiErr why = *err;
+            return pifi_errf(err, "eval task %s", why.msg);
+        }
+        if (note[0]) pifi_logf(log, user, PIFI_LOG_NOTE, "eval task %s: note: %s", ti->name, note);
+        char root[4096];
+        char *dir = pifi_path_join(task_data_dir(data_dir, root, sizeof root), ti->data_subdir);
+        if (!dir) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        int ok = pifi_is_dir(dir);
+        if (!ok) pifi_errf(err, "eval task %s: no data folder %s (set the data directory or PIFI_DATA)", ti->name, dir);
+        free(dir);
+        if (!ok) return -1;
     }
     return 0;
 }

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/log.h"
 #include "pifi/dataset.h"
 
 /* Load the splits in which (PIFI_SPLIT_BIT mask) that desc names into out
@@ -34,6 +35,13 @@ int task_desc_load(const cJSON *desc, unsigned which, const char *const *label_n
  * every class. */
 int task_labels_match(const PifiTaskInfo *ti, const char *const *names, int K, int *to_run, char *note,
                       size_t note_n, PifiErr *err);
+/* Can a run trained on own_task (NULL: on files) with the classes names[K]
+ * also be tested on each of tasks[0..n) (`pifi train --eval-task`)? Each
+ * is a registry task other than own_task, listed once, whose classes match
+ * the run's (a note through log when not by exact name) and whose data
+ * folder is under data_dir (task_data_dir). */
+int task_eval_tasks_check(const char *const *tasks, int n, const char *own_task, const char *data_dir,
+                          const char *const *names, int K, PifiLogFn log, void *user, PifiErr *err);
 /* Renumber every loaded split of ts (a named task's, ts->info set) into the
  * run's classes names[K] by task_labels_match, the splits' label names
  * becoming the run's; the note goes to ts->label_note. */
