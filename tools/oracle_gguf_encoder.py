@@ -50,7 +50,11 @@ Modes:
             byte-level BPE with merges) and stories260k (llama: SentencePiece
             BPE by scores with byte fallback)
 
+  --fuzz-seeds fuzz/corpus/gguf_encoder
+      small seeds for the fuzz harness: a micro BERT, gpt2 and llama vocabularies
+
 usage: oracle_gguf_encoder.py --convert DIR --out FILE [--ftype f16]
+       oracle_gguf_encoder.py --fuzz-seeds fuzz/corpus/gguf_encoder
        oracle_gguf_encoder.py --fixtures --minilm DIR --data DIR
            --smollm2 FILE --stories FILE [--out-root tests/fixtures]
 """
@@ -343,6 +347,56 @@ def make_tokenizer_fixtures(name, gguf_path, cases, out):
         json.dump(meta, f, indent=1)
 
 
+def fuzz_seeds(out):
+    """Small seeds for fuzz/fuzz_gguf_encoder.c: a micro BERT (f16 matrices)
+    with a bert vocabulary, and gpt2 / llama vocabularies alone."""
+    os.makedirs(out, exist_ok=True)
+    rng = np.random.default_rng(5)
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a", "cat", "##s", "##ing", "sat", ".", "!", "\u00e9"]
+    V, C, L, FF, T = len(words), 8, 1, 16, 16
+    w = gguf.GGUFWriter(os.path.join(out, "bert_micro.gguf"), "bert")
+    w.add_block_count(L), w.add_context_length(T), w.add_embedding_length(C), w.add_feed_forward_length(FF)
+    w.add_head_count(2), w.add_layer_norm_eps(1e-12), w.add_causal_attention(False)
+    w.add_pooling_type(gguf.PoolingType.MEAN)
+    w.add_token_type_count(2), w.add_tokenizer_model("bert"), w.add_tokenizer_pre("default")
+    w.add_token_list([phantom(t) for t in words])
+    w.add_token_types([gguf.TokenType.CONTROL] * 5 + [gguf.TokenType.NORMAL] * (V - 5))
+    w.add_unk_token_id(1), w.add_bos_token_id(2), w.add_sep_token_id(3), w.add_pad_token_id(0)
+    names = gguf.get_tensor_name_map(ARCH, L)
+    shapes = {"embeddings.word_embeddings.weight": (V, C), "embeddings.token_type_embeddings.weight": (2, C),
+              "embeddings.position_embeddings.weight": (T, C), "embeddings.LayerNorm.weight": (C,),
+              "embeddings.LayerNorm.bias": (C,)}
+    for part, shape in (("attention.self.query", (C, C)), ("attention.self.key", (C, C)),
+                        ("attention.self.value", (C, C)), ("attention.output.dense", (C, C)),
+                        ("attention.output.LayerNorm", (C,)), ("intermediate.dense", (FF, C)),
+                        ("output.dense", (C, FF)), ("output.LayerNorm", (C,))):
+        shapes["encoder.layer.0.%s.weight" % part] = shape
+        shapes["encoder.layer.0.%s.bias" % part] = shape[:1]
+    for hf, shape in shapes.items():
+        new = names.get_name(hf, try_suffixes=(".weight", ".bias"))
+        data = rng.standard_normal(shape).astype(np.float32)
+        w.add_tensor(new, data.astype(np.float16) if tensor_qtype(new, len(shape), "f16") ==
+                     gguf.GGMLQuantizationType.F16 else data)
+    w.write_header_to_file(), w.write_kv_data_to_file(), w.write_tensors_to_file(), w.close()
+
+    w = gguf.GGUFWriter(os.path.join(out, "gpt2_vocab.gguf"), "llama")
+    toks = ["<|endoftext|>", "h", "e", "l", "o", "\u0120", "1", "2", "he", "ll", "hell", "hello", "\u0120h"]
+    w.add_tokenizer_model("gpt2"), w.add_tokenizer_pre("smollm"), w.add_token_list(toks)
+    w.add_token_types([gguf.TokenType.CONTROL] + [gguf.TokenType.NORMAL] * (len(toks) - 1))
+    w.add_token_merges(["h e", "l l", "he ll", "hell o", "\u0120 h"])
+    w.add_bos_token_id(0), w.add_eos_token_id(0), w.add_add_bos_token(False)
+    w.write_header_to_file(), w.write_kv_data_to_file(), w.write_tensors_to_file(), w.close()
+
+    w = gguf.GGUFWriter(os.path.join(out, "llama_vocab.gguf"), "llama")
+    toks = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)] + ["\u2581", "h", "i", "\u2581h", "\u2581hi"]
+    w.add_tokenizer_model("llama"), w.add_token_list(toks)
+    w.add_token_scores([0.0] * 259 + [-1.0, -2.0, -3.0, -4.0, -5.0])
+    w.add_token_types([gguf.TokenType.UNKNOWN, gguf.TokenType.CONTROL, gguf.TokenType.CONTROL] +
+                      [gguf.TokenType.BYTE] * 256 + [gguf.TokenType.NORMAL] * 5)
+    w.add_unk_token_id(0), w.add_bos_token_id(1), w.add_eos_token_id(2)
+    w.write_header_to_file(), w.write_kv_data_to_file(), w.write_tensors_to_file(), w.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--convert")
@@ -355,9 +409,13 @@ def main():
     ap.add_argument("--smollm2")
     ap.add_argument("--stories")
     ap.add_argument("--out-root", default="tests/fixtures")
+    ap.add_argument("--fuzz-seeds", help="write fuzz/corpus/gguf_encoder seeds into this folder")
     a = ap.parse_args()
     if a.convert:
         convert(a.convert, a.out, a.ftype, a.vocab_only)
+        return
+    if a.fuzz_seeds:
+        fuzz_seeds(a.fuzz_seeds)
         return
     if not a.fixtures:
         ap.error("--convert DIR --out FILE, or --fixtures")
