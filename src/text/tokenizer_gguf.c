@@ -26,7 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
+#include "pifi/fileio.h"
 #include "pifi/gguf.h"
+#include "pifi/json.h"
 #include "text/bpe_internal.h"
 #include "text/spm.h"
 #include "text/tokenizer_impl.h"
@@ -122,50 +125,67 @@ static int set_template(PostProc *p, int32_t pre, int32_t mid, int32_t pre_b, in
 
 /* ------------------------------------------------------------------------ */
 
-static int load_bert(PifiTokenizer *tk, const Vocab *v, PifiErr *err) {
-    tk->kind = TK_WORDPIECE;
+/* Token i of a "bert" vocabulary in WordPiece's spelling (new; the
+ * converter's phantom-space spelling undone, cut at a NUL byte). */
+static char *wordpiece_spelling(const Vocab *v, uint64_t i, PifiErr *err) {
+    static const char MS[3] = {(char)0xE2, (char)0x96, (char)0x81}; /* U+2581 */
+    const char *t = v->tok[i];
+    uint64_t n = v->len[i];
+    if (memchr(t, 0, n)) n = strlen(t);
+    char *w = pifi_malloc(n + 3, err);
+    if (!w) return NULL;
+    if (n >= 3 && memcmp(t, MS, 3) == 0)
+        memcpy(w, t + 3, n - 3), w[n - 3] = 0;
+    else if (n >= 2 && t[0] == '[' && t[n - 1] == ']')
+        memcpy(w, t, n), w[n] = 0;
+    else
+        w[0] = '#', w[1] = '#', memcpy(w + 2, t, n), w[n + 2] = 0;
+    return w;
+}
+
+/* The ids of a bert vocabulary's unknown, cls (bos) and sep (separator,
+ * else eos) tokens, by name when the file has none. */
+static int bert_ids(const Vocab *v, const WordPiece *wp, int32_t *unk, int32_t *cls, int32_t *sep, PifiErr *err) {
+    int32_t eos;
+    if (optional_id(v, "tokenizer.ggml.unknown_token_id", unk, err) ||
+        optional_id(v, "tokenizer.ggml.bos_token_id", cls, err) ||
+        optional_id(v, "tokenizer.ggml.seperator_token_id", sep, err) ||
+        optional_id(v, "tokenizer.ggml.eos_token_id", &eos, err))
+        return -1;
+    if (*unk < 0) *unk = wp_token_to_id(wp, "[UNK]", 5);
+    if (*cls < 0) *cls = wp_token_to_id(wp, "[CLS]", 5);
+    if (*sep < 0) *sep = eos >= 0 ? eos : wp_token_to_id(wp, "[SEP]", 5);
+    if (*unk < 0 || *cls < 0 || *sep < 0)
+        return pifi_errf(err, "%s: a bert vocabulary needs its unknown, cls (bos) and sep token ids (%s missing)",
+                         v->path, *unk < 0 ? "unknown" : *cls < 0 ? "cls" : "sep");
+    return 0;
+}
+
+/* The WordPiece model of a bert vocabulary. */
+static int bert_wordpiece(const Vocab *v, WordPiece **out, PifiErr *err) {
     char **wp = pifi_calloc(v->n, sizeof *wp, err);
     if (!wp) return -1;
     int rc = -1;
-    static const char MS[3] = {(char)0xE2, (char)0x96, (char)0x81}; /* U+2581 */
-    for (uint64_t i = 0; i < v->n; i++) { /* the phantom-space spelling back to WordPiece's */
-        const char *t = v->tok[i];
-        uint64_t n = v->len[i];
-        if (memchr(t, 0, n)) n = strlen(t);
-        wp[i] = pifi_malloc(n + 3, err);
-        if (!wp[i]) goto done;
-        if (n >= 3 && memcmp(t, MS, 3) == 0)
-            memcpy(wp[i], t + 3, n - 3), wp[i][n - 3] = 0;
-        else if (n >= 2 && t[0] == '[' && t[n - 1] == ']')
-            memcpy(wp[i], t, n), wp[i][n] = 0;
-        else
-            wp[i][0] = '#', wp[i][1] = '#', memcpy(wp[i] + 2, t, n), wp[i][n + 2] = 0;
-    }
-    if (wp_from_tokens(&tk->wp, (const char *const *)wp, (int)v->n, v->path, err)) goto done;
-    int32_t unk, cls, sep, eos;
-    if (optional_id(v, "tokenizer.ggml.unknown_token_id", &unk, err) ||
-        optional_id(v, "tokenizer.ggml.bos_token_id", &cls, err) ||
-        optional_id(v, "tokenizer.ggml.seperator_token_id", &sep, err) ||
-        optional_id(v, "tokenizer.ggml.eos_token_id", &eos, err))
-        goto done;
-    if (unk < 0) unk = wp_token_to_id(tk->wp, "[UNK]", 5);
-    if (cls < 0) cls = wp_token_to_id(tk->wp, "[CLS]", 5);
-    if (sep < 0) sep = eos >= 0 ? eos : wp_token_to_id(tk->wp, "[SEP]", 5);
-    if (unk < 0 || cls < 0 || sep < 0) {
-        pifi_errf(err, "%s: a bert vocabulary needs its unknown, cls (bos) and sep token ids (%s missing)", v->path,
-                  unk < 0 ? "unknown" : cls < 0 ? "cls" : "sep");
-        goto done;
-    }
-    if (wp_set_unk(tk->wp, wp_id_to_token(tk->wp, unk), v->path, err)) goto done;
-    tk->has_norm = 1;
-    tk->norm = (BertNormOpts){.clean_text = 1, .handle_chinese_chars = 1, .strip_accents = 1, .lowercase = 1};
-    tk->bert_pretok = 1;
-    if (add_typed(tk, v, err) || set_template(&tk->post, cls, sep, -1, sep, 1, err)) goto done;
-    rc = 0;
+    for (uint64_t i = 0; i < v->n; i++)
+        if (!(wp[i] = wordpiece_spelling(v, i, err))) goto done;
+    rc = wp_from_tokens(out, (const char *const *)wp, (int)v->n, v->path, err);
 done:
     for (uint64_t i = 0; i < v->n; i++) free(wp[i]);
     free(wp);
     return rc;
+}
+
+static int load_bert(PifiTokenizer *tk, const Vocab *v, PifiErr *err) {
+    tk->kind = TK_WORDPIECE;
+    int32_t unk, cls, sep;
+    if (bert_wordpiece(v, &tk->wp, err) || bert_ids(v, tk->wp, &unk, &cls, &sep, err)) return -1;
+    if (!wp_id_to_token(tk->wp, unk)) /* its spelling was taken by an earlier id */
+        return pifi_errf(err, "%s: the unknown token %d repeats an earlier token", v->path, unk);
+    if (wp_set_unk(tk->wp, wp_id_to_token(tk->wp, unk), v->path, err)) return -1;
+    tk->has_norm = 1;
+    tk->norm = (BertNormOpts){.clean_text = 1, .handle_chinese_chars = 1, .strip_accents = 1, .lowercase = 1};
+    tk->bert_pretok = 1;
+    return add_typed(tk, v, err) || set_template(&tk->post, cls, sep, -1, sep, 1, err) ? -1 : 0;
 }
 
 static int load_gpt2(PifiTokenizer *tk, const Vocab *v, PifiErr *err) {
@@ -242,26 +262,39 @@ static const struct {
     int (*load)(PifiTokenizer *tk, const Vocab *v, PifiErr *err);
 } MODELS[] = {{"bert", load_bert}, {"gpt2", load_gpt2}, {"llama", load_llama}};
 
+/* Open path and read its vocabulary: model name, tokens, token types. On
+ * failure g is closed; on success the caller frees v->type and closes *g. */
+static int vocab_open(Vocab *v, GgufFile **g, const char **model, const char *path, PifiErr *err) {
+    memset(v, 0, sizeof *v);
+    if (gguf_open(g, path, err)) return -1;
+    v->g = *g, v->path = path;
+    if (gguf_get_str(*g, "tokenizer.ggml.model", model, NULL, err) ||
+        gguf_get_arr_str(*g, "tokenizer.ggml.tokens", &v->n, &v->tok, &v->len, err))
+        goto fail;
+    if (v->n < 1 || v->n > GGUF_TK_MAX_VOCAB) {
+        pifi_errf(err, "%s: tokenizer.ggml.tokens has %llu tokens (expected 1..%d)", path, (unsigned long long)v->n,
+                  GGUF_TK_MAX_VOCAB);
+        goto fail;
+    }
+    v->type = pifi_malloc(v->n * sizeof *v->type, err);
+    if (!v->type) goto fail;
+    for (uint64_t i = 0; i < v->n; i++) v->type[i] = TT_NORMAL;
+    if (gguf_find_key(*g, "tokenizer.ggml.token_type") >= 0 &&
+        gguf_get_arr_i64(*g, "tokenizer.ggml.token_type", v->type, v->n, err))
+        goto fail;
+    return 0;
+fail:
+    free(v->type);
+    gguf_close(*g);
+    return -1;
+}
+
 int tk_load_gguf(PifiTokenizer *tk, const char *path, PifiErr *err) {
     GgufFile *g;
-    if (gguf_open(&g, path, err)) return -1;
-    Vocab v = {.g = g, .path = path};
-    int rc = -1;
+    Vocab v;
     const char *model, *arch = NULL;
-    if (gguf_get_str(g, "tokenizer.ggml.model", &model, NULL, err) ||
-        gguf_get_arr_str(g, "tokenizer.ggml.tokens", &v.n, &v.tok, &v.len, err))
-        goto done;
-    if (v.n < 1 || v.n > GGUF_TK_MAX_VOCAB) {
-        pifi_errf(err, "%s: tokenizer.ggml.tokens has %llu tokens (expected 1..%d)", path, (unsigned long long)v.n,
-                  GGUF_TK_MAX_VOCAB);
-        goto done;
-    }
-    v.type = pifi_malloc(v.n * sizeof *v.type, err);
-    if (!v.type) goto done;
-    for (uint64_t i = 0; i < v.n; i++) v.type[i] = TT_NORMAL;
-    if (gguf_find_key(g, "tokenizer.ggml.token_type") >= 0 &&
-        gguf_get_arr_i64(g, "tokenizer.ggml.token_type", v.type, v.n, err))
-        goto done;
+    if (vocab_open(&v, &g, &model, path, err)) return -1;
+    int rc = -1;
     size_t k = 0;
     while (k < sizeof MODELS / sizeof MODELS[0] && strcmp(MODELS[k].model, model)) k++;
     if (k == sizeof MODELS / sizeof MODELS[0]) {
@@ -285,6 +318,91 @@ int tk_load_gguf(PifiTokenizer *tk, const char *path, PifiErr *err) {
     }
     rc = 0;
 done:
+    free(v.type);
+    gguf_close(g);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* a bert vocabulary as BertTokenizer's files */
+
+static int write_vocab_files(const Vocab *v, const char *dir, PifiErr *err) {
+    WordPiece *wp = NULL;
+    char *buf = NULL, *path = NULL, *json = NULL;
+    cJSON *cfg = NULL;
+    int rc = -1;
+    int32_t unk, cls, sep, pad, mask;
+    if (bert_wordpiece(v, &wp, err) || bert_ids(v, wp, &unk, &cls, &sep, err) ||
+        optional_id(v, "tokenizer.ggml.padding_token_id", &pad, err) ||
+        optional_id(v, "tokenizer.ggml.mask_token_id", &mask, err))
+        goto done;
+    size_t n = 0, cap = 0;
+    for (uint64_t i = 0; i < v->n; i++) {
+        char *w = wordpiece_spelling(v, i, err);
+        if (!w) goto done;
+        size_t len = strlen(w);
+        if (!len || strpbrk(w, "\n\r") || w[len - 1] == ' ' || w[len - 1] == '\t') {
+            pifi_errf(err, "%s: token %llu cannot be a line of vocab.txt (empty, a line break or trailing space)",
+                      v->path, (unsigned long long)i);
+            free(w);
+            goto done;
+        }
+        if (n + len + 1 > cap) {
+            cap = 2 * (n + len + 1) + 4096;
+            char *b = realloc(buf, cap);
+            if (!b) {
+                free(w);
+                pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+                goto done;
+            }
+            buf = b;
+        }
+        memcpy(buf + n, w, len);
+        buf[n + len] = '\n';
+        n += len + 1;
+        free(w);
+    }
+    path = pifi_path_join(dir, "vocab.txt");
+    if (!path || pifi_write_file_atomic(path, buf, n, err)) goto done;
+    cfg = cJSON_CreateObject();
+    const struct {
+        const char *key;
+        int32_t id;
+    } SPECIAL[] = {{"unk_token", unk}, {"cls_token", cls}, {"sep_token", sep}, {"pad_token", pad}, {"mask_token", mask}};
+    if (!cfg || !cJSON_AddTrueToObject(cfg, "do_lower_case") || !cJSON_AddTrueToObject(cfg, "tokenize_chinese_chars") ||
+        !cJSON_AddNullToObject(cfg, "strip_accents"))
+        goto oom;
+    for (size_t k = 0; k < sizeof SPECIAL / sizeof SPECIAL[0]; k++)
+        if (SPECIAL[k].id >= 0 && !cJSON_AddStringToObject(cfg, SPECIAL[k].key, wp_id_to_token(wp, SPECIAL[k].id)))
+            goto oom;
+    if (!cJSON_AddStringToObject(cfg, "tokenizer_class", "BertTokenizer") ||
+        !cJSON_AddStringToObject(cfg, "pifi_source", "a GGUF's tokenizer.ggml.* (bert)"))
+        goto oom;
+    json = cJSON_Print(cfg);
+    free(path);
+    path = pifi_path_join(dir, "tokenizer_config.json");
+    if (!json || !path) goto oom;
+    rc = pifi_write_file_atomic(path, json, strlen(json), err);
+    goto done;
+oom:
+    pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+done:
+    wp_free(wp);
+    free(buf);
+    free(path);
+    free(json);
+    cJSON_Delete(cfg);
+    return rc;
+}
+
+int tokenizer_gguf_write_vocab(const char *path, const char *dir, PifiErr *err) {
+    GgufFile *g;
+    Vocab v;
+    const char *model;
+    if (vocab_open(&v, &g, &model, path, err)) return -1;
+    int rc = strcmp(model, "bert") ? pifi_errf(err, "%s: tokenizer.ggml.model \"%.64s\": only a bert vocabulary is "
+                                                    "written out as files (vocab.txt)", path, model)
+                                   : write_vocab_files(&v, dir, err);
     free(v.type);
     gguf_close(g);
     return rc;

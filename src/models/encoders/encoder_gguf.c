@@ -205,3 +205,31 @@ int encoder_gguf_load(Encoder *m, const char *path, PifiErr *err) {
     gguf_close(g);
     return rc;
 }
+
+cJSON *encoder_gguf_config_json(const char *path, PifiErr *err) {
+    EncoderConfig c;
+    if (encoder_gguf_config(&c, path, err)) return NULL;
+    cJSON *j = cJSON_CreateObject();
+    cJSON *arch = cJSON_AddArrayToObject(j, "architectures");
+    if (!arch) goto oom;
+    cJSON_AddItemToArray(arch, cJSON_CreateString("BertModel"));
+    const struct {
+        const char *key;
+        double v;
+    } num[] = {
+        {"vocab_size", c.V}, {"hidden_size", c.C}, {"num_hidden_layers", c.L}, {"num_attention_heads", c.NH},
+        {"intermediate_size", c.FF}, {"max_position_embeddings", c.maxT}, {"type_vocab_size", c.TV},
+        {"pad_token_id", c.pad_id}, {"layer_norm_eps", c.ln_eps}, {"hidden_dropout_prob", 0.1},
+        {"attention_probs_dropout_prob", 0.1},
+    };
+    for (size_t i = 0; i < sizeof num / sizeof num[0]; i++)
+        if (!cJSON_AddNumberToObject(j, num[i].key, num[i].v)) goto oom;
+    if (!cJSON_AddStringToObject(j, "model_type", "bert") || !cJSON_AddStringToObject(j, "hidden_act", "gelu") ||
+        !cJSON_AddStringToObject(j, "position_embedding_type", "absolute"))
+        goto oom;
+    return j;
+oom:
+    cJSON_Delete(j);
+    pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    return NULL;
+}

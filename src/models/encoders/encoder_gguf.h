@@ -7,6 +7,7 @@
 #define PIFI_ENCODER_GGUF_H
 
 #include "pifi/encoder.h"
+#include "pifi/json.h"
 
 /* The config from the GGUF's metadata and tensor shapes (cfg zeroed first;
  * its family set). */
@@ -16,5 +17,10 @@ int encoder_gguf_config(EncoderConfig *cfg, const char *path, PifiErr *err);
  * m->cx set, the rest zero), dequantized to fp32; on failure the caller
  * frees m. */
 int encoder_gguf_load(Encoder *m, const char *path, PifiErr *err);
+
+/* The config of the GGUF at path as a Hugging Face config.json object
+ * (BertModel's keys; new, the caller deletes it): what a run trained from
+ * it records, so that the run directory is a BERT checkpoint of its own. */
+cJSON *encoder_gguf_config_json(const char *path, PifiErr *err);
 
 #endif
