@@ -50,9 +50,9 @@ typedef struct {
 /* An optional token id: -1 when absent or out of range. */
 static int optional_id(const Vocab *v, const char *key, int32_t *id, PifiErr *err) {
     *id = -1;
-    if (gguf_find_key(v->g, key) < 0) return 0;
-    uint32_t u;
     int64_t k = gguf_find_key(v->g, key);
+    if (k < 0) return 0;
+    uint32_t u;
     GgufValueType t = gguf_kv_type(v->g, k);
     if (t == GGUF_TYPE_INT32 || t == GGUF_TYPE_INT64) { /* some writers use signed -1 for none */
         int64_t s;
