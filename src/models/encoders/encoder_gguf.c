@@ -103,10 +103,11 @@ static int config_from(EncoderConfig *cfg, const GgufFile *g, PifiErr *err) {
     cfg->V = (int)s[0];
     cfg->TV = 0;
     if (gguf_find_tensor(g, "token_types.weight", &t) == 0) {
-        cfg->TV = t->numel / cfg->C;
-        if (cfg->TV < 1 || cfg->TV > 1024 || (int64_t)cfg->TV * cfg->C != t->numel)
+        int64_t tv = t->numel / cfg->C;
+        if (tv < 1 || tv > 1024 || tv * cfg->C != t->numel)
             return pifi_errf(err, "%s: tensor 'token_types.weight' of %lld values is not (types <= 1024, %d)", path,
                              (long long)t->numel, cfg->C);
+        cfg->TV = (int)tv;
     }
     if (gguf_find_key(g, "tokenizer.ggml.padding_token_id") >= 0) {
         uint32_t pad;
