@@ -27,6 +27,7 @@ st_index          8192  json
 gguf             32768  gguf
 gguf_dequant      4096  -
 llm_gguf         65536  gguf
+gguf_encoder     16384  gguf
 encoder_config    4096  json
 llm_config        4096  json
 tokenizer_json   32768  tokenizer

@@ -1,7 +1,7 @@
 /* test_tokenizer_corpus.c: fidelity of the tokenizers against HF
  * `tokenizers`. For each fixture tokenizer (tests/fixtures/tokenizers/NAME),
  * load it twice, from tokenizer.json and from the legacy files (vocab.txt,
- * or vocab.json + merges.txt), encode every case of corpus.jsonl with the
+ * or vocab.json + merges.txt; bert_uncased also from its vocab.gguf), encode every case of corpus.jsonl with the
  * case's options, and require ids, type ids, attention mask, sequence ids
  * and byte offsets identical to what HF produced. */
 #include <stdint.h>
@@ -228,9 +228,13 @@ static void run_tokenizer(const char *name, int *found) {
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     snprintf(legacy, sizeof legacy, "%s/vocab.txt", dir);
     if (!pifi_file_exists(legacy)) snprintf(legacy, sizeof legacy, "%s/vocab.json", dir);
-    const char *files[] = {path, legacy};
-    const char *how[] = {"tokenizer.json", "legacy"};
-    for (int k = 0; k < 2; k++) {
+    /* and, where tools/oracle_gguf_encoder.py wrote one, the vocabulary as a
+     * GGUF's tokenizer.ggml.* metadata (llama.cpp's "bert" layout) */
+    char gguf[1200];
+    snprintf(gguf, sizeof gguf, "%s/vocab.gguf", dir);
+    const char *files[] = {path, legacy, gguf};
+    const char *how[] = {"tokenizer.json", "legacy", "gguf"};
+    for (int k = 0; k < (pifi_file_exists(gguf) ? 3 : 2); k++) {
         PifiTokenizer *tk = NULL;
         PifiErr err = {0};
         char label[256];

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,minilm_real}
+# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,minilm_real,gguf_encoder,gguf_tokenizers}
 # with Hugging Face's own code (the oracle the C tests compare against).
 #   PIFI_ORACLE_VENV  venv to create/use (default ~/.cache/pifi/oracle-venv)
 #   PIFI_MODELS       folder holding all-MiniLM-L6-v2; if it is not there the
@@ -34,6 +34,16 @@ export PYTHONHASHSEED=0
 "$PY" tools/oracle_tokenizers.py --data "$DATA" --minilm "$minilm" --out "$FIX/tokenizers"
 "$PY" tools/oracle_encoders.py --out "$FIX/encoders"
 "$PY" tools/oracle_minilm_real.py --minilm "$minilm" --out "$FIX/minilm_real"
+# GGUF encoders and tokenizers (after oracle_tokenizers.py: it rewrites
+# tokenizers/bert_uncased, where vocab.gguf goes); the real GGUFs are read
+# where they are, a part whose file is missing is left as it is
+smol=${PIFI_MODELS:-$PWD/models}/SmolLM2-135M-Instruct.Q4_1.gguf
+stories=${PIFI_SHARED:-$(cd .. && pwd)/shared}/models/stories260K/stories260K.gguf
+gguf_args=()
+[[ -f $smol ]] && gguf_args+=(--smollm2 "$smol")
+[[ -f $stories ]] && gguf_args+=(--stories "$stories")
+"$PY" tools/oracle_gguf_encoder.py --fixtures --minilm "$minilm" --data "$DATA" --out-root "$FIX" "${gguf_args[@]}"
+"$PY" tools/oracle_gguf_encoder.py --fuzz-seeds fuzz/corpus/gguf_encoder
 "$PY" tools/oracle_pifi.py --out "$FIX/pifi"
 "$PY" tools/oracle_train.py --out "$FIX/train"
 du -sh "$FIX" >&2

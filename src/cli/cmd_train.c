@@ -39,7 +39,7 @@ static const char *const HELP_HEAD =
     "clipping at 5, seed 2023, best epoch by validation accuracy.\n"
     "\n"
     "model:\n"
-    "  --slm DIR             the small model\n"
+    "  --slm DIR             the small model (a Hugging Face directory, or a BERT GGUF file)\n"
     "  --llm PATH            the LLM whose layer is plugged in (HF dir or .gguf) ...\n"
     "  --layer N[,N...]      ... and which layer (default -1, the last); a list trains\n"
     "                        one run per layer (the paper's layer-position sweep)\n"

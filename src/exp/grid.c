@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
 #include "exp/toml.h"
 #include "pifi/compute.h"
 #include "pifi/fileio.h"
@@ -315,10 +316,13 @@ static int check_data(const ExpGrid *g, const char *task, PifiErr *err) {
 }
 
 static int check_paths(const ExpGrid *g, PifiErr *err) {
-    char *cfg = pifi_path_join(g->slm, "config.json");
-    int ok = cfg && pifi_file_exists(cfg);
+    int gguf = pifi_has_suffix(g->slm, ".gguf"); /* a GGUF encoder is one file */
+    char *cfg = gguf ? NULL : pifi_path_join(g->slm, "config.json");
+    int ok = gguf ? pifi_file_exists(g->slm) : cfg && pifi_file_exists(cfg);
     free(cfg);
-    if (!ok) return pifi_errf(err, "%s: slm %s: not a model directory (no config.json)", g->path, g->slm);
+    if (!ok)
+        return gguf ? pifi_errf(err, "%s: slm %s: no such file", g->path, g->slm)
+                    : pifi_errf(err, "%s: slm %s: not a model directory (no config.json)", g->path, g->slm);
     int need_llm = 0;
     for (int i = 0; i < g->n_cells; i++) need_llm |= method_has_llm(g->cells[i].method) && g->cells[i].llm == 0;
     if (need_llm && !pifi_file_exists(g->llm) && !pifi_is_dir(g->llm))

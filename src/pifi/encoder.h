@@ -56,7 +56,7 @@ typedef struct {
 } EncoderConfig;
 
 /* Parse and validate config.json: its model_type picks the family, which
- * reads the rest. An unknown model_type names the supported ones; missing or
+ * reads the rest (a path ending in ".gguf": the GGUF's metadata). An unknown model_type names the supported ones; missing or
  * absurd fields give "<path>: ..." errors. */
 int encoder_config_load(EncoderConfig *cfg, const char *config_path, PifiErr *err);
 
@@ -224,7 +224,9 @@ typedef struct {
 } Encoder;
 
 /* Load config.json and the weights (safetensors, single or sharded) of a
- * HF directory. Accepts the bare model's names ("embeddings...") and those
+ * HF directory, or (dir ending in ".gguf") a BERT-architecture GGUF file in
+ * llama.cpp's "bert" layout, dequantized to fp32, no pooler
+ * (models/encoders/encoder_gguf.c). Accepts the bare model's names ("embeddings...") and those
  * saved from a task model ("bert.embeddings...", "roberta.", "electra.").
  * An int8 checkpoint (encoder_export of a quantized encoder: the layers'
  * four matrices, and maybe the word embeddings, as I8 with an F32

@@ -42,11 +42,20 @@ typedef struct {
 typedef struct PifiTokenizer PifiTokenizer;
 
 /* path: a directory (tokenizer.json preferred; else vocab.txt; else
- * vocab.json + merges.txt), or one of those files. tokenizer_config.json and
+ * vocab.json + merges.txt), or one of those files, or a .gguf file (its
+ * tokenizer.ggml.* metadata: bert, gpt2 or llama vocabularies,
+ * src/text/tokenizer_gguf.c). tokenizer_config.json and
  * special_tokens_map.json beside it are honoured (do_lower_case,
  * strip_accents, tokenize_chinese_chars, model_max_length, special tokens). */
 int tokenizer_load(PifiTokenizer **out, const char *path, PifiErr *err);
 void tokenizer_free(PifiTokenizer *tk);
+
+/* The "bert" vocabulary of the GGUF at path as BertTokenizer's files in dir:
+ * vocab.txt (WordPiece spelling) and tokenizer_config.json (lowercase, the
+ * special tokens), which tokenizer_load reads back to the same tokenizer: a
+ * run trained from a GGUF keeps its tokenizer so (src/text/tokenizer_gguf.c).
+ * Other vocabularies are refused. */
+int tokenizer_gguf_write_vocab(const char *path, const char *dir, PifiErr *err);
 
 /* Encode one input (pair may be NULL). Text that is not valid UTF-8 fails
  * with "<what>: text is not valid UTF-8 at byte N". enc is (re)filled; it

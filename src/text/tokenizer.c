@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "text/bert_pretok.h"
+#include "text/bytelevel.h"
 #include "text/tokenizer_impl.h"
 #include "core/utf8.h"
 
@@ -197,16 +198,46 @@ static int encode_wordpiece(const PifiTokenizer *tk, Scratch *w, int from, int t
     return 0;
 }
 
-/* BPE over chars [from, to) of the (identity) normalized text. */
-static int encode_bpe(const PifiTokenizer *tk, Scratch *w, const char *text, int from, int to,
-                      TokBuf *out, PifiErr *err) {
-    int32_t s = w->norm.start[from], e = w->norm.end[to - 1];
+/* BPE of text bytes [s, e), appended to out with offsets into text. */
+static int encode_bpe_bytes(const PifiTokenizer *tk, Scratch *w, const char *text, int32_t s, int32_t e,
+                            TokBuf *out, PifiErr *err) {
     w->pieces.n = 0;
     if (bpe_encode_text(tk->bpe, &tk->bpe_opts, text + s, (size_t)(e - s), &w->pieces, err))
         return -1;
     for (int p = 0; p < w->pieces.n; p++)
         if (tokbuf_push(out, w->pieces.ids[p], s + w->pieces.start[p], s + w->pieces.end[p], err))
             return -1;
+    return 0;
+}
+
+/* BPE over chars [from, to) of the (identity) normalized text; with
+ * bpe_split_digits every digit (\p{N}) is a piece of its own first (HF's
+ * Digits(individual_digits=true) before ByteLevel). */
+static int encode_bpe(const PifiTokenizer *tk, Scratch *w, const char *text, int from, int to,
+                      TokBuf *out, PifiErr *err) {
+    int32_t s = w->norm.start[from], e = w->norm.end[to - 1];
+    if (!tk->bpe_split_digits) return encode_bpe_bytes(tk, w, text, s, e, out, err);
+    int32_t run = s;
+    for (int i = from; i < to; i++) {
+        if (bytelevel_class(w->norm.cp[i]) != BL_NUMBER) continue;
+        int32_t a = w->norm.start[i], b = w->norm.end[i];
+        if ((run < a && encode_bpe_bytes(tk, w, text, run, a, out, err)) ||
+            encode_bpe_bytes(tk, w, text, a, b, out, err))
+            return -1;
+        run = b;
+    }
+    return run < e ? encode_bpe_bytes(tk, w, text, run, e, out, err) : 0;
+}
+
+/* SentencePiece BPE over chars [from, to) of the (identity) normalized text,
+ * the input's first segment when it starts at byte 0. */
+static int encode_spm(const PifiTokenizer *tk, Scratch *w, const char *text, int from, int to, TokBuf *out,
+                      PifiErr *err) {
+    int32_t s = w->norm.start[from], e = w->norm.end[to - 1];
+    w->pieces.n = 0;
+    if (spm_encode(tk->spm, text + s, (size_t)(e - s), s == 0, &w->pieces, err)) return -1;
+    for (int p = 0; p < w->pieces.n; p++)
+        if (tokbuf_push(out, w->pieces.ids[p], s + w->pieces.start[p], s + w->pieces.end[p], err)) return -1;
     return 0;
 }
 
@@ -239,6 +270,8 @@ static int encode_segment(const PifiTokenizer *tk, Scratch *w, const char *text,
             if (tokbuf_push(out, sp.id, a, b, err)) return -1;
         } else if (tk->kind == TK_WORDPIECE) {
             if (encode_wordpiece(tk, w, sp.start, sp.end, out, err)) return -1;
+        } else if (tk->kind == TK_SPM) {
+            if (encode_spm(tk, w, text, sp.start, sp.end, out, err)) return -1;
         } else if (encode_bpe(tk, w, text, sp.start, sp.end, out, err)) {
             return -1;
         }
@@ -301,7 +334,9 @@ int tokenizer_encode(const PifiTokenizer *tk, const char *text, const char *pair
 }
 
 int tokenizer_vocab_size(const PifiTokenizer *tk) {
-    int n = tk->kind == TK_WORDPIECE ? wp_vocab_size(tk->wp) : bpe_vocab_size(tk->bpe);
+    int n = tk->kind == TK_WORDPIECE ? wp_vocab_size(tk->wp)
+            : tk->kind == TK_SPM    ? spm_vocab_size(tk->spm)
+                                    : bpe_vocab_size(tk->bpe);
     for (int k = 0; k < tk->n_added; k++)
         if (tk->added[k].id >= n) n = tk->added[k].id + 1;
     return n;
@@ -312,13 +347,16 @@ int tokenizer_token_to_id(const PifiTokenizer *tk, const char *token) {
     for (int k = 0; k < tk->n_added; k++)
         if (strcmp(tk->added[k].content, token) == 0) return tk->added[k].id;
     return tk->kind == TK_WORDPIECE ? wp_token_to_id(tk->wp, token, strlen(token))
-                                    : bpe_token_to_id(tk->bpe, token);
+           : tk->kind == TK_SPM    ? spm_token_to_id(tk->spm, token)
+                                   : bpe_token_to_id(tk->bpe, token);
 }
 
 const char *tokenizer_id_to_token(const PifiTokenizer *tk, int id) {
     for (int k = 0; k < tk->n_added; k++)
         if (tk->added[k].id == id) return tk->added[k].content;
-    return tk->kind == TK_WORDPIECE ? wp_id_to_token(tk->wp, id) : bpe_id_to_token(tk->bpe, id);
+    return tk->kind == TK_WORDPIECE ? wp_id_to_token(tk->wp, id)
+           : tk->kind == TK_SPM    ? spm_id_to_token(tk->spm, id)
+                                   : bpe_id_to_token(tk->bpe, id);
 }
 
 int tokenizer_pad_id(const PifiTokenizer *tk) { return tk->pad_id; }

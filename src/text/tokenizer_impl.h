@@ -9,6 +9,7 @@
 #include "pifi/tokenizer.h"
 #include "text/bert_normalizer.h"
 #include "text/bpe.h"
+#include "text/spm.h"
 #include "text/tokbuf.h"
 #include "text/wordpiece.h"
 
@@ -38,23 +39,28 @@ typedef struct {
     int add_prefix_space;     /* for that trimming */
 } PostProc;
 
-typedef enum { TK_WORDPIECE = 1, TK_BPE = 2 } TkModel;
+typedef enum { TK_WORDPIECE = 1, TK_BPE = 2, TK_SPM = 3 } TkModel;
 
 struct PifiTokenizer {
     char *path;               /* what was loaded, for messages */
     TkModel kind;
     WordPiece *wp;
     BpeModel *bpe;
+    SpmModel *spm;            /* a GGUF "llama" vocabulary (tokenizer_gguf.c) */
     int has_norm;             /* BertNormalizer present */
     BertNormOpts norm;
     int bert_pretok;          /* BertPreTokenizer present (WordPiece) */
     BpeOpts bpe_opts;
+    int bpe_split_digits;     /* every digit its own piece before the BPE regex (GGUF pre "smollm") */
     AddedTok *added;          /* (n_added) */
     int n_added;
     PostProc post;
     int32_t pad_id, pad_type_id;
     int model_max_length;
 };
+
+/* tokenizer_gguf.c: fill tk from the tokenizer.ggml.* metadata of a GGUF. */
+int tk_load_gguf(PifiTokenizer *tk, const char *path, PifiErr *err);
 
 /* Pipeline, tokenizer.c: tokens of one input sequence with byte offsets into it. */
 int tk_encode_sequence(const PifiTokenizer *tk, const char *text, size_t len, TokBuf *out,

@@ -89,6 +89,7 @@ void tokenizer_free(PifiTokenizer *tk) {
     if (!tk) return;
     wp_free(tk->wp);
     if (tk->bpe) bpe_free(tk->bpe);
+    spm_free(tk->spm);
     for (int k = 0; k < tk->n_added; k++) {
         free(tk->added[k].content);
         free(tk->added[k].norm);
@@ -534,8 +535,16 @@ int tokenizer_load(PifiTokenizer **out, const char *path, PifiErr *err) {
     }
     if (!dir || !file) goto oom;
     tk->path = dup_str(file, err);
-    if (!tk->path || load_side(&sf, dir, err)) goto done;
+    if (!tk->path) goto done;
     const char *base = pifi_base_of(file);
+    if (pifi_has_suffix(base, ".gguf")) { /* its own metadata, no side files */
+        if (tk_load_gguf(tk, file, err)) goto done;
+        *out = tk;
+        tk = NULL;
+        rc = 0;
+        goto done;
+    }
+    if (load_side(&sf, dir, err)) goto done;
     if (!strcmp(base, "vocab.txt")) {
         if (load_vocab_txt(tk, file, &sf, err)) goto done;
     } else if (!strcmp(base, "vocab.json") || !strcmp(base, "merges.txt")) {

@@ -139,6 +139,26 @@ fail:
     return -1;
 }
 
+int wp_from_tokens(WordPiece **out, const char *const *toks, int n, const char *what, PifiErr *err) {
+    *out = NULL;
+    if (n < 1 || n > WP_MAX_VOCAB) return pifi_errf(err, "%s: a vocabulary of %d tokens", what, n);
+    WordPiece *wp;
+    if (wp_new(&wp, n, err)) return -1;
+    for (int id = 0; id < n; id++) {
+        size_t len = strlen(toks[id]);
+        if (len > WP_MAX_TOKEN_BYTES) {
+            wp_free(wp);
+            return pifi_errf(err, "%s: token %d of %zu bytes is too long", what, id, len);
+        }
+        if (wp_add(wp, toks[id], len, id, err) == -2) { /* a duplicate keeps its first id */
+            wp_free(wp);
+            return -1;
+        }
+    }
+    *out = wp;
+    return 0;
+}
+
 int wp_from_vocab_txt(WordPiece **out, const char *path, PifiErr *err) {
     *out = NULL;
     char *buf;

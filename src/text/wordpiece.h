@@ -17,6 +17,9 @@ int wp_from_json(WordPiece **out, const cJSON *model, const char *file, PifiErr 
 /* From a vocab.txt: one token per line, id = line number - 1. Duplicates are
  * an error naming both lines. */
 int wp_from_vocab_txt(WordPiece **out, const char *path, PifiErr *err);
+/* From a list of tokens in WordPiece spelling, id = index (a GGUF's
+ * vocabulary); a duplicate keeps its first id. */
+int wp_from_tokens(WordPiece **out, const char *const *toks, int n, const char *what, PifiErr *err);
 void wp_free(WordPiece *wp);
 
 /* Set the unknown token (must be in the vocabulary). what names the source. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
 #include "pifi/compute.h"
 #include "pifi/encoder.h"
 #include "pifi/fileio.h"
@@ -21,7 +22,7 @@ typedef struct {
 } Shapes;
 
 static int load_shapes(const TrainOpts *o, int K, Shapes *s, PifiErr *err) {
-    char *cp = pifi_path_join(o->slm, "config.json");
+    char *cp = pifi_has_suffix(o->slm, ".gguf") ? strdup(o->slm) : pifi_path_join(o->slm, "config.json");
     int rc = cp ? encoder_config_load(&s->enc, cp, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
     free(cp);
     if (rc) return -1;

@@ -11,12 +11,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/path.h"
 #include "models/decoders/llm_layer_internal.h"
+#include "models/encoders/encoder_gguf.h"
 #include "pifi.h"
 #include "pifi/encoder_export.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "pifi/safetensors.h"
+#include "pifi/tokenizer.h"
 #include "train/runio_int8.h"
 #include "train/train_options.h"
 
@@ -195,10 +198,16 @@ int runio_prepare(const char *run_dir, int overwrite, PifiErr *err) {
 }
 
 int runio_write_config(const char *run_dir, const char *slm_dir, const cJSON *pifi, PifiErr *err) {
-    char *src = pifi_path_join(slm_dir, "config.json");
     cJSON *cfg = NULL;
-    int rc = src ? pifi_json_load(src, 1 << 20, &cfg, err) : -1;
-    free(src);
+    int rc;
+    if (pifi_has_suffix(slm_dir, ".gguf")) { /* a GGUF SLM: the run records its config as config.json */
+        cfg = encoder_gguf_config_json(slm_dir, err);
+        rc = cfg ? 0 : -1;
+    } else {
+        char *src = pifi_path_join(slm_dir, "config.json");
+        rc = src ? pifi_json_load(src, 1 << 20, &cfg, err) : -1;
+        free(src);
+    }
     if (rc) return -1;
     cJSON_DeleteItemFromObjectCaseSensitive(cfg, "pifi");
     cJSON_AddItemToObject(cfg, "pifi", cJSON_Duplicate(pifi, 1));
@@ -210,6 +219,7 @@ int runio_write_config(const char *run_dir, const char *slm_dir, const cJSON *pi
 }
 
 int runio_copy_tokenizer(const char *slm_dir, const char *run_dir, PifiErr *err) {
+    if (pifi_has_suffix(slm_dir, ".gguf")) return tokenizer_gguf_write_vocab(slm_dir, run_dir, err);
     static const char *FILES[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                                   "vocab.txt", "vocab.json", "merges.txt"};
     for (size_t i = 0; i < sizeof FILES / sizeof FILES[0]; i++) {

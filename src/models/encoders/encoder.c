@@ -143,6 +143,15 @@ static int load_params(Encoder *m, SafeTensors *st, const char *prefix, PifiErr 
     return 0;
 }
 
+int bert_params_alloc(Encoder *m, unsigned q8, PifiErr *err) {
+    size_t n = point_params(&m->params, NULL, &m->cfg, m->has_pooler, q8);
+    m->param_mem = enc_weights_alloc(m, n * sizeof(float), err);
+    if (!m->param_mem) return -1;
+    point_params(&m->params, m->param_mem, &m->cfg, m->has_pooler, q8);
+    m->num_params = (int64_t)n;
+    return 0;
+}
+
 int bert_load(Encoder *m, const char *dir, PifiErr *err) {
     SafeTensors *st;
     if (st_open(&st, dir, err)) return -1;
@@ -184,11 +193,7 @@ int bert_load(Encoder *m, const char *dir, PifiErr *err) {
         if (f == 0 && t->dtype == PIFI_DT_I8) q8 |= PROBE[i].what;
     }
 
-    size_t n = point_params(&m->params, NULL, &m->cfg, m->has_pooler, q8);
-    m->param_mem = enc_weights_alloc(m, n * sizeof(float), err);
-    if (!m->param_mem) goto fail;
-    point_params(&m->params, m->param_mem, &m->cfg, m->has_pooler, q8);
-    m->num_params = (int64_t)n;
+    if (bert_params_alloc(m, q8, err)) goto fail;
     if (load_params(m, st, prefix, err)) goto fail;
     if (q8) {
         if (encoder_load_q8(m, st, prefix, q8, err)) goto fail;

@@ -5,11 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
 #include "models/encoders/encoder_family.h"
+#include "models/encoders/encoder_gguf.h"
 #include "pifi/fileio.h"
 
 int encoder_config_load(EncoderConfig *cfg, const char *path, PifiErr *err) {
     memset(cfg, 0, sizeof *cfg);
+    if (pifi_has_suffix(path, ".gguf")) return encoder_gguf_config(cfg, path, err);
     cJSON *root;
     if (pifi_json_load(path, 1 << 20, &root, err)) return -1;
     int rc = -1;
@@ -57,6 +60,14 @@ void encoder_config_int8(const EncoderConfig *c, unsigned parts, int64_t *n8, in
 int encoder_load(Encoder *m, const char *dir, struct PifiCompute *cx, PifiErr *err) {
     memset(m, 0, sizeof *m);
     m->cx = cx;
+    if (pifi_has_suffix(dir, ".gguf")) { /* a GGUF file (encoder_gguf.c) */
+        if (encoder_gguf_config(&m->cfg, dir, err)) return -1;
+        if (encoder_gguf_load(m, dir, err)) {
+            encoder_free(m);
+            return -1;
+        }
+        return 0;
+    }
     char *cfg_path = pifi_path_join(dir, "config.json");
     if (!cfg_path) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
     int rc = encoder_config_load(&m->cfg, cfg_path, err);

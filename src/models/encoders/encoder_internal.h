@@ -29,6 +29,11 @@ int bert_export(const Encoder *m, const char *prefix, int merge_lora, EncoderExp
 int bert_quantize(Encoder *m, int embeddings, PifiErr *err);
 int bert_lora_enable(Encoder *m, int r, float alpha, float dropout, uint64_t seed, PifiErr *err);
 
+/* The fp32 parameter arena for m->cfg and m->has_pooler, pointed into
+ * m->params (q8: ENC_Q8_* tensors left out), counted in m->num_params
+ * (encoder.c; also the GGUF loader's, encoder_gguf.c). */
+int bert_params_alloc(Encoder *m, unsigned q8, PifiErr *err);
+
 /* Dropout sites. The embeddings have one, each layer ENC_SITES_PER_LAYER. */
 enum {
     ENC_SITE_ATT_PROBS = 0, /* attention probabilities */
