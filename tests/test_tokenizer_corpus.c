@@ -1,7 +1,8 @@
 /* test_tokenizer_corpus.c: fidelity of the tokenizers against HF
  * `tokenizers`. For each fixture tokenizer (tests/fixtures/tokenizers/NAME),
  * load it twice, from tokenizer.json and from the legacy files (vocab.txt,
- * or vocab.json + merges.txt), encode every case of corpus.jsonl with the
+ * or vocab.json + merges.txt; the SentencePiece Unigram ones have only
+ * tokenizer.json), encode every case of corpus.jsonl with the
  * case's options, and require ids, type ids, attention mask, sequence ids
  * and byte offsets identical to what HF produced. */
 #include <stdint.h>
@@ -230,7 +231,8 @@ static void run_tokenizer(const char *name, int *found) {
     if (!pifi_file_exists(legacy)) snprintf(legacy, sizeof legacy, "%s/vocab.json", dir);
     const char *files[] = {path, legacy};
     const char *how[] = {"tokenizer.json", "legacy"};
-    for (int k = 0; k < 2; k++) {
+    int n_files = pifi_file_exists(legacy) ? 2 : 1; /* Unigram: tokenizer.json only */
+    for (int k = 0; k < n_files; k++) {
         PifiTokenizer *tk = NULL;
         PifiErr err = {0};
         char label[256];
@@ -254,8 +256,9 @@ static void run_tokenizer(const char *name, int *found) {
 
 int main(void) {
     int found = 0;
-    const char *names[] = {"bert_uncased", "bert_cased", "roberta_bpe"};
-    for (int k = 0; k < 3; k++) run_tokenizer(names[k], &found);
+    const char *names[] = {"bert_uncased",       "bert_cased",     "roberta_bpe",
+                           "deberta_v3_unigram", "albert_unigram", "t5_unigram_bytefallback"};
+    for (int k = 0; k < 6; k++) run_tokenizer(names[k], &found);
     if (!found) TEST_SKIP("no tokenizer fixtures under %s/tokenizers", test_fixtures());
     TEST_DONE();
 }

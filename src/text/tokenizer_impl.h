@@ -9,7 +9,10 @@
 #include "pifi/tokenizer.h"
 #include "text/bert_normalizer.h"
 #include "text/bpe.h"
+#include "text/metaspace.h"
+#include "text/normalizers.h"
 #include "text/tokbuf.h"
+#include "text/unigram.h"
 #include "text/wordpiece.h"
 
 /* A token of the added vocabulary, matched in the text before the model runs
@@ -38,13 +41,16 @@ typedef struct {
     int add_prefix_space;     /* for that trimming */
 } PostProc;
 
-typedef enum { TK_WORDPIECE = 1, TK_BPE = 2 } TkModel;
+typedef enum { TK_WORDPIECE = 1, TK_BPE = 2, TK_UNIGRAM = 3 } TkModel;
 
 struct PifiTokenizer {
     char *path;               /* what was loaded, for messages */
     TkModel kind;
     WordPiece *wp;
     BpeModel *bpe;
+    Unigram *ug;
+    NzList nz;                /* Unigram: its normalizers */
+    Metaspace ms;             /* Unigram: its pre-tokenizer */
     int has_norm;             /* BertNormalizer present */
     BertNormOpts norm;
     int bert_pretok;          /* BertPreTokenizer present (WordPiece) */
