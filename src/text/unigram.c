@@ -28,6 +28,7 @@ struct Unigram {
     int32_t byte_id[256]; /* <0xXX> piece of each byte, -1 when absent */
     double min_score; /* the lowest score (unknowns get min_score - 10) */
     uint32_t max_len; /* the longest piece, bytes */
+    char *file;       /* where it came from, for messages */
 };
 
 #define FNV_INIT 2166136261u
@@ -57,6 +58,7 @@ void unigram_free(Unigram *u) {
     free(u->plen);
     free(u->score);
     free(u->slot);
+    free(u->file);
     free(u);
 }
 
@@ -105,6 +107,9 @@ int unigram_from_json(Unigram **out, const cJSON *model, const char *file, PifiE
     Unigram *u = pifi_calloc(1, sizeof *u, err);
     if (!u) return -1;
     u->unk_id = -1;
+    u->file = pifi_malloc(strlen(file) + 1, err);
+    if (!u->file) goto fail;
+    strcpy(u->file, file);
     const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_id");
     if (parse_vocab(u, cJSON_GetObjectItemCaseSensitive(model, "vocab"), file, err) ||
         pifi_json_bool(model, "byte_fallback", 0, &u->byte_fallback, file, err) < 0)
@@ -137,8 +142,9 @@ typedef struct {
     int32_t id;
 } UgNode;
 
-static int no_unk(PifiErr *err) {
-    return pifi_errf(err, "Unigram: the text has a character outside the vocabulary and the model has no unk_id");
+static int no_unk(const Unigram *u, PifiErr *err) {
+    return pifi_errf(err, "%s: the text has a character outside the Unigram vocabulary and the model has no unk_id",
+                     u->file);
 }
 
 /* The token s[a..b): its piece, or its bytes, or unk. */
@@ -154,13 +160,13 @@ static int push_token(const Unigram *u, const char *s, int32_t a, int32_t b, Tok
             return 0;
         }
     }
-    if (u->unk_id < 0) return no_unk(err);
+    if (u->unk_id < 0) return no_unk(u, err);
     return tokbuf_push(out, u->unk_id, a, b, err);
 }
 
 int unigram_encode(const Unigram *u, const char *s, size_t n, TokBuf *out, PifiErr *err) {
     if (n == 0) return 0;
-    if (n > INT32_MAX - 1) return pifi_errf(err, "Unigram: text too long");
+    if (n > INT32_MAX - 1) return pifi_errf(err, "%s: text too long for the Unigram model", u->file);
     UgNode *node = pifi_malloc((n + 1) * sizeof *node, err);
     if (!node) return -1;
     for (size_t i = 0; i <= n; i++) node[i] = (UgNode){0.0, -1, -1};
@@ -188,7 +194,7 @@ int unigram_encode(const Unigram *u, const char *s, size_t n, TokBuf *out, PifiE
             UgNode *t = &node[at + mblen];
             if (t->start < 0 || cand > t->score) {
                 if (u->unk_id < 0) {
-                    no_unk(err);
+                    no_unk(u, err);
                     goto done;
                 }
                 *t = (UgNode){cand, (int32_t)at, u->unk_id};
