@@ -30,7 +30,7 @@ import types
 
 import sentencepiece as spm
 import transformers
-from tokenizers import AddedToken
+from tokenizers import AddedToken, Tokenizer
 import importlib
 
 csl = importlib.import_module("transformers.convert_slow_tokenizer")
@@ -162,6 +162,9 @@ def main():
     bad = {i for (_, _, rows, _) in results.values() for i, r in enumerate(rows) if r is None}
     for name, (d, info, rows, stats) in results.items():
         kept = [r for i, r in enumerate(rows) if i not in bad]
+        raw = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+        for r in kept:  # the Metaspace decoder: `tokenizers`' decode of the ids
+            r["decoded"] = raw.decode(r["ids"], skip_special_tokens=True)
         with open(os.path.join(d, "corpus.jsonl"), "w", encoding="utf-8") as f:
             for r in kept:
                 if "\x00" in r["text"] or "\x00" in r.get("pair", ""):
@@ -178,7 +181,8 @@ def main():
             "training": "sentencepiece unigram, nmt_nfkc, character_coverage=0.9995, one thread, "
                         "on corpus.training_lines(seed=%d)" % TRAIN_SEED,
             "reference": "transformers AutoTokenizer.from_pretrained(<this dir>) __call__ with "
-                         "return_offsets_mapping; char offsets converted to UTF-8 byte offsets",
+                         "return_offsets_mapping; char offsets converted to UTF-8 byte offsets; "
+                         "decoded: tokenizers.Tokenizer.decode(ids, skip_special_tokens=True)",
             "cases": len(kept),
             "pairs": sum("pair" in r for r in kept),
             "truncated": sum("truncation" in r for r in kept),
