@@ -3,7 +3,7 @@
  * not see:
  *  - the Metaspace decoder: every case's ids of the fixtures
  *    tests/fixtures/tokenizers/{deberta_v3_unigram,albert_unigram,
- *    t5_unigram_bytefallback} decoded as `tokenizers`' decode(ids,
+ *    t5_unigram_bytefallback,deberta_v3_tf5,unigram_variants} decoded as `tokenizers`' decode(ids,
  *    skip_special_tokens=True) does (the corpus's "decoded");
  *  - the model's queries (vocabulary size, id <-> piece) on those files;
  *  - Metaspace's splitting and prepend schemes on small texts, and the
@@ -183,6 +183,8 @@ int main(void) {
     test_decoder("deberta_v3_unigram");
     test_decoder("albert_unigram");
     test_decoder("t5_unigram_bytefallback");
+    test_decoder("deberta_v3_tf5");
+    test_decoder("unigram_variants");
     test_rules();
     TEST_DONE();
 }

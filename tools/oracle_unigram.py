@@ -1,4 +1,4 @@
-"""Writes tests/fixtures/tokenizers/<name>/ for SentencePiece Unigram tokenizers:
+r"""Writes tests/fixtures/tokenizers/<name>/ for SentencePiece Unigram tokenizers:
 tokenizer.json as transformers' converters write it (Unigram model, Precompiled
 charsmap normalizer, Metaspace pre-tokenizer), tokenizer_config.json, and
 corpus.jsonl with the reference encodings (same cases and layout as
@@ -16,6 +16,11 @@ transformers' own converters (convert_slow_tokenizer.py):
   t5_unigram_bytefallback  T5Converter with byte fallback kept (as Llama's):
                       Precompiled, Strip(right), Replace(" {2,}" -> "▁"),
                       Metaspace(first: legacy=False), A </s> (B </s>), extra ids
+  deberta_v3_tf5      transformers 5's DebertaV2Tokenizer itself: Replace(\s{2,}|[\n\r\t]),
+                      NFC, Strip(right), Metaspace(always)
+  unigram_variants    NFD, Replace(\A +| +\z), Replace(\A▁), NFKC, NFD, WhitespaceSplit +
+                      Metaspace(always, split=False), byte fallback
+The last two are written with every third shared case (and all EXTRA ones).
 
 usage: oracle_unigram.py --data DIR --out tests/fixtures/tokenizers
 """
@@ -42,6 +47,7 @@ import oracle_tokenizers as ot  # noqa: E402
 SEED = 1234
 TRAIN_SEED = 99
 EXTRA_IDS = 10
+SUBSET = ("deberta_v3_tf5", "unigram_variants")  # written with a third of the shared cases
 
 
 # Cases for what the shared corpus does not reach with these tokenizers:
@@ -123,6 +129,37 @@ def make_t5(model_c, out_dir):
             "of sentencepiece model C (byte_fallback=True)" % EXTRA_IDS}
 
 
+def make_deberta_tf5(model_a, out_dir):
+    """transformers 5's own DebertaV2Tokenizer (no charsmap: NFC, a \\s regex, Strip right)."""
+    sp = spm.SentencePieceProcessor(model_file=model_a)
+    vocab = [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())]
+    tok = transformers.DebertaV2Tokenizer(vocab=vocab, unk_token="<unk>", pad_token="<pad>", bos_token="[CLS]",
+                                          eos_token="[SEP]", cls_token="[CLS]", sep_token="[SEP]",
+                                          mask_token="[MASK]", model_max_length=512)
+    tok.save_pretrained(out_dir)
+    ot.write_special_tokens_map(tok, out_dir)
+    return {"source": "transformers.DebertaV2Tokenizer(vocab=<model A's pieces and scores>)"}
+
+
+def make_variants(model_c, out_dir):
+    """Model C's pieces under the rest of what pifi reads: NFD (its reordering
+    visible), anchored regexes, WhitespaceSplit before a Metaspace without split."""
+    from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers
+    sp = spm.SentencePieceProcessor(model_file=model_c)
+    vocab = [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())]
+    tok = Tokenizer(models.Unigram(vocab, unk_id=sp.unk_id(), byte_fallback=True))
+    tok.normalizer = normalizers.Sequence([
+        normalizers.NFD(), normalizers.Replace(Regex(r"\A +| +\z"), ""),
+        normalizers.Replace(Regex("\\A\u2581"), "\u2581\u2581"), normalizers.NFKC(),
+        normalizers.NFD()])
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Metaspace(prepend_scheme="always", split=False)])
+    tok.decoder = decoders.Metaspace(prepend_scheme="always", split=False)
+    save(tok, out_dir, {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"})
+    return {"source": "Unigram of model C's pieces (byte_fallback) with NFD, Replace(\\A +| +\\z), "
+            "Replace(\\A\u2581), NFKC, NFD, WhitespaceSplit + Metaspace(always, split=False); no post-processor"}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/work/shared/data")
@@ -146,6 +183,8 @@ def main():
             "deberta_v3_unigram": lambda d: make_deberta(model_a, d),
             "albert_unigram": lambda d: make_albert(model_a, d),
             "t5_unigram_bytefallback": lambda d: make_t5(model_c, d),
+            "deberta_v3_tf5": lambda d: make_deberta_tf5(model_a, d),
+            "unigram_variants": lambda d: make_variants(model_c, d),
         }
         results = {}
         for name, build in builders.items():
@@ -162,6 +201,9 @@ def main():
     bad = {i for (_, _, rows, _) in results.values() for i, r in enumerate(rows) if r is None}
     for name, (d, info, rows, stats) in results.items():
         kept = [r for i, r in enumerate(rows) if i not in bad]
+        if name in SUBSET:  # every third case and all of EXTRA: a smaller file
+            n_extra = len(EXTRA) + 12
+            kept = [r for i, r in enumerate(kept) if i % 3 == 0 or i >= len(kept) - n_extra]
         raw = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
         for r in kept:  # the Metaspace decoder: `tokenizers`' decode of the ids
             r["decoded"] = raw.decode(r["ids"], skip_special_tokens=True)
@@ -190,6 +232,7 @@ def main():
             "no_special_tokens": sum(r.get("add_special_tokens") is False for r in kept),
             "unk_tokens": sum(r["ids"].count(json.load(open(os.path.join(d, "tokenizer.json")))["model"]["unk_id"])
                               for r in kept),
+            "subset": "every third shared case, all EXTRA cases" if name in SUBSET else "all cases",
             "cases_dropped_everywhere": len(bad),
         })
         meta.update(info)

@@ -41,6 +41,12 @@ static int parse_pretok(Metaspace *m, const cJSON *pt, const char *file, int dep
     const char *type;
     if (!cJSON_IsObject(pt)) return pifi_errf(err, "%s: a pre_tokenizer must be an object", file);
     if (pifi_json_string(pt, "type", 1, &type, file, err)) return -1;
+    if (!strcmp(type, "WhitespaceSplit")) {
+        if (m->on || m->ws_split)
+            return pifi_errf(err, "%s: pre_tokenizer WhitespaceSplit is supported only once, before Metaspace", file);
+        m->ws_split = 1;
+        return 0;
+    }
     if (!strcmp(type, "Metaspace")) {
         if (m->on) return pifi_errf(err, "%s: more than one Metaspace pre_tokenizer", file);
         return parse_metaspace(m, pt, file, err);
@@ -54,7 +60,7 @@ static int parse_pretok(Metaspace *m, const cJSON *pt, const char *file, int dep
         return 0;
     }
     return pifi_errf(err, "%s: unsupported pre_tokenizer \"%.64s\" for a Unigram model (supported: Metaspace, "
-                          "alone or in a Sequence)",
+                          "alone or in a Sequence after a WhitespaceSplit)",
                      file, type);
 }
 

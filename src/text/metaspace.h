@@ -5,7 +5,8 @@
  * is cut before each '▁' (MergedWithNext: a '▁' joins the text after it,
  * a run of them stands alone but for the last). The decoder turns '▁' back
  * into spaces, dropping them from the first token unless the scheme is
- * never. */
+ * never. A WhitespaceSplit ahead of it (older files) first cuts the text
+ * into words at White_Space, each word then a text of its own. */
 #ifndef PIFI_METASPACE_H
 #define PIFI_METASPACE_H
 
@@ -20,14 +21,17 @@
 typedef enum { MS_ALWAYS = 0, MS_FIRST, MS_NEVER } MsPrepend;
 
 typedef struct {
-    int on;              /* 0: no pre-tokenizer, the whole text is one piece */
+    int ws_split;        /* a WhitespaceSplit first: words split at White_Space, which is dropped */
+    int on;              /* 0: no Metaspace, each word is one piece */
     int32_t replacement; /* a char, U+2581 usually */
     MsPrepend prepend;
     int split;
 } Metaspace;
 
 /* From tokenizer.json's "pre_tokenizer": null, a Metaspace, or a Sequence
- * holding one Metaspace (prepend_scheme, or the older add_prefix_space). */
+ * of one Metaspace (prepend_scheme, or the older add_prefix_space),
+ * optionally after a WhitespaceSplit (how older converters wrote T5's and
+ * ALBERT's). */
 int metaspace_from_json(Metaspace *m, const cJSON *pt, const char *file, PifiErr *err);
 
 /* Pre-tokenize chars [from, to) of t: out (cleared first) gets them with

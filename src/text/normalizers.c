@@ -66,11 +66,7 @@ static int decode_cps(const char *s, int32_t *out, int max) {
 
 /* Length in chars of the match starting at char i, 0 when none. */
 static int replace_match(const NzStep *st, const NormText *t, int i, const int32_t *pat, int np) {
-    if (!st->pattern) {
-        int k = i;
-        while (k < t->n && t->cp[k] == st->run_cp) k++;
-        return k - i >= st->run_min ? k - i : 0;
-    }
+    if (!st->pattern) return rx_match_at(&st->rx, t->cp, t->n, i);
     if (np == 0 || i + np > t->n) return 0;
     for (int k = 0; k < np; k++)
         if (t->cp[i + k] != pat[k]) return 0;
@@ -148,11 +144,68 @@ static void nz_strip_accents(NormText *t) {
     t->n = m;
 }
 
-/* NFD / NFKD as HF's unicode-normalization-alignments: each char's
- * decomposition (first char replaces it, the rest are insertions), then the
- * canonical reordering, the changes moving with their chars. */
-static int nz_decompose(NormText *t, int compat, int32_t base, PifiErr *err) {
-    NzChanges c = {0};
+/* The first char that a and b compose into (canonical composition, Hangul
+ * included), or -1. */
+static int32_t compose_pair(int32_t a, int32_t b) {
+    utf8proc_int32_t buf[2] = {a, b};
+    utf8proc_ssize_t r = utf8proc_normalize_utf32(buf, 2, UTF8PROC_COMPOSE);
+    return r == 1 ? buf[0] : -1;
+}
+
+/* The canonical recomposition of d (decomposed, ordered) into out, the
+ * changes combined as unicode-normalization-alignments' Recompositions
+ * does: a composed char carries k + change - 1. */
+static int recompose(const NzChanges *d, NzChanges *out, PifiErr *err) {
+    NzChanges blocked = {0}; /* marks held back behind the starter */
+    int32_t k = 0, kchg = 0;
+    int has_k = 0, last_ccc = -1, rc = -1;
+    for (int i = 0; i < d->n; i++) {
+        int32_t ch = d->cp[i], chg = d->chg[i], r;
+        int ccc = uc_combining_class(ch);
+        if (!has_k) {
+            if (ccc != 0) {
+                if (nz_changes_push(out, ch, chg, err)) goto done;
+            } else {
+                k = ch, kchg = chg, has_k = 1;
+            }
+            continue;
+        }
+        if (last_ccc >= 0 && last_ccc >= ccc) { /* blocked from the starter */
+            if (ccc == 0) {
+                if (nz_changes_push(out, k, kchg, err)) goto done;
+                for (int b = 0; b < blocked.n; b++)
+                    if (nz_changes_push(out, blocked.cp[b], blocked.chg[b], err)) goto done;
+                blocked.n = 0, last_ccc = -1;
+                k = ch, kchg = chg;
+                continue;
+            }
+        } else if ((r = compose_pair(k, ch)) >= 0) {
+            k = r, kchg = kchg + chg - 1;
+            continue;
+        } else if (last_ccc < 0 && ccc == 0) {
+            if (nz_changes_push(out, k, kchg, err)) goto done;
+            k = ch, kchg = chg;
+            continue;
+        }
+        if (nz_changes_push(&blocked, ch, chg, err)) goto done;
+        last_ccc = ccc;
+    }
+    if (has_k && nz_changes_push(out, k, kchg, err)) goto done;
+    for (int b = 0; b < blocked.n; b++)
+        if (nz_changes_push(out, blocked.cp[b], blocked.chg[b], err)) goto done;
+    rc = 0;
+done:
+    free(blocked.cp);
+    free(blocked.chg);
+    return rc;
+}
+
+/* NFD / NFKD / NFC / NFKC as HF's unicode-normalization-alignments: each
+ * char's decomposition (its first char replaces it, the rest are
+ * insertions), the canonical reordering (the changes move with their
+ * chars), then for NFC / NFKC the recomposition. */
+static int nz_normalize(NormText *t, int compat, int compose, int32_t base, PifiErr *err) {
+    NzChanges c = {0}, r = {0};
     int rc = -1;
     for (int i = 0; i < t->n; i++) {
         int32_t dec[UC_MAX_DECOMP];
@@ -171,10 +224,14 @@ static int nz_decompose(NormText *t, int compat, int32_t base, PifiErr *err) {
             c.cp[j - 1] = cp, c.chg[j - 1] = chg;
         }
     }
-    rc = normtext_transform(t, c.cp, c.chg, c.n, 0, base, err);
+    if (compose && recompose(&c, &r, err)) goto done;
+    const NzChanges *o = compose ? &r : &c;
+    rc = normtext_transform(t, o->cp, o->chg, o->n, 0, base, err);
 done:
     free(c.cp);
     free(c.chg);
+    free(r.cp);
+    free(r.chg);
     return rc;
 }
 
@@ -187,9 +244,11 @@ int nz_apply(const NzList *l, NormText *t, int32_t base, PifiErr *err) {
         case NZ_REPLACE: rc = nz_replace(st, t, err); break;
         case NZ_STRIP: nz_strip(st, t); break;
         case NZ_LOWERCASE: rc = nz_lowercase(t, err); break;
-        case NZ_NFD: rc = nz_decompose(t, 0, base, err); break;
-        case NZ_NFKD: rc = nz_decompose(t, 1, base, err); break;
+        case NZ_NFD: rc = nz_normalize(t, 0, 0, base, err); break;
+        case NZ_NFKD: rc = nz_normalize(t, 1, 0, base, err); break;
         case NZ_STRIP_ACCENTS: nz_strip_accents(t); break;
+        case NZ_NFC: rc = nz_normalize(t, 0, 1, base, err); break;
+        case NZ_NFKC: rc = nz_normalize(t, 1, 1, base, err); break;
         }
         if (rc) return -1;
     }
@@ -217,23 +276,6 @@ static char *dup_text(const char *s, const char *file, const char *what, PifiErr
     char *d = pifi_malloc(n + 1, err);
     if (d) memcpy(d, s, n + 1);
     return d;
-}
-
-/* A Replace regex pifi can run: one char (not a regex operator) and "{n,}". */
-static int parse_run(NzStep *st, const char *re, const char *file, PifiErr *err) {
-    size_t n = strlen(re), i = 0;
-    int32_t c = n ? utf8_next(re, n, &i) : -1;
-    const char *rest = re + i;
-    char *end = NULL;
-    long min = 0;
-    if (c >= 0 && !strchr("\\.^$|?*+()[]{}", (int)c) && rest[0] == '{') min = strtol(rest + 1, &end, 10);
-    if (!end || end == rest + 1 || strcmp(end, ",}") != 0 || min < 1 || min > 1000)
-        return pifi_errf(err,
-                         "%s: normalizer Replace: regex \"%.64s\" is not supported (only a string, or "
-                         "one char repeated: \" {2,}\")",
-                         file, re);
-    st->run_cp = c, st->run_min = (int)min;
-    return 0;
 }
 
 static int parse_step(NzList *l, const cJSON *nz, const char *file, int depth, PifiErr *err);
@@ -271,7 +313,7 @@ static int parse_step(NzList *l, const cJSON *nz, const char *file, int depth, P
         if (cJSON_IsString(s)) {
             if (!(st->pattern = dup_text(s->valuestring, file, "pattern", err))) return -1;
         } else if (cJSON_IsString(re)) {
-            if (parse_run(st, re->valuestring, file, err)) return -1;
+            if (rx_parse(&st->rx, re->valuestring, file, err)) return -1;
         } else {
             return pifi_errf(err, "%s: normalizer Replace: \"pattern\" must be {\"String\": ...} or {\"Regex\": ...}", file);
         }
@@ -293,10 +335,14 @@ static int parse_step(NzList *l, const cJSON *nz, const char *file, int depth, P
         st->kind = NZ_NFKD;
     } else if (!strcmp(type, "StripAccents")) {
         st->kind = NZ_STRIP_ACCENTS;
+    } else if (!strcmp(type, "NFC")) {
+        st->kind = NZ_NFC;
+    } else if (!strcmp(type, "NFKC")) {
+        st->kind = NZ_NFKC;
     } else {
         return pifi_errf(err,
                          "%s: unsupported normalizer \"%.64s\" for a Unigram model (supported: Sequence, "
-                         "Precompiled, Replace, Strip, Lowercase, NFD, NFKD, StripAccents)",
+                         "Precompiled, Replace, Strip, Lowercase, NFD, NFKD, NFC, NFKC, StripAccents)",
                          file, type);
     }
     l->n++;

@@ -1,7 +1,7 @@
 /* normalizers.h: the tokenizer.json normalizers SentencePiece tokenizers
  * use (DeBERTa-V3, ALBERT, T5 as transformers converts them): Precompiled,
- * Replace (a string, or a regex that is a run of one char: " {2,}"), Strip,
- * Lowercase, NFD, NFKD, StripAccents, and a Sequence of them. Each works on
+ * Replace (a string, or one of the small regexes of replace_regex.h), Strip,
+ * Lowercase, NFD, NFKD, NFC, NFKC, StripAccents, and a Sequence of them. Each works on
  * a NormText (bert_normalizer.h) and keeps the alignment of every char to
  * the input the way HF's NormalizedString does, so offsets match. */
 #ifndef PIFI_NORMALIZERS_H
@@ -13,6 +13,7 @@
 #include "pifi/err.h"
 #include "text/bert_normalizer.h"
 #include "text/precompiled.h"
+#include "text/replace_regex.h"
 
 typedef enum {
     NZ_PRECOMPILED = 1,
@@ -22,14 +23,15 @@ typedef enum {
     NZ_NFD,
     NZ_NFKD,
     NZ_STRIP_ACCENTS,
+    NZ_NFC,
+    NZ_NFKC,
 } NzKind;
 
 typedef struct {
     NzKind kind;
     int left, right;   /* Strip */
-    char *pattern;     /* Replace: the literal string, or NULL for a run */
-    int32_t run_cp;    /* Replace regex "<c>{min,}": the char and the minimum */
-    int run_min;
+    char *pattern;     /* Replace: the literal string, or NULL for a regex */
+    Rx rx;             /* Replace: the regex */
     char *content;     /* Replace: what each match becomes */
     PcMap *pc;         /* Precompiled */
 } NzStep;

@@ -212,14 +212,15 @@ static int encode_bpe(const PifiTokenizer *tk, Scratch *w, const char *text, int
     return 0;
 }
 
-/* Unigram over chars [from, to) of the normalized text: Metaspace, then
- * each piece segmented. at_start: these chars start at byte 0 of the input
- * (Metaspace's prepend_scheme "first"). */
-static int encode_unigram(const PifiTokenizer *tk, Scratch *w, int from, int to, TokBuf *out,
-                          PifiErr *err) {
+/* Unigram over chars [from, to) of the normalized text (a word of a
+ * WhitespaceSplit, or the whole part): Metaspace as ms says, then each piece
+ * segmented. Metaspace's prepend_scheme "first" asks whether these chars
+ * start at byte 0 of the input. */
+static int encode_unigram_part(const PifiTokenizer *tk, const Metaspace *ms, Scratch *w, int from,
+                               int to, TokBuf *out, PifiErr *err) {
     const NormText *t = &w->norm;
     int at_start = from < to && t->start[from] == 0;
-    if (metaspace_split(&tk->ms, t, from, to, at_start, &w->piece, &w->words, err)) return -1;
+    if (metaspace_split(ms, t, from, to, at_start, &w->piece, &w->words, err)) return -1;
     const NormText *p = &w->piece;
     for (int k = 0; k < w->words.n; k++) {
         size_t len;
@@ -230,6 +231,21 @@ static int encode_unigram(const PifiTokenizer *tk, Scratch *w, int from, int to,
             int c0 = w->char_of[w->pieces.start[q]], c1 = w->char_of[w->pieces.end[q] - 1];
             if (tokbuf_push(out, w->pieces.ids[q], p->start[c0], p->end[c1], err)) return -1;
         }
+    }
+    return 0;
+}
+
+/* Unigram over chars [from, to): a WhitespaceSplit first when there is one. */
+static int encode_unigram(const PifiTokenizer *tk, Scratch *w, int from, int to, TokBuf *out,
+                          PifiErr *err) {
+    if (!tk->ms.ws_split) return encode_unigram_part(tk, &tk->ms, w, from, to, out, err);
+    const NormText *t = &w->norm;
+    for (int a = from; a < to;) {
+        while (a < to && uc_is_whitespace(t->cp[a])) a++;
+        int b = a;
+        while (b < to && !uc_is_whitespace(t->cp[b])) b++;
+        if (a < b && encode_unigram_part(tk, &tk->ms, w, a, b, out, err)) return -1;
+        a = b;
     }
     return 0;
 }

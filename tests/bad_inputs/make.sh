@@ -157,9 +157,9 @@ ugjson ug_vocab_entry '{"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0]
 ugjson ug_no_unk '{"type": "Unigram", "vocab": [["a", -1.0]]}' null null
 ugjson ug_charsmap_base64 "$UGM" '{"type": "Precompiled", "precompiled_charsmap": "AAE*AA=="}' "$UGP"
 ugjson ug_charsmap_short "$UGM" '{"type": "Precompiled", "precompiled_charsmap": "AAEAAA=="}' "$UGP"
-ugjson ug_replace_regex "$UGM" '{"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}' "$UGP"
-ugjson ug_normalizer "$UGM" '{"type": "NFKC"}' "$UGP"
-ugjson ug_pretok "$UGM" null '{"type": "WhitespaceSplit"}'
+ugjson ug_replace_regex "$UGM" '{"type": "Replace", "pattern": {"Regex": "[a-z]+"}, "content": " "}' "$UGP"
+ugjson ug_normalizer "$UGM" '{"type": "Nmt"}' "$UGP"
+ugjson ug_pretok "$UGM" null '{"type": "Punctuation"}'
 ugjson ug_prepend "$UGM" null '{"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "sometimes"}'
 tokdir vocab_empty; : > vocab_empty/vocab.txt
 tokdir vocab_duplicate; { cat slm/vocab.txt; echo "[SEP]"; } > vocab_duplicate/vocab.txt
