@@ -20,7 +20,8 @@ transformers' own converters (convert_slow_tokenizer.py):
                       NFC, Strip(right), Metaspace(always)
   unigram_variants    NFD, Replace(\A +| +\z), Replace(\A▁), NFKC, NFD, WhitespaceSplit +
                       Metaspace(always, split=False), byte fallback
-The last two are written with every third shared case (and all EXTRA ones).
+albert_unigram and the last two are written with every third shared case (and all EXTRA
+ones), to keep the files small.
 
 usage: oracle_unigram.py --data DIR --out tests/fixtures/tokenizers
 """
@@ -47,7 +48,7 @@ import oracle_tokenizers as ot  # noqa: E402
 SEED = 1234
 TRAIN_SEED = 99
 EXTRA_IDS = 10
-SUBSET = ("deberta_v3_tf5", "unigram_variants")  # written with a third of the shared cases
+SUBSET = ("albert_unigram", "deberta_v3_tf5", "unigram_variants")  # a third of the shared cases
 
 
 # Cases for what the shared corpus does not reach with these tokenizers:
