@@ -115,6 +115,10 @@ int unigram_from_json(Unigram **out, const cJSON *model, const char *file, PifiE
         pifi_json_bool(model, "byte_fallback", 0, &u->byte_fallback, file, err) < 0)
         goto fail;
     if (unk && !cJSON_IsNull(unk)) {
+        if (u->n == 0) {
+            pifi_errf(err, "%s: model.unk_id is set but model.vocab is empty", file);
+            goto fail;
+        }
         if (!cJSON_IsNumber(unk) || unk->valuedouble != (double)(int64_t)unk->valuedouble ||
             unk->valuedouble < 0 || unk->valuedouble >= u->n) {
             pifi_errf(err, "%s: model.unk_id must be the id of a piece (0..%d)", file, u->n - 1);
