@@ -1,8 +1,10 @@
 /* fuzz_encode.c: libFuzzer harness of tokenization itself (src/text/:
  * UTF-8 validation, BertNormalizer, BERT pre-tokenizer, WordPiece,
- * byte-level BPE, added-token matching, truncation, templates, padding) on
- * hostile TEXT with real tokenizers: the committed fixtures
- * tests/fixtures/tokenizers/{bert_uncased,bert_cased,roberta_bpe}
+ * byte-level BPE, the SentencePiece normalizers, Metaspace and Unigram,
+ * added-token matching, truncation, templates, padding) on hostile TEXT
+ * with real tokenizers: the committed fixtures
+ * tests/fixtures/tokenizers/{bert_uncased,bert_cased,roberta_bpe,
+ * deberta_v3_unigram,albert_unigram,t5_unigram_bytefallback}
  * (PIFI_FIXTURES_DIR, set by fuzz/CMakeLists.txt). Input: byte 0 picks the
  * tokenizer and the options, the rest is the text, split at the first
  * "\n====\n" into text and pair; both go in with their byte lengths (NUL
@@ -14,12 +16,14 @@
 #error "PIFI_FIXTURES_DIR must name tests/fixtures"
 #endif
 
-static PifiTokenizer *tks[3];
+#define FZ_N_TOK 6
+static PifiTokenizer *tks[FZ_N_TOK];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
-    static const char *const names[3] = {"bert_uncased", "bert_cased", "roberta_bpe"};
-    for (int k = 0; k < 3; k++) {
+    static const char *const names[FZ_N_TOK] = {"bert_uncased",       "bert_cased",     "roberta_bpe",
+                                                "deberta_v3_unigram", "albert_unigram", "t5_unigram_bytefallback"};
+    for (int k = 0; k < FZ_N_TOK; k++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/tokenizers/%s", PIFI_FIXTURES_DIR, names[k]);
         PifiErr err = {0};
@@ -34,7 +38,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
     uint8_t sel = data[0];
-    const PifiTokenizer *tk = tks[sel % 3];
+    const PifiTokenizer *tk = tks[sel % FZ_N_TOK];
     PifiEncodeOpts o = pifi_encode_opts_default();
     o.add_special_tokens = !(sel & 0x04);
     o.truncation = (PifiTruncation)((sel >> 3) & 3);

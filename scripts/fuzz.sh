@@ -34,6 +34,7 @@ tokenizer_json   32768  tokenizer
 vocab_txt        16384  tokenizer
 bpe_files        16384  tokenizer
 tokenizer_side    4096  tokenizer
+charsmap         16384  -
 encode            2048  tokenizer
 dataset          16384  -
 runio            16384  json

@@ -234,8 +234,10 @@ static void test_bad_files(void) {
     expect_load_error(dir, path, "invalid JSON");
     dir = write_dir("nomodel", "tokenizer.json", "{\"version\": \"1.0\"}");
     expect_load_error(dir, "tokenizer.json", "model");
-    dir = write_dir("unigram", "tokenizer.json", "{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}");
-    expect_load_error(dir, "tokenizer.json", "unsupported model type \"Unigram\"");
+    dir = write_dir("wordlevel", "tokenizer.json", "{\"model\": {\"type\": \"WordLevel\", \"vocab\": {}}}");
+    expect_load_error(dir, "tokenizer.json", "unsupported model type \"WordLevel\"");
+    dir = write_dir("ugempty", "tokenizer.json", "{\"model\": {\"type\": \"Unigram\", \"unk_id\": 0, \"vocab\": []}}");
+    expect_load_error(dir, "tokenizer.json", "model.unk_id is set but model.vocab is empty");
     dir = write_dir("badvocab", "tokenizer.json", "{\"model\": {\"type\": \"WordPiece\", \"vocab\": [1]}}");
     expect_load_error(dir, "tokenizer.json", "vocab");
     dir = write_dir("badid", "tokenizer.json",

@@ -1,7 +1,9 @@
 /* test_tokenizer_corpus.c: fidelity of the tokenizers against HF
  * `tokenizers`. For each fixture tokenizer (tests/fixtures/tokenizers/NAME),
  * load it twice, from tokenizer.json and from the legacy files (vocab.txt,
- * or vocab.json + merges.txt; bert_uncased also from its vocab.gguf), encode every case of corpus.jsonl with the
+ * or vocab.json + merges.txt; bert_uncased also from its vocab.gguf; the
+ * SentencePiece Unigram ones have only tokenizer.json), encode every case of
+ * corpus.jsonl with the
  * case's options, and require ids, type ids, attention mask, sequence ids
  * and byte offsets identical to what HF produced. */
 #include <stdint.h>
@@ -232,9 +234,12 @@ static void run_tokenizer(const char *name, int *found) {
      * GGUF's tokenizer.ggml.* metadata (llama.cpp's "bert" layout) */
     char gguf[1200];
     snprintf(gguf, sizeof gguf, "%s/vocab.gguf", dir);
-    const char *files[] = {path, legacy, gguf};
-    const char *how[] = {"tokenizer.json", "legacy", "gguf"};
-    for (int k = 0; k < (pifi_file_exists(gguf) ? 3 : 2); k++) {
+    const char *files[3], *how[3];
+    int n_files = 0;
+    files[n_files] = path, how[n_files++] = "tokenizer.json";
+    if (pifi_file_exists(legacy)) files[n_files] = legacy, how[n_files++] = "legacy"; /* Unigram: tokenizer.json only */
+    if (pifi_file_exists(gguf)) files[n_files] = gguf, how[n_files++] = "gguf";
+    for (int k = 0; k < n_files; k++) {
         PifiTokenizer *tk = NULL;
         PifiErr err = {0};
         char label[256];
@@ -258,8 +263,10 @@ static void run_tokenizer(const char *name, int *found) {
 
 int main(void) {
     int found = 0;
-    const char *names[] = {"bert_uncased", "bert_cased", "roberta_bpe"};
-    for (int k = 0; k < 3; k++) run_tokenizer(names[k], &found);
+    const char *names[] = {"bert_uncased",   "bert_cased",     "roberta_bpe",
+                           "deberta_v3_unigram", "albert_unigram", "t5_unigram_bytefallback",
+                           "deberta_v3_tf5", "unigram_variants"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) run_tokenizer(names[k], &found);
     if (!found) TEST_SKIP("no tokenizer fixtures under %s/tokenizers", test_fixtures());
     TEST_DONE();
 }

@@ -32,6 +32,7 @@ fi
 
 export PYTHONHASHSEED=0
 "$PY" tools/oracle_tokenizers.py --data "$DATA" --minilm "$minilm" --out "$FIX/tokenizers"
+"$PY" tools/oracle_unigram.py --data "$DATA" --out "$FIX/tokenizers"
 "$PY" tools/oracle_encoders.py --out "$FIX/encoders"
 "$PY" tools/oracle_minilm_real.py --minilm "$minilm" --out "$FIX/minilm_real"
 # GGUF encoders and tokenizers (after oracle_tokenizers.py: it rewrites

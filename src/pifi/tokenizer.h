@@ -1,5 +1,6 @@
 /* tokenizer.h: Hugging Face tokenizers in C (BERT WordPiece, RoBERTa byte-level
- * BPE), read from tokenizer.json or the legacy vocab files, producing exactly
+ * BPE, SentencePiece Unigram as DeBERTa-V3 / ALBERT / T5 save it), read from
+ * tokenizer.json or (WordPiece, BPE) the legacy vocab files, producing exactly
  * the ids, type ids and offsets that HF `tokenizers` produces.
  *
  * Offsets are BYTE offsets [start, end) into the UTF-8 text of the input the

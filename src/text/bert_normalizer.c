@@ -169,9 +169,7 @@ int normtext_from_utf8(NormText *t, const char *s, size_t n, int32_t base, PifiE
     return 0;
 }
 
-/* Rust's char::to_lowercase: the simple mapping, plus the one unconditional
- * multi-char mapping of SpecialCasing.txt. Returns the count written. */
-static int lower_full(int32_t c, int32_t out[3]) {
+int uc_lower_full(int32_t c, int32_t out[3]) {
     if (c == 0x130) { /* LATIN CAPITAL LETTER I WITH DOT ABOVE -> i + COMBINING DOT ABOVE */
         out[0] = 'i';
         out[1] = 0x307;
@@ -185,6 +183,20 @@ static int lower_full(int32_t c, int32_t out[3]) {
     out[0] = utf8proc_tolower(c);
     return 1;
 }
+
+int uc_decompose(int32_t c, int compat, int32_t out[UC_MAX_DECOMP]) {
+    out[0] = c;
+    if (c == NO_NFD) return 1;
+    int last = 0;
+    utf8proc_int32_t dec[UC_MAX_DECOMP];
+    utf8proc_ssize_t r = utf8proc_decompose_char(
+        c, dec, UC_MAX_DECOMP, UTF8PROC_DECOMPOSE | (compat ? UTF8PROC_COMPAT : 0), &last);
+    if (r <= 0 || r > UC_MAX_DECOMP) return 1;
+    for (int k = 0; k < (int)r; k++) out[k] = dec[k];
+    return (int)r;
+}
+
+int uc_combining_class(int32_t c) { return utf8proc_get_property(c)->combining_class; }
 
 /* Canonical ordering of combining marks (the reordering step of NFD) over
  * t, carrying each mark's alignment along: a stable insertion sort of each
@@ -220,15 +232,10 @@ int bert_normalize(const BertNormOpts *o, NormText *t, PifiErr *err) {
         }
         int cjk = o->handle_chinese_chars && uc_is_chinese(c);
         if (cjk && normtext_push(&out, ' ', s, e, err)) goto done;
-        utf8proc_int32_t dec[32];
+        int32_t dec[UC_MAX_DECOMP];
         int nd = 1;
         dec[0] = c;
-        if (o->strip_accents && c != NO_NFD) {
-            int last = 0;
-            utf8proc_ssize_t r = utf8proc_decompose_char(c, dec, 32, UTF8PROC_DECOMPOSE, &last);
-            nd = r > 0 && r <= 32 ? (int)r : 1;
-            if (nd == 1 && (r <= 0 || r > 32)) dec[0] = c;
-        }
+        if (o->strip_accents) nd = uc_decompose(c, 0, dec);
         for (int k = 0; k < nd; k++) {
             if (normtext_push(&out, dec[k], s, e, err)) goto done;
         }
@@ -248,7 +255,7 @@ int bert_normalize(const BertNormOpts *o, NormText *t, PifiErr *err) {
         t->n = 0;
         for (int i = 0; i < out.n; i++) {
             int32_t low[3];
-            int nl = lower_full(out.cp[i], low);
+            int nl = uc_lower_full(out.cp[i], low);
             for (int k = 0; k < nl; k++)
                 if (normtext_push(t, low[k], out.start[i], out.end[i], err)) goto done;
         }

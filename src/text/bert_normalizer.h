@@ -43,4 +43,15 @@ int uc_is_bert_punct(int32_t c);  /* ASCII punctuation or Unicode P* */
 int uc_is_chinese(int32_t c);     /* the CJK ideograph blocks BERT pads */
 int uc_is_word(int32_t c);        /* regex \w: alphanumeric, marks, Pc */
 
+/* Rust's char::to_lowercase: the simple mapping, plus the one unconditional
+ * multi-char mapping of SpecialCasing.txt. Returns the count written. */
+int uc_lower_full(int32_t c, int32_t out[3]);
+
+/* The full canonical (compat = 0) or compatibility (compat = 1)
+ * decomposition of c, not reordered, as HF's normalization tables have it
+ * (compositions newer than them are left whole). Returns the count. */
+#define UC_MAX_DECOMP 32
+int uc_decompose(int32_t c, int compat, int32_t out[UC_MAX_DECOMP]);
+int uc_combining_class(int32_t c);
+
 #endif

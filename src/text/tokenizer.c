@@ -139,6 +139,7 @@ typedef struct {
     NormText norm;
     Splits raw, nsplit;
     WordSpans words;
+    NormText piece;   /* Unigram: one pre-tokenized part */
     TokBuf pieces;
     char *buf;        /* (buf_cap) UTF-8 of a normalized text */
     int32_t *char_of; /* (buf_cap) byte of buf -> char index */
@@ -150,6 +151,7 @@ static void scratch_free(Scratch *w) {
     free(w->raw.v);
     free(w->nsplit.v);
     wordspans_free(&w->words);
+    normtext_free(&w->piece);
     tokbuf_free(&w->pieces);
     free(w->buf);
     free(w->char_of);
@@ -241,12 +243,51 @@ static int encode_spm(const PifiTokenizer *tk, Scratch *w, const char *text, int
     return 0;
 }
 
+/* Unigram over chars [from, to) of the normalized text (a word of a
+ * WhitespaceSplit, or the whole part): Metaspace as ms says, then each piece
+ * segmented. Metaspace's prepend_scheme "first" asks whether these chars
+ * start at byte 0 of the input. */
+static int encode_unigram_part(const PifiTokenizer *tk, const Metaspace *ms, Scratch *w, int from,
+                               int to, TokBuf *out, PifiErr *err) {
+    const NormText *t = &w->norm;
+    int at_start = from < to && t->start[from] == 0;
+    if (metaspace_split(ms, t, from, to, at_start, &w->piece, &w->words, err)) return -1;
+    const NormText *p = &w->piece;
+    for (int k = 0; k < w->words.n; k++) {
+        size_t len;
+        if (utf8_of(w, p, w->words.start[k], w->words.end[k], &len, err)) return -1;
+        w->pieces.n = 0;
+        if (unigram_encode(tk->ug, w->buf, len, &w->pieces, err)) return -1;
+        for (int q = 0; q < w->pieces.n; q++) {
+            int c0 = w->char_of[w->pieces.start[q]], c1 = w->char_of[w->pieces.end[q] - 1];
+            if (tokbuf_push(out, w->pieces.ids[q], p->start[c0], p->end[c1], err)) return -1;
+        }
+    }
+    return 0;
+}
+
+/* Unigram over chars [from, to): a WhitespaceSplit first when there is one. */
+static int encode_unigram(const PifiTokenizer *tk, Scratch *w, int from, int to, TokBuf *out,
+                          PifiErr *err) {
+    if (!tk->ms.ws_split) return encode_unigram_part(tk, &tk->ms, w, from, to, out, err);
+    const NormText *t = &w->norm;
+    for (int a = from; a < to;) {
+        while (a < to && uc_is_whitespace(t->cp[a])) a++;
+        int b = a;
+        while (b < to && !uc_is_whitespace(t->cp[b])) b++;
+        if (a < b && encode_unigram_part(tk, &tk->ms, w, a, b, out, err)) return -1;
+        a = b;
+    }
+    return 0;
+}
+
 /* One segment of the input that no raw added token covers: bytes [s, e). */
 static int encode_segment(const PifiTokenizer *tk, Scratch *w, const char *text, int32_t s,
                           int32_t e, TokBuf *out, PifiErr *err) {
     NormText *t = &w->norm;
     if (normtext_from_utf8(t, text + s, (size_t)(e - s), s, err)) return -1;
     if (tk->has_norm && bert_normalize(&tk->norm, t, err)) return -1;
+    if (tk->kind == TK_UNIGRAM && nz_apply(&tk->nz, t, s, err)) return -1;
     if (!t->n) return 0;
     /* normalized added tokens are looked for in the normalized text */
     w->nsplit.n = 0;
@@ -272,6 +313,8 @@ static int encode_segment(const PifiTokenizer *tk, Scratch *w, const char *text,
             if (encode_wordpiece(tk, w, sp.start, sp.end, out, err)) return -1;
         } else if (tk->kind == TK_SPM) {
             if (encode_spm(tk, w, text, sp.start, sp.end, out, err)) return -1;
+        } else if (tk->kind == TK_UNIGRAM) {
+            if (encode_unigram(tk, w, sp.start, sp.end, out, err)) return -1;
         } else if (encode_bpe(tk, w, text, sp.start, sp.end, out, err)) {
             return -1;
         }
@@ -335,8 +378,9 @@ int tokenizer_encode(const PifiTokenizer *tk, const char *text, const char *pair
 
 int tokenizer_vocab_size(const PifiTokenizer *tk) {
     int n = tk->kind == TK_WORDPIECE ? wp_vocab_size(tk->wp)
-            : tk->kind == TK_SPM    ? spm_vocab_size(tk->spm)
-                                    : bpe_vocab_size(tk->bpe);
+            : tk->kind == TK_SPM     ? spm_vocab_size(tk->spm)
+            : tk->kind == TK_UNIGRAM ? unigram_vocab_size(tk->ug)
+                                     : bpe_vocab_size(tk->bpe);
     for (int k = 0; k < tk->n_added; k++)
         if (tk->added[k].id >= n) n = tk->added[k].id + 1;
     return n;
@@ -347,16 +391,18 @@ int tokenizer_token_to_id(const PifiTokenizer *tk, const char *token) {
     for (int k = 0; k < tk->n_added; k++)
         if (strcmp(tk->added[k].content, token) == 0) return tk->added[k].id;
     return tk->kind == TK_WORDPIECE ? wp_token_to_id(tk->wp, token, strlen(token))
-           : tk->kind == TK_SPM    ? spm_token_to_id(tk->spm, token)
-                                   : bpe_token_to_id(tk->bpe, token);
+           : tk->kind == TK_SPM     ? spm_token_to_id(tk->spm, token)
+           : tk->kind == TK_UNIGRAM ? unigram_token_to_id(tk->ug, token)
+                                    : bpe_token_to_id(tk->bpe, token);
 }
 
 const char *tokenizer_id_to_token(const PifiTokenizer *tk, int id) {
     for (int k = 0; k < tk->n_added; k++)
         if (tk->added[k].id == id) return tk->added[k].content;
     return tk->kind == TK_WORDPIECE ? wp_id_to_token(tk->wp, id)
-           : tk->kind == TK_SPM    ? spm_id_to_token(tk->spm, id)
-                                   : bpe_id_to_token(tk->bpe, id);
+           : tk->kind == TK_SPM     ? spm_id_to_token(tk->spm, id)
+           : tk->kind == TK_UNIGRAM ? unigram_id_to_token(tk->ug, id)
+                                    : bpe_id_to_token(tk->bpe, id);
 }
 
 int tokenizer_pad_id(const PifiTokenizer *tk) { return tk->pad_id; }

@@ -10,7 +10,10 @@
 #include "text/bert_normalizer.h"
 #include "text/bpe.h"
 #include "text/spm.h"
+#include "text/metaspace.h"
+#include "text/normalizers.h"
 #include "text/tokbuf.h"
+#include "text/unigram.h"
 #include "text/wordpiece.h"
 
 /* A token of the added vocabulary, matched in the text before the model runs
@@ -39,7 +42,7 @@ typedef struct {
     int add_prefix_space;     /* for that trimming */
 } PostProc;
 
-typedef enum { TK_WORDPIECE = 1, TK_BPE = 2, TK_SPM = 3 } TkModel;
+typedef enum { TK_WORDPIECE = 1, TK_BPE = 2, TK_SPM = 3, TK_UNIGRAM = 4 } TkModel;
 
 struct PifiTokenizer {
     char *path;               /* what was loaded, for messages */
@@ -47,6 +50,9 @@ struct PifiTokenizer {
     WordPiece *wp;
     BpeModel *bpe;
     SpmModel *spm;            /* a GGUF "llama" vocabulary (tokenizer_gguf.c) */
+    Unigram *ug;
+    NzList nz;                /* Unigram: its normalizers */
+    Metaspace ms;             /* Unigram: its pre-tokenizer */
     int has_norm;             /* BertNormalizer present */
     BertNormOpts norm;
     int bert_pretok;          /* BertPreTokenizer present (WordPiece) */

@@ -90,6 +90,8 @@ void tokenizer_free(PifiTokenizer *tk) {
     wp_free(tk->wp);
     if (tk->bpe) bpe_free(tk->bpe);
     spm_free(tk->spm);
+    unigram_free(tk->ug);
+    nz_free(&tk->nz);
     for (int k = 0; k < tk->n_added; k++) {
         free(tk->added[k].content);
         free(tk->added[k].norm);
@@ -102,6 +104,7 @@ void tokenizer_free(PifiTokenizer *tk) {
 
 static int model_id(const PifiTokenizer *tk, const char *tok) {
     return tk->kind == TK_WORDPIECE ? wp_token_to_id(tk->wp, tok, strlen(tok))
+           : tk->kind == TK_UNIGRAM ? unigram_token_to_id(tk->ug, tok)
                                     : bpe_token_to_id(tk->bpe, tok);
 }
 
@@ -137,7 +140,8 @@ static int normalize_added(PifiTokenizer *tk, PifiErr *err) {
         NormText t = {0};
         size_t n = strlen(a->content);
         if (normtext_from_utf8(&t, a->content, n, 0, err) ||
-            (tk->has_norm && bert_normalize(&tk->norm, &t, err))) {
+            (tk->has_norm && bert_normalize(&tk->norm, &t, err)) ||
+            (tk->kind == TK_UNIGRAM && nz_apply(&tk->nz, &t, 0, err))) {
             normtext_free(&t);
             return -1;
         }
@@ -397,12 +401,19 @@ static int load_tokenizer_json(PifiTokenizer *tk, const char *file, const SideFi
     } else if (!strcmp(type, "BPE")) {
         tk->kind = TK_BPE;
         if (bpe_from_json(&tk->bpe, model, file, err)) goto done;
+    } else if (!strcmp(type, "Unigram")) {
+        tk->kind = TK_UNIGRAM;
+        if (unigram_from_json(&tk->ug, model, file, err) ||
+            nz_from_json(&tk->nz, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), file, err) ||
+            metaspace_from_json(&tk->ms, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), file, err))
+            goto done;
     } else {
         pifi_errf(err, "%s: unsupported model type \"%.64s\"", file, type);
         goto done;
     }
-    if (parse_normalizer(tk, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), sf, file, err) ||
-        parse_pretok(tk, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), file, err) ||
+    if ((tk->kind != TK_UNIGRAM &&
+         (parse_normalizer(tk, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), sf, file, err) ||
+          parse_pretok(tk, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), file, err))) ||
         parse_post(tk, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), file, err) ||
         parse_added(tk, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), file, err))
         goto done;

@@ -152,7 +152,23 @@ tokdir tok_json_non_utf8
 { printf '{"version": "1.0", "model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0, "a\377": 1}}}'; } \
   > tok_json_non_utf8/tokenizer.json
 tokdir tok_json_model_type
-printf '{"model": {"type": "Unigram", "vocab": [["a", 0.0]]}}' > tok_json_model_type/tokenizer.json
+printf '{"model": {"type": "WordLevel", "vocab": {"a": 0}}}' > tok_json_model_type/tokenizer.json
+# SentencePiece Unigram tokenizer.json files: ugjson NAME MODEL NORMALIZER PRE_TOKENIZER
+ugjson() {
+  tokdir "$1"
+  printf '{"model": %s, "normalizer": %s, "pre_tokenizer": %s}' "$2" "$3" "$4" > "$1/tokenizer.json"
+}
+UGM='{"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["\u2581a", -1.0], ["a", -2.0]]}'
+UGP='{"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true}'
+ugjson ug_unk_id '{"type": "Unigram", "unk_id": 3, "vocab": [["<unk>", 0.0], ["a", -1.0]]}' null null
+ugjson ug_vocab_entry '{"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["a"]]}' null null
+ugjson ug_no_unk '{"type": "Unigram", "vocab": [["a", -1.0]]}' null null
+ugjson ug_charsmap_base64 "$UGM" '{"type": "Precompiled", "precompiled_charsmap": "AAE*AA=="}' "$UGP"
+ugjson ug_charsmap_short "$UGM" '{"type": "Precompiled", "precompiled_charsmap": "AAEAAA=="}' "$UGP"
+ugjson ug_replace_regex "$UGM" '{"type": "Replace", "pattern": {"Regex": "[a-z]+"}, "content": " "}' "$UGP"
+ugjson ug_normalizer "$UGM" '{"type": "Nmt"}' "$UGP"
+ugjson ug_pretok "$UGM" null '{"type": "Punctuation"}'
+ugjson ug_prepend "$UGM" null '{"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "sometimes"}'
 tokdir vocab_empty; : > vocab_empty/vocab.txt
 tokdir vocab_duplicate; { cat slm/vocab.txt; echo "[SEP]"; } > vocab_duplicate/vocab.txt
 tokdir vocab_no_unk; grep -v '^\[UNK\]$' slm/vocab.txt > vocab_no_unk/vocab.txt
