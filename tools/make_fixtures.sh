@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,minilm_real,gguf_encoder,gguf_tokenizers}
+# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,minilm_real,mpnet_real,gguf_encoder,gguf_tokenizers,pifi,train}
 # with Hugging Face's own code (the oracle the C tests compare against).
 #   PIFI_ORACLE_VENV  venv to create/use (default ~/.cache/pifi/oracle-venv)
 #   PIFI_MODELS       folder holding all-MiniLM-L6-v2 and all-mpnet-base-v2;
@@ -43,6 +43,7 @@ export PYTHONHASHSEED=0
 "$PY" tools/oracle_unigram.py --data "$DATA" --out "$FIX/tokenizers"
 "$PY" tools/oracle_encoders.py --out "$FIX/encoders"
 "$PY" tools/oracle_minilm_real.py --minilm "$minilm" --out "$FIX/minilm_real"
+"$PY" tools/oracle_mpnet_real.py --mpnet "$mpnet" --out "$FIX/mpnet_real"
 # GGUF encoders and tokenizers (after oracle_tokenizers.py: it rewrites
 # tokenizers/bert_uncased, where vocab.gguf goes); the real GGUFs are read
 # where they are, a part whose file is missing is left as it is
