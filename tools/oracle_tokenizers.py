@@ -1,13 +1,15 @@
 """Writes tests/fixtures/tokenizers/<name>/: tokenizer files as HF saves them and
 corpus.jsonl with the reference encodings of transformers' fast tokenizers.
 
-bert_uncased is the real all-MiniLM-L6-v2 tokenizer; bert_cased (WordPiece) and
-roberta_bpe (byte-level BPE) are trained here on the shared data. Every case is
+bert_uncased is the real all-MiniLM-L6-v2 tokenizer; mpnet the real
+all-mpnet-base-v2 one (WordPiece with <s> A </s></s> B </s>: RobertaProcessing);
+bert_cased (WordPiece) and roberta_bpe (byte-level BPE) are trained here on the
+shared data. Every case is
 encoded with AutoTokenizer loaded back from the saved directory; the script also
 cross-checks the raw `tokenizers` pipeline from tokenizer.json and, for BERT,
 the slow Python tokenizer, and records disagreement counts in meta.json.
 
-usage: oracle_tokenizers.py --data DIR --minilm DIR --out tests/fixtures/tokenizers
+usage: oracle_tokenizers.py --data DIR --minilm DIR --mpnet DIR --out tests/fixtures/tokenizers
 """
 
 import argparse
@@ -52,6 +54,12 @@ def make_bert_uncased(minilm_dir, out_dir):
     for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
         shutil.copyfile(os.path.join(minilm_dir, name), os.path.join(out_dir, name))
     return {"source": "all-MiniLM-L6-v2 tokenizer files, copied unchanged"}
+
+
+def make_mpnet(mpnet_dir, out_dir):
+    for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copyfile(os.path.join(mpnet_dir, name), os.path.join(out_dir, name))
+    return {"source": "all-mpnet-base-v2 tokenizer files, copied unchanged"}
 
 
 def make_bert_cased(lines, out_dir):
@@ -175,8 +183,27 @@ def slow_ids(slow, case):
     return slow(case["text"], case.get("pair"), add_special_tokens=case.get("add_special_tokens", True))["input_ids"]
 
 
+def legacy_tokenizer(out_dir, tmp_dir):
+    """transformers' tokenizer from the legacy files alone (no tokenizer.json)."""
+    for f in ("vocab.txt", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copyfile(os.path.join(out_dir, f), os.path.join(tmp_dir, f))
+    return transformers.AutoTokenizer.from_pretrained(tmp_dir)
+
+
+# Tokenizers whose legacy files say less than their tokenizer.json: all-mpnet-base-v2's
+# tokenizer.json declares "<unk>" (id 3) an added token, its vocab.txt and configs do not,
+# so transformers splits a literal "<unk>" from the legacy files. For these the corpus row
+# carries "legacy": transformers' encoding from the legacy files, where it differs.
+LEGACY_REFERENCE = ("mpnet",)
+
+
 def run_tokenizer(name, out_dir, cases):
     tok = transformers.AutoTokenizer.from_pretrained(out_dir)
+    legacy_tok, legacy_diff = None, 0
+    if name in LEGACY_REFERENCE:
+        legacy_dir = out_dir + ".legacy"
+        os.makedirs(legacy_dir)
+        legacy_tok = legacy_tokenizer(out_dir, legacy_dir)
     raw = Tokenizer.from_file(os.path.join(out_dir, "tokenizer.json"))
     slow = None
     if name.startswith("bert"):
@@ -206,12 +233,21 @@ def run_tokenizer(name, out_dir, cases):
                     slow_examples.append(case["text"][:80] + (" ||| " + case["pair"][:40] if "pair" in case else ""))
         row = dict(case)
         row.update(out)
+        if legacy_tok is not None:
+            lo, _ = encode_hf(legacy_tok, case)
+            if lo != out:
+                row["legacy"] = lo
+                legacy_diff += 1
         rows.append(row)
+    if legacy_tok is not None:
+        shutil.rmtree(out_dir + ".legacy")
     stats = {
         "raw_tokenizers_disagreements": raw_dis,
         "raw_tokenizers_examples": raw_examples,
         "dropped_cases": dropped,
     }
+    if legacy_tok is not None:
+        stats["legacy_files_differ"] = legacy_diff
     if slow is not None:
         stats["slow_python_disagreements"] = slow_dis
         stats["slow_python_examples"] = slow_examples
@@ -223,6 +259,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/work/shared/data")
     ap.add_argument("--minilm", required=True)
+    ap.add_argument("--mpnet", required=True, help="all-mpnet-base-v2 (scripts/get-models.sh --mpnet)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     transformers.logging.set_verbosity_error()
@@ -233,6 +270,7 @@ def main():
         "bert_uncased": lambda d: make_bert_uncased(args.minilm, d),
         "bert_cased": lambda d: make_bert_cased(lines, d),
         "roberta_bpe": lambda d: make_roberta_bpe(lines, d),
+        "mpnet": lambda d: make_mpnet(args.mpnet, d),
     }
     results = {}
     for name, build in builders.items():

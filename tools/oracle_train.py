@@ -13,7 +13,9 @@ Every dropout is off (p = 0 and eval mode); fp32.
 
 Cases: base, pifi_{llama,gemma2,qwen2} (layer frozen), pifi_unfrozen_llama
 (layer trains), lora (r 8, alpha 16 on BERT query/value, BERT frozen),
-base_adamw. Adam / AdamW from torch.optim, clip_grad_norm_ 5.0 before each
+base_adamw; and with an MPNet SLM (tests/fixtures/encoders/mpnet_tiny: no
+token types, pads id 1, its relative position bias trained with the rest):
+base_mpnet, pifi_llama_mpnet, lora_mpnet (on MPNet's q and v). Adam / AdamW from torch.optim, clip_grad_norm_ 5.0 before each
 step. Self-check: float64 central finite differences on a few coordinates of
 every trainable tensor against the written (fp32) and fp64 autograd gradients.
 Layout: tests/fixtures/README.md, section train/<case>/.
@@ -57,7 +59,18 @@ CASES = {   # name: (method, arch, optimizer)
     "pifi_unfrozen_llama": ("pifi_unfrozen", "llama", "adam"),
     "lora": ("lora", None, "adam"),
     "base_adamw": ("base", None, "adamw"),
+    "base_mpnet": ("base", None, "adam"),
+    "pifi_llama_mpnet": ("pifi", "llama", "adam"),
+    "lora_mpnet": ("lora", None, "adam"),
 }
+# the SLM of each case: BERT (pifi/llama/slm) unless named here
+MPNET_CASES = ("base_mpnet", "pifi_llama_mpnet", "lora_mpnet")
+ENC_FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
+                       "encoders")
+
+
+def slm_dir(slm):
+    return os.path.join(ENC_FIX, "mpnet_tiny") if slm == "mpnet" else os.path.join(PIFI_FIX, "llama", "slm")
 
 
 # ---------------------------------------------------------------- the model
@@ -89,7 +102,8 @@ class Classifier(nn.Module):
         self.slm, self.heads, self.lm = slm, heads, lm
 
     def forward(self, ids, mask, types):
-        h = self.slm(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+        kw = {} if isinstance(self.slm, transformers.MPNetModel) else {"token_type_ids": types}
+        h = self.slm(input_ids=ids, attention_mask=mask, **kw).last_hidden_state
         v = h[:, 0]
         if self.lm is not None:
             x = self.heads.l_in(v)[:, None, :]                        # (B, 1, d_llm)
@@ -115,10 +129,11 @@ class Classifier(nn.Module):
         return out
 
 
-def build(method, arch):
+def build(method, arch, slm_kind="bert"):
     """The model of one case with requires_grad set; returns (model, trainable names)."""
-    slm = transformers.BertModel.from_pretrained(
-        os.path.join(PIFI_FIX, "llama", "slm"), attn_implementation="eager",
+    cls = transformers.MPNetModel if slm_kind == "mpnet" else transformers.BertModel
+    slm = cls.from_pretrained(
+        slm_dir(slm_kind), attn_implementation="eager",
         add_pooling_layer=False, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     lm = None
     if arch is not None:
@@ -130,9 +145,14 @@ def build(method, arch):
     if method == "lora":
         gen = torch.Generator().manual_seed(SEED + 1)
         for layer in slm.encoder.layer:
-            att = layer.attention.self
-            att.query = LoraLinear(att.query, LORA_R, LORA_ALPHA, gen)
-            att.value = LoraLinear(att.value, LORA_R, LORA_ALPHA, gen)
+            if slm_kind == "mpnet":
+                att = layer.attention.attn
+                att.q = LoraLinear(att.q, LORA_R, LORA_ALPHA, gen)
+                att.v = LoraLinear(att.v, LORA_R, LORA_ALPHA, gen)
+            else:
+                att = layer.attention.self
+                att.query = LoraLinear(att.query, LORA_R, LORA_ALPHA, gen)
+                att.value = LoraLinear(att.value, LORA_R, LORA_ALPHA, gen)
     model = Classifier(slm, heads, lm).eval()  # eval: every dropout off, grads still flow
     names = model.named_tensors()
     train = []
@@ -343,9 +363,9 @@ def train_run(model, train, opt_kind, batches, manual):
 
 # ---------------------------------------------------------------- one case
 
-def check_names(train, method, arch):
+def check_names(train, method, arch, slm_kind):
     """Every fixture name of a BERT / LLM tensor is a key of its model.safetensors."""
-    slm_keys = set(safe_open_keys(os.path.join(PIFI_FIX, "llama", "slm", "model.safetensors")))
+    slm_keys = set(safe_open_keys(os.path.join(slm_dir(slm_kind), "model.safetensors")))
     llm_keys = set()
     if arch:
         llm_keys = {"llm." + k for k in
@@ -368,9 +388,9 @@ def safe_open_keys(path):
         return list(f.keys())
 
 
-def reload_logits_diff(method, arch, init_path, batches, logits0):
+def reload_logits_diff(method, arch, slm_kind, init_path, batches, logits0):
     """A fresh build with init.safetensors loaded gives the written step-0 logits."""
-    model, _ = build(method, arch)
+    model, _ = build(method, arch, slm_kind)
     names = model.named_tensors()
     with torch.no_grad():
         for n, v in load_file(init_path).items():
@@ -378,9 +398,20 @@ def reload_logits_diff(method, arch, init_path, batches, logits0):
         return float((model(*batch_at(batches, 0)[:3]) - logits0).abs().max())
 
 
+def mpnet_batches(batches):
+    """The same batches for an MPNet SLM: its pad id (1) where the mask is 0, no token types."""
+    out = dict(batches)
+    out["input_ids"] = torch.where(batches["attention_mask"] == 1, batches["input_ids"], 1)
+    out["token_type_ids"] = torch.zeros_like(batches["token_type_ids"])
+    return out
+
+
 def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
-    model, train = build(method, arch)
-    check_names(train, method, arch)
+    slm_kind = "mpnet" if case in MPNET_CASES else "bert"
+    if slm_kind == "mpnet":
+        batches = mpnet_batches(batches)
+    model, train = build(method, arch, slm_kind)
+    check_names(train, method, arch, slm_kind)
     names = model.named_tensors()
     init = {n: names[n].detach().clone().contiguous() for n in names
             if n.startswith(("l_in.", "l_out.", "head.")) or ".lora_" in n}
@@ -392,7 +423,7 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
     grads, step0 = run["grads"], run["step0"]
 
     # the same 10 steps with the optimizer and clipping written out by hand
-    model_m, _ = build(method, arch)
+    model_m, _ = build(method, arch, slm_kind)
     run_m = train_run(model_m, train, opt_kind, batches, manual=True)
     names_m = model_m.named_tensors()
     manual = {"loss_max_diff": max(abs(a - b) for a, b in zip(losses, run_m["loss"])),
@@ -401,12 +432,15 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
                                     for n in train)}
 
     final_names = ["head.out.weight"]
+    value = "attention.attn.v" if slm_kind == "mpnet" else "attention.self.value"
     if method == "lora":
-        final_names += ["encoder.layer.1.attention.self.value.lora_A.weight",
-                        "encoder.layer.1.attention.self.value.lora_B.weight"]
+        final_names += [f"encoder.layer.1.{value}.lora_A.weight",
+                        f"encoder.layer.1.{value}.lora_B.weight"]
     else:
         final_names += ["encoder.layer.1.output.dense.weight",
                         "embeddings.LayerNorm.weight"]
+        if slm_kind == "mpnet":
+            final_names.append("encoder.relative_attention_bias.weight")
     if method in ("pifi", "pifi_unfrozen"):
         final_names.append("l_in.weight")
     if method == "pifi_unfrozen":
@@ -417,7 +451,7 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
     # the same 10 steps in float64: how far float32 rounding alone moves things
     # (tensors whose true gradient is 0, e.g. BERT's key biases, get +-lr Adam
     # steps from rounding noise and end up anywhere within ~10 lr)
-    model_d, _ = build(method, arch)
+    model_d, _ = build(method, arch, slm_kind)
     model_d = rmsnorm_in_input_dtype(model_d.double())
     run_d = train_run(model_d, train, opt_kind, batches, manual=False)
     names_d = model_d.named_tensors()
@@ -453,7 +487,7 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
 
     check = fd_check(run["model0"], train, batch_at(batches, 0), grads, HP["label_smoothing"])
     check["reload_init_logits_max_diff"] = reload_logits_diff(
-        method, arch, os.path.join(out_dir, "init.safetensors"), batches, step0["logits"])
+        method, arch, slm_kind, os.path.join(out_dir, "init.safetensors"), batches, step0["logits"])
     check["manual_adam_replay"] = manual
     check["fp64_trajectory_vs_fp32"] = fp64_traj
 
@@ -475,7 +509,7 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
         opt_meta["no_decay_rule"] = "names ending in .bias or containing LayerNorm.weight"
     meta = {
         "case": case, "method": method, "arch": arch,
-        "slm": "../../pifi/llama/slm",
+        "slm": "../../encoders/mpnet_tiny" if slm_kind == "mpnet" else "../../pifi/llama/slm",
         "llm": f"../../pifi/{arch}/llm" if arch else None,
         "plugged_layer": 2 if arch else None,
         "pooling": "cls", "position_id": 0 if arch else None,
@@ -494,7 +528,8 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
     }
     if method == "lora":
         meta["lora"] = {"r": LORA_R, "alpha": LORA_ALPHA, "scale": LORA_ALPHA / LORA_R,
-                        "targets": "attention.self.query and attention.self.value, every layer",
+                        "targets": ("attention.attn.q and attention.attn.v" if slm_kind == "mpnet" else
+                                    "attention.self.query and attention.self.value") + ", every layer",
                         "dropout": 0.1, "dropout_in_fixture": "off",
                         "init": f"A and B normal(0, {LORA_STD}), Generator seed {SEED + 1}, "
                                 "per layer: query A, query B, value A, value B",

@@ -1,4 +1,4 @@
-/* attention.c: softmax(q k^T / sqrt(hs) + mask) v, one GEMM pair per (b, h),
+/* attention.c: softmax(q k^T / sqrt(hs) [+ bias] + mask) v, one GEMM pair per (b, h),
  * and its backward (four GEMMs per (b, h) around the softmax Jacobian). The
  * softmax rows are vectorised kernels (kernels/simd/softmax.c). */
 #pragma GCC optimize("no-trapping-math")
@@ -30,9 +30,9 @@ static void att_dropout(float *dst, const float *src, uint64_t row, int h, int T
         dropout_apply(dst + (size_t)i * T, src + (size_t)i * T, (size_t)T, &d, base + ((uint64_t)i << 16));
 }
 
-void attention_forward_dropout(float *out, float *att, float *attd, const float *qkv,
-                               const int32_t *mask, int B, int T, int C, int NH, float p,
-                               uint64_t seed, uint64_t stream, uint64_t row0) {
+void attention_forward_bias(float *out, float *att, float *attd, const float *qkv, const int32_t *mask,
+                            const float *bias, int B, int T, int C, int NH, float p, uint64_t seed,
+                            uint64_t stream, uint64_t row0) {
     int hs = C / NH;
     int C3 = 3 * C;
     float scale = 1.0f / sqrtf((float)hs);
@@ -48,6 +48,10 @@ void attention_forward_dropout(float *out, float *att, float *attd, const float 
             const int32_t *m = mask ? mask + (size_t)b * T : NULL;
             /* scores (T, T) = scale * q k^T */
             gemm_f32(0, 1, T, T, hs, scale, q, C3, k, C3, 0.0f, a, T);
+            if (bias) {
+                const float *bh = bias + (size_t)h * T * T;
+                for (size_t i = 0; i < (size_t)T * T; i++) a[i] += bh[i];
+            }
             softmax_block(a, m, T);
             const float *pa = a;
             if (drop) {
@@ -58,6 +62,12 @@ void attention_forward_dropout(float *out, float *att, float *attd, const float 
             gemm_f32(0, 0, T, hs, T, 1.0f, pa, T, v, C3, 0.0f, out + (size_t)b * T * C + h * hs, C);
         }
     }
+}
+
+void attention_forward_dropout(float *out, float *att, float *attd, const float *qkv,
+                               const int32_t *mask, int B, int T, int C, int NH, float p,
+                               uint64_t seed, uint64_t stream, uint64_t row0) {
+    attention_forward_bias(out, att, attd, qkv, mask, NULL, B, T, C, NH, p, seed, stream, row0);
 }
 
 void attention_forward(float *out, float *att, const float *qkv, const int32_t *mask, int B, int T,

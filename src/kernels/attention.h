@@ -24,9 +24,18 @@ void attention_forward_dropout(float *out, float *att, float *attd, const float 
                                const int32_t *mask, int B, int T, int C, int NH, float p,
                                uint64_t seed, uint64_t stream, uint64_t row0);
 
+/* The same with bias (NH, T, T) added to the scores q k^T / sqrt(hs) of every
+ * row b before the mask and the softmax (MPNet's relative position bias);
+ * NULL: none (attention_forward_dropout). The backward is attention_backward:
+ * it leaves dL/dscores in datt, which is also dL/dbias summed over b. */
+void attention_forward_bias(float *out, float *att, float *attd, const float *qkv, const int32_t *mask,
+                            const float *bias, int B, int T, int C, int NH, float p, uint64_t seed,
+                            uint64_t stream, uint64_t row0);
+
 /* Backward, ACCUMULATING into dqkv (B, T, 3C) from dout (B, T, C), using the
  * forward's qkv and att (probabilities before dropout) and the same p, seed,
- * stream, row0. datt (B, NH, T, T) is scratch; attd (B, NH, T, T) scratch too when
+ * stream, row0. datt (B, NH, T, T) receives dL/dscores (the softmax's input);
+ * attd (B, NH, T, T) scratch when
  * p > 0 (else may be NULL). The key mask is not needed: padded keys have zero
  * probability and so zero gradient. */
 void attention_backward(float *dqkv, float *datt, float *attd, const float *dout, const float *qkv,

@@ -3,10 +3,12 @@
  * model_type names (models/encoders/encoder_family.h: one table of functions
  * per family, looked up in one registry; today the BERT family: BERT,
  * RoBERTa, ELECTRA discriminator and BERT-architecture models such as
- * MiniLM). The handle below is in two parts: what every family has (the
- * family, the sizes C, V, L, maxT, pad_id, the modes, the compute context,
- * the last forward's inputs), and the BERT family's parameter, activation
- * and adapter layout (EncoderParams, EncoderActs, EncoderLora), which only
+ * MiniLM; and the MPNet family, which runs on the BERT family's layer code
+ * with a relative position bias of its own). The handle below is in two
+ * parts: what every family has (the family, the sizes C, V, L, maxT,
+ * pad_id, the modes, the compute context, the last forward's inputs), and
+ * the BERT-shaped parameter, activation and adapter layout (EncoderParams,
+ * EncoderActs, EncoderLora; MPNet's extra table in it too), which only
  * code under models/encoders/ and the tests read field by field: the
  * trainer, run files and CLI go through the family-neutral functions
  * (encoder_tensors, encoder_export_merged, encoder_int8_parts,
@@ -32,7 +34,7 @@ struct PifiCompute; /* kernels/compute.h */
 
 struct EncoderFamily; /* models/encoders/encoder_family.h */
 
-typedef enum { ENC_BERT, ENC_ROBERTA, ENC_ELECTRA } EncoderArch;
+typedef enum { ENC_BERT, ENC_ROBERTA, ENC_ELECTRA, ENC_MPNET } EncoderArch;
 
 typedef struct {
     /* every family */
@@ -53,6 +55,8 @@ typedef struct {
     int act;             /* Activation (kernels/activation.h) of hidden_act */
     float hidden_dropout;    /* hidden_dropout_prob (used in training) */
     float attn_dropout;      /* attention_probs_dropout_prob */
+    /* MPNet's (the mpnet family: arch ENC_MPNET, TV 0) */
+    int rel_buckets;     /* relative_attention_num_buckets: rows of the relative position bias; 0: none */
 } EncoderConfig;
 
 /* Parse and validate config.json: its model_type picks the family, which
@@ -100,6 +104,8 @@ typedef struct {
     float *fcprojb;  /* (L, C) */
     float *ln2w;     /* (L, C) output.LayerNorm */
     float *ln2b;     /* (L, C) */
+    float *relb;     /* (NB, NH) MPNet's encoder.relative_attention_bias, one table for every
+                      * layer (NB = rel_buckets); NULL for the others */
     float *poolw;    /* (C, C) pooler.dense, NULL when the checkpoint has none */
     float *poolb;    /* (C) */
 } EncoderParams;
@@ -153,6 +159,8 @@ typedef struct {
     float *ln2_mean;  /* (L, B, T) */
     float *ln2_rstd;  /* (L, B, T) */
     float *pooled;    /* (B, C) tanh(pooler(h[:, 0])), when the model has a pooler */
+    float *relbias;   /* (NH, T, T) MPNet: relb by the bucket of each (query, key), added to every
+                       * layer's scores; NULL for the others */
     float *attd;      /* (B, NH, T, T) scratch: probabilities after dropout (training), else NULL */
     float *lora_u;    /* (L, 2, B, T, r) dropout(x) A^T of the query and value adapters (LoRA) */
     float *lora_x;    /* (B, T, C) scratch: dropout(x) for the adapters (LoRA dropout > 0) */
@@ -345,7 +353,8 @@ int encoder_lora_enable(Encoder *m, int r, float alpha, float dropout, uint64_t 
 int64_t encoder_lora_param_count(const Encoder *m);
 void encoder_lora_point(const Encoder *m, EncoderLora *lo, float *mem);
 /* Tensor i of 4 L in lo (m->lora or one pointed by encoder_lora_point), in
- * PEFT's names: "encoder.layer.{l}.attention.self.{query|value}.lora_{A|B}.weight",
+ * PEFT's names: "encoder.layer.{l}.attention.self.{query|value}.lora_{A|B}.weight"
+ * (MPNet: "encoder.layer.{l}.attention.attn.{q|v}.lora_{A|B}.weight"),
  * shape (r, C) for A, (C, r) for B. Returns -1 when i is out of range. */
 int encoder_lora_tensor(const Encoder *m, const EncoderLora *lo, int i, char *name, size_t name_n,
                         float **data, int64_t shape[2]);

@@ -466,15 +466,22 @@ static int load_vocab_txt(PifiTokenizer *tk, const char *file, const SideFiles *
     v = config_bool(sf, "strip_accents");
     tk->norm.strip_accents = v >= 0 ? v : tk->norm.lowercase;
     tk->bert_pretok = 1;
+    /* transformers' MPNetTokenizer (tokenizer_config.json's tokenizer_class) is
+     * this WordPiece with RoBERTa's specials and pair template */
+    const cJSON *cl = cJSON_GetObjectItemCaseSensitive(sf->config, "tokenizer_class");
+    int mpnet = cJSON_IsString(cl) && !strcmp(cl->valuestring, "MPNetTokenizer");
     static const char *const keys[][2] = {{"pad_token", "[PAD]"}, {"unk_token", "[UNK]"},
                                           {"cls_token", "[CLS]"}, {"sep_token", "[SEP]"},
                                           {"mask_token", "[MASK]"}};
+    static const char *const mpnet_keys[][2] = {
+        {"bos_token", "<s>"}, {"eos_token", "</s>"}, {"sep_token", "</s>"}, {"cls_token", "<s>"},
+        {"unk_token", "[UNK]"}, {"pad_token", "<pad>"}, {"mask_token", "<mask>"}};
     int32_t cls, sep;
-    if (need_id(tk, special_text(sf, "cls_token", "[CLS]"), "cls", &cls, err) ||
-        need_id(tk, special_text(sf, "sep_token", "[SEP]"), "sep", &sep, err) ||
-        add_specials(tk, sf, keys, 5, err))
+    if (need_id(tk, special_text(sf, "cls_token", mpnet ? "<s>" : "[CLS]"), "cls", &cls, err) ||
+        need_id(tk, special_text(sf, "sep_token", mpnet ? "</s>" : "[SEP]"), "sep", &sep, err) ||
+        (mpnet ? add_specials(tk, sf, mpnet_keys, 7, err) : add_specials(tk, sf, keys, 5, err)))
         return -1;
-    return post_bert(&tk->post, cls, sep, err);
+    return mpnet ? post_roberta(&tk->post, cls, sep, err) : post_bert(&tk->post, cls, sep, err);
 }
 
 static int load_bpe_files(PifiTokenizer *tk, const char *vocab, const char *merges,

@@ -121,6 +121,14 @@ slmcfg slm_cfg_vs_weights 's/"intermediate_size": 64/"intermediate_size": 48/'
 slmcfg slm_cfg_invalid_json 's/"vocab_size": 1000/"vocab_size": }/'
 slmcfg slm_cfg_non_utf8 "s/\"model_type\": \"bert\"/\"model_type\": \"bert$(printf '\377')\"/"
 slmcfg slm_cfg_huge_vocab 's/"vocab_size": 1000/"vocab_size": 1000000000000/'
+# an MPNet SLM (mpnet_tiny with slm/'s vocabulary) whose config its embeddings or bias cannot follow
+mpnetcfg() { # NAME SED_EXPR
+  rm -rf "$1"; mkdir -p "$1"; cp "$FIX/encoders/mpnet_tiny/config.json" "$FIX/encoders/mpnet_tiny/model.safetensors" \
+    slm/vocab.txt "$1/"; sed -i "$2" "$1/config.json"
+}
+mpnetcfg slm_mpnet_pad 's/"pad_token_id": 1/"pad_token_id": 0/'
+mpnetcfg slm_mpnet_buckets 's/"relative_attention_num_buckets": 32/"relative_attention_num_buckets": 8/'
+mpnetcfg slm_mpnet_more_buckets 's/"relative_attention_num_buckets": 32/"relative_attention_num_buckets": 40/'
 
 # ================= config.json and tensors: LLM =================
 L=$FIX/pifi/llama/llm

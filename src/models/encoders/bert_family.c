@@ -10,8 +10,18 @@
 
 static const char *const MODEL_TYPES[] = {"bert", "roberta", "electra", NULL};
 
-/* In the order of point_params (encoder.c), so the rows cover param_mem. */
-static int bert_tensors(const Encoder *m, EncoderTensor *rows, int cap) {
+static const char *const PREFIXES[] = {"", "bert.", "roberta.", "electra.", NULL};
+const EncoderNames ENCODER_NAMES_BERT = {
+    .prefixes = PREFIXES,
+    .prefix_list = "bert./roberta./electra.",
+    .qkv = {"attention.self.query", "attention.self.key", "attention.self.value"},
+    .attproj = "attention.output.dense",
+    .ln1 = "attention.output.LayerNorm",
+};
+
+/* In the order of point_params (encoder.c), so the rows cover param_mem.
+ * relb: MPNet's (the mpnet family shares this table), absent here. */
+int bert_tensors(const Encoder *m, EncoderTensor *rows, int cap) {
     const EncoderParams *p = &m->params;
     const EncoderConfig *c = &m->cfg;
     int64_t C = c->C, E = c->E, L = c->L, FF = c->FF;
@@ -25,7 +35,9 @@ static int bert_tensors(const Encoder *m, EncoderTensor *rows, int cap) {
         {"ln1b", p->ln1b, L * C, 0, 0, 1},                 {"fcw", p->fcw, L * FF * C, 1, 0, 1},
         {"fcb", p->fcb, L * FF, 0, 0, 1},                  {"fcprojw", p->fcprojw, L * C * FF, 1, 0, 1},
         {"fcprojb", p->fcprojb, L * C, 0, 0, 1},           {"ln2w", p->ln2w, L * C, 0, 0, 1},
-        {"ln2b", p->ln2b, L * C, 0, 0, 1},                 {"poolw", p->poolw, p->poolw ? C * C : 0, 1, 1, 0},
+        {"ln2b", p->ln2b, L * C, 0, 0, 1},
+        {"relb", p->relb, p->relb ? (int64_t)c->rel_buckets * c->NH : 0, 1, 0, 0},
+        {"poolw", p->poolw, p->poolw ? C * C : 0, 1, 1, 0},
         {"poolb", p->poolb, p->poolb ? C : 0, 0, 1, 0},
     };
     int n = 0;
@@ -37,23 +49,24 @@ static int bert_tensors(const Encoder *m, EncoderTensor *rows, int cap) {
     return n;
 }
 
-static unsigned bert_int8_parts(const Encoder *m) {
+unsigned bert_int8_parts(const Encoder *m) {
     return (m->q8.qkvw ? ENCODER_INT8_LINEAR : 0u) | (m->q8.wte ? ENCODER_INT8_EMBEDDINGS : 0u);
 }
 
 /* ------------------------------------------------------------------------ */
-/* sizes from the config alone */
+/* sizes from the config alone (MPNet's relative position bias included: 0
+ * rows here) */
 
-static int64_t bert_config_params(const EncoderConfig *c) {
+int64_t bert_config_params(const EncoderConfig *c) {
     int64_t C = c->C, E = c->E, FF = c->FF;
     int64_t emb = ((int64_t)c->V + c->maxT + c->TV) * E + 2 * E + (E != C ? C * E + C : 0);
     int64_t layer = 4 * C * C + 4 * C + 2 * C * FF + FF + C + 4 * C;
-    return emb + c->L * layer;
+    return emb + c->L * layer + (int64_t)c->rel_buckets * c->NH;
 }
 
-static int64_t bert_config_pooler_params(const EncoderConfig *c) { return (int64_t)c->C * c->C + c->C; }
+int64_t bert_config_pooler_params(const EncoderConfig *c) { return (int64_t)c->C * c->C + c->C; }
 
-static int64_t bert_config_flops(const EncoderConfig *c, int T) {
+int64_t bert_config_flops(const EncoderConfig *c, int T) {
     int64_t C = c->C, FF = c->FF;
     int64_t per_layer = 2 * (int64_t)T * (4 * C * C + 2 * C * FF) + 4 * (int64_t)T * T * C;
     int64_t proj = c->E != c->C ? 2 * (int64_t)T * c->E * C : 0;
@@ -61,24 +74,25 @@ static int64_t bert_config_flops(const EncoderConfig *c, int T) {
 }
 
 /* rank-r adapters on every layer's query and value: A (r, C) and B (C, r) each */
-static int64_t bert_config_lora_params(const EncoderConfig *c, int r) { return (int64_t)c->L * 2 * r * 2 * c->C; }
+int64_t bert_config_lora_params(const EncoderConfig *c, int r) { return (int64_t)c->L * 2 * r * 2 * c->C; }
 
-static int64_t bert_config_act_floats(const EncoderConfig *c, int64_t B, int64_t T, int layers, int lora_r) {
+int64_t bert_config_act_floats(const EncoderConfig *c, int64_t B, int64_t T, int layers, int lora_r) {
     int64_t BT = B * T, C = c->C, E = c->E, FF = c->FF, NH = c->NH, L = layers;
     /* per layer: qkv, res1, ln1, res2, ln2, fch, 4 statistics; one layer's probabilities, attention
-     * output and activation output (encoder_backward.c recomputes the others') */
+     * output and activation output (encoder_backward.c recomputes the others'); MPNet's bias */
     return BT * (2 * E + 2 + (E != C ? C : 0)) + L * BT * (7 * C + FF + 4) + BT * (C + FF) + B * NH * T * T +
-           B * NH * T * T /* attention dropout */ + BT * E + (int64_t)c->L * 2 * BT * lora_r + BT * C;
+           B * NH * T * T /* attention dropout */ + BT * E + (int64_t)c->L * 2 * BT * lora_r + BT * C +
+           (c->rel_buckets ? NH * T * T : 0);
 }
 
-static int64_t bert_config_grad_scratch_floats(const EncoderConfig *c, int64_t B, int64_t T, int lora_r) {
+int64_t bert_config_grad_scratch_floats(const EncoderConfig *c, int64_t B, int64_t T, int lora_r) {
     int64_t BT = B * T, C = c->C, CE = c->C > c->E ? c->C : c->E;
     return BT * (4 * CE + c->FF + 3 * C + lora_r) + B * c->NH * T * T;
 }
 
-static int64_t bert_config_widest(const EncoderConfig *c) { return c->FF > 3 * c->C ? c->FF : 3 * c->C; }
+int64_t bert_config_widest(const EncoderConfig *c) { return c->FF > 3 * c->C ? c->FF : 3 * c->C; }
 
-static void bert_config_int8(const EncoderConfig *c, unsigned parts, int64_t *n8, int64_t *rows) {
+void bert_config_int8(const EncoderConfig *c, unsigned parts, int64_t *n8, int64_t *rows) {
     int64_t C = c->C, L = c->L, FF = c->FF;
     *n8 = *rows = 0;
     if (parts & ENCODER_INT8_LINEAR) *n8 += L * (4 * C * C + 2 * C * FF), *rows += L * (5 * C + FF);

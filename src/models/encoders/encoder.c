@@ -1,11 +1,12 @@
-/* encoder.c: BERT / RoBERTa / ELECTRA encoders: weights from safetensors into
- * one fp32 arena, and the batched forward pass (post-LayerNorm transformer),
- * with dropout in training mode. The backward is in encoder_backward.c, the
- * LoRA adapters in encoder_lora.c.
+/* encoder.c: BERT / RoBERTa / ELECTRA encoders (and MPNet, which the mpnet
+ * family runs on this code): weights from safetensors into one fp32 arena,
+ * and the batched forward pass (post-LayerNorm transformer), with dropout in
+ * training mode. The backward is in encoder_backward.c, the LoRA adapters in
+ * encoder_lora.c.
  *
- *   x = LN(word[id] + type[tt] + pos[p])        (ELECTRA: then Linear E -> C)
+ *   x = LN(word[id] + type[tt] + pos[p])        (ELECTRA: then Linear E -> C; MPNet: no type)
  *   for each layer:
- *     a = x + Attn(x)           h1 = LN1(a)
+ *     a = x + Attn(x)           h1 = LN1(a)     (MPNet: the scores + relb by relative bucket)
  *     f = h1 + W2 act(W1 h1)    x  = LN2(f)
  *   pooled = tanh(Wp x[:, 0])                    (when the checkpoint has a pooler)
  */
@@ -46,6 +47,7 @@ static size_t point_params(EncoderParams *p, float *mem, const EncoderConfig *c,
         {&p->fcw, lin * L * FF * C},   {&p->fcb, L * FF},
         {&p->fcprojw, lin * L * C * FF}, {&p->fcprojb, L * C},
         {&p->ln2w, L * C},             {&p->ln2b, L * C},
+        {&p->relb, (size_t)c->rel_buckets * c->NH},
         {&p->poolw, pooler ? C * C : 0}, {&p->poolb, pooler ? C : 0},
     };
     size_t total = 0;
@@ -93,6 +95,7 @@ static int load_tensor(SafeTensors *st, const char *prefix, const char *name, in
 
 static int load_params(Encoder *m, SafeTensors *st, const char *prefix, PifiErr *err) {
     const EncoderConfig *c = &m->cfg;
+    const EncoderNames *nm = encoder_names(c);
     EncoderParams *p = &m->params;
     int C = c->C, E = c->E, FF = c->FF;
     if (load_tensor(st, prefix, "embeddings.word_embeddings.weight", 2, c->V, E, p->wte, err) ||
@@ -108,35 +111,37 @@ static int load_params(Encoder *m, SafeTensors *st, const char *prefix, PifiErr 
         return -1;
     for (int l = 0; l < c->L; l++) {
         char n[160];
-        static const char *qkv[3] = {"query", "key", "value"};
         for (int j = 0; j < 3; j++) {
-            snprintf(n, sizeof n, "encoder.layer.%d.attention.self.%s.weight", l, qkv[j]);
+            snprintf(n, sizeof n, "encoder.layer.%d.%s.weight", l, nm->qkv[j]);
             if (load_tensor(st, prefix, n, 2, C, C, ENC_AT(p->qkvw, ((size_t)l * 3 + j) * C * C), err)) return -1;
-            snprintf(n, sizeof n, "encoder.layer.%d.attention.self.%s.bias", l, qkv[j]);
+            snprintf(n, sizeof n, "encoder.layer.%d.%s.bias", l, nm->qkv[j]);
             if (load_tensor(st, prefix, n, 1, C, 0, p->qkvb + ((size_t)l * 3 + j) * C, err)) return -1;
         }
         struct {
-            const char *name;
+            const char *name, *suffix;
             int ndim;
             int64_t d0, d1;
             float *dst;
         } t[] = {
-            {"attention.output.dense.weight", 2, C, C, ENC_AT(p->attprojw, (size_t)l * C * C)},
-            {"attention.output.dense.bias", 1, C, 0, p->attprojb + (size_t)l * C},
-            {"attention.output.LayerNorm.weight", 1, C, 0, p->ln1w + (size_t)l * C},
-            {"attention.output.LayerNorm.bias", 1, C, 0, p->ln1b + (size_t)l * C},
-            {"intermediate.dense.weight", 2, FF, C, ENC_AT(p->fcw, (size_t)l * FF * C)},
-            {"intermediate.dense.bias", 1, FF, 0, p->fcb + (size_t)l * FF},
-            {"output.dense.weight", 2, C, FF, ENC_AT(p->fcprojw, (size_t)l * C * FF)},
-            {"output.dense.bias", 1, C, 0, p->fcprojb + (size_t)l * C},
-            {"output.LayerNorm.weight", 1, C, 0, p->ln2w + (size_t)l * C},
-            {"output.LayerNorm.bias", 1, C, 0, p->ln2b + (size_t)l * C},
+            {nm->attproj, "weight", 2, C, C, ENC_AT(p->attprojw, (size_t)l * C * C)},
+            {nm->attproj, "bias", 1, C, 0, p->attprojb + (size_t)l * C},
+            {nm->ln1, "weight", 1, C, 0, p->ln1w + (size_t)l * C},
+            {nm->ln1, "bias", 1, C, 0, p->ln1b + (size_t)l * C},
+            {"intermediate.dense", "weight", 2, FF, C, ENC_AT(p->fcw, (size_t)l * FF * C)},
+            {"intermediate.dense", "bias", 1, FF, 0, p->fcb + (size_t)l * FF},
+            {"output.dense", "weight", 2, C, FF, ENC_AT(p->fcprojw, (size_t)l * C * FF)},
+            {"output.dense", "bias", 1, C, 0, p->fcprojb + (size_t)l * C},
+            {"output.LayerNorm", "weight", 1, C, 0, p->ln2w + (size_t)l * C},
+            {"output.LayerNorm", "bias", 1, C, 0, p->ln2b + (size_t)l * C},
         };
         for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-            snprintf(n, sizeof n, "encoder.layer.%d.%s", l, t[i].name);
+            snprintf(n, sizeof n, "encoder.layer.%d.%s.%s", l, t[i].name, t[i].suffix);
             if (load_tensor(st, prefix, n, t[i].ndim, t[i].d0, t[i].d1, t[i].dst, err)) return -1;
         }
     }
+    if (p->relb && load_tensor(st, prefix, "encoder.relative_attention_bias.weight", 2, c->rel_buckets, c->NH,
+                               p->relb, err))
+        return -1;
     if (p->poolw && (load_tensor(st, prefix, "pooler.dense.weight", 2, C, C, p->poolw, err) ||
                      load_tensor(st, prefix, "pooler.dense.bias", 1, C, 0, p->poolb, err)))
         return -1;
@@ -156,19 +161,19 @@ int bert_load(Encoder *m, const char *dir, PifiErr *err) {
     SafeTensors *st;
     if (st_open(&st, dir, err)) return -1;
     /* Which prefix do the names carry? */
-    static const char *prefixes[] = {"", "bert.", "roberta.", "electra."};
+    const EncoderNames *nm = encoder_names(&m->cfg);
     const char *prefix = NULL;
-    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0] && !prefix; i++) {
+    for (const char *const *pr = nm->prefixes; *pr && !prefix; pr++) {
         char n[64];
-        snprintf(n, sizeof n, "%sembeddings.word_embeddings.weight", prefixes[i]);
+        snprintf(n, sizeof n, "%sembeddings.word_embeddings.weight", *pr);
         const StTensor *t;
         int f = st_find(st, n, &t, err);
         if (f < 0) goto fail;
-        if (f == 0) prefix = prefixes[i];
+        if (f == 0) prefix = *pr;
     }
     if (!prefix) {
         pifi_errf(err, "%s: no tensor 'embeddings.word_embeddings.weight' (with or without a "
-                  "bert./roberta./electra. prefix): not a %s checkpoint", dir, m->cfg.model_type);
+                  "%s prefix): not a %s checkpoint", dir, nm->prefix_list, m->cfg.model_type);
         goto fail;
     }
     char pn[64];
@@ -178,14 +183,15 @@ int bert_load(Encoder *m, const char *dir, PifiErr *err) {
     if (f < 0) goto fail;
     m->has_pooler = f == 0;
     /* an int8 checkpoint: which tensors are I8 (those never get an fp32 copy) */
-    static const struct {
+    char query0[96];
+    snprintf(query0, sizeof query0, "encoder.layer.0.%s.weight", nm->qkv[0]);
+    const struct {
         const char *name;
         unsigned what;
-    } PROBE[] = {{"encoder.layer.0.attention.self.query.weight", ENC_Q8_LINEAR},
-                 {"embeddings.word_embeddings.weight", ENC_Q8_WTE}};
+    } PROBE[] = {{query0, ENC_Q8_LINEAR}, {"embeddings.word_embeddings.weight", ENC_Q8_WTE}};
     unsigned q8 = 0;
     for (size_t i = 0; i < sizeof PROBE / sizeof PROBE[0]; i++) {
-        char n[96];
+        char n[160];
         snprintf(n, sizeof n, "%s%s", prefix, PROBE[i].name);
         const StTensor *t;
         f = st_find(st, n, &t, err);
@@ -267,6 +273,7 @@ static size_t point_acts(EncoderActs *a, float *mem, const EncoderConfig *c, int
         {&a->ln1_rstd, L * BT},      {&a->fch, L * BT * FF},     {&a->fch_act, BT * FF},
         {&a->res2, L * BT * C},      {&a->ln2, L * BT * C},      {&a->ln2_mean, L * BT},
         {&a->ln2_rstd, L * BT},      {&a->pooled, pooler ? (size_t)B * C : 0},
+        {&a->relbias, c->rel_buckets ? NH * T * T : 0},
         {&a->emb_drop, flags & ACT_EMB_DROP ? BT * E : 0},
         {&a->attd, flags & ACT_ATTD ? (size_t)B * NH * T * T : 0},
         {&a->lora_u, (size_t)c->L * 2 * BT * (size_t)r}, /* every layer's, even in inference (encoder_lora.c) */
@@ -337,14 +344,14 @@ static int ensure_acts(Encoder *m, int B, int T, PifiErr *err) {
 /* ------------------------------------------------------------------------ */
 /* forward */
 
-/* RoBERTa numbers real tokens from padding_idx + 1 and gives pads padding_idx;
- * BERT and ELECTRA use 0..T-1. */
+/* RoBERTa and MPNet number real tokens from padding_idx + 1 and give pads
+ * padding_idx; BERT and ELECTRA use 0..T-1. */
 static void position_ids(int32_t *pos, const int32_t *ids, const EncoderConfig *c, int B, int T) {
     for (int b = 0; b < B; b++) {
         int run = 0;
         for (int t = 0; t < T; t++) {
             int32_t id = ids[(size_t)b * T + t];
-            if (c->arch == ENC_ROBERTA) {
+            if (c->arch == ENC_ROBERTA || c->arch == ENC_MPNET) {
                 if (id != c->pad_id) run++;
                 pos[(size_t)b * T + t] = id != c->pad_id ? c->pad_id + run : c->pad_id;
             } else {
@@ -425,6 +432,7 @@ int bert_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, const 
                       q8 ? q8->swte : NULL, c->TV > 0 ? p->wtt : NULL, p->wpe, BT, E);
     layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, p->emb_lnw, p->emb_lnb, BT, E,
                       c->ln_eps);
+    if (a->relbias) mpnet_relbias_forward(a->relbias, p->relb, NH, T); /* one bias for every layer */
     const float *x = a->emb_ln; /* (B, T, C) input of the current layer */
     if (hp > 0.0f) {
         dropout_rows_forward(a->emb_drop, a->emb_ln, B, (size_t)T * E, hp, seed, encoder_stream(step, -1, 0), row0);
@@ -450,8 +458,8 @@ int bert_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, const 
                                          lq ? lq->qkvw + oq : NULL, lq ? lq->sqkv + rq : NULL),
                        p->qkvb + (size_t)l * 3 * C, BT, C, 3 * C);
         if (m->lora_r > 0) encoder_lora_forward(m, l, x, qkv, B, T, lp, seed, step, row0);
-        attention_forward_dropout(atty, att, a->attd, qkv, mask, B, T, C, NH, ap, seed,
-                                  encoder_stream(step, l, ENC_SITE_ATT_PROBS), row0);
+        attention_forward_bias(atty, att, a->attd, qkv, mask, a->relbias, B, T, C, NH, ap, seed,
+                               encoder_stream(step, l, ENC_SITE_ATT_PROBS), row0);
         linear_forward(cx, res1, atty, enc_w(ENC_AT(p->attprojw, oa), w16 ? ENC_AT(w16->attprojw, oa) : NULL,
                                              lq ? lq->attprojw + oa : NULL, lq ? lq->sattproj + ra : NULL),
                        p->attprojb + (size_t)l * C, BT, C, C);

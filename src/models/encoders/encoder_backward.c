@@ -10,7 +10,7 @@
  *   per layer, from g = dL/d(layer output):
  *     LN2 -> dres2;  g = dres2 (residual);  FFN: dropout, W2, act, W1 -> g +=
  *     LN1 -> dres1;  g = dres1 (residual);  attention: dropout, Wo, softmax(qk)v,
- *     Wqkv (+ LoRA) -> g +=
+ *     Wqkv (+ LoRA) -> g +=;  MPNet: the scores' gradient into the shared relb
  *   embeddings: (ELECTRA projection), dropout, LayerNorm, scatter into the tables.
  */
 #include <stdlib.h>
@@ -80,7 +80,7 @@ static void embedding_backward(const Encoder *m, EncoderParams *g, const float *
             float *w = g->wte + (size_t)m->ids[i] * E;
             for (int e = 0; e < E; e++) w[e] += d[e];
         }
-        if (g->wpe && !(c->arch == ENC_ROBERTA && m->pos_ids[i] == c->pad_id)) {
+        if (g->wpe && !((c->arch == ENC_ROBERTA || c->arch == ENC_MPNET) && m->pos_ids[i] == c->pad_id)) {
             float *w = g->wpe + (size_t)m->pos_ids[i] * E;
             for (int e = 0; e < E; e++) w[e] += d[e];
         }
@@ -110,7 +110,7 @@ int bert_backward(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, con
                     gp->projb;
     int layer_train = gp->qkvw || gp->qkvb || gp->attprojw || gp->attprojb || gp->ln1w ||
                       gp->ln1b || gp->fcw || gp->fcb || gp->fcprojw || gp->fcprojb || gp->ln2w ||
-                      gp->ln2b;
+                      gp->ln2b || gp->relb;
     int lora_train = m->lora_r > 0 && lora_grads &&
                      (lora_grads->qa || lora_grads->qb || lora_grads->va || lora_grads->vb);
     if (!emb_train && !layer_train && !lora_train) return 0; /* everything frozen */
@@ -144,8 +144,8 @@ int bert_backward(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, con
         int need_dx = l > 0 || emb_train;
         if (l < c->L - 1 || !m->last_layer_kept) { /* the same code as the forward: the same bits */
             activation_forward((Activation)c->act, a->fch_act, fch, nF);
-            attention_forward_dropout(a->atty, a->att, a->attd, qkv, m->mask, B, T, C, NH, ap, seed,
-                                      encoder_stream(step, l, ENC_SITE_ATT_PROBS), row0);
+            attention_forward_bias(a->atty, a->att, a->attd, qkv, m->mask, a->relbias, B, T, C, NH, ap, seed,
+                                   encoder_stream(step, l, ENC_SITE_ATT_PROBS), row0);
         }
         m->last_layer_kept = 0; /* fch_act becomes the activation's gradient below */
 
@@ -187,6 +187,7 @@ int bert_backward(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, con
         zero(s->dqkv, nC * 3);
         attention_backward(s->dqkv, s->datt, a->attd, s->t3, qkv, att, B, T, C, NH, ap, seed,
                            encoder_stream(step, l, ENC_SITE_ATT_PROBS), row0);
+        if (gp->relb) mpnet_relbias_backward(gp->relb, s->datt, B, NH, T); /* MPNet: every layer's share */
         linear_backward(cx, need_dx ? s->g : NULL, slice(gp->qkvw, l, (size_t)3 * C * C),
                         slice(gp->qkvb, l, (size_t)3 * C), s->dqkv, x,
                         linw(p->qkvw + oq, w16 ? w16->qkvw + oq : NULL), BT, C, 3 * C);

@@ -1,6 +1,7 @@
 /* encoder_config.c: the BERT family's config.json (BERT, RoBERTa, ELECTRA,
  * and BERT-shaped models such as MiniLM) into an EncoderConfig, validated
- * (encoder_api.c has read model_type and picked the family). */
+ * (encoder_api.c has read model_type and picked the family); the fields the
+ * MPNet family reads alike (encoder_config_parse_common). */
 #include <float.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,11 @@ static int get_dim(const cJSON *root, const char *key, int required, int dflt, i
 int bert_config_parse(EncoderConfig *cfg, const cJSON *root, const char *path, PifiErr *err) {
     const char *mt = cfg->model_type;
     cfg->arch = !strcmp(mt, "roberta") ? ENC_ROBERTA : !strcmp(mt, "electra") ? ENC_ELECTRA : ENC_BERT;
+    return encoder_config_parse_common(cfg, root, path, err);
+}
+
+int encoder_config_parse_common(EncoderConfig *cfg, const cJSON *root, const char *path, PifiErr *err) {
+    int pad_positions = cfg->arch == ENC_ROBERTA || cfg->arch == ENC_MPNET; /* positions from padding_idx + 1 */
     int rc = -1;
     if (get_dim(root, "vocab_size", 1, 0, 1, 1 << 22, &cfg->V, path, err)) goto done;
     if (get_dim(root, "hidden_size", 1, 0, 1, 1 << 16, &cfg->C, path, err)) goto done;
@@ -30,8 +36,9 @@ int bert_config_parse(EncoderConfig *cfg, const cJSON *root, const char *path, P
     if (get_dim(root, "num_attention_heads", 1, 0, 1, 1024, &cfg->NH, path, err)) goto done;
     if (get_dim(root, "intermediate_size", 1, 0, 1, 1 << 18, &cfg->FF, path, err)) goto done;
     if (get_dim(root, "max_position_embeddings", 1, 0, 1, 1 << 20, &cfg->maxT, path, err)) goto done;
-    if (get_dim(root, "type_vocab_size", 0, 2, 0, 1 << 10, &cfg->TV, path, err)) goto done;
-    if (get_dim(root, "pad_token_id", 0, cfg->arch == ENC_ROBERTA ? 1 : 0, 0, cfg->V - 1,
+    if (cfg->arch != ENC_MPNET && get_dim(root, "type_vocab_size", 0, 2, 0, 1 << 10, &cfg->TV, path, err))
+        goto done;
+    if (get_dim(root, "pad_token_id", 0, pad_positions ? 1 : 0, 0, cfg->V - 1,
                 &cfg->pad_id, path, err))
         goto done;
     cfg->E = cfg->C;
@@ -70,7 +77,7 @@ int bert_config_parse(EncoderConfig *cfg, const cJSON *root, const char *path, P
                   pet);
         goto done;
     }
-    if (cfg->arch == ENC_ROBERTA && cfg->maxT <= cfg->pad_id + 1) {
+    if (pad_positions && cfg->maxT <= cfg->pad_id + 1) {
         pifi_errf(err, "%s: max_position_embeddings %d leaves no room after padding_idx %d", path,
                   cfg->maxT, cfg->pad_id);
         goto done;

@@ -1,7 +1,8 @@
 /* encoder_export.c: the encoder's weights as Hugging Face-named tensors
  * (views into the parameter arena, no copies), for writing checkpoints that
  * transformers' AutoModel loads: "embeddings.word_embeddings.weight",
- * "encoder.layer.N.attention.self.query.weight", ...; a quantized encoder's
+ * "encoder.layer.N.attention.self.query.weight" (MPNet's names:
+ * encoder_names), ...; a quantized encoder's
  * int8 tensors as I8 with an F32 "<name>_scale" (one scale per row), which
  * encoder_load reads back into the int8 form. */
 #include <stdio.h>
@@ -48,9 +49,10 @@ static void put_w(EncoderExport *x, const char *name, const float *f, const int8
 
 static int export_views(const Encoder *m, const char *prefix, EncoderExport *x, PifiErr *err) {
     const EncoderConfig *c = &m->cfg;
+    const EncoderNames *nm = encoder_names(c);
     const EncoderParams *p = &m->params;
     int64_t C = c->C, E = c->E, FF = c->FF;
-    if (22 * (int64_t)c->L + 18 > ENCODER_EXPORT_MAX)
+    if (22 * (int64_t)c->L + 19 > ENCODER_EXPORT_MAX)
         return pifi_errf(err, "encoder: %d layers are more than the exporter holds", c->L);
     memset(x, 0, sizeof *x);
     snprintf(x->prefix, sizeof x->prefix, "%s", prefix ? prefix : "");
@@ -64,46 +66,46 @@ static int export_views(const Encoder *m, const char *prefix, EncoderExport *x, 
         put(x, "embeddings_project.weight", p->projw, 2, C, E);
         put(x, "embeddings_project.bias", p->projb, 1, C, 0);
     }
-    static const char *QKV[3] = {"query", "key", "value"};
     for (int l = 0; l < c->L; l++) {
         char n[160];
         for (int j = 0; j < 3; j++) {
-            snprintf(n, sizeof n, "encoder.layer.%d.attention.self.%s.weight", l, QKV[j]);
+            snprintf(n, sizeof n, "encoder.layer.%d.%s.weight", l, nm->qkv[j]);
             size_t r = ((size_t)l * 3 + j) * C;
             put_w(x, n, p->qkvw ? p->qkvw + r * C : NULL, q->qkvw ? q->qkvw + r * C : NULL,
                   q->qkvw ? q->sqkv + r : NULL, C, C);
-            snprintf(n, sizeof n, "encoder.layer.%d.attention.self.%s.bias", l, QKV[j]);
+            snprintf(n, sizeof n, "encoder.layer.%d.%s.bias", l, nm->qkv[j]);
             put(x, n, p->qkvb + ((size_t)l * 3 + j) * C, 1, C, 0);
         }
         size_t oa = (size_t)l * C * C, of = (size_t)l * FF * C; /* the matrices' offsets */
         struct {
-            const char *name;
+            const char *name, *suffix;
             const float *f;   /* fp32, NULL when held in int8 only */
             const int8_t *q;  /* int8 or NULL */
             const float *s;   /* its scales */
             int ndim;
             int64_t d0, d1;
         } t[] = {
-            {"attention.output.dense.weight", p->attprojw ? p->attprojw + oa : NULL, q->attprojw ? q->attprojw + oa : NULL,
+            {nm->attproj, "weight", p->attprojw ? p->attprojw + oa : NULL, q->attprojw ? q->attprojw + oa : NULL,
              q->attprojw ? q->sattproj + (size_t)l * C : NULL, 2, C, C},
-            {"attention.output.dense.bias", p->attprojb + (size_t)l * C, NULL, NULL, 1, C, 0},
-            {"attention.output.LayerNorm.weight", p->ln1w + (size_t)l * C, NULL, NULL, 1, C, 0},
-            {"attention.output.LayerNorm.bias", p->ln1b + (size_t)l * C, NULL, NULL, 1, C, 0},
-            {"intermediate.dense.weight", p->fcw ? p->fcw + of : NULL, q->fcw ? q->fcw + of : NULL,
+            {nm->attproj, "bias", p->attprojb + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {nm->ln1, "weight", p->ln1w + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {nm->ln1, "bias", p->ln1b + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {"intermediate.dense", "weight", p->fcw ? p->fcw + of : NULL, q->fcw ? q->fcw + of : NULL,
              q->fcw ? q->sfc + (size_t)l * FF : NULL, 2, FF, C},
-            {"intermediate.dense.bias", p->fcb + (size_t)l * FF, NULL, NULL, 1, FF, 0},
-            {"output.dense.weight", p->fcprojw ? p->fcprojw + of : NULL, q->fcprojw ? q->fcprojw + of : NULL,
+            {"intermediate.dense", "bias", p->fcb + (size_t)l * FF, NULL, NULL, 1, FF, 0},
+            {"output.dense", "weight", p->fcprojw ? p->fcprojw + of : NULL, q->fcprojw ? q->fcprojw + of : NULL,
              q->fcprojw ? q->sfcproj + (size_t)l * C : NULL, 2, C, FF},
-            {"output.dense.bias", p->fcprojb + (size_t)l * C, NULL, NULL, 1, C, 0},
-            {"output.LayerNorm.weight", p->ln2w + (size_t)l * C, NULL, NULL, 1, C, 0},
-            {"output.LayerNorm.bias", p->ln2b + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {"output.dense", "bias", p->fcprojb + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {"output.LayerNorm", "weight", p->ln2w + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {"output.LayerNorm", "bias", p->ln2b + (size_t)l * C, NULL, NULL, 1, C, 0},
         };
         for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-            snprintf(n, sizeof n, "encoder.layer.%d.%s", l, t[i].name);
+            snprintf(n, sizeof n, "encoder.layer.%d.%s.%s", l, t[i].name, t[i].suffix);
             if (t[i].ndim == 2) put_w(x, n, t[i].f, t[i].q, t[i].s, t[i].d0, t[i].d1);
             else put(x, n, t[i].f, 1, t[i].d0, 0);
         }
     }
+    if (p->relb) put(x, "encoder.relative_attention_bias.weight", p->relb, 2, c->rel_buckets, c->NH);
     if (p->poolw) {
         put(x, "pooler.dense.weight", p->poolw, 2, C, C);
         put(x, "pooler.dense.bias", p->poolb, 1, C, 0);

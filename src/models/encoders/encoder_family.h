@@ -65,6 +65,7 @@ const EncoderFamily *encoder_family_find(const char *model_type);
 void encoder_family_supported(char *buf, size_t n);
 
 /* The families. */
-extern const EncoderFamily ENCODER_FAMILY_BERT; /* bert_family.c */
+extern const EncoderFamily ENCODER_FAMILY_BERT;  /* bert_family.c */
+extern const EncoderFamily ENCODER_FAMILY_MPNET; /* mpnet_family.c */
 
 #endif

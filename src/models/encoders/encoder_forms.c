@@ -137,12 +137,12 @@ int encoder_load_q8(Encoder *m, SafeTensors *st, const char *prefix, unsigned wh
         if (q8_read(st, name, (size_t)c->V, (size_t)c->E, m->q8.wte, m->q8.swte, err)) return -1;
     }
     if (!(what & ENC_Q8_LINEAR)) return 0;
-    static const char *QKV[3] = {"query", "key", "value"};
+    const EncoderNames *nm = encoder_names(c);
     const EncoderParamsQ8 *q = &m->q8;
     for (int l = 0; l < c->L; l++) {
         for (int j = 0; j < 3; j++) {
             size_t r = ((size_t)l * 3 + j) * C;
-            snprintf(name, sizeof name, "%sencoder.layer.%d.attention.self.%s.weight", prefix, l, QKV[j]);
+            snprintf(name, sizeof name, "%sencoder.layer.%d.%s.weight", prefix, l, nm->qkv[j]);
             if (q8_read(st, name, C, C, q->qkvw + r * C, q->sqkv + r, err)) return -1;
         }
         struct {
@@ -151,12 +151,12 @@ int encoder_load_q8(Encoder *m, SafeTensors *st, const char *prefix, unsigned wh
             int8_t *q;
             float *s;
         } t2[] = {
-            {"attention.output.dense.weight", C, C, q->attprojw + (size_t)l * C * C, q->sattproj + (size_t)l * C},
-            {"intermediate.dense.weight", FF, C, q->fcw + (size_t)l * FF * C, q->sfc + (size_t)l * FF},
-            {"output.dense.weight", C, FF, q->fcprojw + (size_t)l * C * FF, q->sfcproj + (size_t)l * C},
+            {nm->attproj, C, C, q->attprojw + (size_t)l * C * C, q->sattproj + (size_t)l * C},
+            {"intermediate.dense", FF, C, q->fcw + (size_t)l * FF * C, q->sfc + (size_t)l * FF},
+            {"output.dense", C, FF, q->fcprojw + (size_t)l * C * FF, q->sfcproj + (size_t)l * C},
         };
         for (size_t i = 0; i < sizeof t2 / sizeof t2[0]; i++) {
-            snprintf(name, sizeof name, "%sencoder.layer.%d.%s", prefix, l, t2[i].name);
+            snprintf(name, sizeof name, "%sencoder.layer.%d.%s.weight", prefix, l, t2[i].name);
             if (q8_read(st, name, t2[i].rows, t2[i].cols, t2[i].q, t2[i].s, err)) return -1;
         }
     }

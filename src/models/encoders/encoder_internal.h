@@ -2,7 +2,9 @@
  * (encoder.c, encoder_config.c, encoder_backward.c, encoder_export.c,
  * encoder_forms.c, encoder_lora.c, bert_family.c) share: the functions of
  * its table (encoder_family.h), dropout streams, the LoRA branch of a layer,
- * the weights' forms and their allocation. */
+ * the weights' forms and their allocation; and what the MPNet family
+ * (mpnet_*.c), which runs on this code, adds to it: its checkpoint names and
+ * its relative position bias. */
 #ifndef PIFI_ENCODER_INTERNAL_H
 #define PIFI_ENCODER_INTERNAL_H
 
@@ -28,6 +30,46 @@ int bert_export(const Encoder *m, const char *prefix, int merge_lora, EncoderExp
                 PifiErr *err);
 int bert_quantize(Encoder *m, int embeddings, PifiErr *err);
 int bert_lora_enable(Encoder *m, int r, float alpha, float dropout, uint64_t seed, PifiErr *err);
+int64_t bert_config_params(const EncoderConfig *c);
+int64_t bert_config_pooler_params(const EncoderConfig *c);
+int64_t bert_config_flops(const EncoderConfig *c, int T);
+int64_t bert_config_lora_params(const EncoderConfig *c, int r);
+int64_t bert_config_act_floats(const EncoderConfig *c, int64_t B, int64_t T, int layers, int lora_r);
+int64_t bert_config_grad_scratch_floats(const EncoderConfig *c, int64_t B, int64_t T, int lora_r);
+int64_t bert_config_widest(const EncoderConfig *c);
+void bert_config_int8(const EncoderConfig *c, unsigned parts, int64_t *n8, int64_t *rows);
+int bert_tensors(const Encoder *m, EncoderTensor *rows, int cap);
+unsigned bert_int8_parts(const Encoder *m);
+
+/* The fields of config.json every BERT-shaped family reads alike (sizes,
+ * layer_norm_eps, dropouts, hidden_act, position_embedding_type), into cfg
+ * whose arch is set; type_vocab_size (default 2) unless arch is ENC_MPNET
+ * (none); pad_token_id's default 1 for RoBERTa and MPNet, else 0
+ * (encoder_config.c). */
+int encoder_config_parse_common(EncoderConfig *cfg, const cJSON *root, const char *path, PifiErr *err);
+
+/* The names a checkpoint gives what differs between the BERT-shaped
+ * families: the prefixes of a task model's tensors and a layer's attention
+ * tensors (under "encoder.layer.N."); the rest is named alike. */
+typedef struct {
+    const char *const *prefixes; /* "" first, NULL-terminated: "", "bert.", ... */
+    const char *prefix_list;     /* the others for messages: "bert./roberta./electra." */
+    const char *qkv[3];          /* "attention.self.query", ".key", ".value" */
+    const char *attproj;         /* "attention.output.dense" */
+    const char *ln1;             /* "attention.output.LayerNorm" */
+} EncoderNames;
+extern const EncoderNames ENCODER_NAMES_BERT;  /* bert_family.c */
+extern const EncoderNames ENCODER_NAMES_MPNET; /* mpnet_family.c */
+static inline const EncoderNames *encoder_names(const EncoderConfig *c) {
+    return c->arch == ENC_MPNET ? &ENCODER_NAMES_MPNET : &ENCODER_NAMES_BERT;
+}
+
+/* MPNet's relative position bias (mpnet_relbias.c): out (NH, T, T) =
+ * relb[bucket(j - i)][h] for query i, key j; and its backward: dscores
+ * (B, NH, T, T, attention_backward's datt) summed over b into the rows of
+ * drelb (NB, NH) by the same buckets, ACCUMULATING. */
+void mpnet_relbias_forward(float *out, const float *relb, int NH, int T);
+void mpnet_relbias_backward(float *drelb, const float *dscores, int B, int NH, int T);
 
 /* The fp32 parameter arena for m->cfg and m->has_pooler, pointed into
  * m->params (q8: ENC_Q8_* tensors left out), counted in m->num_params

@@ -91,9 +91,9 @@ int encoder_lora_tensor(const Encoder *m, const EncoderLora *lo, int i, char *na
     int l = i / 4, proj = (i / 2) % 2, isb = i % 2; /* per layer: qA qB vA vB */
     size_t per = (size_t)r * C;
     float *base = proj ? (isb ? lo->vb : lo->va) : (isb ? lo->qb : lo->qa);
-    if (name)
-        snprintf(name, name_n, "encoder.layer.%d.attention.self.%s.lora_%c.weight", l,
-                 proj ? "value" : "query", isb ? 'B' : 'A');
+    if (name) /* PEFT's names: the adapted Linear's, then lora_A / lora_B */
+        snprintf(name, name_n, "encoder.layer.%d.%s.lora_%c.weight", l,
+                 encoder_names(&m->cfg)->qkv[proj ? 2 : 0], isb ? 'B' : 'A');
     if (data) *data = base ? base + (size_t)l * per : NULL;
     if (shape) {
         shape[0] = isb ? C : r;
