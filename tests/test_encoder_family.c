@@ -26,6 +26,7 @@ static void test_tables_filled(void) {
         const char *n = f->name ? f->name : "(no name)";
         CHECKF(f->name && f->name[0], "family %d has no name", i);
         CHECKF(f->model_types && f->model_types[0], "%s: no model_types", n);
+        CHECKF(f->checked && f->checked[0], "%s: no line saying how it is checked", n);
         const void *entries[] = {
             (const void *)f->config_parse,        (const void *)f->config_params,
             (const void *)f->config_pooler_params, (const void *)f->config_flops,
@@ -39,7 +40,7 @@ static void test_tables_filled(void) {
             (const void *)f->lora_enable,
         };
         /* the list above names every entry: the table is the name, the list and these pointers */
-        CHECKF(sizeof entries / sizeof entries[0] * sizeof(void *) + 2 * sizeof(void *) == sizeof *f,
+        CHECKF(sizeof entries / sizeof entries[0] * sizeof(void *) + 3 * sizeof(void *) == sizeof *f,
                "%s: EncoderFamily has entries this test does not check", n);
         for (size_t e = 0; e < sizeof entries / sizeof entries[0]; e++)
             CHECKF(entries[e] != NULL, "%s: table entry %zu is empty", n, e);

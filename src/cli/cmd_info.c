@@ -17,6 +17,7 @@ static const char *HELP =
     "usage: pifi info [--json] PATH\n"
     "       pifi info [--json] --slm DIR [--llm PATH | --llm-layer DIR] [options]\n"
     "       pifi info [--json] --cpu\n"
+    "       pifi info [--json] --models\n"
     "\n"
     "Describe PATH: a Hugging Face model directory (config.json + safetensors,\n"
     "an encoder, an LLM or a `pifi extract` output: its layer and source), a\n"
@@ -41,6 +42,8 @@ static const char *HELP =
     "  --max-len T      tokens per example for the FLOPs (default 100)\n"
     "  --unfrozen       count the LLM layer as trainable (method pifi-unfrozen)\n"
     "  --cpu            this machine's compute: CPU, instruction sets, bf16, threads\n"
+    "  --models         the small-model families and LLM-layer architectures pifi reads,\n"
+    "                   and how each is checked (docs/models.md)\n"
     "  --json           machine-readable output on stdout\n"
     "  -h, --help       this text\n";
 
@@ -133,9 +136,10 @@ int cmd_info(int argc, char **argv) {
         {"llm", required_argument, 0, 'l'},     {"llm-layer", required_argument, 0, 'L'},
         {"layer", required_argument, 0, 'n'},   {"classes", required_argument, 0, 'k'},
         {"max-len", required_argument, 0, 't'}, {"unfrozen", no_argument, 0, 'u'},
-        {"cpu", no_argument, 0, 'c'},           {"help", no_argument, 0, 'h'},
+        {"cpu", no_argument, 0, 'c'},           {"models", no_argument, 0, 'm'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    int json = 0, c, layer = -1, cpu = 0;
+    int json = 0, c, layer = -1, cpu = 0, models = 0;
     InfoPifiArgs pa = {NULL, NULL, 2, 100, 0, 0, NULL, NULL};
     opterr = 0;
     optind = 1;
@@ -150,12 +154,17 @@ int cmd_info(int argc, char **argv) {
         case 't': if (cli_parse_int("info", "--max-len", optarg, 1, 1 << 20, &pa.max_len)) return 2; break;
         case 'u': pa.unfrozen = 1; break;
         case 'c': cpu = 1; break;
+        case 'm': models = 1; break;
         case 'h': fputs(HELP, stdout); return 0;
         case ':': return cli_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
         }
     }
     (void)layer; /* every layer of a model has the same shape */
+    if (models) {
+        if (optind != argc || pa.slm || cpu) return cli_usage_error("info", "--models takes no PATH or model");
+        return info_models(json);
+    }
     if (cpu) {
         if (optind != argc || pa.slm) return cli_usage_error("info", "--cpu takes no PATH or model");
         return info_cpu(json);

@@ -21,6 +21,8 @@ typedef struct {
 
 int info_pifi_table(const InfoPifiArgs *a, int json);
 int info_gguf(const char *path, int json);
+/* --models: the encoder families and LLM architectures pifi reads (info_models.c). */
+int info_models(int json);
 
 /* A run directory's data, method, seed, classes (from its config.json's
  * "pifi" object) and scores (its metrics.json) as a JSON object (NULL when

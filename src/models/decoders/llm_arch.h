@@ -26,7 +26,12 @@ typedef struct {
     const char *model_type; /* config.json's model_type */
     const char *gguf;       /* GGUF's general.architecture; NULL: not read from GGUF */
     unsigned flags;         /* LLM_ARCH_* */
+    const char *checked;    /* how its layer's numbers are checked, one line (`pifi info --models`) */
 } LlmArchInfo;
+
+/* The table's rows, i in [0, llm_arch_count()). */
+int llm_arch_count(void);
+const LlmArchInfo *llm_arch_row(int i);
 
 /* The row of an architecture (never NULL for a valid LlmArch). */
 const LlmArchInfo *llm_arch_info(LlmArch a);

@@ -20,6 +20,8 @@
 typedef struct EncoderFamily {
     const char *name;                /* "bert" */
     const char *const *model_types;  /* the config.json model_type values it reads, NULL-terminated */
+    const char *checked;             /* how its numbers are checked, one line (`pifi info --models`,
+                                        docs/models.md): against transformers on what, real weights */
 
     /* config.json (root, already checked for duplicate keys; cfg zeroed, its
      * family and model_type set) into cfg, validated */

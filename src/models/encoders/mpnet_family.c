@@ -31,6 +31,8 @@ const EncoderNames ENCODER_NAMES_MPNET = {
 const EncoderFamily ENCODER_FAMILY_MPNET = {
     .name = "mpnet",
     .model_types = MODEL_TYPES,
+    .checked = "transformers' MPNetModel on random configs (forward, gradients, 10 Adam steps); real "
+               "weights: all-mpnet-base-v2 (scripts/get-models.sh --mpnet)",
     .config_parse = mpnet_config_parse,
     .config_params = bert_config_params,
     .config_pooler_params = bert_config_pooler_params,

@@ -1,0 +1,63 @@
+/* info_models.c: `pifi info --models`: what pifi reads, from the tables
+ * that define it (the encoder family registry, the LLM architecture table),
+ * each with the line saying how its numbers are checked. docs/models.md
+ * says the same for people; tests/cli/models_doc.sh keeps the two in step. */
+#include <stdio.h>
+
+#include "cli/info.h"
+#include "models/decoders/llm_arch.h"
+#include "models/encoders/encoder_family.h"
+
+static void json_list(const char *const *v) {
+    printf("[");
+    for (int i = 0; v[i]; i++) {
+        printf(i ? "," : "");
+        cli_json_string(stdout, v[i]);
+    }
+    printf("]");
+}
+
+int info_models(int json) {
+    if (json) {
+        printf("{\"encoder_families\":[");
+        for (int i = 0; i < ENCODER_FAMILY_COUNT; i++) {
+            const EncoderFamily *f = ENCODER_FAMILIES[i];
+            printf("%s{\"name\":", i ? "," : "");
+            cli_json_string(stdout, f->name);
+            printf(",\"model_types\":");
+            json_list(f->model_types);
+            printf(",\"checked\":");
+            cli_json_string(stdout, f->checked);
+            printf("}");
+        }
+        printf("],\"llm_architectures\":[");
+        for (int i = 0; i < llm_arch_count(); i++) {
+            const LlmArchInfo *a = llm_arch_row(i);
+            printf("%s{\"model_type\":", i ? "," : "");
+            cli_json_string(stdout, a->model_type);
+            printf(",\"gguf\":");
+            if (a->gguf) cli_json_string(stdout, a->gguf);
+            else printf("null");
+            printf(",\"checked\":");
+            cli_json_string(stdout, a->checked);
+            printf("}");
+        }
+        printf("]}\n");
+        return 0;
+    }
+    printf("small models (--slm: a Hugging Face directory, picked by config.json's model_type; or a BERT GGUF):\n");
+    for (int i = 0; i < ENCODER_FAMILY_COUNT; i++) {
+        const EncoderFamily *f = ENCODER_FAMILIES[i];
+        printf("  %-8s model_type", f->name);
+        for (int k = 0; f->model_types[k]; k++) printf("%s %s", k ? "," : "", f->model_types[k]);
+        printf("\n           checked: %s\n", f->checked);
+    }
+    printf("LLM layers (--llm: a Hugging Face directory by model_type, or a GGUF by general.architecture):\n");
+    for (int i = 0; i < llm_arch_count(); i++) {
+        const LlmArchInfo *a = llm_arch_row(i);
+        printf("  %-8s GGUF %s\n           checked: %s\n", a->model_type, a->gguf ? a->gguf : "(not read from GGUF)",
+               a->checked);
+    }
+    printf("docs/models.md: the tokenizers, and where real checkpoints come from\n");
+    return 0;
+}
