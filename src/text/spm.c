@@ -47,6 +47,19 @@ void spm_free(SpmModel *m) {
     free(m);
 }
 
+/* The byte of a byte-fallback piece "<0xAB>" (two hex digits), else -1. */
+static int byte_piece(const char *t, uint64_t n) {
+    if (n != 6 || memcmp(t, "<0x", 3) != 0 || t[5] != '>') return -1;
+    int v = 0;
+    for (int k = 3; k < 5; k++) {
+        char c = t[k];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
 int spm_new(SpmModel **out, const char *const *tokens, const uint64_t *lens, const float *scores, int n,
             int32_t unk_id, const char *what, PifiErr *err) {
     *out = NULL;
@@ -78,11 +91,8 @@ int spm_new(SpmModel **out, const char *const *tokens, const uint64_t *lens, con
         uint32_t mask = m->cap - 1, s = hash_bytes(tokens[i], lens[i]) & mask;
         while (m->slot[s] >= 0) s = (s + 1) & mask;
         if (lookup(m, tokens[i], lens[i]) < 0) m->slot[s] = i; /* a duplicate keeps its first id */
-        unsigned b;
-        char tail;
-        if (lens[i] == 6 && sscanf(m->tok[i], "<0x%2X>%c", &b, &tail) == 1 && m->tok[i][5] == '>' &&
-            m->byte_id[b] < 0)
-            m->byte_id[b] = i;
+        int b = byte_piece(m->tok[i], lens[i]);
+        if (b >= 0 && m->byte_id[b] < 0) m->byte_id[b] = i;
     }
     m->unk_id = unk_id >= 0 && unk_id < n ? unk_id : -1;
     *out = m;
