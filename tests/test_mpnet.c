@@ -198,6 +198,7 @@ static void test_export(const char *name) {
         encoder_free(&back);
     }
     encoder_free(&m);
+    free(ids), free(mask); /* load_batch gives new ones */
 
     /* LoRA on MPNet's query and value, under PEFT's names of them */
     REQUIRE(load_batch(name, &m, &ids, &mask, &B, &T) == 0);
