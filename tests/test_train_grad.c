@@ -39,7 +39,7 @@ static int grad_views(Trainer *t, View *v, int max, char (*names)[192]) {
     int n = 0;
     if (t->grads.enc) {
         Encoder e = t->model.slm; /* a shallow copy whose params are the gradients */
-        e.params = *t->grads.enc;
+        encoder_point_params(&e, &e.params, t->grads.enc);
         e.params.poolw = e.params.poolb = NULL;
         static EncoderExport x;
         PifiErr err;
@@ -53,7 +53,9 @@ static int grad_views(Trainer *t, View *v, int max, char (*names)[192]) {
         for (int i = 0; n < max; i++) {
             float *data;
             int64_t shape[2];
-            if (encoder_lora_tensor(&t->model.slm, t->grads.lora, i, names[n], 192, &data, shape)) break;
+            EncoderLora lg;
+            encoder_lora_point(&t->model.slm, &lg, t->grads.lora);
+            if (encoder_lora_tensor(&t->model.slm, &lg, i, names[n], 192, &data, shape)) break;
             v[n] = (View){names[n], data, shape[0] * shape[1]};
             n++;
         }
@@ -228,8 +230,8 @@ static void run_case(const char *name) {
     {
         /* weight views: the same trick as grad_views with the parameters */
         Trainer tw = t;
-        tw.grads.enc = t.grads.enc ? &t.model.slm.params : NULL;
-        tw.grads.lora = t.grads.lora ? &t.model.slm.lora : NULL;
+        tw.grads.enc = t.grads.enc ? t.model.slm.param_mem : NULL;
+        tw.grads.lora = t.grads.lora ? t.model.slm.lora_mem : NULL;
         ParamTable pt = t.pt;
         tw.pt = pt;
         nw = grad_views(&tw, w, 512, wn);

@@ -355,7 +355,7 @@ int pifi_model_backward(PifiModel *m, const float *dlogits, PifiGrads *g, PifiEr
     pool_backward(dh, dpooled, m->last_mask, B, T, C, (int)m->pooling);
     /* the head's, L_in/L_out's and the LLM layer's gradients are final: stage L */
     if (m->slm.grad_ready) m->slm.grad_ready(m->slm.grad_ready_ctx, m->slm.cfg.L);
-    if (encoder_backward_lora(&m->slm, g->enc, (EncoderLora *)g->lora, dh, err)) return -1;
+    if (encoder_backward_mem(&m->slm, g->enc, g->lora, dh, err)) return -1;
     return check_faults(err);
 }
 

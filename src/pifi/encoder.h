@@ -229,6 +229,10 @@ typedef struct {
      * layers are differentiated (train/dist.h); NULL: none. */
     void (*grad_ready)(void *ctx, int layer);
     void *grad_ready_ctx;
+    /* a family's own state (a family whose weights are not BERT-shaped keeps
+     * its parameters, activations and adapters here; its free releases it):
+     * NULL for the BERT-shaped families */
+    void *priv;
 } Encoder;
 
 /* Load config.json and the weights (safetensors, single or sharded) of a
@@ -322,8 +326,15 @@ void encoder_set_train(Encoder *m, int train, uint64_t seed, uint64_t step);
  * (kernels/dropout.h). */
 void encoder_set_row0(Encoder *m, uint64_t row0);
 
-/* Backward pass of the LAST forward (same dropout masks). dout (B, T, C) is
- * dLoss/d encoder_output(). ACCUMULATES into grads (the caller zeroes them,
+/* Backward pass of the LAST forward (same dropout masks), every family's
+ * form: dout (B, T, C) is dLoss/d encoder_output(); ACCUMULATES into grads,
+ * an arena laid out as m->param_mem (encoder_param_count floats; NULL: the
+ * SLM's own weights are frozen) and lora_grads, laid out as m->lora_mem
+ * (encoder_lora_param_count floats; NULL: the adapters are frozen). */
+int encoder_backward_mem(Encoder *m, float *grads, float *lora_grads, const float *dout, PifiErr *err);
+
+/* The BERT-shaped families' forms (bert, mpnet; others fail): the same
+ * backward into params-shaped structs. ACCUMULATES into grads (the caller zeroes them,
  * e.g. one memset of the arena behind encoder_point_params). grads == NULL or
  * any NULL tensor in it: that weight is frozen and its gradient skipped (all
  * NULL: nothing but LoRA is trained). The pooler's gradients are never

@@ -72,10 +72,11 @@ typedef struct {
 
 /* Gradient destinations. NULL (or NULL fields) = frozen: not computed. */
 typedef struct {
-    EncoderParams *enc;   /* the SLM's weights (NULL for LoRA, whose base is frozen) */
+    float *enc;           /* the SLM's weights, laid out as its param_mem (NULL for LoRA, whose base
+                           * is frozen) */
     PifiHeadParams head;  /* L_in, L_out, head */
     LlmLayerParams *llm;  /* the plugged layer (pifi-unfrozen only) */
-    void *lora;           /* EncoderLora* of the SLM's adapters, or NULL */
+    float *lora;          /* the SLM's adapters, laid out as its lora_mem, or NULL */
 } PifiGrads;
 
 /* Assemble from parts: the SLM directory, an LLM layer (path + layer index,

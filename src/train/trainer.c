@@ -137,18 +137,11 @@ int trainer_setup(Trainer *t, const TrainOpts *o, int K, PifiErr *err) {
     /* gradient structs pointing into the arena */
     float *g = t->pt.grad;
     if (t->enc_trainable) {
-        encoder_point_params(&m->slm, &t->genc, g);
-        t->grads.enc = &t->genc;
+        t->grads.enc = g;
         g += encoder_param_count(&m->slm);
     }
     if (o->method == METHOD_LORA) {
-        t->glora = calloc(1, sizeof(EncoderLora));
-        if (!t->glora) {
-            pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-            goto fail;
-        }
-        encoder_lora_point(&m->slm, (EncoderLora *)t->glora, g);
-        t->grads.lora = t->glora;
+        t->grads.lora = g;
         g += encoder_lora_param_count(&m->slm);
     }
     pifi_model_point_heads(m, &t->grads.head, g);
@@ -168,7 +161,6 @@ void trainer_free(Trainer *t) {
     pifi_model_free(&t->model);
     if (t->tk) tokenizer_free(t->tk);
     params_free(&t->pt);
-    free(t->glora);
     free(t->segs);
     free(t->dlogits);
     batch_free(&t->mb);

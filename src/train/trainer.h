@@ -67,9 +67,7 @@ typedef struct {
     PifiTokenizer *tk;     /* loaded by the caller (train_run); freed with the trainer */
     ParamTable pt;
     PifiGrads grads;
-    EncoderParams genc;
     LlmLayerParams gllm;
-    void *glora;           /* EncoderLora of the gradients */
     int enc_trainable;     /* the SLM's own weights train (not LoRA) */
     int K;
     float *dlogits;        /* (batch, K) */

@@ -92,12 +92,7 @@ int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
 
 const float *encoder_output(const Encoder *m) { return m->cfg.family->output(m); }
 
-int encoder_backward(Encoder *m, EncoderParams *grads, const float *dout, PifiErr *err) {
-    return m->cfg.family->backward(m, grads, NULL, dout, err);
-}
-
-int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, const float *dout,
-                          PifiErr *err) {
+int encoder_backward_mem(Encoder *m, float *grads, float *lora_grads, const float *dout, PifiErr *err) {
     return m->cfg.family->backward(m, grads, lora_grads, dout, err);
 }
 

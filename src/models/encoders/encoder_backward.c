@@ -22,6 +22,7 @@
 #include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/layernorm.h"
+#include "models/encoders/encoder_family.h"
 #include "models/encoders/encoder_internal.h"
 #include "pifi/encoder.h"
 
@@ -214,4 +215,32 @@ int bert_backward(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, con
                        a->emb_rstd, BT, E);
     embedding_backward(m, gp, s->t2, BT);
     return 0;
+}
+
+int bert_backward_mem(Encoder *m, float *grads, float *lora_grads, const float *dout, PifiErr *err) {
+    EncoderParams g = {0};
+    EncoderLora lg = {0};
+    if (grads) {
+        encoder_point_params(m, &g, grads);
+        g.poolw = g.poolb = NULL; /* never trained by PiFi */
+    }
+    if (lora_grads && m->lora_r > 0) encoder_lora_point(m, &lg, lora_grads);
+    return bert_backward(m, grads ? &g : NULL, lora_grads ? &lg : NULL, dout, err);
+}
+
+static int bert_shaped(const Encoder *m, PifiErr *err) {
+    if (m->cfg.family && m->cfg.family->backward == bert_backward_mem) return 0;
+    return pifi_errf(err, "encoder_backward: the %s family's weights are not BERT-shaped (use encoder_backward_mem)",
+                     m->cfg.family ? m->cfg.family->name : "(none)");
+}
+
+int encoder_backward(Encoder *m, EncoderParams *grads, const float *dout, PifiErr *err) {
+    if (bert_shaped(m, err)) return -1;
+    return bert_backward(m, grads, NULL, dout, err);
+}
+
+int encoder_backward_lora(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, const float *dout,
+                          PifiErr *err) {
+    if (bert_shaped(m, err)) return -1;
+    return bert_backward(m, grads, lora_grads, dout, err);
 }

@@ -44,7 +44,10 @@ typedef struct EncoderFamily {
     int (*forward)(Encoder *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask, int B, int T,
                    PifiErr *err);
     const float *(*output)(const Encoder *m);
-    int (*backward)(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, const float *dout, PifiErr *err);
+    /* the last forward's backward, ACCUMULATING into grads (laid out as
+     * m->param_mem, m->num_params floats; NULL: the family's own weights are
+     * frozen) and lora_grads (as m->lora_mem; NULL: adapters frozen) */
+    int (*backward)(Encoder *m, float *grads, float *lora_grads, const float *dout, PifiErr *err);
     /* trainable tensors: pifi/encoder.h encoder_tensors */
     int (*tensors)(const Encoder *m, EncoderTensor *rows, int cap);
     /* HF-named views of the weights (merge_lora: adapters folded in, *keep

@@ -26,6 +26,8 @@ int bert_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, const 
                  PifiErr *err);
 const float *bert_output(const Encoder *m);
 int bert_backward(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, const float *dout, PifiErr *err);
+/* The table's form of it: the arenas pointed as EncoderParams/EncoderLora. */
+int bert_backward_mem(Encoder *m, float *grads, float *lora_grads, const float *dout, PifiErr *err);
 int bert_export(const Encoder *m, const char *prefix, int merge_lora, EncoderExport *x, float **keep,
                 PifiErr *err);
 int bert_quantize(Encoder *m, int embeddings, PifiErr *err);
