@@ -13,6 +13,8 @@
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "pifi/squad.h"
+#include "pifi/squad_features.h"
+#include "pifi/tokenizer.h"
 #include "test.h"
 
 static char fix[1024];
@@ -234,10 +236,76 @@ static void test_bad_inputs(void) {
     CHECK(fabs(squad_f1("cat cat dog", "cat dog dog") - 2.0 / 3.0) < 1e-15);
 }
 
+/* XQuAD-en's windows with the real MiniLM tokenizer: each labelled window
+ * decodes back to its gold answer, every answer short enough to fit gets a
+ * labelled window; a question with no room for its context, and a stride
+ * as wide as a window, fail naming the question */
+static void test_windows(int max_len, int stride) {
+    char p[1200], m[1200];
+    snprintf(p, sizeof p, "%s/squad_v1.1_dev_subset_xquad/xquad.en.json", test_env("PIFI_DATA", "../shared/data"));
+    snprintf(m, sizeof m, "%s/all-MiniLM-L6-v2", test_env("PIFI_MODELS", "models"));
+    if (!pifi_file_exists(p) || !pifi_is_dir(m)) {
+        printf("windows: XQuAD-en or the MiniLM tokenizer missing: skipped\n");
+        return;
+    }
+    PifiErr err = {0};
+    SquadData d;
+    PifiTokenizer *tk;
+    REQUIRE(squad_load(&d, p, 0, &err) == 0);
+    REQUIRE(tokenizer_load(&tk, m, &err) == 0);
+    SquadFeatures f;
+    REQUIRE(squad_features(&d, tk, max_len, stride, &f, "xquad", &err) == 0);
+    int *labelled = calloc((size_t)d.n, sizeof *labelled), exact = 0, wrong = 0, missing = 0, windows_max = 0;
+    for (int w = 0; w < f.n; w++) {
+        int q = f.question[w];
+        int32_t *of = f.offsets + (size_t)w * f.T * 2;
+        if (f.start[w] == 0) continue;
+        labelled[q]++;
+        const char *ctx = d.contexts[d.q[q].context];
+        int b0 = of[2 * f.start[w]], b1 = of[2 * f.end[w] + 1];
+        const char *gold = d.q[q].answers[0];
+        int same = b1 - b0 == (int)strlen(gold) && memcmp(ctx + b0, gold, strlen(gold)) == 0;
+        /* a gold answer cut inside a word: the span is the whole words around it */
+        if (same) exact++;
+        else if (!(b0 <= d.q[q].starts[0] && b1 >= d.q[q].starts[0] + (int64_t)strlen(gold)) && wrong++ < 5)
+            printf("window %d of question %s: span \"%.*s\" does not hold \"%s\"\n", w, d.q[q].id, b1 - b0, ctx + b0, gold);
+    }
+    int in_window = 0;
+    for (int q = 0; q < d.n; q++) {
+        int n = 0;
+        for (int w = 0; w < f.n; w++) n += f.question[w] == q;
+        if (n > windows_max) windows_max = n;
+        /* a gold answer that fits: some window holds it whole */
+        PifiEncoding e = {0};
+        PifiEncodeOpts o = pifi_encode_opts_default();
+        o.add_special_tokens = 0;
+        REQUIRE(tokenizer_encode(tk, d.q[q].answers[0], NULL, &o, &e, &err) == 0);
+        if (e.n <= max_len / 2) {
+            in_window++;
+            if (!labelled[q] && missing++ < 5) printf("question %s: its answer is in no window\n", d.q[q].id);
+        }
+        encoding_free(&e);
+    }
+    printf("windows (max_len %d, stride %d): %d windows for %d questions (up to %d each); %d labelled spans, %d "
+           "exactly the gold text, %d wrong; %d answers that fit, %d in no window\n",
+           max_len, stride, f.n, d.n, windows_max, exact + wrong, exact, wrong, in_window, missing);
+    CHECK(wrong == 0 && missing == 0);
+    CHECK(f.n > d.n);
+    free(labelled);
+    squad_features_free(&f);
+    CHECK(squad_features(&d, tk, 12, 2, &f, "xquad", &err) != 0 && strstr(err.msg, "xquad: question ") &&
+          strstr(err.msg, "no room for its context"));
+    CHECK(squad_features(&d, tk, max_len, max_len, &f, "xquad", &err) != 0 && strstr(err.msg, "--doc-stride"));
+    tokenizer_free(tk);
+    squad_free(&d);
+}
+
 int main(void) {
     snprintf(fix, sizeof fix, "%s/squad", test_fixtures());
     test_normalize();
     test_scores();
     test_bad_inputs();
+    test_windows(100, 32);
+    test_windows(384, 128);
     TEST_DONE();
 }
