@@ -18,49 +18,13 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "core/pystr.h"
 #include "pifi/squad.h"
 
 /* ------------------------------------------------------------------------ */
 /* code points */
 
-typedef struct {
-    int32_t *c;
-    size_t n, cap;
-} Cps;
-
-static int cps_push(Cps *a, int32_t c) {
-    if (a->n == a->cap) {
-        size_t nc = a->cap ? 2 * a->cap : 64;
-        int32_t *p = realloc(a->c, nc * sizeof *p);
-        if (!p) return -1;
-        a->c = p, a->cap = nc;
-    }
-    a->c[a->n++] = c;
-    return 0;
-}
-
-/* UTF-8 into code points; an invalid byte becomes U+FFFD. */
-static int decode(const char *s, Cps *out) {
-    const uint8_t *p = (const uint8_t *)s;
-    utf8proc_ssize_t len = (utf8proc_ssize_t)strlen(s);
-    while (len > 0) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate(p, len, &c);
-        if (k <= 0) c = 0xFFFD, k = 1;
-        if (cps_push(out, c)) return -1;
-        p += k, len -= k;
-    }
-    return 0;
-}
-
 static int category(int32_t c) { return utf8proc_get_property(c)->category; }
-
-/* Python's str.isspace() */
-static int py_space(int32_t c) {
-    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-           c == 0x3000;
-}
 
 /* Python re's \w for str patterns: str.isalnum() or "_" */
 static int py_word(int32_t c) {
@@ -115,23 +79,23 @@ static int ascii_punct(int32_t c) {
 /* normalize_answer */
 
 /* lower() and remove_punc() of s into out */
-static int lower_nopunct(const Cps *s, Cps *out) {
+static int lower_nopunct(const PyStr *s, PyStr *out) {
     for (size_t i = 0; i < s->n; i++) {
         int32_t c = s->c[i], l;
         if (c == 0x130) { /* full mapping: i + combining dot above */
-            if (cps_push(out, 'i') || cps_push(out, 0x307)) return -1;
+            if (pystr_push(out, 'i') || pystr_push(out, 0x307)) return -1;
             continue;
         }
         l = c == 0x3A3 ? (final_sigma(s->c, s->n, i) ? 0x3C2 : 0x3C3) : utf8proc_tolower(c);
         if (ascii_punct(l)) continue; /* lowercase of a non-ASCII code point is never ASCII punctuation */
-        if (cps_push(out, l)) return -1;
+        if (pystr_push(out, l)) return -1;
     }
     return 0;
 }
 
 /* re.sub(r"\b(a|an|the)\b", " ", t): at each position, the alternatives in
  * order, the first whose end is a boundary; matches never overlap. */
-static int remove_articles(const Cps *t, Cps *out) {
+static int remove_articles(const PyStr *t, PyStr *out) {
     static const char *const ART[3] = {"a", "an", "the"};
     size_t n = t->n;
     for (size_t i = 0; i < n;) {
@@ -143,10 +107,10 @@ static int remove_articles(const Cps *t, Cps *out) {
                 if (j == len && (i + len == n || !py_word(t->c[i + len]))) k = (int)len;
             }
         if (k) {
-            if (cps_push(out, ' ')) return -1;
+            if (pystr_push(out, ' ')) return -1;
             i += (size_t)k;
         } else {
-            if (cps_push(out, t->c[i])) return -1;
+            if (pystr_push(out, t->c[i])) return -1;
             i++;
         }
     }
@@ -154,13 +118,13 @@ static int remove_articles(const Cps *t, Cps *out) {
 }
 
 /* " ".join(t.split()) as UTF-8 */
-static char *join_words(const Cps *t) {
+static char *join_words(const PyStr *t) {
     char *out = malloc(t->n * 4 + 1);
     if (!out) return NULL;
     size_t o = 0;
     int pending = 0;
     for (size_t i = 0; i < t->n; i++) {
-        if (py_space(t->c[i])) {
+        if (pystr_isspace(t->c[i])) {
             pending = o > 0;
             continue;
         }
@@ -172,10 +136,11 @@ static char *join_words(const Cps *t) {
 }
 
 char *squad_normalize(const char *s) {
-    Cps a = {0}, b = {0}, c = {0};
+    PyStr a = {0}, b = {0}, c = {0};
     char *out = NULL;
-    if (decode(s, &a) == 0 && lower_nopunct(&a, &b) == 0 && remove_articles(&b, &c) == 0) out = join_words(&c);
-    free(a.c), free(b.c), free(c.c);
+    if (pystr_decode(&a, s, strlen(s)) == 0 && lower_nopunct(&a, &b) == 0 && remove_articles(&b, &c) == 0)
+        out = join_words(&c);
+    pystr_free(&a), pystr_free(&b), pystr_free(&c);
     return out;
 }
 
