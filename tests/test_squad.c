@@ -291,6 +291,40 @@ static void test_windows(int max_len, int stride) {
            max_len, stride, f.n, d.n, windows_max, exact + wrong, exact, wrong, in_window, missing);
     CHECK(wrong == 0 && missing == 0);
     CHECK(f.n > d.n);
+    /* logits peaked at the gold labels give back every gold answer; a
+     * better-scoring pair that ends before it starts, or is too long, loses */
+    size_t nt = (size_t)f.n * f.T;
+    float *st = malloc(nt * sizeof *st), *en = malloc(nt * sizeof *en), *sc = malloc(d.n * sizeof *sc);
+    char **texts = calloc((size_t)d.n, sizeof *texts);
+    for (size_t i = 0; i < nt; i++) st[i] = en[i] = -100;
+    for (int w = 0; w < f.n; w++) {
+        float *s = st + (size_t)w * f.T, *e = en + (size_t)w * f.T;
+        if (f.start[w] == 0) continue;
+        s[f.start[w]] = 10, e[f.end[w]] = 10;
+        e[1] = 50, s[0] = 60;                              /* question tokens: never an answer */
+        if (f.end[w] + 40 < f.T && f.mask[(size_t)w * f.T + f.end[w] + 40])
+            e[f.end[w] + 40] = 30;                         /* 41+ tokens from the gold start: too long at 30 */
+        if (f.start[w] > 1) e[f.start[w] - 1] = 40;        /* ends before the gold start */
+    }
+    REQUIRE(squad_answers(&d, &f, st, en, 20, 30, texts, sc, &err) == 0);
+    int right = 0;
+    for (int q = 0; q < d.n; q++) {
+        /* what the gold labels decode to: the gold text, or the whole tokens around one cut inside a word */
+        int w = 0;
+        while (w < f.n && !(f.question[w] == q && f.start[w] > 0)) w++;
+        if (w == f.n) continue;
+        const int32_t *of = f.offsets + (size_t)w * f.T * 2;
+        int b0 = of[2 * f.start[w]], b1 = of[2 * f.end[w] + 1];
+        int ok = (int)strlen(texts[q]) == b1 - b0 && memcmp(texts[q], d.contexts[d.q[q].context] + b0, (size_t)(b1 - b0)) == 0;
+        if (!ok) printf("question %s: answer \"%s\", gold \"%s\"\n", d.q[q].id, texts[q], d.q[q].answers[0]);
+        right += ok;
+    }
+    int answered = 0;
+    for (int q = 0; q < d.n; q++) answered += labelled[q] > 0;
+    printf("answers from peaked logits: %d of %d labelled questions give their labelled span\n", right, answered);
+    CHECK(right == answered);
+    for (int q = 0; q < d.n; q++) free(texts[q]);
+    free(texts), free(st), free(en), free(sc);
     free(labelled);
     squad_features_free(&f);
     CHECK(squad_features(&d, tk, 12, 2, &f, "xquad", &err) != 0 && strstr(err.msg, "xquad: question ") &&

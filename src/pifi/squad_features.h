@@ -30,4 +30,13 @@ int squad_features(const SquadData *d, const PifiTokenizer *tk, int max_len, int
                    const char *what, PifiErr *err);
 void squad_features_free(SquadFeatures *f);
 
+/* One answer per question from start and end logits (n, T) of f's windows
+ * (data/squad_answers.c), as Hugging Face's QA post-processing: the best
+ * start[s] + end[e] over each window's n_best starts and ends, s <= e, both
+ * context tokens, at most max_answer_len tokens; texts[q] (malloc'd, ""
+ * when no pair is valid) cut from the context by byte offsets, scores[q]
+ * its score. */
+int squad_answers(const SquadData *d, const SquadFeatures *f, const float *start, const float *end, int n_best,
+                  int max_answer_len, char **texts, float *scores, PifiErr *err);
+
 #endif
