@@ -365,12 +365,223 @@ static void train_case(const char *name) {
     trainer_free(&t);
 }
 
+/* ------------------------------------------------------------------------ */
+/* export, dropout, LoRA, refusals */
+
+/* Write x with the fixture's config.json into a new directory; load it back. */
+static int write_back(const char *name, const char *tag, EncoderExport *x, Encoder *back) {
+    char dir[1100], path[1200], cmd[4096];
+    snprintf(dir, sizeof dir, "%s/deberta_export_%s_%s", test_tmp(), name, tag);
+    PifiErr err = {0};
+    if (pifi_mkdirs(dir, &err)) return -1;
+    snprintf(cmd, sizeof cmd, "cp '%s/deberta/encoders/%s/config.json' '%s/'", test_fixtures(), name, dir);
+    if (system(cmd) != 0) return -1;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (st_write(path, x->t, x->n, NULL, &err)) return -1;
+    if (encoder_load(back, dir, test_cx_fp32(), &err)) {
+        fprintf(stderr, "%s: %s\n", name, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void test_export(const char *name) {
+    Encoder m, back;
+    DBatch b;
+    REQUIRE(load_fixture(name, &m, test_cx_fp32(), &b) == 0);
+    PifiErr err = {0};
+    size_t nout = (size_t)b.B * b.T * m.cfg.C;
+    float *h = malloc(nout * sizeof(float));
+    REQUIRE(encoder_forward(&m, b.ids, b.types, b.mask, b.B, b.T, &err) == 0);
+    memcpy(h, encoder_output(&m), nout * sizeof(float));
+    static EncoderExport x;
+    REQUIRE(encoder_export(&m, "", &x, &err) == 0);
+    char src[1100];
+    snprintf(src, sizeof src, "%s/deberta/encoders/%s/model.safetensors", test_fixtures(), name);
+    SafeTensors *orig;
+    REQUIRE(st_open(&orig, src, &err) == 0);
+    int same = x.n == st_count(orig);
+    for (int i = 0; i < x.n; i++) {
+        const StTensor *t;
+        same &= st_find(orig, x.t[i].name, &t, &err) == 0;
+    }
+    CHECKF(same, "%s: exported %d tensors, the checkpoint has %d (or other names)", name, x.n, st_count(orig));
+    st_close(orig);
+    REQUIRE(write_back(name, "fp32", &x, &back) == 0);
+    REQUIRE(encoder_forward(&back, b.ids, b.types, b.mask, b.B, b.T, &err) == 0);
+    CHECKF(memcmp(encoder_output(&back), h, nout * sizeof(float)) == 0, "%s: export read back differs", name);
+    encoder_free(&back);
+    /* a task model's "deberta." prefix is read too */
+    REQUIRE(encoder_export(&m, "deberta.", &x, &err) == 0);
+    REQUIRE(write_back(name, "prefixed", &x, &back) == 0);
+    REQUIRE(encoder_forward(&back, b.ids, b.types, b.mask, b.B, b.T, &err) == 0);
+    CHECKF(memcmp(encoder_output(&back), h, nout * sizeof(float)) == 0, "%s: prefixed export differs", name);
+    encoder_free(&back);
+    /* what the family lacks, each in its own words */
+    CHECK(encoder_quantize(&m, 1, &err) == -1);
+    CHECK_MSG(err, "quantize: not supported by the deberta family");
+    CHECK(encoder_int8_parts(&m) == 0);
+    if (m.cfg.deberta.version == 1) {
+        CHECK(encoder_lora_enable(&m, 4, 8.0f, 0.0f, 1, &err) == -1);
+        CHECK_MSG(err, "lora: not supported for model_type \"deberta\" (v1)");
+    } else { /* LoRA folded into query_proj / value_proj: a plain checkpoint, the same outputs */
+        REQUIRE(encoder_lora_enable(&m, 4, 8.0f, 0.0f, 1, &err) == 0);
+        for (int64_t i = 0; i < encoder_lora_param_count(&m); i++) /* B nonzero too */
+            m.lora_mem[i] = 0.05f * (float)((i * 7919) % 13 - 6);
+        REQUIRE(encoder_forward(&m, b.ids, b.types, b.mask, b.B, b.T, &err) == 0);
+        memcpy(h, encoder_output(&m), nout * sizeof(float));
+        float *keep;
+        REQUIRE(encoder_export_merged(&m, "", &x, &keep, &err) == 0 && keep);
+        REQUIRE(write_back(name, "lora", &x, &back) == 0);
+        free(keep);
+        REQUIRE(encoder_forward(&back, b.ids, b.types, b.mask, b.B, b.T, &err) == 0);
+        double d = 0;
+        for (size_t i = 0; i < nout; i++) d = fmax(d, fabs(encoder_output(&back)[i] - h[i]));
+        CHECKF(d < 1e-4 && d > 0, "%s: LoRA merged export differs by %g", name, d);
+        char nm[192];
+        CHECK(deberta_lora_tensor(&m, NULL, 3, nm, sizeof nm, NULL, NULL) == 0);
+        CHECKF(!strcmp(nm, "encoder.layer.0.attention.self.value_proj.lora_B.weight"), "%s", nm);
+        encoder_free(&back);
+    }
+    printf("%-20s export: transformers' names, read back to the same outputs\n", name);
+    free(h);
+    encoder_free(&m);
+    dbatch_free(&b);
+}
+
+/* sum(out * dout) in double */
+static double dot_out(Encoder *m, const DBatch *b, const float *dout) {
+    PifiErr err;
+    if (encoder_forward(m, b->ids, b->types, b->mask, b->B, b->T, &err)) return NAN;
+    double s = 0;
+    for (size_t i = 0; i < (size_t)b->B * b->T * m->cfg.C; i++) s += (double)encoder_output(m)[i] * dout[i];
+    return s;
+}
+
+/* Training mode, every dropout on (hidden, attention, relative embeddings,
+ * LoRA): the forward is a pure function of (seed, step), and the backward
+ * differentiates the same masks: central differences of sum(out * dout) on
+ * the largest gradients of a few tensors. */
+static void test_dropout(const char *name) {
+    Encoder m;
+    DBatch b;
+    REQUIRE(load_fixture(name, &m, test_cx_fp32(), &b) == 0);
+    PifiErr err = {0};
+    m.cfg.hidden_dropout = 0.2f, m.cfg.attn_dropout = 0.2f;
+    int lora = m.cfg.deberta.version == 2;
+    if (lora) {
+        REQUIRE(encoder_lora_enable(&m, 4, 8.0f, 0.3f, 7, &err) == 0);
+        for (int64_t i = 0; i < encoder_lora_param_count(&m); i++) m.lora_mem[i] = 0.05f * (float)((i * 31) % 11 - 5);
+    }
+    encoder_set_train(&m, 1, 1234, 5);
+    size_t nout = (size_t)b.B * b.T * m.cfg.C;
+    float *dout = malloc(nout * sizeof(float)), *h = malloc(nout * sizeof(float));
+    for (size_t i = 0; i < nout; i++) dout[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+    REQUIRE(encoder_forward(&m, b.ids, b.types, b.mask, b.B, b.T, &err) == 0);
+    memcpy(h, encoder_output(&m), nout * sizeof(float));
+    float *gm = calloc((size_t)m.num_params, sizeof(float));
+    float *gl = lora ? calloc((size_t)m.num_lora_params, sizeof(float)) : NULL;
+    REQUIRE(encoder_backward_mem(&m, gm, gl, dout, &err) == 0);
+    REQUIRE(encoder_forward(&m, b.ids, b.types, b.mask, b.B, b.T, &err) == 0);
+    CHECKF(memcmp(h, encoder_output(&m), nout * sizeof(float)) == 0, "%s: training forward not repeatable", name);
+    encoder_set_train(&m, 1, 1234, 6);
+    REQUIRE(encoder_forward(&m, b.ids, b.types, b.mask, b.B, b.T, &err) == 0);
+    CHECKF(memcmp(h, encoder_output(&m), nout * sizeof(float)) != 0, "%s: step 6 draws step 5's masks", name);
+    encoder_set_train(&m, 1, 1234, 5);
+    EncoderTensor rows[ENCODER_TENSORS_MAX];
+    int nr = encoder_tensors(&m, rows, ENCODER_TENSORS_MAX);
+    double worst = 0;
+    int checked = 0;
+    for (int r = -1; r < nr; r++) {
+        float *w, *g;
+        int64_t n;
+        if (r < 0) { /* the adapters */
+            if (!lora) continue;
+            w = m.lora_mem, g = gl, n = m.num_lora_params;
+        } else {
+            if (strcmp(rows[r].name, "rel") && strcmp(rows[r].name, "qkvw") && strcmp(rows[r].name, "wte") &&
+                strcmp(rows[r].name, "pkw") && strcmp(rows[r].name, "emb_lnw"))
+                continue;
+            w = rows[r].w, g = gm + (rows[r].w - m.param_mem), n = rows[r].n;
+        }
+        int64_t k = 0;
+        for (int64_t i = 1; i < n; i++)
+            if (fabs(g[i]) > fabs(g[k])) k = i;
+        float old = w[k], eps = 1e-2f * fmaxf(1.0f, fabsf(old));
+        w[k] = old + eps;
+        m.w16_fresh = 0;
+        double lp = dot_out(&m, &b, dout);
+        w[k] = old - eps;
+        double lm = dot_out(&m, &b, dout);
+        w[k] = old;
+        double fd = (lp - lm) / (2.0 * eps), e = fabs(fd - g[k]) / fmax(fabs(g[k]), 1e-3);
+        CHECKF(e < 2e-2, "%s: %s[%lld]: backward %g, central difference %g", name, r < 0 ? "lora" : rows[r].name,
+               (long long)k, g[k], fd);
+        worst = fmax(worst, e);
+        checked++;
+    }
+    CHECK(checked >= 3);
+    printf("%-20s dropout on: %d largest gradients vs central differences, worst %.2e\n", name, checked, worst);
+    free(dout), free(h), free(gm), free(gl);
+    encoder_free(&m);
+    dbatch_free(&b);
+}
+
+static void test_config_refused(void) {
+    char dir[1024], path[1100];
+    snprintf(dir, sizeof dir, "%s/deberta_bad", test_tmp());
+    PifiErr err = {0};
+    REQUIRE(pifi_mkdirs(dir, &err) == 0);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+#define BASE "\"vocab_size\": 10, \"hidden_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 2, " \
+             "\"intermediate_size\": 4, \"max_position_embeddings\": 8, \"relative_attention\": true"
+    static const struct {
+        const char *json, *msg;
+    } CASES[] = {
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"conv_kernel_size\": 3}", "\"conv_kernel_size\" is 3"},
+        {"{\"model_type\": \"deberta\", " BASE ", \"talking_head\": true}", "\"talking_head\" is true"},
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"pos_att_type\": \"c2p|p2p\"}",
+         "\"pos_att_type\" holds \"p2p\""},
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"pos_att_type\": [\"c2p\", \"c2p\"]}", "names \"c2p\" twice"},
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"pos_att_type\": 3}", "\"pos_att_type\" must be a string"},
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"norm_rel_ebd\": \"batch_norm\"}",
+         "\"norm_rel_ebd\" holds \"batch_norm\""},
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"position_buckets\": 1}", "\"position_buckets\" 1 needs"},
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"position_buckets\": 16, \"max_relative_positions\": 9}",
+         "\"position_buckets\" 16 needs"},
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"attention_head_size\": 3}", "\"attention_head_size\" is 3"},
+        {"{\"model_type\": \"deberta\", \"hidden_size\": 8}", "\"vocab_size\""},
+        {"{\"model_type\": \"deberta\", " BASE ", \"relative_attention\": 1}", "relative_attention"},
+        {"{\"model_type\": \"deberta\", " BASE ", \"max_relative_positions\": 100000000}", "max_relative_positions"},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        REQUIRE(pifi_write_file_atomic(path, CASES[i].json, strlen(CASES[i].json), &err) == 0);
+        EncoderConfig cfg;
+        CHECKF(encoder_config_load(&cfg, path, &err) == -1, "case %zu accepted", i);
+        CHECK_MSG(err, CASES[i].msg);
+        CHECKF(strstr(err.msg, path) != NULL && !strchr(err.msg, '\n'), "case %zu: %s", i, err.msg);
+    }
+    /* transformers' defaults: no token types, eps 1e-7, absolute positions, span max_position_embeddings */
+    const char *ok = "{\"model_type\": \"deberta-v2\", " BASE ", \"pos_att_type\": \"p2c|c2p\"}";
+    REQUIRE(pifi_write_file_atomic(path, ok, strlen(ok), &err) == 0);
+    EncoderConfig cfg;
+    REQUIRE(encoder_config_load(&cfg, path, &err) == 0);
+    CHECK(cfg.TV == 0 && fabsf(cfg.ln_eps - 1e-7f) < 1e-12f && cfg.deberta.pos_input && cfg.deberta.max_rel == 8 &&
+          cfg.deberta.c2p && cfg.deberta.p2c && !cfg.deberta.buckets && cfg.deberta.version == 2 && cfg.E == 8);
+    CHECK(encoder_config_params(&cfg) == (10 + 8) * 8 + 2 * 8 + 3 * 64 + 3 * 8 + 2 * (64 + 8) + 64 + 8 + 2 * 8 +
+                                             2 * 32 + 4 + 8 + 2 * 8 + 16 * 8);
+#undef BASE
+}
+
 int main(void) {
     for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) {
         test_buckets(NAMES[i]);
         test_forward(NAMES[i]);
         test_grads(NAMES[i]);
+        test_export(NAMES[i]);
+        test_dropout(NAMES[i]);
     }
+    test_config_refused();
     static const char *CASES[] = {"base", "pifi_llama", "lora"};
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) train_case(CASES[i]);
     TEST_DONE();
