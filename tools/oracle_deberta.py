@@ -18,6 +18,10 @@ tests/fixtures/pifi/llama/llm), lora (r 8, alpha 16 on query_proj and
 value_proj, which share_att_key also applies to the relative embeddings, as
 PEFT's wrapped Linear is).
 
+cli_v3/: a V3-like tiny model (default init, dropout 0.1) with the
+vocabulary of tests/fixtures/tokenizers/deberta_v3_unigram, for
+tests/cli/deberta_train.sh.
+
 usage: oracle_deberta.py --out tests/fixtures/deberta
 """
 
@@ -245,6 +249,19 @@ def build_train_case(case, method, arch, slm_dir, out_dir, batches):
           f"{meta['fp64_loss_max_diff']:.2g}", "bytes", dir_size(out_dir))
 
 
+def build_cli_model(out_dir):
+    """cli_v3/: the V3-like tiny model with the vocabulary of
+    tests/fixtures/tokenizers/deberta_v3_unigram (2000 pieces, <pad> 0), weights
+    only: tests/cli/deberta_train.sh puts the two together and trains it."""
+    _, cfg = v2(vocab_size=2000, pos_att_type=["p2c", "c2p"], position_buckets=8, max_relative_positions=32,
+                share_att_key=True, norm_rel_ebd="layer_norm", position_biased_input=False,
+                hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1)
+    torch.manual_seed(SEED)
+    model = transformers.DebertaV2Model(cfg)
+    model.save_pretrained(out_dir)
+    print("cli_v3 params", sum(p.numel() for p in model.parameters()), "bytes", dir_size(out_dir))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -260,6 +277,11 @@ def main():
             shutil.rmtree(d)
         os.makedirs(d)
         build_encoder(name, cls, cfg, d)
+    d = os.path.join(args.out, "cli_v3")
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    build_cli_model(d)
     batches, _ = ot.make_batches()
     for case, (method, arch) in TRAIN_CASES.items():
         d = os.path.join(args.out, "train", case)

@@ -62,7 +62,7 @@ static void config_int8(const EncoderConfig *c, unsigned parts, int64_t *n8, int
 
 static int quantize(Encoder *m, int embeddings, PifiErr *err) {
     (void)m, (void)embeddings;
-    return pifi_errf(err, "quantize: not supported by the deberta family (its weights stay fp32)");
+    return pifi_errf(err, "encoder: int8 quantization is not supported by the deberta family (its weights stay fp32)");
 }
 
 static unsigned int8_parts(const Encoder *m) {
