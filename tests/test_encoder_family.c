@@ -62,7 +62,10 @@ static void test_dispatch(void) {
                  {"electra_tiny", "electra", ENC_ELECTRA, &ENCODER_FAMILY_BERT},
                  {"minilm_tiny", "bert", ENC_BERT, &ENCODER_FAMILY_BERT},
                  {"mpnet_tiny", "mpnet", ENC_MPNET, &ENCODER_FAMILY_MPNET},
-                 {"mpnet_long", "mpnet", ENC_MPNET, &ENCODER_FAMILY_MPNET}};
+                 {"mpnet_long", "mpnet", ENC_MPNET, &ENCODER_FAMILY_MPNET},
+                 /* arch is the BERT family's; DeBERTa leaves it 0 */
+                 {"../deberta/encoders/deberta_v1_tiny", "deberta", ENC_BERT, &ENCODER_FAMILY_DEBERTA},
+                 {"../deberta/encoders/deberta_v3_tiny", "deberta-v2", ENC_BERT, &ENCODER_FAMILY_DEBERTA}};
     const char *fx = getenv("PIFI_FIXTURES");
     REQUIRE(fx != NULL);
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
@@ -126,7 +129,7 @@ static void test_unknown_refused(void) {
         }
     char list[512];
     encoder_family_supported(list, sizeof list);
-    CHECK(!strcmp(list, "bert, roberta, electra, mpnet"));
+    CHECK(!strcmp(list, "bert, roberta, electra, mpnet, deberta, deberta-v2"));
     CHECK_MSG(err, list);
     Encoder m;
     CHECK(encoder_load(&m, dir, test_cx_fp32(), &err) == -1);

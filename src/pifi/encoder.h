@@ -57,6 +57,18 @@ typedef struct {
     float attn_dropout;      /* attention_probs_dropout_prob */
     /* MPNet's (the mpnet family: arch ENC_MPNET, TV 0) */
     int rel_buckets;     /* relative_attention_num_buckets: rows of the relative position bias; 0: none */
+    /* DeBERTa's (the deberta family, models/encoders/deberta_*.c; E, NH, FF, TV, ln_eps, act and the
+     * dropouts above mean the same there) */
+    struct {
+        int version;     /* 1: "deberta" (DebertaModel), 2: "deberta-v2" (DeBERTa-V2 and V3) */
+        int relative;    /* relative_attention */
+        int c2p, p2c;    /* pos_att_type holds "c2p", "p2c" */
+        int share_key;   /* share_att_key (v2): positions projected by query_proj / key_proj */
+        int buckets;     /* position_buckets (v2), 0: none */
+        int max_rel;     /* max_relative_positions (max_position_embeddings when < 1) */
+        int norm_rel;    /* norm_rel_ebd holds "layer_norm" (v2) */
+        int pos_input;   /* position_biased_input: absolute position embeddings */
+    } deberta;
 } EncoderConfig;
 
 /* Parse and validate config.json: its model_type picks the family, which
