@@ -18,6 +18,7 @@ static int prescan(const char *s, size_t len, ServeError *e) {
     int depth = 0, in_str = 0;
     for (size_t i = 0; i < len; i++) {
         char c = s[i];
+        if (c == 0) return serve_errf(e, 400, SERVE_E_VALIDATION, "body holds a NUL byte (byte %zu)", i);
         if (in_str) {
             if (c == '\\') {
                 if (i + 5 < len && s[i + 1] == 'u' && memcmp(s + i + 2, "0000", 4) == 0)
@@ -33,8 +34,6 @@ static int prescan(const char *s, size_t len, ServeError *e) {
                 return serve_errf(e, 400, SERVE_E_VALIDATION, "JSON nested deeper than %d", SERVE_JSON_MAX_DEPTH);
         } else if (c == ']' || c == '}') {
             depth--;
-        } else if (c == 0) {
-            return serve_errf(e, 400, SERVE_E_VALIDATION, "body holds a NUL byte (byte %zu)", i);
         }
     }
     return 0;
