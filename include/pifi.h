@@ -4,8 +4,9 @@
  * language model plugged between the encoder and its head (PiFi, Kim et
  * al., ACL 2025), on the CPU. This header is what a program embedding pifi
  * needs: train a classifier on a task or the caller's files, open the run
- * directory it wrote, classify texts with it, evaluate it on a task or a
- * file, quantize it to int8, and embed texts with a pretrained encoder.
+ * directory it wrote, classify texts with it (and take its raw scores and
+ * pooled vectors, for a server), evaluate it on a task or a file, quantize
+ * it to int8, and embed texts with a pretrained encoder.
  * Handles are opaque; every call that can fail returns a pifi_status and,
  * when err is not NULL, fills it with one line naming the file or subject
  * and what is wrong. The library never prints and never exits (a bug in
@@ -103,6 +104,27 @@ PIFI_API const char *pifi_run_precision(const pifi_run *run);
  * empty text classified from the special tokens alone), a static string. */
 PIFI_API pifi_status pifi_predict(pifi_run *run, int n, const char *const *texts, const char *const *pairs,
                                   float *probs, int *labels, const char **notes, pifi_error *err);
+
+/* The same forward pass with the raw scores: probs (may be NULL) exactly
+ * pifi_predict's, logits[i * K + k] (may be NULL) the scores they are the
+ * softmax of. */
+PIFI_API pifi_status pifi_predict_logits(pifi_run *run, int n, const char *const *texts, const char *const *pairs,
+                                         float *probs, float *logits, pifi_error *err);
+
+/* The tokens the model is given of an input at most, with the special
+ * ones: a longer input is truncated (longest first) to it. */
+PIFI_API int pifi_run_max_length(const pifi_run *run);
+/* *n_tokens: the tokens of text (with pair, or NULL) with the special ones,
+ * before truncation; more than pifi_run_max_length means it is truncated. */
+PIFI_API pifi_status pifi_run_count_tokens(pifi_run *run, const char *text, const char *pair, int *n_tokens,
+                                           pifi_error *err);
+/* The SLM's hidden size: floats per pooled vector. */
+PIFI_API int pifi_run_embed_dim(const pifi_run *run);
+/* The fine-tuned SLM's pooled vector of each input (the run's pooling: CLS,
+ * mean or last token), the vector the LLM layer's L_in (or a base run's
+ * head) reads: out[i * dim .. (i + 1) * dim), dim = pifi_run_embed_dim. */
+PIFI_API pifi_status pifi_run_embed(pifi_run *run, int n, const char *const *texts, const char *const *pairs,
+                                    float *out, pifi_error *err);
 
 /* ---- a pretrained encoder, for embeddings ---------------------------------- */
 

@@ -3,7 +3,7 @@
 # is already there). Needs root or sudo. OpenMPI is optional for the build
 # (distributed training, docs/distributed.md) but its tests need it.
 set -euo pipefail
-PKGS=(build-essential cmake pkg-config jq libdnnl-dev libcjson-dev libutf8proc-dev libgsl-dev libssl-dev libcurl4-openssl-dev gnuplot-nox
+PKGS=(build-essential cmake pkg-config jq libdnnl-dev libcjson-dev libutf8proc-dev libgsl-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev curl gnuplot-nox
       libopenmpi-dev openmpi-bin clang libclang-rt-14-dev libomp-14-dev)
 # `pifi export --format onnx`: protobuf-c, and the ONNX schema (onnx.proto) it compiles
 PKGS+=(protobuf-c-compiler libprotobuf-c-dev libonnx-dev)

@@ -40,6 +40,7 @@ dataset          16384  -
 runio            16384  json
 squad            16384  json
 mt_metrics        4096  -
+serve_request    65536  json
 "
 
 command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }

@@ -154,6 +154,85 @@ static void test_train_stop(void) {
     pifi_train_options_free(ch);
 }
 
+/* The outputs a server needs (pifi_predict_logits, pifi_run_embed, the
+ * token counts), on the run test_train_stop trained (base, max_len 16):
+ * probabilities bit for bit pifi_predict's and the softmax of the logits;
+ * token counts those of the SLM's own tokenizer (pifi_embed); the pooled
+ * vector of a text the same alone and in a batch. */
+static void test_run_outputs(void) {
+    const char *models = getenv("PIFI_MODELS");
+    char dir[1024], slm[1024];
+    snprintf(dir, sizeof dir, "%s/api_stop/metrics.json", test_tmp());
+    snprintf(slm, sizeof slm, "%s/all-MiniLM-L6-v2", models ? models : "models");
+    FILE *f = fopen(dir, "r");
+    if (!f) {
+        printf("test_run_outputs SKIPPED: no run from test_train_stop\n");
+        return;
+    }
+    fclose(f);
+    snprintf(dir, sizeof dir, "%s/api_stop", test_tmp());
+    pifi_run_params p = pifi_run_default_params();
+    p.precision = PIFI_PRECISION_FP32;
+    p.batch = 3; /* chunks of 3: both calls cut the inputs the same way */
+    pifi_run *run;
+    pifi_error e;
+    REQUIRE(pifi_run_open(dir, &p, &run, &e) == PIFI_OK);
+    const char *texts[] = {"a gripping, funny film", "dull", "", "one of the worst films of the year , and a long one at that : two hours and a half",
+                           "fine"};
+    enum { N = 5 };
+    const int K = pifi_run_num_classes(run);
+    REQUIRE(K == 2);
+    float probs[N * 2], probs2[N * 2], logits[N * 2];
+    CHECK(pifi_predict(run, N, texts, NULL, probs, NULL, NULL, &e) == PIFI_OK);
+    CHECK(pifi_predict_logits(run, N, texts, NULL, probs2, logits, &e) == PIFI_OK);
+    CHECK(memcmp(probs, probs2, sizeof probs) == 0);
+    for (int i = 0; i < N; i++) {
+        double m = fmax(logits[2 * i], logits[2 * i + 1]);
+        double s = exp(logits[2 * i] - m) + exp(logits[2 * i + 1] - m);
+        for (int k = 0; k < 2; k++)
+            CHECKF(fabs(exp(logits[2 * i + k] - m) / s - probs[2 * i + k]) < 1e-6, "input %d class %d", i, k);
+    }
+    CHECK(pifi_predict_logits(run, N, texts, NULL, NULL, logits, &e) == PIFI_OK);
+    /* token counts: the SLM's tokenizer's, with the specials, before truncation */
+    CHECK(pifi_run_max_length(run) == 16);
+    pifi_encoder *enc;
+    REQUIRE(pifi_encoder_open(slm, NULL, &enc, &e) == PIFI_OK);
+    pifi_embeddings *em;
+    REQUIRE(pifi_embed(enc, N - 1, texts, NULL, &em, &e) == PIFI_OK);
+    for (int i = 0; i < N - 1; i++) {
+        int n = -1;
+        CHECK(pifi_run_count_tokens(run, texts[i], NULL, &n, &e) == PIFI_OK);
+        CHECKF(n == pifi_embeddings_len(em, i), "input %d: %d tokens, the encoder has %d", i, n,
+               pifi_embeddings_len(em, i));
+    }
+    int n;
+    CHECK(pifi_run_count_tokens(run, texts[3], NULL, &n, &e) == PIFI_OK && n > 16);
+    CHECK(pifi_run_count_tokens(run, texts[0], texts[1], &n, &e) == PIFI_OK && n == 9);
+    CHECK(pifi_run_count_tokens(run, NULL, NULL, &n, &e) == PIFI_E_INPUT);
+    /* pooled vectors: the SLM's width, the same alone as in a batch */
+    const int C = pifi_run_embed_dim(run);
+    CHECK(C == pifi_encoder_dim(enc));
+    pifi_embeddings_free(em);
+    pifi_encoder_close(enc);
+    float *all = malloc(sizeof(float) * N * C), *one = malloc(sizeof(float) * C);
+    REQUIRE(all && one);
+    CHECK(pifi_run_embed(run, N, texts, NULL, all, &e) == PIFI_OK);
+    for (int i = 0; i < N; i++) {
+        CHECK(pifi_run_embed(run, 1, texts + i, NULL, one, &e) == PIFI_OK);
+        double diff = 0, apart = 0;
+        for (int c = 0; c < C; c++) {
+            diff = fmax(diff, fabs(all[i * C + c] - one[c]));
+            apart = fmax(apart, fabs(all[((i + 1) % N) * C + c] - one[c]));
+        }
+        CHECKF(diff < 1e-5 && apart > 1e-3, "input %d: alone vs in a batch %g, another text %g", i, diff, apart);
+    }
+    CHECK(pifi_run_embed(run, 1, texts, NULL, NULL, &e) == PIFI_E_INPUT);
+    CHECK_API_MSG(e, "pifi_run_embed");
+    free(all);
+    free(one);
+    pifi_run_close(run);
+}
+
 static void test_bad_handles(void) {
     pifi_error e;
     pifi_run *run = (pifi_run *)&e;
@@ -174,5 +253,6 @@ int main(void) {
     test_train_options();
     test_bad_handles();
     test_train_stop();
+    test_run_outputs();
     TEST_DONE();
 }

@@ -24,6 +24,7 @@ int cmd_export(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_experiment(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_serve(int argc, char **argv); /* src/serve/serve.c */
 
 /* Print "pifi: <msg>" and return the exit status for err's kind. */
 int cli_fail(const PifiErr *err);

@@ -24,6 +24,7 @@ static const struct {
     {"quantize", cmd_quantize, 0, "int8 weights of a trained run for inference, and the accuracy change"},
     {"score", cmd_score, 0, "score a predictions file with a metric's reference definition (SQuAD EM/F1)"},
     {"export", cmd_export, 0, "a trained run's whole classifier as one ONNX graph, tokenizer next to it"},
+    {"serve", cmd_serve, 1, "an HTTP server for a trained run: /predict /embed /health /info /metrics"},
     {"bench", cmd_bench, 0, "fixed-shape training or inference throughput, and the GEMM peak"},
 };
 
