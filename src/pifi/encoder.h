@@ -28,6 +28,7 @@
 
 #include "pifi/compute.h"
 #include "pifi/err.h"
+#include "pifi/llm_layer.h"
 #include "pifi/safetensors.h"
 
 struct PifiCompute; /* kernels/compute.h */
@@ -57,6 +58,12 @@ typedef struct {
     float attn_dropout;      /* attention_probs_dropout_prob */
     /* MPNet's (the mpnet family: arch ENC_MPNET, TV 0) */
     int rel_buckets;     /* relative_attention_num_buckets: rows of the relative position bias; 0: none */
+    /* the decoder family's (decoder_*.c): a decoder-only LM's token embeddings, L of its layers
+     * (causal) and its final RMSNorm; C = dec.D */
+    LlmConfig dec;       /* the layers (pifi/llm_layer.h); dec.num_layers: the source model's count */
+    int dec_first;       /* the source's index of the first layer used (0; llm-layer-only: its layer) */
+    int dec_norm;        /* the final RMSNorm applies (0: llm-layer-only, the layer's output as is) */
+    int dec_tied;        /* tie_word_embeddings, kept for the config.json a run writes */
 } EncoderConfig;
 
 /* Parse and validate config.json: its model_type picks the family, which

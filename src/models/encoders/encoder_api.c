@@ -6,13 +6,29 @@
 #include <string.h>
 
 #include "core/path.h"
+#include "models/decoders/llm_arch.h"
+#include "models/encoders/decoder_internal.h"
 #include "models/encoders/encoder_family.h"
 #include "models/encoders/encoder_gguf.h"
 #include "pifi/fileio.h"
+#include "pifi/gguf.h"
+
+/* A GGUF file's config by its general.architecture: a decoder's (one of
+ * llm_arch.c's: the decoder family, decoder_config.c) or llama.cpp's bert
+ * layout (encoder_gguf.c, which names what else it finds). */
+static int gguf_config(EncoderConfig *cfg, const char *path, PifiErr *err) {
+    GgufFile *g;
+    if (gguf_open(&g, path, err)) return -1;
+    const char *arch;
+    PifiErr ignore = {0};
+    int dec = gguf_get_str(g, "general.architecture", &arch, NULL, &ignore) == 0 && llm_arch_by_gguf(arch);
+    gguf_close(g);
+    return dec ? decoder_gguf_config(cfg, path, err) : encoder_gguf_config(cfg, path, err);
+}
 
 int encoder_config_load(EncoderConfig *cfg, const char *path, PifiErr *err) {
     memset(cfg, 0, sizeof *cfg);
-    if (pifi_has_suffix(path, ".gguf")) return encoder_gguf_config(cfg, path, err);
+    if (pifi_has_suffix(path, ".gguf")) return gguf_config(cfg, path, err);
     cJSON *root;
     if (pifi_json_load(path, 1 << 20, &root, err)) return -1;
     int rc = -1;
@@ -60,9 +76,9 @@ void encoder_config_int8(const EncoderConfig *c, unsigned parts, int64_t *n8, in
 int encoder_load(Encoder *m, const char *dir, struct PifiCompute *cx, PifiErr *err) {
     memset(m, 0, sizeof *m);
     m->cx = cx;
-    if (pifi_has_suffix(dir, ".gguf")) { /* a GGUF file (encoder_gguf.c) */
-        if (encoder_gguf_config(&m->cfg, dir, err)) return -1;
-        if (encoder_gguf_load(m, dir, err)) {
+    if (pifi_has_suffix(dir, ".gguf")) { /* a GGUF file (encoder_gguf.c, or a decoder's) */
+        if (gguf_config(&m->cfg, dir, err)) return -1;
+        if (m->cfg.family == &ENCODER_FAMILY_DECODER ? decoder_load(m, dir, err) : encoder_gguf_load(m, dir, err)) {
             encoder_free(m);
             return -1;
         }
