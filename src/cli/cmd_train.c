@@ -268,7 +268,7 @@ static pifi_train_options *api_options(const CliSet *c, int resume, pifi_error *
     const char *k[16], *v[16];
     int n = 0;
     if (!resume) {
-        k[n] = "slm", v[n++] = o->slm;
+        if (o->slm) k[n] = "slm", v[n++] = o->slm; /* none: llm-layer-only */
         k[n] = "method", v[n++] = method_name(o->method);
         if (o->llm && !c->llm_layer) k[n] = "llm", v[n++] = o->llm;
         if (c->llm_layer) k[n] = "llm_layer", v[n++] = c->llm_layer;
@@ -448,7 +448,7 @@ static int check_args(TrainArgs *a) {
                                             "`pifi train` command again to continue them", a->resume);
         return -1;
     }
-    if (!o->slm) return cli_usage_error("train", "--slm DIR is required");
+    if (!o->slm && !method_llm_as_slm(o->method)) return cli_usage_error("train", "--slm DIR is required");
     if (!o->out) return cli_usage_error("train", "-o RUN_DIR is required");
     if (a->llm_layer && o->llm) return cli_usage_error("train", "give --llm or --llm-layer, not both");
     if (a->llm_layer) {

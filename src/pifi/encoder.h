@@ -256,6 +256,17 @@ typedef struct {
 int encoder_load(Encoder *m, const char *dir, struct PifiCompute *cx, PifiErr *err);
 void encoder_free(Encoder *m);
 
+/* The decoder family's one-layer form (--method llm-layer-only, the paper's
+ * B.7): the token embeddings of the LLM at path (HF directory or GGUF, a
+ * llama or qwen2) and its layer `layer` (negative: from the end) alone, its
+ * output as is (no final norm). */
+int encoder_load_llm_layer(Encoder *m, const char *path, int layer, struct PifiCompute *cx, PifiErr *err);
+
+/* The config.json a run trained from the SLM at path records: the
+ * directory's own, or for a GGUF SLM and the one-layer form, one written from
+ * the loaded config (new; the caller deletes it). */
+cJSON *encoder_config_json(const Encoder *m, const char *path, PifiErr *err);
+
 /* ids, type_ids (NULL: zeros), mask (NULL: all ones): (B, T). Fills m->acts.
  * Ids out of range fail. */
 int encoder_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
