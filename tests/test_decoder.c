@@ -5,8 +5,9 @@
  *   - the gradient of every parameter (embeddings, each layer's tensors, the
  *     final norm) of sum(last_hidden_state * dout), within 1e-4 of the
  *     tensor's largest |g|;
- *   - LoRA on q_proj and v_proj (the oracle's adapters): the hidden state and
- *     the adapters' gradients, the base frozen;
+ *   - LoRA on q_proj and v_proj (the oracle's adapters): the hidden state
+ *     (training and inference forwards) and the adapters' gradients, the
+ *     base frozen;
  *   - the export under transformers' names, LoRA merged, loaded back (as an
  *     HF directory) to the LoRA model's outputs;
  *   - the family's default pooling is the last real token, and a GGUF
@@ -166,6 +167,10 @@ static void test_forward_grads(const char *name) {
             free(v);
         }
     }
+    encoder_set_inference(m, 1); /* the inference forward (no activations kept) adds the adapters too */
+    d = out_diff(&k, "lora_hidden");
+    CHECKF(d < 1e-4, "%s: LoRA last_hidden_state (inference) differs by %g", name, d);
+    encoder_set_inference(m, 0);
     d = out_diff(&k, "lora_hidden");
     CHECKF(d < 1e-4, "%s: LoRA last_hidden_state differs by %g", name, d);
     float *lg = calloc((size_t)m->num_lora_params, sizeof(float));
