@@ -14,6 +14,7 @@
 #include "kernels/gemm.h"
 #include "kernels/pool.h"
 #include "core/rng.h"
+#include "models/encoders/encoder_family.h"
 #include "pifi/encoder_export.h"
 #include "pifi/fileio.h"
 
@@ -63,7 +64,8 @@ static int model_init(PifiModel *m, const char *slm_dir, int slm_layer, const ch
     }
     m->C = m->slm.cfg.C;
     m->K = K;
-    m->pooling = pooling;
+    /* auto: the family's (runs resolve it before they start, train_opts_resolve, to record it) */
+    m->pooling = pooling == POOL_AUTO ? (PifiPooling)m->slm.cfg.family->default_pooling : pooling;
     if (llm_path) {
         if (llm_layer_load(&m->llm, llm_path, llm_layer, pooled_only, m->cx, llm_frozen, err)) {
             pifi_model_free(m);
