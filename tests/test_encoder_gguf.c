@@ -196,7 +196,7 @@ static void test_bad(void) {
     static const char ARCH[] = "general.architecture\010\000\000\000\004\000\000\000\000\000\000\000bert";
     snprintf(p, sizeof p, "%s/bad_arch.gguf", test_tmp());
     write_mutant(p, ARCH, "general.architecture\010\000\000\000\004\000\000\000\000\000\000\000bart", sizeof ARCH - 1);
-    expect_error(p, "general.architecture \"bart\" is not an encoder pifi reads from GGUF (supported: bert)");
+    expect_error(p, "general.architecture \"bart\" is not a small model pifi reads from GGUF (supported: bert; decoders: llama, qwen2)");
     snprintf(p, sizeof p, "%s/bad_tensor.gguf", test_tmp());
     write_mutant(p, "blk.1.ffn_up.weight", "blk.1.ffn_uq.weight", 19);
     expect_error(p, "missing tensor 'blk.1.ffn_up.weight'");

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,deberta,minilm_real,mpnet_real,gguf_encoder,gguf_tokenizers,pifi,train,squad,mt,onnx}
+# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,deberta,decoders,minilm_real,mpnet_real,gguf_encoder,gguf_tokenizers,pifi,train,squad,mt,onnx}
 # with Hugging Face's own code (the oracle the C tests compare against).
 #   PIFI_ORACLE_VENV  venv to create/use (default ~/.cache/pifi/oracle-venv)
 #   PIFI_MODELS       folder holding all-MiniLM-L6-v2 and all-mpnet-base-v2;
@@ -54,6 +54,11 @@ gguf_args=()
 [[ -f $stories ]] && gguf_args+=(--stories "$stories")
 "$PY" tools/oracle_gguf_encoder.py --fixtures --minilm "$minilm" --data "$DATA" --out-root "$FIX" "${gguf_args[@]}"
 "$PY" tools/oracle_gguf_encoder.py --fuzz-seeds fuzz/corpus/gguf_encoder
+# the decoder family: random LlamaModel/Qwen2Model, and real GGUFs where they are
+"$PY" tools/oracle_decoder.py --out "$FIX/decoders"
+[[ -f $smol ]] && "$PY" tools/oracle_decoder_real.py --gguf "$smol" --name smollm2 --out "$FIX/decoders"
+qwen=${PIFI_MODELS:-$PWD/models}/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf
+[[ -f $qwen ]] && "$PY" tools/oracle_decoder_real.py --gguf "$qwen" --name qwen25 --out "$FIX/decoders"
 "$PY" tools/oracle_pifi.py --out "$FIX/pifi"
 "$PY" tools/oracle_train.py --out "$FIX/train"
 # DeBERTa (after oracle_pifi.py: its training cases plug pifi/llama/llm)

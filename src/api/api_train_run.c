@@ -214,7 +214,7 @@ pifi_status pifi_train(const pifi_train_options *opts, const pifi_data *data, co
     o.slm = opts->slm;
     o.llm = method_has_llm(o.method) ? opts->llm : NULL;
     o.out = out_dir;
-    if (!o.slm) pifi_errf(&e, "no SLM: set the option \"slm\"");
+    if (!o.slm && !method_llm_as_slm(o.method)) pifi_errf(&e, "no SLM: set the option \"slm\"");
     else if (!out_dir) pifi_errf(&e, "no output directory");
     else if (!data) pifi_errf(&e, "no data");
     else if (method_has_llm(o.method) && !o.llm)

@@ -122,7 +122,7 @@ static int bench_train(const TrainOpts *o, int warmup, int steps, double *t, Tim
 
 static int bench_infer(const TrainOpts *o, int warmup, int steps, double *t, Timing *tm, PifiErr *err) {
     PifiModel m;
-    int has_llm = method_has_llm(o->method);
+    int has_llm = method_plugs_llm(o->method);
     if (pifi_model_init(&m, o->slm, has_llm ? o->llm : NULL, o->layer, 2, o->pooling, 1, o->precision, 1, err))
         return -1;
     pifi_model_init_heads(&m, o->seed);
@@ -209,7 +209,7 @@ int cmd_bench(int argc, char **argv) {
         case O_LLM_LAYER: llm_layer = optarg; break;
         case O_LAYER: if (cli_parse_int("bench", "--layer", optarg, -100000, 100000, &o.layer)) return 2; break;
         case O_METHOD:
-            if (method_parse(optarg, &o.method) || o.method == METHOD_PIFI_RANDOM)
+            if (method_parse(optarg, &o.method) || o.method == METHOD_PIFI_RANDOM || method_llm_as_slm(o.method))
                 return cli_usage_error("bench", "--method must be base, pifi, pifi-unfrozen or lora, not '%s'", optarg);
             method_set = 1;
             break;
@@ -260,6 +260,7 @@ int cmd_bench(int argc, char **argv) {
     if (method_has_llm(o.method) && !o.llm)
         return cli_usage_error("bench", "--method %s needs --llm PATH or --llm-layer DIR", method_name(o.method));
     if (!method_has_llm(o.method)) o.llm = NULL;
+    if (train_opts_resolve(&o, &err)) return cli_fail(&err); /* pooling auto: the SLM family's */
     double *t = pifi_malloc((size_t)steps * sizeof *t, &err);
     if (!t) return cli_fail(&err);
     Timing tm;

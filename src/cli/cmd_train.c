@@ -32,19 +32,23 @@ static const char *const HELP_HEAD =
     "       pifi train --resume RUN_DIR [--precision P --threads N --max-memory SIZE\n"
     "                                    --grad-accum K --keep-checkpoint yes|no]\n"
     "\n"
-    "Fine-tune a classifier: the SLM (a BERT/RoBERTa/ELECTRA/MiniLM directory), a\n"
+    "Fine-tune a classifier: the SLM (an encoder such as BERT/RoBERTa/MiniLM, or a\n"
+    "decoder-only LM such as SmolLM2, pooled at its last real token), a\n"
     "frozen decoder layer of an LLM plugged between its CLS vector and its head\n"
     "(PiFi), and the head. The defaults reproduce the authors' code: Adam, lr 5e-5,\n"
     "3 epochs, batch 32, max length 100, head dropout 0.2, label smoothing 0.05,\n"
     "clipping at 5, seed 2023, best epoch by validation accuracy.\n"
     "\n"
     "model:\n"
-    "  --slm DIR             the small model (a Hugging Face directory, or a BERT GGUF file)\n"
+    "  --slm DIR             the small model: a Hugging Face directory or a GGUF file of an\n"
+    "                        encoder (BERT, RoBERTa, ELECTRA, MPNet) or a decoder (llama, qwen2)\n"
     "  --llm PATH            the LLM whose layer is plugged in (HF dir or .gguf) ...\n"
     "  --layer N[,N...]      ... and which layer (default -1, the last); a list trains\n"
     "                        one run per layer (the paper's layer-position sweep)\n"
     "  --llm-layer DIR       or a layer extracted with `pifi extract`\n"
-    "  --method M            base | pifi (default) | pifi-unfrozen | pifi-random | lora\n";
+    "  --method M            base | pifi (default) | pifi-unfrozen | pifi-random | lora |\n"
+    "                        llm-layer-only (no --slm: the LLM's embeddings and its layer\n"
+    "                        N, frozen, feed the head; docs/methods.md)\n";
 static const char *const HELP_DATA =
     "data:\n"
     "  --task NAME           a named task (sst2, cola, imdb, ...; docs/tasks.md), data from\n"
@@ -268,7 +272,7 @@ static pifi_train_options *api_options(const CliSet *c, int resume, pifi_error *
     const char *k[16], *v[16];
     int n = 0;
     if (!resume) {
-        k[n] = "slm", v[n++] = o->slm;
+        if (o->slm) k[n] = "slm", v[n++] = o->slm; /* none: llm-layer-only */
         k[n] = "method", v[n++] = method_name(o->method);
         if (o->llm && !c->llm_layer) k[n] = "llm", v[n++] = o->llm;
         if (c->llm_layer) k[n] = "llm_layer", v[n++] = c->llm_layer;
@@ -448,7 +452,7 @@ static int check_args(TrainArgs *a) {
                                             "`pifi train` command again to continue them", a->resume);
         return -1;
     }
-    if (!o->slm) return cli_usage_error("train", "--slm DIR is required");
+    if (!o->slm && !method_llm_as_slm(o->method)) return cli_usage_error("train", "--slm DIR is required");
     if (!o->out) return cli_usage_error("train", "-o RUN_DIR is required");
     if (a->llm_layer && o->llm) return cli_usage_error("train", "give --llm or --llm-layer, not both");
     if (a->llm_layer) {

@@ -128,6 +128,9 @@ int cell_check_config(const ExpGrid *g, const ExpCell *c, PifiErr *err) {
     train_opts_default(&d);
     d.method = o.method;
     d.slm = o.slm;
+    PifiErr ignore = {0}; /* pooling auto as the run records it (the SLM family's); unreadable: left as is */
+    train_opts_resolve(&o, &ignore);
+    train_opts_resolve(&d, &ignore);
     cJSON *data = grid_cell_data(g, c);
     cJSON *want = data ? runio_opts_json(&o, 2, NULL, data) : NULL;
     cJSON *dflt = runio_opts_json(&d, 2, NULL, NULL);

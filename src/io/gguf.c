@@ -29,6 +29,8 @@ typedef struct {
     char **strs;            /* ARRAY of STRING: n pointers into strs_buf */
     uint64_t *lens;
     char *strs_buf;
+    const uint8_t *rec;     /* the whole record (key, type, value) in the map */
+    uint64_t rec_len;
 } GgufKV;
 
 struct GgufFile {
@@ -380,7 +382,10 @@ static int parse(GgufFile *g, PifiErr *err) {
     if (!g->kv || !g->kv_by_key || !g->tensors || !g->t_by_name) return -1;
 
     for (int64_t i = 0; i < g->n_kv; i++) {
+        uint64_t start = c.pos;
         if (read_kv(&c, &g->kv[i], err)) return -1;
+        g->kv[i].rec = c.p + start;
+        g->kv[i].rec_len = c.pos - start;
         g->kv_by_key[i] = &g->kv[i];
     }
     qsort(g->kv_by_key, n_kv, sizeof *g->kv_by_key, cmp_kv);
@@ -451,6 +456,28 @@ const char *gguf_kv_key(const GgufFile *g, int64_t i) {
 
 GgufValueType gguf_kv_type(const GgufFile *g, int64_t i) {
     return i >= 0 && i < g->n_kv ? g->kv[i].type : GGUF_TYPE_COUNT;
+}
+
+int gguf_write_metadata(const GgufFile *g, const char *prefix, const char *path, PifiErr *err) {
+    uint64_t n = 0, bytes = 24;
+    for (int64_t i = 0; i < g->n_kv; i++)
+        if (!strncmp(g->kv[i].key, prefix, strlen(prefix)) || !strcmp(g->kv[i].key, "general.architecture"))
+            n++, bytes += g->kv[i].rec_len;
+    uint8_t *buf = pifi_malloc(bytes, err);
+    if (!buf) return -1;
+    uint8_t *p = buf;
+    uint32_t version = g->version;
+    uint64_t zero = 0;
+    memcpy(p, "GGUF", 4), p += 4; /* little-endian, as the file read */
+    memcpy(p, &version, 4), p += 4;
+    memcpy(p, &zero, 8), p += 8;
+    memcpy(p, &n, 8), p += 8;
+    for (int64_t i = 0; i < g->n_kv; i++)
+        if (!strncmp(g->kv[i].key, prefix, strlen(prefix)) || !strcmp(g->kv[i].key, "general.architecture"))
+            memcpy(p, g->kv[i].rec, g->kv[i].rec_len), p += g->kv[i].rec_len;
+    int rc = pifi_write_file_atomic(path, buf, bytes, err);
+    free(buf);
+    return rc;
 }
 
 int64_t gguf_find_key(const GgufFile *g, const char *key) {

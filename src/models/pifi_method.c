@@ -5,13 +5,16 @@
 
 static const struct {
     const char *name;
-    int has_llm;
+    int has_llm;    /* needs --llm */
+    int plugs;      /* L_in -> the layer -> L_out after the SLM */
+    int llm_as_slm; /* the LLM's embeddings and layer are the SLM */
 } METHODS[METHOD_COUNT] = {
-    [METHOD_BASE] = {"base", 0},
-    [METHOD_PIFI] = {"pifi", 1},
-    [METHOD_PIFI_UNFROZEN] = {"pifi-unfrozen", 1},
-    [METHOD_PIFI_RANDOM] = {"pifi-random", 1},
-    [METHOD_LORA] = {"lora", 0},
+    [METHOD_BASE] = {"base", 0, 0, 0},
+    [METHOD_PIFI] = {"pifi", 1, 1, 0},
+    [METHOD_PIFI_UNFROZEN] = {"pifi-unfrozen", 1, 1, 0},
+    [METHOD_PIFI_RANDOM] = {"pifi-random", 1, 1, 0},
+    [METHOD_LORA] = {"lora", 0, 0, 0},
+    [METHOD_LLM_LAYER_ONLY] = {"llm-layer-only", 1, 0, 1},
 };
 
 const char *method_name(PifiMethod m) { return (unsigned)m < METHOD_COUNT ? METHODS[m].name : "?"; }
@@ -26,3 +29,5 @@ int method_parse(const char *s, PifiMethod *out) {
 }
 
 int method_has_llm(PifiMethod m) { return (unsigned)m < METHOD_COUNT && METHODS[m].has_llm; }
+int method_plugs_llm(PifiMethod m) { return (unsigned)m < METHOD_COUNT && METHODS[m].plugs; }
+int method_llm_as_slm(PifiMethod m) { return (unsigned)m < METHOD_COUNT && METHODS[m].llm_as_slm; }

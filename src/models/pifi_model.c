@@ -14,11 +14,13 @@
 #include "kernels/gemm.h"
 #include "kernels/pool.h"
 #include "core/rng.h"
+#include "models/encoders/encoder_family.h"
 #include "pifi/encoder_export.h"
 #include "pifi/fileio.h"
 
 int pifi_pooling_parse(const char *s, PifiPooling *out) {
-    if (!strcmp(s, "cls")) *out = POOL_CLS;
+    if (!strcmp(s, "auto")) *out = POOL_AUTO;
+    else if (!strcmp(s, "cls")) *out = POOL_CLS;
     else if (!strcmp(s, "mean")) *out = POOL_MEAN;
     else if (!strcmp(s, "last")) *out = POOL_LAST;
     else return -1;
@@ -26,7 +28,7 @@ int pifi_pooling_parse(const char *s, PifiPooling *out) {
 }
 
 const char *pifi_pooling_name(PifiPooling p) {
-    return p == POOL_CLS ? "cls" : p == POOL_MEAN ? "mean" : "last";
+    return p == POOL_CLS ? "cls" : p == POOL_MEAN ? "mean" : p == POOL_LAST ? "last" : "auto";
 }
 
 static size_t point_heads(PifiHeadParams *p, float *mem, int C, int D, int K, int has_llm) {
@@ -46,20 +48,24 @@ static size_t point_heads(PifiHeadParams *p, float *mem, int C, int D, int K, in
     return total;
 }
 
-int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
-                    PifiPooling pooling, int pooled_only, PifiPrecision prec, int llm_frozen, PifiErr *err) {
+/* The model around an SLM: slm_layer INT_MIN: the SLM at slm_dir, else the
+ * LLM at slm_dir's layer slm_layer alone (encoder_load_llm_layer). */
+static int model_init(PifiModel *m, const char *slm_dir, int slm_layer, const char *llm_path, int llm_layer, int K,
+                      PifiPooling pooling, int pooled_only, PifiPrecision prec, int llm_frozen, PifiErr *err) {
     memset(m, 0, sizeof *m);
     if (K < 2 || K > 100000) return pifi_errf(err, "number of classes must be 2..100000, got %d", K);
     m->cx = pifi_malloc(sizeof *m->cx, err);
     if (!m->cx) return -1;
     compute_init(m->cx, prec);
-    if (encoder_load(&m->slm, slm_dir, m->cx, err)) {
+    if (slm_layer == INT_MIN ? encoder_load(&m->slm, slm_dir, m->cx, err)
+                             : encoder_load_llm_layer(&m->slm, slm_dir, slm_layer, m->cx, err)) {
         pifi_model_free(m);
         return -1;
     }
     m->C = m->slm.cfg.C;
     m->K = K;
-    m->pooling = pooling;
+    /* auto: the family's (runs resolve it before they start, train_opts_resolve, to record it) */
+    m->pooling = pooling == POOL_AUTO ? (PifiPooling)m->slm.cfg.family->default_pooling : pooling;
     if (llm_path) {
         if (llm_layer_load(&m->llm, llm_path, llm_layer, pooled_only, m->cx, llm_frozen, err)) {
             pifi_model_free(m);
@@ -78,6 +84,16 @@ int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int
     m->hp_count = (int64_t)n;
     m->head_dropout = 0.2f;
     return 0;
+}
+
+int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
+                    PifiPooling pooling, int pooled_only, PifiPrecision prec, int llm_frozen, PifiErr *err) {
+    return model_init(m, slm_dir, INT_MIN, llm_path, llm_layer, K, pooling, pooled_only, prec, llm_frozen, err);
+}
+
+int pifi_model_init_llm_layer_only(PifiModel *m, const char *llm_path, int layer, int K, PifiPooling pooling,
+                                   PifiPrecision prec, PifiErr *err) {
+    return model_init(m, llm_path, layer, NULL, 0, K, pooling, 1, prec, 1, err);
 }
 
 void pifi_model_point_heads(const PifiModel *m, PifiHeadParams *p, float *mem) {

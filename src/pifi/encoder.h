@@ -28,6 +28,7 @@
 
 #include "pifi/compute.h"
 #include "pifi/err.h"
+#include "pifi/llm_layer.h"
 #include "pifi/safetensors.h"
 
 struct PifiCompute; /* kernels/compute.h */
@@ -69,6 +70,12 @@ typedef struct {
         int norm_rel;    /* norm_rel_ebd holds "layer_norm" (v2) */
         int pos_input;   /* position_biased_input: absolute position embeddings */
     } deberta;
+    /* the decoder family's (decoder_*.c): a decoder-only LM's token embeddings, L of its layers
+     * (causal) and its final RMSNorm; C = dec.D */
+    LlmConfig dec;       /* the layers (pifi/llm_layer.h); dec.num_layers: the source model's count */
+    int dec_first;       /* the source's index of the first layer used (0; llm-layer-only: its layer) */
+    int dec_norm;        /* the final RMSNorm applies (0: llm-layer-only, the layer's output as is) */
+    int dec_tied;        /* tie_word_embeddings, kept for the config.json a run writes */
 } EncoderConfig;
 
 /* Parse and validate config.json: its model_type picks the family, which
@@ -260,6 +267,17 @@ typedef struct {
  * caller's, which outlives m. */
 int encoder_load(Encoder *m, const char *dir, struct PifiCompute *cx, PifiErr *err);
 void encoder_free(Encoder *m);
+
+/* The decoder family's one-layer form (--method llm-layer-only, the paper's
+ * B.7): the token embeddings of the LLM at path (HF directory or GGUF, a
+ * llama or qwen2) and its layer `layer` (negative: from the end) alone, its
+ * output as is (no final norm). */
+int encoder_load_llm_layer(Encoder *m, const char *path, int layer, struct PifiCompute *cx, PifiErr *err);
+
+/* The config.json a run trained from the SLM at path records: the
+ * directory's own, or for a GGUF SLM and the one-layer form, one written from
+ * the loaded config (new; the caller deletes it). */
+cJSON *encoder_config_json(const Encoder *m, const char *path, PifiErr *err);
 
 /* ids, type_ids (NULL: zeros), mask (NULL: all ones): (B, T). Fills m->acts.
  * Ids out of range fail. */

@@ -121,6 +121,10 @@ uint64_t gguf_data_offset(const GgufFile *g);
  * count written as int32 reads with gguf_get_u32); gguf_get_f32 also accepts
  * float64; gguf_get_bool wants a bool. */
 int64_t gguf_kv_count(const GgufFile *g);
+/* A GGUF file at path (written atomically) holding no tensors and the
+ * metadata of g whose keys start with prefix, and general.architecture,
+ * byte for byte: e.g. "tokenizer." for the tokenizer alone. */
+int gguf_write_metadata(const GgufFile *g, const char *prefix, const char *path, PifiErr *err);
 const char *gguf_kv_key(const GgufFile *g, int64_t i);
 GgufValueType gguf_kv_type(const GgufFile *g, int64_t i);
 /* Index of a key, or -1 if absent. */

@@ -98,9 +98,24 @@ typedef struct {
     float *sq, *sk, *sv, *so, *sgate, *sup, *sdown;
 } LlmLayerParamsQ8;
 
+/* LoRA adapters on a layer's q_proj and v_proj in sequence mode (PEFT
+ * semantics; the decoder family's --method lora), before RoPE:
+ *   q = Wq n + bq + scale (drop(n) A_q^T) B_q^T,  v alike with A_v, B_v.
+ * The caller owns them and points LlmLayer.lora here (NULL: none). */
+typedef struct {
+    int r;
+    float scale;                  /* alpha / r */
+    float dropout;                /* on the adapters' input, in training mode (0: none) */
+    uint64_t seed, stream_q, stream_v, row0; /* the masks (kernels/dropout.h; a row: one example's T D) */
+    const float *qa, *qb;         /* (r, D), (NH*HD, r) */
+    const float *va, *vb;         /* (r, D), (NKV*HD, r) */
+    float *gqa, *gqb, *gva, *gvb; /* their gradients, ACCUMULATED by llm_layer_backward_seq; NULL: skipped */
+} LlmLora;
+
 typedef struct {
     LlmConfig cfg;
     int layer;             /* index in the source model */
+    const LlmLora *lora;   /* adapters on q and v (sequence mode), NULL: none */
     int pooled_only;       /* Wq, Wk not loaded */
     LlmLayerParams p;
     float *mem;

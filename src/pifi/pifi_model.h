@@ -19,7 +19,9 @@
 #include "pifi/llm_layer.h"
 #include "pifi/safetensors.h"
 
-typedef enum { POOL_CLS, POOL_MEAN, POOL_LAST } PifiPooling;
+/* POOL_AUTO: the SLM family's own (EncoderFamily.default_pooling: cls, the
+ * decoder family's last), resolved before a run starts (train_opts_resolve). */
+typedef enum { POOL_CLS, POOL_MEAN, POOL_LAST, POOL_AUTO } PifiPooling;
 
 /* -1 if unknown; names "cls", "mean", "last". */
 int pifi_pooling_parse(const char *s, PifiPooling *out);
@@ -89,6 +91,11 @@ typedef struct {
  * them with pifi_model_load_heads or initialise them (training). */
 int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
                     PifiPooling pooling, int pooled_only, PifiPrecision prec, int llm_frozen, PifiErr *err);
+/* --method llm-layer-only (the paper's B.7): no SLM and no plug-in; the
+ * LLM's own token embeddings and its layer `layer` as the SLM
+ * (encoder_load_llm_layer), then pooling and the head. */
+int pifi_model_init_llm_layer_only(PifiModel *m, const char *llm_path, int layer, int K, PifiPooling pooling,
+                                   PifiPrecision prec, PifiErr *err);
 void pifi_model_free(PifiModel *m);
 
 /* Arithmetic of the following passes (pifi/compute.h): FP32 (the default) or

@@ -55,7 +55,9 @@ void tokenizer_free(PifiTokenizer *tk);
  * vocab.txt (WordPiece spelling) and tokenizer_config.json (lowercase, the
  * special tokens), which tokenizer_load reads back to the same tokenizer: a
  * run trained from a GGUF keeps its tokenizer so (src/text/tokenizer_gguf.c).
- * Other vocabularies are refused. */
+ * Other vocabularies (gpt2, llama: a decoder SLM's) as dir/tokenizer.gguf,
+ * the GGUF's tokenizer.* metadata alone (no tensors), which tokenizer_load
+ * finds in dir. */
 int tokenizer_gguf_write_vocab(const char *path, const char *dir, PifiErr *err);
 
 /* Encode one input (pair may be NULL). Text that is not valid UTF-8 fails

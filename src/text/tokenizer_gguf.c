@@ -400,9 +400,14 @@ int tokenizer_gguf_write_vocab(const char *path, const char *dir, PifiErr *err) 
     Vocab v;
     const char *model;
     if (vocab_open(&v, &g, &model, path, err)) return -1;
-    int rc = strcmp(model, "bert") ? pifi_errf(err, "%s: tokenizer.ggml.model \"%.64s\": only a bert vocabulary is "
-                                                    "written out as files (vocab.txt)", path, model)
-                                   : write_vocab_files(&v, dir, err);
+    int rc;
+    if (!strcmp(model, "bert")) {
+        rc = write_vocab_files(&v, dir, err);
+    } else { /* gpt2, llama: the GGUF's tokenizer.* metadata alone, as tokenizer.gguf */
+        char *p = pifi_path_join(dir, "tokenizer.gguf");
+        rc = p ? gguf_write_metadata(g, "tokenizer.", p, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        free(p);
+    }
     free(v.type);
     gguf_close(g);
     return rc;

@@ -533,14 +533,14 @@ int tokenizer_load(PifiTokenizer **out, const char *path, PifiErr *err) {
     int rc = -1;
     if (pifi_is_dir(path)) {
         dir = dup_str(path, err);
-        const char *names[] = {"tokenizer.json", "vocab.txt", "vocab.json"};
-        for (int k = 0; k < 3 && dir && !file; k++) {
+        const char *names[] = {"tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.gguf"};
+        for (int k = 0; k < 4 && dir && !file; k++) {
             char *f = pifi_path_join(dir, names[k]);
             if (f && pifi_file_exists(f)) file = f;
             else free(f);
         }
         if (dir && !file) {
-            pifi_errf(err, "%s: no tokenizer.json, vocab.txt or vocab.json in this directory", path);
+            pifi_errf(err, "%s: no tokenizer.json, vocab.txt, vocab.json or tokenizer.gguf in this directory", path);
             goto done;
         }
     } else {

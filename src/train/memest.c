@@ -26,10 +26,11 @@ static int load_shapes(const TrainOpts *o, int K, Shapes *s, PifiErr *err) {
     int rc = cp ? encoder_config_load(&s->enc, cp, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
     free(cp);
     if (rc) return -1;
+    if (method_llm_as_slm(o->method)) s->enc.L = 1, s->enc.dec_norm = 0; /* the LLM's embeddings and one layer */
     const EncoderConfig *c = &s->enc;
     int64_t C = c->C;
     s->slm_params = encoder_config_params(c) + encoder_config_pooler_params(c);
-    s->has_llm = method_has_llm(o->method) && o->llm;
+    s->has_llm = method_plugs_llm(o->method) && o->llm;
     int64_t D = C;
     s->llm_params = 0;
     if (s->has_llm) {

@@ -197,18 +197,11 @@ int runio_prepare(const char *run_dir, int overwrite, PifiErr *err) {
     return rc;
 }
 
-int runio_write_config(const char *run_dir, const char *slm_dir, const cJSON *pifi, PifiErr *err) {
-    cJSON *cfg = NULL;
+int runio_write_config(const char *run_dir, const Encoder *slm, const char *slm_dir, const cJSON *pifi,
+                       PifiErr *err) {
+    cJSON *cfg = encoder_config_json(slm, slm_dir, err); /* a GGUF SLM's as config.json */
+    if (!cfg) return -1;
     int rc;
-    if (pifi_has_suffix(slm_dir, ".gguf")) { /* a GGUF SLM: the run records its config as config.json */
-        cfg = encoder_gguf_config_json(slm_dir, err);
-        rc = cfg ? 0 : -1;
-    } else {
-        char *src = pifi_path_join(slm_dir, "config.json");
-        rc = src ? pifi_json_load(src, 1 << 20, &cfg, err) : -1;
-        free(src);
-    }
-    if (rc) return -1;
     cJSON_DeleteItemFromObjectCaseSensitive(cfg, "pifi");
     cJSON_AddItemToObject(cfg, "pifi", cJSON_Duplicate(pifi, 1));
     char *path = pifi_path_join(run_dir, "config.json");
@@ -455,7 +448,7 @@ int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err) {
     TrainOpts *o = &r->opts;
     if (runio_int8_record(p, cp, &r->int8, err)) goto fail;
     runio_resolve_llm(o, run_dir);
-    int has_llm = method_has_llm(o->method);
+    int has_llm = method_plugs_llm(o->method); /* llm-layer-only's layer is the run's own SLM */
     /* fp32 first: a trained or random layer's weights are written into it below */
     if (pifi_model_init(&r->model, run_dir, has_llm ? o->llm : NULL, o->layer, r->K, o->pooling, 1, PIFI_PREC_FP32, 0,
                         err))

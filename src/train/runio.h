@@ -38,8 +38,10 @@ int runio_bundle_layer(const TrainOpts *o, const char *run_dir, PifiErr *err);
 
 /* Create run_dir (refusing an existing one that holds a run unless overwrite). */
 int runio_prepare(const char *run_dir, int overwrite, PifiErr *err);
-/* config.json = the SLM's config + "pifi". */
-int runio_write_config(const char *run_dir, const char *slm_dir, const cJSON *pifi, PifiErr *err);
+/* config.json = the SLM's config (encoder_config_json of slm, loaded from
+ * slm_dir) + "pifi". */
+int runio_write_config(const char *run_dir, const Encoder *slm, const char *slm_dir, const cJSON *pifi,
+                       PifiErr *err);
 int runio_copy_tokenizer(const char *slm_dir, const char *run_dir, PifiErr *err);
 
 /* model.safetensors of the current weights. */

@@ -13,7 +13,7 @@
 
 #include "pifi/compute.h"
 
-static const char *const POOLING[] = {"cls", "mean", "last", NULL};         /* PifiPooling */
+static const char *const POOLING[] = {"cls", "mean", "last", "auto", NULL}; /* PifiPooling */
 static const char *const OPTIMIZER[] = {"adam", "adamw", NULL};              /* OptimKind */
 static const char *const SCHEDULE[] = {"constant", "linear", "cosine", NULL}; /* SchedKind */
 static const char *const PRECISION[] = {"fp32", "bf16", "auto", NULL};       /* PifiPrecision; auto resolved */
@@ -30,8 +30,9 @@ static int parse_precision(const char *s, int *v) {
 
 const TrainOption TRAIN_OPTIONS[] = {
     /* ---- model */
-    {.flag = "pooling", .key = "pooling", .type = TOPT_ENUM, .off = F(pooling), .choices = POOLING,
-     .help = "how the SLM's tokens become one vector", .group = TOPT_G_MODEL, .flags = TOPT_TOP},
+    {.flag = "pooling", .key = "pooling", .type = TOPT_ENUM, .off = F(pooling), .choices = POOLING, .def = POOL_AUTO,
+     .help = "how the SLM's tokens become one vector (auto: the\nfamily's: cls, a decoder's last real token)",
+     .group = TOPT_G_MODEL, .flags = TOPT_TOP},
     {.flag = "lora-r", .key = "lora_r", .type = TOPT_INT, .off = F(lora_r), .lo = 1, .hi = 4096, .def = 8,
      .metavar = "R", .help = "LoRA's rank (--method lora)", .group = TOPT_G_MODEL, .flags = TOPT_LORA},
     {.flag = "lora-alpha", .key = "lora_alpha", .type = TOPT_FLOAT, .off = F(lora_alpha), .lo = 1e-6, .hi = 1e6,

@@ -325,7 +325,7 @@ static int run_start(TrainRun *r, PifiErr *err) {
                 llm_layer_weights_sha256(&t->model.llm, hex); /* before any training step */
                 cJSON_AddStringToObject(pj, "llm_layer_sha256", hex);
             }
-            e = runio_write_config(o->out, o->slm, pj, err);
+            e = runio_write_config(o->out, &t->model.slm, o->slm, pj, err);
             cJSON_Delete(pj);
         }
         if (!e) e = runio_copy_tokenizer(o->slm, o->out, err);
@@ -626,6 +626,9 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
     static const TrainCallbacks quiet = {0};
     memset(res, 0, sizeof *res);
     res->best_valid = res->test_accuracy = res->test_macro_f1 = res->test_mcc = -1;
+    TrainOpts ro = *o; /* with what the options leave to the models settled */
+    if (train_opts_resolve(&ro, err)) return -1;
+    o = &ro;
     TrainRun r;
     memset(&r, 0, sizeof r);
     r.o = o, r.splits = splits, r.data = data, r.resume = resume, r.cb = cb ? cb : &quiet, r.res = res;

@@ -9,9 +9,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/path.h"
+#include "pifi/fileio.h"
 #include "core/rng.h"
+#include "models/encoders/encoder_family.h"
 #include "models/decoders/llm_layer_internal.h"
 #include "train/loss.h"
+
+int train_opts_resolve(TrainOpts *o, PifiErr *err) {
+    if (method_llm_as_slm(o->method)) {
+        if (!o->llm) return pifi_errf(err, "method %s needs an LLM: --llm PATH --layer N", method_name(o->method));
+        if (o->slm && strcmp(o->slm, o->llm) != 0)
+            return pifi_errf(err, "method %s has no SLM (the LLM's own embeddings feed its layer): give no --slm",
+                             method_name(o->method));
+        o->slm = o->llm;
+    }
+    if (o->pooling != POOL_AUTO) return 0;
+    if (!o->slm) return pifi_errf(err, "no SLM to pool");
+    char *cp = pifi_has_suffix(o->slm, ".gguf") ? strdup(o->slm) : pifi_path_join(o->slm, "config.json");
+    EncoderConfig c;
+    int rc = cp ? encoder_config_load(&c, cp, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    free(cp);
+    if (rc) return -1;
+    o->pooling = (PifiPooling)c.family->default_pooling;
+    return 0;
+}
 
 /* ------------------------------------------------------------------------ */
 /* trainable tensors */
@@ -106,9 +128,12 @@ int trainer_setup(Trainer *t, const TrainOpts *o, int K, PifiErr *err) {
                          method_name(o->method));
     /* a frozen real layer loads straight into bf16 in bf16 precision (never all in fp32);
      * pifi-random's is written first (fp32), then frozen by pifi_model_set_precision */
-    int llm_frozen = o->method != METHOD_PIFI_UNFROZEN;
-    if (pifi_model_init(&t->model, o->slm, has_llm ? o->llm : NULL, o->layer, K, o->pooling, 1, o->precision,
-                        llm_frozen && o->method != METHOD_PIFI_RANDOM, err))
+    int llm_frozen = o->method != METHOD_PIFI_UNFROZEN, plugs = method_plugs_llm(o->method);
+    if (method_llm_as_slm(o->method) ? pifi_model_init_llm_layer_only(&t->model, o->llm, o->layer, K, o->pooling,
+                                                                     o->precision, err)
+                                     : pifi_model_init(&t->model, o->slm, plugs ? o->llm : NULL, o->layer, K,
+                                                       o->pooling, 1, o->precision,
+                                                       llm_frozen && o->method != METHOD_PIFI_RANDOM, err))
         goto fail;
     PifiModel *m = &t->model;
     m->head_dropout = o->head_dropout;
@@ -120,7 +145,7 @@ int trainer_setup(Trainer *t, const TrainOpts *o, int K, PifiErr *err) {
         goto fail;
 
     /* trainable tensors, in the order of the gradient arena */
-    t->enc_trainable = o->method != METHOD_LORA;
+    t->enc_trainable = o->method != METHOD_LORA && !method_llm_as_slm(o->method); /* llm-layer-only: frozen */
     if (t->enc_trainable && register_encoder(t, err)) goto fail;
     if (o->method == METHOD_LORA) {
         int64_t n = encoder_lora_param_count(&m->slm);

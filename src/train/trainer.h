@@ -60,6 +60,13 @@ typedef struct {
 /* Every option its default (train_options.c: the table's, layer -1, method pifi). */
 void train_opts_default(TrainOpts *o);
 
+/* What the options leave to the models, settled before a run starts (and
+ * so recorded in its config.json): llm-layer-only's SLM is its LLM (o->slm
+ * = o->llm; another --slm is refused), pooling auto becomes the SLM
+ * family's default (EncoderFamily.default_pooling: a decoder's last real
+ * token, the encoders' cls). */
+int train_opts_resolve(TrainOpts *o, PifiErr *err);
+
 /* Everything of a run in memory. */
 typedef struct {
     TrainOpts o;

@@ -98,10 +98,12 @@ head -c 60000 "$G" > gguf_truncated.gguf
 # one tensor of ggml type 99
 { printf 'GGUF'; u32 3; u64 1; u64 0; gstr w; u32 1; u64 32; u32 99; u64 0; zeros 32; } \
   > gguf_unknown_type.gguf
-# encoders and tokenizers from GGUF: an LLM given as the SLM, an unknown
+# encoders and tokenizers from GGUF: a model of no family (stories260K's
+# general.architecture "llama" -> "mamba"), an unknown
 # tokenizer.ggml.model ("bert" -> "bart"), a bert model missing a tensor
 E=$FIX/gguf_encoder/tiny_f32.gguf
-cp "$STORIES" gguf_not_encoder.gguf
+at=$(grep -obUa 'general.architecture' "$STORIES" | head -1 | cut -d: -f1)
+cp "$STORIES" gguf_not_encoder.gguf; patch gguf_not_encoder.gguf $((at + 20 + 4 + 8)) 'mamba'
 at=$(grep -obUa 'tokenizer.ggml.model' "$E" | head -1 | cut -d: -f1)
 cp "$E" gguf_tok_model.gguf; patch gguf_tok_model.gguf $((at + 20 + 4 + 8)) 'bart'
 at=$(grep -obUa 'blk.1.ffn_down.weight' "$E" | head -1 | cut -d: -f1)

@@ -176,7 +176,8 @@ int llm_layer_forward_seq(LlmLayer *l, float *out, const float *x, const int32_t
     if (l->train) return llm_layer_forward_seq_train(l, out, x, mask, B, T, causal, err);
     int D = c->D, HD = c->HD, NH = c->NH, NKV = c->NKV, KC = NKV * HD, QC = NH * HD, FF = c->FF;
     size_t N = (size_t)B * T;
-    size_t need = N * (D + QC + 2 * KC + QC) + (size_t)B * NH * T * T + 3 * N * D + 3 * N * FF + HD / 2;
+    size_t need = N * (D + QC + 2 * KC + QC) + (size_t)B * NH * T * T + 3 * N * D + 3 * N * FF + HD / 2 +
+                  (l->lora ? N * l->lora->r : 0);
     float *ws = workspace(l, need, err);
     if (!ws) return -1;
     float *n = ws;                       /* (B, T, D) */
@@ -191,6 +192,11 @@ int llm_layer_forward_seq(LlmLayer *l, float *out, const float *x, const int32_t
     linear_forward(l->cx, q, n, LLM_W(l, wq, sq), p->bq, (int)N, D, QC);
     linear_forward(l->cx, k, n, LLM_W(l, wk, sk), p->bk, (int)N, D, KC);
     linear_forward(l->cx, v, n, LLM_W(l, wv, sv), p->bv, (int)N, D, KC);
+    if (l->lora) { /* eval: no dropout; u after the tail's scratch (3 N D + 3 N FF) */
+        float *u = tail + 3 * N * D + 3 * N * FF;
+        llm_lora_forward(l->lora, 0, q, QC, n, u, NULL, 0.0f, B, T, D);
+        llm_lora_forward(l->lora, 1, v, KC, n, u, NULL, 0.0f, B, T, D);
+    }
     RopeParams rp = {c->rope_type, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
                      c->rope_orig_max_pos};
     if (c->has_rope_freqs) rp.type = ROPE_DEFAULT;

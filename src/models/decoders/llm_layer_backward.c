@@ -53,10 +53,20 @@ typedef struct {
     float *dq, *dy;            /* (N, QC) (dq: sequence mode only) */
     float *dk, *dv;            /* (N, KC) (dk: sequence mode only) */
     float *datt;               /* (B, NH, T, T) sequence mode only */
+    /* LoRA (sequence mode, l->lora set): saved, then scratch */
+    float *lora_uq, *lora_uv;  /* (N, r) the adapters' inputs times A^T */
+    float *lora_x;             /* (N, D) the dropped input (dropout > 0) */
+    float *lora_du;            /* (N, r) */
 } LlmActs;
 
+/* LoRA's rank and dropout in a sequence forward of l (0: none). */
+static int lora_r(const LlmLayer *l, int seq) { return seq && l->lora ? l->lora->r : 0; }
+static float lora_p(const LlmLayer *l, int seq) { return seq && l->lora ? l->lora->dropout : 0.0f; }
+
 /* Lay the arena out from base (NULL: only count). Returns its size in floats. */
-static size_t acts_point(const LlmConfig *c, int B, int T, int seq, float *base, LlmActs *a) {
+static size_t acts_point(const LlmLayer *l, int B, int T, int seq, float *base, LlmActs *a) {
+    const LlmConfig *c = &l->cfg;
+    size_t r = (size_t)lora_r(l, seq);
     size_t N = (size_t)B * T, D = c->D, FF = c->FF, QC = (size_t)c->NH * c->HD,
            KC = (size_t)c->NKV * c->HD, TT = seq ? (size_t)B * c->NH * T * T : 0;
     size_t off = 0;
@@ -96,6 +106,10 @@ static size_t acts_point(const LlmConfig *c, int B, int T, int seq, float *base,
     TAKE(dk, seq ? N * KC : 0);
     TAKE(dv, N * KC);
     TAKE(datt, TT);
+    TAKE(lora_uq, N * r);
+    TAKE(lora_uv, N * r);
+    TAKE(lora_x, lora_p(l, seq) > 0.0f ? N * D : 0);
+    TAKE(lora_du, N * r);
 #undef TAKE
     return off;
 }
@@ -109,7 +123,7 @@ static int acts_get(LlmLayer *l, int B, int T, int seq, LlmActs *a, PifiErr *err
     if (approx > (double)(SIZE_MAX / 8))
         return pifi_errk(err, PIFI_ERR_RUNTIME, "LLM layer %d: training workspace for B=%d T=%d is too large",
                          l->layer, B, T);
-    size_t need = acts_point(&l->cfg, B, T, seq, NULL, a);
+    size_t need = acts_point(l, B, T, seq, NULL, a);
     if (need > l->ws_size) {
         free(l->ws);
         l->ws = pifi_malloc(need * sizeof(float), err);
@@ -117,7 +131,7 @@ static int acts_get(LlmLayer *l, int B, int T, int seq, LlmActs *a, PifiErr *err
         l->saved = 0;
         if (!l->ws) return -1;
     }
-    acts_point(&l->cfg, B, T, seq, l->ws, a);
+    acts_point(l, B, T, seq, l->ws, a);
     return 0;
 }
 
@@ -192,6 +206,10 @@ int llm_layer_forward_seq_train(LlmLayer *l, float *out, const float *x, const i
     linear_forward(l->cx, a.q, a.n, LLM_W(l, wq, sq), p->bq, (int)N, D, QC);
     linear_forward(l->cx, a.k, a.n, LLM_W(l, wk, sk), p->bk, (int)N, D, KC);
     linear_forward(l->cx, a.v, a.n, LLM_W(l, wv, sv), p->bv, (int)N, D, KC);
+    if (l->lora) {
+        llm_lora_forward(l->lora, 0, a.q, QC, a.n, a.lora_uq, a.lora_x, l->lora->dropout, B, T, D);
+        llm_lora_forward(l->lora, 1, a.v, KC, a.n, a.lora_uv, a.lora_x, l->lora->dropout, B, T, D);
+    }
     RopeParams rp = {c->rope_type, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
                      c->rope_orig_max_pos};
     if (c->has_rope_freqs) rp.type = ROPE_DEFAULT;
@@ -279,7 +297,7 @@ int llm_layer_backward_pooled(LlmLayer *l, float *dx, const float *dout, LlmLaye
     const LlmConfig *c = &l->cfg;
     int B = l->saved_B, D = c->D, HD = c->HD, NH = c->NH, NKV = c->NKV, KC = NKV * HD, QC = NH * HD;
     LlmActs a;
-    acts_point(c, B, 1, 0, l->ws, &a);
+    acts_point(l, B, 1, 0, l->ws, &a);
     tail_backward(l, &a, dout, grads, B);
     /* y = expand_gqa(v): each KV head's gradient sums its query heads' */
     int group = NH / NKV;
@@ -303,7 +321,7 @@ int llm_layer_backward_seq(LlmLayer *l, float *dx, const float *dout, LlmLayerPa
     int B = l->saved_B, T = l->saved_T, D = c->D, HD = c->HD, NH = c->NH, NKV = c->NKV;
     int KC = NKV * HD, QC = NH * HD, N = B * T;
     LlmActs a;
-    acts_point(c, B, T, 1, l->ws, &a);
+    acts_point(l, B, T, 1, l->ws, &a);
     tail_backward(l, &a, dout, grads, N);
     zero(a.dq, (size_t)N * QC);
     zero(a.dk, (size_t)N * KC);
@@ -316,6 +334,11 @@ int llm_layer_backward_seq(LlmLayer *l, float *dx, const float *dout, LlmLayerPa
     linear_backward(l->cx, a.dn, GRAD(wq), GRAD(bq), a.dq, a.n, LLM_W(l, wq, sq), N, D, QC);
     linear_backward(l->cx, a.dn, GRAD(wk), GRAD(bk), a.dk, a.n, LLM_W(l, wk, sk), N, D, KC);
     linear_backward(l->cx, a.dn, GRAD(wv), GRAD(bv), a.dv, a.n, LLM_W(l, wv, sv), N, D, KC);
+    if (l->lora) {
+        float p = l->lora->dropout;
+        llm_lora_backward(l->lora, 0, a.dq, QC, a.n, a.lora_uq, a.lora_du, a.lora_x, a.dn, p, B, T, D);
+        llm_lora_backward(l->lora, 1, a.dv, KC, a.n, a.lora_uv, a.lora_du, a.lora_x, a.dn, p, B, T, D);
+    }
     head_backward(l, &a, dx, grads, N);
     return 0;
 }

@@ -45,6 +45,18 @@ int llm_layer_forward_pooled_train(LlmLayer *l, float *out, const float *x, int 
 int llm_layer_forward_seq_train(LlmLayer *l, float *out, const float *x, const int32_t *mask, int B, int T,
                                 int causal, PifiErr *err);
 
+/* LoRA's branch of q_proj (v = 0) or v_proj (v = 1) (llm_layer_lora.c):
+ * y (N, cols) += scale (drop(n) A^T) B^T for the layer's normed input n
+ * (N = B T rows, D wide), saving u (N, r) = drop(n) A^T; xd (N, D) scratch
+ * for the dropped input when p > 0 (the dropout in effect: 0 in eval). */
+void llm_lora_forward(const LlmLora *lo, int v, float *y, int cols, const float *n, float *u, float *xd, float p,
+                      int B, int T, int D);
+/* Its backward from dy (N, cols): the adapters' gradients (lo's g* fields,
+ * NULL: skipped) ACCUMULATED, dn (N, D) += the branch's share of dL/dn; du
+ * (N, r) and xd (N, D) scratch. */
+void llm_lora_backward(const LlmLora *lo, int v, const float *dy, int cols, const float *n, const float *u,
+                       float *du, float *xd, float *dn, float p, int B, int T, int D);
+
 /* One tensor's values as a checkpoint holds them (shape: its spec's; checked
  * by the loader): dtype and data (any alignment), and for an int8 matrix
  * its F32 scales, one per row, checked positive and finite. */

@@ -117,6 +117,14 @@ int llm_gguf_config(LlmConfig *c, const GgufFile *g, PifiErr *err) {
     return 0;
 }
 
+/* The GGUF name of a tensor outside the layers (the decoder family's SLM
+ * reads them), NULL if none. */
+static const char *gguf_model_name_of(const char *hf) {
+    if (strcmp(hf, "model.embed_tokens.weight") == 0) return "token_embd.weight";
+    if (strcmp(hf, "model.norm.weight") == 0) return "output_norm.weight";
+    return NULL;
+}
+
 /* "model.layers.<k>.<rest>" -> k and rest; 0 when name is not a layer's. */
 static int split_layer_name(const char *name, int *k, const char **rest) {
     int pos = 0;
@@ -129,12 +137,13 @@ int llm_gguf_tensor(const GgufFile *g, const LlmConfig *c, const char *name, int
                     LlmTensorView *v, PifiErr *err) {
     int k = 0;
     const char *hf = NULL, *gn = split_layer_name(name, &k, &hf) ? gguf_name_of(c, hf) : NULL;
+    char gname[160];
+    if (gn) snprintf(gname, sizeof gname, "blk.%d.%s", k, gn);
+    else if ((gn = gguf_model_name_of(name))) snprintf(gname, sizeof gname, "%s", gn);
     if (!gn) {
         if (!shape) return 1;
         return pifi_errf(err, "%s: no GGUF name for '%s'", gguf_path(g), hf ? hf : name);
     }
-    char gname[160];
-    snprintf(gname, sizeof gname, "blk.%d.%s", k, gn);
     const GgufTensor *t;
     if (!shape) {
         if (gguf_find_tensor(g, gname, &t)) return 1;

@@ -6,13 +6,30 @@
 #include <string.h>
 
 #include "core/path.h"
+#include "models/decoders/llm_arch.h"
+#include "models/decoders/llm_source.h"
+#include "models/encoders/decoder_internal.h"
 #include "models/encoders/encoder_family.h"
 #include "models/encoders/encoder_gguf.h"
 #include "pifi/fileio.h"
+#include "pifi/gguf.h"
+
+/* A GGUF file's config by its general.architecture: a decoder's (one of
+ * llm_arch.c's: the decoder family, decoder_config.c) or llama.cpp's bert
+ * layout (encoder_gguf.c, which names what else it finds). */
+static int gguf_config(EncoderConfig *cfg, const char *path, PifiErr *err) {
+    GgufFile *g;
+    if (gguf_open(&g, path, err)) return -1;
+    const char *arch;
+    PifiErr ignore = {0};
+    int dec = gguf_get_str(g, "general.architecture", &arch, NULL, &ignore) == 0 && llm_arch_by_gguf(arch);
+    gguf_close(g);
+    return dec ? decoder_gguf_config(cfg, path, err) : encoder_gguf_config(cfg, path, err);
+}
 
 int encoder_config_load(EncoderConfig *cfg, const char *path, PifiErr *err) {
     memset(cfg, 0, sizeof *cfg);
-    if (pifi_has_suffix(path, ".gguf")) return encoder_gguf_config(cfg, path, err);
+    if (pifi_has_suffix(path, ".gguf")) return gguf_config(cfg, path, err);
     cJSON *root;
     if (pifi_json_load(path, 1 << 20, &root, err)) return -1;
     int rc = -1;
@@ -60,9 +77,9 @@ void encoder_config_int8(const EncoderConfig *c, unsigned parts, int64_t *n8, in
 int encoder_load(Encoder *m, const char *dir, struct PifiCompute *cx, PifiErr *err) {
     memset(m, 0, sizeof *m);
     m->cx = cx;
-    if (pifi_has_suffix(dir, ".gguf")) { /* a GGUF file (encoder_gguf.c) */
-        if (encoder_gguf_config(&m->cfg, dir, err)) return -1;
-        if (encoder_gguf_load(m, dir, err)) {
+    if (pifi_has_suffix(dir, ".gguf")) { /* a GGUF file (encoder_gguf.c, or a decoder's) */
+        if (gguf_config(&m->cfg, dir, err)) return -1;
+        if (m->cfg.family == &ENCODER_FAMILY_DECODER ? decoder_load(m, dir, err) : encoder_gguf_load(m, dir, err)) {
             encoder_free(m);
             return -1;
         }
@@ -78,6 +95,48 @@ int encoder_load(Encoder *m, const char *dir, struct PifiCompute *cx, PifiErr *e
         return -1;
     }
     return 0;
+}
+
+int encoder_load_llm_layer(Encoder *m, const char *path, int layer, struct PifiCompute *cx, PifiErr *err) {
+    memset(m, 0, sizeof *m);
+    m->cx = cx;
+    int rc;
+    if (pifi_has_suffix(path, ".gguf")) {
+        rc = gguf_config(&m->cfg, path, err);
+    } else {
+        char *cp = pifi_path_join(path, "config.json");
+        rc = cp ? encoder_config_load(&m->cfg, cp, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        free(cp);
+    }
+    if (rc) return -1;
+    EncoderConfig *c = &m->cfg;
+    if (c->family != &ENCODER_FAMILY_DECODER)
+        return pifi_errf(err, "%s: a %s model, not a decoder-only LLM (llama, qwen2): no layer of it stands alone",
+                         path, c->model_type);
+    int k;
+    if (llm_resolve_layer(layer, c->dec.num_layers, path, &k, err)) return -1;
+    c->dec_first = k, c->L = 1, c->dec_norm = 0;
+    if (decoder_load(m, path, err)) {
+        encoder_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+cJSON *encoder_config_json(const Encoder *m, const char *path, PifiErr *err) {
+    const EncoderConfig *c = &m->cfg;
+    if (c->family == &ENCODER_FAMILY_DECODER && (pifi_has_suffix(path, ".gguf") || c->dec_first || !c->dec_norm)) {
+        cJSON *o = decoder_config_json(c);
+        if (!o) pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        return o;
+    }
+    if (pifi_has_suffix(path, ".gguf")) return encoder_gguf_config_json(path, err);
+    cJSON *cfg = NULL;
+    char *src = pifi_path_join(path, "config.json");
+    if (!src) pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    else if (pifi_json_load(src, 1 << 20, &cfg, err)) cfg = NULL;
+    free(src);
+    return cfg;
 }
 
 void encoder_free(Encoder *m) {

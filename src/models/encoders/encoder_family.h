@@ -22,6 +22,8 @@ typedef struct EncoderFamily {
     const char *const *model_types;  /* the config.json model_type values it reads, NULL-terminated */
     const char *checked;             /* how its numbers are checked, one line (`pifi info --models`,
                                         docs/models.md): against transformers on what, real weights */
+    int default_pooling;             /* the PifiPooling (pifi_model.h) of a run that names none
+                                        (0: cls; the decoder family: last) */
 
     /* config.json (root, already checked for duplicate keys; cfg zeroed, its
      * family and model_type set) into cfg, validated */
@@ -73,5 +75,6 @@ void encoder_family_supported(char *buf, size_t n);
 extern const EncoderFamily ENCODER_FAMILY_BERT;  /* bert_family.c */
 extern const EncoderFamily ENCODER_FAMILY_MPNET; /* mpnet_family.c */
 extern const EncoderFamily ENCODER_FAMILY_DEBERTA; /* deberta_family.c */
+extern const EncoderFamily ENCODER_FAMILY_DECODER; /* decoder_family.c */
 
 #endif

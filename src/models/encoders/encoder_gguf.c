@@ -69,8 +69,8 @@ static int config_from(EncoderConfig *cfg, const GgufFile *g, PifiErr *err) {
     memset(cfg, 0, sizeof *cfg);
     if (gguf_get_str(g, "general.architecture", &arch, NULL, err)) return -1;
     if (strcmp(arch, "bert"))
-        return pifi_errf(err, "%s: general.architecture \"%.64s\" is not an encoder pifi reads from GGUF (supported: bert)",
-                         path, arch);
+        return pifi_errf(err, "%s: general.architecture \"%.64s\" is not a small model pifi reads from GGUF "
+                              "(supported: bert; decoders: llama, qwen2)", path, arch);
     cfg->family = &ENCODER_FAMILY_BERT;
     snprintf(cfg->model_type, sizeof cfg->model_type, "bert");
     cfg->arch = ENC_BERT;
