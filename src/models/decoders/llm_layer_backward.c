@@ -4,7 +4,8 @@
  * frozen layer) and, optionally, the weight gradients (pifi-unfrozen).
  *
  * The forward, as in llm_layer.c (x (N, D), N = B*T rows):
- *   n = rms(x) [rstd1];  v = Wv n + bv;  [seq: q = rope(Wq n + bq), k = rope(Wk n + bk)]
+ *   n = rms(x) [rstd1];  v = Wv n + bv;  [seq: q = rope(Wq n + bq), k = rope(Wk n + bk);
+ *     Gemma3: q = rope(rms_head(qp)), qp = Wq n [rstd_q], the same for k]
  *   y = attention(q, k, v) [att]  (pooled: y = expand_gqa(v))
  *   ap = Wo y + bo;  h = x + [Gemma2: rms(ap) [rstd_ap]] ap
  *   n2 = rms(h) [rstd2];  gate = Wg n2;  up = Wu n2;  ga = act(gate);  g = ga * up
@@ -20,6 +21,7 @@
 #include "kernels/glu.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
+#include "models/decoders/llm_arch.h"
 #include "models/decoders/llm_layer_internal.h"
 
 /* ------------------------------------------------------------------------ */
@@ -32,6 +34,8 @@ typedef struct {
     float *n;        /* (N, D) */
     float *q;        /* (N, QC) after RoPE, sequence mode only */
     float *k;        /* (N, KC) after RoPE, sequence mode only */
+    float *qp, *kp;  /* (N, QC), (N, KC) before the q/k norms, Gemma3 sequence mode only */
+    float *rstd_q, *rstd_k; /* (N, NH), (N, NKV) of those norms */
     float *v;        /* (N, KC) */
     float *y;        /* (N, QC) attention output */
     float *att;      /* (B, NH, T, T) probabilities, sequence mode only */
@@ -53,12 +57,14 @@ typedef struct {
     float *dq, *dy;            /* (N, QC) (dq: sequence mode only) */
     float *dk, *dv;            /* (N, KC) (dk: sequence mode only) */
     float *datt;               /* (B, NH, T, T) sequence mode only */
+    float *dqp, *dkp;          /* (N, QC), (N, KC) before the q/k norms, Gemma3 sequence mode only */
 } LlmActs;
 
 /* Lay the arena out from base (NULL: only count). Returns its size in floats. */
 static size_t acts_point(const LlmConfig *c, int B, int T, int seq, float *base, LlmActs *a) {
     size_t N = (size_t)B * T, D = c->D, FF = c->FF, QC = (size_t)c->NH * c->HD,
            KC = (size_t)c->NKV * c->HD, TT = seq ? (size_t)B * c->NH * T * T : 0;
+    int qkn = seq && LLM_ARCH_HAS(c, LLM_ARCH_QK_NORM);
     size_t off = 0;
 #define TAKE(field, count)                                \
     do {                                                  \
@@ -70,6 +76,10 @@ static size_t acts_point(const LlmConfig *c, int B, int T, int seq, float *base,
     TAKE(n, N * D);
     TAKE(q, seq ? N * QC : 0);
     TAKE(k, seq ? N * KC : 0);
+    TAKE(qp, qkn ? N * QC : 0);
+    TAKE(kp, qkn ? N * KC : 0);
+    TAKE(rstd_q, qkn ? N * c->NH : 0);
+    TAKE(rstd_k, qkn ? N * c->NKV : 0);
     TAKE(v, N * KC);
     TAKE(y, N * QC);
     TAKE(att, TT);
@@ -96,6 +106,8 @@ static size_t acts_point(const LlmConfig *c, int B, int T, int seq, float *base,
     TAKE(dk, seq ? N * KC : 0);
     TAKE(dv, N * KC);
     TAKE(datt, TT);
+    TAKE(dqp, qkn ? N * QC : 0);
+    TAKE(dkp, qkn ? N * KC : 0);
 #undef TAKE
     return off;
 }
@@ -189,15 +201,17 @@ int llm_layer_forward_seq_train(LlmLayer *l, float *out, const float *x, const i
     size_t N = (size_t)B * T;
     memcpy(a.x, x, N * D * sizeof(float));
     rmsnorm_forward(a.n, a.rstd1, a.x, p->norm_attn, c->norm_offset, (int)N, D, c->rms_eps);
-    linear_forward(l->cx, a.q, a.n, LLM_W(l, wq, sq), p->bq, (int)N, D, QC);
-    linear_forward(l->cx, a.k, a.n, LLM_W(l, wk, sk), p->bk, (int)N, D, KC);
+    if (p->q_norm) {
+        linear_forward(l->cx, a.qp, a.n, LLM_W(l, wq, sq), p->bq, (int)N, D, QC);
+        linear_forward(l->cx, a.kp, a.n, LLM_W(l, wk, sk), p->bk, (int)N, D, KC);
+        rmsnorm_forward(a.q, a.rstd_q, a.qp, p->q_norm, c->norm_offset, (int)N * NH, HD, c->rms_eps);
+        rmsnorm_forward(a.k, a.rstd_k, a.kp, p->k_norm, c->norm_offset, (int)N * NKV, HD, c->rms_eps);
+    } else {
+        linear_forward(l->cx, a.q, a.n, LLM_W(l, wq, sq), p->bq, (int)N, D, QC);
+        linear_forward(l->cx, a.k, a.n, LLM_W(l, wk, sk), p->bk, (int)N, D, KC);
+    }
     linear_forward(l->cx, a.v, a.n, LLM_W(l, wv, sv), p->bv, (int)N, D, KC);
-    RopeParams rp = {c->rope_type, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
-                     c->rope_orig_max_pos};
-    if (c->has_rope_freqs) rp.type = ROPE_DEFAULT;
-    rope_inv_freq(a.inv_freq, &rp, HD);
-    if (c->has_rope_freqs)
-        for (int i = 0; i < HD / 2; i++) a.inv_freq[i] /= c->rope_freqs[i];
+    llm_config_layer_inv_freq(c, l->layer, a.inv_freq);
     rope_forward(a.q, NULL, a.inv_freq, B, T, NH, HD);
     rope_forward(a.k, NULL, a.inv_freq, B, T, NKV, HD);
     GqaParams gp = {NH, NKV, HD, c->attn_scale, c->softcap, causal};
@@ -312,9 +326,18 @@ int llm_layer_backward_seq(LlmLayer *l, float *dx, const float *dout, LlmLayerPa
     attention_gqa_backward(a.dq, a.dk, a.dv, a.datt, a.dy, a.q, a.k, a.v, a.att, B, T, &gp);
     rope_backward(a.dq, NULL, a.inv_freq, B, T, NH, HD);
     rope_backward(a.dk, NULL, a.inv_freq, B, T, NKV, HD);
+    const float *dqp = a.dq, *dkp = a.dk; /* dL/d(Wq n + bq), dL/d(Wk n + bk) */
+    if (l->p.q_norm) {
+        zero(a.dqp, (size_t)N * QC);
+        zero(a.dkp, (size_t)N * KC);
+        rmsnorm_backward(a.dqp, GRAD(q_norm), a.dq, a.qp, l->p.q_norm, c->norm_offset, a.rstd_q, N * NH, HD);
+        rmsnorm_backward(a.dkp, GRAD(k_norm), a.dk, a.kp, l->p.k_norm, c->norm_offset, a.rstd_k, N * NKV, HD);
+        dqp = a.dqp;
+        dkp = a.dkp;
+    }
     zero(a.dn, (size_t)N * D);
-    linear_backward(l->cx, a.dn, GRAD(wq), GRAD(bq), a.dq, a.n, LLM_W(l, wq, sq), N, D, QC);
-    linear_backward(l->cx, a.dn, GRAD(wk), GRAD(bk), a.dk, a.n, LLM_W(l, wk, sk), N, D, KC);
+    linear_backward(l->cx, a.dn, GRAD(wq), GRAD(bq), dqp, a.n, LLM_W(l, wq, sq), N, D, QC);
+    linear_backward(l->cx, a.dn, GRAD(wk), GRAD(bk), dkp, a.n, LLM_W(l, wk, sk), N, D, KC);
     linear_backward(l->cx, a.dn, GRAD(wv), GRAD(bv), a.dv, a.n, LLM_W(l, wv, sv), N, D, KC);
     head_backward(l, &a, dx, grads, N);
     return 0;
@@ -331,13 +354,14 @@ static const size_t PARAM_FIELDS[] = {
     offsetof(LlmLayerParams, bq),        offsetof(LlmLayerParams, bk),
     offsetof(LlmLayerParams, bv),        offsetof(LlmLayerParams, bo),
     offsetof(LlmLayerParams, wgate),     offsetof(LlmLayerParams, wup),
-    offsetof(LlmLayerParams, wdown),
+    offsetof(LlmLayerParams, wdown),     offsetof(LlmLayerParams, q_norm),
+    offsetof(LlmLayerParams, k_norm),
 };
 
 int64_t llm_layer_trainable_count(const LlmLayer *l) {
     LlmLayerParams dummy;
-    LlmTensorSpec specs[16];
-    int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, 16);
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
+    int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, LLM_LAYER_MAX_SPECS);
     int64_t total = 0;
     for (int i = 0; i < n; i++) total += specs[i].shape[0] * (specs[i].ndim == 2 ? specs[i].shape[1] : 1);
     return total;
