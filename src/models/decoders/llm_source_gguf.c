@@ -104,7 +104,7 @@ int llm_gguf_config(LlmConfig *c, const GgufFile *g, PifiErr *err) {
         return pifi_errf(err, "%s: unsupported GGUF architecture \"%s\" (supported: %s)", gguf_path(g), arch, list);
     }
     c->arch = ai->arch;
-    snprintf(c->model_type, sizeof c->model_type, "%s", arch);
+    snprintf(c->model_type, sizeof c->model_type, "%s", ai->model_type); /* config.json's name (gemma3_text) */
     if (get_u32_key(g, arch, "embedding_length", 1, 0, &c->D, err) ||
         get_u32_key(g, arch, "feed_forward_length", 1, 0, &c->FF, err) ||
         get_u32_key(g, arch, "block_count", 1, 0, &c->num_layers, err) ||
