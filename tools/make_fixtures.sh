@@ -55,6 +55,12 @@ gguf_args=()
 "$PY" tools/oracle_gguf_encoder.py --fixtures --minilm "$minilm" --data "$DATA" --out-root "$FIX" "${gguf_args[@]}"
 "$PY" tools/oracle_gguf_encoder.py --fuzz-seeds fuzz/corpus/gguf_encoder
 "$PY" tools/oracle_pifi.py --out "$FIX/pifi"
+# Gemma3 layers; the real Gemma-3-270M part only where the opt-in file is
+# (scripts/get-models.sh --gemma3), else its fixture is left as it is
+gemma3=${PIFI_MODELS:-$PWD/models}/gemma-3-270m-Q4_K_M.gguf
+gemma3_args=()
+[[ -f $gemma3 ]] && gemma3_args+=(--real "$gemma3" --out-real "$FIX/pifi/gemma3_real")
+"$PY" tools/oracle_gemma3.py --out "$FIX/pifi" "${gemma3_args[@]}"
 "$PY" tools/oracle_train.py --out "$FIX/train"
 # sacreBLEU's BLEU and chrF on perturbed Multi30K
 "$PY" tools/oracle_mt.py --data "$DATA" --out "$FIX/mt"
