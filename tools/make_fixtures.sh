@@ -60,7 +60,7 @@ gguf_args=()
 gemma3=${PIFI_MODELS:-$PWD/models}/gemma-3-270m-Q4_K_M.gguf
 gemma3_args=()
 [[ -f $gemma3 ]] && gemma3_args+=(--real "$gemma3" --out-real "$FIX/pifi/gemma3_real")
-"$PY" tools/oracle_gemma3.py --out "$FIX/pifi" "${gemma3_args[@]}"
+"$PY" tools/oracle_gemma3.py --out "$FIX/pifi" "${gemma3_args[@]}" --fuzz-seed fuzz/corpus/llm_gguf/gemma3.gguf
 "$PY" tools/oracle_train.py --out "$FIX/train"
 # sacreBLEU's BLEU and chrF on perturbed Multi30K
 "$PY" tools/oracle_mt.py --data "$DATA" --out "$FIX/mt"

@@ -16,6 +16,9 @@
       sqrt(hidden), as the model scales them) for pooled and sequence mode
       (padded, bidirectional and causal); outputs in DIR/real.safetensors.
 
+  --fuzz-seed FILE.gguf: a small gemma3 GGUF (2 layers, hidden 32, head size
+      24, q/k norms, linear rope scaling keys) for fuzz/corpus/llm_gguf.
+
 usage: oracle_gemma3.py --out tests/fixtures/pifi
        oracle_gemma3.py --real models/gemma-3-270m-Q4_K_M.gguf --out-real tests/fixtures/pifi/gemma3_real
 """
@@ -206,12 +209,45 @@ def deq_rows(rows, qtype, ids):
                                       for i in ids.tolist()]))
 
 
+def write_fuzz_seed(path):
+    gen = torch.Generator().manual_seed(op.SEED)
+    w = gguf.GGUFWriter(path, arch="gemma3")
+    D, H, KV, HD, FF = 32, 2, 1, 24, 32
+    w.add_block_count(2)
+    w.add_embedding_length(D)
+    w.add_feed_forward_length(FF)
+    w.add_head_count(H)
+    w.add_head_count_kv(KV)
+    w.add_key_length(HD)
+    w.add_value_length(HD)
+    w.add_layer_norm_rms_eps(1e-6)
+    w.add_rope_freq_base(1e6)
+    w.add_sliding_window(16)
+    w.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+    w.add_rope_scaling_factor(8.0)
+    shapes = {"attn_norm": (D,), "attn_q_norm": (HD,), "attn_k_norm": (HD,), "post_attention_norm": (D,),
+              "ffn_norm": (D,), "post_ffw_norm": (D,), "attn_q": (H * HD, D), "attn_k": (KV * HD, D),
+              "attn_v": (KV * HD, D), "attn_output": (D, H * HD), "ffn_gate": (FF, D), "ffn_up": (FF, D),
+              "ffn_down": (D, FF)}
+    for n in range(2):
+        for g, shape in shapes.items():
+            a = torch.randn(shape, generator=gen) * (0.1 if len(shape) == 1 else 0.2)
+            w.add_tensor(f"blk.{n}.{g}.weight", (a + (1.0 if len(shape) == 1 else 0.0)).numpy())
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out")
     ap.add_argument("--real")
     ap.add_argument("--out-real")
+    ap.add_argument("--fuzz-seed")
     args = ap.parse_args()
+    if args.fuzz_seed:
+        write_fuzz_seed(args.fuzz_seed)
     transformers.logging.set_verbosity_error()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
