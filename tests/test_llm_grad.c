@@ -3,7 +3,7 @@
  * Each backward kernel (rmsnorm with offset 0 and 1, GLU with SiLU and
  * tanh-GELU, RoPE, GQA attention with/without causal mask, padding mask and
  * softcap) and the whole layer (pooled and sequence mode, on the fixture
- * layers of Llama, Mistral, Qwen2 and Gemma2) against central finite
+ * layers of Llama, Mistral, Qwen2, Gemma2 and Gemma3's sliding and full) against central finite
  * differences of L = sum(out * r) for a random r; the layer's training-mode
  * forward against its inference forward (bit for bit); the flat parameter
  * layout; transformers-style random init. (A PyTorch cross-check of the same
@@ -22,7 +22,7 @@
 #include "test.h"
 #include "test_cx.h"
 
-static const char *ARCHS[] = {"llama", "mistral", "qwen2", "gemma2"};
+static const char *ARCHS[] = {"llama", "mistral", "qwen2", "gemma2", "gemma3", "gemma3_full"};
 
 static void fill_normal(float *x, size_t n, float std, uint64_t seed, uint64_t stream) {
     for (size_t i = 0; i < n; i++) x[i] = std * rng_normal(seed, stream, i);
@@ -273,7 +273,8 @@ static void test_layer_mode(const char *arch, LlmLayer *l, int seq, int causal) 
         size_t off = (size_t)((char *)specs[t].dst - (char *)&l->p);
         float *w = *specs[t].dst, *gw = *(float **)((char *)&g + off);
         size_t cnt = (size_t)specs[t].shape[0] * (specs[t].ndim == 2 ? (size_t)specs[t].shape[1] : 1);
-        int pooled_zero = !seq && (w == l->p.wq || w == l->p.wk || w == l->p.bq || w == l->p.bk);
+        int pooled_zero = !seq && (w == l->p.wq || w == l->p.wk || w == l->p.bq || w == l->p.bk ||
+                                   w == l->p.q_norm || w == l->p.k_norm);
         if (pooled_zero) { /* left untouched */
             CHECKF(max_abs(gw, cnt) == 0.0f, "%s: pooled mode wrote %s's gradient", what, specs[t].name);
             continue;
@@ -326,7 +327,8 @@ static void test_layer(const char *arch) {
     if (rc) return;
     int64_t QC = (int64_t)l.cfg.NH * l.cfg.HD, KC = (int64_t)l.cfg.NKV * l.cfg.HD;
     CHECK(llm_layer_trainable_count(&l) ==
-          l.num_params - (QC + KC) * l.cfg.D - (l.cfg.qkv_bias ? QC + KC : 0));
+          l.num_params - (QC + KC) * l.cfg.D - (l.cfg.qkv_bias ? QC + KC : 0) -
+              (l.cfg.arch == LLM_GEMMA3 ? 2 * l.cfg.HD : 0));
     test_layer_mode(arch, &l, 0, 0);
     llm_layer_free(&l);
 }
@@ -371,12 +373,13 @@ static void test_init(const char *arch) {
     REQUIRE(llm_layer_init_random(&a, 42, &err) == 0);
     REQUIRE(llm_layer_init_random(&b, 42, &err) == 0);
     int D = a.cfg.D;
-    float norm = a.cfg.arch == LLM_GEMMA2 ? 0.0f : 1.0f;
+    float norm = a.cfg.norm_offset != 0.0f ? 0.0f : 1.0f; /* Gemma's (1 + w) */
     int norms_ok = 1;
     for (int i = 0; i < D; i++) {
         norms_ok &= a.p.norm_attn[i] == norm && a.p.norm_ffn[i] == norm;
         if (a.p.norm_attn_post) norms_ok &= a.p.norm_attn_post[i] == norm && a.p.norm_ffn_post[i] == norm;
     }
+    for (int i = 0; a.p.q_norm && i < a.cfg.HD; i++) norms_ok &= a.p.q_norm[i] == norm && a.p.k_norm[i] == norm;
     CHECKF(norms_ok, "%s: norm weights are not %g", arch, norm);
     if (a.p.bv) CHECK(max_abs(a.p.bq, (size_t)a.cfg.NH * a.cfg.HD) == 0.0f && max_abs(a.p.bv, (size_t)a.cfg.NKV * a.cfg.HD) == 0.0f);
     size_t nw = (size_t)a.cfg.FF * D;

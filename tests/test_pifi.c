@@ -15,7 +15,7 @@
 #include "test_cx.h"
 #include "test_fixture_io.h"
 
-static const char *ARCHS[] = {"llama", "mistral", "qwen2", "gemma2"};
+static const char *ARCHS[] = {"llama", "mistral", "qwen2", "gemma2", "gemma3", "gemma3_full"};
 
 typedef struct {
     int B, T, K, C;

@@ -60,6 +60,12 @@ gguf_args=()
 qwen=${PIFI_MODELS:-$PWD/models}/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf
 [[ -f $qwen ]] && "$PY" tools/oracle_decoder_real.py --gguf "$qwen" --name qwen25 --out "$FIX/decoders"
 "$PY" tools/oracle_pifi.py --out "$FIX/pifi"
+# Gemma3 layers; the real Gemma-3-270M part only where the opt-in file is
+# (scripts/get-models.sh --gemma3), else its fixture is left as it is
+gemma3=${PIFI_MODELS:-$PWD/models}/gemma-3-270m-Q4_K_M.gguf
+gemma3_args=()
+[[ -f $gemma3 ]] && gemma3_args+=(--real "$gemma3" --out-real "$FIX/pifi/gemma3_real")
+"$PY" tools/oracle_gemma3.py --out "$FIX/pifi" "${gemma3_args[@]}" --fuzz-seed fuzz/corpus/llm_gguf/gemma3.gguf
 "$PY" tools/oracle_train.py --out "$FIX/train"
 # DeBERTa (after oracle_pifi.py: its training cases plug pifi/llama/llm)
 "$PY" tools/oracle_deberta.py --out "$FIX/deberta"

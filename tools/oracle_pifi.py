@@ -27,6 +27,7 @@ usage: oracle_pifi.py --out tests/fixtures/pifi
 import argparse
 import copy
 import importlib.metadata as md
+import inspect
 import json
 import math
 import os
@@ -102,7 +103,7 @@ def init_llm(model, arch, gen):
         for name, p in model.named_parameters():
             noise = torch.randn(p.shape, generator=gen)
             if name.endswith("norm.weight"):
-                p.copy_(0.1 * noise if arch == "gemma2" else 1.0 + 0.1 * noise)
+                p.copy_(0.1 * noise if arch.startswith("gemma") else 1.0 + 0.1 * noise)
             elif name.endswith(".bias"):
                 p.copy_(0.1 * noise)
             else:
@@ -185,8 +186,12 @@ def build_mask(cfg, kind, x, mask2d, pos):
 
 
 def call_layer(lm, layer, x, mask4d, pos):
-    """The call LlamaModel.forward (and its siblings) makes for each decoder layer."""
-    pe = lm.model.rotary_emb(x, position_ids=pos)
+    """The call LlamaModel.forward (and its siblings) makes for each decoder layer
+    (Gemma3: the rotary embedding of the layer's type)."""
+    kw = {}
+    if "layer_type" in inspect.signature(lm.model.rotary_emb.forward).parameters:
+        kw["layer_type"] = layer.self_attn.layer_type
+    pe = lm.model.rotary_emb(x, position_ids=pos, **kw)
     return layer(x, attention_mask=mask4d, position_embeddings=pe, position_ids=pos, cache=None)
 
 
@@ -419,7 +424,7 @@ def build_arch(arch, cls, cfg, out_dir, slm_state):
     with torch.no_grad():
         z = call_layer(lm, layer, x1, None, torch.zeros((1, 1), dtype=torch.int64))
     info["closed_form_one_position_max_diff"] = float(
-        (z - closed_form_one_position(layer, cfg, x1, arch == "gemma2")).abs().max())
+        (z - closed_form_one_position(layer, cfg, x1, arch.startswith("gemma"))).abs().max())
     # our call == the call the model makes (causal, padded batch)
     info["call_vs_model_hook_max_diff"] = check_call_matches_model(
         lm, layer, heads.l_in(h).detach(), mask)

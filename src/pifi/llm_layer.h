@@ -1,11 +1,12 @@
 /* llm_layer.h: ONE decoder layer of a Llama-family LLM (Llama 2/3/3.1/3.2,
- * SmolLM2, TinyLlama, Mistral, Qwen2/2.5, Gemma2), the frozen block PiFi
- * plugs into a small model.
+ * SmolLM2, TinyLlama, Mistral, Qwen2/2.5, Gemma2, Gemma3), the frozen block
+ * PiFi plugs into a small model.
  *
  * Sizes: B batch, T tokens, D hidden size of the LLM, NH query heads, NKV
  * key/value heads, HD head size, FF intermediate size.
  *
  *   n = norm_attn(x);  a = Wo attn(rope(Wq n), rope(Wk n), Wv n)
+ *   [Gemma3: rope(q_norm(Wq n)), rope(k_norm(Wk n)), each head normed alone]
  *   [Gemma2: a = norm_attn_post(a)]     h = x + a
  *   m = Wdown(act(Wgate norm_ffn(h)) * Wup norm_ffn(h))
  *   [Gemma2: m = norm_ffn_post(m)]      out = h + m
@@ -25,7 +26,7 @@
 
 struct PifiCompute; /* kernels/compute.h */
 
-typedef enum { LLM_LLAMA, LLM_MISTRAL, LLM_QWEN2, LLM_GEMMA2 } LlmArch;
+typedef enum { LLM_LLAMA, LLM_MISTRAL, LLM_QWEN2, LLM_GEMMA2, LLM_GEMMA3 } LlmArch;
 
 typedef struct {
     LlmArch arch;
@@ -33,13 +34,14 @@ typedef struct {
     int D, NH, NKV, HD, FF;
     int num_layers;          /* of the source model */
     float rms_eps;
-    float norm_offset;       /* 1 for Gemma2's (1 + w) norms, else 0 */
+    float norm_offset;       /* 1 for Gemma's (1 + w) norms, else 0 */
     int act;                 /* Activation of the gate */
     int qkv_bias;            /* Qwen2, or Llama with attention_bias */
     int o_bias;              /* Llama with attention_bias */
     float attn_scale;        /* HD^-0.5, or query_pre_attn_scalar^-0.5 (Gemma2) */
     float softcap;           /* Gemma2 attn_logit_softcapping, else 0 */
-    int sliding_window;      /* 0: none; sequence mode refuses longer inputs */
+    int sliding_window;      /* 0: none; sequence mode refuses longer inputs (Gemma3: its sliding
+                                layers only, llm_config_layer_window) */
     float initializer_range; /* std of transformers' random init (config.json; 0: 0.02) */
     /* RoPE */
     int rope_type;           /* ROPE_* of kernels/rope.h */
@@ -50,6 +52,11 @@ typedef struct {
      * theta^(-2i/HD) / rope_freqs[i]. Replaces rope_type when set. */
     int has_rope_freqs;
     float rope_freqs[512];
+    /* Gemma3 (LLM_ARCH_LAYER_TYPES): which layers are sliding_attention ones
+     * and their RoPE, default type at base rope_local_theta; the full
+     * attention layers take the RoPE above and no window. */
+    double rope_local_theta;
+    uint64_t sliding_layers[4096 / 64]; /* bit i: layer i slides */
 } LlmConfig;
 
 /* Parse a causal-LM config.json (transformers 4.x "rope_scaling" or 5.x
@@ -67,6 +74,11 @@ int llm_config_from_path(LlmConfig *cfg, const char *path, PifiErr *err);
 int64_t llm_layer_param_count(const LlmConfig *cfg);
 int64_t llm_layer_pooled_flops(const LlmConfig *cfg);
 const char *llm_arch_name(LlmArch a);
+/* Layer `layer` of the model: its sliding window (0: none) and its RoPE
+ * inverse frequencies inv_freq (HD/2): per layer type for Gemma3, the
+ * config's for every layer otherwise. */
+int llm_config_layer_window(const LlmConfig *cfg, int layer);
+void llm_config_layer_inv_freq(const LlmConfig *cfg, int layer, float *inv_freq);
 
 /* One layer's frozen weights, fp32, one arena. */
 typedef struct {
@@ -83,6 +95,8 @@ typedef struct {
     float *wgate;          /* (FF, D) */
     float *wup;            /* (FF, D) */
     float *wdown;          /* (D, FF) */
+    float *q_norm, *k_norm; /* (HD) Gemma3's RMSNorm of each q / k head, NULL elsewhere and in
+                               pooled-only layers */
 } LlmLayerParams;
 
 /* bf16 copies of the layer's matrices (bf16 precision), shapes as in

@@ -472,9 +472,9 @@ int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err) {
     rc = pifi_model_load_heads(&r->model, st, "pifi.", err);
     if (rc == 0 && o->method == METHOD_PIFI_UNFROZEN && !r->int8) {
         LlmLayer *l = &r->model.llm;
-        LlmTensorSpec specs[16];
+        LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
         LlmLayerParams dummy;
-        int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, 16);
+        int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, LLM_LAYER_MAX_SPECS);
         float *w = l->mem;
         for (int i = 0; rc == 0 && i < n; i++) {
             char name[192];

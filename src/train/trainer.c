@@ -79,8 +79,8 @@ static int register_heads(Trainer *t, PifiErr *err) {
 static int register_llm(Trainer *t, PifiErr *err) {
     LlmLayer *l = &t->model.llm;
     LlmLayerParams dummy;
-    LlmTensorSpec specs[16];
-    int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, 16);
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
+    int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, LLM_LAYER_MAX_SPECS);
     float *w = l->mem;
     for (int i = 0; i < n; i++) {
         char name[192];

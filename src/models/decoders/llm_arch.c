@@ -13,6 +13,9 @@ static const LlmArchInfo ARCHS[] = {
      "transformers' Qwen2DecoderLayer on random configs (forward, gradients, 10 Adam steps)"},
     {LLM_GEMMA2, "gemma2", "gemma2", LLM_ARCH_SANDWICH,
      "transformers' Gemma2DecoderLayer on random configs (forward, gradients, 10 Adam steps)"},
+    {LLM_GEMMA3, "gemma3_text", "gemma3", LLM_ARCH_SANDWICH | LLM_ARCH_QK_NORM | LLM_ARCH_LAYER_TYPES,
+     "transformers' Gemma3DecoderLayer on random configs, a sliding and a full layer (forward, "
+     "gradients); real checkpoint read: Gemma-3-270M (Q4_K_M GGUF: Q4_K, Q5_0, Q6_K, Q8_0)"},
 };
 enum { N_ARCHS = sizeof ARCHS / sizeof ARCHS[0] };
 

@@ -16,6 +16,10 @@ enum {
                                       softcapping, gelu_pytorch_tanh read as hidden_activation (Gemma2) */
     LLM_ARCH_SW_OPT_IN = 1u << 2,  /* a sliding window only with use_sliding_window (Qwen2) */
     LLM_ARCH_GGUF_PERMUTED_QK = 1u << 3, /* GGUF stores Q and K rows permuted for its RoPE (llama.cpp's llama) */
+    LLM_ARCH_QK_NORM = 1u << 4,    /* q_norm / k_norm: an RMSNorm of each q and k head before RoPE (Gemma3) */
+    LLM_ARCH_LAYER_TYPES = 1u << 5, /* sliding and full attention layers (layer_types or
+                                       sliding_window_pattern), each with its own RoPE; attention
+                                       softcapping absent (null) by default (Gemma3) */
 };
 
 /* The architecture's LLM_ARCH_* flag f is set. */
@@ -38,7 +42,7 @@ const LlmArchInfo *llm_arch_info(LlmArch a);
 /* The row of a config.json model_type / a GGUF architecture; NULL if none. */
 const LlmArchInfo *llm_arch_by_model_type(const char *model_type);
 const LlmArchInfo *llm_arch_by_gguf(const char *name);
-/* "llama, mistral, qwen2, gemma2": the model types (gguf = 0) or the GGUF
+/* "llama, mistral, qwen2, gemma2, gemma3_text": the model types (gguf = 0) or the GGUF
  * architectures (gguf = 1) the table reads, into buf. */
 void llm_arch_list(int gguf, char *buf, size_t n);
 

@@ -160,8 +160,8 @@ static int extract(LlmSource *s, const int *req, int n_layers, const char *out_d
     for (int i = 0; i < n_layers; i++)
         if (llm_resolve_layer(req[i], c->num_layers, src, &layers[i], err)) return -1;
     LlmLayerParams dummy;
-    LlmTensorSpec specs[16];
-    int ns = llm_layer_specs(c, &dummy, 0, specs, 16), nt = n_layers * ns;
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
+    int ns = llm_layer_specs(c, &dummy, 0, specs, LLM_LAYER_MAX_SPECS), nt = n_layers * ns;
     LlmTensorView *v = calloc((size_t)nt, sizeof *v);
     StWriteTensor *wt = calloc((size_t)nt + 1, sizeof *wt);
     int rc = v && wt ? 0 : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");

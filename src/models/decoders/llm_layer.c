@@ -20,7 +20,7 @@
 int llm_layer_specs(const LlmConfig *c, LlmLayerParams *p, int pooled_only, LlmTensorSpec *out,
                     int max) {
     int64_t D = c->D, QC = (int64_t)c->NH * c->HD, KC = (int64_t)c->NKV * c->HD, FF = c->FF;
-    int gemma = LLM_ARCH_HAS(c, LLM_ARCH_SANDWICH);
+    int gemma = LLM_ARCH_HAS(c, LLM_ARCH_SANDWICH), qk_norm = LLM_ARCH_HAS(c, LLM_ARCH_QK_NORM);
     LlmTensorSpec all[] = {
         {"input_layernorm.weight", 1, {D, 0}, &p->norm_attn, 1},
         {"post_attention_layernorm.weight", 1, {D, 0}, gemma ? &p->norm_attn_post : &p->norm_ffn, 1},
@@ -34,6 +34,8 @@ int llm_layer_specs(const LlmConfig *c, LlmLayerParams *p, int pooled_only, LlmT
         {"self_attn.k_proj.bias", 1, {KC, 0}, &p->bk, c->qkv_bias && !pooled_only},
         {"self_attn.v_proj.bias", 1, {KC, 0}, &p->bv, c->qkv_bias},
         {"self_attn.o_proj.bias", 1, {D, 0}, &p->bo, c->o_bias},
+        {"self_attn.q_norm.weight", 1, {c->HD, 0}, &p->q_norm, qk_norm && !pooled_only},
+        {"self_attn.k_norm.weight", 1, {c->HD, 0}, &p->k_norm, qk_norm && !pooled_only},
         {"mlp.gate_proj.weight", 2, {FF, D}, &p->wgate, 1},
         {"mlp.up_proj.weight", 2, {FF, D}, &p->wup, 1},
         {"mlp.down_proj.weight", 2, {D, FF}, &p->wdown, 1},
@@ -64,8 +66,8 @@ void llm_layer_weights_sha256(const LlmLayer *l, char hex[65]) {
         return;
     }
     LlmLayerParams dummy;
-    LlmTensorSpec specs[16];
-    int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, 16);
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
+    int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, LLM_LAYER_MAX_SPECS);
     size_t total = 0;
     for (int i = 0; i < n; i++) total += (size_t)specs[i].shape[0] * (specs[i].ndim == 2 ? specs[i].shape[1] : 1);
     PifiSha256 *h = pifi_sha256_new();
@@ -80,7 +82,8 @@ void llm_layer_weights_sha256(const LlmLayer *l, char hex[65]) {
 int64_t llm_layer_param_count(const LlmConfig *c) {
     int64_t QC = (int64_t)c->NH * c->HD, KC = (int64_t)c->NKV * c->HD;
     return (LLM_ARCH_HAS(c, LLM_ARCH_SANDWICH) ? 4 : 2) * (int64_t)c->D + 2 * QC * c->D + 2 * KC * c->D +
-           3 * (int64_t)c->FF * c->D + (c->qkv_bias ? QC + 2 * KC : 0) + (c->o_bias ? c->D : 0);
+           3 * (int64_t)c->FF * c->D + (c->qkv_bias ? QC + 2 * KC : 0) + (c->o_bias ? c->D : 0) +
+           (LLM_ARCH_HAS(c, LLM_ARCH_QK_NORM) ? 2 * (int64_t)c->HD : 0);
 }
 
 int64_t llm_layer_pooled_flops(const LlmConfig *c) {
@@ -169,9 +172,9 @@ int llm_layer_forward_seq(LlmLayer *l, float *out, const float *x, const int32_t
     const LlmLayerParams *p = &l->p;
     if (l->pooled_only)
         return pifi_errf(err, "LLM layer %d was loaded for pooled mode only (no q/k projections)", l->layer);
-    if (c->sliding_window > 0 && T > c->sliding_window)
-        return pifi_errf(err, "sequence of %d tokens exceeds the layer's sliding_window %d", T,
-                         c->sliding_window);
+    int window = llm_config_layer_window(c, l->layer);
+    if (window > 0 && T > window)
+        return pifi_errf(err, "sequence of %d tokens exceeds the layer's sliding_window %d", T, window);
     if (B > 0 && T > 0 && llm_layer_prepare(l, (size_t)B * T, err)) return -1;
     if (l->train) return llm_layer_forward_seq_train(l, out, x, mask, B, T, causal, err);
     int D = c->D, HD = c->HD, NH = c->NH, NKV = c->NKV, KC = NKV * HD, QC = NH * HD, FF = c->FF;
@@ -197,12 +200,11 @@ int llm_layer_forward_seq(LlmLayer *l, float *out, const float *x, const int32_t
         llm_lora_forward(l->lora, 0, q, QC, n, u, NULL, 0.0f, B, T, D);
         llm_lora_forward(l->lora, 1, v, KC, n, u, NULL, 0.0f, B, T, D);
     }
-    RopeParams rp = {c->rope_type, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
-                     c->rope_orig_max_pos};
-    if (c->has_rope_freqs) rp.type = ROPE_DEFAULT;
-    rope_inv_freq(inv_freq, &rp, HD);
-    if (c->has_rope_freqs)
-        for (int i = 0; i < HD / 2; i++) inv_freq[i] /= c->rope_freqs[i];
+    if (p->q_norm) { /* each head on its own: rows of HD */
+        rmsnorm_forward(q, NULL, q, p->q_norm, c->norm_offset, (int)N * NH, HD, c->rms_eps);
+        rmsnorm_forward(k, NULL, k, p->k_norm, c->norm_offset, (int)N * NKV, HD, c->rms_eps);
+    }
+    llm_config_layer_inv_freq(c, l->layer, inv_freq);
     rope_forward(q, NULL, inv_freq, B, T, NH, HD);
     rope_forward(k, NULL, inv_freq, B, T, NKV, HD);
     GqaParams gp = {NH, NKV, HD, c->attn_scale, c->softcap, causal};

@@ -4,7 +4,8 @@
  * frozen layer) and, optionally, the weight gradients (pifi-unfrozen).
  *
  * The forward, as in llm_layer.c (x (N, D), N = B*T rows):
- *   n = rms(x) [rstd1];  v = Wv n + bv;  [seq: q = rope(Wq n + bq), k = rope(Wk n + bk)]
+ *   n = rms(x) [rstd1];  v = Wv n + bv;  [seq: q = rope(Wq n + bq), k = rope(Wk n + bk);
+ *     Gemma3: q = rope(rms_head(qp)), qp = Wq n [rstd_q], the same for k]
  *   y = attention(q, k, v) [att]  (pooled: y = expand_gqa(v))
  *   ap = Wo y + bo;  h = x + [Gemma2: rms(ap) [rstd_ap]] ap
  *   n2 = rms(h) [rstd2];  gate = Wg n2;  up = Wu n2;  ga = act(gate);  g = ga * up
@@ -20,6 +21,7 @@
 #include "kernels/glu.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
+#include "models/decoders/llm_arch.h"
 #include "models/decoders/llm_layer_internal.h"
 
 /* ------------------------------------------------------------------------ */
@@ -32,6 +34,8 @@ typedef struct {
     float *n;        /* (N, D) */
     float *q;        /* (N, QC) after RoPE, sequence mode only */
     float *k;        /* (N, KC) after RoPE, sequence mode only */
+    float *qp, *kp;  /* (N, QC), (N, KC) before the q/k norms, Gemma3 sequence mode only */
+    float *rstd_q, *rstd_k; /* (N, NH), (N, NKV) of those norms */
     float *v;        /* (N, KC) */
     float *y;        /* (N, QC) attention output */
     float *att;      /* (B, NH, T, T) probabilities, sequence mode only */
@@ -57,6 +61,7 @@ typedef struct {
     float *lora_uq, *lora_uv;  /* (N, r) the adapters' inputs times A^T */
     float *lora_x;             /* (N, D) the dropped input (dropout > 0) */
     float *lora_du;            /* (N, r) */
+    float *dqp, *dkp;          /* (N, QC), (N, KC) before the q/k norms, Gemma3 sequence mode only */
 } LlmActs;
 
 /* LoRA's rank and dropout in a sequence forward of l (0: none). */
@@ -69,6 +74,7 @@ static size_t acts_point(const LlmLayer *l, int B, int T, int seq, float *base, 
     size_t r = (size_t)lora_r(l, seq);
     size_t N = (size_t)B * T, D = c->D, FF = c->FF, QC = (size_t)c->NH * c->HD,
            KC = (size_t)c->NKV * c->HD, TT = seq ? (size_t)B * c->NH * T * T : 0;
+    int qkn = seq && LLM_ARCH_HAS(c, LLM_ARCH_QK_NORM);
     size_t off = 0;
 #define TAKE(field, count)                                \
     do {                                                  \
@@ -80,6 +86,10 @@ static size_t acts_point(const LlmLayer *l, int B, int T, int seq, float *base, 
     TAKE(n, N * D);
     TAKE(q, seq ? N * QC : 0);
     TAKE(k, seq ? N * KC : 0);
+    TAKE(qp, qkn ? N * QC : 0);
+    TAKE(kp, qkn ? N * KC : 0);
+    TAKE(rstd_q, qkn ? N * c->NH : 0);
+    TAKE(rstd_k, qkn ? N * c->NKV : 0);
     TAKE(v, N * KC);
     TAKE(y, N * QC);
     TAKE(att, TT);
@@ -110,6 +120,8 @@ static size_t acts_point(const LlmLayer *l, int B, int T, int seq, float *base, 
     TAKE(lora_uv, N * r);
     TAKE(lora_x, lora_p(l, seq) > 0.0f ? N * D : 0);
     TAKE(lora_du, N * r);
+    TAKE(dqp, qkn ? N * QC : 0);
+    TAKE(dkp, qkn ? N * KC : 0);
 #undef TAKE
     return off;
 }
@@ -203,19 +215,20 @@ int llm_layer_forward_seq_train(LlmLayer *l, float *out, const float *x, const i
     size_t N = (size_t)B * T;
     memcpy(a.x, x, N * D * sizeof(float));
     rmsnorm_forward(a.n, a.rstd1, a.x, p->norm_attn, c->norm_offset, (int)N, D, c->rms_eps);
-    linear_forward(l->cx, a.q, a.n, LLM_W(l, wq, sq), p->bq, (int)N, D, QC);
-    linear_forward(l->cx, a.k, a.n, LLM_W(l, wk, sk), p->bk, (int)N, D, KC);
+    /* the projections (Gemma3: before its q/k norms), the adapters added to them as PEFT adds them */
+    float *qraw = p->q_norm ? a.qp : a.q, *kraw = p->q_norm ? a.kp : a.k;
+    linear_forward(l->cx, qraw, a.n, LLM_W(l, wq, sq), p->bq, (int)N, D, QC);
+    linear_forward(l->cx, kraw, a.n, LLM_W(l, wk, sk), p->bk, (int)N, D, KC);
     linear_forward(l->cx, a.v, a.n, LLM_W(l, wv, sv), p->bv, (int)N, D, KC);
     if (l->lora) {
-        llm_lora_forward(l->lora, 0, a.q, QC, a.n, a.lora_uq, a.lora_x, l->lora->dropout, B, T, D);
+        llm_lora_forward(l->lora, 0, qraw, QC, a.n, a.lora_uq, a.lora_x, l->lora->dropout, B, T, D);
         llm_lora_forward(l->lora, 1, a.v, KC, a.n, a.lora_uv, a.lora_x, l->lora->dropout, B, T, D);
     }
-    RopeParams rp = {c->rope_type, c->rope_theta, c->rope_factor, c->rope_low_freq, c->rope_high_freq,
-                     c->rope_orig_max_pos};
-    if (c->has_rope_freqs) rp.type = ROPE_DEFAULT;
-    rope_inv_freq(a.inv_freq, &rp, HD);
-    if (c->has_rope_freqs)
-        for (int i = 0; i < HD / 2; i++) a.inv_freq[i] /= c->rope_freqs[i];
+    if (p->q_norm) {
+        rmsnorm_forward(a.q, a.rstd_q, a.qp, p->q_norm, c->norm_offset, (int)N * NH, HD, c->rms_eps);
+        rmsnorm_forward(a.k, a.rstd_k, a.kp, p->k_norm, c->norm_offset, (int)N * NKV, HD, c->rms_eps);
+    }
+    llm_config_layer_inv_freq(c, l->layer, a.inv_freq);
     rope_forward(a.q, NULL, a.inv_freq, B, T, NH, HD);
     rope_forward(a.k, NULL, a.inv_freq, B, T, NKV, HD);
     GqaParams gp = {NH, NKV, HD, c->attn_scale, c->softcap, causal};
@@ -330,13 +343,22 @@ int llm_layer_backward_seq(LlmLayer *l, float *dx, const float *dout, LlmLayerPa
     attention_gqa_backward(a.dq, a.dk, a.dv, a.datt, a.dy, a.q, a.k, a.v, a.att, B, T, &gp);
     rope_backward(a.dq, NULL, a.inv_freq, B, T, NH, HD);
     rope_backward(a.dk, NULL, a.inv_freq, B, T, NKV, HD);
+    const float *dqp = a.dq, *dkp = a.dk; /* dL/d(Wq n + bq), dL/d(Wk n + bk) */
+    if (l->p.q_norm) {
+        zero(a.dqp, (size_t)N * QC);
+        zero(a.dkp, (size_t)N * KC);
+        rmsnorm_backward(a.dqp, GRAD(q_norm), a.dq, a.qp, l->p.q_norm, c->norm_offset, a.rstd_q, N * NH, HD);
+        rmsnorm_backward(a.dkp, GRAD(k_norm), a.dk, a.kp, l->p.k_norm, c->norm_offset, a.rstd_k, N * NKV, HD);
+        dqp = a.dqp;
+        dkp = a.dkp;
+    }
     zero(a.dn, (size_t)N * D);
-    linear_backward(l->cx, a.dn, GRAD(wq), GRAD(bq), a.dq, a.n, LLM_W(l, wq, sq), N, D, QC);
-    linear_backward(l->cx, a.dn, GRAD(wk), GRAD(bk), a.dk, a.n, LLM_W(l, wk, sk), N, D, KC);
+    linear_backward(l->cx, a.dn, GRAD(wq), GRAD(bq), dqp, a.n, LLM_W(l, wq, sq), N, D, QC);
+    linear_backward(l->cx, a.dn, GRAD(wk), GRAD(bk), dkp, a.n, LLM_W(l, wk, sk), N, D, KC);
     linear_backward(l->cx, a.dn, GRAD(wv), GRAD(bv), a.dv, a.n, LLM_W(l, wv, sv), N, D, KC);
     if (l->lora) {
         float p = l->lora->dropout;
-        llm_lora_backward(l->lora, 0, a.dq, QC, a.n, a.lora_uq, a.lora_du, a.lora_x, a.dn, p, B, T, D);
+        llm_lora_backward(l->lora, 0, dqp, QC, a.n, a.lora_uq, a.lora_du, a.lora_x, a.dn, p, B, T, D);
         llm_lora_backward(l->lora, 1, a.dv, KC, a.n, a.lora_uv, a.lora_du, a.lora_x, a.dn, p, B, T, D);
     }
     head_backward(l, &a, dx, grads, N);
@@ -354,13 +376,14 @@ static const size_t PARAM_FIELDS[] = {
     offsetof(LlmLayerParams, bq),        offsetof(LlmLayerParams, bk),
     offsetof(LlmLayerParams, bv),        offsetof(LlmLayerParams, bo),
     offsetof(LlmLayerParams, wgate),     offsetof(LlmLayerParams, wup),
-    offsetof(LlmLayerParams, wdown),
+    offsetof(LlmLayerParams, wdown),     offsetof(LlmLayerParams, q_norm),
+    offsetof(LlmLayerParams, k_norm),
 };
 
 int64_t llm_layer_trainable_count(const LlmLayer *l) {
     LlmLayerParams dummy;
-    LlmTensorSpec specs[16];
-    int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, 16);
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
+    int n = llm_layer_specs(&l->cfg, &dummy, l->pooled_only, specs, LLM_LAYER_MAX_SPECS);
     int64_t total = 0;
     for (int i = 0; i < n; i++) total += specs[i].shape[0] * (specs[i].ndim == 2 ? specs[i].shape[1] : 1);
     return total;

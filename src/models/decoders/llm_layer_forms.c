@@ -40,9 +40,9 @@ static size_t spec_numel(const LlmTensorSpec *s) {
 /* Keep only the vectors (norms, biases) in a new fp32 arena; the matrix
  * fields of p become NULL. */
 static int drop_f32_matrices(LlmLayer *l, PifiErr *err) {
-    LlmTensorSpec specs[16];
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
     LlmLayerParams old = l->p;
-    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, 16);
+    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, LLM_LAYER_MAX_SPECS);
     size_t small = 0;
     for (int i = 0; i < n; i++)
         if (specs[i].ndim == 1) small += spec_numel(&specs[i]);
@@ -84,9 +84,9 @@ static int alloc_w16(LlmLayer *l, const LlmTensorSpec *specs, int n, PifiErr *er
 
 /* Round the fp32 matrices into the bf16 copies. */
 static void refresh_w16(LlmLayer *l) {
-    LlmTensorSpec specs[16];
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
     LlmLayerParams keep = l->p;
-    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, 16);
+    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, LLM_LAYER_MAX_SPECS);
     l->p = keep;
     for (int i = 0; i < n; i++) {
         uint16_t **h;
@@ -99,9 +99,9 @@ static void refresh_w16(LlmLayer *l) {
 
 int llm_layer_precision_changed(LlmLayer *l, int keep_f32, PifiErr *err) {
     if (!compute_bf16(l->cx) || l->bf16_only || l->q8_only) return 0;
-    LlmTensorSpec specs[16];
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
     LlmLayerParams keep = l->p;
-    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, 16);
+    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, LLM_LAYER_MAX_SPECS);
     l->p = keep;
     if (alloc_w16(l, specs, n, err)) return -1;
     refresh_w16(l);
@@ -166,9 +166,9 @@ int llm_layer_load_bf16(LlmLayer *l, LlmTensorSpec *specs, const LlmRawTensor *r
 
 int llm_layer_quantize(LlmLayer *l, PifiErr *err) {
     if (l->q8_only) return 0;
-    LlmTensorSpec specs[16];
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
     LlmLayerParams keep = l->p;
-    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, 16);
+    int n = llm_layer_specs(&l->cfg, &l->p, l->pooled_only, specs, LLM_LAYER_MAX_SPECS);
     l->p = keep;
     size_t qb = 0, rows = 0;
     for (int i = 0; i < n; i++)
@@ -207,10 +207,10 @@ int llm_layer_quantize(LlmLayer *l, PifiErr *err) {
 
 int llm_layer_int8_tensors(const LlmLayer *l, StWriteTensor *out, char (*names)[192], int max) {
     if (!l->q8_only) return 0;
-    LlmTensorSpec specs[16];
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
     LlmLayer *m = (LlmLayer *)l;
     LlmLayerParams keep = m->p;
-    int n = llm_layer_specs(&l->cfg, &m->p, l->pooled_only, specs, 16), k = 0;
+    int n = llm_layer_specs(&l->cfg, &m->p, l->pooled_only, specs, LLM_LAYER_MAX_SPECS), k = 0;
     m->p = keep;
     for (int i = 0; i < n && k + 2 <= max; i++) {
         snprintf(names[k], 192, "model.layers.%d.%s", l->layer, specs[i].name);

@@ -23,8 +23,8 @@ int llm_layer_init_random(LlmLayer *l, uint64_t seed, PifiErr *err) {
     if (!l->mem) return pifi_errf(err, "LLM layer: not loaded, nothing to initialise");
     float std = c->initializer_range > 0.0f ? c->initializer_range : 0.02f; /* as `range or 0.02` */
     float norm_value = LLM_ARCH_HAS(c, LLM_ARCH_SANDWICH) ? 0.0f : 1.0f; /* Gemma's norms hold w of (1 + w) */
-    LlmTensorSpec specs[16];
-    int n = llm_layer_specs(c, &l->p, l->pooled_only, specs, 16);
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
+    int n = llm_layer_specs(c, &l->p, l->pooled_only, specs, LLM_LAYER_MAX_SPECS);
     for (int i = 0; i < n; i++) {
         float *w = *specs[i].dst;
         size_t count = (size_t)specs[i].shape[0] * (specs[i].ndim == 2 ? (size_t)specs[i].shape[1] : 1);
@@ -36,7 +36,7 @@ int llm_layer_init_random(LlmLayer *l, uint64_t seed, PifiErr *err) {
 #pragma omp parallel for
             for (size_t j = 0; j < count; j++) w[j] = std * rng_normal(seed, stream, j);
         } else {
-            float value = strstr(specs[i].name, "layernorm") ? norm_value : 0.0f; /* norm or bias */
+            float value = strstr(specs[i].name, "norm") ? norm_value : 0.0f; /* norm or bias */
             for (size_t j = 0; j < count; j++) w[j] = value;
         }
     }

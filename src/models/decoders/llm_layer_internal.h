@@ -33,6 +33,9 @@ typedef struct {
     int required;
 } LlmTensorSpec;
 
+/* The most tensors a layer has (llm_layer_specs' `max`). */
+#define LLM_LAYER_MAX_SPECS 18
+
 /* The tensors this layer needs (pooled_only drops q/k). Returns the count. */
 int llm_layer_specs(const LlmConfig *c, LlmLayerParams *p, int pooled_only, LlmTensorSpec *out, int max);
 

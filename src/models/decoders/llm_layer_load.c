@@ -65,10 +65,10 @@ static int load(LlmLayer *l, LlmSource *s, int layer, int pooled_only, int bf16_
     l->cfg = *llm_source_config(s);
     l->layer = k;
     l->pooled_only = pooled_only;
-    LlmTensorSpec specs[16];
+    LlmTensorSpec specs[LLM_LAYER_MAX_SPECS];
     LlmTensorView v[16];
     LlmRawTensor raw[16];
-    int n = llm_layer_specs(&l->cfg, &l->p, pooled_only, specs, 16);
+    int n = llm_layer_specs(&l->cfg, &l->p, pooled_only, specs, LLM_LAYER_MAX_SPECS);
     /* an int8 checkpoint (pifi quantize): its matrices are I8 */
     char vname[192];
     snprintf(vname, sizeof vname, "model.layers.%d.self_attn.v_proj.weight", k);

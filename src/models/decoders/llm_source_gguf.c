@@ -2,7 +2,7 @@
  * file (llama.cpp's format) as a config from its metadata and tensors named
  * back to Hugging Face names and layouts: dequantized to fp32, Q/K rows
  * un-permuted for the llama architecture, Gemma's stored (1 + w) norms
- * turned back into w. */
+ * turned back into w; Gemma3's layer types and RoPE as llama.cpp sets them. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +28,7 @@ static const char *gguf_name_of(const LlmConfig *c, const char *hf) {
         {"self_attn.v_proj.bias", "attn_v.bias"},       {"self_attn.o_proj.bias", "attn_output.bias"},
         {"mlp.gate_proj.weight", "ffn_gate.weight"},    {"mlp.up_proj.weight", "ffn_up.weight"},
         {"mlp.down_proj.weight", "ffn_down.weight"},
+        {"self_attn.q_norm.weight", "attn_q_norm.weight"}, {"self_attn.k_norm.weight", "attn_k_norm.weight"},
     };
     if (strcmp(hf, "post_attention_layernorm.weight") == 0)
         return gemma ? "post_attention_norm.weight" : "ffn_norm.weight";
@@ -63,6 +64,35 @@ static int get_f32_key(const GgufFile *g, const char *arch, const char *suffix, 
     return gguf_get_f32(g, key, out, err);
 }
 
+/* What llama.cpp's llama-model.cpp sets for gemma3 (none of it is in the
+ * file but the window and the rope scaling): with a sliding window, every
+ * 6th layer full, the others sliding with RoPE base 10000; attention scale
+ * head_dim^-0.5 (query_pre_attn_scalar = head_dim), n_embd / n_head for the
+ * 27B model (62 layers), whose query_pre_attn_scalar is that; linear rope
+ * scaling of the full layers from rope.scaling.type / .factor. */
+static int gemma3_config(LlmConfig *c, const GgufFile *g, const char *arch, PifiErr *err) {
+    memset(c->sliding_layers, 0, sizeof c->sliding_layers);
+    c->rope_local_theta = 10000.0;
+    if (c->sliding_window > 0)
+        for (int i = 0; i < c->num_layers && i < 4096; i++)
+            if ((i + 1) % 6) c->sliding_layers[i / 64] |= 1ull << (i % 64);
+    if (c->num_layers == 62) c->attn_scale = 1.0f / sqrtf((float)(c->D / c->NH));
+    char key[128];
+    snprintf(key, sizeof key, "%s.rope.scaling.type", arch);
+    if (gguf_find_key(g, key) < 0) return 0;
+    const char *type;
+    if (gguf_get_str(g, key, &type, NULL, err)) return -1;
+    if (strcmp(type, "none") == 0) return 0;
+    if (strcmp(type, "linear") != 0)
+        return pifi_errf(err, "%s: rope scaling \"%s\" is not supported for gemma3 (linear)", gguf_path(g), type);
+    float factor;
+    if (get_f32_key(g, arch, "rope.scaling.factor", 1.0f, &factor, err)) return -1;
+    if (!(factor > 0)) return pifi_errf(err, "%s: rope scaling factor must be > 0", gguf_path(g));
+    c->rope_type = ROPE_LINEAR;
+    c->rope_factor = factor;
+    return 0;
+}
+
 int llm_gguf_config(LlmConfig *c, const GgufFile *g, PifiErr *err) {
     memset(c, 0, sizeof *c);
     const char *arch;
@@ -74,7 +104,7 @@ int llm_gguf_config(LlmConfig *c, const GgufFile *g, PifiErr *err) {
         return pifi_errf(err, "%s: unsupported GGUF architecture \"%s\" (supported: %s)", gguf_path(g), arch, list);
     }
     c->arch = ai->arch;
-    snprintf(c->model_type, sizeof c->model_type, "%s", arch);
+    snprintf(c->model_type, sizeof c->model_type, "%s", ai->model_type); /* config.json's name (gemma3_text) */
     if (get_u32_key(g, arch, "embedding_length", 1, 0, &c->D, err) ||
         get_u32_key(g, arch, "feed_forward_length", 1, 0, &c->FF, err) ||
         get_u32_key(g, arch, "block_count", 1, 0, &c->num_layers, err) ||
@@ -105,6 +135,7 @@ int llm_gguf_config(LlmConfig *c, const GgufFile *g, PifiErr *err) {
         if (get_u32_key(g, arch, "attention.sliding_window", 0, 0, &sw, err)) return -1;
         c->sliding_window = sw;
     }
+    if ((ai->flags & LLM_ARCH_LAYER_TYPES) && gemma3_config(c, g, arch, err)) return -1;
     /* llama3-style scaling arrives as explicit frequency divisors */
     const GgufTensor *rf;
     if (gguf_find_tensor(g, "rope_freqs.weight", &rf) == 0) {
@@ -184,8 +215,8 @@ int llm_gguf_read_f32(const LlmConfig *c, const LlmTensorView *v, float *dst, Pi
         free(tmp);
         if (rc) return -1;
     }
-    /* llama.cpp stores Gemma's norms as (1 + w); HF keeps w. */
-    if (LLM_ARCH_HAS(c, LLM_ARCH_SANDWICH) && strstr(v->name, "layernorm"))
+    /* llama.cpp stores Gemma's norms as (1 + w), Gemma3's q/k norms too; HF keeps w. */
+    if (LLM_ARCH_HAS(c, LLM_ARCH_SANDWICH) && (strstr(v->name, "layernorm") || strstr(v->name, "_norm.weight")))
         for (int64_t i = 0; i < rows; i++) dst[i] -= 1.0f;
     return 0;
 }
