@@ -62,7 +62,9 @@ static void test_dispatch(void) {
                  {"electra_tiny", "electra", ENC_ELECTRA, &ENCODER_FAMILY_BERT},
                  {"minilm_tiny", "bert", ENC_BERT, &ENCODER_FAMILY_BERT},
                  {"mpnet_tiny", "mpnet", ENC_MPNET, &ENCODER_FAMILY_MPNET},
-                 {"mpnet_long", "mpnet", ENC_MPNET, &ENCODER_FAMILY_MPNET}};
+                 {"mpnet_long", "mpnet", ENC_MPNET, &ENCODER_FAMILY_MPNET},
+                 {"albert_tiny", "albert", ENC_ALBERT, &ENCODER_FAMILY_ALBERT},
+                 {"albert_square", "albert", ENC_ALBERT, &ENCODER_FAMILY_ALBERT}};
     const char *fx = getenv("PIFI_FIXTURES");
     REQUIRE(fx != NULL);
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
@@ -126,7 +128,7 @@ static void test_unknown_refused(void) {
         }
     char list[512];
     encoder_family_supported(list, sizeof list);
-    CHECK(!strcmp(list, "bert, roberta, electra, mpnet"));
+    CHECK(!strcmp(list, "bert, roberta, electra, mpnet, albert"));
     CHECK_MSG(err, list);
     Encoder m;
     CHECK(encoder_load(&m, dir, test_cx_fp32(), &err) == -1);

@@ -3,7 +3,9 @@
  * trainable tensor on one batch (within 1e-4 relative to the tensor's
  * largest), then 10 optimizer steps: the losses and gradient norms within
  * 1e-4 and the final values of a few tensors. Dropout is off in the oracle.
- * The *_mpnet cases train an MPNet SLM (its relative position bias too). */
+ * The *_mpnet cases train an MPNet SLM (its relative position bias too),
+ * the *_albert cases an ALBERT SLM (its one layer of weights, run by every
+ * layer, and LoRA on its shared query and value). */
 #include <limits.h>
 #include <stdint.h>
 
@@ -15,7 +17,8 @@
 #include "train/trainer.h"
 
 static const char *CASES[] = {"base",       "pifi_llama", "pifi_gemma2",      "pifi_qwen2", "pifi_unfrozen_llama",
-                              "lora",       "base_adamw", "base_mpnet", "pifi_llama_mpnet", "lora_mpnet"};
+                              "lora",       "base_adamw", "base_mpnet", "pifi_llama_mpnet", "lora_mpnet",
+                              "base_albert", "pifi_llama_albert", "lora_albert"};
 
 /* max |a - b| / max(max |b|, floor) */
 static double rel_diff(const float *a, const float *b, int64_t n, double floor) {

@@ -15,12 +15,15 @@ Cases: base, pifi_{llama,gemma2,qwen2} (layer frozen), pifi_unfrozen_llama
 (layer trains), lora (r 8, alpha 16 on BERT query/value, BERT frozen),
 base_adamw; and with an MPNet SLM (tests/fixtures/encoders/mpnet_tiny: no
 token types, pads id 1, its relative position bias trained with the rest):
-base_mpnet, pifi_llama_mpnet, lora_mpnet (on MPNet's q and v). Adam / AdamW from torch.optim, clip_grad_norm_ 5.0 before each
+base_mpnet, pifi_llama_mpnet, lora_mpnet (on MPNet's q and v); with an ALBERT
+SLM (tests/fixtures/encoders/albert_tiny: E 16 -> C 32, one layer's weights run
+by its 3 layers): base_albert, pifi_llama_albert, lora_albert (one adapter pair
+on the shared query and value, as PEFT wraps them). Adam / AdamW from torch.optim, clip_grad_norm_ 5.0 before each
 step. Self-check: float64 central finite differences on a few coordinates of
 every trainable tensor against the written (fp32) and fp64 autograd gradients.
 Layout: tests/fixtures/README.md, section train/<case>/.
 
-usage: oracle_train.py --out tests/fixtures/train
+usage: oracle_train.py --out tests/fixtures/train [--only CASE ...]
 """
 
 import argparse
@@ -62,15 +65,34 @@ CASES = {   # name: (method, arch, optimizer)
     "base_mpnet": ("base", None, "adam"),
     "pifi_llama_mpnet": ("pifi", "llama", "adam"),
     "lora_mpnet": ("lora", None, "adam"),
+    "base_albert": ("base", None, "adam"),
+    "pifi_llama_albert": ("pifi", "llama", "adam"),
+    "lora_albert": ("lora", None, "adam"),
 }
 # the SLM of each case: BERT (pifi/llama/slm) unless named here
-MPNET_CASES = ("base_mpnet", "pifi_llama_mpnet", "lora_mpnet")
+SLM_OF_CASE = {"base_mpnet": "mpnet", "pifi_llama_mpnet": "mpnet", "lora_mpnet": "mpnet",
+               "base_albert": "albert", "pifi_llama_albert": "albert", "lora_albert": "albert"}
 ENC_FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
                        "encoders")
+# the model class, checkpoint (relative to a case's folder) and tensor names of each SLM kind
+SLM_KINDS = {
+    "bert": {"cls": transformers.BertModel, "dir": "../../pifi/llama/slm",
+             "layer1": "encoder.layer.1.", "value": "attention.self.value",
+             "targets": "attention.self.query and attention.self.value, every layer"},
+    "mpnet": {"cls": transformers.MPNetModel, "dir": "../../encoders/mpnet_tiny",
+              "layer1": "encoder.layer.1.", "value": "attention.attn.v",
+              "targets": "attention.attn.q and attention.attn.v, every layer"},
+    "albert": {"cls": transformers.AlbertModel, "dir": "../../encoders/albert_tiny",
+               "layer1": "encoder.albert_layer_groups.0.albert_layers.0.", "value": "attention.value",
+               "targets": "attention.query and attention.value of the one layer every layer runs"},
+}
+SLM_OUTPUT = {"bert": "output.dense", "mpnet": "output.dense", "albert": "ffn_output"}
 
 
 def slm_dir(slm):
-    return os.path.join(ENC_FIX, "mpnet_tiny") if slm == "mpnet" else os.path.join(PIFI_FIX, "llama", "slm")
+    if slm == "bert":
+        return os.path.join(PIFI_FIX, "llama", "slm")
+    return os.path.join(ENC_FIX, os.path.basename(SLM_KINDS[slm]["dir"]))
 
 
 # ---------------------------------------------------------------- the model
@@ -131,7 +153,7 @@ class Classifier(nn.Module):
 
 def build(method, arch, slm_kind="bert"):
     """The model of one case with requires_grad set; returns (model, trainable names)."""
-    cls = transformers.MPNetModel if slm_kind == "mpnet" else transformers.BertModel
+    cls = SLM_KINDS[slm_kind]["cls"]
     slm = cls.from_pretrained(
         slm_dir(slm_kind), attn_implementation="eager",
         add_pooling_layer=False, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
@@ -144,8 +166,15 @@ def build(method, arch, slm_kind="bert"):
     heads = Heads(64)
     if method == "lora":
         gen = torch.Generator().manual_seed(SEED + 1)
-        for layer in slm.encoder.layer:
-            if slm_kind == "mpnet":
+        # ALBERT: its one layer, run by every layer, is wrapped once
+        layers = slm.encoder.albert_layer_groups[0].albert_layers if slm_kind == "albert" \
+            else slm.encoder.layer
+        for layer in layers:
+            if slm_kind == "albert":
+                att = layer.attention
+                att.query = LoraLinear(att.query, LORA_R, LORA_ALPHA, gen)
+                att.value = LoraLinear(att.value, LORA_R, LORA_ALPHA, gen)
+            elif slm_kind == "mpnet":
                 att = layer.attention.attn
                 att.q = LoraLinear(att.q, LORA_R, LORA_ALPHA, gen)
                 att.v = LoraLinear(att.v, LORA_R, LORA_ALPHA, gen)
@@ -407,7 +436,7 @@ def mpnet_batches(batches):
 
 
 def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
-    slm_kind = "mpnet" if case in MPNET_CASES else "bert"
+    slm_kind = SLM_OF_CASE.get(case, "bert")
     if slm_kind == "mpnet":
         batches = mpnet_batches(batches)
     model, train = build(method, arch, slm_kind)
@@ -432,13 +461,12 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
                                     for n in train)}
 
     final_names = ["head.out.weight"]
-    value = "attention.attn.v" if slm_kind == "mpnet" else "attention.self.value"
+    kind = SLM_KINDS[slm_kind]
+    layer1, value = kind["layer1"], kind["value"]
     if method == "lora":
-        final_names += [f"encoder.layer.1.{value}.lora_A.weight",
-                        f"encoder.layer.1.{value}.lora_B.weight"]
+        final_names += [f"{layer1}{value}.lora_A.weight", f"{layer1}{value}.lora_B.weight"]
     else:
-        final_names += ["encoder.layer.1.output.dense.weight",
-                        "embeddings.LayerNorm.weight"]
+        final_names += [f"{layer1}{SLM_OUTPUT[slm_kind]}.weight", "embeddings.LayerNorm.weight"]
         if slm_kind == "mpnet":
             final_names.append("encoder.relative_attention_bias.weight")
     if method in ("pifi", "pifi_unfrozen"):
@@ -509,7 +537,7 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
         opt_meta["no_decay_rule"] = "names ending in .bias or containing LayerNorm.weight"
     meta = {
         "case": case, "method": method, "arch": arch,
-        "slm": "../../encoders/mpnet_tiny" if slm_kind == "mpnet" else "../../pifi/llama/slm",
+        "slm": SLM_KINDS[slm_kind]["dir"],
         "llm": f"../../pifi/{arch}/llm" if arch else None,
         "plugged_layer": 2 if arch else None,
         "pooling": "cls", "position_id": 0 if arch else None,
@@ -528,8 +556,7 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
     }
     if method == "lora":
         meta["lora"] = {"r": LORA_R, "alpha": LORA_ALPHA, "scale": LORA_ALPHA / LORA_R,
-                        "targets": ("attention.attn.q and attention.attn.v" if slm_kind == "mpnet" else
-                                    "attention.self.query and attention.self.value") + ", every layer",
+                        "targets": SLM_KINDS[slm_kind]["targets"],
                         "dropout": 0.1, "dropout_in_fixture": "off",
                         "init": f"A and B normal(0, {LORA_STD}), Generator seed {SEED + 1}, "
                                 "per layer: query A, query B, value A, value B",
@@ -546,6 +573,8 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--only", nargs="*", help="write only these cases (the others' summaries in "
+                    "meta.json are kept)")
     args = ap.parse_args()
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
@@ -559,7 +588,14 @@ def main():
                  "adamw_weight_decay": WEIGHT_DECAY, "steps": S, "batch": B, "seq_len": T,
                  "classes": K, "cases": {}})
     os.makedirs(args.out, exist_ok=True)
+    top = os.path.join(args.out, "meta.json")
+    if args.only and os.path.isfile(top):
+        with open(top, encoding="utf-8") as f:
+            kept = json.load(f)["cases"]
+        meta["cases"] = {c: kept[c] for c in CASES if c in kept}
     for case, (method, arch, opt_kind) in CASES.items():
+        if args.only and case not in args.only:
+            continue
         d = os.path.join(args.out, case)
         if os.path.isdir(d):
             shutil.rmtree(d)

@@ -3,8 +3,9 @@
  * model_type names (models/encoders/encoder_family.h: one table of functions
  * per family, looked up in one registry; today the BERT family: BERT,
  * RoBERTa, ELECTRA discriminator and BERT-architecture models such as
- * MiniLM; and the MPNet family, which runs on the BERT family's layer code
- * with a relative position bias of its own). The handle below is in two
+ * MiniLM; and the MPNet and ALBERT families, which run on the BERT family's
+ * layer code, MPNet with a relative position bias of its own, ALBERT with
+ * one layer of weights shared by every layer). The handle below is in two
  * parts: what every family has (the family, the sizes C, V, L, maxT,
  * pad_id, the modes, the compute context, the last forward's inputs), and
  * the BERT-shaped parameter, activation and adapter layout (EncoderParams,
@@ -19,7 +20,7 @@
  * adapters on the query and value projections (PEFT semantics).
  *
  * Sizes: B batch, T sequence length, C hidden size, E embedding size (C
- * except ELECTRA), NH heads, L layers, FF intermediate size, V vocabulary. */
+ * except ELECTRA and ALBERT), NH heads, L layers, FF intermediate size, V vocabulary. */
 #ifndef PIFI_ENCODER_H
 #define PIFI_ENCODER_H
 
@@ -34,7 +35,7 @@ struct PifiCompute; /* kernels/compute.h */
 
 struct EncoderFamily; /* models/encoders/encoder_family.h */
 
-typedef enum { ENC_BERT, ENC_ROBERTA, ENC_ELECTRA, ENC_MPNET } EncoderArch;
+typedef enum { ENC_BERT, ENC_ROBERTA, ENC_ELECTRA, ENC_MPNET, ENC_ALBERT } EncoderArch;
 
 typedef struct {
     /* every family */
@@ -47,7 +48,7 @@ typedef struct {
     int pad_id;          /* pad_token_id */
     /* the BERT family's */
     EncoderArch arch;
-    int E;               /* embedding_size (ELECTRA) or C */
+    int E;               /* embedding_size (ELECTRA, ALBERT) or C */
     int NH;              /* num_attention_heads */
     int FF;              /* intermediate_size */
     int TV;              /* type_vocab_size */
@@ -57,6 +58,8 @@ typedef struct {
     float attn_dropout;      /* attention_probs_dropout_prob */
     /* MPNet's (the mpnet family: arch ENC_MPNET, TV 0) */
     int rel_buckets;     /* relative_attention_num_buckets: rows of the relative position bias; 0: none */
+    /* ALBERT's (the albert family: arch ENC_ALBERT): no field of its own; E is embedding_size,
+     * and its one layer of weights is shared by the L layers (num_hidden_groups = inner_group_num = 1) */
 } EncoderConfig;
 
 /* Parse and validate config.json: its model_type picks the family, which
@@ -83,14 +86,16 @@ int64_t encoder_config_widest(const EncoderConfig *cfg);
 void encoder_config_int8(const EncoderConfig *cfg, unsigned parts, int64_t *n8, int64_t *rows);
 
 /* Parameters, all fp32, in one arena. Shapes as PyTorch stores them, with
- * the three attention projections of a layer packed as one (3C, C) matrix. */
+ * the three attention projections of a layer packed as one (3C, C) matrix.
+ * ALBERT holds one layer of weights that every layer runs: its per-layer
+ * tensors are (1, ...) where the comments say (L, ...). */
 typedef struct {
     float *wte;      /* (V, E) word embeddings */
     float *wpe;      /* (maxT, E) position embeddings */
     float *wtt;      /* (TV, E) token type embeddings */
     float *emb_lnw;  /* (E) */
     float *emb_lnb;  /* (E) */
-    float *projw;    /* (C, E) ELECTRA embeddings_project, else NULL */
+    float *projw;    /* (C, E) ELECTRA embeddings_project, ALBERT embedding_hidden_mapping_in, else NULL */
     float *projb;    /* (C) */
     float *qkvw;     /* (L, 3C, C) query | key | value */
     float *qkvb;     /* (L, 3C) */
@@ -143,7 +148,7 @@ typedef struct {
     float *emb_mean;  /* (B, T) */
     float *emb_rstd;  /* (B, T) */
     float *emb_drop;  /* (B, T, E) emb_ln after dropout (training with hidden dropout), else NULL */
-    float *proj;      /* (B, T, C) ELECTRA projection, else NULL */
+    float *proj;      /* (B, T, C) ELECTRA's or ALBERT's projection, else NULL */
     float *qkv;       /* (L, B, T, 3C) */
     float *att;       /* (B, NH, T, T) the last layer's probabilities */
     float *atty;      /* (B, T, C) the last layer's heads concatenated (att and atty: the backward
@@ -365,7 +370,9 @@ int64_t encoder_lora_param_count(const Encoder *m);
 void encoder_lora_point(const Encoder *m, EncoderLora *lo, float *mem);
 /* Tensor i of 4 L in lo (m->lora or one pointed by encoder_lora_point), in
  * PEFT's names: "encoder.layer.{l}.attention.self.{query|value}.lora_{A|B}.weight"
- * (MPNet: "encoder.layer.{l}.attention.attn.{q|v}.lora_{A|B}.weight"),
+ * (MPNet: "encoder.layer.{l}.attention.attn.{q|v}.lora_{A|B}.weight";
+ * ALBERT: one pair for its shared layer, 4 tensors,
+ * "encoder.albert_layer_groups.0.albert_layers.0.attention.{query|value}.lora_{A|B}.weight"),
  * shape (r, C) for A, (C, r) for B. Returns -1 when i is out of range. */
 int encoder_lora_tensor(const Encoder *m, const EncoderLora *lo, int i, char *name, size_t name_n,
                         float **data, int64_t shape[2]);

@@ -72,5 +72,6 @@ void encoder_family_supported(char *buf, size_t n);
 /* The families. */
 extern const EncoderFamily ENCODER_FAMILY_BERT;  /* bert_family.c */
 extern const EncoderFamily ENCODER_FAMILY_MPNET; /* mpnet_family.c */
+extern const EncoderFamily ENCODER_FAMILY_ALBERT; /* albert_family.c */
 
 #endif

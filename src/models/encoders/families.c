@@ -8,6 +8,7 @@
 const EncoderFamily *const ENCODER_FAMILIES[] = {
     &ENCODER_FAMILY_BERT,
     &ENCODER_FAMILY_MPNET,
+    &ENCODER_FAMILY_ALBERT,
 };
 const int ENCODER_FAMILY_COUNT = (int)(sizeof ENCODER_FAMILIES / sizeof ENCODER_FAMILIES[0]);
 
