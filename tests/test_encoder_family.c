@@ -64,7 +64,9 @@ static void test_dispatch(void) {
                  {"mpnet_tiny", "mpnet", ENC_MPNET, &ENCODER_FAMILY_MPNET},
                  {"mpnet_long", "mpnet", ENC_MPNET, &ENCODER_FAMILY_MPNET},
                  {"albert_tiny", "albert", ENC_ALBERT, &ENCODER_FAMILY_ALBERT},
-                 {"albert_square", "albert", ENC_ALBERT, &ENCODER_FAMILY_ALBERT}};
+                 {"albert_square", "albert", ENC_ALBERT, &ENCODER_FAMILY_ALBERT},
+                 {"modernbert_tiny", "modernbert", ENC_BERT, &ENCODER_FAMILY_MODERNBERT},
+                 {"modernbert_bias", "modernbert", ENC_BERT, &ENCODER_FAMILY_MODERNBERT}};
     const char *fx = getenv("PIFI_FIXTURES");
     REQUIRE(fx != NULL);
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
@@ -128,7 +130,7 @@ static void test_unknown_refused(void) {
         }
     char list[512];
     encoder_family_supported(list, sizeof list);
-    CHECK(!strcmp(list, "bert, roberta, electra, mpnet, albert"));
+    CHECK(!strcmp(list, "bert, roberta, electra, mpnet, albert, modernbert"));
     CHECK_MSG(err, list);
     Encoder m;
     CHECK(encoder_load(&m, dir, test_cx_fp32(), &err) == -1);

@@ -18,7 +18,11 @@ token types, pads id 1, its relative position bias trained with the rest):
 base_mpnet, pifi_llama_mpnet, lora_mpnet (on MPNet's q and v); with an ALBERT
 SLM (tests/fixtures/encoders/albert_tiny: E 16 -> C 32, one layer's weights run
 by its 3 layers): base_albert, pifi_llama_albert, lora_albert (one adapter pair
-on the shared query and value, as PEFT wraps them). Adam / AdamW from torch.optim, clip_grad_norm_ 5.0 before each
+on the shared query and value, as PEFT wraps them); with a ModernBERT SLM
+(tests/fixtures/encoders/modernbert_tiny: pre-norm, RoPE, alternating
+global/local attention, GeGLU, pad id 1, no token types): base_modernbert,
+pifi_llama_modernbert (no LoRA: PEFT cannot adapt the query and value parts
+of its fused Wqkv, and pifi refuses). Adam / AdamW from torch.optim, clip_grad_norm_ 5.0 before each
 step. Self-check: float64 central finite differences on a few coordinates of
 every trainable tensor against the written (fp32) and fp64 autograd gradients.
 Layout: tests/fixtures/README.md, section train/<case>/.
@@ -68,10 +72,13 @@ CASES = {   # name: (method, arch, optimizer)
     "base_albert": ("base", None, "adam"),
     "pifi_llama_albert": ("pifi", "llama", "adam"),
     "lora_albert": ("lora", None, "adam"),
+    "base_modernbert": ("base", None, "adam"),
+    "pifi_llama_modernbert": ("pifi", "llama", "adam"),
 }
 # the SLM of each case: BERT (pifi/llama/slm) unless named here
 SLM_OF_CASE = {"base_mpnet": "mpnet", "pifi_llama_mpnet": "mpnet", "lora_mpnet": "mpnet",
-               "base_albert": "albert", "pifi_llama_albert": "albert", "lora_albert": "albert"}
+               "base_albert": "albert", "pifi_llama_albert": "albert", "lora_albert": "albert",
+               "base_modernbert": "modernbert", "pifi_llama_modernbert": "modernbert"}
 ENC_FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
                        "encoders")
 # the model class, checkpoint (relative to a case's folder) and tensor names of each SLM kind
@@ -85,8 +92,16 @@ SLM_KINDS = {
     "albert": {"cls": transformers.AlbertModel, "dir": "../../encoders/albert_tiny",
                "layer1": "encoder.albert_layer_groups.0.albert_layers.0.", "value": "attention.value",
                "targets": "attention.query and attention.value of the one layer every layer runs"},
+    "modernbert": {"cls": transformers.ModernBertModel, "dir": "../../encoders/modernbert_tiny",
+                   "layer1": "layers.1.", "value": None, "targets": None},
 }
-SLM_OUTPUT = {"bert": "output.dense", "mpnet": "output.dense", "albert": "ffn_output"}
+SLM_OUTPUT = {"bert": "output.dense", "mpnet": "output.dense", "albert": "ffn_output", "modernbert": "mlp.Wo"}
+SLM_EMB_NORM = {"modernbert": "embeddings.norm.weight"}  # else embeddings.LayerNorm.weight
+# the kinds without token types, whose batches put their pad id (1) where the mask is 0
+NO_TYPES = ("mpnet", "modernbert")
+# from_pretrained's arguments: no pooler, no dropout
+SLM_KWARGS = {"modernbert": {"attention_dropout": 0.0, "mlp_dropout": 0.0, "embedding_dropout": 0.0}}
+BERT_KWARGS = {"add_pooling_layer": False, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
 
 
 def slm_dir(slm):
@@ -124,7 +139,8 @@ class Classifier(nn.Module):
         self.slm, self.heads, self.lm = slm, heads, lm
 
     def forward(self, ids, mask, types):
-        kw = {} if isinstance(self.slm, transformers.MPNetModel) else {"token_type_ids": types}
+        no_types = isinstance(self.slm, (transformers.MPNetModel, transformers.ModernBertModel))
+        kw = {} if no_types else {"token_type_ids": types}
         h = self.slm(input_ids=ids, attention_mask=mask, **kw).last_hidden_state
         v = h[:, 0]
         if self.lm is not None:
@@ -156,7 +172,7 @@ def build(method, arch, slm_kind="bert"):
     cls = SLM_KINDS[slm_kind]["cls"]
     slm = cls.from_pretrained(
         slm_dir(slm_kind), attn_implementation="eager",
-        add_pooling_layer=False, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+        **SLM_KWARGS.get(slm_kind, BERT_KWARGS))
     lm = None
     if arch is not None:
         lm = transformers.AutoModelForCausalLM.from_pretrained(
@@ -256,6 +272,36 @@ def rmsnorm_in_input_dtype(model):
             return n * (1.0 + mod.weight) if gemma else mod.weight * n
         mod.forward = fwd
     return model
+
+
+def modernbert_float64_softmax():
+    """ModernBERT's eager attention takes its softmax (and RoPE) in float32
+    whatever the input dtype: in float64 the mask's minimum becomes -inf there, a padded
+    query whose window holds no real key gets NaN, and NaN reaches every
+    output through 0 * NaN. Float64 inputs take the softmax in float64
+    (float32 ones are untouched: the written fixtures do not change)."""
+    mod = transformers.models.modernbert.modeling_modernbert
+    orig = mod.eager_attention_forward
+
+    def eager(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+        if query.dtype != torch.float64:
+            return orig(module, query, key, value, attention_mask, scaling, dropout, **kwargs)
+        w = torch.matmul(query, key.transpose(2, 3)) * scaling
+        if attention_mask is not None:
+            w = w + attention_mask
+        w = nn.functional.softmax(w, dim=-1)
+        w = nn.functional.dropout(w, p=dropout, training=module.training)
+        return torch.matmul(w, value).transpose(1, 2).contiguous(), w
+    mod.eager_attention_forward = eager
+    # RoPE likewise rounds q and k to float32 (q.float()): float64 keeps float64
+    rope = mod.apply_rotary_pos_emb
+
+    def rotary(q, k, cos, sin, unsqueeze_dim=1):
+        if q.dtype != torch.float64:
+            return rope(q, k, cos, sin, unsqueeze_dim=unsqueeze_dim)
+        cos, sin = cos.unsqueeze(unsqueeze_dim), sin.unsqueeze(unsqueeze_dim)
+        return q * cos + mod.rotate_half(q) * sin, k * cos + mod.rotate_half(k) * sin
+    mod.apply_rotary_pos_emb = rotary
 
 
 def fd_check(model, train, batch, grads32, label_smoothing):
@@ -437,7 +483,7 @@ def mpnet_batches(batches):
 
 def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
     slm_kind = SLM_OF_CASE.get(case, "bert")
-    if slm_kind == "mpnet":
+    if slm_kind in NO_TYPES:
         batches = mpnet_batches(batches)
     model, train = build(method, arch, slm_kind)
     check_names(train, method, arch, slm_kind)
@@ -466,7 +512,8 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
     if method == "lora":
         final_names += [f"{layer1}{value}.lora_A.weight", f"{layer1}{value}.lora_B.weight"]
     else:
-        final_names += [f"{layer1}{SLM_OUTPUT[slm_kind]}.weight", "embeddings.LayerNorm.weight"]
+        final_names += [f"{layer1}{SLM_OUTPUT[slm_kind]}.weight",
+                        SLM_EMB_NORM.get(slm_kind, "embeddings.LayerNorm.weight")]
         if slm_kind == "mpnet":
             final_names.append("encoder.relative_attention_bias.weight")
     if method in ("pifi", "pifi_unfrozen"):
@@ -580,6 +627,7 @@ def main():
     transformers.utils.logging.disable_progress_bar()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
+    modernbert_float64_softmax()
 
     batches, lengths = make_batches()
     meta = versions()

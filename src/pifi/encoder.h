@@ -60,6 +60,13 @@ typedef struct {
     int rel_buckets;     /* relative_attention_num_buckets: rows of the relative position bias; 0: none */
     /* ALBERT's (the albert family: arch ENC_ALBERT): no field of its own; E is embedding_size,
      * and its one layer of weights is shared by the L layers (num_hidden_groups = inner_group_num = 1) */
+    /* ModernBERT's (the modernbert family; also read into the fields above: NH, FF, ln_eps norm_eps,
+     * act hidden_activation, attn_dropout attention_dropout, hidden_dropout mlp_dropout; E = C, TV 0) */
+    int mb_global_every;  /* layer l attends to every key when l % mb_global_every == 0 (global_attn_every_n_layers) */
+    int mb_window;        /* the other layers' queries see keys within this distance (local_attention / 2) */
+    float mb_rope_global, mb_rope_local; /* rope_theta of the full and of the sliding layers */
+    float mb_emb_dropout; /* embedding_dropout */
+    unsigned mb_bias;     /* which biases it has: MB_BIAS_* (models/encoders/modernbert_internal.h) */
 } EncoderConfig;
 
 /* Parse and validate config.json: its model_type picks the family, which

@@ -197,6 +197,35 @@ int runio_prepare(const char *run_dir, int overwrite, PifiErr *err) {
     return rc;
 }
 
+/* text (n bytes, a JSON object without a "pifi" key) with "pifi": pifi
+ * added before its closing brace, the rest as written: cJSON would print
+ * 2.0 as 2, which transformers 5's typed configs refuse for a float field
+ * (ModernBertConfig.initializer_cutoff_factor). 1: no closing brace found. */
+static int write_config_text(const char *path, const char *text, size_t n, const cJSON *pifi, PifiErr *err) {
+    size_t end = n;
+    while (end > 0 && text[end - 1] != '}') end--;
+    if (end == 0) return 1;
+    size_t body = end - 1; /* the closing brace */
+    while (body > 0 && (text[body - 1] == ' ' || text[body - 1] == '\n' || text[body - 1] == '\r' ||
+                        text[body - 1] == '\t'))
+        body--;
+    char *p = cJSON_Print(pifi);
+    if (!p) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    size_t np = strlen(p), total = body + np + 32;
+    char *out = malloc(total);
+    int rc = -1;
+    if (!out) {
+        pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    } else {
+        int empty = body > 0 && text[body - 1] == '{';
+        int k = snprintf(out, total, "%.*s%s\n  \"pifi\": %s\n}\n", (int)body, text, empty ? "" : ",", p);
+        rc = pifi_write_file_atomic(path, out, (size_t)k, err);
+    }
+    free(out);
+    free(p);
+    return rc;
+}
+
 int runio_write_config(const char *run_dir, const char *slm_dir, const cJSON *pifi, PifiErr *err) {
     cJSON *cfg = NULL;
     int rc;
@@ -204,9 +233,25 @@ int runio_write_config(const char *run_dir, const char *slm_dir, const cJSON *pi
         cfg = encoder_gguf_config_json(slm_dir, err);
         rc = cfg ? 0 : -1;
     } else {
-        char *src = pifi_path_join(slm_dir, "config.json");
-        rc = src ? pifi_json_load(src, 1 << 20, &cfg, err) : -1;
+        char *src = pifi_path_join(slm_dir, "config.json"), *text = NULL;
+        size_t n = 0;
+        rc = src ? pifi_read_file(src, 1 << 20, &text, &n, err) : -1;
+        if (!rc) rc = pifi_json_parse(text, n, src, &cfg, err);
+        if (!rc && cJSON_IsObject(cfg) && !cJSON_GetObjectItemCaseSensitive(cfg, "pifi")) {
+            /* a model's own config.json: kept as written, "pifi" added */
+            char *path = pifi_path_join(run_dir, "config.json");
+            rc = path ? write_config_text(path, text, n, pifi, err) : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+            free(path);
+            if (rc <= 0) {
+                free(src);
+                free(text);
+                cJSON_Delete(cfg);
+                return rc;
+            }
+            rc = 0; /* no closing brace in the text: written from the parse below */
+        }
         free(src);
+        free(text);
     }
     if (rc) return -1;
     cJSON_DeleteItemFromObjectCaseSensitive(cfg, "pifi");

@@ -73,5 +73,6 @@ void encoder_family_supported(char *buf, size_t n);
 extern const EncoderFamily ENCODER_FAMILY_BERT;  /* bert_family.c */
 extern const EncoderFamily ENCODER_FAMILY_MPNET; /* mpnet_family.c */
 extern const EncoderFamily ENCODER_FAMILY_ALBERT; /* albert_family.c */
+extern const EncoderFamily ENCODER_FAMILY_MODERNBERT; /* modernbert_family.c */
 
 #endif
