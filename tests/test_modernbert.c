@@ -209,7 +209,7 @@ static void test_dropout(const char *name) {
     Encoder m;
     Batch b;
     REQUIRE(load(name, test_cx_fp32(), &m, &b) == 0);
-    m.cfg.mb_emb_dropout = 0.1f, m.cfg.attn_dropout = 0.1f, m.cfg.hidden_dropout = 0.1f;
+    m.cfg.modernbert.emb_dropout = 0.1f, m.cfg.attn_dropout = 0.1f, m.cfg.hidden_dropout = 0.1f;
     encoder_set_train(&m, 1, 7, 3);
     int C = m.cfg.C;
     size_t nout = (size_t)b.B * b.T * C;
@@ -351,8 +351,8 @@ static void test_config(void) {
     REQUIRE(pifi_write_file_atomic(path, v4, strlen(v4), &err) == 0);
     EncoderConfig cfg;
     REQUIRE(encoder_config_load(&cfg, path, &err) == 0);
-    CHECK(cfg.mb_global_every == 2 && cfg.mb_window == 3 && cfg.mb_rope_global == 1000.0f &&
-          cfg.mb_rope_local == 50.0f && cfg.mb_bias == 0 && cfg.act == ACT_GELU && cfg.ln_eps == 1e-5f &&
+    CHECK(cfg.modernbert.global_every == 2 && cfg.modernbert.window == 3 && cfg.modernbert.rope_global == 1000.0f &&
+          cfg.modernbert.rope_local == 50.0f && cfg.modernbert.bias == 0 && cfg.act == ACT_GELU && cfg.ln_eps == 1e-5f &&
           cfg.maxT == 8192 && cfg.TV == 0);
     CHECK(mb_sliding(&cfg, 1) && !mb_sliding(&cfg, 2) && mb_sliding(&cfg, 3));
     /* transformers 5's form wins over the older fields */
@@ -363,8 +363,8 @@ static void test_config(void) {
                              "\"attention_bias\": true, \"norm_bias\": true}";
     REQUIRE(pifi_write_file_atomic(path, v5, strlen(v5), &err) == 0);
     REQUIRE(encoder_config_load(&cfg, path, &err) == 0);
-    CHECK(cfg.mb_global_every == 3 && cfg.mb_rope_global == 7.0f && cfg.mb_rope_local == 3.0f &&
-          cfg.mb_bias == (MB_BIAS_ATTN | MB_BIAS_NORM) && cfg.mb_window == 64 && cfg.mb_rope_local == 3.0f);
+    CHECK(cfg.modernbert.global_every == 3 && cfg.modernbert.rope_global == 7.0f && cfg.modernbert.rope_local == 3.0f &&
+          cfg.modernbert.bias == (MB_BIAS_ATTN | MB_BIAS_NORM) && cfg.modernbert.window == 64 && cfg.modernbert.rope_local == 3.0f);
     /* parameters: tok, norms (layer 0 without attn_norm), Wqkv and Wo with biases, mlp without */
     int64_t C = 8, FF = 4, L = 4;
     CHECK(encoder_config_params(&cfg) == 10 * C + 2 * C + 2 * (L - 1) * C + L * (3 * C * C + 3 * C + C * C + C) +

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,minilm_real,mpnet_real,gguf_encoder,gguf_tokenizers,pifi,train}
+# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,deberta,minilm_real,mpnet_real,gguf_encoder,gguf_tokenizers,pifi,train,squad,mt,onnx}
 # with Hugging Face's own code (the oracle the C tests compare against).
 #   PIFI_ORACLE_VENV  venv to create/use (default ~/.cache/pifi/oracle-venv)
 #   PIFI_MODELS       folder holding all-MiniLM-L6-v2 and all-mpnet-base-v2;
@@ -56,4 +56,14 @@ gguf_args=()
 "$PY" tools/oracle_gguf_encoder.py --fuzz-seeds fuzz/corpus/gguf_encoder
 "$PY" tools/oracle_pifi.py --out "$FIX/pifi"
 "$PY" tools/oracle_train.py --out "$FIX/train"
+# DeBERTa (after oracle_pifi.py: its training cases plug pifi/llama/llm)
+"$PY" tools/oracle_deberta.py --out "$FIX/deberta"
+# sacreBLEU's BLEU and chrF on perturbed Multi30K
+"$PY" tools/oracle_mt.py --data "$DATA" --out "$FIX/mt"
+# the official SQuAD v1.1 evaluation (fetched from neural-compressor's wheel by the script)
+"$PY" tools/oracle_squad.py --data "$DATA" --out "$FIX/squad"
+# ONNX Runtime on what `pifi export` writes (needs a built pifi, the real MiniLM and SmolLM2)
+if [[ -x build/pifi && -f $smol ]]; then
+  "$PY" tools/oracle_onnx.py --pifi build/pifi --models "${PIFI_MODELS:-$PWD/models}" --data "$DATA" --out "$FIX/onnx"
+fi
 du -sh "$FIX" >&2

@@ -20,6 +20,8 @@ int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 int cmd_experiment(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 

@@ -22,6 +22,8 @@ static const struct {
     {"data", cmd_data, 0, "the named tasks' data: list what is there, get the public originals"},
     {"extract", cmd_extract, 0, "copy one decoder layer out of an LLM (HF dir or GGUF), reading only its bytes"},
     {"quantize", cmd_quantize, 0, "int8 weights of a trained run for inference, and the accuracy change"},
+    {"score", cmd_score, 0, "score a predictions file with a metric's reference definition (SQuAD EM/F1)"},
+    {"export", cmd_export, 0, "a trained run's whole classifier as one ONNX graph, tokenizer next to it"},
     {"bench", cmd_bench, 0, "fixed-shape training or inference throughput, and the GEMM peak"},
 };
 

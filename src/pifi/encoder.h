@@ -58,15 +58,30 @@ typedef struct {
     float attn_dropout;      /* attention_probs_dropout_prob */
     /* MPNet's (the mpnet family: arch ENC_MPNET, TV 0) */
     int rel_buckets;     /* relative_attention_num_buckets: rows of the relative position bias; 0: none */
+    /* DeBERTa's (the deberta family, models/encoders/deberta_*.c; E, NH, FF, TV, ln_eps, act and the
+     * dropouts above mean the same there) */
+    struct {
+        int version;     /* 1: "deberta" (DebertaModel), 2: "deberta-v2" (DeBERTa-V2 and V3) */
+        int relative;    /* relative_attention */
+        int c2p, p2c;    /* pos_att_type holds "c2p", "p2c" */
+        int share_key;   /* share_att_key (v2): positions projected by query_proj / key_proj */
+        int buckets;     /* position_buckets (v2), 0: none */
+        int max_rel;     /* max_relative_positions (max_position_embeddings when < 1) */
+        int norm_rel;    /* norm_rel_ebd holds "layer_norm" (v2) */
+        int pos_input;   /* position_biased_input: absolute position embeddings */
+    } deberta;
     /* ALBERT's (the albert family: arch ENC_ALBERT): no field of its own; E is embedding_size,
      * and its one layer of weights is shared by the L layers (num_hidden_groups = inner_group_num = 1) */
-    /* ModernBERT's (the modernbert family; also read into the fields above: NH, FF, ln_eps norm_eps,
-     * act hidden_activation, attn_dropout attention_dropout, hidden_dropout mlp_dropout; E = C, TV 0) */
-    int mb_global_every;  /* layer l attends to every key when l % mb_global_every == 0 (global_attn_every_n_layers) */
-    int mb_window;        /* the other layers' queries see keys within this distance (local_attention / 2) */
-    float mb_rope_global, mb_rope_local; /* rope_theta of the full and of the sliding layers */
-    float mb_emb_dropout; /* embedding_dropout */
-    unsigned mb_bias;     /* which biases it has: MB_BIAS_* (models/encoders/modernbert_internal.h) */
+    /* ModernBERT's (the modernbert family, models/encoders/modernbert*.c; also read into the fields
+     * above: NH, FF, ln_eps norm_eps, act hidden_activation, attn_dropout attention_dropout,
+     * hidden_dropout mlp_dropout; E = C, TV 0) */
+    struct {
+        int global_every;  /* layer l attends to every key when l % global_every == 0 (global_attn_every_n_layers) */
+        int window;        /* the other layers' queries see keys within this distance (local_attention / 2) */
+        float rope_global, rope_local; /* rope_theta of the full and of the sliding layers */
+        float emb_dropout; /* embedding_dropout */
+        unsigned bias;     /* which biases it has: MB_BIAS_* (models/encoders/modernbert_internal.h) */
+    } modernbert;
 } EncoderConfig;
 
 /* Parse and validate config.json: its model_type picks the family, which

@@ -72,6 +72,7 @@ void encoder_family_supported(char *buf, size_t n);
 /* The families. */
 extern const EncoderFamily ENCODER_FAMILY_BERT;  /* bert_family.c */
 extern const EncoderFamily ENCODER_FAMILY_MPNET; /* mpnet_family.c */
+extern const EncoderFamily ENCODER_FAMILY_DEBERTA; /* deberta_family.c */
 extern const EncoderFamily ENCODER_FAMILY_ALBERT; /* albert_family.c */
 extern const EncoderFamily ENCODER_FAMILY_MODERNBERT; /* modernbert_family.c */
 

@@ -34,8 +34,8 @@
 
 size_t mb_point_params(MbParams *p, float *mem, const EncoderConfig *c) {
     size_t C = c->C, L = c->L, FF = c->FF;
-    size_t ab = c->mb_bias & MB_BIAS_ATTN ? 1 : 0, mb = c->mb_bias & MB_BIAS_MLP ? 1 : 0;
-    size_t nb = c->mb_bias & MB_BIAS_NORM ? 1 : 0;
+    size_t ab = c->modernbert.bias & MB_BIAS_ATTN ? 1 : 0, mb = c->modernbert.bias & MB_BIAS_MLP ? 1 : 0;
+    size_t nb = c->modernbert.bias & MB_BIAS_NORM ? 1 : 0;
     struct {
         float **ptr;
         size_t n;
@@ -118,8 +118,8 @@ int modernbert_load(Encoder *m, const char *dir, PifiErr *err) {
     if (!s->inv_freq) return m->param_mem ? pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory") : -1;
     mb_point_params(&s->p, m->param_mem, c);
     m->num_params = (int64_t)n;
-    RopeParams rg = {.type = ROPE_DEFAULT, .theta = c->mb_rope_global};
-    RopeParams rl = {.type = ROPE_DEFAULT, .theta = c->mb_rope_local};
+    RopeParams rg = {.type = ROPE_DEFAULT, .theta = c->modernbert.rope_global};
+    RopeParams rl = {.type = ROPE_DEFAULT, .theta = c->modernbert.rope_local};
     rope_inv_freq(s->inv_freq, &rg, HD);
     rope_inv_freq(s->inv_freq + HD / 2, &rl, HD);
 
@@ -317,7 +317,7 @@ int modernbert_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, 
     for (int i = 0; i < B * T; i++)
         if (ids[i] < 0 || ids[i] >= c->V)
             return pifi_errf(err, "encoder: token id %d out of range (vocab_size %d)", ids[i], c->V);
-    float ep = m->train ? c->mb_emb_dropout : 0.0f, ap = m->train ? c->attn_dropout : 0.0f;
+    float ep = m->train ? c->modernbert.emb_dropout : 0.0f, ap = m->train ? c->attn_dropout : 0.0f;
     float mp = m->train ? c->hidden_dropout : 0.0f;
     unsigned drop = (ap > 0.0f ? DROP_ATT : 0u) | (mp > 0.0f ? DROP_MLP : 0u);
     if (ensure_acts(m, B, T, drop, err)) return -1;
@@ -341,7 +341,7 @@ int modernbert_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, 
     layernorm_forward(h0, a->emb_mean, a->emb_rstd, a->emb, p->emb_nw, p->emb_nb ? p->emb_nb : s->zeros, BT, C,
                       c->ln_eps);
     if (ep > 0.0f) dropout_rows_forward(h0, h0, B, (size_t)T * C, ep, seed, encoder_stream(step, -1, 0), row0);
-    if (a->window) window_bias(a->window, NH, T, c->mb_window);
+    if (a->window) window_bias(a->window, NH, T, c->modernbert.window);
     m->B = B, m->T = T; /* mb_layer_recompute reads them */
     for (int l = 0; l < c->L; l++) {
         int li = m->inference ? 0 : l;

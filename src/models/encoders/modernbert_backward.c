@@ -72,7 +72,7 @@ int modernbert_backward(Encoder *m, float *grads, float *lora_grads, const float
     MbGrad *gs = &s->gs;
     size_t nC = (size_t)BT * C, nF = (size_t)BT * FF;
     int tr = m->fwd_train;
-    float ep = tr ? c->mb_emb_dropout : 0.0f, ap = tr ? c->attn_dropout : 0.0f, mp = tr ? c->hidden_dropout : 0.0f;
+    float ep = tr ? c->modernbert.emb_dropout : 0.0f, ap = tr ? c->attn_dropout : 0.0f, mp = tr ? c->hidden_dropout : 0.0f;
     uint64_t seed = m->fwd_seed, step = m->fwd_step, row0 = m->fwd_row0;
 
     /* out = final_norm(h[L]) */

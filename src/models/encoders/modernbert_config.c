@@ -90,7 +90,7 @@ static int layer_types(const cJSON *root, EncoderConfig *c, const char *path, Pi
             return pifi_errf(err, "%s: \"layer_types\" is not full attention at every n-th layer from layer 0 "
                              "(ModernBERT's pattern, global_attn_every_n_layers)", path);
     }
-    c->mb_global_every = every;
+    c->modernbert.global_every = every;
     return 0;
 }
 
@@ -120,17 +120,17 @@ int modernbert_config_parse(EncoderConfig *c, const cJSON *root, const char *pat
     c->act = (int)a;
     if (get_prob(root, "attention_dropout", &c->attn_dropout, path, err) ||
         get_prob(root, "mlp_dropout", &c->hidden_dropout, path, err) ||
-        get_prob(root, "embedding_dropout", &c->mb_emb_dropout, path, err))
+        get_prob(root, "embedding_dropout", &c->modernbert.emb_dropout, path, err))
         return -1;
-    c->mb_bias = 0;
-    if (get_flag(root, "attention_bias", MB_BIAS_ATTN, &c->mb_bias, path, err) ||
-        get_flag(root, "mlp_bias", MB_BIAS_MLP, &c->mb_bias, path, err) ||
-        get_flag(root, "norm_bias", MB_BIAS_NORM, &c->mb_bias, path, err))
+    c->modernbert.bias = 0;
+    if (get_flag(root, "attention_bias", MB_BIAS_ATTN, &c->modernbert.bias, path, err) ||
+        get_flag(root, "mlp_bias", MB_BIAS_MLP, &c->modernbert.bias, path, err) ||
+        get_flag(root, "norm_bias", MB_BIAS_NORM, &c->modernbert.bias, path, err))
         return -1;
     int local = 128;
     if (get_int(root, "local_attention", 0, 128, 0, 1 << 20, &local, path, err)) return -1;
-    c->mb_window = local / 2;
-    if (get_int(root, "global_attn_every_n_layers", 0, 3, 1, 1 << 20, &c->mb_global_every, path, err)) return -1;
+    c->modernbert.window = local / 2;
+    if (get_int(root, "global_attn_every_n_layers", 0, 3, 1, 1 << 20, &c->modernbert.global_every, path, err)) return -1;
     if (layer_types(root, c, path, err)) return -1;
     /* RoPE: transformers 4's two thetas, overridden by transformers 5's rope_parameters */
     double g = 160000.0, lo = 10000.0;
@@ -139,12 +139,12 @@ int modernbert_config_parse(EncoderConfig *c, const cJSON *root, const char *pat
         pifi_json_double(root, "local_rope_theta", 0, &lo, path, err) < 0 ||
         check_theta(lo, "\"local_rope_theta\"", path, err))
         return -1;
-    c->mb_rope_global = (float)g;
-    c->mb_rope_local = (float)lo;
+    c->modernbert.rope_global = (float)g;
+    c->modernbert.rope_local = (float)lo;
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
     if (rs && !cJSON_IsNull(rs)) return pifi_errf(err, "%s: \"rope_scaling\" is not supported (only default RoPE)", path);
-    if (rope_params(root, "full_attention", &c->mb_rope_global, path, err) ||
-        rope_params(root, "sliding_attention", &c->mb_rope_local, path, err))
+    if (rope_params(root, "full_attention", &c->modernbert.rope_global, path, err) ||
+        rope_params(root, "sliding_attention", &c->modernbert.rope_local, path, err))
         return -1;
     return 0;
 }

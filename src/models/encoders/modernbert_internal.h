@@ -13,7 +13,7 @@
 #include "pifi/encoder_export.h"
 #include "pifi/json.h"
 
-/* EncoderConfig.mb_bias */
+/* EncoderConfig.modernbert.bias */
 enum { MB_BIAS_ATTN = 1u, MB_BIAS_MLP = 2u, MB_BIAS_NORM = 4u };
 
 /* Parameters (fp32, in Encoder.param_mem), shapes as PyTorch stores them.
@@ -89,7 +89,7 @@ typedef struct {
 int modernbert_config_parse(EncoderConfig *cfg, const cJSON *root, const char *path, PifiErr *err);
 
 /* Layer l attends within the window (a sliding layer), else to every key. */
-static inline int mb_sliding(const EncoderConfig *c, int l) { return l % c->mb_global_every != 0; }
+static inline int mb_sliding(const EncoderConfig *c, int l) { return l % c->modernbert.global_every != 0; }
 
 /* Point p into mem (NULL: count only); the float count (modernbert.c). */
 size_t mb_point_params(MbParams *p, float *mem, const EncoderConfig *c);

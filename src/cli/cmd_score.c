@@ -1,0 +1,279 @@
+/* cmd_score.c: `pifi score --metric M ...`: score any system's predictions
+ * file with one of the metrics of one table (today the official SQuAD v1.1
+ * evaluation), printed as the metric's reference implementation prints it. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "core/utf8.h"
+#include "pifi/fileio.h"
+#include "pifi/json.h"
+#include "pifi/mt_metrics.h"
+#include "pifi/squad.h"
+
+/* What a metric reads: the gold data (several reference files for the
+ * translation metrics) and the predictions. */
+#define SCORE_MAX_REFS 16
+typedef struct {
+    const char *data, *pred;
+    const char *refs[SCORE_MAX_REFS];
+    int n_refs;
+    int skip_bad;
+} ScoreArgs;
+
+/* Python's repr of a float (the shortest text that reads back the same
+ * double), which json.dumps prints. */
+static void py_float(FILE *f, double v) {
+    char buf[40];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    if (!isfinite(v)) snprintf(buf, sizeof buf, "%s", isnan(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+    else if (!strpbrk(buf, ".eEn")) strcat(buf, ".0"); /* 100 -> 100.0 */
+    fputs(buf, f);
+}
+
+/* ------------------------------------------------------------------------ */
+/* squad */
+
+typedef struct {
+    const cJSON *pred;
+    const SquadData *d;
+} SquadPreds;
+
+static const char *squad_pred_of(void *ctx, int i) {
+    SquadPreds *p = ctx;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p->pred, p->d->q[i].id);
+    return v ? v->valuestring : NULL; /* strings only: checked on loading */
+}
+
+static int score_squad(const ScoreArgs *a) {
+    SquadData d;
+    PifiErr err = {0};
+    if (squad_load(&d, a->data, a->skip_bad, &err)) {
+        fprintf(stderr, "pifi: score: %s\n", err.msg);
+        return err.kind == PIFI_ERR_RUNTIME ? 1 : 2;
+    }
+    if (d.skipped)
+        fprintf(stderr, "pifi: score: %s: %lld bad questions left out (--skip-bad-rows); the first: %s\n", a->data,
+                (long long)d.skipped, d.first_skip);
+    cJSON *pred = NULL;
+    int rc = 2;
+    if (pifi_json_load(a->pred, 1024u << 20, &pred, &err) || pifi_json_unique_keys(pred, a->pred, &err)) {
+        fprintf(stderr, "pifi: score: %s\n", err.msg);
+        goto done;
+    }
+    if (!cJSON_IsObject(pred)) {
+        fprintf(stderr, "pifi: score: %s: expected a JSON object {question id: answer text}\n", a->pred);
+        goto done;
+    }
+    const cJSON *v;
+    cJSON_ArrayForEach(v, pred) if (!cJSON_IsString(v)) {
+        fprintf(stderr, "pifi: score: %s: the answer to question %s is not a string\n", a->pred, v->string);
+        goto done;
+    }
+    SquadPreds sp = {pred, &d};
+    for (int i = 0; i < d.n; i++)
+        if (!squad_pred_of(&sp, i)) fprintf(stderr, "Unanswered question %s will receive score 0.\n", d.q[i].id);
+    SquadScore s;
+    if (squad_evaluate(&d, squad_pred_of, &sp, &s, &err)) {
+        fprintf(stderr, "pifi: score: %s\n", err.msg);
+        goto done;
+    }
+    printf("{\"exact_match\": ");
+    py_float(stdout, s.exact_match);
+    printf(", \"f1\": ");
+    py_float(stdout, s.f1);
+    printf("}\n");
+    rc = 0;
+done:
+    cJSON_Delete(pred);
+    squad_free(&d);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* bleu, chrf: line-aligned text files, as sacreBLEU's command line reads them */
+
+typedef struct {
+    char *buf;
+    char **line;
+    int n;
+} Lines;
+
+static void lines_free(Lines *l) {
+    free(l->buf), free(l->line);
+    memset(l, 0, sizeof *l);
+}
+
+/* The lines of path ("\n"-separated, a final "\r" dropped, no final empty line); 0 or an exit status. */
+static int read_lines(const char *path, Lines *l) {
+    PifiErr err = {0};
+    size_t len;
+    memset(l, 0, sizeof *l);
+    if (pifi_read_file(path, 1024u << 20, &l->buf, &len, &err)) {
+        fprintf(stderr, "pifi: score: %s\n", err.msg);
+        return err.kind == PIFI_ERR_RUNTIME ? 1 : 2;
+    }
+    size_t bad;
+    if (!utf8_valid(l->buf, len, &bad)) {
+        fprintf(stderr, "pifi: score: %s: not valid UTF-8 at byte %zu\n", path, bad);
+        lines_free(l);
+        return 2;
+    }
+    if (memchr(l->buf, '\0', len)) {
+        fprintf(stderr, "pifi: score: %s: holds a NUL byte\n", path);
+        lines_free(l);
+        return 2;
+    }
+    int cap = 1;
+    for (size_t i = 0; i < len; i++) cap += l->buf[i] == '\n';
+    if (!(l->line = malloc((size_t)cap * sizeof *l->line))) {
+        lines_free(l);
+        return 1;
+    }
+    for (char *p = l->buf; p < l->buf + len;) {
+        char *e = memchr(p, '\n', (size_t)(l->buf + len - p));
+        if (e) *e = '\0';
+        size_t n = strlen(p);
+        if (n && p[n - 1] == '\r') p[n - 1] = '\0';
+        l->line[l->n++] = p;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+
+static void print_counts(const char *key, const int64_t *v, int n) {
+    printf(", \"%s\": [", key);
+    for (int i = 0; i < n; i++) printf("%s%lld", i ? ", " : "", (long long)v[i]);
+    printf("]");
+}
+
+/* hypotheses and references loaded, then the metric */
+static int score_mt(const ScoreArgs *a, int chrf) {
+    Lines h, r[SCORE_MAX_REFS];
+    const char *const *refs[SCORE_MAX_REFS];
+    int rc = read_lines(a->pred, &h), nr = 0;
+    for (; rc == 0 && nr < a->n_refs; nr++) {
+        rc = read_lines(a->refs[nr], &r[nr]);
+        if (rc) break;
+        refs[nr] = (const char *const *)r[nr].line;
+        if (r[nr].n != h.n) {
+            fprintf(stderr, "pifi: score: %s has %d lines, %s has %d: one reference line per hypothesis\n",
+                    a->refs[nr], r[nr].n, a->pred, h.n);
+            rc = 2;
+            nr++;
+            break;
+        }
+    }
+    PifiErr err = {0};
+    if (rc == 0 && !chrf) {
+        BleuScore b;
+        if (bleu_corpus((const char *const *)h.line, h.n, refs, a->n_refs, &b, &err)) {
+            fprintf(stderr, "pifi: score: %s\n", err.msg);
+            rc = 1;
+        } else {
+            printf("{\"name\": \"BLEU\", \"score\": ");
+            py_float(stdout, b.score);
+            print_counts("counts", b.counts, 4);
+            print_counts("totals", b.totals, 4);
+            printf(", \"precisions\": [");
+            for (int k = 0; k < 4; k++) printf("%s", k ? ", " : ""), py_float(stdout, b.precisions[k]);
+            printf("], \"bp\": ");
+            py_float(stdout, b.bp);
+            printf(", \"sys_len\": %lld, \"ref_len\": %lld}\n", (long long)b.sys_len, (long long)b.ref_len);
+        }
+    } else if (rc == 0) {
+        ChrfScore c;
+        if (chrf_corpus((const char *const *)h.line, h.n, refs, a->n_refs, &c, &err)) {
+            fprintf(stderr, "pifi: score: %s\n", err.msg);
+            rc = 1;
+        } else {
+            printf("{\"name\": \"chrF2\", \"score\": ");
+            py_float(stdout, c.score);
+            print_counts("stats", c.stats, 18);
+            printf("}\n");
+        }
+    }
+    lines_free(&h);
+    for (int i = 0; i < nr; i++) lines_free(&r[i]);
+    return rc;
+}
+
+static int score_bleu(const ScoreArgs *a) { return score_mt(a, 0); }
+static int score_chrf(const ScoreArgs *a) { return score_mt(a, 1); }
+
+/* ------------------------------------------------------------------------ */
+
+static const struct {
+    const char *name;
+    int (*fn)(const ScoreArgs *a);
+    const char *help;
+} METRICS[] = {
+    {"squad", score_squad,
+     "the official SQuAD v1.1 evaluation: --data a SQuAD v1.1 JSON file (or the\n"
+     "                   HF datasets JSON Lines form), --pred {question id: answer text}; prints\n"
+     "                   {\"exact_match\": EM, \"f1\": F1} in percent, as the official script does"},
+    {"bleu", score_bleu,
+     "sacreBLEU's corpus BLEU with its defaults (13a tokenizer, exp smoothing):\n"
+     "                   --pred hypotheses, --data references (repeat --data for more\n"
+     "                   references), one segment per line"},
+    {"chrf", score_chrf,
+     "sacreBLEU's corpus chrF (character 6-grams, beta 2), files as for bleu"},
+};
+#define N_METRICS (sizeof METRICS / sizeof METRICS[0])
+
+static void help(void) {
+    printf("usage: pifi score --metric M --data GOLD [--data GOLD2 ...] --pred PREDICTIONS\n"
+           "\n"
+           "Score any system's predictions with a metric's reference definition.\n"
+           "\n"
+           "metrics:\n");
+    for (size_t i = 0; i < N_METRICS; i++) printf("  %-16s %s\n", METRICS[i].name, METRICS[i].help);
+    printf("\noptions:\n"
+           "  --metric M       the metric (above)\n"
+           "  --data F         the gold file (bleu, chrf: repeat for more references)\n"
+           "  --pred F         the predictions file\n"
+           "  --skip-bad-rows  leave malformed gold questions out (counted) instead of stopping\n"
+           "  -h, --help       this text\n");
+}
+
+int cmd_score(int argc, char **argv) {
+    enum { O_METRIC = 256, O_DATA, O_PRED, O_SKIP };
+    static const struct option LONG[] = {
+        {"metric", 1, 0, O_METRIC}, {"data", 1, 0, O_DATA},          {"pred", 1, 0, O_PRED},
+        {"skip-bad-rows", 0, 0, O_SKIP}, {"help", 0, 0, 'h'},       {0, 0, 0, 0},
+    };
+    const char *metric = NULL;
+    ScoreArgs a = {0};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = cli_getopt(argc, argv, ":h", LONG, "score")) != -1) {
+        switch (c) {
+        case O_METRIC: metric = optarg; break;
+        case O_DATA:
+            if (a.n_refs == SCORE_MAX_REFS) return cli_usage_error("score", "at most %d --data files", SCORE_MAX_REFS);
+            a.data = a.refs[a.n_refs++] = optarg;
+            break;
+        case O_PRED: a.pred = optarg; break;
+        case O_SKIP: a.skip_bad = 1; break;
+        case 'h': help(); return 0;
+        case ':': return cli_usage_error("score", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("score", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc) return cli_usage_error("score", "unexpected argument '%s'", argv[optind]);
+    if (metric && strcmp(metric, "squad") == 0 && a.n_refs > 1)
+        return cli_usage_error("score", "--metric squad takes one --data file");
+    if (!metric || !a.data || !a.pred) return cli_usage_error("score", "--metric, --data and --pred are required");
+    for (size_t i = 0; i < N_METRICS; i++)
+        if (strcmp(metric, METRICS[i].name) == 0) return METRICS[i].fn(&a);
+    return cli_usage_error("score", "unknown metric '%s' (squad, bleu, chrf)", metric);
+}

@@ -1,0 +1,27 @@
+/* pystr.h: text as Python's str sees it, for the metrics whose reference
+ * implementations are Python scripts (SQuAD's official evaluation,
+ * sacreBLEU): a growable array of code points, decoding (an invalid UTF-8
+ * byte becomes U+FFFD), encoding back, and str.isspace(). */
+#ifndef PIFI_PYSTR_H
+#define PIFI_PYSTR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int32_t *c;
+    size_t n, cap;
+} PyStr;
+
+/* Append one code point; -1 when out of memory. */
+int pystr_push(PyStr *s, int32_t c);
+/* Append the code points of the UTF-8 text t (n bytes). */
+int pystr_decode(PyStr *s, const char *t, size_t n);
+/* The code points of s[from, to) as a new UTF-8 string (NULL: out of memory). */
+char *pystr_encode(const PyStr *s, size_t from, size_t to);
+void pystr_free(PyStr *s);
+
+/* str.isspace(): Unicode White_Space plus the ASCII separators \x1c-\x1f. */
+int pystr_isspace(int32_t c);
+
+#endif
