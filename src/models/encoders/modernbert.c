@@ -102,7 +102,8 @@ static int mb_tensor_list(const EncoderConfig *c, const MbParams *p, MbTensor *t
     return n;
 }
 
-#define MB_TENSORS_MAX (13 * 1024 + 6)
+/* At most this many tensors in a checkpoint of c. */
+static int mb_tensor_cap(const EncoderConfig *c) { return 5 + 12 * c->L; }
 
 int modernbert_load(Encoder *m, const char *dir, PifiErr *err) {
     const EncoderConfig *c = &m->cfg;
@@ -125,6 +126,9 @@ int modernbert_load(Encoder *m, const char *dir, PifiErr *err) {
 
     SafeTensors *st;
     if (st_open(&st, dir, err)) return -1;
+    MbTensor *t = NULL;
+    char(*names)[160] = NULL;
+    int rc = -1;
     /* a task model's tensors carry "model." (ModernBertForSequenceClassification) */
     const char *prefix = NULL;
     static const char *const PREFIXES[] = {"", "model."};
@@ -141,20 +145,26 @@ int modernbert_load(Encoder *m, const char *dir, PifiErr *err) {
                   "modernbert checkpoint", dir);
         goto fail;
     }
-    static MbTensor t[MB_TENSORS_MAX];
-    static char names[MB_TENSORS_MAX][160];
-    int nt = mb_tensor_list(c, &s->p, t, names, MB_TENSORS_MAX);
+    int cap = mb_tensor_cap(c);
+    t = malloc((size_t)cap * sizeof *t);
+    names = t ? malloc((size_t)cap * sizeof *names) : NULL;
+    if (!names) {
+        pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        goto fail;
+    }
+    int nt = mb_tensor_list(c, &s->p, t, names, cap);
     for (int i = 0; i < nt; i++) {
         char full[200];
         snprintf(full, sizeof full, "%s%s", prefix, t[i].name);
         int64_t shape[2] = {t[i].d0, t[i].d1};
         if (st_read_f32(st, full, t[i].d1 ? 2 : 1, shape, t[i].dst, err)) goto fail;
     }
-    st_close(st);
-    return 0;
+    rc = 0;
 fail:
+    free(t);
+    free(names);
     st_close(st);
-    return -1; /* encoder_load frees m */
+    return rc; /* on failure encoder_load frees m */
 }
 
 void modernbert_free(Encoder *m) {
@@ -397,10 +407,15 @@ int modernbert_export(const Encoder *m, const char *prefix, int merge_lora, Enco
     (void)merge_lora; /* no adapters (modernbert_lora_enable refuses) */
     *keep = NULL;
     const MbState *s = m->priv;
-    static MbTensor t[MB_TENSORS_MAX];
-    static char names[MB_TENSORS_MAX][160];
-    int n = mb_tensor_list(&m->cfg, &s->p, t, names, MB_TENSORS_MAX);
-    if (n > ENCODER_EXPORT_MAX) return pifi_errf(err, "encoder: %d layers are more than the exporter holds", m->cfg.L);
+    int cap = mb_tensor_cap(&m->cfg);
+    if (cap > ENCODER_EXPORT_MAX) return pifi_errf(err, "encoder: %d layers are more than the exporter holds", m->cfg.L);
+    MbTensor *t = malloc((size_t)cap * sizeof *t);
+    char(*names)[160] = t ? malloc((size_t)cap * sizeof *names) : NULL;
+    if (!names) {
+        free(t);
+        return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    }
+    int n = mb_tensor_list(&m->cfg, &s->p, t, names, cap);
     memset(x, 0, sizeof *x);
     snprintf(x->prefix, sizeof x->prefix, "%s", prefix ? prefix : "");
     for (int i = 0; i < n; i++) {
@@ -414,5 +429,7 @@ int modernbert_export(const Encoder *m, const char *prefix, int merge_lora, Enco
         w->data = t[i].dst;
     }
     x->n = n;
+    free(t);
+    free(names);
     return 0;
 }
