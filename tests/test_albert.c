@@ -17,6 +17,7 @@
  *   - the export: the checkpoint's own names (one shared layer), written and
  *     loaded back to the same outputs, int8 the same way; LoRA on the shared
  *     query and value under PEFT's names, merged into the export;
+ *   - no dropout on the feed-forward output (AlbertLayer has none);
  *   - config.json refusals and AlbertConfig's defaults. */
 #include <stdint.h>
 
@@ -271,6 +272,40 @@ static void test_export(const char *name) {
     free(h);
 }
 
+/* AlbertLayer has no dropout on its feed-forward output (ff_chunk goes
+ * straight into full_layer_layer_norm), BertOutput has. With the
+ * embeddings all zero (the embeddings' dropout then drops zeros) and the
+ * attention's output projection zero (its dropout too), the feed-forward
+ * output is the only place hidden_dropout could act: training mode must
+ * give the eval output bit for bit. */
+static void test_no_ffn_dropout(const char *name) {
+    Encoder m;
+    Batch b;
+    REQUIRE(load(name, test_cx_fp32(), &m, &b) == 0);
+    EncoderParams *p = &m.params;
+    const EncoderConfig *c = &m.cfg;
+    memset(p->wte, 0, sizeof(float) * c->V * c->E);
+    memset(p->wpe, 0, sizeof(float) * c->maxT * c->E);
+    memset(p->wtt, 0, sizeof(float) * c->TV * c->E);
+    memset(p->emb_lnb, 0, sizeof(float) * c->E);
+    memset(p->attprojw, 0, sizeof(float) * c->C * c->C);
+    memset(p->attprojb, 0, sizeof(float) * c->C);
+    m.cfg.hidden_dropout = 0.5f, m.cfg.attn_dropout = 0.0f;
+    PifiErr err = {0};
+    size_t nout = (size_t)b.B * b.T * c->C;
+    float *h = malloc(nout * sizeof(float));
+    REQUIRE(encoder_forward(&m, b.ids, b.tt, b.mask, b.B, b.T, &err) == 0);
+    memcpy(h, encoder_output(&m), nout * sizeof(float));
+    encoder_set_train(&m, 1, 5, 1);
+    REQUIRE(encoder_forward(&m, b.ids, b.tt, b.mask, b.B, b.T, &err) == 0);
+    CHECKF(memcmp(h, encoder_output(&m), nout * sizeof(float)) == 0,
+           "%s: hidden_dropout acts on the feed-forward output (AlbertLayer has none there)", name);
+    printf("%-14s no dropout on the feed-forward output\n", name);
+    free(h);
+    batch_free(&b);
+    encoder_free(&m);
+}
+
 static void test_config(void) {
     char dir[1024], path[1100];
     snprintf(dir, sizeof dir, "%s/albert_bad", test_tmp());
@@ -317,6 +352,7 @@ int main(void) {
         test_grads(NAMES[i], 0);
         test_grads(NAMES[i], 1);
         test_export(NAMES[i]);
+        test_no_ffn_dropout(NAMES[i]);
     }
     test_config();
     TEST_DONE();
