@@ -1,5 +1,6 @@
 /* fuzz_encoder_config.c: libFuzzer harness of config.json for the encoders
- * (src/models/encoders/encoder_config.c, mpnet_config.c): the input is
+ * (src/models/encoders/encoder_config.c, mpnet_config.c, albert_family.c,
+ * modernbert_config.c): the input is
  * written to <tmp>/config.json and parsed with encoder_config_load. A config that is accepted must
  * satisfy the invariants the forward pass relies on. */
 #include "fuzz_common.h"
@@ -24,6 +25,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (cfg.arch == ENC_MPNET && (cfg.rel_buckets < 32 || cfg.pad_id != 1 || cfg.TV != 0 || cfg.maxT < 3))
             fz_die("accepted an MPNet config its position bias or positions cannot run");
         if (cfg.arch != ENC_MPNET && cfg.rel_buckets != 0) fz_die("a relative position bias outside MPNet");
+        if (!(cfg.hidden_dropout >= 0.0f && cfg.hidden_dropout < 1.0f && cfg.attn_dropout >= 0.0f &&
+              cfg.attn_dropout < 1.0f) && (cfg.arch == ENC_ALBERT || !strcmp(cfg.model_type, "modernbert")))
+            fz_die("accepted a dropout probability outside [0, 1)");
+        if (!strcmp(cfg.model_type, "modernbert") &&
+            (cfg.modernbert.global_every < 1 || cfg.modernbert.window < 0 || (cfg.C / cfg.NH) % 2 != 0 ||
+             !(cfg.modernbert.rope_global > 0.0f) || !(cfg.modernbert.rope_local > 0.0f) ||
+             !(cfg.modernbert.emb_dropout >= 0.0f && cfg.modernbert.emb_dropout < 1.0f) || cfg.E != cfg.C))
+            fz_die("accepted a ModernBERT config its layers cannot run");
     }
     free(path);
     return 0;

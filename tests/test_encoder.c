@@ -12,7 +12,7 @@
 #include "test_fixture_io.h"
 
 static const char *NAMES[] = {"bert_tiny", "bert_gelu_new", "roberta_tiny", "electra_tiny",
-                              "minilm_tiny", "mpnet_tiny", "mpnet_long"};
+                              "minilm_tiny", "mpnet_tiny", "mpnet_long", "albert_tiny", "albert_square"};
 
 static float max_abs_diff(const float *a, const float *b, size_t n) {
     float m = 0.0f;

@@ -71,7 +71,11 @@ static void test_dispatch(void) {
                  {"mpnet_long", "mpnet", ENC_MPNET, &ENCODER_FAMILY_MPNET},
                  /* arch is the BERT family's; DeBERTa leaves it 0 */
                  {"../deberta/encoders/deberta_v1_tiny", "deberta", ENC_BERT, &ENCODER_FAMILY_DEBERTA},
-                 {"../deberta/encoders/deberta_v3_tiny", "deberta-v2", ENC_BERT, &ENCODER_FAMILY_DEBERTA}};
+                 {"../deberta/encoders/deberta_v3_tiny", "deberta-v2", ENC_BERT, &ENCODER_FAMILY_DEBERTA},
+                 {"albert_tiny", "albert", ENC_ALBERT, &ENCODER_FAMILY_ALBERT},
+                 {"albert_square", "albert", ENC_ALBERT, &ENCODER_FAMILY_ALBERT},
+                 {"modernbert_tiny", "modernbert", ENC_BERT, &ENCODER_FAMILY_MODERNBERT},
+                 {"modernbert_bias", "modernbert", ENC_BERT, &ENCODER_FAMILY_MODERNBERT}};
     const char *fx = getenv("PIFI_FIXTURES");
     REQUIRE(fx != NULL);
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
@@ -135,7 +139,7 @@ static void test_unknown_refused(void) {
         }
     char list[512];
     encoder_family_supported(list, sizeof list);
-    CHECK(!strcmp(list, "bert, roberta, electra, mpnet, deberta, deberta-v2, llama, qwen2"));
+    CHECK(!strcmp(list, "bert, roberta, electra, mpnet, deberta, deberta-v2, llama, qwen2, albert, modernbert"));
     CHECK_MSG(err, list);
     Encoder m;
     CHECK(encoder_load(&m, dir, test_cx_fp32(), &err) == -1);

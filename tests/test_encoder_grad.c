@@ -1,7 +1,8 @@
 /* test_encoder_grad.c: encoder_backward against finite differences of the
  * whole model, on the tiny random checkpoints of fixtures/encoders/ (BERT
  * gelu and gelu_new, RoBERTa, ELECTRA, MiniLM-shaped BERT, MPNet: its
- * shared relative position bias too).
+ * shared relative position bias too; ALBERT: its one layer of weights run
+ * by every layer).
  *
  * The loss is L = sum(encoder_output * D) with a fixed random D, so D is the
  * dout the backward gets. For every parameter tensor, some random coordinates
@@ -25,7 +26,8 @@
 #define ATOL 2e-3
 
 static const char *NAMES[] = {"bert_tiny", "bert_gelu_new", "roberta_tiny", "electra_tiny",
-                              "minilm_tiny", "mpnet_tiny"}; /* mpnet_long: against autograd, test_mpnet.c */
+                              "minilm_tiny", "mpnet_tiny", "albert_tiny"}; /* mpnet_long: against autograd,
+                                                                              test_mpnet.c */
 
 /* The tensors of EncoderParams, by name, for walking two structs in step. */
 #define PARAM_FIELDS(X)                                                                        \
@@ -275,7 +277,7 @@ static void test_model(const char *name) {
     part.wtt = g.wtt;   /* NULL without token types (MPNet) */
     part.relb = g.relb; /* NULL but for MPNet */
     REQUIRE(encoder_backward(&m, &part, D, &err) == 0);
-    size_t L = m.cfg.L, FF = m.cfg.FF;
+    size_t L = m.cfg.arch == ENC_ALBERT ? 1 : m.cfg.L, FF = m.cfg.FF; /* layers of weights: ALBERT's one, shared */
     struct {
         const float *g;
         size_t n;
@@ -339,7 +341,8 @@ static void test_lora(const char *name) {
     PifiErr err = {0};
     Encoder m;
     REQUIRE(encoder_load(&m, dir, test_cx_fp32(), &err) == 0);
-    int B = 2, T = 9, C = m.cfg.C, L = m.cfg.L, r = 4;
+    int B = 2, T = 9, C = m.cfg.C, r = 4;
+    int L = m.cfg.arch == ENC_ALBERT ? 1 : m.cfg.L; /* layers of adapters: ALBERT's one shared layer's */
     size_t nout = (size_t)B * T * C;
     int32_t ids[18], mask[18];
     for (int i = 0; i < B * T; i++) {
@@ -373,10 +376,11 @@ static void test_lora(const char *name) {
     char nm[128];
     float *data;
     int64_t shape[2];
-    int mpnet = m.cfg.arch == ENC_MPNET;
+    int mpnet = m.cfg.arch == ENC_MPNET, albert = m.cfg.arch == ENC_ALBERT;
     CHECK(encoder_lora_tensor(&m, &m.lora, 1, nm, sizeof nm, &data, shape) == 0);
-    CHECKF(strcmp(nm, mpnet ? "encoder.layer.0.attention.attn.q.lora_B.weight"
-                            : "encoder.layer.0.attention.self.query.lora_B.weight") == 0, "%s", nm);
+    CHECKF(strcmp(nm, mpnet    ? "encoder.layer.0.attention.attn.q.lora_B.weight"
+                      : albert ? "encoder.albert_layer_groups.0.albert_layers.0.attention.query.lora_B.weight"
+                               : "encoder.layer.0.attention.self.query.lora_B.weight") == 0, "%s", nm);
     CHECK(shape[0] == C && shape[1] == r && data == m.lora.qb);
     CHECK(encoder_lora_tensor(&m, &m.lora, 4 * L - 2, nm, sizeof nm, &data, shape) == 0);
     CHECKF(strstr(nm, mpnet ? "attn.v.lora_A" : "value.lora_A") != NULL, "%s", nm);
@@ -445,5 +449,6 @@ int main(void) {
     test_lora("bert_tiny");
     test_lora("electra_tiny");
     test_lora("mpnet_tiny");
+    test_lora("albert_tiny");
     TEST_DONE();
 }

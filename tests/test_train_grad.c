@@ -3,7 +3,10 @@
  * trainable tensor on one batch (within 1e-4 relative to the tensor's
  * largest), then 10 optimizer steps: the losses and gradient norms within
  * 1e-4 and the final values of a few tensors. Dropout is off in the oracle.
- * The *_mpnet cases train an MPNet SLM (its relative position bias too). */
+ * The *_mpnet cases train an MPNet SLM (its relative position bias too),
+ * the *_albert cases an ALBERT SLM (its one layer of weights, run by every
+ * layer, and LoRA on its shared query and value), the *_modernbert cases a
+ * ModernBERT SLM (its own layout behind Encoder.priv; no LoRA). */
 #include <limits.h>
 #include <stdint.h>
 
@@ -15,7 +18,9 @@
 #include "train/trainer.h"
 
 static const char *CASES[] = {"base",       "pifi_llama", "pifi_gemma2",      "pifi_qwen2", "pifi_unfrozen_llama",
-                              "lora",       "base_adamw", "base_mpnet", "pifi_llama_mpnet", "lora_mpnet"};
+                              "lora",       "base_adamw", "base_mpnet", "pifi_llama_mpnet", "lora_mpnet",
+                              "base_albert", "pifi_llama_albert", "lora_albert", "base_modernbert",
+                              "pifi_llama_modernbert"};
 
 /* max |a - b| / max(max |b|, floor) */
 static double rel_diff(const float *a, const float *b, int64_t n, double floor) {
@@ -37,16 +42,18 @@ typedef struct {
 /* Every trainable tensor's gradient under the oracle's names. */
 static int grad_views(Trainer *t, View *v, int max, char (*names)[192]) {
     int n = 0;
-    if (t->grads.enc) {
-        Encoder e = t->model.slm; /* a shallow copy whose params are the gradients */
-        encoder_point_params(&e, &e.params, t->grads.enc);
-        e.params.poolw = e.params.poolb = NULL;
+    if (t->grads.enc) { /* each exported view's offset in param_mem is its gradient's (any family) */
+        const Encoder *e = &t->model.slm;
         static EncoderExport x;
         PifiErr err;
-        if (encoder_export(&e, "", &x, &err) == 0)
-            for (int i = 0; i < x.n && n < max; i++, n++) {
+        if (encoder_export(e, "", &x, &err) == 0)
+            for (int i = 0; i < x.n && n < max; i++) {
+                const float *w = x.t[i].data;
+                if (w < e->param_mem || w >= e->param_mem + e->num_params) continue;
                 snprintf(names[n], 192, "%s", x.t[i].name);
-                v[n] = (View){names[n], x.t[i].data, x.t[i].shape[0] * (x.t[i].ndim == 2 ? x.t[i].shape[1] : 1)};
+                v[n] = (View){names[n], t->grads.enc + (w - e->param_mem),
+                              x.t[i].shape[0] * (x.t[i].ndim == 2 ? x.t[i].shape[1] : 1)};
+                n++;
             }
     }
     if (t->grads.lora) {

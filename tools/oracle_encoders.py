@@ -1,10 +1,12 @@
 """Writes tests/fixtures/encoders/<name>/: a tiny randomly initialised encoder
 (config.json + model.safetensors, as transformers saves them) and io.safetensors
 with a padded input batch and the fp32 eager-attention outputs of transformers.
-For the MPNet ones also grads.safetensors: the gradient of every parameter
-(HF names) of the loss sum(last_hidden_state * dout) for a fixed random dout
-(written too), and io.safetensors' relative_position / relative_position_bucket:
-MPNetEncoder.relative_position_bucket of every relative position -600..600.
+For the MPNet, ALBERT and ModernBERT ones also grads.safetensors: the
+gradient of every parameter (HF names) of the loss sum(last_hidden_state *
+dout) for a fixed random dout (written too; ModernBERT's zero at padding,
+whose outputs transformers leaves unspecified); for MPNet io.safetensors' relative_position /
+relative_position_bucket: MPNetEncoder.relative_position_bucket of every
+relative position -600..600.
 
 Weights are drawn with a larger spread than the default init (normal std 0.2,
 LayerNorm weights 1 +- 0.1, nonzero biases) so a wrong op shows in the output.
@@ -73,20 +75,54 @@ def specs():
             intermediate_size=96, hidden_act="gelu_new", pad_token_id=1, bos_token_id=0,
             eos_token_id=2, max_position_embeddings=160, relative_attention_num_buckets=40,
             hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, layer_norm_eps=1e-5)),
+        # ALBERT: factorized embeddings (E -> C through embedding_hidden_mapping_in, there
+        # even when E == C), one layer's weights run num_hidden_layers times; vocab 2000 as
+        # tokenizers/albert_unigram (tests/cli/albert_train.sh trains on it)
+        "albert_tiny": (transformers.AlbertModel, transformers.AlbertConfig(
+            vocab_size=2000, embedding_size=16, hidden_size=32, num_hidden_layers=3,
+            num_attention_heads=4, intermediate_size=64, hidden_act="gelu_new", pad_token_id=0,
+            **common)),
+        "albert_square": (transformers.AlbertModel, transformers.AlbertConfig(
+            vocab_size=300, embedding_size=24, hidden_size=24, num_hidden_layers=2,
+            num_attention_heads=3, intermediate_size=40, hidden_act="gelu", pad_token_id=0,
+            type_vocab_size=3, max_position_embeddings=40, hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0, layer_norm_eps=1e-5)),
+        # ModernBERT: pre-norm, packed Wqkv, RoPE (small thetas, so short rows see
+        # them), full attention every global_attn_every_n_layers-th layer, the others
+        # within local_attention / 2 of the query, GeGLU; vocabulary 3000 with pad id 1
+        # as tokenizers/roberta_bpe (tests/cli/modernbert_train.sh trains on it)
+        "modernbert_tiny": (transformers.ModernBertModel, transformers.ModernBertConfig(
+            vocab_size=3000, hidden_size=32, num_hidden_layers=4, num_attention_heads=4,
+            intermediate_size=48, hidden_activation="gelu", max_position_embeddings=64,
+            local_attention=6, global_attn_every_n_layers=2, global_rope_theta=1000.0,
+            local_rope_theta=50.0, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+            cls_token_id=0, sep_token_id=2, norm_eps=1e-5)),
+        # every bias on, 3 layers (one global), head size 12, a longer padded batch
+        "modernbert_bias": (transformers.ModernBertModel, transformers.ModernBertConfig(
+            vocab_size=300, hidden_size=24, num_hidden_layers=3, num_attention_heads=2,
+            intermediate_size=40, hidden_activation="gelu_new", max_position_embeddings=64,
+            local_attention=4, global_attn_every_n_layers=3, global_rope_theta=500.0,
+            local_rope_theta=20.0, pad_token_id=0, bos_token_id=1, eos_token_id=2,
+            cls_token_id=1, sep_token_id=2, norm_eps=1e-6, attention_bias=True,
+            mlp_bias=True, norm_bias=True)),
     }
 
 
+# the families whose fixtures get grads.safetensors
+GRAD_CLASSES = (transformers.MPNetModel, transformers.AlbertModel, transformers.ModernBertModel)
+
 # the batch of each fixture: (B, T, real tokens per row); the rest is padding
-SHAPES = {"mpnet_long": (2, 150, [150, 97])}
+SHAPES = {"mpnet_long": (2, 150, [150, 97]), "albert_square": (2, 20, [20, 7]),
+          "modernbert_bias": (3, 20, [20, 13, 3])}
 
 
 def init_weights(model, gen):
     with torch.no_grad():
         for name, p in model.named_parameters():
             noise = torch.randn(p.shape, generator=gen)
-            if "LayerNorm.weight" in name:
+            if "LayerNorm.weight" in name or "norm.weight" in name:
                 p.copy_(1.0 + 0.1 * noise)
-            elif "LayerNorm.bias" in name:
+            elif "LayerNorm.bias" in name or "norm.bias" in name:
                 p.copy_(0.1 * noise)
             else:
                 p.copy_(0.2 * noise)
@@ -108,11 +144,13 @@ def make_inputs(cfg, gen, shape):
     return ids, mask, types
 
 
-def write_grads(model, ids, mask, gen, out_dir):
+def write_grads(model, ids, mask, kw, gen, out_dir):
     """grads.safetensors: dout and the gradient of sum(last_hidden_state * dout)
     with respect to every parameter, under the checkpoint's names."""
-    h = model(input_ids=ids, attention_mask=mask).last_hidden_state
+    h = model(input_ids=ids, attention_mask=mask, **kw).last_hidden_state
     dout = torch.randn(h.shape, generator=gen)
+    if isinstance(model, transformers.ModernBertModel):
+        dout = dout * mask[:, :, None]  # padding's outputs are unspecified (the unpadded path has none)
     model.zero_grad()
     (h * dout).sum().backward()
     grads = {"dout": dout.contiguous()}
@@ -132,7 +170,8 @@ def build_one(name, cls, cfg, out_dir):
     shape = SHAPES.get(name, (B, T, LENGTHS))
     ids, mask, types = make_inputs(cfg, gen, shape)
     mpnet = cls is transformers.MPNetModel
-    kw = {} if mpnet else {"token_type_ids": types}  # MPNet has no token types
+    no_types = mpnet or cls is transformers.ModernBertModel
+    kw = {} if no_types else {"token_type_ids": types}  # MPNet and ModernBERT have no token types
     with torch.no_grad():
         out = model(input_ids=ids, attention_mask=mask, **kw)
     model.save_pretrained(out_dir)
@@ -143,6 +182,13 @@ def build_one(name, cls, cfg, out_dir):
         out2 = again(input_ids=ids, attention_mask=mask, **kw)
     if not torch.equal(out.last_hidden_state, out2.last_hidden_state):
         raise RuntimeError(name + ": reloaded checkpoint gives different outputs")
+    if cls is transformers.ModernBertModel:  # the sdpa path agrees at the real tokens
+        sdpa = cls.from_pretrained(out_dir, attn_implementation="sdpa").eval()
+        with torch.no_grad():
+            d = (sdpa(input_ids=ids, attention_mask=mask).last_hidden_state
+                 - out.last_hidden_state)[mask.bool()].abs().max()
+        if d > 1e-5:
+            raise RuntimeError(f"{name}: sdpa differs from eager by {float(d)} at real tokens")
 
     io = {
         "input_ids": ids.contiguous(),
@@ -158,7 +204,8 @@ def build_one(name, cls, cfg, out_dir):
         io["relative_position"] = rel
         io["relative_position_bucket"] = transformers.models.mpnet.modeling_mpnet.MPNetEncoder \
             .relative_position_bucket(rel).contiguous()
-        n_grads = write_grads(model, ids, mask, gen, out_dir)
+    if cls in GRAD_CLASSES:
+        n_grads = write_grads(model, ids, mask, kw, gen, out_dir)
     save_file(io, os.path.join(out_dir, "io.safetensors"))
 
     meta = versions()

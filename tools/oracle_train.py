@@ -15,12 +15,19 @@ Cases: base, pifi_{llama,gemma2,qwen2} (layer frozen), pifi_unfrozen_llama
 (layer trains), lora (r 8, alpha 16 on BERT query/value, BERT frozen),
 base_adamw; and with an MPNet SLM (tests/fixtures/encoders/mpnet_tiny: no
 token types, pads id 1, its relative position bias trained with the rest):
-base_mpnet, pifi_llama_mpnet, lora_mpnet (on MPNet's q and v). Adam / AdamW from torch.optim, clip_grad_norm_ 5.0 before each
+base_mpnet, pifi_llama_mpnet, lora_mpnet (on MPNet's q and v); with an ALBERT
+SLM (tests/fixtures/encoders/albert_tiny: E 16 -> C 32, one layer's weights run
+by its 3 layers): base_albert, pifi_llama_albert, lora_albert (one adapter pair
+on the shared query and value, as PEFT wraps them); with a ModernBERT SLM
+(tests/fixtures/encoders/modernbert_tiny: pre-norm, RoPE, alternating
+global/local attention, GeGLU, pad id 1, no token types): base_modernbert,
+pifi_llama_modernbert (no LoRA: PEFT cannot adapt the query and value parts
+of its fused Wqkv, and pifi refuses). Adam / AdamW from torch.optim, clip_grad_norm_ 5.0 before each
 step. Self-check: float64 central finite differences on a few coordinates of
 every trainable tensor against the written (fp32) and fp64 autograd gradients.
 Layout: tests/fixtures/README.md, section train/<case>/.
 
-usage: oracle_train.py --out tests/fixtures/train
+usage: oracle_train.py --out tests/fixtures/train [--only CASE ...]
 """
 
 import argparse
@@ -62,15 +69,45 @@ CASES = {   # name: (method, arch, optimizer)
     "base_mpnet": ("base", None, "adam"),
     "pifi_llama_mpnet": ("pifi", "llama", "adam"),
     "lora_mpnet": ("lora", None, "adam"),
+    "base_albert": ("base", None, "adam"),
+    "pifi_llama_albert": ("pifi", "llama", "adam"),
+    "lora_albert": ("lora", None, "adam"),
+    "base_modernbert": ("base", None, "adam"),
+    "pifi_llama_modernbert": ("pifi", "llama", "adam"),
 }
 # the SLM of each case: BERT (pifi/llama/slm) unless named here
-MPNET_CASES = ("base_mpnet", "pifi_llama_mpnet", "lora_mpnet")
+SLM_OF_CASE = {"base_mpnet": "mpnet", "pifi_llama_mpnet": "mpnet", "lora_mpnet": "mpnet",
+               "base_albert": "albert", "pifi_llama_albert": "albert", "lora_albert": "albert",
+               "base_modernbert": "modernbert", "pifi_llama_modernbert": "modernbert"}
 ENC_FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
                        "encoders")
+# the model class, checkpoint (relative to a case's folder) and tensor names of each SLM kind
+SLM_KINDS = {
+    "bert": {"cls": transformers.BertModel, "dir": "../../pifi/llama/slm",
+             "layer1": "encoder.layer.1.", "value": "attention.self.value",
+             "targets": "attention.self.query and attention.self.value, every layer"},
+    "mpnet": {"cls": transformers.MPNetModel, "dir": "../../encoders/mpnet_tiny",
+              "layer1": "encoder.layer.1.", "value": "attention.attn.v",
+              "targets": "attention.attn.q and attention.attn.v, every layer"},
+    "albert": {"cls": transformers.AlbertModel, "dir": "../../encoders/albert_tiny",
+               "layer1": "encoder.albert_layer_groups.0.albert_layers.0.", "value": "attention.value",
+               "targets": "attention.query and attention.value of the one layer every layer runs"},
+    "modernbert": {"cls": transformers.ModernBertModel, "dir": "../../encoders/modernbert_tiny",
+                   "layer1": "layers.1.", "value": None, "targets": None},
+}
+SLM_OUTPUT = {"bert": "output.dense", "mpnet": "output.dense", "albert": "ffn_output", "modernbert": "mlp.Wo"}
+SLM_EMB_NORM = {"modernbert": "embeddings.norm.weight"}  # else embeddings.LayerNorm.weight
+# the kinds without token types, whose batches put their pad id (1) where the mask is 0
+NO_TYPES = ("mpnet", "modernbert")
+# from_pretrained's arguments: no pooler, no dropout
+SLM_KWARGS = {"modernbert": {"attention_dropout": 0.0, "mlp_dropout": 0.0, "embedding_dropout": 0.0}}
+BERT_KWARGS = {"add_pooling_layer": False, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
 
 
 def slm_dir(slm):
-    return os.path.join(ENC_FIX, "mpnet_tiny") if slm == "mpnet" else os.path.join(PIFI_FIX, "llama", "slm")
+    if slm == "bert":
+        return os.path.join(PIFI_FIX, "llama", "slm")
+    return os.path.join(ENC_FIX, os.path.basename(SLM_KINDS[slm]["dir"]))
 
 
 # ---------------------------------------------------------------- the model
@@ -102,7 +139,8 @@ class Classifier(nn.Module):
         self.slm, self.heads, self.lm = slm, heads, lm
 
     def forward(self, ids, mask, types):
-        kw = {} if isinstance(self.slm, transformers.MPNetModel) else {"token_type_ids": types}
+        no_types = isinstance(self.slm, (transformers.MPNetModel, transformers.ModernBertModel))
+        kw = {} if no_types else {"token_type_ids": types}
         h = self.slm(input_ids=ids, attention_mask=mask, **kw).last_hidden_state
         v = h[:, 0]
         if self.lm is not None:
@@ -131,10 +169,10 @@ class Classifier(nn.Module):
 
 def build(method, arch, slm_kind="bert"):
     """The model of one case with requires_grad set; returns (model, trainable names)."""
-    cls = transformers.MPNetModel if slm_kind == "mpnet" else transformers.BertModel
+    cls = SLM_KINDS[slm_kind]["cls"]
     slm = cls.from_pretrained(
         slm_dir(slm_kind), attn_implementation="eager",
-        add_pooling_layer=False, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+        **SLM_KWARGS.get(slm_kind, BERT_KWARGS))
     lm = None
     if arch is not None:
         lm = transformers.AutoModelForCausalLM.from_pretrained(
@@ -144,8 +182,15 @@ def build(method, arch, slm_kind="bert"):
     heads = Heads(64)
     if method == "lora":
         gen = torch.Generator().manual_seed(SEED + 1)
-        for layer in slm.encoder.layer:
-            if slm_kind == "mpnet":
+        # ALBERT: its one layer, run by every layer, is wrapped once
+        layers = slm.encoder.albert_layer_groups[0].albert_layers if slm_kind == "albert" \
+            else slm.encoder.layer
+        for layer in layers:
+            if slm_kind == "albert":
+                att = layer.attention
+                att.query = LoraLinear(att.query, LORA_R, LORA_ALPHA, gen)
+                att.value = LoraLinear(att.value, LORA_R, LORA_ALPHA, gen)
+            elif slm_kind == "mpnet":
                 att = layer.attention.attn
                 att.q = LoraLinear(att.q, LORA_R, LORA_ALPHA, gen)
                 att.v = LoraLinear(att.v, LORA_R, LORA_ALPHA, gen)
@@ -227,6 +272,36 @@ def rmsnorm_in_input_dtype(model):
             return n * (1.0 + mod.weight) if gemma else mod.weight * n
         mod.forward = fwd
     return model
+
+
+def modernbert_float64_softmax():
+    """ModernBERT's eager attention takes its softmax (and RoPE) in float32
+    whatever the input dtype: in float64 the mask's minimum becomes -inf there, a padded
+    query whose window holds no real key gets NaN, and NaN reaches every
+    output through 0 * NaN. Float64 inputs take the softmax in float64
+    (float32 ones are untouched: the written fixtures do not change)."""
+    mod = transformers.models.modernbert.modeling_modernbert
+    orig = mod.eager_attention_forward
+
+    def eager(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+        if query.dtype != torch.float64:
+            return orig(module, query, key, value, attention_mask, scaling, dropout, **kwargs)
+        w = torch.matmul(query, key.transpose(2, 3)) * scaling
+        if attention_mask is not None:
+            w = w + attention_mask
+        w = nn.functional.softmax(w, dim=-1)
+        w = nn.functional.dropout(w, p=dropout, training=module.training)
+        return torch.matmul(w, value).transpose(1, 2).contiguous(), w
+    mod.eager_attention_forward = eager
+    # RoPE likewise rounds q and k to float32 (q.float()): float64 keeps float64
+    rope = mod.apply_rotary_pos_emb
+
+    def rotary(q, k, cos, sin, unsqueeze_dim=1):
+        if q.dtype != torch.float64:
+            return rope(q, k, cos, sin, unsqueeze_dim=unsqueeze_dim)
+        cos, sin = cos.unsqueeze(unsqueeze_dim), sin.unsqueeze(unsqueeze_dim)
+        return q * cos + mod.rotate_half(q) * sin, k * cos + mod.rotate_half(k) * sin
+    mod.apply_rotary_pos_emb = rotary
 
 
 def fd_check(model, train, batch, grads32, label_smoothing):
@@ -407,8 +482,8 @@ def mpnet_batches(batches):
 
 
 def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
-    slm_kind = "mpnet" if case in MPNET_CASES else "bert"
-    if slm_kind == "mpnet":
+    slm_kind = SLM_OF_CASE.get(case, "bert")
+    if slm_kind in NO_TYPES:
         batches = mpnet_batches(batches)
     model, train = build(method, arch, slm_kind)
     check_names(train, method, arch, slm_kind)
@@ -432,13 +507,13 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
                                     for n in train)}
 
     final_names = ["head.out.weight"]
-    value = "attention.attn.v" if slm_kind == "mpnet" else "attention.self.value"
+    kind = SLM_KINDS[slm_kind]
+    layer1, value = kind["layer1"], kind["value"]
     if method == "lora":
-        final_names += [f"encoder.layer.1.{value}.lora_A.weight",
-                        f"encoder.layer.1.{value}.lora_B.weight"]
+        final_names += [f"{layer1}{value}.lora_A.weight", f"{layer1}{value}.lora_B.weight"]
     else:
-        final_names += ["encoder.layer.1.output.dense.weight",
-                        "embeddings.LayerNorm.weight"]
+        final_names += [f"{layer1}{SLM_OUTPUT[slm_kind]}.weight",
+                        SLM_EMB_NORM.get(slm_kind, "embeddings.LayerNorm.weight")]
         if slm_kind == "mpnet":
             final_names.append("encoder.relative_attention_bias.weight")
     if method in ("pifi", "pifi_unfrozen"):
@@ -509,7 +584,7 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
         opt_meta["no_decay_rule"] = "names ending in .bias or containing LayerNorm.weight"
     meta = {
         "case": case, "method": method, "arch": arch,
-        "slm": "../../encoders/mpnet_tiny" if slm_kind == "mpnet" else "../../pifi/llama/slm",
+        "slm": SLM_KINDS[slm_kind]["dir"],
         "llm": f"../../pifi/{arch}/llm" if arch else None,
         "plugged_layer": 2 if arch else None,
         "pooling": "cls", "position_id": 0 if arch else None,
@@ -528,8 +603,7 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
     }
     if method == "lora":
         meta["lora"] = {"r": LORA_R, "alpha": LORA_ALPHA, "scale": LORA_ALPHA / LORA_R,
-                        "targets": ("attention.attn.q and attention.attn.v" if slm_kind == "mpnet" else
-                                    "attention.self.query and attention.self.value") + ", every layer",
+                        "targets": SLM_KINDS[slm_kind]["targets"],
                         "dropout": 0.1, "dropout_in_fixture": "off",
                         "init": f"A and B normal(0, {LORA_STD}), Generator seed {SEED + 1}, "
                                 "per layer: query A, query B, value A, value B",
@@ -546,11 +620,14 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--only", nargs="*", help="write only these cases (the others' summaries in "
+                    "meta.json are kept)")
     args = ap.parse_args()
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
+    modernbert_float64_softmax()
 
     batches, lengths = make_batches()
     meta = versions()
@@ -559,7 +636,14 @@ def main():
                  "adamw_weight_decay": WEIGHT_DECAY, "steps": S, "batch": B, "seq_len": T,
                  "classes": K, "cases": {}})
     os.makedirs(args.out, exist_ok=True)
+    top = os.path.join(args.out, "meta.json")
+    if args.only and os.path.isfile(top):
+        with open(top, encoding="utf-8") as f:
+            kept = json.load(f)["cases"]
+        meta["cases"] = {c: kept[c] for c in CASES if c in kept}
     for case, (method, arch, opt_kind) in CASES.items():
+        if args.only and case not in args.only:
+            continue
         d = os.path.join(args.out, case)
         if os.path.isdir(d):
             shutil.rmtree(d)

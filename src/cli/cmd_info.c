@@ -51,7 +51,7 @@ enum { COMP_EMB, COMP_LAYERS, COMP_POOLER, COMP_OTHER, COMP_N };
 static const char *COMP_NAMES[COMP_N] = {"embeddings", "encoder layers", "pooler", "other"};
 
 static int component_of(const char *name) {
-    static const char *prefixes[] = {"bert.", "roberta.", "electra.", "model."};
+    static const char *prefixes[] = {"bert.", "roberta.", "electra.", "albert.", "model."};
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
         size_t n = strlen(prefixes[i]);
         if (strncmp(name, prefixes[i], n) == 0) {
@@ -60,7 +60,10 @@ static int component_of(const char *name) {
         }
     }
     if (strncmp(name, "embeddings", 10) == 0) return COMP_EMB;
-    if (strncmp(name, "encoder.layer.", 14) == 0 || strncmp(name, "layers.", 7) == 0) return COMP_LAYERS;
+    if (strncmp(name, "encoder.layer.", 14) == 0 || strncmp(name, "layers.", 7) == 0 ||
+        strncmp(name, "encoder.albert_layer_groups.", 28) == 0) /* ALBERT's one shared layer */
+        return COMP_LAYERS;
+    if (strncmp(name, "encoder.embedding_hidden_mapping_in.", 36) == 0) return COMP_EMB; /* ALBERT's E -> C */
     if (strncmp(name, "pooler.", 7) == 0) return COMP_POOLER;
     return COMP_OTHER;
 }

@@ -27,7 +27,8 @@ void rope_inv_freq(float *inv_freq, const RopeParams *p, int HD) {
     }
 }
 
-void rope_forward(float *x, const int *pos, const float *inv_freq, int B, int T, int NH, int HD) {
+void rope_forward_rows(float *x, size_t stride, const int *pos, const float *inv_freq, int B, int T, int NH,
+                       int HD) {
     int half = HD / 2;
 #pragma omp parallel for collapse(2)
     for (int b = 0; b < B; b++) {
@@ -37,7 +38,7 @@ void rope_forward(float *x, const int *pos, const float *inv_freq, int B, int T,
                 float ang = p * inv_freq[i]; /* fp32 product, as transformers */
                 float c = cosf(ang), s = sinf(ang);
                 for (int h = 0; h < NH; h++) {
-                    float *v = x + (((size_t)b * T + t) * NH + h) * HD;
+                    float *v = x + ((size_t)b * T + t) * stride + (size_t)h * HD;
                     float a = v[i], bb = v[i + half];
                     v[i] = a * c - bb * s;
                     v[i + half] = bb * c + a * s;
@@ -47,7 +48,12 @@ void rope_forward(float *x, const int *pos, const float *inv_freq, int B, int T,
     }
 }
 
-void rope_backward(float *dx, const int *pos, const float *inv_freq, int B, int T, int NH, int HD) {
+void rope_forward(float *x, const int *pos, const float *inv_freq, int B, int T, int NH, int HD) {
+    rope_forward_rows(x, (size_t)NH * HD, pos, inv_freq, B, T, NH, HD);
+}
+
+void rope_backward_rows(float *dx, size_t stride, const int *pos, const float *inv_freq, int B, int T, int NH,
+                        int HD) {
     int half = HD / 2;
 #pragma omp parallel for collapse(2)
     for (int b = 0; b < B; b++) {
@@ -57,7 +63,7 @@ void rope_backward(float *dx, const int *pos, const float *inv_freq, int B, int 
                 float ang = p * inv_freq[i];
                 float c = cosf(ang), s = sinf(ang);
                 for (int h = 0; h < NH; h++) {
-                    float *v = dx + (((size_t)b * T + t) * NH + h) * HD;
+                    float *v = dx + ((size_t)b * T + t) * stride + (size_t)h * HD;
                     float a = v[i], bb = v[i + half];
                     v[i] = a * c + bb * s;
                     v[i + half] = bb * c - a * s;
@@ -65,4 +71,8 @@ void rope_backward(float *dx, const int *pos, const float *inv_freq, int B, int 
             }
         }
     }
+}
+
+void rope_backward(float *dx, const int *pos, const float *inv_freq, int B, int T, int NH, int HD) {
+    rope_backward_rows(dx, (size_t)NH * HD, pos, inv_freq, B, T, NH, HD);
 }

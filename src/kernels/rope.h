@@ -4,6 +4,8 @@
 #ifndef PIFI_ROPE_H
 #define PIFI_ROPE_H
 
+#include <stddef.h>
+
 typedef struct {
     int type;               /* ROPE_DEFAULT, ROPE_LLAMA3, ROPE_LINEAR */
     double theta;           /* rope_theta */
@@ -24,5 +26,13 @@ void rope_forward(float *x, const int *pos, const float *inv_freq, int B, int T,
 /* In place: dx (B, T, NH, HD) from dL/d(rotated x) to dL/dx. The rotation is
  * orthogonal, so this is the inverse rotation (angle -p inv_freq). */
 void rope_backward(float *dx, const int *pos, const float *inv_freq, int B, int T, int NH, int HD);
+
+/* The same on rows of stride floats (token (b, t) at x + (b T + t) stride)
+ * of which the first NH HD are rotated: the query and key heads of a packed
+ * q | k | v row (ModernBERT's Wqkv: stride 3C, NH 2 heads). */
+void rope_forward_rows(float *x, size_t stride, const int *pos, const float *inv_freq, int B, int T, int NH,
+                       int HD);
+void rope_backward_rows(float *dx, size_t stride, const int *pos, const float *inv_freq, int B, int T, int NH,
+                        int HD);
 
 #endif

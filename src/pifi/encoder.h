@@ -3,8 +3,9 @@
  * model_type names (models/encoders/encoder_family.h: one table of functions
  * per family, looked up in one registry; today the BERT family: BERT,
  * RoBERTa, ELECTRA discriminator and BERT-architecture models such as
- * MiniLM; and the MPNet family, which runs on the BERT family's layer code
- * with a relative position bias of its own). The handle below is in two
+ * MiniLM; and the MPNet and ALBERT families, which run on the BERT family's
+ * layer code, MPNet with a relative position bias of its own, ALBERT with
+ * one layer of weights shared by every layer). The handle below is in two
  * parts: what every family has (the family, the sizes C, V, L, maxT,
  * pad_id, the modes, the compute context, the last forward's inputs), and
  * the BERT-shaped parameter, activation and adapter layout (EncoderParams,
@@ -19,7 +20,7 @@
  * adapters on the query and value projections (PEFT semantics).
  *
  * Sizes: B batch, T sequence length, C hidden size, E embedding size (C
- * except ELECTRA), NH heads, L layers, FF intermediate size, V vocabulary. */
+ * except ELECTRA and ALBERT), NH heads, L layers, FF intermediate size, V vocabulary. */
 #ifndef PIFI_ENCODER_H
 #define PIFI_ENCODER_H
 
@@ -35,7 +36,7 @@ struct PifiCompute; /* kernels/compute.h */
 
 struct EncoderFamily; /* models/encoders/encoder_family.h */
 
-typedef enum { ENC_BERT, ENC_ROBERTA, ENC_ELECTRA, ENC_MPNET } EncoderArch;
+typedef enum { ENC_BERT, ENC_ROBERTA, ENC_ELECTRA, ENC_MPNET, ENC_ALBERT } EncoderArch;
 
 typedef struct {
     /* every family */
@@ -48,7 +49,7 @@ typedef struct {
     int pad_id;          /* pad_token_id */
     /* the BERT family's */
     EncoderArch arch;
-    int E;               /* embedding_size (ELECTRA) or C */
+    int E;               /* embedding_size (ELECTRA, ALBERT) or C */
     int NH;              /* num_attention_heads */
     int FF;              /* intermediate_size */
     int TV;              /* type_vocab_size */
@@ -76,6 +77,18 @@ typedef struct {
     int dec_first;       /* the source's index of the first layer used (0; llm-layer-only: its layer) */
     int dec_norm;        /* the final RMSNorm applies (0: llm-layer-only, the layer's output as is) */
     int dec_tied;        /* tie_word_embeddings, kept for the config.json a run writes */
+    /* ALBERT's (the albert family: arch ENC_ALBERT): no field of its own; E is embedding_size,
+     * and its one layer of weights is shared by the L layers (num_hidden_groups = inner_group_num = 1) */
+    /* ModernBERT's (the modernbert family, models/encoders/modernbert*.c; also read into the fields
+     * above: NH, FF, ln_eps norm_eps, act hidden_activation, attn_dropout attention_dropout,
+     * hidden_dropout mlp_dropout; E = C, TV 0) */
+    struct {
+        int global_every;  /* layer l attends to every key when l % global_every == 0 (global_attn_every_n_layers) */
+        int window;        /* the other layers' queries see keys within this distance (local_attention / 2) */
+        float rope_global, rope_local; /* rope_theta of the full and of the sliding layers */
+        float emb_dropout; /* embedding_dropout */
+        unsigned bias;     /* which biases it has: MB_BIAS_* (models/encoders/modernbert_internal.h) */
+    } modernbert;
 } EncoderConfig;
 
 /* Parse and validate config.json: its model_type picks the family, which
@@ -102,14 +115,16 @@ int64_t encoder_config_widest(const EncoderConfig *cfg);
 void encoder_config_int8(const EncoderConfig *cfg, unsigned parts, int64_t *n8, int64_t *rows);
 
 /* Parameters, all fp32, in one arena. Shapes as PyTorch stores them, with
- * the three attention projections of a layer packed as one (3C, C) matrix. */
+ * the three attention projections of a layer packed as one (3C, C) matrix.
+ * ALBERT holds one layer of weights that every layer runs: its per-layer
+ * tensors are (1, ...) where the comments say (L, ...). */
 typedef struct {
     float *wte;      /* (V, E) word embeddings */
     float *wpe;      /* (maxT, E) position embeddings */
     float *wtt;      /* (TV, E) token type embeddings */
     float *emb_lnw;  /* (E) */
     float *emb_lnb;  /* (E) */
-    float *projw;    /* (C, E) ELECTRA embeddings_project, else NULL */
+    float *projw;    /* (C, E) ELECTRA embeddings_project, ALBERT embedding_hidden_mapping_in, else NULL */
     float *projb;    /* (C) */
     float *qkvw;     /* (L, 3C, C) query | key | value */
     float *qkvb;     /* (L, 3C) */
@@ -162,7 +177,7 @@ typedef struct {
     float *emb_mean;  /* (B, T) */
     float *emb_rstd;  /* (B, T) */
     float *emb_drop;  /* (B, T, E) emb_ln after dropout (training with hidden dropout), else NULL */
-    float *proj;      /* (B, T, C) ELECTRA projection, else NULL */
+    float *proj;      /* (B, T, C) ELECTRA's or ALBERT's projection, else NULL */
     float *qkv;       /* (L, B, T, 3C) */
     float *att;       /* (B, NH, T, T) the last layer's probabilities */
     float *atty;      /* (B, T, C) the last layer's heads concatenated (att and atty: the backward
@@ -395,7 +410,9 @@ int64_t encoder_lora_param_count(const Encoder *m);
 void encoder_lora_point(const Encoder *m, EncoderLora *lo, float *mem);
 /* Tensor i of 4 L in lo (m->lora or one pointed by encoder_lora_point), in
  * PEFT's names: "encoder.layer.{l}.attention.self.{query|value}.lora_{A|B}.weight"
- * (MPNet: "encoder.layer.{l}.attention.attn.{q|v}.lora_{A|B}.weight"),
+ * (MPNet: "encoder.layer.{l}.attention.attn.{q|v}.lora_{A|B}.weight";
+ * ALBERT: one pair for its shared layer, 4 tensors,
+ * "encoder.albert_layer_groups.0.albert_layers.0.attention.{query|value}.lora_{A|B}.weight"),
  * shape (r, C) for A, (C, r) for B. Returns -1 when i is out of range. */
 int encoder_lora_tensor(const Encoder *m, const EncoderLora *lo, int i, char *name, size_t name_n,
                         float **data, int64_t shape[2]);

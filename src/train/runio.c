@@ -197,15 +197,59 @@ int runio_prepare(const char *run_dir, int overwrite, PifiErr *err) {
     return rc;
 }
 
+/* text (n bytes, a JSON object without a "pifi" key) with "pifi": pifi
+ * added before its closing brace, the rest as written: cJSON would print
+ * 2.0 as 2, which transformers 5's typed configs refuse for a float field
+ * (ModernBertConfig.initializer_cutoff_factor). 1: no closing brace found. */
+static int write_config_text(const char *path, const char *text, size_t n, const cJSON *pifi, PifiErr *err) {
+    size_t end = n;
+    while (end > 0 && text[end - 1] != '}') end--;
+    if (end == 0) return 1;
+    size_t body = end - 1; /* the closing brace */
+    while (body > 0 && (text[body - 1] == ' ' || text[body - 1] == '\n' || text[body - 1] == '\r' ||
+                        text[body - 1] == '\t'))
+        body--;
+    char *p = cJSON_Print(pifi);
+    if (!p) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    size_t np = strlen(p), total = body + np + 32;
+    char *out = malloc(total);
+    int rc = -1;
+    if (!out) {
+        pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    } else {
+        int empty = body > 0 && text[body - 1] == '{';
+        int k = snprintf(out, total, "%.*s%s\n  \"pifi\": %s\n}\n", (int)body, text, empty ? "" : ",", p);
+        rc = pifi_write_file_atomic(path, out, (size_t)k, err);
+    }
+    free(out);
+    free(p);
+    return rc;
+}
+
 int runio_write_config(const char *run_dir, const Encoder *slm, const char *slm_dir, const cJSON *pifi,
                        PifiErr *err) {
-    cJSON *cfg = encoder_config_json(slm, slm_dir, err); /* a GGUF SLM's as config.json */
+    cJSON *cfg = encoder_config_json(slm, slm_dir, err); /* the directory's own, or one written from the model */
     if (!cfg) return -1;
-    int rc;
-    cJSON_DeleteItemFromObjectCaseSensitive(cfg, "pifi");
-    cJSON_AddItemToObject(cfg, "pifi", cJSON_Duplicate(pifi, 1));
     char *path = pifi_path_join(run_dir, "config.json");
-    rc = runio_write_json(path, cfg, err);
+    int rc = path ? 1 : pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    if (rc == 1 && !pifi_has_suffix(slm_dir, ".gguf") && !cJSON_GetObjectItemCaseSensitive(cfg, "pifi")) {
+        /* a model directory's own config.json, which the family took as it is: kept as written */
+        char *src = pifi_path_join(slm_dir, "config.json"), *text = NULL;
+        size_t n = 0;
+        cJSON *own = NULL;
+        PifiErr quiet = {0};
+        if (src && pifi_read_file(src, 1 << 20, &text, &n, &quiet) == 0 &&
+            pifi_json_parse(text, n, src, &own, &quiet) == 0 && cJSON_Compare(own, cfg, 1))
+            rc = write_config_text(path, text, n, pifi, err); /* 1: no closing brace, written below */
+        cJSON_Delete(own);
+        free(src);
+        free(text);
+    }
+    if (rc == 1) {
+        cJSON_DeleteItemFromObjectCaseSensitive(cfg, "pifi");
+        cJSON_AddItemToObject(cfg, "pifi", cJSON_Duplicate(pifi, 1));
+        rc = runio_write_json(path, cfg, err);
+    }
     free(path);
     cJSON_Delete(cfg);
     return rc;

@@ -1,11 +1,11 @@
-/* encoder.c: BERT / RoBERTa / ELECTRA encoders (and MPNet, which the mpnet
- * family runs on this code): weights from safetensors into one fp32 arena,
+/* encoder.c: BERT / RoBERTa / ELECTRA encoders (and MPNet and ALBERT, which
+ * their families run on this code): weights from safetensors into one fp32 arena,
  * and the batched forward pass (post-LayerNorm transformer), with dropout in
  * training mode. The backward is in encoder_backward.c, the LoRA adapters in
  * encoder_lora.c.
  *
- *   x = LN(word[id] + type[tt] + pos[p])        (ELECTRA: then Linear E -> C; MPNet: no type)
- *   for each layer:
+ *   x = LN(word[id] + type[tt] + pos[p])        (ELECTRA, ALBERT: then Linear E -> C; MPNet: no type)
+ *   for each layer:                              (ALBERT: every layer the same weights)
  *     a = x + Attn(x)           h1 = LN1(a)     (MPNet: the scores + relb by relative bucket)
  *     f = h1 + W2 act(W1 h1)    x  = LN2(f)
  *   pooled = tanh(Wp x[:, 0])                    (when the checkpoint has a pooler)
@@ -32,7 +32,7 @@
  * With mem == NULL only counts. q8 (ENC_Q8_*): tensors held in int8 only,
  * left out of the arena (NULL). */
 static size_t point_params(EncoderParams *p, float *mem, const EncoderConfig *c, int pooler, unsigned q8) {
-    size_t C = c->C, E = c->E, L = c->L, FF = c->FF;
+    size_t C = c->C, E = c->E, L = enc_weight_layers(c), FF = c->FF, proj = enc_has_proj(c);
     size_t lin = q8 & ENC_Q8_LINEAR ? 0 : 1, wte = q8 & ENC_Q8_WTE ? 0 : 1;
     struct {
         float **ptr;
@@ -40,7 +40,7 @@ static size_t point_params(EncoderParams *p, float *mem, const EncoderConfig *c,
     } t[] = {
         {&p->wte, wte * c->V * E},     {&p->wpe, (size_t)c->maxT * E}, {&p->wtt, (size_t)c->TV * E},
         {&p->emb_lnw, E},              {&p->emb_lnb, E},
-        {&p->projw, c->E != c->C ? C * E : 0},  {&p->projb, c->E != c->C ? C : 0},
+        {&p->projw, proj * C * E},     {&p->projb, proj * C},
         {&p->qkvw, lin * L * 3 * C * C}, {&p->qkvb, L * 3 * C},
         {&p->attprojw, lin * L * C * C}, {&p->attprojb, L * C},
         {&p->ln1w, L * C},             {&p->ln1b, L * C},
@@ -106,15 +106,18 @@ static int load_params(Encoder *m, SafeTensors *st, const char *prefix, PifiErr 
     if (c->TV > 0 &&
         load_tensor(st, prefix, "embeddings.token_type_embeddings.weight", 2, c->TV, E, p->wtt, err))
         return -1;
-    if (p->projw && (load_tensor(st, prefix, "embeddings_project.weight", 2, C, E, p->projw, err) ||
-                     load_tensor(st, prefix, "embeddings_project.bias", 1, C, 0, p->projb, err)))
-        return -1;
-    for (int l = 0; l < c->L; l++) {
-        char n[160];
+    char n[160];
+    if (p->projw) {
+        snprintf(n, sizeof n, "%s.weight", nm->proj);
+        if (load_tensor(st, prefix, n, 2, C, E, p->projw, err)) return -1;
+        snprintf(n, sizeof n, "%s.bias", nm->proj);
+        if (load_tensor(st, prefix, n, 1, C, 0, p->projb, err)) return -1;
+    }
+    for (int l = 0; l < enc_weight_layers(c); l++) {
         for (int j = 0; j < 3; j++) {
-            snprintf(n, sizeof n, "encoder.layer.%d.%s.weight", l, nm->qkv[j]);
+            enc_layer_name(n, sizeof n, "", nm, l, nm->qkv[j], "weight");
             if (load_tensor(st, prefix, n, 2, C, C, ENC_AT(p->qkvw, ((size_t)l * 3 + j) * C * C), err)) return -1;
-            snprintf(n, sizeof n, "encoder.layer.%d.%s.bias", l, nm->qkv[j]);
+            enc_layer_name(n, sizeof n, "", nm, l, nm->qkv[j], "bias");
             if (load_tensor(st, prefix, n, 1, C, 0, p->qkvb + ((size_t)l * 3 + j) * C, err)) return -1;
         }
         struct {
@@ -127,24 +130,27 @@ static int load_params(Encoder *m, SafeTensors *st, const char *prefix, PifiErr 
             {nm->attproj, "bias", 1, C, 0, p->attprojb + (size_t)l * C},
             {nm->ln1, "weight", 1, C, 0, p->ln1w + (size_t)l * C},
             {nm->ln1, "bias", 1, C, 0, p->ln1b + (size_t)l * C},
-            {"intermediate.dense", "weight", 2, FF, C, ENC_AT(p->fcw, (size_t)l * FF * C)},
-            {"intermediate.dense", "bias", 1, FF, 0, p->fcb + (size_t)l * FF},
-            {"output.dense", "weight", 2, C, FF, ENC_AT(p->fcprojw, (size_t)l * C * FF)},
-            {"output.dense", "bias", 1, C, 0, p->fcprojb + (size_t)l * C},
-            {"output.LayerNorm", "weight", 1, C, 0, p->ln2w + (size_t)l * C},
-            {"output.LayerNorm", "bias", 1, C, 0, p->ln2b + (size_t)l * C},
+            {nm->fc, "weight", 2, FF, C, ENC_AT(p->fcw, (size_t)l * FF * C)},
+            {nm->fc, "bias", 1, FF, 0, p->fcb + (size_t)l * FF},
+            {nm->fcproj, "weight", 2, C, FF, ENC_AT(p->fcprojw, (size_t)l * C * FF)},
+            {nm->fcproj, "bias", 1, C, 0, p->fcprojb + (size_t)l * C},
+            {nm->ln2, "weight", 1, C, 0, p->ln2w + (size_t)l * C},
+            {nm->ln2, "bias", 1, C, 0, p->ln2b + (size_t)l * C},
         };
         for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-            snprintf(n, sizeof n, "encoder.layer.%d.%s.%s", l, t[i].name, t[i].suffix);
+            enc_layer_name(n, sizeof n, "", nm, l, t[i].name, t[i].suffix);
             if (load_tensor(st, prefix, n, t[i].ndim, t[i].d0, t[i].d1, t[i].dst, err)) return -1;
         }
     }
     if (p->relb && load_tensor(st, prefix, "encoder.relative_attention_bias.weight", 2, c->rel_buckets, c->NH,
                                p->relb, err))
         return -1;
-    if (p->poolw && (load_tensor(st, prefix, "pooler.dense.weight", 2, C, C, p->poolw, err) ||
-                     load_tensor(st, prefix, "pooler.dense.bias", 1, C, 0, p->poolb, err)))
-        return -1;
+    if (p->poolw) {
+        snprintf(n, sizeof n, "%s.weight", nm->pooler);
+        if (load_tensor(st, prefix, n, 2, C, C, p->poolw, err)) return -1;
+        snprintf(n, sizeof n, "%s.bias", nm->pooler);
+        if (load_tensor(st, prefix, n, 1, C, 0, p->poolb, err)) return -1;
+    }
     return 0;
 }
 
@@ -176,15 +182,15 @@ int bert_load(Encoder *m, const char *dir, PifiErr *err) {
                   "%s prefix): not a %s checkpoint", dir, nm->prefix_list, m->cfg.model_type);
         goto fail;
     }
-    char pn[64];
-    snprintf(pn, sizeof pn, "%spooler.dense.weight", prefix);
+    char pn[96];
+    snprintf(pn, sizeof pn, "%s%s.weight", prefix, nm->pooler);
     const StTensor *pt;
     int f = st_find(st, pn, &pt, err);
     if (f < 0) goto fail;
     m->has_pooler = f == 0;
     /* an int8 checkpoint: which tensors are I8 (those never get an fp32 copy) */
-    char query0[96];
-    snprintf(query0, sizeof query0, "encoder.layer.0.%s.weight", nm->qkv[0]);
+    char query0[128];
+    enc_layer_name(query0, sizeof query0, "", nm, 0, nm->qkv[0], "weight");
     const struct {
         const char *name;
         unsigned what;
@@ -267,7 +273,7 @@ static size_t point_acts(EncoderActs *a, float *mem, const EncoderConfig *c, int
         size_t n;
     } t[] = {
         {&a->emb, BT * E},           {&a->emb_ln, BT * E},       {&a->emb_mean, BT},
-        {&a->emb_rstd, BT},          {&a->proj, c->E != c->C ? BT * C : 0},
+        {&a->emb_rstd, BT},          {&a->proj, enc_has_proj(c) ? BT * C : 0},
         {&a->qkv, L * BT * 3 * C},   {&a->att, B * NH * T * T},  {&a->atty, BT * C},
         {&a->res1, L * BT * C},      {&a->ln1, L * BT * C},      {&a->ln1_mean, L * BT},
         {&a->ln1_rstd, L * BT},      {&a->fch, L * BT * FF},     {&a->fch_act, BT * FF},
@@ -451,37 +457,38 @@ int bert_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, const 
         float *fch = a->fch + o * FF, *fch_act = a->fch_act; /* one layer's, as att */
         float *res2 = a->res2 + o * C, *ln2 = a->ln2 + o * C;
 
-        size_t oq = (size_t)l * 3 * C * C, oa = (size_t)l * C * C, of = (size_t)l * FF * C;
-        size_t rq = (size_t)l * 3 * C, ra = (size_t)l * C, rf = (size_t)l * FF;
+        size_t lw = enc_wl(c, l); /* the slice of the weights layer l runs (ALBERT: 0, shared) */
+        size_t oq = lw * 3 * C * C, oa = lw * C * C, of = lw * FF * C;
+        size_t rq = lw * 3 * C, ra = lw * C, rf = lw * FF;
         const EncoderParamsQ8 *lq = q8 && q8->qkvw ? q8 : NULL; /* the layers' matrices in int8 */
         linear_forward(cx, qkv, x, enc_w(ENC_AT(p->qkvw, oq), w16 ? ENC_AT(w16->qkvw, oq) : NULL,
                                          lq ? lq->qkvw + oq : NULL, lq ? lq->sqkv + rq : NULL),
-                       p->qkvb + (size_t)l * 3 * C, BT, C, 3 * C);
+                       p->qkvb + rq, BT, C, 3 * C);
         if (m->lora_r > 0) encoder_lora_forward(m, l, x, qkv, B, T, lp, seed, step, row0);
         attention_forward_bias(atty, att, a->attd, qkv, mask, a->relbias, B, T, C, NH, ap, seed,
                                encoder_stream(step, l, ENC_SITE_ATT_PROBS), row0);
         linear_forward(cx, res1, atty, enc_w(ENC_AT(p->attprojw, oa), w16 ? ENC_AT(w16->attprojw, oa) : NULL,
                                              lq ? lq->attprojw + oa : NULL, lq ? lq->sattproj + ra : NULL),
-                       p->attprojb + (size_t)l * C, BT, C, C);
+                       p->attprojb + ra, BT, C, C);
         if (hp > 0.0f)
             dropout_rows_forward(res1, res1, B, (size_t)T * C, hp, seed, encoder_stream(step, l, ENC_SITE_ATT_OUT),
                                  row0);
         residual_add(res1, x, (size_t)BT * C);
-        layernorm_forward(ln1, a->ln1_mean + o, a->ln1_rstd + o, res1, p->ln1w + (size_t)l * C,
-                          p->ln1b + (size_t)l * C, BT, C, c->ln_eps);
+        layernorm_forward(ln1, a->ln1_mean + o, a->ln1_rstd + o, res1, p->ln1w + ra, p->ln1b + ra, BT, C,
+                          c->ln_eps);
         linear_forward(cx, fch, ln1, enc_w(ENC_AT(p->fcw, of), w16 ? ENC_AT(w16->fcw, of) : NULL,
                                            lq ? lq->fcw + of : NULL, lq ? lq->sfc + rf : NULL),
-                       p->fcb + (size_t)l * FF, BT, C, FF);
+                       p->fcb + rf, BT, C, FF);
         activation_forward((Activation)c->act, fch_act, fch, (size_t)BT * FF);
         linear_forward(cx, res2, fch_act, enc_w(ENC_AT(p->fcprojw, of), w16 ? ENC_AT(w16->fcprojw, of) : NULL,
                                                 lq ? lq->fcprojw + of : NULL, lq ? lq->sfcproj + ra : NULL),
-                       p->fcprojb + (size_t)l * C, BT, FF, C);
-        if (hp > 0.0f)
+                       p->fcprojb + ra, BT, FF, C);
+        if (hp > 0.0f && enc_ffn_dropout(c))
             dropout_rows_forward(res2, res2, B, (size_t)T * C, hp, seed, encoder_stream(step, l, ENC_SITE_FFN_OUT),
                                  row0);
         residual_add(res2, ln1, (size_t)BT * C);
-        layernorm_forward(ln2, a->ln2_mean + o, a->ln2_rstd + o, res2, p->ln2w + (size_t)l * C,
-                          p->ln2b + (size_t)l * C, BT, C, c->ln_eps);
+        layernorm_forward(ln2, a->ln2_mean + o, a->ln2_rstd + o, res2, p->ln2w + ra, p->ln2b + ra, BT, C,
+                          c->ln_eps);
         x = ln2;
     }
     if (a->pooled) {

@@ -11,7 +11,9 @@
  *     LN2 -> dres2;  g = dres2 (residual);  FFN: dropout, W2, act, W1 -> g +=
  *     LN1 -> dres1;  g = dres1 (residual);  attention: dropout, Wo, softmax(qk)v,
  *     Wqkv (+ LoRA) -> g +=;  MPNet: the scores' gradient into the shared relb
- *   embeddings: (ELECTRA projection), dropout, LayerNorm, scatter into the tables.
+ *   embeddings: (ELECTRA, ALBERT projection), dropout, LayerNorm, scatter into the tables.
+ * ALBERT's layers share one layer's weights: every layer's gradients
+ * accumulate into that one slice (enc_wl), the LoRA adapters' likewise.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,8 +66,8 @@ static int ensure_grad_scratch(Encoder *m, PifiErr *err) {
     return 0;
 }
 
-/* Layer l's slice of a stacked gradient tensor, or NULL when frozen. */
-static float *slice(float *t, int l, size_t n) { return t ? t + (size_t)l * n : NULL; }
+/* Slice lw of a stacked gradient tensor, or NULL when frozen. */
+static float *slice(float *t, size_t lw, size_t n) { return t ? t + lw * n : NULL; }
 
 static void zero(float *p, size_t n) { memset(p, 0, n * sizeof *p); }
 
@@ -143,6 +145,7 @@ int bert_backward(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, con
         const float *fch = a->fch + o * FF, *fch_act = a->fch_act;
         const float *res2 = a->res2 + o * C;
         int need_dx = l > 0 || emb_train;
+        size_t lw = enc_wl(c, l); /* the weights layer l ran (ALBERT: the shared ones) */
         if (l < c->L - 1 || !m->last_layer_kept) { /* the same code as the forward: the same bits */
             activation_forward((Activation)c->act, a->fch_act, fch, nF);
             attention_forward_bias(a->atty, a->att, a->attd, qkv, m->mask, a->relbias, B, T, C, NH, ap, seed,
@@ -152,29 +155,29 @@ int bert_backward(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, con
 
         /* x_out = LN2(res2), res2 = ln1 + dropout(fch_act W2^T + b2) */
         zero(s->t1, nC);
-        layernorm_backward(s->t1, slice(gp->ln2w, l, C), slice(gp->ln2b, l, C), s->g, res2,
-                           p->ln2w + (size_t)l * C, a->ln2_mean + o, a->ln2_rstd + o, BT, C);
+        layernorm_backward(s->t1, slice(gp->ln2w, lw, C), slice(gp->ln2b, lw, C), s->g, res2, p->ln2w + lw * C,
+                           a->ln2_mean + o, a->ln2_rstd + o, BT, C);
         memcpy(s->g, s->t1, nC * sizeof *s->g); /* dln1 through the residual */
         const float *dffo = s->t1;
-        if (hp > 0.0f) {
+        if (hp > 0.0f && enc_ffn_dropout(c)) {
             dropout_rows_backward(s->t2, s->t1, B, (size_t)T * C, hp, seed, encoder_stream(step, l, ENC_SITE_FFN_OUT),
                                   row0);
             dffo = s->t2;
         }
-        size_t oq = (size_t)l * 3 * C * C, oa = (size_t)l * C * C, of = (size_t)l * FF * C;
+        size_t oq = lw * 3 * C * C, oa = lw * C * C, of = lw * FF * C;
         zero(s->dfch_act, nF);
-        linear_backward(cx, s->dfch_act, slice(gp->fcprojw, l, (size_t)C * FF), slice(gp->fcprojb, l, C), dffo,
+        linear_backward(cx, s->dfch_act, slice(gp->fcprojw, lw, (size_t)C * FF), slice(gp->fcprojb, lw, C), dffo,
                         fch_act, linw(p->fcprojw + of, w16 ? w16->fcprojw + of : NULL), BT, FF, C);
         float *dfch = a->fch_act; /* done with: the gradient before the activation goes there */
         zero(dfch, nF);
         activation_backward((Activation)c->act, dfch, fch, s->dfch_act, nF);
-        linear_backward(cx, s->g, slice(gp->fcw, l, (size_t)FF * C), slice(gp->fcb, l, FF), dfch, ln1,
+        linear_backward(cx, s->g, slice(gp->fcw, lw, (size_t)FF * C), slice(gp->fcb, lw, FF), dfch, ln1,
                         linw(p->fcw + of, w16 ? w16->fcw + of : NULL), BT, C, FF);
 
         /* ln1 = LN1(res1), res1 = x + dropout(atty Wo^T + bo) */
         zero(s->t1, nC);
-        layernorm_backward(s->t1, slice(gp->ln1w, l, C), slice(gp->ln1b, l, C), s->g, res1,
-                           p->ln1w + (size_t)l * C, a->ln1_mean + o, a->ln1_rstd + o, BT, C);
+        layernorm_backward(s->t1, slice(gp->ln1w, lw, C), slice(gp->ln1b, lw, C), s->g, res1, p->ln1w + lw * C,
+                           a->ln1_mean + o, a->ln1_rstd + o, BT, C);
         if (need_dx) memcpy(s->g, s->t1, nC * sizeof *s->g); /* dx through the residual */
         const float *dao = s->t1;
         if (hp > 0.0f) {
@@ -183,19 +186,19 @@ int bert_backward(Encoder *m, EncoderParams *grads, EncoderLora *lora_grads, con
             dao = s->t2;
         }
         zero(s->t3, nC);
-        linear_backward(cx, s->t3, slice(gp->attprojw, l, (size_t)C * C), slice(gp->attprojb, l, C), dao,
+        linear_backward(cx, s->t3, slice(gp->attprojw, lw, (size_t)C * C), slice(gp->attprojb, lw, C), dao,
                         atty, linw(p->attprojw + oa, w16 ? w16->attprojw + oa : NULL), BT, C, C);
         zero(s->dqkv, nC * 3);
         attention_backward(s->dqkv, s->datt, a->attd, s->t3, qkv, att, B, T, C, NH, ap, seed,
                            encoder_stream(step, l, ENC_SITE_ATT_PROBS), row0);
         if (gp->relb) mpnet_relbias_backward(gp->relb, s->datt, B, NH, T); /* MPNet: every layer's share */
-        linear_backward(cx, need_dx ? s->g : NULL, slice(gp->qkvw, l, (size_t)3 * C * C),
-                        slice(gp->qkvb, l, (size_t)3 * C), s->dqkv, x,
+        linear_backward(cx, need_dx ? s->g : NULL, slice(gp->qkvw, lw, (size_t)3 * C * C),
+                        slice(gp->qkvb, lw, (size_t)3 * C), s->dqkv, x,
                         linw(p->qkvw + oq, w16 ? w16->qkvw + oq : NULL), BT, C, 3 * C);
         if (m->lora_r > 0)
             encoder_lora_backward(m, lora_grads, l, x, s->dqkv, need_dx ? s->g : NULL, B, T, lp,
                                   seed, step, row0);
-        if (m->grad_ready) m->grad_ready(m->grad_ready_ctx, l);
+        if (m->grad_ready) m->grad_ready(m->grad_ready_ctx, l); /* ALBERT: no per-layer tensor to be ready */
     }
     if (!emb_train) return 0;
 

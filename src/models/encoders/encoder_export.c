@@ -1,8 +1,8 @@
 /* encoder_export.c: the encoder's weights as Hugging Face-named tensors
  * (views into the parameter arena, no copies), for writing checkpoints that
  * transformers' AutoModel loads: "embeddings.word_embeddings.weight",
- * "encoder.layer.N.attention.self.query.weight" (MPNet's names:
- * encoder_names), ...; a quantized encoder's
+ * "encoder.layer.N.attention.self.query.weight" (MPNet's and ALBERT's names:
+ * encoder_names; ALBERT's one shared layer once), ...; a quantized encoder's
  * int8 tensors as I8 with an F32 "<name>_scale" (one scale per row), which
  * encoder_load reads back into the int8 form. */
 #include <stdio.h>
@@ -52,7 +52,8 @@ static int export_views(const Encoder *m, const char *prefix, EncoderExport *x, 
     const EncoderNames *nm = encoder_names(c);
     const EncoderParams *p = &m->params;
     int64_t C = c->C, E = c->E, FF = c->FF;
-    if (22 * (int64_t)c->L + 19 > ENCODER_EXPORT_MAX)
+    int LW = enc_weight_layers(c);
+    if (22 * (int64_t)LW + 19 > ENCODER_EXPORT_MAX)
         return pifi_errf(err, "encoder: %d layers are more than the exporter holds", c->L);
     memset(x, 0, sizeof *x);
     snprintf(x->prefix, sizeof x->prefix, "%s", prefix ? prefix : "");
@@ -62,18 +63,20 @@ static int export_views(const Encoder *m, const char *prefix, EncoderExport *x, 
     if (c->TV > 0) put(x, "embeddings.token_type_embeddings.weight", p->wtt, 2, c->TV, E);
     put(x, "embeddings.LayerNorm.weight", p->emb_lnw, 1, E, 0);
     put(x, "embeddings.LayerNorm.bias", p->emb_lnb, 1, E, 0);
+    char n[160];
     if (p->projw) {
-        put(x, "embeddings_project.weight", p->projw, 2, C, E);
-        put(x, "embeddings_project.bias", p->projb, 1, C, 0);
+        snprintf(n, sizeof n, "%s.weight", nm->proj);
+        put(x, n, p->projw, 2, C, E);
+        snprintf(n, sizeof n, "%s.bias", nm->proj);
+        put(x, n, p->projb, 1, C, 0);
     }
-    for (int l = 0; l < c->L; l++) {
-        char n[160];
+    for (int l = 0; l < LW; l++) {
         for (int j = 0; j < 3; j++) {
-            snprintf(n, sizeof n, "encoder.layer.%d.%s.weight", l, nm->qkv[j]);
+            enc_layer_name(n, sizeof n, "", nm, l, nm->qkv[j], "weight");
             size_t r = ((size_t)l * 3 + j) * C;
             put_w(x, n, p->qkvw ? p->qkvw + r * C : NULL, q->qkvw ? q->qkvw + r * C : NULL,
                   q->qkvw ? q->sqkv + r : NULL, C, C);
-            snprintf(n, sizeof n, "encoder.layer.%d.%s.bias", l, nm->qkv[j]);
+            enc_layer_name(n, sizeof n, "", nm, l, nm->qkv[j], "bias");
             put(x, n, p->qkvb + ((size_t)l * 3 + j) * C, 1, C, 0);
         }
         size_t oa = (size_t)l * C * C, of = (size_t)l * FF * C; /* the matrices' offsets */
@@ -90,25 +93,27 @@ static int export_views(const Encoder *m, const char *prefix, EncoderExport *x, 
             {nm->attproj, "bias", p->attprojb + (size_t)l * C, NULL, NULL, 1, C, 0},
             {nm->ln1, "weight", p->ln1w + (size_t)l * C, NULL, NULL, 1, C, 0},
             {nm->ln1, "bias", p->ln1b + (size_t)l * C, NULL, NULL, 1, C, 0},
-            {"intermediate.dense", "weight", p->fcw ? p->fcw + of : NULL, q->fcw ? q->fcw + of : NULL,
+            {nm->fc, "weight", p->fcw ? p->fcw + of : NULL, q->fcw ? q->fcw + of : NULL,
              q->fcw ? q->sfc + (size_t)l * FF : NULL, 2, FF, C},
-            {"intermediate.dense", "bias", p->fcb + (size_t)l * FF, NULL, NULL, 1, FF, 0},
-            {"output.dense", "weight", p->fcprojw ? p->fcprojw + of : NULL, q->fcprojw ? q->fcprojw + of : NULL,
+            {nm->fc, "bias", p->fcb + (size_t)l * FF, NULL, NULL, 1, FF, 0},
+            {nm->fcproj, "weight", p->fcprojw ? p->fcprojw + of : NULL, q->fcprojw ? q->fcprojw + of : NULL,
              q->fcprojw ? q->sfcproj + (size_t)l * C : NULL, 2, C, FF},
-            {"output.dense", "bias", p->fcprojb + (size_t)l * C, NULL, NULL, 1, C, 0},
-            {"output.LayerNorm", "weight", p->ln2w + (size_t)l * C, NULL, NULL, 1, C, 0},
-            {"output.LayerNorm", "bias", p->ln2b + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {nm->fcproj, "bias", p->fcprojb + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {nm->ln2, "weight", p->ln2w + (size_t)l * C, NULL, NULL, 1, C, 0},
+            {nm->ln2, "bias", p->ln2b + (size_t)l * C, NULL, NULL, 1, C, 0},
         };
         for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-            snprintf(n, sizeof n, "encoder.layer.%d.%s.%s", l, t[i].name, t[i].suffix);
+            enc_layer_name(n, sizeof n, "", nm, l, t[i].name, t[i].suffix);
             if (t[i].ndim == 2) put_w(x, n, t[i].f, t[i].q, t[i].s, t[i].d0, t[i].d1);
             else put(x, n, t[i].f, 1, t[i].d0, 0);
         }
     }
     if (p->relb) put(x, "encoder.relative_attention_bias.weight", p->relb, 2, c->rel_buckets, c->NH);
     if (p->poolw) {
-        put(x, "pooler.dense.weight", p->poolw, 2, C, C);
-        put(x, "pooler.dense.bias", p->poolb, 1, C, 0);
+        snprintf(n, sizeof n, "%s.weight", nm->pooler);
+        put(x, n, p->poolw, 2, C, C);
+        snprintf(n, sizeof n, "%s.bias", nm->pooler);
+        put(x, n, p->poolb, 1, C, 0);
     }
     return 0;
 }
@@ -120,7 +125,7 @@ int bert_export(const Encoder *m, const char *prefix, int merge_lora, EncoderExp
     if (!merge_lora || !m->lora_mem) return 0;
     /* LoRA merged into query and value: the views of qkvw point into a merged copy */
     const EncoderConfig *c = &m->cfg;
-    size_t n = (size_t)c->L * 3 * c->C * c->C;
+    size_t n = (size_t)enc_weight_layers(c) * 3 * c->C * c->C;
     float *merged = pifi_malloc(n * sizeof(float), err);
     if (!merged) return -1;
     encoder_lora_merged_qkv(m, merged);
@@ -135,10 +140,10 @@ int bert_export(const Encoder *m, const char *prefix, int merge_lora, EncoderExp
 void encoder_lora_merged_qkv(const Encoder *m, float *out) {
     const EncoderConfig *c = &m->cfg;
     int C = c->C, r = m->lora_r;
-    memcpy(out, m->params.qkvw, (size_t)c->L * 3 * C * C * sizeof(float));
+    memcpy(out, m->params.qkvw, (size_t)enc_weight_layers(c) * 3 * C * C * sizeof(float));
     if (!m->lora_mem || r <= 0) return;
     float s = m->lora_alpha / (float)r;
-    for (int l = 0; l < c->L; l++) {
+    for (int l = 0; l < enc_weight_layers(c); l++) {
         /* W (C, C) += s * B (C, r) A (r, C), for query (block 0) and value (block 2) */
         float *wq = out + ((size_t)l * 3 + 0) * C * C, *wv = out + ((size_t)l * 3 + 2) * C * C;
         gemm_f32(0, 0, C, C, r, s, m->lora.qb + (size_t)l * C * r, r, m->lora.qa + (size_t)l * r * C, C, 1.0f, wq, C);

@@ -76,5 +76,7 @@ extern const EncoderFamily ENCODER_FAMILY_BERT;  /* bert_family.c */
 extern const EncoderFamily ENCODER_FAMILY_MPNET; /* mpnet_family.c */
 extern const EncoderFamily ENCODER_FAMILY_DEBERTA; /* deberta_family.c */
 extern const EncoderFamily ENCODER_FAMILY_DECODER; /* decoder_family.c */
+extern const EncoderFamily ENCODER_FAMILY_ALBERT; /* albert_family.c */
+extern const EncoderFamily ENCODER_FAMILY_MODERNBERT; /* modernbert_family.c */
 
 #endif

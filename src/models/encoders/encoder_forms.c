@@ -21,13 +21,13 @@ void encoder_precision_changed(Encoder *m) { m->w16_fresh = 0; }
 /* Point w16 into mem (NULL: count); the element count. The layers'
  * matrices get no bf16 copy when they are held in int8. */
 static size_t point_w16(EncoderParams16 *w, uint16_t *mem, const EncoderConfig *c, int lin8) {
-    size_t C = c->C, E = c->E, L = c->L, FF = c->FF, lin = lin8 ? 0 : 1;
+    size_t C = c->C, E = c->E, L = enc_weight_layers(c), FF = c->FF, lin = lin8 ? 0 : 1;
     struct {
         uint16_t **ptr;
         size_t n;
     } t[] = {
         {&w->qkvw, lin * L * 3 * C * C}, {&w->attprojw, lin * L * C * C}, {&w->fcw, lin * L * FF * C},
-        {&w->fcprojw, lin * L * C * FF}, {&w->projw, c->E != c->C ? C * E : 0},
+        {&w->fcprojw, lin * L * C * FF}, {&w->projw, enc_has_proj(c) ? C * E : 0},
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -52,7 +52,7 @@ int encoder_refresh_w16(Encoder *m, PifiErr *err) {
     }
     const EncoderConfig *c = &m->cfg;
     const EncoderParams *p = &m->params;
-    size_t C = c->C, L = c->L, FF = c->FF;
+    size_t C = c->C, L = enc_weight_layers(c), FF = c->FF;
     if (m->w16.qkvw) {
         bf16_from_f32(m->w16.qkvw, p->qkvw, L * 3 * C * C);
         bf16_from_f32(m->w16.attprojw, p->attprojw, L * C * C);
@@ -80,7 +80,7 @@ typedef struct {
 /* The specs of `what` (ENC_Q8_*) into t; the count. */
 static int q8_specs(Encoder *m, unsigned what, Q8Spec t[5]) {
     const EncoderConfig *c = &m->cfg;
-    size_t C = c->C, L = c->L, FF = c->FF;
+    size_t C = c->C, L = enc_weight_layers(c), FF = c->FF;
     EncoderParams *p = &m->params;
     EncoderParamsQ8 *q = &m->q8;
     int n = 0;
@@ -139,10 +139,10 @@ int encoder_load_q8(Encoder *m, SafeTensors *st, const char *prefix, unsigned wh
     if (!(what & ENC_Q8_LINEAR)) return 0;
     const EncoderNames *nm = encoder_names(c);
     const EncoderParamsQ8 *q = &m->q8;
-    for (int l = 0; l < c->L; l++) {
+    for (int l = 0; l < enc_weight_layers(c); l++) {
         for (int j = 0; j < 3; j++) {
             size_t r = ((size_t)l * 3 + j) * C;
-            snprintf(name, sizeof name, "%sencoder.layer.%d.%s.weight", prefix, l, nm->qkv[j]);
+            enc_layer_name(name, sizeof name, prefix, nm, l, nm->qkv[j], "weight");
             if (q8_read(st, name, C, C, q->qkvw + r * C, q->sqkv + r, err)) return -1;
         }
         struct {
@@ -152,11 +152,11 @@ int encoder_load_q8(Encoder *m, SafeTensors *st, const char *prefix, unsigned wh
             float *s;
         } t2[] = {
             {nm->attproj, C, C, q->attprojw + (size_t)l * C * C, q->sattproj + (size_t)l * C},
-            {"intermediate.dense", FF, C, q->fcw + (size_t)l * FF * C, q->sfc + (size_t)l * FF},
-            {"output.dense", C, FF, q->fcprojw + (size_t)l * C * FF, q->sfcproj + (size_t)l * C},
+            {nm->fc, FF, C, q->fcw + (size_t)l * FF * C, q->sfc + (size_t)l * FF},
+            {nm->fcproj, C, FF, q->fcprojw + (size_t)l * C * FF, q->sfcproj + (size_t)l * C},
         };
         for (size_t i = 0; i < sizeof t2 / sizeof t2[0]; i++) {
-            snprintf(name, sizeof name, "%sencoder.layer.%d.%s.weight", prefix, l, t2[i].name);
+            enc_layer_name(name, sizeof name, prefix, nm, l, t2[i].name, "weight");
             if (q8_read(st, name, t2[i].rows, t2[i].cols, t2[i].q, t2[i].s, err)) return -1;
         }
     }

@@ -2,13 +2,15 @@
  * (encoder.c, encoder_config.c, encoder_backward.c, encoder_export.c,
  * encoder_forms.c, encoder_lora.c, bert_family.c) share: the functions of
  * its table (encoder_family.h), dropout streams, the LoRA branch of a layer,
- * the weights' forms and their allocation; and what the MPNet family
- * (mpnet_*.c), which runs on this code, adds to it: its checkpoint names and
- * its relative position bias. */
+ * the weights' forms and their allocation; and what the MPNet and ALBERT
+ * families (mpnet_*.c, albert_*.c), which run on this code, add to it:
+ * their checkpoint names, MPNet's relative position bias, ALBERT's one
+ * layer of weights shared by every layer. */
 #ifndef PIFI_ENCODER_INTERNAL_H
 #define PIFI_ENCODER_INTERNAL_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kernels/compute.h"
 #include "pifi/encoder.h"
@@ -51,20 +53,54 @@ unsigned bert_int8_parts(const Encoder *m);
 int encoder_config_parse_common(EncoderConfig *cfg, const cJSON *root, const char *path, PifiErr *err);
 
 /* The names a checkpoint gives what differs between the BERT-shaped
- * families: the prefixes of a task model's tensors and a layer's attention
- * tensors (under "encoder.layer.N."); the rest is named alike. */
+ * families: the prefixes of a task model's tensors, where a layer's tensors
+ * live ("encoder.layer." N "."), and each tensor of a layer (under it), of
+ * the projection and of the pooler. */
 typedef struct {
     const char *const *prefixes; /* "" first, NULL-terminated: "", "bert.", ... */
     const char *prefix_list;     /* the others for messages: "bert./roberta./electra." */
+    const char *layer[2];        /* layer N's prefix: layer[0] N layer[1]: "encoder.layer.", "." */
     const char *qkv[3];          /* "attention.self.query", ".key", ".value" */
     const char *attproj;         /* "attention.output.dense" */
     const char *ln1;             /* "attention.output.LayerNorm" */
+    const char *fc;              /* "intermediate.dense" */
+    const char *fcproj;          /* "output.dense" */
+    const char *ln2;             /* "output.LayerNorm" */
+    const char *proj;            /* "embeddings_project" (ELECTRA's E -> C) */
+    const char *pooler;          /* "pooler.dense" */
 } EncoderNames;
-extern const EncoderNames ENCODER_NAMES_BERT;  /* bert_family.c */
-extern const EncoderNames ENCODER_NAMES_MPNET; /* mpnet_family.c */
+extern const EncoderNames ENCODER_NAMES_BERT;   /* bert_family.c */
+extern const EncoderNames ENCODER_NAMES_MPNET;  /* mpnet_family.c */
+extern const EncoderNames ENCODER_NAMES_ALBERT; /* albert_family.c */
 static inline const EncoderNames *encoder_names(const EncoderConfig *c) {
-    return c->arch == ENC_MPNET ? &ENCODER_NAMES_MPNET : &ENCODER_NAMES_BERT;
+    return c->arch == ENC_MPNET ? &ENCODER_NAMES_MPNET : c->arch == ENC_ALBERT ? &ENCODER_NAMES_ALBERT
+                                                                               : &ENCODER_NAMES_BERT;
 }
+
+/* "<prefix><layer l's prefix><what>[.<suffix>]" into buf (suffix NULL: none). */
+static inline void enc_layer_name(char *buf, size_t n, const char *prefix, const EncoderNames *nm, int l,
+                                  const char *what, const char *suffix) {
+    snprintf(buf, n, "%s%s%d%s%s%s%s", prefix, nm->layer[0], l, nm->layer[1], what, suffix ? "." : "",
+             suffix ? suffix : "");
+}
+
+/* ALBERT runs the one shared layer's weights num_hidden_layers times: the
+ * parameter arena holds enc_weight_layers(c) layers of weights (1 for
+ * ALBERT, L for the others), and layer l reads slice enc_wl(c, l) of them;
+ * its gradients accumulate over the repetitions, so they are final only
+ * after layer 0 (bert_tensors lists them as not per_layer, and the trainer
+ * reduces them with the embeddings'). Activations stay one set per layer. */
+static inline int enc_weight_layers(const EncoderConfig *c) { return c->arch == ENC_ALBERT ? 1 : c->L; }
+static inline size_t enc_wl(const EncoderConfig *c, int l) { return c->arch == ENC_ALBERT ? 0 : (size_t)l; }
+
+/* The E -> C projection after the embeddings: ELECTRA's when E != C,
+ * ALBERT's embedding_hidden_mapping_in always. */
+static inline int enc_has_proj(const EncoderConfig *c) { return c->E != c->C || c->arch == ENC_ALBERT; }
+
+/* Dropout on the feed-forward output before the residual add: BertOutput
+ * has it; AlbertLayer has none (its ffn_output goes straight into
+ * full_layer_layer_norm). */
+static inline int enc_ffn_dropout(const EncoderConfig *c) { return c->arch != ENC_ALBERT; }
 
 /* MPNet's relative position bias (mpnet_relbias.c): out (NH, T, T) =
  * relb[bucket(j - i)][h] for query i, key j; and its backward: dscores

@@ -7,7 +7,9 @@
  * A (r, C) starts uniform(-1/sqrt(C), 1/sqrt(C)) (kaiming_uniform, a =
  * sqrt(5)), B (C, r) at zero, so training starts from the base model. The
  * adapters live in their own arena (m->lora_mem), apart from the base
- * parameters, with the same pointer-table design. */
+ * parameters, with the same pointer-table design. ALBERT's layers share one
+ * query and one value Linear, so PEFT wraps each once: one pair of adapters,
+ * run (and differentiated, accumulating) by every layer. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@
 #include "pifi/encoder.h"
 
 static size_t point_lora(EncoderLora *lo, float *mem, const EncoderConfig *c, int r) {
-    size_t n = (size_t)c->L * r * c->C; /* floats per tensor */
+    size_t n = (size_t)enc_weight_layers(c) * r * c->C; /* floats per tensor */
     if (mem) {
         lo->qa = mem;
         lo->qb = mem + n;
@@ -48,7 +50,7 @@ int bert_lora_enable(Encoder *m, int r, float alpha, float dropout, uint64_t see
     /* A: uniform(-1/sqrt(C), 1/sqrt(C)), tensor (layer, q|v) its own stream; B: zeros */
     size_t per = (size_t)r * c->C;
     float bound = 1.0f / sqrtf((float)c->C);
-    for (int l = 0; l < c->L; l++) {
+    for (int l = 0; l < enc_weight_layers(c); l++) {
         for (int j = 0; j < 2; j++) {
             float *A = (j ? m->lora.va : m->lora.qa) + (size_t)l * per;
             uint64_t stream = (uint64_t)l * 2 + j;
@@ -56,8 +58,8 @@ int bert_lora_enable(Encoder *m, int r, float alpha, float dropout, uint64_t see
                 A[i] = (2.0f * rng_uniform(seed, stream, i) - 1.0f) * bound;
         }
     }
-    memset(m->lora.qb, 0, per * c->L * sizeof(float));
-    memset(m->lora.vb, 0, per * c->L * sizeof(float));
+    memset(m->lora.qb, 0, per * enc_weight_layers(c) * sizeof(float));
+    memset(m->lora.vb, 0, per * enc_weight_layers(c) * sizeof(float));
     m->lora_r = r;
     m->lora_alpha = alpha;
     m->lora_dropout = dropout;
@@ -86,14 +88,15 @@ void encoder_lora_point(const Encoder *m, EncoderLora *lo, float *mem) {
 
 int encoder_lora_tensor(const Encoder *m, const EncoderLora *lo, int i, char *name, size_t name_n,
                         float **data, int64_t shape[2]) {
-    int L = m->cfg.L, r = m->lora_r, C = m->cfg.C;
+    int L = enc_weight_layers(&m->cfg), r = m->lora_r, C = m->cfg.C;
     if (r <= 0 || i < 0 || i >= 4 * L) return -1;
     int l = i / 4, proj = (i / 2) % 2, isb = i % 2; /* per layer: qA qB vA vB */
     size_t per = (size_t)r * C;
     float *base = proj ? (isb ? lo->vb : lo->va) : (isb ? lo->qb : lo->qa);
-    if (name) /* PEFT's names: the adapted Linear's, then lora_A / lora_B */
-        snprintf(name, name_n, "encoder.layer.%d.%s.lora_%c.weight", l,
-                 encoder_names(&m->cfg)->qkv[proj ? 2 : 0], isb ? 'B' : 'A');
+    if (name) { /* PEFT's names: the adapted Linear's, then lora_A / lora_B */
+        const EncoderNames *nm = encoder_names(&m->cfg);
+        enc_layer_name(name, name_n, "", nm, l, nm->qkv[proj ? 2 : 0], isb ? "lora_B.weight" : "lora_A.weight");
+    }
     if (data) *data = base ? base + (size_t)l * per : NULL;
     if (shape) {
         shape[0] = isb ? C : r;
@@ -103,7 +106,7 @@ int encoder_lora_tensor(const Encoder *m, const EncoderLora *lo, int i, char *na
 }
 
 void encoder_lora_merge(Encoder *m) {
-    int L = m->cfg.L, r = m->lora_r, C = m->cfg.C;
+    int L = enc_weight_layers(&m->cfg), r = m->lora_r, C = m->cfg.C;
     if (r <= 0) return;
     float s = m->lora_alpha / (float)r;
     size_t per = (size_t)r * C;
@@ -122,10 +125,10 @@ void encoder_lora_forward(Encoder *m, int l, const float *x, float *qkv, int B, 
                           uint64_t seed, uint64_t step, uint64_t row0) {
     int r = m->lora_r, C = m->cfg.C, BT = B * T;
     float s = m->lora_alpha / (float)r;
-    size_t per = (size_t)r * C;
+    size_t per = (size_t)r * C, lw = enc_wl(&m->cfg, l);
     for (int j = 0; j < 2; j++) {
-        const float *A = (j ? m->lora.va : m->lora.qa) + (size_t)l * per;
-        const float *Bm = (j ? m->lora.vb : m->lora.qb) + (size_t)l * per;
+        const float *A = (j ? m->lora.va : m->lora.qa) + lw * per;
+        const float *Bm = (j ? m->lora.vb : m->lora.qb) + lw * per;
         const float *xd = x;
         if (p > 0.0f) {
             dropout_rows_forward(m->acts.lora_x, x, B, (size_t)T * C, p, seed,
@@ -143,15 +146,15 @@ void encoder_lora_backward(Encoder *m, EncoderLora *lg, int l, const float *x, c
                            float *dx, int B, int T, float p, uint64_t seed, uint64_t step, uint64_t row0) {
     int r = m->lora_r, C = m->cfg.C, BT = B * T;
     float s = m->lora_alpha / (float)r;
-    size_t per = (size_t)r * C;
+    size_t per = (size_t)r * C, lw = enc_wl(&m->cfg, l);
     float *du = m->gs.du; /* (BT, r) */
     for (int j = 0; j < 2; j++) {
-        const float *A = (j ? m->lora.va : m->lora.qa) + (size_t)l * per;
-        const float *Bm = (j ? m->lora.vb : m->lora.qb) + (size_t)l * per;
+        const float *A = (j ? m->lora.va : m->lora.qa) + lw * per;
+        const float *Bm = (j ? m->lora.vb : m->lora.qb) + lw * per;
         float *dA = lg ? (j ? lg->va : lg->qa) : NULL;
         float *dB = lg ? (j ? lg->vb : lg->qb) : NULL;
-        if (dA) dA += (size_t)l * per;
-        if (dB) dB += (size_t)l * per;
+        if (dA) dA += lw * per;
+        if (dB) dB += lw * per;
         const float *dy = dqkv + (size_t)j * 2 * C; /* (BT, C), row stride 3C */
         const float *u = m->acts.lora_u + ((size_t)l * 2 + j) * BT * r;
         uint64_t stream = encoder_stream(step, l, j ? ENC_SITE_LORA_V : ENC_SITE_LORA_Q);

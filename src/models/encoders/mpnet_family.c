@@ -20,9 +20,15 @@ static const char *const PREFIXES[] = {"", "mpnet.", NULL};
 const EncoderNames ENCODER_NAMES_MPNET = {
     .prefixes = PREFIXES,
     .prefix_list = "mpnet.",
+    .layer = {"encoder.layer.", "."},
     .qkv = {"attention.attn.q", "attention.attn.k", "attention.attn.v"},
     .attproj = "attention.attn.o",
     .ln1 = "attention.LayerNorm",
+    .fc = "intermediate.dense",
+    .fcproj = "output.dense",
+    .ln2 = "output.LayerNorm",
+    .proj = "embeddings_project", /* never: E is C */
+    .pooler = "pooler.dense",
 };
 
 /* The sizes count relb (rel_buckets x NH parameters, NH T T activations of
