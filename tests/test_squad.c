@@ -197,6 +197,9 @@ static void test_bad_inputs(void) {
     bad("{\"data\": [{\"paragraphs\": [{" CTX ", \"qas\": [{\"id\": \"q7\", \"question\": \"x\", \"answers\": "
         "[{\"text\": \"1999\", \"answer_start\": 20.5}]}]}]}]}",
         "question q7: answer 0 has no integer \"answer_start\"");
+    bad("{\"data\": [{\"paragraphs\": [{" CTX ", \"qas\": [{\"id\": \"q10\", \"question\": \"x\", \"answers\": "
+        "[{\"text\": \"1999\", \"answer_start\": 3e118}]}]}]}]}",
+        "question q10: answer 0 has no integer \"answer_start\""); /* found by fuzzing: no cast of 3e118 */
     bad("{\"data\": [{\"paragraphs\": [{\"qas\": []}]}]}", "a paragraph lacks a \"context\"");
     bad("{\"version\": \"1.1\"}", "no \"data\" array");
     bad("[1, 2]", "expected a JSON object");

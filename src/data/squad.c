@@ -7,6 +7,7 @@
  * Python counts them); a question that breaks a rule fails the load with
  * "<file>: question <id>: <what>", or is left out and counted (skip_bad).
  * SQuAD v2.0 (is_impossible true) is refused by name. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,8 +111,9 @@ static int add_question(Reader *r, const cJSON *id, const cJSON *question, const
         return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
     for (int a = 0; !msg[0] && a < n; a++) {
         if (!cJSON_IsString(texts[a])) snprintf(msg, sizeof msg, "answer %d has no \"text\" string", a);
-        else if (!cJSON_IsNumber(starts[a]) || starts[a]->valuedouble != (double)(int64_t)starts[a]->valuedouble)
-            snprintf(msg, sizeof msg, "answer %d has no integer \"answer_start\"", a);
+        else if (!cJSON_IsNumber(starts[a]) || !(fabs(starts[a]->valuedouble) < 9e15) ||
+                 starts[a]->valuedouble != floor(starts[a]->valuedouble)) /* never cast what int64 cannot hold */
+            snprintf(msg, sizeof msg, "answer %d has no integer \"answer_start\" (below 9e15)", a);
         else check_answer(r, ctx, texts[a]->valuestring, (int64_t)starts[a]->valuedouble, a, &bytes[a], msg,
                           sizeof msg);
     }
