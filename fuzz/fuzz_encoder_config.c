@@ -1,9 +1,10 @@
 /* fuzz_encoder_config.c: libFuzzer harness of config.json for the encoders
  * (src/models/encoders/encoder_config.c, mpnet_config.c, albert_family.c,
- * modernbert_config.c): the input is
+ * modernbert_config.c, deberta_config.c, decoder_config.c): the input is
  * written to <tmp>/config.json and parsed with encoder_config_load. A config that is accepted must
  * satisfy the invariants the forward pass relies on. */
 #include "fuzz_common.h"
+#include "models/encoders/encoder_family.h"
 #include "pifi/encoder.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -18,8 +19,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (cfg.V < 1 || cfg.C < 1 || cfg.E < 1 || cfg.L < 1 || cfg.NH < 1 || cfg.FF < 1 ||
             cfg.maxT < 1 || cfg.TV < 0)
             fz_die("accepted a non-positive size");
-        if (cfg.C % cfg.NH != 0) fz_die("accepted hidden_size not divisible by heads");
-        if (cfg.pad_id < 0 || cfg.pad_id >= cfg.V) fz_die("accepted pad_token_id outside the vocabulary");
+        /* a decoder SLM's heads have their own head_dim (LlamaConfig's); its
+         * layers need grouped heads and an even head size (RoPE) */
+        int decoder = !strcmp(cfg.family->name, "decoder");
+        if (decoder && (cfg.dec.NKV < 1 || cfg.dec.NH % cfg.dec.NKV != 0 || cfg.dec.HD < 2 || cfg.dec.HD % 2 != 0))
+            fz_die("accepted a decoder config whose heads its layers cannot run");
+        if (!decoder && cfg.C % cfg.NH != 0) fz_die("accepted hidden_size not divisible by heads");
+        if (cfg.pad_id < (decoder ? -1 : 0) || cfg.pad_id >= cfg.V) /* a decoder may have none: -1 */
+            fz_die("accepted pad_token_id outside the vocabulary");
         if (!(cfg.ln_eps > 0)) fz_die("accepted a non-positive layer_norm_eps");
         if (memchr(cfg.model_type, 0, sizeof cfg.model_type) == NULL) fz_die("model_type not terminated");
         if (cfg.arch == ENC_MPNET && (cfg.rel_buckets < 32 || cfg.pad_id != 1 || cfg.TV != 0 || cfg.maxT < 3))

@@ -9,6 +9,7 @@
  * fuzz/corpus/gguf_encoder (tools/oracle_gguf_encoder.py --fuzz-seeds). */
 #include "fuzz_tokenizer.h"
 #include "kernels/compute.h"
+#include "models/encoders/encoder_family.h"
 #include "pifi/encoder.h"
 
 #define MAX_PARAMS (1 << 20) /* the harness skips loading bigger models */
@@ -47,7 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (encoder_config_load(&cfg, path, &err)) {
         fz_check_err(&err, "encoder_config_load");
     } else {
-        if (cfg.C < 1 || cfg.L < 1 || cfg.NH < 1 || cfg.FF < 1 || cfg.V < 1 || cfg.maxT < 1 || cfg.C % cfg.NH)
+        int decoder = !strcmp(cfg.family->name, "decoder"); /* heads of their own head_dim */
+        if (cfg.C < 1 || cfg.L < 1 || cfg.NH < 1 || cfg.FF < 1 || cfg.V < 1 || cfg.maxT < 1 ||
+            (decoder ? cfg.dec.NKV < 1 || cfg.dec.NH % cfg.dec.NKV || cfg.dec.HD % 2 : cfg.C % cfg.NH))
             fz_die("accepted a bad config");
         if (encoder_config_params(&cfg) <= MAX_PARAMS) {
             Encoder m;
