@@ -20,6 +20,7 @@
 #include "cli/progress.h"
 #include "cli/train_grid.h"
 #include "data/tasks_desc.h"
+#include "models/encoders/encoder_family.h"
 #include "exp/grid.h"
 #include "pifi/fileio.h"
 #include "train/dist.h"
@@ -40,8 +41,10 @@ static const char *const HELP_HEAD =
     "clipping at 5, seed 2023, best epoch by validation accuracy.\n"
     "\n"
     "model:\n"
-    "  --slm DIR             the small model: a Hugging Face directory or a GGUF file of an\n"
-    "                        encoder (BERT, RoBERTa, ELECTRA, MPNet) or a decoder (llama, qwen2)\n"
+    "  --slm DIR             the small model: a Hugging Face directory or a GGUF file whose\n"
+    "                        model_type is one of ";
+/* (here: the families' model types, from their registry) */
+static const char *const HELP_MODEL =
     "  --llm PATH            the LLM whose layer is plugged in (HF dir or .gguf) ...\n"
     "  --layer N[,N...]      ... and which layer (default -1, the last); a list trains\n"
     "                        one run per layer (the paper's layer-position sweep)\n"
@@ -97,8 +100,25 @@ static void put_options(TrainOptGroup g) {
     fputs(buf, stdout);
 }
 
+/* The model types the family registry reads, wrapped under --slm's line. */
+static void put_model_types(void) {
+    char list[1024];
+    encoder_family_supported(list, sizeof list);
+    int col = 24 + (int)strlen("model_type is one of ");
+    for (char *w = strtok(list, " "); w; w = strtok(NULL, " ")) {
+        int n = (int)strlen(w);
+        if (col + 1 + n > 88) printf("\n%24s", ""), col = 24;
+        else if (w != list) putchar(' '), col++;
+        fputs(w, stdout);
+        col += n;
+    }
+    putchar('\n');
+}
+
 static void print_help(void) {
     fputs(HELP_HEAD, stdout);
+    put_model_types();
+    fputs(HELP_MODEL, stdout);
     put_options(TOPT_G_MODEL);
     fputs(HELP_DATA, stdout);
     put_options(TOPT_G_OPTIM);

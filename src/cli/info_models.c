@@ -45,7 +45,7 @@ int info_models(int json) {
         printf("]}\n");
         return 0;
     }
-    printf("small models (--slm: a Hugging Face directory, picked by config.json's model_type; or a BERT GGUF):\n");
+    printf("small models (--slm: a Hugging Face directory, picked by config.json's model_type; or a GGUF of a BERT, llama or qwen2 model):\n");
     for (int i = 0; i < ENCODER_FAMILY_COUNT; i++) {
         const EncoderFamily *f = ENCODER_FAMILIES[i];
         printf("  %-8s model_type", f->name);
