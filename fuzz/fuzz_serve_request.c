@@ -8,8 +8,8 @@
 
 #include "core/utf8.h"
 #include "fuzz_common.h"
-#include "serve/serve_buf.h"
-#include "serve/serve_request.h"
+#include "cli/serve/serve_buf.h"
+#include "cli/serve/serve_request.h"
 
 static void check_text(const char *t, size_t max) {
     size_t n = strlen(t), bad;

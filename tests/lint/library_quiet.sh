@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# library_quiet.sh: the library (src/ outside src/cli/ and src/serve/, the
+# library_quiet.sh: the library (src/ outside src/cli/, the
 # command line's) never prints and
 # never exits (docs/ARCHITECTURE.md): what it has to say goes through its
 # caller's callbacks (core/log.h, train_run.h's TrainCallbacks) or an error
@@ -52,7 +52,7 @@ while IFS= read -r -d '' f; do
     echo "$rel:$l"
     fail=1
   done <<< "$out"
-done < <(find "$SRC" \( -path "$SRC/cli" -o -path "$SRC/serve" \) -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z)
+done < <(find "$SRC" -path "$SRC/cli" -prune -o -type f \( -name '*.c' -o -name '*.h' \) -print0 | sort -z)
 if ((fail)); then
   echo "library_quiet.sh: the library prints or exits above: report through the caller's callbacks or return a PifiErr" >&2
   exit 1

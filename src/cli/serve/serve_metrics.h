@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "serve/serve_error.h"
+#include "cli/serve/serve_error.h"
 
 typedef enum { SERVE_EP_PREDICT, SERVE_EP_EMBED, SERVE_EP_HEALTH, SERVE_EP_INFO, SERVE_EP_METRICS, SERVE_EP_OTHER,
                SERVE_EP_COUNT } ServeEndpoint;

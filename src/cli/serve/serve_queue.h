@@ -15,9 +15,9 @@
 #include <pthread.h>
 
 #include "pifi.h"
-#include "serve/serve_error.h"
-#include "serve/serve_metrics.h"
-#include "serve/serve_request.h"
+#include "cli/serve/serve_error.h"
+#include "cli/serve/serve_metrics.h"
+#include "cli/serve/serve_request.h"
 
 typedef struct ServeJob {
     const ServeRequest *req;

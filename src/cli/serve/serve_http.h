@@ -16,9 +16,9 @@
 
 #include <stddef.h>
 
-#include "serve/serve_metrics.h"
-#include "serve/serve_options.h"
-#include "serve/serve_queue.h"
+#include "cli/serve/serve_metrics.h"
+#include "cli/serve/serve_options.h"
+#include "cli/serve/serve_queue.h"
 
 typedef struct {
     const ServeOptions *o;

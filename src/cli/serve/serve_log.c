@@ -1,9 +1,9 @@
 /* serve_log.c: the JSON lines of serve_log.h. */
-#include "serve/serve_log.h"
+#include "cli/serve/serve_log.h"
 
 #include <unistd.h>
 
-#include "serve/serve_buf.h"
+#include "cli/serve/serve_buf.h"
 
 static void emit(ServeBuf *b) {
     serve_buf_printf(b, "}\n");

@@ -1,13 +1,13 @@
 /* serve_metrics.c: the counters and histograms of `pifi serve` and their
  * Prometheus text (serve_metrics.h). */
-#include "serve/serve_metrics.h"
+#include "cli/serve/serve_metrics.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "serve/serve_buf.h"
+#include "cli/serve/serve_buf.h"
 
 static const char *const PATHS[SERVE_EP_COUNT] = {"/predict", "/embed", "/health", "/info", "/metrics", "other"};
 

@@ -2,7 +2,7 @@
  * First one pass over the raw bytes, before any parser: valid UTF-8, no
  * nesting deeper than SERVE_JSON_MAX_DEPTH (cJSON would recurse), no \u0000
  * (a C string would end there). Then cJSON, then the fields. */
-#include "serve/serve_request.h"
+#include "cli/serve/serve_request.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

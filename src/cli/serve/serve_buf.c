@@ -1,5 +1,5 @@
 /* serve_buf.c: the text buffer of serve_buf.h. */
-#include "serve/serve_buf.h"
+#include "cli/serve/serve_buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

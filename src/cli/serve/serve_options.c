@@ -1,7 +1,7 @@
 /* serve_options.c: `pifi serve`'s options as one table: each row is a flag,
  * where its value goes, its range, default and help line; the getopt table
  * and --help are built from the rows. */
-#include "serve/serve_options.h"
+#include "cli/serve/serve_options.h"
 
 #include <getopt.h>
 #include <stddef.h>

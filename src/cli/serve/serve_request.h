@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "serve/serve_error.h"
+#include "cli/serve/serve_error.h"
 
 typedef enum { SERVE_PREDICT, SERVE_EMBED } ServeKind;
 

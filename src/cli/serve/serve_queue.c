@@ -2,7 +2,7 @@
  * (serve_queue.h). The queue is a singly linked FIFO of jobs under one
  * mutex; a request thread waits on the queue's `finished` condition for its
  * job's done flag, the compute thread on `arrived` for work. */
-#include "serve/serve_queue.h"
+#include "cli/serve/serve_queue.h"
 
 #include <errno.h>
 #include <math.h>

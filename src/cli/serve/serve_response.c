@@ -1,5 +1,5 @@
 /* serve_response.c: the JSON bodies of serve_response.h. */
-#include "serve/serve_response.h"
+#include "cli/serve/serve_response.h"
 
 #include <math.h>
 #include <stdlib.h>

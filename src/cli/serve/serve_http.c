@@ -1,5 +1,5 @@
 /* serve_http.c: the routes and checks of serve_http.h on libmicrohttpd. */
-#include "serve/serve_http.h"
+#include "cli/serve/serve_http.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -12,10 +12,10 @@
 #include <strings.h>
 #include <time.h>
 
-#include "serve/serve_buf.h"
-#include "serve/serve_log.h"
-#include "serve/serve_request.h"
-#include "serve/serve_response.h"
+#include "cli/serve/serve_buf.h"
+#include "cli/serve/serve_log.h"
+#include "cli/serve/serve_request.h"
+#include "cli/serve/serve_response.h"
 
 struct ServeHttp {
     ServeHttpCtx ctx;

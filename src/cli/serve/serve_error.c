@@ -1,5 +1,5 @@
 /* serve_error.c: the error types' names and the setter (serve_error.h). */
-#include "serve/serve_error.h"
+#include "cli/serve/serve_error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -12,10 +12,10 @@
 #define PIFI_SERVE_RESPONSE_H
 
 #include "pifi.h"
-#include "serve/serve_buf.h"
-#include "serve/serve_error.h"
-#include "serve/serve_options.h"
-#include "serve/serve_request.h"
+#include "cli/serve/serve_buf.h"
+#include "cli/serve/serve_error.h"
+#include "cli/serve/serve_options.h"
+#include "cli/serve/serve_request.h"
 
 /* out: probs (n, K) then logits (n, K) (raw_scores: the logits); labels:
  * the K classes' names. -1 with e set (500) for a score that is not finite. */

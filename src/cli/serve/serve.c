@@ -14,11 +14,11 @@
 
 #include "cli/cli.h"
 #include "pifi/json.h"
-#include "serve/serve_http.h"
-#include "serve/serve_log.h"
-#include "serve/serve_options.h"
-#include "serve/serve_queue.h"
-#include "serve/serve_response.h"
+#include "cli/serve/serve_http.h"
+#include "cli/serve/serve_log.h"
+#include "cli/serve/serve_options.h"
+#include "cli/serve/serve_queue.h"
+#include "cli/serve/serve_response.h"
 
 int cmd_serve(int argc, char **argv);
 
