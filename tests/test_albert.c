@@ -31,17 +31,6 @@
 
 static const char *NAMES[] = {"albert_tiny", "albert_square"};
 
-/* max |a - b| / max(max |b|, floor) */
-static double rel_diff(const float *a, const float *b, int64_t n, double floor) {
-    double d = 0, m = floor;
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - b[i]);
-        if (!(e <= d)) d = e;
-        if (fabs(b[i]) > m) m = fabs(b[i]);
-    }
-    return d / m;
-}
-
 typedef struct {
     int32_t *ids, *tt, *mask;
     int B, T;
@@ -124,7 +113,7 @@ static void test_grads(const char *name, int bf16) {
     REQUIRE(st_read_f32(gs, "dout", 3, ds, dout, &err) == 0);
     float *gm = calloc((size_t)encoder_param_count(&m), sizeof(float));
     REQUIRE(encoder_forward(&m, b.ids, b.tt, b.mask, B, T, &err) == 0);
-    double dh = rel_diff(encoder_output(&m), b.want, (int64_t)B * T * C, 0);
+    double dh = test_rel_diff(encoder_output(&m), b.want, (int64_t)B * T * C, 0);
     CHECKF(dh <= (bf16 ? 3e-2 : 1e-4), "%s: %s forward differs by %.3g", name, bf16 ? "bf16" : "fp32", dh);
     m.grad_ready = count_ready;
     ready_calls = 0;
@@ -148,7 +137,7 @@ static void test_grads(const char *name, int bf16) {
         if (!found) continue;
         float *want = malloc(sizeof(float) * n);
         CHECK(t->numel == n && st_read_f32(gs, x.t[i].name, x.t[i].ndim, x.t[i].shape, want, &err) == 0);
-        double d = rel_diff(g, want, n, 1e-2 * gmax);
+        double d = test_rel_diff(g, want, n, 1e-2 * gmax);
         CHECKF(d <= tol, "%s: gradient of %s differs by %.3g (relative to its largest)", name, x.t[i].name, d);
         if (d > worst) worst = d, worst_name = x.t[i].name;
         compared++;
@@ -264,7 +253,7 @@ static void test_export(const char *name) {
     free(keep);
     REQUIRE(encoder_load(&back, dir, test_cx_fp32(), &err) == 0);
     REQUIRE(encoder_forward(&back, b.ids, b.tt, b.mask, b.B, b.T, &err) == 0);
-    double d = rel_diff(encoder_output(&back), h, (int64_t)nout, 1.0);
+    double d = test_rel_diff(encoder_output(&back), h, (int64_t)nout, 1.0);
     CHECKF(d <= 1e-5, "%s: LoRA merged into the export differs by %.3g", name, d);
     encoder_free(&back);
     encoder_free(&m);

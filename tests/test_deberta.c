@@ -26,25 +26,13 @@
 #include "test.h"
 #include "test_cx.h"
 #include "test_fixture_io.h"
-#include "train/loss.h"
-#include "train/trainer.h"
+#include "test_train_oracle.h"
 
 static const char *NAMES[] = {"deberta_v1_tiny",    "deberta_v1_emb", "deberta_v3_tiny",
                               "deberta_v2_noshare", "deberta_v2_p2c", "deberta_v3_long"};
 
 static void fixture_dir(char *dir, size_t n, const char *name) {
     snprintf(dir, n, "%s/deberta/encoders/%s", test_fixtures(), name);
-}
-
-/* max |a - b| / max(max |b|, floor) */
-static double rel_diff(const float *a, const float *b, int64_t n, double floor) {
-    double d = 0, m = floor;
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - b[i]);
-        if (!(e <= d)) d = e;
-        if (fabs(b[i]) > m) m = fabs(b[i]);
-    }
-    return d / m;
 }
 
 typedef struct {
@@ -187,7 +175,7 @@ static void test_grads(const char *name) {
         int64_t n = x.t[i].shape[0] * (x.t[i].ndim == 2 ? x.t[i].shape[1] : 1);
         float *want = malloc(sizeof(float) * n);
         CHECK(t->numel == n && st_read_f32(gs, x.t[i].name, x.t[i].ndim, x.t[i].shape, want, &err) == 0);
-        double d = rel_diff(x.t[i].data, want, n, 1e-2 * gmax);
+        double d = test_rel_diff(x.t[i].data, want, n, 1e-2 * gmax);
         CHECKF(d <= 1e-4, "%s: gradient of %s differs by %.3g (relative to its largest)", name, x.t[i].name, d);
         if (d > worst) worst = d, worst_name = x.t[i].name;
         compared++;
@@ -216,24 +204,13 @@ static void test_grads(const char *name) {
 /* ------------------------------------------------------------------------ */
 /* training: step-0 gradients and 10 Adam steps against torch */
 
-static int read_i32(SafeTensors *st, const char *name, int64_t n, int32_t *out) {
-    const StTensor *t;
-    PifiErr err;
-    if (st_get(st, name, &t, &err) || t->numel != n) return -1;
-    float *tmp = malloc((size_t)n * sizeof *tmp);
-    int64_t shape[3] = {t->shape[0], t->shape[1], t->shape[2]};
-    int rc = st_read_f32(st, name, t->ndim, shape, tmp, &err);
-    for (int64_t i = 0; rc == 0 && i < n; i++) out[i] = (int32_t)tmp[i];
-    free(tmp);
-    return rc;
-}
-
-/* The gradient (or, from the weights, the value) of a trainable tensor named
- * as the oracle names it; NULL if pifi has no such tensor. */
-static const float *find_view(Trainer *t, const float *enc, float *lora, const char *name, int64_t *n) {
+/* The DeBERTa export over an arena (the weights, or the gradients laid out
+ * as param_mem), its adapters, the heads. */
+static const float *deberta_view(Trainer *t, int weights, const char *name, int64_t *n) {
     static EncoderExport x;
     PifiErr err;
-    if (enc && deberta_export_mem(&t->model.slm, enc, "", &x, &err) == 0)
+    const float *enc = weights ? t->model.slm.param_mem : t->grads.enc;
+    if (t->grads.enc && deberta_export_mem(&t->model.slm, enc, "", &x, &err) == 0)
         for (int i = 0; i < x.n; i++)
             if (!strcmp(x.t[i].name, name)) {
                 *n = x.t[i].shape[0] * (x.t[i].ndim == 2 ? x.t[i].shape[1] : 1);
@@ -242,134 +219,14 @@ static const float *find_view(Trainer *t, const float *enc, float *lora, const c
     char tn[192];
     float *data;
     int64_t shape[2];
-    for (int i = 0; lora && deberta_lora_tensor(&t->model.slm, lora, i, tn, sizeof tn, &data, shape) == 0; i++)
+    float *lora = weights ? NULL : t->grads.lora; /* NULL: the model's own adapters */
+    for (int i = 0; t->grads.lora && deberta_lora_tensor(&t->model.slm, lora, i, tn, sizeof tn, &data, shape) == 0;
+         i++)
         if (!strcmp(tn, name)) {
             *n = shape[0] * shape[1];
             return data;
         }
-    for (int i = 0; i < t->pt.n; i++) /* pifi.l_in.weight -> l_in.weight */
-        if (!strncmp(t->pt.refs[i].name, "pifi.", 5) && !strcmp(t->pt.refs[i].name + 5, name)) {
-            *n = t->pt.refs[i].n;
-            return enc == t->model.slm.param_mem ? t->pt.refs[i].w : t->pt.refs[i].g;
-        }
-    return NULL;
-}
-
-static void train_case(const char *name) {
-    char dir[1024], p[1200];
-    snprintf(dir, sizeof dir, "%s/deberta/train/%s", test_fixtures(), name);
-    PifiErr err = {0};
-    cJSON *meta;
-    snprintf(p, sizeof p, "%s/meta.json", dir);
-    REQUIRE(pifi_json_load(p, 0, &meta, &err) == 0);
-    char slm[1200], llm[1200];
-    snprintf(slm, sizeof slm, "%s/%s", dir, cJSON_GetObjectItem(meta, "slm")->valuestring);
-    const cJSON *lj = cJSON_GetObjectItem(meta, "llm");
-    if (cJSON_IsString(lj)) snprintf(llm, sizeof llm, "%s/%s", dir, lj->valuestring);
-    TrainOpts o;
-    train_opts_default(&o);
-    REQUIRE(method_parse(cJSON_GetObjectItem(meta, "method")->valuestring, &o.method) == 0);
-    o.slm = slm;
-    o.llm = cJSON_IsString(lj) ? llm : NULL;
-    o.layer = -1;
-    o.batch = cJSON_GetObjectItem(meta, "batch")->valueint;
-    o.lr = (float)cJSON_GetObjectItem(cJSON_GetObjectItem(meta, "optimizer"), "lr")->valuedouble;
-    o.optim = OPT_ADAM;
-    o.weight_decay = 0.0f;
-    o.clip = (float)cJSON_GetObjectItem(meta, "clip_grad_norm")->valuedouble;
-    o.label_smoothing = (float)cJSON_GetObjectItem(meta, "label_smoothing")->valuedouble;
-    o.head_dropout = 0.0f;
-    o.lora_dropout = 0.0f;
-    int K = cJSON_GetObjectItem(meta, "classes")->valueint;
-    Trainer t;
-    int rc = trainer_setup(&t, &o, K, &err);
-    CHECKF(rc == 0, "%s: %s", name, err.msg);
-    if (rc) return;
-    CHECK(t.model.slm.cfg.family == &ENCODER_FAMILY_DEBERTA);
-    SafeTensors *init;
-    snprintf(p, sizeof p, "%s/init.safetensors", dir);
-    REQUIRE(st_open(&init, p, &err) == 0);
-    CHECKF(pifi_model_load_heads(&t.model, init, "", &err) == 0, "%s: %s", name, err.msg);
-    char tn[192];
-    float *data;
-    int64_t shape[2];
-    for (int i = 0; t.model.slm.lora_mem && deberta_lora_tensor(&t.model.slm, NULL, i, tn, sizeof tn, &data, shape) == 0; i++)
-        CHECKF(st_read_f32(init, tn, 2, shape, data, &err) == 0, "%s: %s", name, err.msg);
-    st_close(init);
-
-    SafeTensors *bs;
-    snprintf(p, sizeof p, "%s/batches.safetensors", dir);
-    REQUIRE(st_open(&bs, p, &err) == 0);
-    const StTensor *it;
-    REQUIRE(st_get(bs, "input_ids", &it, &err) == 0);
-    int S = (int)it->shape[0], B = (int)it->shape[1], T = (int)it->shape[2];
-    int32_t *ids = malloc(sizeof(int32_t) * S * B * T), *tt = malloc(sizeof(int32_t) * S * B * T),
-            *mask = malloc(sizeof(int32_t) * S * B * T), *labels = malloc(sizeof(int32_t) * S * B);
-    REQUIRE(read_i32(bs, "input_ids", (int64_t)S * B * T, ids) == 0 &&
-            read_i32(bs, "token_type_ids", (int64_t)S * B * T, tt) == 0 &&
-            read_i32(bs, "attention_mask", (int64_t)S * B * T, mask) == 0 &&
-            read_i32(bs, "labels", (int64_t)S * B, labels) == 0);
-    st_close(bs);
-
-    /* step 0: every trainable tensor's gradient */
-    PifiModel *m = &t.model;
-    pifi_model_set_train(m, 1, o.seed, 0);
-    REQUIRE(pifi_model_forward(m, ids, tt, mask, B, T, &err) == 0);
-    crossentropy_forward_backward(m->acts.logits, labels, B, K, o.label_smoothing, NULL, t.dlogits);
-    params_zero_grad(&t.pt);
-    REQUIRE(pifi_model_backward(m, t.dlogits, &t.grads, &err) == 0);
-    SafeTensors *gs;
-    snprintf(p, sizeof p, "%s/grads.safetensors", dir);
-    REQUIRE(st_open(&gs, p, &err) == 0);
-    const cJSON *tr = cJSON_GetObjectItem(meta, "trainable");
-    double worst = 0;
-    const char *worst_name = "";
-    int compared = 0;
-    for (int i = 0; i < cJSON_GetArraySize(tr); i++) {
-        const char *gn = cJSON_GetObjectItem(cJSON_GetArrayItem(tr, i), "name")->valuestring;
-        int64_t n = 0;
-        const float *g = find_view(&t, t.grads.enc, t.grads.lora, gn, &n);
-        const StTensor *want_t;
-        REQUIRE(st_get(gs, gn, &want_t, &err) == 0);
-        float *want = malloc((size_t)want_t->numel * sizeof *want);
-        int64_t ws[2] = {want_t->shape[0], want_t->ndim == 2 ? want_t->shape[1] : 0};
-        CHECK(st_read_f32(gs, gn, want_t->ndim, ws, want, &err) == 0);
-        if (!g) { /* pifi does not train it: the q/k of a layer fed one token have none */
-            double mx = 0;
-            for (int64_t k = 0; k < want_t->numel; k++) mx = fmax(mx, fabs(want[k]));
-            CHECKF(mx <= 1e-9, "%s: %s is not trained by pifi but has a gradient (max %g)", name, gn, mx);
-        } else {
-            CHECKF(n == want_t->numel, "%s: %s has %lld values, the oracle %lld", name, gn, (long long)n,
-                   (long long)want_t->numel);
-            double d = rel_diff(g, want, n, 1e-2);
-            CHECKF(d <= 1e-4, "%s: gradient of %s differs by %.3g (relative)", name, gn, d);
-            if (d > worst) worst = d, worst_name = gn;
-            compared++;
-        }
-        free(want);
-    }
-    printf("%-20s %2d gradients, worst relative diff %.2e (%s)\n", name, compared, worst, worst_name);
-    st_close(gs);
-
-    /* 10 optimizer steps from the same start */
-    const cJSON *L = cJSON_GetObjectItem(meta, "loss"), *GN = cJSON_GetObjectItem(meta, "grad_norm");
-    double worst_loss = 0, worst_gn = 0;
-    Batch b = {0};
-    for (int s = 0; s < S; s++) {
-        b.B = B, b.T = T;
-        b.ids = ids + (size_t)s * B * T, b.type_ids = tt + (size_t)s * B * T, b.mask = mask + (size_t)s * B * T;
-        b.labels = labels + (size_t)s * B;
-        double loss, gnorm;
-        REQUIRE(trainer_step(&t, &b, o.lr, &loss, &gnorm, &err) == 0);
-        worst_loss = fmax(worst_loss, fabs(loss - cJSON_GetArrayItem(L, s)->valuedouble));
-        worst_gn = fmax(worst_gn, fabs(gnorm - cJSON_GetArrayItem(GN, s)->valuedouble));
-    }
-    CHECKF(worst_loss <= 1e-4, "%s: a loss of the 10 steps differs by %.3g", name, worst_loss);
-    CHECKF(worst_gn <= 1e-3, "%s: a gradient norm differs by %.3g", name, worst_gn);
-    printf("%-20s 10 Adam steps: loss max |diff| %.2e, grad norm %.2e\n", name, worst_loss, worst_gn);
-    free(ids), free(tt), free(mask), free(labels);
-    cJSON_Delete(meta);
-    trainer_free(&t);
+    return train_oracle_head_view(t, weights, name, n);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -590,6 +447,10 @@ int main(void) {
     }
     test_config_refused();
     static const char *CASES[] = {"base", "pifi_llama", "lora"};
-    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) train_case(CASES[i]);
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/deberta/train/%s", test_fixtures(), CASES[i]);
+        train_oracle_case(dir, CASES[i], &ENCODER_FAMILY_DEBERTA, deberta_view);
+    }
     TEST_DONE();
 }

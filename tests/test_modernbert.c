@@ -45,16 +45,6 @@ static double diff_real(const float *a, const float *b, const int32_t *mask, int
     return d / m;
 }
 
-static double rel_diff(const float *a, const float *b, int64_t n, double floor) {
-    double d = 0, m = floor;
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - b[i]);
-        if (!(e <= d)) d = e;
-        if (fabs(b[i]) > m) m = fabs(b[i]);
-    }
-    return d / m;
-}
-
 typedef struct {
     int32_t *ids, *mask;
     int B, T;
@@ -169,7 +159,7 @@ static void test_grads(const char *name, int bf16) {
         if (!found) continue;
         float *want = malloc(sizeof(float) * n);
         CHECK(t->numel == n && st_read_f32(gs, x.t[i].name, x.t[i].ndim, x.t[i].shape, want, &err) == 0);
-        double d = rel_diff(g, want, n, 1e-2 * gmax);
+        double d = test_rel_diff(g, want, n, 1e-2 * gmax);
         CHECKF(d <= tol, "%s: gradient of %s differs by %.3g (relative to its largest)", name, x.t[i].name, d);
         if (d > worst) worst = d, worst_name = x.t[i].name;
         compared++;

@@ -54,17 +54,6 @@ static void test_buckets(const char *name) {
     st_close(io);
 }
 
-/* max |a - b| / max(max |b|, floor) */
-static double rel_diff(const float *a, const float *b, int64_t n, double floor) {
-    double d = 0, m = floor;
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - b[i]);
-        if (!(e <= d)) d = e;
-        if (fabs(b[i]) > m) m = fabs(b[i]);
-    }
-    return d / m;
-}
-
 static int load_batch(const char *name, Encoder *m, int32_t **ids, int32_t **mask, int *B, int *T) {
     char dir[1024], p[1100];
     snprintf(dir, sizeof dir, "%s/encoders/%s", test_fixtures(), name);
@@ -123,7 +112,7 @@ static void test_grads(const char *name) {
         int64_t n = x.t[i].shape[0] * (x.t[i].ndim == 2 ? x.t[i].shape[1] : 1);
         float *want = malloc(sizeof(float) * n);
         CHECK(t->numel == n && st_read_f32(gs, x.t[i].name, x.t[i].ndim, x.t[i].shape, want, &err) == 0);
-        double d = rel_diff(x.t[i].data, want, n, 1e-2 * gmax);
+        double d = test_rel_diff(x.t[i].data, want, n, 1e-2 * gmax);
         CHECKF(d <= 1e-4, "%s: gradient of %s differs by %.3g (relative to its largest)", name, x.t[i].name, d);
         if (d > worst) worst = d, worst_name = x.t[i].name;
         compared++;

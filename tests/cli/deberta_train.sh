@@ -13,29 +13,16 @@
 #     the LLM layer alone is quantized and `pifi eval` reads that run.
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
+source "$(dirname "${BASH_SOURCE[0]}")/family_train.bash"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-FIX=${PIFI_FIXTURES:?}
-mkdir -p "$T/slm"
-cp "$FIX/deberta/cli_v3/config.json" "$FIX/deberta/cli_v3/model.safetensors" "$T/slm/"
-cp "$FIX/tokenizers/deberta_v3_unigram/"{tokenizer.json,tokenizer_config.json,special_tokens_map.json} "$T/slm/"
-tsv "$DATA/sst2/stsa.binary.train" 24 > "$T/train.tsv"
-tsv "$DATA/sst2/stsa.binary.dev" 8 > "$T/valid.tsv"
-tsv "$DATA/sst2/stsa.binary.test" 8 > "$T/test.tsv"
-common=(--slm "$T/slm" --train "$T/train.tsv" --valid "$T/valid.tsv" --test "$T/test.tsv"
-        --batch 4 --max-len 24 --epochs 1 --max-steps 3 --eval-batch 8 --precision fp32)
-names() { python3 -c 'import json, struct, sys
-f = open(sys.argv[1], "rb"); n = struct.unpack("<Q", f.read(8))[0]
-print("\n".join(k for k in json.loads(f.read(n)) if k != "__metadata__"))' "$1"; }
-test_acc() { python3 -c 'import json, sys; print("%.6f" % json.load(open(sys.argv[1]))["test"]["accuracy"])' "$1/metrics.json"; }
+family_slm "$T/slm" deberta/cli_v3 tokenizers/deberta_v3_unigram
+family_data 24 8 8
+common=(--slm "$T/slm" --batch 4 --max-len 24 --epochs 1 --max-steps 3 --eval-batch 8 --precision fp32)
 
 for method in base pifi lora; do
-  extra=()
-  [[ $method == pifi ]] && extra=(--llm "$gguf" --layer -1)
-  "$PIFI" train "${common[@]}" --method "$method" "${extra[@]}" -o "$T/$method" > "$T/$method.out" 2> "$T/$method.err"
-  ok "[[ \$? -eq 0 && -s \$T/$method/metrics.json ]]"
-  names "$T/$method/model.safetensors" > "$T/$method.names"
+  family_train "$method" "${common[@]}"
   ok "grep -qx encoder.rel_embeddings.weight \$T/$method.names"
   ok "grep -qx encoder.LayerNorm.weight \$T/$method.names"
   ok "grep -qx encoder.layer.1.attention.self.query_proj.weight \$T/$method.names"
@@ -46,13 +33,8 @@ done
 tail -2 "$T/pifi.out"
 
 # eval reproduces the recorded test accuracy; predict labels a text
-for method in base lora; do
-  acc=$(test_acc "$T/$method")
-  "$PIFI" eval "$T/$method" --json > "$T/eval.json" 2> "$T/eval.err"
-  ok "[[ \$? -eq 0 && -n '$acc' ]] && grep -q '\"accuracy\":$acc' \$T/eval.json"
-done
-"$PIFI" predict "$T/pifi" "a gripping, beautifully acted film" > "$T/pred.json" 2> "$T/pred.err"
-ok '[[ $? -eq 0 ]] && grep -q "\"label\"" $T/pred.json'
+for method in base lora; do family_eval_same "$T/$method"; done
+family_predict "$T/pifi"
 
 # the SLM has no int8 form: an error of its own; the LLM layer alone is quantized
 "$PIFI" quantize "$T/base" -o "$T/q8" --all > "$T/q8.out" 2> "$T/q8.err"
