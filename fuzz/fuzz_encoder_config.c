@@ -35,6 +35,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!(cfg.hidden_dropout >= 0.0f && cfg.hidden_dropout < 1.0f && cfg.attn_dropout >= 0.0f &&
               cfg.attn_dropout < 1.0f) && (cfg.arch == ENC_ALBERT || !strcmp(cfg.model_type, "modernbert")))
             fz_die("accepted a dropout probability outside [0, 1)");
+        if (cfg.deberta.conv_k && (cfg.deberta.conv_k % 2 == 0 || cfg.deberta.conv_groups < 1 ||
+                                   cfg.C % cfg.deberta.conv_groups != 0))
+            fz_die("accepted a DeBERTa ConvLayer its convolution cannot run");
         if (!strcmp(cfg.model_type, "modernbert") &&
             (cfg.modernbert.global_every < 1 || cfg.modernbert.window < 0 || (cfg.C / cfg.NH) % 2 != 0 ||
              !(cfg.modernbert.rope_global > 0.0f) || !(cfg.modernbert.rope_local > 0.0f) ||

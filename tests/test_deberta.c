@@ -18,6 +18,7 @@
  *     config.json refusals and the errors of what the family lacks. */
 #include <stdint.h>
 
+#include "kernels/activation.h"
 #include "models/encoders/deberta_internal.h"
 #include "models/encoders/encoder_family.h"
 #include "pifi/encoder_export.h"
@@ -28,8 +29,15 @@
 #include "test_fixture_io.h"
 #include "test_train_oracle.h"
 
-static const char *NAMES[] = {"deberta_v1_tiny",    "deberta_v1_emb", "deberta_v3_tiny",
-                              "deberta_v2_noshare", "deberta_v2_p2c", "deberta_v3_long"};
+static const char *NAMES[] = {"deberta_v1_tiny", "deberta_v1_emb",  "deberta_v3_tiny",      "deberta_v2_noshare",
+                              "deberta_v2_p2c",  "deberta_v3_long", "deberta_v2_conv", "deberta_v2_conv_groups"};
+
+/* The floats of an exported tensor (1 to 3 dimensions: the conv weight has 3). */
+static int64_t numel(const StWriteTensor *t) {
+    int64_t n = 1;
+    for (int d = 0; d < t->ndim; d++) n *= t->shape[d];
+    return n;
+}
 
 static void fixture_dir(char *dir, size_t n, const char *name) {
     snprintf(dir, n, "%s/deberta/encoders/%s", test_fixtures(), name);
@@ -172,7 +180,7 @@ static void test_grads(const char *name) {
         int found = st_find(gs, x.t[i].name, &t, &err) == 0;
         CHECKF(found, "%s: transformers has no parameter %s", name, x.t[i].name);
         if (!found) continue;
-        int64_t n = x.t[i].shape[0] * (x.t[i].ndim == 2 ? x.t[i].shape[1] : 1);
+        int64_t n = numel(&x.t[i]);
         float *want = malloc(sizeof(float) * n);
         CHECK(t->numel == n && st_read_f32(gs, x.t[i].name, x.t[i].ndim, x.t[i].shape, want, &err) == 0);
         double d = test_rel_diff(x.t[i].data, want, n, 1e-2 * gmax);
@@ -213,7 +221,7 @@ static const float *deberta_view(Trainer *t, int weights, const char *name, int6
     if (t->grads.enc && deberta_export_mem(&t->model.slm, enc, "", &x, &err) == 0)
         for (int i = 0; i < x.n; i++)
             if (!strcmp(x.t[i].name, name)) {
-                *n = x.t[i].shape[0] * (x.t[i].ndim == 2 ? x.t[i].shape[1] : 1);
+                *n = numel(&x.t[i]);
                 return x.t[i].data;
             }
     char tn[192];
@@ -402,7 +410,12 @@ static void test_config_refused(void) {
     static const struct {
         const char *json, *msg;
     } CASES[] = {
-        {"{\"model_type\": \"deberta-v2\", " BASE ", \"conv_kernel_size\": 3}", "\"conv_kernel_size\" is 3"},
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"conv_kernel_size\": 4}", "\"conv_kernel_size\" is 4; an even"},
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"conv_kernel_size\": 3, \"conv_groups\": 3}",
+         "\"conv_groups\" 3 does not divide \"hidden_size\" 8"},
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"conv_kernel_size\": 3, \"conv_act\": \"elu\"}",
+         "unsupported \"conv_act\" \"elu\""},
+        {"{\"model_type\": \"deberta-v2\", " BASE ", \"conv_kernel_size\": 300}", "\"conv_kernel_size\" is 300"},
         {"{\"model_type\": \"deberta\", " BASE ", \"talking_head\": true}", "\"talking_head\" is true"},
         {"{\"model_type\": \"deberta-v2\", " BASE ", \"pos_att_type\": \"c2p|p2p\"}",
          "\"pos_att_type\" holds \"p2p\""},
@@ -434,6 +447,14 @@ static void test_config_refused(void) {
           cfg.deberta.c2p && cfg.deberta.p2c && !cfg.deberta.buckets && cfg.deberta.version == 2 && cfg.E == 8);
     CHECK(encoder_config_params(&cfg) == (10 + 8) * 8 + 2 * 8 + 3 * 64 + 3 * 8 + 2 * (64 + 8) + 64 + 8 + 2 * 8 +
                                              2 * 32 + 4 + 8 + 2 * 8 + 16 * 8);
+    /* ConvLayer: kernel 3, 2 groups: a (8, 4, 3) weight, its bias and LayerNorm; tanh by default */
+    const char *cv = "{\"model_type\": \"deberta-v2\", " BASE ", \"pos_att_type\": \"p2c|c2p\", "
+                     "\"conv_kernel_size\": 3, \"conv_groups\": 2}";
+    REQUIRE(pifi_write_file_atomic(path, cv, strlen(cv), &err) == 0);
+    EncoderConfig cc;
+    REQUIRE(encoder_config_load(&cc, path, &err) == 0);
+    CHECK(cc.deberta.conv_k == 3 && cc.deberta.conv_groups == 2 && cc.deberta.conv_act == ACT_TANH);
+    CHECK(encoder_config_params(&cc) == encoder_config_params(&cfg) + 8 * 4 * 3 + 3 * 8);
 #undef BASE
 }
 
@@ -446,7 +467,7 @@ int main(void) {
         test_dropout(NAMES[i]);
     }
     test_config_refused();
-    static const char *CASES[] = {"base", "pifi_llama", "lora"};
+    static const char *CASES[] = {"base", "pifi_llama", "lora", "pifi_llama_conv"};
     for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
         char dir[1024];
         snprintf(dir, sizeof dir, "%s/deberta/train/%s", test_fixtures(), CASES[i]);

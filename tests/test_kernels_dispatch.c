@@ -41,7 +41,7 @@ static void fill(float *x, size_t n, uint64_t stream, float lo, float hi) {
 
 static size_t case_activation(float *out, int backward) {
     static const size_t NS[] = {40003, 1001}; /* one parallel region, one serial loop */
-    static const Activation ACTS[] = {ACT_GELU, ACT_GELU_TANH, ACT_RELU, ACT_SILU, ACT_QUICK_GELU};
+    static const Activation ACTS[] = {ACT_GELU, ACT_GELU_TANH, ACT_RELU, ACT_SILU, ACT_QUICK_GELU, ACT_TANH};
     size_t w = 0;
     for (size_t a = 0; a < sizeof ACTS / sizeof ACTS[0]; a++) {
         for (int k = 0; k < 2; k++) {

@@ -195,7 +195,7 @@ static void act_fn(void *ctx, float *out) {
 }
 
 static void test_activations(void) {
-    static const Activation all[] = {ACT_GELU, ACT_GELU_TANH, ACT_RELU, ACT_SILU, ACT_QUICK_GELU};
+    static const Activation all[] = {ACT_GELU, ACT_GELU_TANH, ACT_RELU, ACT_SILU, ACT_QUICK_GELU, ACT_TANH};
     size_t n = 400;
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) {
         ActCtx c = {all[k], randn(n, 31, 2.0f), n};
@@ -216,6 +216,12 @@ static void test_activations(void) {
     float x = 0.0f, g = 1.0f, dx = 0.0f;
     activation_backward(ACT_RELU, &dx, &x, &g, 1);
     CHECK(dx == 0.0f);
+    /* tanh against libm's, tails included */
+    float xs[9] = {-40.0f, -9.0f, -1.5f, -1e-3f, 0.0f, 1e-4f, 0.7f, 3.0f, 50.0f}, ys[9];
+    activation_forward(ACT_TANH, ys, xs, 9);
+    double worst = 0;
+    for (int i = 0; i < 9; i++) worst = fmax(worst, fabs((double)ys[i] - tanh((double)xs[i])));
+    CHECKF(worst < 2e-7, "tanh differs from libm's by %g", worst);
 }
 
 /* ------------------------------------------------------------------------ */

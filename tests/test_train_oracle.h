@@ -94,7 +94,8 @@ static inline float *train_oracle_read(SafeTensors *st, const char *name, int64_
     PifiErr err;
     if (st_find(st, name, &t, &err)) return NULL;
     float *v = malloc((size_t)t->numel * sizeof *v);
-    int64_t shape[2] = {t->shape[0], t->ndim == 2 ? t->shape[1] : 0};
+    int64_t shape[ST_MAX_DIMS];
+    for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
     if (st_read_f32(st, name, t->ndim, shape, v, &err)) {
         free(v);
         return NULL;

@@ -84,6 +84,13 @@ def specs():
                               share_att_key=True, norm_rel_ebd="layer_norm", position_biased_input=False,
                               hidden_size=48, num_attention_heads=6, intermediate_size=96,
                               max_position_embeddings=160),
+        # V2 with the ConvLayer after layer 0 (as DeBERTa-V2 xlarge: kernel 3, tanh), V3-like otherwise
+        "deberta_v2_conv": v2(vocab_size=1000, pos_att_type=["p2c", "c2p"], position_buckets=8, max_relative_positions=32,
+                              share_att_key=True, norm_rel_ebd="layer_norm", position_biased_input=False,
+                              conv_kernel_size=3),
+        # one layer: the ConvLayer's output is the model's; kernel 5 in 4 groups, gelu, token types
+        "deberta_v2_conv_groups": v2(pos_att_type="c2p|p2c", max_relative_positions=6, type_vocab_size=2,
+                                     conv_kernel_size=5, conv_groups=4, conv_act="gelu", num_hidden_layers=1),
     }
 
 
@@ -175,7 +182,9 @@ def build_encoder(name, cls, cfg, out_dir):
 # ---------------------------------------------------------------- training
 
 TRAIN_SLM = "deberta_v3_tiny"
-TRAIN_CASES = {"base": ("base", None), "pifi_llama": ("pifi", "llama"), "lora": ("lora", None)}
+# case: (method, LLM layer arch, SLM)
+TRAIN_CASES = {"base": ("base", None, TRAIN_SLM), "pifi_llama": ("pifi", "llama", TRAIN_SLM),
+               "lora": ("lora", None, TRAIN_SLM), "pifi_llama_conv": ("pifi", "llama", "deberta_v2_conv")}
 
 
 def build_classifier(method, arch, slm_dir):
@@ -227,7 +236,7 @@ def build_train_case(case, method, arch, slm_dir, out_dir, batches):
     tensors = dict(run["grads"])
     tensors.update(run["step0"])
     save_file(tensors, os.path.join(out_dir, "grads.safetensors"))
-    meta = {"case": case, "method": method, "arch": arch, "slm": f"../../encoders/{TRAIN_SLM}",
+    meta = {"case": case, "method": method, "arch": arch, "slm": f"../../encoders/{os.path.basename(slm_dir)}",
             "llm": f"../../../pifi/{arch}/llm" if arch else None, "plugged_layer": 2 if arch else None,
             "pooling": "cls", "classes": ot.K, "batch": ot.B, "seq_len": ot.T, "steps": ot.S,
             "optimizer": {"name": "adam", "lr": ot.HP["lr"], "betas": ot.HP["betas"], "eps": ot.HP["eps"],
@@ -283,12 +292,12 @@ def main():
     os.makedirs(d)
     build_cli_model(d)
     batches, _ = ot.make_batches()
-    for case, (method, arch) in TRAIN_CASES.items():
+    for case, (method, arch, slm) in TRAIN_CASES.items():
         d = os.path.join(args.out, "train", case)
         if os.path.isdir(d):
             shutil.rmtree(d)
         os.makedirs(d)
-        build_train_case(case, method, arch, os.path.join(enc, TRAIN_SLM), d, batches)
+        build_train_case(case, method, arch, os.path.join(enc, slm), d, batches)
 
 
 if __name__ == "__main__":

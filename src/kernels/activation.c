@@ -11,6 +11,7 @@ static const struct {
     {"gelu", ACT_GELU},           {"gelu_python", ACT_GELU},  {"gelu_new", ACT_GELU_TANH},
     {"gelu_pytorch_tanh", ACT_GELU_TANH}, {"gelu_fast", ACT_GELU_TANH}, {"relu", ACT_RELU},
     {"silu", ACT_SILU},           {"swish", ACT_SILU},        {"quick_gelu", ACT_QUICK_GELU},
+    {"tanh", ACT_TANH},
 };
 
 int activation_parse(const char *name, Activation *out) {

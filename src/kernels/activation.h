@@ -10,6 +10,7 @@ typedef enum {
     ACT_RELU,      /* "relu" */
     ACT_SILU,      /* "silu", "swish" */
     ACT_QUICK_GELU,/* "quick_gelu": x * sigmoid(1.702 x) */
+    ACT_TANH,      /* "tanh" (DeBERTa-V2's conv_act) */
 } Activation;
 
 /* -1 if the name is unknown. */

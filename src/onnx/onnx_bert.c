@@ -72,6 +72,8 @@ const char *onnx_activation(OnnxGraph *g, int act, const char *x) {
         return og_op2(g, "Mul", x, og_op1(g, "Sigmoid", x));
     case ACT_QUICK_GELU:
         return og_op2(g, "Mul", x, og_op1(g, "Sigmoid", og_op2(g, "Mul", x, og_f32(g, 1.702f))));
+    case ACT_TANH:
+        return og_op1(g, "Tanh", x);
     default:
         return NULL;
     }

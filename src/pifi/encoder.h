@@ -70,6 +70,9 @@ typedef struct {
         int max_rel;     /* max_relative_positions (max_position_embeddings when < 1) */
         int norm_rel;    /* norm_rel_ebd holds "layer_norm" (v2) */
         int pos_input;   /* position_biased_input: absolute position embeddings */
+        int conv_k;      /* conv_kernel_size (v2): ConvLayer after layer 0 (odd), 0: none */
+        int conv_groups; /* conv_groups: the Conv1d's groups (divides C) */
+        int conv_act;    /* conv_act: its Activation (tanh by default) */
     } deberta;
     /* the decoder family's (decoder_*.c): a decoder-only LM's token embeddings, L of its layers
      * (causal) and its final RMSNorm; C = dec.D */

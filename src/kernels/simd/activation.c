@@ -36,6 +36,10 @@ void SIMD_NAME(activation_forward)(Activation a, float *out, const float *inp, s
 #pragma omp parallel for simd schedule(static) if (N > PAR_MIN)
         for (size_t i = 0; i < N; i++) out[i] = inp[i] / (1.0f + vm_exp(-1.702f * inp[i]));
         break;
+    case ACT_TANH: /* 2 sigmoid(2x) - 1 */
+#pragma omp parallel for simd schedule(static) if (N > PAR_MIN)
+        for (size_t i = 0; i < N; i++) out[i] = 2.0f / (1.0f + vm_exp(-2.0f * inp[i])) - 1.0f;
+        break;
     }
 }
 
@@ -73,6 +77,13 @@ void SIMD_NAME(activation_backward)(Activation a, float *dinp, const float *inp,
         for (size_t i = 0; i < N; i++) {
             float x = inp[i], s = 1.0f / (1.0f + vm_exp(-1.702f * x));
             dinp[i] += (s + 1.702f * x * s * (1.0f - s)) * dout[i];
+        }
+        break;
+    case ACT_TANH: /* 1 - tanh^2 */
+#pragma omp parallel for simd schedule(static) if (N > PAR_MIN)
+        for (size_t i = 0; i < N; i++) {
+            float t = 2.0f / (1.0f + vm_exp(-2.0f * inp[i])) - 1.0f;
+            dinp[i] += (1.0f - t * t) * dout[i];
         }
         break;
     }

@@ -11,6 +11,8 @@
  *     (deberta_attention_backward: dqkv, and per batch row dL/dpk, dL/dpq)
  *     -> the q, k, v biases and Wqkv (+ LoRA) -> g;  pk, pq -> their weights
  *     (key_proj / query_proj with share_att_key) and dL/d rel (every layer's)
+ *   (v2's ConvLayer between layers 1 and 0: deberta_conv_backward; its
+ *   share of dL/dx0 joins layer 0's)
  *   then the relative embeddings (their LayerNorm) and the embeddings
  *   (dropout, mask, LayerNorm, embed_proj, the tables; the padding row of
  *   the word embeddings gets none, as nn.Embedding(padding_idx)). */
@@ -36,6 +38,8 @@ static size_t point_grads(DebertaGrads *g, float *mem, const EncoderConfig *c, i
         {&g->dfch, BT * c->FF}, {&g->dqkv, BT * 3 * C}, {&g->datt, (size_t)B * c->NH * T * T},
         {&g->dpk_b, nb_pk},     {&g->dpq_b, nb_pq},     {&g->dpk, rel * C}, {&g->dpq, rel * C},
         {&g->drelx, rel * C},   {&g->drel, rel * C},    {&g->du, (BT > rel ? BT : rel) * (size_t)r},
+        {&g->dconv_x0, c->deberta.conv_k ? BT * C : 0},
+        {&g->dconv_col, c->deberta.conv_k ? BT * c->deberta.conv_k * (C / c->deberta.conv_groups) : 0},
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -136,9 +140,12 @@ int deberta_backward(Encoder *m, float *grads, float *lora_grads, const float *d
 
     if (train && R > 0) zero(gs->drel, nR);
     memcpy(gs->g, dout, nC * sizeof *gs->g);
+    int conv = c->deberta.conv_k > 0;
     for (int l = c->L - 1; l >= 0; l--) {
         size_t o = (size_t)l * BT, cc = (size_t)l * C * C, lc = (size_t)l * C, fc = (size_t)l * FF * C;
-        const float *x = l == 0 ? a->x0 : a->ln2 + (o - BT) * C;
+        const float *x = l == 0 ? a->x0 : l == 1 && conv ? a->conv_x : a->ln2 + (o - BT) * C;
+        if (l == 0 && conv) /* g = dL/d conv_x: through v2's ConvLayer to layer 0's output (and x0) */
+            deberta_conv_backward(m, train ? &gp : NULL, gs->g, gs->g, a->x0, gs->t1, gs->t2, hp, seed, step, row0);
         const float *qkv = a->qkv + o * 3 * C, *res1 = a->res1 + o * C, *ln1 = a->ln1 + o * C;
         const float *fch = a->fch + o * FF, *res2 = a->res2 + o * C;
         const float *pk = use_c2p ? a->pk + (size_t)l * nR : NULL, *pq = use_p2c ? a->pq + (size_t)l * nR : NULL;
@@ -240,6 +247,8 @@ int deberta_backward(Encoder *m, float *grads, float *lora_grads, const float *d
             for (size_t i = 0; i < nR; i++) drows[i] += gs->drel[i];
     }
     /* embeddings: x0 = dropout(LN(in) * mask), in = [proj](emb) */
+    if (conv)
+        for (size_t i = 0; i < nC; i++) gs->g[i] += gs->dconv_x0[i];
     if (hp > 0.0f) dropout_rows_backward(gs->g, gs->g, B, (size_t)T * C, hp, seed, deberta_stream(step, -1, 0), row0);
     for (int i = 0; i < BT; i++)
         if (!m->mask[i]) zero(gs->g + (size_t)i * C, (size_t)C);

@@ -5,7 +5,7 @@
  * position_biased_input true); and the relative positions: v2's log buckets
  * (make_log_bucket_position) and the rows of the relative embeddings each
  * (query, key) pair reads. What transformers has and pifi does not (v1's
- * talking_head, v2's conv layer) is refused by name. */
+ * talking_head, an even conv_kernel_size) is refused by name. */
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
@@ -118,11 +118,24 @@ int deberta_config_parse(EncoderConfig *cfg, const cJSON *root, const char *path
     int max_rel = -1, buckets = -1, conv = 0;
     if (get_dim(root, "max_relative_positions", 0, -1, INT32_MIN, 1 << 16, &max_rel, path, err) ||
         (v2 && get_dim(root, "position_buckets", 0, -1, INT32_MIN, 1 << 16, &buckets, path, err)) ||
-        (v2 && get_dim(root, "conv_kernel_size", 0, 0, INT32_MIN, INT32_MAX, &conv, path, err)))
+        (v2 && get_dim(root, "conv_kernel_size", 0, 0, INT32_MIN, 255, &conv, path, err)))
         return -1;
-    if (conv > 0)
-        return pifi_errf(err, "%s: \"conv_kernel_size\" is %d; pifi's DeBERTa-V2 has no convolution layer "
-                         "(ConvLayer): only configurations without one (0) are supported", path, conv);
+    if (conv > 0) { /* ConvLayer: Conv1d(C, C, k, padding (k - 1) / 2, groups), act, LayerNorm */
+        if (conv % 2 == 0)
+            return pifi_errf(err, "%s: \"conv_kernel_size\" is %d; an even kernel shortens the sequence in "
+                             "transformers' ConvLayer (padding (k - 1) / 2), so only odd sizes run", path, conv);
+        const char *cact = "tanh";
+        Activation ca;
+        if (get_dim(root, "conv_groups", 0, 1, 1, cfg->C, &cfg->deberta.conv_groups, path, err) ||
+            pifi_json_string(root, "conv_act", 0, &cact, path, err) < 0)
+            return -1;
+        if (cfg->C % cfg->deberta.conv_groups != 0)
+            return pifi_errf(err, "%s: \"conv_groups\" %d does not divide \"hidden_size\" %d", path,
+                             cfg->deberta.conv_groups, cfg->C);
+        if (activation_parse(cact, &ca)) return pifi_errf(err, "%s: unsupported \"conv_act\" \"%s\"", path, cact);
+        cfg->deberta.conv_k = conv;
+        cfg->deberta.conv_act = (int)ca;
+    }
     cfg->deberta.max_rel = max_rel < 1 ? cfg->maxT : max_rel;
     cfg->deberta.buckets = buckets > 0 ? buckets : 0;
     if (cfg->deberta.buckets && (cfg->deberta.buckets < 2 || cfg->deberta.max_rel - 1 <= cfg->deberta.buckets / 2))

@@ -1,7 +1,7 @@
 /* deberta_export.c: the DeBERTa family's weights as transformers-named
  * tensor views (deberta_names' table: "embeddings.word_embeddings.weight",
  * "encoder.layer.N.attention.self.query_proj.weight", v1's
- * "...self.in_proj.weight", "encoder.rel_embeddings.weight", ...) for a
+ * "...self.in_proj.weight", "encoder.rel_embeddings.weight", "encoder.conv.conv.weight" (3-D), ...) for a
  * model.safetensors that DebertaModel / DebertaV2Model load; with LoRA
  * folded into query_proj and value_proj (W + alpha/r B A) in a copy. Also
  * the views of any arena laid out as param_mem (a gradient arena: tests). */
@@ -15,7 +15,7 @@ typedef struct {
     EncoderExport *x;
 } PutCtx;
 
-static int put(void *ctx, const char *name, int ndim, int64_t d0, int64_t d1, float *data) {
+static int put(void *ctx, const char *name, int ndim, const int64_t shape[3], float *data) {
     EncoderExport *x = ((PutCtx *)ctx)->x;
     size_t np = strlen(x->prefix), nn = strlen(name);
     if (x->n >= ENCODER_EXPORT_MAX || np + nn + 1 > sizeof x->names[0]) return -1;
@@ -25,8 +25,7 @@ static int put(void *ctx, const char *name, int ndim, int64_t d0, int64_t d1, fl
     t->name = x->names[x->n - 1];
     t->dtype = PIFI_DT_F32;
     t->ndim = ndim;
-    t->shape[0] = d0;
-    t->shape[1] = d1;
+    for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
     t->data = data;
     return 0;
 }

@@ -73,7 +73,7 @@ static unsigned int8_parts(const Encoder *m) {
 const EncoderFamily ENCODER_FAMILY_DEBERTA = {
     .name = "deberta",
     .model_types = MODEL_TYPES,
-    .checked = "transformers' DebertaModel/DebertaV2Model on random v1, v2 and v3-like configs (forward, "
+    .checked = "transformers' DebertaModel/DebertaV2Model on random v1, v2 and v3-like configs, V2's ConvLayer too (forward, "
                "gradients, 10 Adam steps base/pifi/lora); no real weights here",
     .config_parse = deberta_config_parse,
     .config_params = deberta_config_params,

@@ -12,6 +12,8 @@
  *                (share_att_key: key_proj / query_proj; v1: pos_proj / pos_q_proj)
  *     a = x + Attn(q, k, v, pk, pq)    h1 = LN1(a)      (deberta_attention.c)
  *     f = h1 + W2 act(W1 h1)           x  = LN2(f)
+ *     after layer 0, v2's ConvLayer (conv_kernel_size > 0): x = conv(x0, x)
+ *                                                   (deberta_conv.c)
  *
  * Activations for the backward in DebertaState (deberta_internal.h); the
  * bf16 copies of the matrices (bf16 precision) refreshed here. */
@@ -83,6 +85,7 @@ static size_t point_acts(DebertaActs *a, float *mem, const EncoderConfig *c, int
     size_t npk = c->deberta.relative && c->deberta.c2p ? L * rel * C : 0;
     size_t npq = c->deberta.relative && c->deberta.p2c ? L * rel * C : 0;
     size_t lx = BT > rel ? BT : rel;
+    size_t K = (size_t)c->deberta.conv_k, G = K ? (size_t)c->deberta.conv_groups : 1, nconv = K ? BT * C : 0;
     struct {
         float **ptr;
         size_t n;
@@ -100,6 +103,9 @@ static size_t point_acts(DebertaActs *a, float *mem, const EncoderConfig *c, int
         {&a->lora_u, (size_t)c->L * 2 * BT * r}, /* every layer's, even in inference */
         {&a->lora_ur, npq ? (size_t)c->L * rel * r : 0},
         {&a->lora_x, flags & ACT_LORA_X ? lx * C : 0},
+        {&a->conv_y, nconv},      {&a->conv_res, nconv},           {&a->conv_mean, K ? BT : 0},
+        {&a->conv_rstd, K ? BT : 0}, {&a->conv_x, nconv},          {&a->conv_col, BT * K * (C / G)},
+        {&a->conv_g, G > 1 ? BT * (C / G) : 0},
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -328,6 +334,10 @@ int deberta_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
         residual_add(res2, ln1, (size_t)BT * C);
         layernorm_forward(ln2, a->ln2_mean + o, a->ln2_rstd + o, res2, p->ln2w + lc, p->ln2b + lc, BT, C, c->ln_eps);
         x = ln2;
+        if (l == 0 && c->deberta.conv_k) { /* v2's ConvLayer */
+            deberta_conv_forward(m, a->x0, ln2, B, T, hp, seed, step, row0);
+            x = a->conv_x;
+        }
     }
     m->B = B, m->T = T;
     m->last_layer_kept = 1;
@@ -336,6 +346,7 @@ int deberta_forward(Encoder *m, const int32_t *ids, const int32_t *type_ids, con
 
 const float *deberta_output(const Encoder *m) {
     const DebertaState *s = deberta_state(m);
+    if (m->cfg.L == 1 && m->cfg.deberta.conv_k) return s->a.conv_x;
     int last = s->act_one ? 0 : m->cfg.L - 1;
     return s->a.ln2 + (size_t)last * m->B * m->T * m->cfg.C;
 }

@@ -50,6 +50,10 @@ typedef struct {
     float *rel;      /* (NR, C) encoder.rel_embeddings (relative_attention) */
     float *rel_lnw;  /* (C) encoder.LayerNorm (norm_rel_ebd "layer_norm") */
     float *rel_lnb;  /* (C) */
+    float *convw;    /* (C, C / groups, k) encoder.conv.conv (v2's ConvLayer, conv_kernel_size k > 0) */
+    float *convb;    /* (C) */
+    float *conv_lnw; /* (C) encoder.conv.LayerNorm */
+    float *conv_lnb; /* (C) */
 } DebertaParams;
 
 /* One row of the layout: where the pointer goes, its float count, names. */
@@ -60,17 +64,17 @@ typedef struct {
     int decay;        /* weight decay applies */
     int per_layer;    /* stacks L slices */
 } DebertaTensor;
-#define DEBERTA_TENSORS 27
+#define DEBERTA_TENSORS 31
 
 /* The layout of p for cfg into t (DEBERTA_TENSORS rows, absent ones n = 0);
  * with mem, p's pointers are set into it (absent: NULL). Returns the floats. */
 int64_t deberta_layout(const EncoderConfig *c, DebertaParams *p, float *mem, DebertaTensor *t);
 
 /* Every tensor of p under its checkpoint name (the bare model's), in the
- * checkpoint's order: fn(ctx, name, ndim, d0, d1, data) for each present
- * one; a nonzero return stops (and is returned). deberta_load.c; the
- * export walks it too. */
-typedef int (*DebertaNameFn)(void *ctx, const char *name, int ndim, int64_t d0, int64_t d1, float *data);
+ * checkpoint's order: fn(ctx, name, ndim, shape, data) for each present
+ * one (ndim 1 to 3); a nonzero return stops (and is returned).
+ * deberta_load.c; the export walks it too. */
+typedef int (*DebertaNameFn)(void *ctx, const char *name, int ndim, const int64_t shape[3], float *data);
 int deberta_names(const EncoderConfig *c, const DebertaParams *p, DebertaNameFn fn, void *ctx);
 
 /* bf16 copies of the matrices (bf16 precision), shapes as in DebertaParams. */
@@ -118,6 +122,12 @@ typedef struct {
     float *lora_u;   /* (L, 2, B, T, r) dropout(x) A^T of the query and value adapters */
     float *lora_ur;  /* (L, R, r) the query adapter on the positions (share_att_key, p2c) */
     float *lora_x;   /* (max(BT, R), C) LoRA dropout scratch */
+    float *conv_y;   /* (B, T, C) ConvLayer: the convolution, padding rows zeroed, after dropout */
+    float *conv_res; /* (B, T, C) layer 0's output + act(conv_y) */
+    float *conv_mean, *conv_rstd; /* (B, T) its LayerNorm */
+    float *conv_x;   /* (B, T, C) LN(conv_res) * mask: layer 1's input (the output when L = 1) */
+    float *conv_col; /* (B, T, k C / groups) one group's input windows (scratch) */
+    float *conv_g;   /* (B, T, C / groups) one group's output (groups > 1, scratch) */
 } DebertaActs;
 
 /* Backward scratch. */
@@ -131,6 +141,8 @@ typedef struct {
     float *drelx;    /* (R, C) */
     float *drel;     /* (R, C) dL/d relln, every layer's */
     float *du;       /* (max(BT, R), r) */
+    float *dconv_x0; /* (B, T, C) the ConvLayer's share of dL/d(layer 0's input) */
+    float *dconv_col;/* (B, T, k C / groups) */
 } DebertaGrads;
 
 /* Encoder.priv of a DeBERTa encoder. */
@@ -252,6 +264,18 @@ void deberta_lora_rel_forward(Encoder *m, int l, const float *relx, float *pq, i
                               uint64_t step);
 void deberta_lora_rel_backward(Encoder *m, DebertaLora *lg, int l, const float *relx, const float *dpq,
                                float *drelx, int R, float p, uint64_t seed, uint64_t step);
+
+/* v2's ConvLayer after layer 0 (deberta_conv.c), when conv_k > 0:
+ *   conv_x = LN(h0 + act(dropout(mask(Conv1d(x0))))) * mask
+ * x0 (B, T, C) the first layer's input, h0 layer 0's output. Its backward
+ * from dconv_x (B, T, C): dL/dh0 WRITTEN to dh0, the conv's share of
+ * dL/dx0 WRITTEN to gs->dconv_x0 (with gp), the weights' gradients
+ * accumulated into gp (NULL: frozen; dconv_x0 is then not computed);
+ * t1, t2 (B, T, C) scratch. */
+void deberta_conv_forward(Encoder *m, const float *x0, const float *h0, int B, int T, float hp, uint64_t seed,
+                          uint64_t step, uint64_t row0);
+void deberta_conv_backward(Encoder *m, DebertaParams *gp, const float *dconv_x, float *dh0, const float *x0,
+                           float *t1, float *t2, float hp, uint64_t seed, uint64_t step, uint64_t row0);
 
 /* Sizes from the config alone (deberta_family.c). */
 int64_t deberta_config_params(const EncoderConfig *c);

@@ -42,6 +42,10 @@ int64_t deberta_layout(const EncoderConfig *c, DebertaParams *p, float *mem, Deb
         {&p->rel, (int64_t)deberta_rel_rows(c) * C, "rel", 1, 0},
         {&p->rel_lnw, c->deberta.norm_rel ? C : 0, "rel_lnw", 0, 0},
         {&p->rel_lnb, c->deberta.norm_rel ? C : 0, "rel_lnb", 0, 0},
+        {&p->convw, c->deberta.conv_k ? C * (C / c->deberta.conv_groups) * c->deberta.conv_k : 0, "convw", 1, 0},
+        {&p->convb, c->deberta.conv_k ? C : 0, "convb", 0, 0},
+        {&p->conv_lnw, c->deberta.conv_k ? C : 0, "conv_lnw", 0, 0},
+        {&p->conv_lnb, c->deberta.conv_k ? C : 0, "conv_lnb", 0, 0},
     };
     int64_t total = 0;
     for (int i = 0; i < DEBERTA_TENSORS; i++) {
@@ -55,7 +59,7 @@ int64_t deberta_layout(const EncoderConfig *c, DebertaParams *p, float *mem, Deb
 /* ------------------------------------------------------------------------ */
 /* loading */
 
-static int load_tensor(SafeTensors *st, const char *prefix, const char *name, int ndim, int64_t d0, int64_t d1,
+static int load_tensor(SafeTensors *st, const char *prefix, const char *name, int ndim, const int64_t shape[3],
                        float *dst, PifiErr *err) {
     char full[256];
     snprintf(full, sizeof full, "%s%s", prefix, name);
@@ -66,31 +70,35 @@ static int load_tensor(SafeTensors *st, const char *prefix, const char *name, in
         t->dtype != PIFI_DT_F64)
         return pifi_errf(err, "%s: tensor '%s' has dtype %s; expected F32, F16, BF16 or F64", t->file, full,
                          pifi_dtype_name(t->dtype));
-    int64_t shape[2] = {d0, d1};
     return st_read_f32(st, full, ndim, shape, dst, err); /* a missing one: its message */
 }
 
 int deberta_names(const EncoderConfig *c, const DebertaParams *p, DebertaNameFn fn, void *ctx) {
     int64_t C = c->C, E = c->E, FF = c->FF;
     int v1 = c->deberta.version == 1;
+    int k = c->deberta.conv_k, G = c->deberta.conv_groups > 0 ? c->deberta.conv_groups : 1;
     struct {
         const char *name;
         float *data;
         int ndim;
-        int64_t d0, d1;
+        int64_t shape[3];
     } emb[] = {
-        {"embeddings.word_embeddings.weight", p->wte, 2, c->V, E},
-        {"embeddings.position_embeddings.weight", p->wpe, 2, c->maxT, E},
-        {"embeddings.token_type_embeddings.weight", p->wtt, 2, c->TV, E},
-        {"embeddings.embed_proj.weight", p->projw, 2, C, E},
-        {"embeddings.LayerNorm.weight", p->emb_lnw, 1, C, 0},
-        {"embeddings.LayerNorm.bias", p->emb_lnb, 1, C, 0},
-        {"encoder.rel_embeddings.weight", p->rel, 2, deberta_rel_rows(c), C},
-        {"encoder.LayerNorm.weight", p->rel_lnw, 1, C, 0},
-        {"encoder.LayerNorm.bias", p->rel_lnb, 1, C, 0},
+        {"embeddings.word_embeddings.weight", p->wte, 2, {c->V, E}},
+        {"embeddings.position_embeddings.weight", p->wpe, 2, {c->maxT, E}},
+        {"embeddings.token_type_embeddings.weight", p->wtt, 2, {c->TV, E}},
+        {"embeddings.embed_proj.weight", p->projw, 2, {C, E}},
+        {"embeddings.LayerNorm.weight", p->emb_lnw, 1, {C}},
+        {"embeddings.LayerNorm.bias", p->emb_lnb, 1, {C}},
+        {"encoder.rel_embeddings.weight", p->rel, 2, {deberta_rel_rows(c), C}},
+        {"encoder.LayerNorm.weight", p->rel_lnw, 1, {C}},
+        {"encoder.LayerNorm.bias", p->rel_lnb, 1, {C}},
+        {"encoder.conv.conv.weight", p->convw, 3, {C, C / G, k}},
+        {"encoder.conv.conv.bias", p->convb, 1, {C}},
+        {"encoder.conv.LayerNorm.weight", p->conv_lnw, 1, {C}},
+        {"encoder.conv.LayerNorm.bias", p->conv_lnb, 1, {C}},
     };
     for (size_t i = 0; i < sizeof emb / sizeof emb[0]; i++)
-        if (emb[i].data && fn(ctx, emb[i].name, emb[i].ndim, emb[i].d0, emb[i].d1, emb[i].data)) return -1;
+        if (emb[i].data && fn(ctx, emb[i].name, emb[i].ndim, emb[i].shape, emb[i].data)) return -1;
     for (int l = 0; l < c->L; l++) {
         size_t cc = (size_t)l * C * C, lc = (size_t)l * C, fc = (size_t)l * FF * C;
 #define AT(ptr, off) ((ptr) ? (ptr) + (off) : NULL)
@@ -128,7 +136,8 @@ int deberta_names(const EncoderConfig *c, const DebertaParams *p, DebertaNameFn 
             if (!t[i].name || !t[i].data) continue;
             char n[160];
             snprintf(n, sizeof n, "encoder.layer.%d.%s", l, t[i].name);
-            if (fn(ctx, n, t[i].ndim, t[i].d0, t[i].d1, t[i].data)) return -1;
+            int64_t shape[3] = {t[i].d0, t[i].d1, 0};
+            if (fn(ctx, n, t[i].ndim, shape, t[i].data)) return -1;
         }
     }
     return 0;
@@ -140,9 +149,9 @@ typedef struct {
     PifiErr *err;
 } LoadCtx;
 
-static int load_one(void *ctx, const char *name, int ndim, int64_t d0, int64_t d1, float *data) {
+static int load_one(void *ctx, const char *name, int ndim, const int64_t shape[3], float *data) {
     LoadCtx *x = ctx;
-    return load_tensor(x->st, x->prefix, name, ndim, d0, d1, data, x->err);
+    return load_tensor(x->st, x->prefix, name, ndim, shape, data, x->err);
 }
 
 int deberta_load(Encoder *m, const char *dir, PifiErr *err) {
