@@ -1,0 +1,229 @@
+/* test_nlg_metrics.c: NLTK's Porter stemmer, ROUGE and METEOR against
+ * their reference implementations (tests/fixtures/nlg/,
+ * tools/oracle_nlg.py): the stem of every one of 17k words (Multi30K's
+ * English and German words, words made for every rule) equals NLTK's;
+ * ROUGE-1/2/L/Lsum precision, recall and F, with and without the stemmer,
+ * of 318 cases (perturbed Multi30K references, Unicode, empty
+ * hypotheses, multi-line texts, one to three references) within 1e-6 of
+ * rouge-score; METEOR of every case within 1e-4 of NLTK's on the same
+ * WordNet 3.0 files; the corpus means; and `pifi score --metric
+ * rouge|meteor` prints the same numbers. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/pystr.h"
+#include "data/porter.h"
+#include "pifi/fileio.h"
+#include "pifi/json.h"
+#include "pifi/nlg_metrics.h"
+#include "test.h"
+
+static char fix[1024];
+
+static const char *wordnet_dir(void) {
+    const char *d = getenv("PIFI_WORDNET");
+    return d ? d : "/usr/share/wordnet";
+}
+
+static void test_porter(void) {
+    char p[1200], *buf;
+    size_t len;
+    PifiErr err = {0};
+    snprintf(p, sizeof p, "%s/porter.tsv", fix);
+    REQUIRE(pifi_read_file(p, 1 << 24, &buf, &len, &err) == 0);
+    int n = 0, bad = 0;
+    for (char *s = buf; *s;) {
+        char *tab = strchr(s, '\t'), *nl = strchr(s, '\n');
+        REQUIRE(tab && nl && tab < nl);
+        *tab = *nl = '\0';
+        PyStr w = {0};
+        REQUIRE(pystr_decode(&w, s, strlen(s)) == 0 && porter_stem(&w) == 0);
+        char *got = pystr_encode(&w, 0, w.n);
+        REQUIRE(got);
+        if (strcmp(got, tab + 1) && bad++ < 5) printf("stem(\"%s\") = \"%s\", NLTK \"%s\"\n", s, got, tab + 1);
+        free(got), pystr_free(&w);
+        n++;
+        s = nl + 1;
+    }
+    printf("Porter: %d words, %d differ from NLTK's PorterStemmer\n", n, bad);
+    CHECK(n >= 10000 && bad == 0);
+    free(buf);
+}
+
+/* refs of a case as an array */
+static int case_refs(const cJSON *c, const char **refs) {
+    int R = 0;
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(c, "refs")) refs[R++] = r->valuestring;
+    return R;
+}
+
+static double worst_prf(const RougePRF *got, const cJSON *want) {
+    double worst = 0;
+    for (int t = 0; t < ROUGE_TYPES; t++) {
+        const cJSON *w = cJSON_GetObjectItem(want, ROUGE_NAMES[t]);
+        double g[3] = {got[t].precision, got[t].recall, got[t].fmeasure};
+        for (int k = 0; k < 3; k++) worst = fmax(worst, fabs(g[k] - cJSON_GetArrayItem(w, k)->valuedouble));
+    }
+    return worst;
+}
+
+static void test_rouge(const cJSON *fx) {
+    PifiErr err = {0};
+    const cJSON *c;
+    int n = 0, bad = 0;
+    double worst = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(fx, "cases")) {
+        const char *refs[8];
+        int R = case_refs(c, refs);
+        for (int stem = 0; stem < 2; stem++) {
+            RougePRF s[ROUGE_TYPES];
+            REQUIRE(rouge_segment(cJSON_GetObjectItem(c, "hyp")->valuestring, refs, R, stem, s, &err) == 0);
+            double d = worst_prf(s, cJSON_GetObjectItem(c, stem ? "rouge_stem" : "rouge"));
+            worst = fmax(worst, d);
+            if (d > 1e-6 && bad++ < 5)
+                printf("ROUGE%s differs by %g on hyp \"%s\"\n", stem ? " (stemmed)" : "", d,
+                       cJSON_GetObjectItem(c, "hyp")->valuestring);
+        }
+        n++;
+    }
+    printf("ROUGE: %d cases x {plain, stemmed}, %d differ from rouge-score by more than 1e-6 (largest %g)\n", n, bad,
+           worst);
+    CHECK(n >= 200 && bad == 0);
+}
+
+typedef struct {
+    char *buf;
+    char **line;
+    int n;
+} Lines;
+
+static void read_lines(const char *name, Lines *l) {
+    char p[1200];
+    size_t len;
+    PifiErr err;
+    snprintf(p, sizeof p, "%s/%s", fix, name);
+    REQUIRE(pifi_read_file(p, 1 << 24, &l->buf, &len, &err) == 0);
+    l->n = 0;
+    l->line = malloc((len + 1) * sizeof *l->line);
+    for (char *s = l->buf; *s;) {
+        char *e = strchr(s, '\n');
+        REQUIRE(e);
+        *e = '\0';
+        l->line[l->n++] = s;
+        s = e + 1;
+    }
+}
+
+/* `pifi score --metric M [flags]` of the line files: its first line as JSON */
+static cJSON *run_cli(const char *metric, const char *flags) {
+    const char *bin = getenv("PIFI_BIN");
+    if (!bin) return NULL;
+    char cmd[4096], line[8192] = "";
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' score --metric %s --pred hyp.txt --data ref1.txt --data ref2.txt %s",
+             fix, bin, metric, flags);
+    FILE *f = popen(cmd, "r");
+    if (!f) return NULL;
+    if (!fgets(line, sizeof line, f)) line[0] = '\0';
+    int rc = pclose(f);
+    CHECKF(rc == 0, "%s exited with %d", cmd, rc);
+    return cJSON_Parse(line);
+}
+
+static void test_corpus(const cJSON *fx, const WordNet *wn) {
+    Lines h, r1, r2;
+    PifiErr err = {0};
+    read_lines("hyp.txt", &h);
+    read_lines("ref1.txt", &r1);
+    read_lines("ref2.txt", &r2);
+    const cJSON *want = cJSON_GetObjectItem(fx, "corpus_lines");
+    REQUIRE(h.n == r1.n && h.n == r2.n && h.n == cJSON_GetObjectItem(fx, "lines")->valueint);
+    const char *const *refs[2] = {(const char *const *)r1.line, (const char *const *)r2.line};
+    for (int stem = 0; stem < 2; stem++) {
+        RougePRF s[ROUGE_TYPES];
+        REQUIRE(rouge_corpus((const char *const *)h.line, h.n, refs, 2, stem, s, &err) == 0);
+        const cJSON *w = cJSON_GetObjectItem(want, stem ? "rouge_stem" : "rouge");
+        double d = worst_prf(s, w);
+        printf("ROUGE corpus%s over %d lines: rougeL F %.12f (rouge-score %.12f), largest difference %g\n",
+               stem ? " (stemmed)" : "", h.n, s[ROUGE_L].fmeasure,
+               cJSON_GetArrayItem(cJSON_GetObjectItem(w, "rougeL"), 2)->valuedouble, d);
+        CHECK(d <= 1e-9);
+        cJSON *cli = run_cli("rouge", stem ? "--rouge-stem" : "");
+        if (cli) {
+            RougePRF c[ROUGE_TYPES];
+            for (int t = 0; t < ROUGE_TYPES; t++) {
+                const cJSON *o = cJSON_GetObjectItem(cli, ROUGE_NAMES[t]);
+                c[t].precision = cJSON_GetObjectItem(o, "precision") ? cJSON_GetObjectItem(o, "precision")->valuedouble : -1;
+                c[t].recall = cJSON_GetObjectItem(o, "recall") ? cJSON_GetObjectItem(o, "recall")->valuedouble : -1;
+                c[t].fmeasure = cJSON_GetObjectItem(o, "fmeasure") ? cJSON_GetObjectItem(o, "fmeasure")->valuedouble : -1;
+            }
+            CHECKF(worst_prf(c, w) <= 1e-9, "pifi score --metric rouge%s printed other numbers",
+                   stem ? " --rouge-stem" : "");
+            cJSON_Delete(cli);
+        }
+    }
+    if (wn) {
+        double m, wm = cJSON_GetObjectItem(want, "meteor")->valuedouble;
+        REQUIRE(meteor_corpus(wn, (const char *const *)h.line, h.n, refs, 2, &m, &err) == 0);
+        printf("METEOR corpus over %d lines: %.12f (NLTK %.12f)\n", h.n, m, wm);
+        CHECK(fabs(m - wm) <= 1e-4);
+        cJSON *cli = run_cli("meteor", "");
+        if (cli) {
+            const cJSON *v = cJSON_GetObjectItem(cli, "meteor");
+            CHECKF(cJSON_IsNumber(v) && fabs(v->valuedouble - wm) <= 1e-4, "pifi score --metric meteor printed %g",
+                   cJSON_IsNumber(v) ? v->valuedouble : -1.0);
+            cJSON_Delete(cli);
+        }
+    }
+    free(h.buf), free(h.line), free(r1.buf), free(r1.line), free(r2.buf), free(r2.line);
+}
+
+static void test_meteor(const cJSON *fx, const WordNet *wn) {
+    PifiErr err = {0};
+    const cJSON *c;
+    int n = 0, bad = 0;
+    double worst = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(fx, "cases")) {
+        const char *refs[8];
+        int R = case_refs(c, refs);
+        double m, want = cJSON_GetObjectItem(c, "meteor")->valuedouble;
+        REQUIRE(meteor_segment(wn, cJSON_GetObjectItem(c, "hyp")->valuestring, refs, R, &m, &err) == 0);
+        double d = fabs(m - want);
+        worst = fmax(worst, d);
+        if (d > 1e-4 && bad++ < 5)
+            printf("METEOR %.6f, NLTK %.6f on hyp \"%s\" ref \"%s\"\n", m, want,
+                   cJSON_GetObjectItem(c, "hyp")->valuestring, refs[0]);
+        n++;
+    }
+    printf("METEOR: %d cases, %d differ from NLTK by more than 1e-4 (largest %g)\n", n, bad, worst);
+    CHECK(n >= 200 && bad == 0);
+}
+
+int main(void) {
+    snprintf(fix, sizeof fix, "%s/nlg", test_fixtures());
+    char p[1200];
+    PifiErr err = {0};
+    cJSON *fx;
+    snprintf(p, sizeof p, "%s/cases.json", fix);
+    if (pifi_json_load(p, 1 << 24, &fx, &err)) {
+        printf("%s\n", err.msg);
+        return 1;
+    }
+    test_porter();
+    test_rouge(fx);
+    WordNet *wn = NULL;
+    if (wordnet_open(wordnet_dir(), &wn, &err)) {
+        /* not a skip: METEOR is part of what this test checks */
+        fprintf(stderr, "%s (Debian's wordnet-base; scripts/deps.sh installs it; PIFI_WORDNET names another dir)\n",
+                err.msg);
+        CHECK(wn != NULL);
+    } else {
+        test_meteor(fx, wn);
+    }
+    test_corpus(fx, wn);
+    wordnet_free(wn);
+    cJSON_Delete(fx);
+    TEST_DONE();
+}
