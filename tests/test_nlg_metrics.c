@@ -15,6 +15,7 @@
 
 #include "core/pystr.h"
 #include "data/porter.h"
+#include "data/wordnet.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "pifi/nlg_metrics.h"
@@ -201,6 +202,123 @@ static void test_meteor(const cJSON *fx, const WordNet *wn) {
     CHECK(n >= 200 && bad == 0);
 }
 
+/* `--rouge-newline "<n>"`: the multi-line cases written one per line with
+ * "<n>" for their line breaks score as the library scores the texts */
+static void test_cli_newline(const cJSON *fx) {
+    const char *bin = getenv("PIFI_BIN"), *tmp = getenv("PIFI_TESTS_TMP");
+    if (!bin) return;
+    char dir[1100], cmd[4096], line[8192] = "";
+    snprintf(dir, sizeof dir, "%s/nlg_newline", tmp ? tmp : "/tmp");
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    REQUIRE(system(cmd) == 0);
+    const char *hyps[64], *refs[64];
+    int n = 0, skip = cJSON_GetObjectItem(fx, "lines")->valueint, i = 0;
+    char hp[1200], rp[1200];
+    snprintf(hp, sizeof hp, "%s/hyp.txt", dir), snprintf(rp, sizeof rp, "%s/ref.txt", dir);
+    FILE *fh = fopen(hp, "w"), *fr = fopen(rp, "w");
+    REQUIRE(fh && fr);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(fx, "cases")) {
+        if (i++ < skip || n == 64) continue;
+        hyps[n] = cJSON_GetObjectItem(c, "hyp")->valuestring;
+        refs[n] = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "refs"), 0)->valuestring;
+        for (const char *p = hyps[n]; *p; p++) *p == '\n' ? fputs("<n>", fh) : fputc(*p, fh);
+        for (const char *p = refs[n]; *p; p++) *p == '\n' ? fputs("<n>", fr) : fputc(*p, fr);
+        fputc('\n', fh), fputc('\n', fr);
+        n++;
+    }
+    fclose(fh), fclose(fr);
+    REQUIRE(n >= 30);
+    RougePRF want[ROUGE_TYPES];
+    PifiErr err = {0};
+    const char *const *rs[1] = {refs};
+    REQUIRE(rouge_corpus(hyps, n, rs, 1, 1, want, &err) == 0);
+    snprintf(cmd, sizeof cmd, "'%s' score --metric rouge --rouge-stem --rouge-newline '<n>' --pred '%s' --data '%s'", bin,
+             hp, rp);
+    FILE *f = popen(cmd, "r");
+    REQUIRE(f);
+    if (!fgets(line, sizeof line, f)) line[0] = '\0';
+    CHECK(pclose(f) == 0);
+    cJSON *j = cJSON_Parse(line);
+    const cJSON *lsum = cJSON_GetObjectItem(j, "rougeLsum"), *l = cJSON_GetObjectItem(j, "rougeL");
+    const cJSON *f1 = cJSON_GetObjectItem(lsum, "fmeasure"), *f2 = cJSON_GetObjectItem(l, "fmeasure");
+    printf("--rouge-newline: %d multi-line cases, rougeLsum F %.12f (library %.12f), rougeL F %.12f\n", n,
+           f1 ? f1->valuedouble : -1, want[ROUGE_LSUM].fmeasure, want[ROUGE_L].fmeasure);
+    CHECK(f1 && f1->valuedouble == want[ROUGE_LSUM].fmeasure && f2 && f2->valuedouble == want[ROUGE_L].fmeasure);
+    CHECK(want[ROUGE_LSUM].fmeasure != want[ROUGE_L].fmeasure); /* the lines mattered */
+    cJSON_Delete(j);
+}
+
+/* A two-synset WordNet in memory, then broken line by line: each break is
+ * one line "<file>: line N: <what>". */
+static int collect(void *ctx, const char *name) {
+    char *acc = ctx;
+    strcat(acc, name), strcat(acc, ",");
+    return 0;
+}
+
+static int tiny_wordnet(const char *data_noun, const char *index_noun, const char *noun_exc, WordNet **wn,
+                        PifiErr *err) {
+    char *buf[WORDNET_FILES];
+    size_t len[WORDNET_FILES];
+    for (int i = 0; i < WORDNET_FILES; i++) {
+        const char *t = i == 0 ? data_noun : i == 1 ? index_noun : i == 2 ? noun_exc : "";
+        len[i] = strlen(t);
+        buf[i] = malloc(len[i] + 1);
+        memcpy(buf[i], t, len[i] + 1);
+    }
+    return wordnet_from_buffers(buf, len, wn, err);
+}
+
+static void test_wordnet_files(void) {
+    static const char *DATA = "  1 license\n"
+                              "00000012 05 n 02 dog 0 domestic_dog 0 000 | a dog\n"
+                              "00000062 05 n 02 hound(p) 0 dog 1 000 | a hunting dog\n";
+    static const char *INDEX = "  1 license\ndog n 2 0 2 0 00000012 00000062\nhound n 1 0 1 0 00000062\n";
+    WordNet *wn;
+    PifiErr err = {0};
+    REQUIRE(tiny_wordnet(DATA, INDEX, "dogs dog\n", &wn, &err) == 0);
+    char acc[256] = "";
+    REQUIRE(wordnet_synonyms(wn, "dogs", collect, acc) == 0); /* the exception list, then the synsets */
+    printf("tiny WordNet: synonyms of \"dogs\": %s\n", acc);
+    CHECK(strcmp(acc, "dog,domestic_dog,hound,dog,") == 0);
+    wordnet_free(wn);
+    static const struct {
+        const char *data, *index, *exc, *msg;
+    } BAD[] = {
+        {"  1 license\n00000013 05 n 02 dog 0 domestic_dog 0 000 | x\n", "", "",
+         "data.noun: line 2: the line names offset 13 but starts at byte 12"},
+        {"  1 license\n00000012 05 n 03 dog 0 domestic_dog 0 000 | x\n", "", "", "data.noun: line 2: word 3 of 3"},
+        {"  1 license\n00000012 05 n 02 dog 0 domestic_dog\n", "", "", "data.noun: line 2: word 2 of 2"},
+        {"  1 license\n0000001x 05 n 01 dog 0 000\n", "", "", "data.noun: line 2: the synset offset is not 8 digits"},
+        {NULL, "dog n 2 0 1 0 00000012\n", "", "index.noun: line 1: the sense count is not the synset count 2"},
+        {NULL, "dog n 1 0 1 0 00000099\n", "", "index.noun: line 1: synset offset 00000099 is not a line of data.noun"},
+        {NULL, "dog n 1 5 @ 1 0 00000012\n", "", "index.noun: line 1: ends within its 5 pointer symbols"},
+        {NULL, "dog v 1 0 1 0 00000012\n", "", "index.noun: line 1: part of speech 'v', not n"},
+        {NULL, "dog n 0 0 0 0\n", "", "index.noun: line 1: the synset count is not a positive number"},
+        {NULL, "dog n 99999999999 0 1 0 00000012\n", "", "index.noun: line 1: the synset count"},
+        {NULL, "", "dogs dog\n\ncats cat\n", "noun.exc: line 2: empty line"},
+        {NULL, "", "dogs\0dog\n", "noun.exc: holds a NUL byte"},
+    };
+    for (size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        err = (PifiErr){0};
+        char *buf[WORDNET_FILES];
+        size_t len[WORDNET_FILES];
+        for (int k = 0; k < WORDNET_FILES; k++) {
+            const char *t = k == 0 ? (BAD[i].data ? BAD[i].data : DATA) : k == 1 ? BAD[i].index : k == 2 ? BAD[i].exc : "";
+            len[k] = k == 2 && strcmp(BAD[i].msg, "noun.exc: holds a NUL byte") == 0 ? 9 : strlen(t);
+            buf[k] = malloc(len[k] + 1);
+            memcpy(buf[k], t, len[k] + 1);
+        }
+        CHECKF(wordnet_from_buffers(buf, len, &wn, &err) == -1 && wn == NULL, "bad WordNet %zu accepted", i);
+        CHECK_MSG(err, BAD[i].msg);
+        CHECKF(!strchr(err.msg, '\n'), "not one line: %s", err.msg);
+    }
+    /* a folder without the files: the path in the message */
+    CHECK(wordnet_open("/nonexistent-wordnet", &wn, &err) == -1);
+    CHECK_MSG(err, "/nonexistent-wordnet/data.noun");
+}
+
 int main(void) {
     snprintf(fix, sizeof fix, "%s/nlg", test_fixtures());
     char p[1200];
@@ -213,6 +331,7 @@ int main(void) {
     }
     test_porter();
     test_rouge(fx);
+    test_wordnet_files();
     WordNet *wn = NULL;
     if (wordnet_open(wordnet_dir(), &wn, &err)) {
         /* not a skip: METEOR is part of what this test checks */
@@ -223,6 +342,7 @@ int main(void) {
         test_meteor(fx, wn);
     }
     test_corpus(fx, wn);
+    test_cli_newline(fx);
     wordnet_free(wn);
     cJSON_Delete(fx);
     TEST_DONE();

@@ -48,9 +48,17 @@ static const char *const POS_FILE[WN_POS] = {"noun", "verb", "adj", "adv"};
 static const char POS_CHAR[WN_POS] = {'n', 'v', 'a', 'r'};
 
 struct WordNet {
-    char *buf[3 * WN_POS];
+    char *buf[WORDNET_FILES]; /* slot 3 p: data.POS, 3 p + 1: index.POS, 3 p + 2: POS.exc */
+    size_t len[WORDNET_FILES];
     Pos p[WN_POS];
 };
+
+static void slot_name(int slot, char name[32]) {
+    const char *pos = POS_FILE[slot / 3];
+    if (slot % 3 == 0) snprintf(name, 32, "data.%s", pos);
+    else if (slot % 3 == 1) snprintf(name, 32, "index.%s", pos);
+    else snprintf(name, 32, "%s.exc", pos);
+}
 
 /* ------------------------------------------------------------------------ */
 
@@ -134,24 +142,18 @@ static int num(const char *t, int base, uint32_t *v) {
 }
 
 typedef struct {
-    const char *file;
+    char file[32];
     char *buf, *next;
     size_t len, lineno;
     char *line;
     size_t at; /* the line's byte offset */
 } Reader;
 
-static int reader_open(Reader *r, WordNet *wn, int slot, const char *dir, const char *name, PifiErr *err) {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
-        return pifi_errf(err, "%s: path too long", dir);
+static void reader_init(Reader *r, const WordNet *wn, int slot) {
     memset(r, 0, sizeof *r);
-    r->file = name;
-    if (pifi_read_file(path, WN_MAX_FILE, &r->buf, &r->len, err)) return -1;
-    wn->buf[slot] = r->buf;
-    if (memchr(r->buf, '\0', r->len)) return pifi_errf(err, "%s: holds a NUL byte", path);
-    r->next = r->buf;
-    return 0;
+    slot_name(slot, r->file);
+    r->buf = r->next = wn->buf[slot];
+    r->len = wn->len[slot];
 }
 
 /* the next line, NUL-terminated in place (0), or none left (1) */
@@ -194,12 +196,10 @@ static void strip_marker(char *w) {
     }
 }
 
-static int load_data(WordNet *wn, int p, const char *dir, PifiErr *err) {
-    char name[32];
-    snprintf(name, sizeof name, "data.%s", POS_FILE[p]);
+static int load_data(WordNet *wn, int p, PifiErr *err) {
     Reader r;
     Pos *P = &wn->p[p];
-    if (reader_open(&r, wn, 3 * p, dir, name, err)) return -1;
+    reader_init(&r, wn, 3 * p);
     while (next_line(&r) == 0) {
         if (r.line[0] == ' ' || r.line[0] == '\0') continue; /* the license header; an empty last line */
         char *s = r.line, *t = tok(&s);
@@ -243,12 +243,10 @@ static int find_synset(const Pos *P, uint32_t off) {
     return -1;
 }
 
-static int load_index(WordNet *wn, int p, const char *dir, PifiErr *err) {
-    char name[32];
-    snprintf(name, sizeof name, "index.%s", POS_FILE[p]);
+static int load_index(WordNet *wn, int p, PifiErr *err) {
     Reader r;
     Pos *P = &wn->p[p];
-    if (reader_open(&r, wn, 3 * p + 1, dir, name, err)) return -1;
+    reader_init(&r, wn, 3 * p + 1);
     while (next_line(&r) == 0) {
         if (r.line[0] == ' ') continue; /* the license header */
         char *s = r.line, *lemma = tok(&s), *pos = tok(&s);
@@ -275,12 +273,10 @@ static int load_index(WordNet *wn, int p, const char *dir, PifiErr *err) {
     return 0;
 }
 
-static int load_exc(WordNet *wn, int p, const char *dir, PifiErr *err) {
-    char name[32];
-    snprintf(name, sizeof name, "%s.exc", POS_FILE[p]);
+static int load_exc(WordNet *wn, int p, PifiErr *err) {
     Reader r;
     Pos *P = &wn->p[p];
-    if (reader_open(&r, wn, 3 * p + 2, dir, name, err)) return -1;
+    reader_init(&r, wn, 3 * p + 2);
     while (next_line(&r) == 0) {
         char *s = r.line, *form = tok(&s), *t;
         if (!form) return LINE_ERR(&r, "empty line");
@@ -295,27 +291,57 @@ static int load_exc(WordNet *wn, int p, const char *dir, PifiErr *err) {
     return 0;
 }
 
-int wordnet_open(const char *dir, WordNet **out, PifiErr *err) {
+static int parse(WordNet *wn, PifiErr *err) {
+    for (int i = 0; i < WORDNET_FILES; i++)
+        if (memchr(wn->buf[i], '\0', wn->len[i])) {
+            char name[32];
+            slot_name(i, name);
+            return pifi_errf(err, "%s: holds a NUL byte", name);
+        }
+    for (int p = 0; p < WN_POS; p++)
+        if (load_data(wn, p, err) || load_index(wn, p, err) || load_exc(wn, p, err)) return -1;
+    return 0;
+}
+
+int wordnet_from_buffers(char *buf[WORDNET_FILES], const size_t len[WORDNET_FILES], WordNet **out, PifiErr *err) {
     *out = NULL;
     WordNet *wn = calloc(1, sizeof *wn);
-    if (!wn) return oom(err);
-    for (int p = 0; p < WN_POS; p++)
-        if (load_data(wn, p, dir, err) || load_index(wn, p, dir, err) || load_exc(wn, p, dir, err)) {
-            if (!strstr(err->msg, dir)) {
-                char m[PIFI_ERR_MSG_MAX];
-                snprintf(m, sizeof m, "%s", err->msg);
-                pifi_errk(err, err->kind, "%s/%s", dir, m);
-            }
-            wordnet_free(wn);
-            return -1;
-        }
+    if (!wn) {
+        for (int i = 0; i < WORDNET_FILES; i++) free(buf[i]);
+        return oom(err);
+    }
+    for (int i = 0; i < WORDNET_FILES; i++) wn->buf[i] = buf[i], wn->len[i] = len[i];
+    if (parse(wn, err)) return wordnet_free(wn), -1;
     *out = wn;
     return 0;
 }
 
+int wordnet_open(const char *dir, WordNet **out, PifiErr *err) {
+    char *buf[WORDNET_FILES] = {0};
+    size_t len[WORDNET_FILES] = {0};
+    for (int i = 0; i < WORDNET_FILES; i++) {
+        char name[32], path[4096];
+        slot_name(i, name);
+        int rc = (size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path
+                     ? pifi_errf(err, "%s: path too long", dir)
+                     : pifi_read_file(path, WN_MAX_FILE, &buf[i], &len[i], err);
+        if (rc) {
+            for (int k = 0; k < i; k++) free(buf[k]);
+            return -1;
+        }
+    }
+    if (wordnet_from_buffers(buf, len, out, err) == 0) return 0;
+    if (!strstr(err->msg, dir)) { /* name the folder: "<dir>/index.noun: line N: ..." */
+        char m[PIFI_ERR_MSG_MAX];
+        snprintf(m, sizeof m, "%s", err->msg);
+        pifi_errk(err, err->kind, "%s/%s", dir, m);
+    }
+    return -1;
+}
+
 void wordnet_free(WordNet *wn) {
     if (!wn) return;
-    for (int i = 0; i < 3 * WN_POS; i++) free(wn->buf[i]);
+    for (int i = 0; i < WORDNET_FILES; i++) free(wn->buf[i]);
     for (int p = 0; p < WN_POS; p++) {
         Pos *P = &wn->p[p];
         free(P->index.e), free(P->exc.e), free(P->offs), free(P->exw);

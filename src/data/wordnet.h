@@ -7,6 +7,15 @@
 
 #include "pifi/nlg_metrics.h"
 
+/* data.POS, index.POS, POS.exc for noun, verb, adj, adv */
+#define WORDNET_FILES 12
+
+/* WordNet from the twelve files' text (buf[3 p]: data.POS, 3 p + 1:
+ * index.POS, 3 p + 2: POS.exc, p = noun, verb, adj, adv), the buffers
+ * taken over (freed on failure too); wordnet_open reads them from a
+ * folder. Errors: "<file>: line N: <what>". */
+int wordnet_from_buffers(char *buf[WORDNET_FILES], const size_t len[WORDNET_FILES], WordNet **out, PifiErr *err);
+
 /* Every lemma name of every synset of NLTK's wordnet.synsets(word) (all
  * four parts of speech, each form morphy finds, syntactic markers such as
  * "(a)" removed), in NLTK's order, repeats kept; fn is called once per
