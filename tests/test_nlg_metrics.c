@@ -294,7 +294,7 @@ static void test_wordnet_files(void) {
         {NULL, "dog n 2 0 1 0 00000012\n", "", "index.noun: line 1: the sense count is not the synset count 2"},
         {NULL, "dog n 1 0 1 0 00000099\n", "", "index.noun: line 1: synset offset 00000099 is not a line of data.noun"},
         {NULL, "dog n 1 5 @ 1 0 00000012\n", "", "index.noun: line 1: ends within its 5 pointer symbols"},
-        {NULL, "dog v 1 0 1 0 00000012\n", "", "index.noun: line 1: part of speech 'v', not n"},
+        {NULL, "dog v 1 0 1 0 00000012\n", "", "index.noun: line 1: the part of speech is not n"},
         {NULL, "dog n 0 0 0 0\n", "", "index.noun: line 1: the synset count is not a positive number"},
         {NULL, "dog n 99999999999 0 1 0 00000012\n", "", "index.noun: line 1: the synset count"},
         {NULL, "", "dogs dog\n\ncats cat\n", "noun.exc: line 2: empty line"},

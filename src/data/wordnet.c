@@ -253,7 +253,7 @@ static int load_index(WordNet *wn, int p, PifiErr *err) {
         uint32_t ns, np, nsense, x;
         if (!lemma) return LINE_ERR(&r, "empty line");
         if (!pos || strlen(pos) != 1 || pos[0] != POS_CHAR[p])
-            return LINE_ERR(&r, "part of speech '%s', not %c", pos ? pos : "", POS_CHAR[p]);
+            return LINE_ERR(&r, "the part of speech is not %c", POS_CHAR[p]);
         if (num(tok(&s), 10, &ns) || ns == 0) return LINE_ERR(&r, "the synset count is not a positive number");
         if (num(tok(&s), 10, &np)) return LINE_ERR(&r, "the pointer count is not a number");
         for (uint32_t k = 0; k < np; k++)
