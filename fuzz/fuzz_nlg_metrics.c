@@ -1,10 +1,12 @@
-/* fuzz_nlg_metrics.c: libFuzzer harness of ROUGE, METEOR (without WordNet)
- * and NLTK's Porter stemmer (src/data/rouge.c, meteor.c, porter.c) on
+/* fuzz_nlg_metrics.c: libFuzzer harness of ROUGE, METEOR (without WordNet),
+ * COCO BLEU and NLTK's Porter stemmer (src/data/rouge.c, meteor.c,
+ * coco_bleu.c, porter.c) on
  * hostile text: the input, cut at its NUL bytes, is hypothesis, reference,
  * hypothesis, reference, ... (bytes that are not UTF-8 become U+FFFD).
- * Every precision, recall and F-measure and METEOR must land in [0, 1], a
- * corpus against itself must have ROUGE-1 and ROUGE-L recall 1 wherever a
- * segment has a token, and a stem is never longer than its word. */
+ * Every precision, recall and F-measure, METEOR and BLEU-k must land in
+ * [0, 1], a corpus against itself must have ROUGE-1 and ROUGE-L recall 1
+ * wherever a segment has a token and BLEU-4 1 where it has a 4-gram, and a
+ * stem is never longer than its word. */
 #include "fuzz_common.h"
 
 #include "core/pystr.h"
@@ -61,6 +63,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                     fz_die("a segment against itself has ROUGE-1 or ROUGE-L recall below 1");
             }
         }
+        CocoBleu b;
+        if (coco_bleu_corpus(hyp, pairs, refs, 1, &b, &err)) fz_die("coco_bleu_corpus failed");
+        for (int k = 0; k < 4; k++)
+            if (!in01(b.bleu[k])) fz_die("COCO BLEU outside [0, 1]");
+        if (coco_bleu_corpus(hyp, pairs, self, 1, &b, &err)) fz_die("coco_bleu_corpus failed");
+        if (b.guess[3] > 0 && !(b.bleu[3] > 0.999999)) fz_die("a corpus against itself is not COCO BLEU-4 1");
         double m;
         if (meteor_corpus(NULL, hyp, pairs, refs, 1, &m, &err) || !in01(m)) fz_die("METEOR outside [0, 1]");
         if (meteor_corpus(NULL, hyp, pairs, self, 1, &m, &err) || !in01(m)) fz_die("METEOR outside [0, 1]");

@@ -6,8 +6,9 @@
  * of 318 cases (perturbed Multi30K references, Unicode, empty
  * hypotheses, multi-line texts, one to three references) within 1e-6 of
  * rouge-score; METEOR of every case within 1e-4 of NLTK's on the same
- * WordNet 3.0 files; the corpus means; and `pifi score --metric
- * rouge|meteor` prints the same numbers. */
+ * WordNet 3.0 files; the corpus means; pycocoevalcap's corpus BLEU-1..4
+ * (nlg-eval's) with its counts; and `pifi score --metric
+ * rouge|meteor|coco-bleu` prints the same numbers. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,6 +182,60 @@ static void test_corpus(const cJSON *fx, const WordNet *wn) {
     free(h.buf), free(h.line), free(r1.buf), free(r1.line), free(r2.buf), free(r2.line);
 }
 
+static void check_coco(const CocoBleu *b, const cJSON *w, const char *what) {
+    int same = b->testlen == (int64_t)cJSON_GetObjectItem(w, "testlen")->valuedouble &&
+               b->reflen == (int64_t)cJSON_GetObjectItem(w, "reflen")->valuedouble;
+    double worst = 0;
+    for (int k = 0; k < 4; k++) {
+        same = same && b->correct[k] == (int64_t)cJSON_GetArrayItem(cJSON_GetObjectItem(w, "correct"), k)->valuedouble &&
+               b->guess[k] == (int64_t)cJSON_GetArrayItem(cJSON_GetObjectItem(w, "guess"), k)->valuedouble;
+        worst = fmax(worst, fabs(b->bleu[k] - cJSON_GetArrayItem(cJSON_GetObjectItem(w, "bleu"), k)->valuedouble));
+    }
+    printf("COCO BLEU %s: BLEU-4 %.17g (pycocoevalcap %.17g), counts %s, largest difference %g\n", what, b->bleu[3],
+           cJSON_GetArrayItem(cJSON_GetObjectItem(w, "bleu"), 3)->valuedouble, same ? "identical" : "DIFFER", worst);
+    CHECKF(same && worst <= 1e-12, "COCO BLEU %s differs from pycocoevalcap's", what);
+}
+
+static void test_coco_bleu(const cJSON *fx) {
+    Lines h, r1, r2;
+    PifiErr err = {0};
+    read_lines("hyp.txt", &h);
+    read_lines("ref1.txt", &r1);
+    read_lines("ref2.txt", &r2);
+    const cJSON *w = cJSON_GetObjectItem(fx, "coco_bleu");
+    const char *const *refs[2] = {(const char *const *)r1.line, (const char *const *)r2.line};
+    const char *const *refs2[1] = {(const char *const *)r2.line};
+    CocoBleu b;
+    REQUIRE(coco_bleu_corpus((const char *const *)h.line, h.n, refs, 1, &b, &err) == 0);
+    check_coco(&b, cJSON_GetObjectItem(w, "ref1"), "one reference");
+    REQUIRE(coco_bleu_corpus((const char *const *)h.line, h.n, refs, 2, &b, &err) == 0);
+    check_coco(&b, cJSON_GetObjectItem(w, "ref12"), "two references");
+    REQUIRE(coco_bleu_corpus((const char *const *)h.line, 50, refs2, 1, &b, &err) == 0);
+    check_coco(&b, cJSON_GetObjectItem(w, "first50_ref2"), "50 segments, the second reference");
+    char *dbl[40];
+    for (int i = 0; i < 40; i++) {
+        size_t n = strlen(h.line[i]);
+        dbl[i] = malloc(2 * n + 2);
+        memcpy(dbl[i], h.line[i], n), dbl[i][n] = ' ', memcpy(dbl[i] + n + 1, h.line[i], n + 1);
+    }
+    REQUIRE(coco_bleu_corpus((const char *const *)dbl, 40, refs, 2, &b, &err) == 0);
+    check_coco(&b, cJSON_GetObjectItem(w, "long_hyps"), "hypotheses doubled");
+    for (int i = 0; i < 40; i++) free(dbl[i]);
+    cJSON *cli = run_cli("coco-bleu", "");
+    if (cli) {
+        double worst = 0;
+        for (int k = 0; k < 4; k++) {
+            char key[16];
+            snprintf(key, sizeof key, "Bleu_%d", k + 1);
+            const cJSON *v = cJSON_GetObjectItem(cli, key);
+            worst = fmax(worst, v ? fabs(v->valuedouble - cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(w, "ref12"), "bleu"), k)->valuedouble) : 1);
+        }
+        CHECKF(worst <= 1e-12, "pifi score --metric coco-bleu printed other numbers (difference %g)", worst);
+        cJSON_Delete(cli);
+    }
+    free(h.buf), free(h.line), free(r1.buf), free(r1.line), free(r2.buf), free(r2.line);
+}
+
 static void test_meteor(const cJSON *fx, const WordNet *wn) {
     PifiErr err = {0};
     const cJSON *c;
@@ -332,6 +387,7 @@ int main(void) {
     test_porter();
     test_rouge(fx);
     test_wordnet_files();
+    test_coco_bleu(fx);
     WordNet *wn = NULL;
     if (wordnet_open(wordnet_dir(), &wn, &err)) {
         /* not a skip: METEOR is part of what this test checks */

@@ -14,7 +14,10 @@ by WordNet synonyms, case changed, emptied; Unicode; multi-sentence texts
 whose lines are rougeLsum's sentences; one to three references), with
 rouge-score's per-case scores (with and without the stemmer) and NLTK's
 meteor_score; corpus means. hyp.txt, ref1.txt, ref2.txt: the one-line
-cases as `pifi score` reads them, with their corpus scores in cases.json.
+cases as `pifi score` reads them, with their corpus scores in cases.json,
+and pycocoevalcap 1.2's corpus BLEU-1..4 (nlg-eval's Bleu_1..4) of them
+(one and two references, a part, hypotheses doubled: the brevity penalty
+on and off).
 
 NLTK's reader is pointed at Debian's dict (copied to a temporary
 nltk_data/corpora/wordnet with the standard lexnames file, which Debian
@@ -207,6 +210,28 @@ def main():
         "corpus_lines": {"rouge": means(line_cases, "rouge"), "rouge_stem": means(line_cases, "rouge_stem"),
                          "meteor": sum(c["meteor"] for c in line_cases) / n_lines},
     }
+    # pycocoevalcap's Bleu(4) (what nlg-eval reports as Bleu_1..Bleu_4) on the line files
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.bleu.bleu_scorer import BleuScorer
+
+    def coco(hyps, refss):
+        gts = {i: list(rs) for i, rs in enumerate(zip(*refss))}
+        res = {i: [h] for i, h in enumerate(hyps)}
+        score, _ = Bleu(4).compute_score(gts, res, verbose=0)
+        sc = BleuScorer(n=4)
+        for i in gts:
+            sc += (res[i][0], gts[i])
+        sc.compute_score(option="closest", verbose=0)
+        correct = [sum(c["correct"][k] for c in sc.ctest) for k in range(4)]
+        guess = [sum(c["guess"][k] for c in sc.ctest) for k in range(4)]
+        return {"bleu": score, "correct": correct, "guess": guess, "testlen": sc._testlen, "reflen": sc._reflen}
+
+    hyps = [c["hyp"] for c in line_cases]
+    r1 = [c["refs"][0] for c in line_cases]
+    r2 = [c["refs"][1] for c in line_cases]
+    out["coco_bleu"] = {"ref1": coco(hyps, [r1]), "ref12": coco(hyps, [r1, r2]),
+                        "first50_ref2": coco(hyps[:50], [r2[:50]]),
+                        "long_hyps": coco([h + " " + h for h in hyps[:40]], [r1[:40], r2[:40]])}
     with open(os.path.join(args.out, "cases.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=False, indent=0)
     for k, name in ((None, "hyp.txt"), (0, "ref1.txt"), (1, "ref2.txt")):

@@ -1,7 +1,7 @@
 /* cmd_score.c: `pifi score --metric M ...`: score any system's predictions
  * file with one of the metrics of one table (the official SQuAD v1.1
  * evaluation, sacreBLEU's BLEU and chrF, rouge-score's ROUGE, NLTK's
- * METEOR), printed as the metric's reference implementation prints it (or,
+ * METEOR, pycocoevalcap's BLEU-1..4), printed as the metric's reference implementation prints it (or,
  * where it prints nothing of its own, as JSON with Python's float repr). */
 #include <getopt.h>
 #include <math.h>
@@ -307,6 +307,29 @@ static int score_meteor(const ScoreArgs *a) {
     return rc;
 }
 
+static int score_coco_bleu(const ScoreArgs *a) {
+    Corpus cp;
+    int rc = load_corpus(a, &cp);
+    if (rc) return rc;
+    CocoBleu b;
+    PifiErr err = {0};
+    if (coco_bleu_corpus((const char *const *)cp.h.line, cp.h.n, cp.refs, cp.nr, &b, &err)) {
+        fprintf(stderr, "pifi: score: %s\n", err.msg);
+        rc = err.kind == PIFI_ERR_RUNTIME ? 1 : 2;
+    } else { /* nlg-eval's names */
+        printf("{\"name\": \"COCO BLEU\", \"segments\": %d", cp.h.n);
+        for (int k = 0; k < 4; k++) {
+            printf(", \"Bleu_%d\": ", k + 1);
+            py_float(stdout, b.bleu[k]);
+        }
+        print_counts("correct", b.correct, 4);
+        print_counts("guess", b.guess, 4);
+        printf(", \"testlen\": %lld, \"reflen\": %lld}\n", (long long)b.testlen, (long long)b.reflen);
+    }
+    corpus_free(&cp);
+    return rc;
+}
+
 /* ------------------------------------------------------------------------ */
 
 static const struct {
@@ -332,6 +355,10 @@ static const struct {
      "NLTK's METEOR (meteor_score: exact, Porter stem and WordNet synonym\n"
      "                   matches; words split at whitespace), the mean over the segments\n"
      "                   (several references: the best); files as for bleu"},
+    {"coco-bleu", score_coco_bleu,
+     "BLEU-1..4 as pycocoevalcap's Bleu(4) computes them (what nlg-eval reports\n"
+     "                   as Bleu_1..Bleu_4, fractions): words split at whitespace, the\n"
+     "                   closest reference length; files as for bleu"},
 };
 #define N_METRICS (sizeof METRICS / sizeof METRICS[0])
 
@@ -392,5 +419,5 @@ int cmd_score(int argc, char **argv) {
     if (!metric || !a.data || !a.pred) return cli_usage_error("score", "--metric, --data and --pred are required");
     for (size_t i = 0; i < N_METRICS; i++)
         if (strcmp(metric, METRICS[i].name) == 0) return METRICS[i].fn(&a);
-    return cli_usage_error("score", "unknown metric '%s' (squad, bleu, chrf, rouge, meteor)", metric);
+    return cli_usage_error("score", "unknown metric '%s' (squad, bleu, chrf, rouge, meteor, coco-bleu)", metric);
 }

@@ -12,9 +12,17 @@
  * gamma 0.5; exact, Porter-stem and WordNet-synonym stages, str.lower()
  * first; several references: the best) on texts split at whitespace as
  * Python's str.split() splits, with WordNet 3.0's dict files
- * (data/wordnet.c). */
+ * (data/wordnet.c).
+ *
+ * COCO BLEU (data/coco_bleu.c): BLEU-1..4 as pycocoevalcap 1.2's Bleu(4)
+ * computes them (coco-caption's scorer, which nlg-eval runs): words split
+ * as str.split() splits, n-grams clipped by their largest count in any
+ * reference, the closest reference length (ties: the shorter), the
+ * corpus's counts with its 1e-15 and 1e-9 guards, fractions 0..1. */
 #ifndef PIFI_NLG_METRICS_H
 #define PIFI_NLG_METRICS_H
+
+#include <stdint.h>
 
 #include "pifi/err.h"
 
@@ -48,5 +56,15 @@ int meteor_segment(const WordNet *wn, const char *hyp, const char *const *refs, 
 /* The mean of the segments' METEOR (what Hugging Face evaluate reports). */
 int meteor_corpus(const WordNet *wn, const char *const *hyps, int n, const char *const *const *refs, int R,
                   double *out, PifiErr *err);
+
+typedef struct {
+    double bleu[4];                /* BLEU-1 .. BLEU-4 */
+    int64_t correct[4], guess[4];  /* clipped matches and hypothesis n-grams, n = 1..4 */
+    int64_t testlen, reflen;
+} CocoBleu;
+
+/* Bleu(4).compute_score(gts, res) over n segments; refs: R streams. */
+int coco_bleu_corpus(const char *const *hyps, int n, const char *const *const *refs, int R, CocoBleu *out,
+                     PifiErr *err);
 
 #endif
