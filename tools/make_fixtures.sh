@@ -21,6 +21,8 @@ if [[ ! -x $VENV/bin/python ]]; then
 fi
 PY=$VENV/bin/python
 "$PY" -m pip install --quiet -r tools/requirements-oracle.txt
+# pycocoevalcap's BLEU scorer alone (oracle_nlg.py); its declared pycocotools is not needed
+"$PY" -m pip install --quiet --no-deps pycocoevalcap==1.2
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -73,7 +75,7 @@ gemma3_args=()
 "$PY" tools/oracle_deberta.py --out "$FIX/deberta"
 # sacreBLEU's BLEU and chrF on perturbed Multi30K
 "$PY" tools/oracle_mt.py --data "$DATA" --out "$FIX/mt"
-# rouge-score's ROUGE, NLTK's METEOR (on Debian's WordNet files) and Porter stemmer
+# rouge-score's ROUGE, NLTK's METEOR (on Debian's WordNet files) and Porter stemmer, pycocoevalcap's BLEU-1..4
 "$PY" tools/oracle_nlg.py --data "$DATA" --wordnet "${PIFI_WORDNET:-/usr/share/wordnet}" --out "$FIX/nlg"
 # the official SQuAD v1.1 evaluation (fetched from neural-compressor's wheel by the script)
 "$PY" tools/oracle_squad.py --data "$DATA" --out "$FIX/squad"
