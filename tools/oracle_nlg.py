@@ -71,6 +71,21 @@ UNICODE = [
 ]
 
 
+# METEOR's stages one by one: lemma names with "_" (never synonyms), morphy's
+# exception lists (men -> man, better -> good, geese -> goose), the synonym
+# stage on the stems the stem stage left, str.lower()'s full mapping and
+# final sigma, several references
+METEOR_CASES = [
+    ("the dog barked", ["the domestic_dog barked"]), ("the hot_dog was good", ["the hotdog was good"]),
+    ("He was running fast", ["he runs quickly"]), ("cars and automobiles", ["automobile and car"]),
+    ("The MEN ran", ["the man runs"]), ("geese flew south", ["the goose flies south"]),
+    ("children were happy", ["kids are glad"]), ("a better choice", ["a good choice"]),
+    ("İstanbul ΣΊΣΥΦΟΣ ΟΔΟΣ", ["i̇stanbul σίσυφος οδος", "istanbul"]), ("big large huge", ["large big great"]),
+    ("the the the", ["the"]), ("a b c d", ["d c b a"]), ("", ["something"]), ("something", [""]),
+    ("purchased a sofa", ["bought a couch", "acquired the settee"]), ("Dogs", ["dog", "dogs"]),
+]
+
+
 def wordnet_reader(dict_dir):
     tmp = tempfile.mkdtemp()
     root = os.path.join(tmp, "corpora", "wordnet")
@@ -187,6 +202,9 @@ def main():
             hyp = "\n\n" + hyp + "\n"
         cases.append({"hyp": hyp, "refs": [ref, "\n".join(perturb(rng, wn, s) for s in sents)][: rng.randint(1, 2)]
                       + ([more[200 + i]] if i % 5 == 0 else [])})
+
+    for h, rs in METEOR_CASES:
+        cases.append({"hyp": h, "refs": rs})
 
     types = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
     scorers = {False: rouge_scorer.RougeScorer(types, use_stemmer=False),
