@@ -1,8 +1,9 @@
-"""Writes tests/fixtures/nlg/: ROUGE as Google's rouge-score computes it,
-METEOR as NLTK's meteor_score computes it (WordNet 3.0 from Debian's
-wordnet-base, the same dict files pifi reads), and NLTK's Porter stemmer,
-so tests/test_nlg_metrics.c can check src/data/rouge.c, meteor.c,
-porter.c and wordnet.c against them.
+"""Writes tests/fixtures/nlg/: ROUGE as Google's rouge-score 0.1.2 computes
+it, METEOR as NLTK 3.10's meteor_score computes it (WordNet 3.0 from
+Debian's wordnet-base, the same dict files pifi reads), NLTK's Porter
+stemmer, and BLEU-1..4 as pycocoevalcap 1.2 computes them (nlg-eval's), so
+tests/test_nlg_metrics.c can check src/data/rouge.c, meteor.c, porter.c,
+wordnet.c and coco_bleu.c against them.
 
 porter.tsv: "word<TAB>PorterStemmer().stem(word)" for every distinct
 lowercased whitespace token of Multi30K's English and German sides

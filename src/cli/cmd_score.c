@@ -417,6 +417,9 @@ int cmd_score(int argc, char **argv) {
     if (metric && strcmp(metric, "squad") == 0 && a.n_refs > 1)
         return cli_usage_error("score", "--metric squad takes one --data file");
     if (!metric || !a.data || !a.pred) return cli_usage_error("score", "--metric, --data and --pred are required");
+    if ((a.rouge_stem || a.rouge_newline) && strcmp(metric, "rouge") != 0)
+        return cli_usage_error("score", "--rouge-stem and --rouge-newline are for --metric rouge");
+    if (a.wordnet && strcmp(metric, "meteor") != 0) return cli_usage_error("score", "--wordnet is for --metric meteor");
     for (size_t i = 0; i < N_METRICS; i++)
         if (strcmp(metric, METRICS[i].name) == 0) return METRICS[i].fn(&a);
     return cli_usage_error("score", "unknown metric '%s' (squad, bleu, chrf, rouge, meteor, coco-bleu)", metric);
