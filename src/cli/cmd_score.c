@@ -371,7 +371,7 @@ static void help(void) {
     for (size_t i = 0; i < N_METRICS; i++) printf("  %-16s %s\n", METRICS[i].name, METRICS[i].help);
     printf("\noptions:\n"
            "  --metric M       the metric (above)\n"
-           "  --data F         the gold file (bleu, chrf: repeat for more references)\n"
+           "  --data F         the gold file (all but squad: repeat for more references)\n"
            "  --pred F         the predictions file\n"
            "  --skip-bad-rows  leave malformed gold questions out (counted) instead of stopping\n"
            "  --rouge-stem     rouge: Porter-stem words longer than 3 letters (use_stemmer=True)\n"
