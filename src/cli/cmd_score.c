@@ -1,6 +1,8 @@
 /* cmd_score.c: `pifi score --metric M ...`: score any system's predictions
- * file with one of the metrics of one table (today the official SQuAD v1.1
- * evaluation), printed as the metric's reference implementation prints it. */
+ * file with one of the metrics of one table (the official SQuAD v1.1
+ * evaluation, sacreBLEU's BLEU and chrF, rouge-score's ROUGE, NLTK's
+ * METEOR, pycocoevalcap's BLEU-1..4), printed as the metric's reference implementation prints it (or,
+ * where it prints nothing of its own, as JSON with Python's float repr). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "pifi/fileio.h"
 #include "pifi/json.h"
 #include "pifi/mt_metrics.h"
+#include "pifi/nlg_metrics.h"
 #include "pifi/squad.h"
 
 /* What a metric reads: the gold data (several reference files for the
@@ -22,6 +25,9 @@ typedef struct {
     const char *refs[SCORE_MAX_REFS];
     int n_refs;
     int skip_bad;
+    int rouge_stem;            /* --rouge-stem: rouge-score's use_stemmer=True */
+    const char *rouge_newline; /* --rouge-newline S: S in a segment is a line break (rougeLsum's sentences) */
+    const char *wordnet;       /* --wordnet DIR: WordNet's dict files for METEOR */
 } ScoreArgs;
 
 /* Python's repr of a float (the shortest text that reads back the same
@@ -155,23 +161,46 @@ static void print_counts(const char *key, const int64_t *v, int n) {
     printf("]");
 }
 
-/* hypotheses and references loaded, then the metric */
-static int score_mt(const ScoreArgs *a, int chrf) {
+/* The hypotheses and the reference files, one reference line per
+ * hypothesis; 0 or an exit status (what was read is freed either way). */
+typedef struct {
     Lines h, r[SCORE_MAX_REFS];
     const char *const *refs[SCORE_MAX_REFS];
-    int rc = read_lines(a->pred, &h), nr = 0;
-    for (; rc == 0 && nr < a->n_refs; nr++) {
-        rc = read_lines(a->refs[nr], &r[nr]);
+    int nr;
+} Corpus;
+
+static void corpus_free(Corpus *c) {
+    lines_free(&c->h);
+    for (int i = 0; i < c->nr; i++) lines_free(&c->r[i]);
+    c->nr = 0;
+}
+
+static int load_corpus(const ScoreArgs *a, Corpus *c) {
+    memset(c, 0, sizeof *c);
+    int rc = read_lines(a->pred, &c->h);
+    for (; rc == 0 && c->nr < a->n_refs; c->nr++) {
+        rc = read_lines(a->refs[c->nr], &c->r[c->nr]);
         if (rc) break;
-        refs[nr] = (const char *const *)r[nr].line;
-        if (r[nr].n != h.n) {
+        c->refs[c->nr] = (const char *const *)c->r[c->nr].line;
+        if (c->r[c->nr].n != c->h.n) {
             fprintf(stderr, "pifi: score: %s has %d lines, %s has %d: one reference line per hypothesis\n",
-                    a->refs[nr], r[nr].n, a->pred, h.n);
+                    a->refs[c->nr], c->r[c->nr].n, a->pred, c->h.n);
             rc = 2;
-            nr++;
+            c->nr++;
             break;
         }
     }
+    if (rc) corpus_free(c);
+    return rc;
+}
+
+/* hypotheses and references loaded, then the metric */
+static int score_mt(const ScoreArgs *a, int chrf) {
+    Corpus cp;
+    int rc = load_corpus(a, &cp);
+    if (rc) return rc;
+    Lines h = cp.h;
+    const char *const *const *refs = cp.refs;
     PifiErr err = {0};
     if (rc == 0 && !chrf) {
         BleuScore b;
@@ -201,13 +230,105 @@ static int score_mt(const ScoreArgs *a, int chrf) {
             printf("}\n");
         }
     }
-    lines_free(&h);
-    for (int i = 0; i < nr; i++) lines_free(&r[i]);
+    corpus_free(&cp);
     return rc;
 }
 
 static int score_bleu(const ScoreArgs *a) { return score_mt(a, 0); }
 static int score_chrf(const ScoreArgs *a) { return score_mt(a, 1); }
+
+/* ------------------------------------------------------------------------ */
+/* rouge, meteor */
+
+/* --rouge-newline S: each S of every segment becomes "\n" and spaces (ROUGE
+ * reads both as separators; rougeLsum's sentences are the lines) */
+static void mark_newlines(Lines *l, const char *s) {
+    size_t k = strlen(s);
+    for (int i = 0; i < l->n && k; i++)
+        for (char *p = strstr(l->line[i], s); p; p = strstr(p + k, s)) {
+            memset(p, ' ', k);
+            *p = '\n';
+        }
+}
+
+static int score_rouge(const ScoreArgs *a) {
+    Corpus cp;
+    int rc = load_corpus(a, &cp);
+    if (rc) return rc;
+    if (a->rouge_newline) {
+        mark_newlines(&cp.h, a->rouge_newline);
+        for (int i = 0; i < cp.nr; i++) mark_newlines(&cp.r[i], a->rouge_newline);
+    }
+    RougePRF s[ROUGE_TYPES];
+    PifiErr err = {0};
+    if (rouge_corpus((const char *const *)cp.h.line, cp.h.n, cp.refs, cp.nr, a->rouge_stem, s, &err)) {
+        fprintf(stderr, "pifi: score: %s\n", err.msg);
+        rc = err.kind == PIFI_ERR_RUNTIME ? 1 : 2;
+    } else {
+        printf("{\"name\": \"ROUGE\", \"use_stemmer\": %s, \"segments\": %d, \"aggregate\": \"mean\"",
+               a->rouge_stem ? "true" : "false", cp.h.n);
+        for (int t = 0; t < ROUGE_TYPES; t++) {
+            printf(", \"%s\": {\"precision\": ", ROUGE_NAMES[t]);
+            py_float(stdout, s[t].precision);
+            printf(", \"recall\": ");
+            py_float(stdout, s[t].recall);
+            printf(", \"fmeasure\": ");
+            py_float(stdout, s[t].fmeasure);
+            printf("}");
+        }
+        printf("}\n");
+    }
+    corpus_free(&cp);
+    return rc;
+}
+
+static int score_meteor(const ScoreArgs *a) {
+    const char *dir = a->wordnet ? a->wordnet : "/usr/share/wordnet";
+    WordNet *wn;
+    PifiErr err = {0};
+    if (wordnet_open(dir, &wn, &err)) {
+        fprintf(stderr, "pifi: score: %s%s\n", err.msg,
+                a->wordnet ? "" : " (Debian's wordnet-base installs WordNet there; --wordnet DIR names another)");
+        return err.kind == PIFI_ERR_RUNTIME ? 1 : 2;
+    }
+    Corpus cp;
+    int rc = load_corpus(a, &cp);
+    double m;
+    if (rc == 0 && meteor_corpus(wn, (const char *const *)cp.h.line, cp.h.n, cp.refs, cp.nr, &m, &err)) {
+        fprintf(stderr, "pifi: score: %s\n", err.msg);
+        rc = err.kind == PIFI_ERR_RUNTIME ? 1 : 2;
+    } else if (rc == 0) {
+        printf("{\"name\": \"METEOR\", \"segments\": %d, \"meteor\": ", cp.h.n);
+        py_float(stdout, m);
+        printf("}\n");
+    }
+    if (rc == 0) corpus_free(&cp);
+    wordnet_free(wn);
+    return rc;
+}
+
+static int score_coco_bleu(const ScoreArgs *a) {
+    Corpus cp;
+    int rc = load_corpus(a, &cp);
+    if (rc) return rc;
+    CocoBleu b;
+    PifiErr err = {0};
+    if (coco_bleu_corpus((const char *const *)cp.h.line, cp.h.n, cp.refs, cp.nr, &b, &err)) {
+        fprintf(stderr, "pifi: score: %s\n", err.msg);
+        rc = err.kind == PIFI_ERR_RUNTIME ? 1 : 2;
+    } else { /* nlg-eval's names */
+        printf("{\"name\": \"COCO BLEU\", \"segments\": %d", cp.h.n);
+        for (int k = 0; k < 4; k++) {
+            printf(", \"Bleu_%d\": ", k + 1);
+            py_float(stdout, b.bleu[k]);
+        }
+        print_counts("correct", b.correct, 4);
+        print_counts("guess", b.guess, 4);
+        printf(", \"testlen\": %lld, \"reflen\": %lld}\n", (long long)b.testlen, (long long)b.reflen);
+    }
+    corpus_free(&cp);
+    return rc;
+}
 
 /* ------------------------------------------------------------------------ */
 
@@ -226,6 +347,18 @@ static const struct {
      "                   references), one segment per line"},
     {"chrf", score_chrf,
      "sacreBLEU's corpus chrF (character 6-grams, beta 2), files as for bleu"},
+    {"rouge", score_rouge,
+     "Google rouge-score's ROUGE-1, ROUGE-2, ROUGE-L and ROUGE-Lsum, precision,\n"
+     "                   recall and F-measure, the mean over the segments (several references:\n"
+     "                   per type the best, as score_multi); files as for bleu"},
+    {"meteor", score_meteor,
+     "NLTK's METEOR (meteor_score: exact, Porter stem and WordNet synonym\n"
+     "                   matches; words split at whitespace), the mean over the segments\n"
+     "                   (several references: the best); files as for bleu"},
+    {"coco-bleu", score_coco_bleu,
+     "BLEU-1..4 as pycocoevalcap's Bleu(4) computes them (what nlg-eval reports\n"
+     "                   as Bleu_1..Bleu_4, fractions): words split at whitespace, the\n"
+     "                   closest reference length; files as for bleu"},
 };
 #define N_METRICS (sizeof METRICS / sizeof METRICS[0])
 
@@ -238,17 +371,22 @@ static void help(void) {
     for (size_t i = 0; i < N_METRICS; i++) printf("  %-16s %s\n", METRICS[i].name, METRICS[i].help);
     printf("\noptions:\n"
            "  --metric M       the metric (above)\n"
-           "  --data F         the gold file (bleu, chrf: repeat for more references)\n"
+           "  --data F         the gold file (all but squad: repeat for more references)\n"
            "  --pred F         the predictions file\n"
            "  --skip-bad-rows  leave malformed gold questions out (counted) instead of stopping\n"
+           "  --rouge-stem     rouge: Porter-stem words longer than 3 letters (use_stemmer=True)\n"
+           "  --rouge-newline S  rouge: S in a segment is a line break (rougeLsum's sentences are\n"
+           "                   the lines of a segment), e.g. \"<n>\"\n"
+           "  --wordnet DIR    meteor: WordNet 3.0's dict files (default /usr/share/wordnet)\n"
            "  -h, --help       this text\n");
 }
 
 int cmd_score(int argc, char **argv) {
-    enum { O_METRIC = 256, O_DATA, O_PRED, O_SKIP };
+    enum { O_METRIC = 256, O_DATA, O_PRED, O_SKIP, O_STEM, O_NEWLINE, O_WORDNET };
     static const struct option LONG[] = {
-        {"metric", 1, 0, O_METRIC}, {"data", 1, 0, O_DATA},          {"pred", 1, 0, O_PRED},
-        {"skip-bad-rows", 0, 0, O_SKIP}, {"help", 0, 0, 'h'},       {0, 0, 0, 0},
+        {"metric", 1, 0, O_METRIC},      {"data", 1, 0, O_DATA},         {"pred", 1, 0, O_PRED},
+        {"skip-bad-rows", 0, 0, O_SKIP}, {"rouge-stem", 0, 0, O_STEM},   {"rouge-newline", 1, 0, O_NEWLINE},
+        {"wordnet", 1, 0, O_WORDNET},    {"help", 0, 0, 'h'},            {0, 0, 0, 0},
     };
     const char *metric = NULL;
     ScoreArgs a = {0};
@@ -264,6 +402,12 @@ int cmd_score(int argc, char **argv) {
             break;
         case O_PRED: a.pred = optarg; break;
         case O_SKIP: a.skip_bad = 1; break;
+        case O_STEM: a.rouge_stem = 1; break;
+        case O_NEWLINE:
+            if (!*optarg) return cli_usage_error("score", "--rouge-newline needs a non-empty string");
+            a.rouge_newline = optarg;
+            break;
+        case O_WORDNET: a.wordnet = optarg; break;
         case 'h': help(); return 0;
         case ':': return cli_usage_error("score", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("score", "unknown option '%s'", argv[optind - 1]);
@@ -273,7 +417,10 @@ int cmd_score(int argc, char **argv) {
     if (metric && strcmp(metric, "squad") == 0 && a.n_refs > 1)
         return cli_usage_error("score", "--metric squad takes one --data file");
     if (!metric || !a.data || !a.pred) return cli_usage_error("score", "--metric, --data and --pred are required");
+    if ((a.rouge_stem || a.rouge_newline) && strcmp(metric, "rouge") != 0)
+        return cli_usage_error("score", "--rouge-stem and --rouge-newline are for --metric rouge");
+    if (a.wordnet && strcmp(metric, "meteor") != 0) return cli_usage_error("score", "--wordnet is for --metric meteor");
     for (size_t i = 0; i < N_METRICS; i++)
         if (strcmp(metric, METRICS[i].name) == 0) return METRICS[i].fn(&a);
-    return cli_usage_error("score", "unknown metric '%s' (squad, bleu, chrf)", metric);
+    return cli_usage_error("score", "unknown metric '%s' (squad, bleu, chrf, rouge, meteor, coco-bleu)", metric);
 }

@@ -39,37 +39,6 @@ static int py_word(int32_t c) {
     }
 }
 
-/* Unicode's Cased and Case_Ignorable (for Final_Sigma): by category, with
- * the apostrophes and word-internal punctuation Word_Break gives. */
-static int cased(int32_t c) {
-    int k = category(c);
-    return k == UTF8PROC_CATEGORY_LU || k == UTF8PROC_CATEGORY_LL || k == UTF8PROC_CATEGORY_LT ||
-           c == 0xAA || c == 0xBA || (c >= 0x2B0 && c <= 0x2B8) || (c >= 0x2C0 && c <= 0x2C1) ||
-           (c >= 0x2E0 && c <= 0x2E4) || c == 0x345 || c == 0x37A || (c >= 0x1D2C && c <= 0x1D6A) ||
-           c == 0x1D78 || (c >= 0x1D9B && c <= 0x1DBF) || c == 0x2071 || c == 0x207F ||
-           (c >= 0x2090 && c <= 0x209C) || (c >= 0x2160 && c <= 0x217F) || (c >= 0x24B6 && c <= 0x24E9);
-}
-
-static int case_ignorable(int32_t c) {
-    int k = category(c);
-    return k == UTF8PROC_CATEGORY_MN || k == UTF8PROC_CATEGORY_ME || k == UTF8PROC_CATEGORY_CF ||
-           k == UTF8PROC_CATEGORY_LM || k == UTF8PROC_CATEGORY_SK || c == '\'' || c == '.' || c == ':' ||
-           c == 0xB7 || c == 0x387 || c == 0x5F4 || c == 0x2018 || c == 0x2019 || c == 0x2024 ||
-           c == 0x2027 || c == 0xFE13 || c == 0xFE52 || c == 0xFE55 || c == 0xFF07 || c == 0xFF0E ||
-           c == 0xFF1A;
-}
-
-/* CPython's handle_capital_sigma: final when a cased letter precedes (case
- * ignorables skipped) and none follows. */
-static int final_sigma(const int32_t *c, size_t n, size_t i) {
-    size_t j = i;
-    while (j > 0 && case_ignorable(c[j - 1])) j--;
-    if (j == 0 || !cased(c[j - 1])) return 0;
-    j = i + 1;
-    while (j < n && case_ignorable(c[j])) j++;
-    return j == n || !cased(c[j]);
-}
-
 /* string.punctuation: !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~ */
 static int ascii_punct(int32_t c) {
     return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
@@ -80,17 +49,12 @@ static int ascii_punct(int32_t c) {
 
 /* lower() and remove_punc() of s into out */
 static int lower_nopunct(const PyStr *s, PyStr *out) {
-    for (size_t i = 0; i < s->n; i++) {
-        int32_t c = s->c[i], l;
-        if (c == 0x130) { /* full mapping: i + combining dot above */
-            if (pystr_push(out, 'i') || pystr_push(out, 0x307)) return -1;
-            continue;
-        }
-        l = c == 0x3A3 ? (final_sigma(s->c, s->n, i) ? 0x3C2 : 0x3C3) : utf8proc_tolower(c);
-        if (ascii_punct(l)) continue; /* lowercase of a non-ASCII code point is never ASCII punctuation */
-        if (pystr_push(out, l)) return -1;
-    }
-    return 0;
+    PyStr l = {0};
+    int rc = pystr_lower(s, &l);
+    for (size_t i = 0; rc == 0 && i < l.n; i++)
+        if (!ascii_punct(l.c[i])) rc = pystr_push(out, l.c[i]);
+    pystr_free(&l);
+    return rc;
 }
 
 /* re.sub(r"\b(a|an|the)\b", " ", t): at each position, the alternatives in

@@ -210,7 +210,21 @@ fi
 : > ds_empty.tsv
 mkdir -p data_empty   # a --data-dir without the task's files
 
-# ================= run directories =================
+# ================= WordNet (pifi score --metric meteor --wordnet DIR) =================
+# wnd DIR DATA_NOUN INDEX_NOUN NOUN_EXC: a WordNet folder (printf formats), the other parts of speech empty
+wnd() {
+  mkdir -p "$1"; printf "$2" > "$1/data.noun"; printf "$3" > "$1/index.noun"; printf "$4" > "$1/noun.exc"
+  local p; for p in verb adj adv; do : > "$1/data.$p"; : > "$1/index.$p"; : > "$1/$p.exc"; done
+}
+WN_DATA='  1 license\n00000012 05 n 02 dog 0 domestic_dog 0 000 | a dog\n'
+wnd wn_offset '  1 license\n00000013 05 n 02 dog 0 domestic_dog 0 000 | a dog\n' '' ''
+wnd wn_words "  1 license\n00000012 05 n 03 dog 0 domestic_dog 0 000 | a dog\n" '' ''
+wnd wn_index_offset "$WN_DATA" 'dog n 1 0 1 0 00000099\n' ''
+wnd wn_index_senses "$WN_DATA" 'dog n 2 0 1 0 00000012\n' ''
+wnd wn_exc_empty "$WN_DATA" 'dog n 1 0 1 0 00000012\n' 'dogs dog\n\ncats cat\n'
+mkdir -p wn_missing
+
+
 runcopy run_cfg_truncated; head -c 200 run/config.json > run_cfg_truncated/config.json
 runcopy run_cfg_no_pifi; sed -i 's/"pifi":/"pifo":/' run_cfg_no_pifi/config.json
 runcopy run_cfg_epochs; sed -i 's/"epochs":[[:space:]]*3,/"epochs": -3,/' run_cfg_epochs/config.json
