@@ -543,10 +543,10 @@ static int load_bpe_files(PifiTokenizer *tk, const char *vocab, const char *merg
 
 static int finish(PifiTokenizer *tk, const SideFiles *sf, PifiErr *err) {
     int v;
-    if (tk->kind == TK_BPE) { /* transformers' RobertaTokenizer arguments */
-        if ((v = config_bool(sf, "add_prefix_space")) >= 0)
+    if (tk->kind == TK_BPE) { /* transformers' RobertaTokenizer arguments (not Llama-3's or Qwen2's) */
+        if (!tk->bpe_opts.split && (v = config_bool(sf, "add_prefix_space")) >= 0)
             tk->bpe_opts.add_prefix_space = tk->post.add_prefix_space = v;
-        if ((v = config_bool(sf, "trim_offsets")) >= 0) tk->post.trim_offsets = v;
+        if (!tk->bpe_opts.split && (v = config_bool(sf, "trim_offsets")) >= 0) tk->post.trim_offsets = v;
         tk->bpe_opts.trim_offsets = tk->post.trim_offsets;
     }
     const char *pad = special_text(sf, "pad_token", NULL);
