@@ -23,6 +23,10 @@ Writes:
         for the specials), bos id with add_bos_token, padding id; read by
         tests/test_tokenizer_corpus.c against the same corpus.jsonl
     meta.json
+  tests/fixtures/tokenizers/qwen2_bpe/
+    the same vocabulary and merges as Qwen2's tokenizer.json is laid out
+    (transformers' Qwen2Converter): normalizer NFC, the Qwen2 Split, a
+    ByteLevel post_processor alone; its corpus.jsonl as above
   tests/fixtures/tokenizers/split_regex/pieces.jsonl
         {"text", "llama3": [[start, end], ...], "qwen2": [...]}: the byte
         ranges HF's Split(Regex(pattern), "isolated") cuts each corpus text
@@ -39,7 +43,7 @@ import sys
 import gguf
 import tokenizers
 import transformers
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus  # noqa: E402
@@ -93,27 +97,34 @@ def byte_ranges(split, text):
     return [[b[a], b[e]] for _, (a, e) in split.pre_tokenize_str(text)]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="/work/shared/data")
-    ap.add_argument("--out", default="tests/fixtures/tokenizers")
-    a = ap.parse_args()
-    transformers.logging.set_verbosity_error()
-    d = os.path.join(a.out, "llama3_bpe")
+def qwen2_variant(tok):
+    """The same vocabulary and merges laid out as transformers' Qwen2Converter
+    writes a Qwen2 tokenizer.json: NFC, the Qwen2 Split, ByteLevel post
+    processor alone (trim_offsets false), merges not ignored."""
+    j = json.loads(tok.to_str())
+    j["model"]["ignore_merges"] = False
+    q = Tokenizer.from_str(json.dumps(j))
+    q.normalizer = normalizers.NFC()
+    q.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    q.post_processor = processors.ByteLevel(trim_offsets=False)
+    return q
+
+
+def write_fixture(name, tok, cases, out, source, **special):
+    """tok saved as transformers saves it into out/name, and corpus.jsonl,
+    meta.json of what AutoTokenizer does with the cases."""
+    d = os.path.join(out, name)
     if os.path.isdir(d):
         shutil.rmtree(d)
     os.makedirs(d)
-    tok = train(corpus.training_lines(a.data, ot.TRAIN_SEED))
     ft = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<|begin_of_text|>", eos_token="<|end_of_text|>",
-        pad_token="<|pad|>", model_max_length=512,
-        model_input_names=["input_ids", "token_type_ids", "attention_mask"])  # the template's type ids too
+        tokenizer_object=tok, model_max_length=512,
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"], **special)  # the type ids too
     ft.save_pretrained(d)
     ot.write_special_tokens_map(ft, d)
-    write_gguf(tok, os.path.join(d, "vocab.gguf"))
-
-    cases = ot.corpus.build_cases(a.data, ot.SEED) + [{"text": s} for s in corpus.split_regex_cases()]
-    rows, stats = ot.run_tokenizer("llama3_bpe", d, cases)
+    rows, stats = ot.run_tokenizer(name, d, cases)
     kept = [r for r in rows if r is not None]
     with open(os.path.join(d, "corpus.jsonl"), "w", encoding="utf-8") as f:
         for r in kept:
@@ -124,8 +135,7 @@ def main():
     meta.update({
         "script": "tools/oracle_llama3_tokenizer.py",
         "corpus": "tools/corpus.py build_cases(seed=%d) + split_regex_cases()" % ot.SEED,
-        "source": "BpeTrainer(vocab_size=%d, min_frequency=2, ByteLevel alphabet) on "
-                  "corpus.training_lines(seed=%d) + split_regex_cases(seed=5)" % (VOCAB_SIZE, ot.TRAIN_SEED),
+        "source": source,
         "reference": "transformers AutoTokenizer.from_pretrained(<this dir>) __call__ with "
                      "return_offsets_mapping; char offsets converted to UTF-8 byte offsets",
         "tokenizer_class": type(transformers.AutoTokenizer.from_pretrained(d)).__name__,
@@ -136,6 +146,26 @@ def main():
     with open(os.path.join(d, "meta.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=2, ensure_ascii=False)
         f.write("\n")
+    print(name, {k: meta[k] for k in ("cases", "pairs", "truncated", "padded", "tokenizer_class")},
+          "raw_dis", stats["raw_tokenizers_disagreements"], "dropped", len(stats["dropped_cases"]))
+    return d
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="/work/shared/data")
+    ap.add_argument("--out", default="tests/fixtures/tokenizers")
+    a = ap.parse_args()
+    transformers.logging.set_verbosity_error()
+    tok = train(corpus.training_lines(a.data, ot.TRAIN_SEED))
+    cases = ot.corpus.build_cases(a.data, ot.SEED) + [{"text": s} for s in corpus.split_regex_cases()]
+    source = ("BpeTrainer(vocab_size=%d, min_frequency=2, ByteLevel alphabet) on "
+              "corpus.training_lines(seed=%d) + split_regex_cases(seed=5)" % (VOCAB_SIZE, ot.TRAIN_SEED))
+    d = write_fixture("llama3_bpe", tok, cases, a.out, source, bos_token="<|begin_of_text|>",
+                      eos_token="<|end_of_text|>", pad_token="<|pad|>")
+    write_gguf(tok, os.path.join(d, "vocab.gguf"))
+    write_fixture("qwen2_bpe", qwen2_variant(tok), cases, a.out, "llama3_bpe's vocabulary and merges, "
+                  "laid out as transformers' Qwen2Converter", eos_token="<|end_of_text|>", pad_token="<|pad|>")
 
     sd = os.path.join(a.out, "split_regex")
     os.makedirs(sd, exist_ok=True)
@@ -153,9 +183,7 @@ def main():
             f.write(json.dumps({"text": t, "llama3": byte_ranges(l3, t), "qwen2": byte_ranges(q2, t)},
                                ensure_ascii=False, separators=(",", ":")) + "\n")
             n += 1
-    print("llama3_bpe", {k: meta[k] for k in ("cases", "pairs", "truncated", "padded", "tokenizer_class")},
-          "raw_dis", stats["raw_tokenizers_disagreements"], "dropped", len(stats["dropped_cases"]),
-          "split pieces", n, "tokenizers", tokenizers.__version__)
+    print("split pieces", n, "tokenizers", tokenizers.__version__)
 
 
 if __name__ == "__main__":

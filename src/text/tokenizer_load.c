@@ -142,7 +142,7 @@ static int normalize_added(PifiTokenizer *tk, PifiErr *err) {
         size_t n = strlen(a->content);
         if (normtext_from_utf8(&t, a->content, n, 0, err) ||
             (tk->has_norm && bert_normalize(&tk->norm, &t, err)) ||
-            (tk->kind == TK_UNIGRAM && nz_apply(&tk->nz, &t, 0, err))) {
+            nz_apply(&tk->nz, &t, 0, err)) {
             normtext_free(&t);
             return -1;
         }
@@ -448,8 +448,13 @@ static int load_tokenizer_json(PifiTokenizer *tk, const char *file, const SideFi
         pifi_errf(err, "%s: unsupported model type \"%.64s\"", file, type);
         goto done;
     }
+    const cJSON *nz = cJSON_GetObjectItemCaseSensitive(root, "normalizer"), *nz_type = cJSON_GetObjectItemCaseSensitive(nz, "type");
+    if (tk->kind == TK_BPE && cJSON_IsString(nz_type) && !strcmp(nz_type->valuestring, "NFC")) { /* Qwen2 */
+        if (nz_from_json(&tk->nz, nz, file, err)) goto done;
+        nz = NULL;
+    }
     if ((tk->kind != TK_UNIGRAM &&
-         (parse_normalizer(tk, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), sf, file, err) ||
+         (parse_normalizer(tk, nz, sf, file, err) ||
           parse_pretok(tk, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), file, err))) ||
         parse_post(tk, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), file, err) ||
         parse_added(tk, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), file, err))
