@@ -53,7 +53,8 @@ Modes:
             SentencePiece BPE by scores with byte fallback)
 
   --fuzz-seeds fuzz/corpus/gguf_encoder
-      small seeds for the fuzz harness: a micro BERT, gpt2 and llama vocabularies
+      small seeds for the fuzz harness: a micro BERT, gpt2 (pre smollm,
+      llama-bpe, qwen2) and llama vocabularies
 
 usage: oracle_gguf_encoder.py --convert DIR --out FILE [--ftype f16]
        oracle_gguf_encoder.py --fuzz-seeds fuzz/corpus/gguf_encoder
@@ -398,6 +399,16 @@ def fuzz_seeds(out):
     w.add_token_merges(["h e", "l l", "he ll", "hell o", "\u0120 h"])
     w.add_bos_token_id(0), w.add_eos_token_id(0), w.add_add_bos_token(False)
     w.write_header_to_file(), w.write_kv_data_to_file(), w.write_tensors_to_file(), w.close()
+
+    for pre in ("llama-bpe", "qwen2"):  # the Split regexes (src/text/split_regex.c)
+        w = gguf.GGUFWriter(os.path.join(out, "gpt2_%s_vocab.gguf" % pre), "llama")
+        toks = ["<|endoftext|>", "h", "e", "l", "o", "\u0120", "1", "2", "3", "'", "S", "\u010a", "\u010d",
+                "he", "ll", "hell", "hello", "\u0120h", "12", "123", "'S", "\u010d\u010a"]
+        w.add_tokenizer_model("gpt2"), w.add_tokenizer_pre(pre), w.add_token_list(toks)
+        w.add_token_types([gguf.TokenType.CONTROL] + [gguf.TokenType.NORMAL] * (len(toks) - 1))
+        w.add_token_merges(["h e", "l l", "he ll", "hell o", "\u0120 h", "1 2", "12 3", "' S", "\u010d \u010a"])
+        w.add_bos_token_id(0), w.add_eos_token_id(0), w.add_add_bos_token(pre == "llama-bpe")
+        w.write_header_to_file(), w.write_kv_data_to_file(), w.write_tensors_to_file(), w.close()
 
     w = gguf.GGUFWriter(os.path.join(out, "llama_vocab.gguf"), "llama")
     toks = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)] + ["\u2581", "h", "i", "\u2581h", "\u2581hi"]

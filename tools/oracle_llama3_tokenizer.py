@@ -33,6 +33,7 @@ Writes:
         into (pre_tokenize_str), for tests/test_split_regex.c
 
 usage: oracle_llama3_tokenizer.py [--data /work/shared/data] [--out tests/fixtures/tokenizers]
+       oracle_llama3_tokenizer.py --fuzz-seeds fuzz/corpus/tokenizer_json
 """
 import argparse
 import json
@@ -151,11 +152,40 @@ def write_fixture(name, tok, cases, out, source, **special):
     return d
 
 
+def fuzz_seeds(out):
+    """Seeds of fuzz/fuzz_tokenizer_json.c under 32 KB: the two layouts with
+    the byte alphabet and a few merges."""
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    vocab = {t: i for i, t in enumerate(SPECIALS + alphabet)}
+    merges = [("\u0120", "t"), ("h", "e"), ("\u0120t", "he"), ("1", "2"), ("12", "3"), ("\u010a", "\u010a")]
+    for a_, b_ in merges:
+        vocab[a_ + b_] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, ignore_merges=True))
+    tok.add_special_tokens(SPECIALS)
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single="<|begin_of_text|> $A:0", pair="<|begin_of_text|> $A:0 $B:1",
+                                      special_tokens=[("<|begin_of_text|>", 0)])])
+    os.makedirs(out, exist_ok=True)
+    for name, t in (("bpe_llama3_split.json", tok), ("bpe_qwen2_split_nfc.json", qwen2_variant(tok))):
+        text = t.to_str()
+        assert len(text) < 32768, (name, len(text))
+        with open(os.path.join(out, name), "w", encoding="utf-8") as f:
+            f.write(text)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/work/shared/data")
     ap.add_argument("--out", default="tests/fixtures/tokenizers")
+    ap.add_argument("--fuzz-seeds", help="only write fuzz/corpus/tokenizer_json seeds into this folder")
     a = ap.parse_args()
+    if a.fuzz_seeds:
+        fuzz_seeds(a.fuzz_seeds)
+        return
     transformers.logging.set_verbosity_error()
     tok = train(corpus.training_lines(a.data, ot.TRAIN_SEED))
     cases = ot.corpus.build_cases(a.data, ot.SEED) + [{"text": s} for s in corpus.split_regex_cases()]
