@@ -363,12 +363,12 @@ static int parse_split_pretok(PifiTokenizer *tk, const cJSON *pt, const char *fi
         pifi_json_bool(bl, "add_prefix_space", 0, &prefix, file, err) < 0 ||
         pifi_json_bool(bl, "use_regex", 0, &use_regex, file, err) < 0)
         return -1;
+    if (strcmp(behavior, "Isolated") || invert)
+        return pifi_errf(err, "%s: pre_tokenizer Split: only behavior Isolated, not inverted, is supported", file);
     const SplitRegexInfo *r = regex ? split_regex_by_pattern(regex) : NULL;
     if (!r)
         return pifi_errf(err, "%s: pre_tokenizer Split: only the Llama-3 and Qwen2 regexes are supported, not %s%.80s%s",
                          file, regex ? "\"" : "", regex ? regex : "a String pattern", regex ? "\"" : "");
-    if (strcmp(behavior, "Isolated") || invert)
-        return pifi_errf(err, "%s: pre_tokenizer Split: only behavior Isolated, not inverted, is supported", file);
     if (prefix || use_regex)
         return pifi_errf(err, "%s: pre_tokenizer ByteLevel after a Split: add_prefix_space and use_regex must be false",
                          file);
