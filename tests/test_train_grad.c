@@ -6,10 +6,14 @@
  * The *_mpnet cases train an MPNet SLM (its relative position bias too),
  * the *_albert cases an ALBERT SLM (its one layer of weights, run by every
  * layer, and LoRA on its shared query and value), the *_modernbert cases a
- * ModernBERT SLM (its own layout behind Encoder.priv; no LoRA). */
+ * ModernBERT SLM (its own layout behind Encoder.priv; no LoRA), the
+ * *_decoder cases a decoder-only LM (fixtures/decoders/llama_tiny: LlamaModel,
+ * GQA) pooled at the last real token, as the decoder family's runs pool. */
 #include <limits.h>
 #include <stdint.h>
 
+#include "models/encoders/decoder_internal.h"
+#include "models/encoders/encoder_family.h"
 #include "pifi/encoder_export.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
@@ -20,7 +24,7 @@
 static const char *CASES[] = {"base",       "pifi_llama", "pifi_gemma2",      "pifi_qwen2", "pifi_unfrozen_llama",
                               "lora",       "base_adamw", "base_mpnet", "pifi_llama_mpnet", "lora_mpnet",
                               "base_albert", "pifi_llama_albert", "lora_albert", "base_modernbert",
-                              "pifi_llama_modernbert"};
+                              "pifi_llama_modernbert", "base_decoder", "pifi_llama_decoder", "lora_decoder"};
 
 /* max |a - b| / max(max |b|, floor) */
 static double rel_diff(const float *a, const float *b, int64_t n, double floor) {
@@ -38,6 +42,31 @@ typedef struct {
     const float *data;
     int64_t n;
 } View;
+
+/* LoRA tensor i of the SLM in mem (its lora_mem, or memory laid out like it:
+ * gradients), PEFT's name and shape; -1 past the last. The decoder family
+ * keeps per layer q A, q B, v A, v B of its own sizes (decoder_internal.h);
+ * the others answer through encoder_lora_tensor. */
+static int lora_tensor(const Encoder *m, float *mem, int i, char *name, size_t name_n, float **data,
+                       int64_t shape[2]) {
+    if (m->cfg.family != &ENCODER_FAMILY_DECODER) {
+        EncoderLora lo;
+        encoder_lora_point(m, &lo, mem);
+        return encoder_lora_tensor(m, &lo, i, name, name_n, data, shape);
+    }
+    const Decoder *d = decoder_of(m);
+    if (!d->lora || i < 0 || i >= 4 * m->cfg.L) return -1;
+    const LlmLora *lo = &d->lora[i / 4];
+    const float *at[4] = {lo->qa, lo->qb, lo->va, lo->vb};
+    int t = i % 4, r = lo->r, C = m->cfg.C;
+    int64_t out = t == 1 ? (int64_t)m->cfg.dec.NH * m->cfg.dec.HD : (int64_t)m->cfg.dec.NKV * m->cfg.dec.HD;
+    snprintf(name, name_n, "model.layers.%d.self_attn.%s.lora_%c.weight", i / 4, t < 2 ? "q_proj" : "v_proj",
+             t % 2 ? 'B' : 'A');
+    *data = mem + (at[t] - m->lora_mem);
+    shape[0] = t % 2 ? out : r;
+    shape[1] = t % 2 ? r : C;
+    return 0;
+}
 
 /* Every trainable tensor's gradient under the oracle's names. */
 static int grad_views(Trainer *t, View *v, int max, char (*names)[192]) {
@@ -60,9 +89,7 @@ static int grad_views(Trainer *t, View *v, int max, char (*names)[192]) {
         for (int i = 0; n < max; i++) {
             float *data;
             int64_t shape[2];
-            EncoderLora lg;
-            encoder_lora_point(&t->model.slm, &lg, t->grads.lora);
-            if (encoder_lora_tensor(&t->model.slm, &lg, i, names[n], 192, &data, shape)) break;
+            if (lora_tensor(&t->model.slm, t->grads.lora, i, names[n], 192, &data, shape)) break;
             v[n] = (View){names[n], data, shape[0] * shape[1]};
             n++;
         }
@@ -137,7 +164,7 @@ static void run_case(const char *name) {
         char tn[192];
         float *data;
         int64_t shape[2];
-        if (encoder_lora_tensor(&t.model.slm, &t.model.slm.lora, i, tn, sizeof tn, &data, shape)) break;
+        if (lora_tensor(&t.model.slm, t.model.slm.lora_mem, i, tn, sizeof tn, &data, shape)) break;
         CHECKF(st_read_f32(init, tn, 2, shape, data, &err) == 0, "%s: %s", name, err.msg);
     }
     st_close(init);
@@ -188,6 +215,7 @@ static void run_case(const char *name) {
      * q/k projections of a layer in pooled mode (one token: softmax = 1). */
     const cJSON *tr = cJSON_GetObjectItem(meta, "trainable");
     int zero_ok = 0;
+    const char *untrained[16]; /* those names, into meta */
     for (int i = 0; i < cJSON_GetArraySize(tr); i++) {
         const char *tn = cJSON_GetObjectItem(cJSON_GetArrayItem(tr, i), "name")->valuestring;
         int seen = 0;
@@ -201,6 +229,7 @@ static void run_case(const char *name) {
         double mx = 0;
         for (int64_t k = 0; k < g->numel; k++) mx = fmax(mx, fabs(want[k]));
         CHECKF(mx <= 1e-9, "%s: %s is not trained by pifi but has a gradient (max %g)", name, tn, mx);
+        if (zero_ok < 16) untrained[zero_ok] = tn;
         zero_ok++;
         free(want);
     }
@@ -231,6 +260,7 @@ static void run_case(const char *name) {
     snprintf(p, sizeof p, "%s/final.safetensors", dir);
     REQUIRE(st_open(&fs, p, &err) == 0);
     double worst_final = 0;
+    int found = 0;
     static View w[512];
     static char wn[512][192];
     int nw = 0;
@@ -251,8 +281,10 @@ static void run_case(const char *name) {
         const char *fn = st_name(fs, i);
         const StTensor *f;
         REQUIRE(st_get(fs, fn, &f, &err) == 0);
+        for (int k = 0; k < zero_ok && k < 16; k++) found += strcmp(untrained[k], fn) == 0; /* never moves */
         for (int j = 0; j < nw; j++) {
             if (strcmp(w[j].name, fn) != 0) continue;
+            found++;
             float *want = malloc((size_t)f->numel * sizeof *want);
             int64_t shape[2] = {f->shape[0], f->ndim == 2 ? f->shape[1] : 0};
             CHECK(st_read_f32(fs, fn, f->ndim, shape, want, &err) == 0);
@@ -262,6 +294,8 @@ static void run_case(const char *name) {
             free(want);
         }
     }
+    CHECKF(found == st_count(fs), "%s: %d of the %d final tensors found (or not trained by pifi)", name, found,
+           st_count(fs));
     st_close(fs);
     printf("%-20s 10 steps: loss max |diff| %.2e, grad norm %.2e, final tensors %.2e\n", name, worst_loss, worst_gn,
            worst_final);
