@@ -151,10 +151,12 @@ static void test_tokenizer_json(void) {
         {"llama3", edit_none, NULL},
         {"qwen2", edit_qwen2, NULL},
         {"gpt2", edit_gpt2, "pre_tokenizer Split: only the Llama-3 and Qwen2 regexes are supported, not \"'s|'t|"},
-        {"string", edit_string, "pre_tokenizer Split: only the Llama-3 and Qwen2 regexes are supported, not a String pattern"},
+        {"string", edit_string,
+         "pre_tokenizer Split: only the Llama-3 and Qwen2 regexes are supported, not a String pattern"},
         {"removed", edit_removed, "pre_tokenizer Split: only behavior Isolated, not inverted, is supported"},
         {"invert", edit_invert, "pre_tokenizer Split: only behavior Isolated, not inverted, is supported"},
-        {"use_regex", edit_use_regex, "pre_tokenizer ByteLevel after a Split: add_prefix_space and use_regex must be false"},
+        {"use_regex", edit_use_regex,
+         "pre_tokenizer ByteLevel after a Split: add_prefix_space and use_regex must be false"},
         {"three", edit_three, "pre_tokenizer Sequence is supported only as [Split, ByteLevel] (Llama-3, Qwen2)"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

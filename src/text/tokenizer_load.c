@@ -367,7 +367,8 @@ static int parse_split_pretok(PifiTokenizer *tk, const cJSON *pt, const char *fi
         return pifi_errf(err, "%s: pre_tokenizer Split: only behavior Isolated, not inverted, is supported", file);
     const SplitRegexInfo *r = regex ? split_regex_by_pattern(regex) : NULL;
     if (!r)
-        return pifi_errf(err, "%s: pre_tokenizer Split: only the Llama-3 and Qwen2 regexes are supported, not %s%.80s%s",
+        return pifi_errf(err,
+                         "%s: pre_tokenizer Split: only the Llama-3 and Qwen2 regexes are supported, not %s%.80s%s",
                          file, regex ? "\"" : "", regex ? regex : "a String pattern", regex ? "\"" : "");
     if (prefix || use_regex)
         return pifi_errf(err, "%s: pre_tokenizer ByteLevel after a Split: add_prefix_space and use_regex must be false",
@@ -448,7 +449,8 @@ static int load_tokenizer_json(PifiTokenizer *tk, const char *file, const SideFi
         pifi_errf(err, "%s: unsupported model type \"%.64s\"", file, type);
         goto done;
     }
-    const cJSON *nz = cJSON_GetObjectItemCaseSensitive(root, "normalizer"), *nz_type = cJSON_GetObjectItemCaseSensitive(nz, "type");
+    const cJSON *nz = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
+    const cJSON *nz_type = cJSON_GetObjectItemCaseSensitive(nz, "type");
     if (tk->kind == TK_BPE && cJSON_IsString(nz_type) && !strcmp(nz_type->valuestring, "NFC")) { /* Qwen2 */
         if (nz_from_json(&tk->nz, nz, file, err)) goto done;
         nz = NULL;
