@@ -4,7 +4,8 @@
  * added-token matching, truncation, templates, padding) on hostile TEXT
  * with real tokenizers: the committed fixtures
  * tests/fixtures/tokenizers/{bert_uncased,bert_cased,roberta_bpe,
- * deberta_v3_unigram,albert_unigram,t5_unigram_bytefallback}
+ * deberta_v3_unigram,albert_unigram,t5_unigram_bytefallback,llama3_bpe,
+ * qwen2_bpe}
  * (PIFI_FIXTURES_DIR, set by fuzz/CMakeLists.txt). Input: byte 0 picks the
  * tokenizer and the options, the rest is the text, split at the first
  * "\n====\n" into text and pair; both go in with their byte lengths (NUL
@@ -16,13 +17,14 @@
 #error "PIFI_FIXTURES_DIR must name tests/fixtures"
 #endif
 
-#define FZ_N_TOK 6
+#define FZ_N_TOK 8
 static PifiTokenizer *tks[FZ_N_TOK];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     static const char *const names[FZ_N_TOK] = {"bert_uncased",       "bert_cased",     "roberta_bpe",
-                                                "deberta_v3_unigram", "albert_unigram", "t5_unigram_bytefallback"};
+                                                "deberta_v3_unigram", "albert_unigram", "t5_unigram_bytefallback",
+                                                "llama3_bpe",         "qwen2_bpe"};
     for (int k = 0; k < FZ_N_TOK; k++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/tokenizers/%s", PIFI_FIXTURES_DIR, names[k]);

@@ -233,7 +233,7 @@ static void test_prefix_suffix(void) {
         {0, "ab", "3:0-2"}, {0, "abc", "6:0-3"}, {0, "ba", "1:0-1"}, {0, "cab", "4:0-1 2:1-2"},
         {1, "ab", "0:0-1"}, {1, "abc", "9:0-3"}, {1, "c", "7:0-1"},  {1, "cab", "4:0-1"},
     };
-    BpeOpts o = {0, 0, 1};
+    BpeOpts o = {0, 0, 1, SPLIT_NONE};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         TokBuf tb = {0};
         PifiErr err = {0};
@@ -255,7 +255,7 @@ static void test_duplicate_merge(void) {
     BpeModel *m = tiny_model("{\"a\":0,\"b\":1,\"c\":2,\"ab\":3,\"bc\":4,\"abc\":5}",
                              "[\"a b\",\"b c\",\"a b\",\"a bc\"]", "");
     REQUIRE(m);
-    BpeOpts o = {0, 1, 1};
+    BpeOpts o = {0, 1, 1, SPLIT_NONE};
     TokBuf tb = {0};
     PifiErr err = {0};
     CHECK(bpe_encode_text(m, &o, "abc", 3, &tb, &err) == 0);
@@ -283,7 +283,7 @@ static void test_files(void) {
     PifiErr err = {0};
     CHECKF(bpe_from_files(&m, vp, mp, &err) == 0, "%s", err.msg);
     if (m) {
-        BpeOpts o = {0, 1, 1};
+        BpeOpts o = {0, 1, 1, SPLIT_NONE};
         TokBuf tb = {0};
         CHECK(bpe_encode_text(m, &o, "ab  ab", 6, &tb, &err) == 0);
         char got[256];
@@ -370,7 +370,7 @@ static void test_bad_json_model(void) {
     REQUIRE(m);
     TokBuf tb = {0};
     PifiErr err = {0};
-    BpeOpts o = {0, 1, 1};
+    BpeOpts o = {0, 1, 1, SPLIT_NONE};
     CHECK(bpe_encode_text(m, &o, "a", 1, &tb, &err) == 0 && tb.n == 1);
     CHECK(bpe_encode_text(m, &o, "b", 1, &tb, &err) == -1);
     CHECK_MSG(err, "unk_token \"<unk>\" is not in the vocabulary");
@@ -443,7 +443,7 @@ static void test_fixture_corpus(void) {
     const cJSON *post = cJSON_GetObjectItem(root, "post_processor");
     BpeOpts o = {cJSON_IsTrue(cJSON_GetObjectItem(pre, "add_prefix_space")),
                  cJSON_IsTrue(cJSON_GetObjectItem(post, "trim_offsets")),
-                 !cJSON_IsFalse(cJSON_GetObjectItem(pre, "use_regex"))};
+                 !cJSON_IsFalse(cJSON_GetObjectItem(pre, "use_regex")), SPLIT_NONE};
     CHECK(cJSON_IsTrue(cJSON_GetObjectItem(post, "add_prefix_space")) == o.add_prefix_space);
     CHECK(bpe_vocab_size(mj) == bpe_vocab_size(mf));
 
@@ -501,7 +501,7 @@ static void test_hostile_text(void) {
     PifiErr err = {0};
     for (int apsp = 0; apsp < 2; apsp++)
         for (int trim = 0; trim < 2; trim++) {
-            BpeOpts o = {apsp, trim, 1};
+            BpeOpts o = {apsp, trim, 1, SPLIT_NONE};
             CHECK(bpe_encode_text(m, &o, bad, sizeof bad - 1, &tb, &err) == 0);
             CHECK(bpe_encode_text(m, &o, "", 0, &tb, &err) == 0);
         }

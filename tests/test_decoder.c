@@ -1,6 +1,7 @@
 /* test_decoder.c: the decoder family (a decoder-only LM as the SLM) against
  * transformers' LlamaModel and Qwen2Model, on the tiny random checkpoints of
- * fixtures/decoders/ (tools/oracle_decoder.py; right-padded batches):
+ * fixtures/decoders/ (tools/oracle_decoder.py; right-padded batches; 10 Adam
+ * steps of base, pifi and LoRA with last-token pooling in test_train_grad.c):
  *   - last_hidden_state within 1e-4 (fp32, every position);
  *   - the gradient of every parameter (embeddings, each layer's tensors, the
  *     final norm) of sum(last_hidden_state * dout), within 1e-4 of the

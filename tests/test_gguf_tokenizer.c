@@ -3,6 +3,10 @@
  * (tools/oracle_gguf_encoder.py, tests/fixtures/gguf_tokenizers/):
  *   smollm2      SmolLM2-135M-Instruct Q4_1 ($PIFI_MODELS): gpt2 byte-level
  *                BPE with merges, tokenizer.ggml.pre "smollm"
+ *   qwen25       Qwen2.5-Coder-0.5B-Instruct Q4_K_M ($PIFI_MODELS): gpt2
+ *                byte-level BPE, tokenizer.ggml.pre "qwen2" (the Qwen2 Split
+ *                regex, split_regex.c), with tools/corpus.py's
+ *                split_regex_cases besides the corpus
  *   stories260k  stories260K.gguf ($PIFI_SHARED/models): llama SentencePiece
  *                BPE by scores with byte fallback, bos added
  * ids identical on every corpus string (tools/corpus.py: real sentences,
@@ -109,13 +113,15 @@ static void test_bad(void) {
 
 int main(void) {
     const char *models = test_env("PIFI_MODELS", "models");
-    char dflt[1100], smol[1200], stories[1200];
+    char dflt[1100], smol[1200], stories[1200], qwen[1200];
     snprintf(dflt, sizeof dflt, "%s/../../../shared", test_fixtures());
     const char *shared = test_env("PIFI_SHARED", dflt);
     snprintf(smol, sizeof smol, "%s/SmolLM2-135M-Instruct.Q4_1.gguf", models);
+    snprintf(qwen, sizeof qwen, "%s/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf", models);
     snprintf(stories, sizeof stories, "%s/models/stories260K/stories260K.gguf", shared);
     test_bad();
     run("smollm2", smol);
+    run("qwen25", qwen);
     run("stories260k", stories);
     TEST_DONE();
 }

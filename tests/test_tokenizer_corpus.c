@@ -270,7 +270,7 @@ int main(void) {
     int found = 0;
     const char *names[] = {"bert_uncased",   "bert_cased",     "roberta_bpe",
                            "deberta_v3_unigram", "albert_unigram", "t5_unigram_bytefallback",
-                           "deberta_v3_tf5", "unigram_variants", "mpnet"};
+                           "deberta_v3_tf5", "unigram_variants", "mpnet", "llama3_bpe", "qwen2_bpe"};
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) run_tokenizer(names[k], &found);
     if (!found) TEST_SKIP("no tokenizer fixtures under %s/tokenizers", test_fixtures());
     TEST_DONE();

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/encoders/decoder_internal.h"
 #include "models/encoders/encoder_family.h"
 #include "pifi/encoder_export.h"
 #include "pifi/json.h"
@@ -48,8 +49,33 @@ static inline const float *train_oracle_head_view(Trainer *t, int weights, const
     return NULL;
 }
 
+/* LoRA tensor i of the SLM in mem (its lora_mem, or memory laid out like it:
+ * gradients), PEFT's name and shape; -1 past the last. The decoder family
+ * keeps per layer q A, q B, v A, v B of its own sizes (decoder_internal.h);
+ * the others answer through encoder_lora_tensor. */
+static inline int train_oracle_lora_tensor(const Encoder *m, float *mem, int i, char *name, size_t name_n,
+                                           float **data, int64_t shape[2]) {
+    if (m->cfg.family != &ENCODER_FAMILY_DECODER) {
+        EncoderLora lo;
+        encoder_lora_point(m, &lo, mem);
+        return encoder_lora_tensor(m, &lo, i, name, name_n, data, shape);
+    }
+    const Decoder *d = decoder_of(m);
+    if (!d->lora || i < 0 || i >= 4 * m->cfg.L) return -1;
+    const LlmLora *lo = &d->lora[i / 4];
+    const float *at[4] = {lo->qa, lo->qb, lo->va, lo->vb};
+    int t = i % 4, r = lo->r, C = m->cfg.C;
+    int64_t out = t == 1 ? (int64_t)m->cfg.dec.NH * m->cfg.dec.HD : (int64_t)m->cfg.dec.NKV * m->cfg.dec.HD;
+    snprintf(name, name_n, "model.layers.%d.self_attn.%s.lora_%c.weight", i / 4, t < 2 ? "q_proj" : "v_proj",
+             t % 2 ? 'B' : 'A');
+    *data = mem + (at[t] - m->lora_mem);
+    shape[0] = t % 2 ? out : r;
+    shape[1] = t % 2 ? r : C;
+    return 0;
+}
+
 /* Any family whose export is views into param_mem: a view's offset there is
- * its gradient's in grads.enc; adapters by encoder_lora_tensor. */
+ * its gradient's in grads.enc; adapters by train_oracle_lora_tensor. */
 static inline const float *train_oracle_family_view(Trainer *t, int weights, const char *name, int64_t *n) {
     const Encoder *e = &t->model.slm;
     static EncoderExport x;
@@ -62,12 +88,11 @@ static inline const float *train_oracle_family_view(Trainer *t, int weights, con
             return weights ? w : t->grads.enc + (w - e->param_mem);
         }
     if (t->grads.lora) {
-        EncoderLora lg;
-        encoder_lora_point(e, &lg, weights ? e->lora_mem : t->grads.lora);
         char tn[192];
         float *data;
         int64_t shape[2];
-        for (int i = 0; encoder_lora_tensor(e, &lg, i, tn, sizeof tn, &data, shape) == 0; i++)
+        float *mem = weights ? e->lora_mem : t->grads.lora;
+        for (int i = 0; train_oracle_lora_tensor(e, mem, i, tn, sizeof tn, &data, shape) == 0; i++)
             if (!strcmp(tn, name)) {
                 *n = shape[0] * shape[1];
                 return data;
@@ -248,7 +273,13 @@ static inline void train_oracle_case(const char *dir, const char *name, const En
             const char *fn = st_name(fs, i);
             int64_t n = 0, have = 0;
             const float *w = view(&t, 1, fn, &n);
-            if (!w) continue; /* pifi does not train it: its step-0 gradient was checked to be zero */
+            if (!w) { /* pifi does not train it: a trainable tensor of the oracle whose step-0 gradient was zero */
+                int listed = 0;
+                for (int j = 0; j < cJSON_GetArraySize(tr) && !listed; j++)
+                    listed = !strcmp(cJSON_GetObjectItem(cJSON_GetArrayItem(tr, j), "name")->valuestring, fn);
+                CHECKF(listed, "%s: final tensor %s is neither pifi's nor an untrained one of the oracle", name, fn);
+                continue;
+            }
             float *want = train_oracle_read(fs, fn, &have);
             CHECKF(want && n == have, "%s: final tensor %s has %lld values, pifi's %lld", name, fn, (long long)have,
                    (long long)n);

@@ -349,3 +349,45 @@ def training_lines(data_dir, seed=99):
         lines += extra
     rng.shuffle(lines)
     return lines
+
+
+# ------------------------------------------- Llama-3 / Qwen2 Split regexes
+
+def split_regex_cases(seed=21):
+    """Strings that exercise every alternative of the Llama-3 / Qwen2 Split
+    regex: digit runs (the {1,3} groups), whitespace runs with \\r\\n mixes,
+    contractions in any case (and U+017F, which Oniguruma folds to 's'), the
+    optional non-letter prefix of a word, punctuation runs followed by line
+    breaks, and code with indentation. Deterministic."""
+    rng = random.Random(seed)
+    c = []
+    for n in range(1, 13):
+        d = "".join(str((k * 7 + n) % 10) for k in range(n))
+        c += [d, "x" + d + "y", " " + d + " ", "v" + d + ".", "a " + d + "b", d + "\n" + d]
+    c += ["3.14159265358979", "1,234,567.89", "٣٤٥٦٧ Arabic-Indic", "१२३४५", "①②③④⑤", "ⅫⅫⅫⅫ",
+          "12٣٤5", "x²³⁴⁵", "0x1F2E3D", "2024-12-07T16:55:00Z"]
+    for s in ["\r\n", "\n", "\r", "\n\n\n", "\r\n\r\n", " \n ", "\n ", " \n", "\t\n\t", "a\r\nb",
+              "a\r\n\r\n  b", "  \n\t  x", "x \r \n y", "!!\r\n\r\nx", " !!\n\n ", "line1\n\nline2\r\n",
+              "\u2028x", "\u00a0\n word", "a\u3000\r\nb", "x   ", "x \n", "x\n  ", "  x", "\t\tx",
+              "a  \t  b", "end.\r\n", "end. \r\n", "(a)\n\n(b)", "}\n\n\n", "word\r", "\r\rword",
+              " \r\n \r\n ", "\u0085x\u0085", "x\u000b\u000cy"]:
+        c.append(s)
+    for s in ["I'M", "YOU'LL", "'S", "'Re", "'rE", "'lL", "'Ll", "'VE", "'vE", "'D", "'T", "'M",
+              "'ſ", "'ſt", "x'ſ", "DON'T", "x'D'd", "'", "''", "'1", "' s", "’S", "'é", "'sa", "'reb",
+              "HE'S HERE", "WE'RE 'RE're", "it'S", "'Sſ", "O'NEIL'S", " 'll", "\t'd", "a'\nb"]:
+        c.append(s)
+    for s in ["(word", " (word", "\tword", "\u00a0word", "!word", "!!word", "\r\nword", "\nword",
+              "#tag", "@user", "e\u0301", "\u0301word", " \u0301word", "-x", "--x", " -x", " --x",
+              "$100", " $100", "...", " ...", "...\n", " ...\r\n\r\n", "a.b.c", "a..b", "😀word",
+              " 😀 word", "中文字符", " 中文", "한국어 텍스트", "word🎉!!\n"]:
+        c.append(s)
+    c += ["def f(x):\n    return x**2\r\n", "    if (a) {\n\t\tb();\n    }\n",
+          "for i in range(10):\n\tprint(i, 'it''s')\n\n", "int main(void) { return 0; }\r\n",
+          "SELECT * FROM t WHERE id = 12345;\n", "// COMMENT: DON'T\n/* x */\n",
+          "x = [1, 22, 333, 4444, 55555]\n", "<div class=\"a\">\n  <p>Hi</p>\n</div>\n"]
+    pieces = ["\r\n", "\n", "\r", " ", "  ", "\t", "\u00a0", "\u3000", "'S", "'ll", "'RE", "'t", "'",
+              "1", "12", "123", "4567", "89012", "word", "Word", "WORD", "é", "e\u0301", "中文", "😀",
+              "!", "...", "(", ")", "-", "$", "#", "ſ", "٣", "\u2028"]
+    for _ in range(300):
+        c.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 16))))
+    return c

@@ -45,6 +45,8 @@ fi
 export PYTHONHASHSEED=0
 "$PY" tools/oracle_tokenizers.py --data "$DATA" --minilm "$minilm" --mpnet "$mpnet" --out "$FIX/tokenizers"
 "$PY" tools/oracle_unigram.py --data "$DATA" --out "$FIX/tokenizers"
+"$PY" tools/oracle_llama3_tokenizer.py --data "$DATA" --out "$FIX/tokenizers"
+"$PY" tools/oracle_llama3_tokenizer.py --fuzz-seeds fuzz/corpus/tokenizer_json
 "$PY" tools/oracle_encoders.py --out "$FIX/encoders"
 "$PY" tools/oracle_minilm_real.py --minilm "$minilm" --out "$FIX/minilm_real"
 "$PY" tools/oracle_mpnet_real.py --mpnet "$mpnet" --out "$FIX/mpnet_real"
@@ -56,6 +58,8 @@ stories=${PIFI_SHARED:-$(cd .. && pwd)/shared}/models/stories260K/stories260K.gg
 gguf_args=()
 [[ -f $smol ]] && gguf_args+=(--smollm2 "$smol")
 [[ -f $stories ]] && gguf_args+=(--stories "$stories")
+qwen_gguf=${PIFI_MODELS:-$PWD/models}/Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf
+[[ -f $qwen_gguf ]] && gguf_args+=(--qwen25 "$qwen_gguf")
 "$PY" tools/oracle_gguf_encoder.py --fixtures --minilm "$minilm" --data "$DATA" --out-root "$FIX" "${gguf_args[@]}"
 "$PY" tools/oracle_gguf_encoder.py --fuzz-seeds fuzz/corpus/gguf_encoder
 # the decoder family: random LlamaModel/Qwen2Model, and real GGUFs where they are

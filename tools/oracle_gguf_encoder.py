@@ -46,17 +46,21 @@ Modes:
             (tools/corpus.py) through HF `tokenizers` built from a real GGUF's
             own vocabulary by transformers' GGUF tokenizer builder
             (transformers.integrations.gguf), with the pre-tokenizer that
-            tokenizer.ggml.pre names (see PRE_TOKENIZERS): smollm2 (gpt2
-            byte-level BPE with merges) and stories260k (llama: SentencePiece
-            BPE by scores with byte fallback)
+            tokenizer.ggml.pre names (see pre_tokenizer_for): smollm2 (gpt2
+            byte-level BPE with merges), qwen25 (Qwen2.5-Coder-0.5B-Instruct:
+            gpt2 with the Qwen2 Split regex, extra cases of digit runs,
+            \r\n mixes and upper-case contractions) and stories260k (llama:
+            SentencePiece BPE by scores with byte fallback)
 
   --fuzz-seeds fuzz/corpus/gguf_encoder
-      small seeds for the fuzz harness: a micro BERT, gpt2 and llama vocabularies
+      small seeds for the fuzz harness: a micro BERT, gpt2 (pre smollm,
+      llama-bpe, qwen2) and llama vocabularies
 
 usage: oracle_gguf_encoder.py --convert DIR --out FILE [--ftype f16]
        oracle_gguf_encoder.py --fuzz-seeds fuzz/corpus/gguf_encoder
        oracle_gguf_encoder.py --fixtures --minilm DIR --data DIR
-           --smollm2 FILE --stories FILE [--out-root tests/fixtures]
+           --smollm2 FILE --stories FILE --qwen25 FILE [--out-root tests/fixtures]
+           [--tokenizers-only]
 """
 import argparse
 import json
@@ -292,8 +296,14 @@ def make_encoder_fixtures(minilm, out):
 # pre-tokenizers; transformers' GGUF builder leaves "smollm" at plain
 # ByteLevel, but llama.cpp splits every digit off first (its SMOLLM regexes),
 # as SmolLM2's own tokenizer.json does with Digits(individual_digits=True).
+# The Split regexes transformers itself puts before ByteLevel for llama.cpp's
+# "llama-bpe", "qwen2", ... (GGUF_PRE_TOKENIZER_SPLITS) are kept as it builds
+# them: the Llama-3 and Qwen2 regexes of their tokenizer.json files.
 def pre_tokenizer_for(pre):
     from tokenizers import pre_tokenizers as P
+    from transformers.integrations.gguf.gguf_tokenizer_mapping import GGUF_PRE_TOKENIZER_SPLITS
+    if pre in GGUF_PRE_TOKENIZER_SPLITS:
+        return None
     if pre == "smollm":
         return P.Sequence([P.Digits(individual_digits=True),
                            P.ByteLevel(add_prefix_space=False, use_regex=True)])
@@ -314,7 +324,9 @@ def gguf_backend_tokenizer(path):
     backend, _ = M.convert_gguf_tokenizer(arch, d)
     add_bos = meta.get("tokenizer.ggml.add_bos_token", d.get("tokenizer_type") == "llama")
     if d.get("tokenizer_type") == "gpt2":
-        backend.pre_tokenizer = pre_tokenizer_for(d.get("pre_tokenizer_type"))
+        pre = pre_tokenizer_for(d.get("pre_tokenizer_type"))
+        if pre is not None:
+            backend.pre_tokenizer = pre
     return backend, d, bool(add_bos)
 
 
@@ -330,7 +342,8 @@ def make_tokenizer_fixtures(name, gguf_path, cases, out):
     os.makedirs(out, exist_ok=True)
     n = 0
     with open(os.path.join(out, name + ".jsonl"), "w", encoding="utf-8") as f:
-        for text in [c["text"] for c in cases] + EXTRA_CASES:
+        extra = corpus.split_regex_cases() if d.get("pre_tokenizer_type") == "qwen2" else []
+        for text in [c["text"] for c in cases] + EXTRA_CASES + extra:
             if "\x00" in text:
                 continue
             ids = backend.encode(text, add_special_tokens=False).ids
@@ -387,6 +400,16 @@ def fuzz_seeds(out):
     w.add_bos_token_id(0), w.add_eos_token_id(0), w.add_add_bos_token(False)
     w.write_header_to_file(), w.write_kv_data_to_file(), w.write_tensors_to_file(), w.close()
 
+    for pre in ("llama-bpe", "qwen2"):  # the Split regexes (src/text/split_regex.c)
+        w = gguf.GGUFWriter(os.path.join(out, "gpt2_%s_vocab.gguf" % pre), "llama")
+        toks = ["<|endoftext|>", "h", "e", "l", "o", "\u0120", "1", "2", "3", "'", "S", "\u010a", "\u010d",
+                "he", "ll", "hell", "hello", "\u0120h", "12", "123", "'S", "\u010d\u010a"]
+        w.add_tokenizer_model("gpt2"), w.add_tokenizer_pre(pre), w.add_token_list(toks)
+        w.add_token_types([gguf.TokenType.CONTROL] + [gguf.TokenType.NORMAL] * (len(toks) - 1))
+        w.add_token_merges(["h e", "l l", "he ll", "hell o", "\u0120 h", "1 2", "12 3", "' S", "\u010d \u010a"])
+        w.add_bos_token_id(0), w.add_eos_token_id(0), w.add_add_bos_token(pre == "llama-bpe")
+        w.write_header_to_file(), w.write_kv_data_to_file(), w.write_tensors_to_file(), w.close()
+
     w = gguf.GGUFWriter(os.path.join(out, "llama_vocab.gguf"), "llama")
     toks = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % b for b in range(256)] + ["\u2581", "h", "i", "\u2581h", "\u2581hi"]
     w.add_tokenizer_model("llama"), w.add_token_list(toks)
@@ -408,6 +431,9 @@ def main():
     ap.add_argument("--data")
     ap.add_argument("--smollm2")
     ap.add_argument("--stories")
+    ap.add_argument("--qwen25", help="Qwen2.5-Coder-0.5B-Instruct.Q4_K_M.gguf (tokenizer.ggml.pre qwen2)")
+    ap.add_argument("--tokenizers-only", action="store_true",
+                    help="with --fixtures: only gguf_tokenizers/ (no --minilm needed)")
     ap.add_argument("--out-root", default="tests/fixtures")
     ap.add_argument("--fuzz-seeds", help="write fuzz/corpus/gguf_encoder seeds into this folder")
     a = ap.parse_args()
@@ -420,14 +446,17 @@ def main():
     if not a.fixtures:
         ap.error("--convert DIR --out FILE, or --fixtures")
     root = a.out_root
-    make_encoder_fixtures(a.minilm, os.path.join(root, "gguf_encoder"))
-    convert(a.minilm, os.path.join(root, "tokenizers", "bert_uncased", "vocab.gguf"), "f32", vocab_only=True)
+    if not a.tokenizers_only:
+        make_encoder_fixtures(a.minilm, os.path.join(root, "gguf_encoder"))
+        convert(a.minilm, os.path.join(root, "tokenizers", "bert_uncased", "vocab.gguf"), "f32", vocab_only=True)
     cases = corpus.build_cases(a.data, 1234)  # the seed of tools/oracle_tokenizers.py
     out = os.path.join(root, "gguf_tokenizers")
     if a.smollm2:
         make_tokenizer_fixtures("smollm2", a.smollm2, cases, out)
     if a.stories:
         make_tokenizer_fixtures("stories260k", a.stories, cases, out)
+    if a.qwen25:
+        make_tokenizer_fixtures("qwen25", a.qwen25, cases, out)
 
 
 if __name__ == "__main__":

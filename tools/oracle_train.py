@@ -5,7 +5,8 @@ match these. Models are the tiny ones of tests/fixtures/pifi/<arch>/ (named by
 relative path, not copied); the new tensors (L_in, L_out, head, LoRA) are
 initialised here and written out, so the C side never re-initialises them.
 
-  h = BertModel(x).last_hidden_state; u = h[:, 0]                  (CLS pooling)
+  h = BertModel(x).last_hidden_state; u = h[:, 0]                  (CLS pooling;
+                                         a decoder SLM: its last real token)
   base: v = u
   pifi: v = L_out(layer(L_in(u)[:, None], position 0)[:, 0])       (last LLM layer)
   logits = out(GELU(Dropout(dense(v)))),  loss = CE(label_smoothing 0.05), mean
@@ -22,7 +23,11 @@ on the shared query and value, as PEFT wraps them); with a ModernBERT SLM
 (tests/fixtures/encoders/modernbert_tiny: pre-norm, RoPE, alternating
 global/local attention, GeGLU, pad id 1, no token types): base_modernbert,
 pifi_llama_modernbert (no LoRA: PEFT cannot adapt the query and value parts
-of its fused Wqkv, and pifi refuses). Adam / AdamW from torch.optim, clip_grad_norm_ 5.0 before each
+of its fused Wqkv, and pifi refuses); with a decoder-only SLM
+(tests/fixtures/decoders/llama_tiny: LlamaModel, GQA, pooled at the last real
+token as pifi's decoder runs are, its tensors under a causal LM's "model."
+names): base_decoder, pifi_llama_decoder, lora_decoder (on every layer's
+q_proj and v_proj). Adam / AdamW from torch.optim, clip_grad_norm_ 5.0 before each
 step. Self-check: float64 central finite differences on a few coordinates of
 every trainable tensor against the written (fp32) and fp64 autograd gradients.
 Layout: tests/fixtures/README.md, section train/<case>/.
@@ -74,11 +79,15 @@ CASES = {   # name: (method, arch, optimizer)
     "lora_albert": ("lora", None, "adam"),
     "base_modernbert": ("base", None, "adam"),
     "pifi_llama_modernbert": ("pifi", "llama", "adam"),
+    "base_decoder": ("base", None, "adam"),
+    "pifi_llama_decoder": ("pifi", "llama", "adam"),
+    "lora_decoder": ("lora", None, "adam"),
 }
 # the SLM of each case: BERT (pifi/llama/slm) unless named here
 SLM_OF_CASE = {"base_mpnet": "mpnet", "pifi_llama_mpnet": "mpnet", "lora_mpnet": "mpnet",
                "base_albert": "albert", "pifi_llama_albert": "albert", "lora_albert": "albert",
-               "base_modernbert": "modernbert", "pifi_llama_modernbert": "modernbert"}
+               "base_modernbert": "modernbert", "pifi_llama_modernbert": "modernbert",
+               "base_decoder": "decoder", "pifi_llama_decoder": "decoder", "lora_decoder": "decoder"}
 ENC_FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
                        "encoders")
 # the model class, checkpoint (relative to a case's folder) and tensor names of each SLM kind
@@ -94,20 +103,29 @@ SLM_KINDS = {
                "targets": "attention.query and attention.value of the one layer every layer runs"},
     "modernbert": {"cls": transformers.ModernBertModel, "dir": "../../encoders/modernbert_tiny",
                    "layer1": "layers.1.", "value": None, "targets": None},
+    # a decoder-only LM as the SLM (tests/fixtures/decoders/llama_tiny: LlamaModel, GQA 4/2),
+    # pooled at the last real token; its tensors under a causal LM's names ("model." first),
+    # the names pifi's decoder family exports and PEFT gives its adapters
+    "decoder": {"cls": transformers.LlamaModel, "dir": "../../decoders/llama_tiny",
+                "layer1": "model.layers.1.", "value": "self_attn.v_proj",
+                "targets": "self_attn.q_proj and self_attn.v_proj, every layer"},
 }
-SLM_OUTPUT = {"bert": "output.dense", "mpnet": "output.dense", "albert": "ffn_output", "modernbert": "mlp.Wo"}
-SLM_EMB_NORM = {"modernbert": "embeddings.norm.weight"}  # else embeddings.LayerNorm.weight
+SLM_OUTPUT = {"bert": "output.dense", "mpnet": "output.dense", "albert": "ffn_output", "modernbert": "mlp.Wo",
+              "decoder": "mlp.down_proj"}
+SLM_EMB_NORM = {"modernbert": "embeddings.norm.weight",
+                "decoder": "model.norm.weight"}  # else embeddings.LayerNorm.weight
 # the kinds without token types, whose batches put their pad id (1) where the mask is 0
-NO_TYPES = ("mpnet", "modernbert")
+NO_TYPES = ("mpnet", "modernbert", "decoder")
+SLM_POOLING = {"decoder": "last"}  # else cls
 # from_pretrained's arguments: no pooler, no dropout
-SLM_KWARGS = {"modernbert": {"attention_dropout": 0.0, "mlp_dropout": 0.0, "embedding_dropout": 0.0}}
+SLM_KWARGS = {"modernbert": {"attention_dropout": 0.0, "mlp_dropout": 0.0, "embedding_dropout": 0.0},
+              "decoder": {"attention_dropout": 0.0}}
 BERT_KWARGS = {"add_pooling_layer": False, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
 
 
 def slm_dir(slm):
-    if slm == "bert":
-        return os.path.join(PIFI_FIX, "llama", "slm")
-    return os.path.join(ENC_FIX, os.path.basename(SLM_KINDS[slm]["dir"]))
+    """The SLM's checkpoint: its "dir" is relative to a case's folder."""
+    return os.path.normpath(os.path.join(ENC_FIX, "..", "train", "case", SLM_KINDS[slm]["dir"]))
 
 
 # ---------------------------------------------------------------- the model
@@ -139,10 +157,14 @@ class Classifier(nn.Module):
         self.slm, self.heads, self.lm = slm, heads, lm
 
     def forward(self, ids, mask, types):
-        no_types = isinstance(self.slm, (transformers.MPNetModel, transformers.ModernBertModel))
+        decoder = isinstance(self.slm, transformers.LlamaModel)
+        no_types = decoder or isinstance(self.slm, (transformers.MPNetModel, transformers.ModernBertModel))
         kw = {} if no_types else {"token_type_ids": types}
         h = self.slm(input_ids=ids, attention_mask=mask, **kw).last_hidden_state
-        v = h[:, 0]
+        if decoder:                          # the last real token (right padding)
+            v = h[torch.arange(h.shape[0]), mask.sum(1) - 1]
+        else:
+            v = h[:, 0]
         if self.lm is not None:
             x = self.heads.l_in(v)[:, None, :]                        # (B, 1, d_llm)
             pos = torch.zeros((1, 1), dtype=torch.int64)
@@ -155,8 +177,9 @@ class Classifier(nn.Module):
     def named_tensors(self):
         """Every parameter under its fixture name (see README train/<case>/)."""
         out = {}
+        first = "model." if isinstance(self.slm, transformers.LlamaModel) else ""
         for n, p in self.slm.named_parameters():
-            out[n.replace(".base_layer.", ".")] = p
+            out[first + n.replace(".base_layer.", ".")] = p
         for n, p in self.heads.named_parameters():
             out[n] = p
         if self.lm is not None:
@@ -184,9 +207,13 @@ def build(method, arch, slm_kind="bert"):
         gen = torch.Generator().manual_seed(SEED + 1)
         # ALBERT: its one layer, run by every layer, is wrapped once
         layers = slm.encoder.albert_layer_groups[0].albert_layers if slm_kind == "albert" \
-            else slm.encoder.layer
+            else slm.layers if slm_kind == "decoder" else slm.encoder.layer
         for layer in layers:
-            if slm_kind == "albert":
+            if slm_kind == "decoder":
+                att = layer.self_attn
+                att.q_proj = LoraLinear(att.q_proj, LORA_R, LORA_ALPHA, gen)
+                att.v_proj = LoraLinear(att.v_proj, LORA_R, LORA_ALPHA, gen)
+            elif slm_kind == "albert":
                 att = layer.attention
                 att.query = LoraLinear(att.query, LORA_R, LORA_ALPHA, gen)
                 att.value = LoraLinear(att.value, LORA_R, LORA_ALPHA, gen)
@@ -272,6 +299,27 @@ def rmsnorm_in_input_dtype(model):
             return n * (1.0 + mod.weight) if gemma else mod.weight * n
         mod.forward = fwd
     return model
+
+
+def llama_float64_softmax():
+    """Llama's eager attention takes its softmax in float32 whatever the input
+    dtype; float64 inputs (the finite-difference check, the float64
+    trajectory) take it in float64. Float32 ones are untouched."""
+    mod = transformers.models.llama.modeling_llama
+    orig = mod.eager_attention_forward
+
+    def eager(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+        if query.dtype != torch.float64:
+            return orig(module, query, key, value, attention_mask, scaling, dropout, **kwargs)
+        k = mod.repeat_kv(key, module.num_key_value_groups)
+        v = mod.repeat_kv(value, module.num_key_value_groups)
+        w = torch.matmul(query, k.transpose(2, 3)) * scaling
+        if attention_mask is not None:
+            w = w + attention_mask
+        w = nn.functional.softmax(w, dim=-1)
+        w = nn.functional.dropout(w, p=dropout, training=module.training)
+        return torch.matmul(w, v).transpose(1, 2).contiguous(), w
+    mod.eager_attention_forward = eager
 
 
 def modernbert_float64_softmax():
@@ -441,6 +489,8 @@ def train_run(model, train, opt_kind, batches, manual):
 def check_names(train, method, arch, slm_kind):
     """Every fixture name of a BERT / LLM tensor is a key of its model.safetensors."""
     slm_keys = set(safe_open_keys(os.path.join(slm_dir(slm_kind), "model.safetensors")))
+    if slm_kind == "decoder":                  # LlamaModel's checkpoint: no "model." first
+        slm_keys = {"model." + k for k in slm_keys}
     llm_keys = set()
     if arch:
         llm_keys = {"llm." + k for k in
@@ -473,6 +523,16 @@ def reload_logits_diff(method, arch, slm_kind, init_path, batches, logits0):
         return float((model(*batch_at(batches, 0)[:3]) - logits0).abs().max())
 
 
+def decoder_batches(batches, vocab):
+    """The same batches for a decoder SLM: ids folded into its vocabulary
+    (3..V-1), its pad id (0) where the mask is 0, no token types."""
+    out = dict(batches)
+    real = batches["input_ids"] % (vocab - 3) + 3
+    out["input_ids"] = torch.where(batches["attention_mask"] == 1, real, 0)
+    out["token_type_ids"] = torch.zeros_like(batches["token_type_ids"])
+    return out
+
+
 def mpnet_batches(batches):
     """The same batches for an MPNet SLM: its pad id (1) where the mask is 0, no token types."""
     out = dict(batches)
@@ -483,7 +543,10 @@ def mpnet_batches(batches):
 
 def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
     slm_kind = SLM_OF_CASE.get(case, "bert")
-    if slm_kind in NO_TYPES:
+    if slm_kind == "decoder":
+        with open(os.path.join(slm_dir(slm_kind), "config.json"), encoding="utf-8") as f:
+            batches = decoder_batches(batches, json.load(f)["vocab_size"])
+    elif slm_kind in NO_TYPES:
         batches = mpnet_batches(batches)
     model, train = build(method, arch, slm_kind)
     check_names(train, method, arch, slm_kind)
@@ -587,7 +650,7 @@ def run_case(case, method, arch, opt_kind, out_dir, batches, lengths):
         "slm": SLM_KINDS[slm_kind]["dir"],
         "llm": f"../../pifi/{arch}/llm" if arch else None,
         "plugged_layer": 2 if arch else None,
-        "pooling": "cls", "position_id": 0 if arch else None,
+        "pooling": SLM_POOLING.get(slm_kind, "cls"), "position_id": 0 if arch else None,
         "classes": K, "batch": B, "seq_len": T, "steps": S, "batch_lengths": lengths,
         "optimizer": opt_meta,
         "clip_grad_norm": HP["clip_grad_norm"], "label_smoothing": HP["label_smoothing"],
@@ -628,6 +691,7 @@ def main():
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
     modernbert_float64_softmax()
+    llama_float64_softmax()
 
     batches, lengths = make_batches()
     meta = versions()

@@ -486,7 +486,9 @@ int bpe_encode_text(const BpeModel *m, const BpeOpts *o, const char *text, size_
     BpeScratch s = {0};
     int first = out->n, rc = 0;
     for (size_t pos = 0; pos < wlen && rc == 0;) {
-        size_t end = o->use_regex ? bytelevel_next_piece(w, wlen, pos) : wlen;
+        size_t end = o->split       ? split_regex_next(o->split, w, wlen, pos)
+                     : o->use_regex ? bytelevel_next_piece(w, wlen, pos)
+                                    : wlen;
         rc = encode_piece(m, &s, w, wlen, pos, end, prefix, first_len, out, err);
         pos = end;
     }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "pifi/err.h"
+#include "text/split_regex.h"
 #include "text/tokbuf.h"
 
 typedef struct BpeModel BpeModel;
@@ -19,6 +20,7 @@ typedef struct {
     int add_prefix_space; /* ByteLevel: prepend a space if the text does not start with one */
     int trim_offsets;     /* ByteLevel/Roberta: offsets exclude the leading space (Ġ) */
     int use_regex;        /* ByteLevel: split with the GPT-2 regex (default 1) */
+    SplitRegex split;     /* a Split pre-tokenizer before ByteLevel (Llama-3, Qwen2; never with use_regex) */
 } BpeOpts;
 
 /* From the "model" object of a tokenizer.json whose type is "BPE" (vocab,

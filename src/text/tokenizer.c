@@ -212,11 +212,34 @@ static int encode_bpe_bytes(const PifiTokenizer *tk, Scratch *w, const char *tex
     return 0;
 }
 
+/* BPE of chars [from, to) of a normalized text that differs from the input
+ * (Qwen2's NFC): encoded from its UTF-8, each token's offsets those of its
+ * first and last chars in the input. */
+static int encode_bpe_normalized(const PifiTokenizer *tk, Scratch *w, int from, int to, TokBuf *out,
+                                 PifiErr *err) {
+    const NormText *t = &w->norm;
+    size_t len;
+    if (utf8_of(w, t, from, to, &len, err)) return -1;
+    w->pieces.n = 0;
+    if (bpe_encode_text(tk->bpe, &tk->bpe_opts, w->buf, len, &w->pieces, err)) return -1;
+    for (int p = 0; p < w->pieces.n; p++) {
+        int32_t a = w->pieces.start[p], b = w->pieces.end[p], os, oe;
+        if (b > a) {
+            os = t->start[w->char_of[a]], oe = t->end[w->char_of[b - 1]];
+        } else { /* trimmed to nothing: an empty range where it stands */
+            os = oe = (size_t)a < len ? t->start[w->char_of[a]] : t->end[to - 1];
+        }
+        if (tokbuf_push(out, w->pieces.ids[p], os, oe, err)) return -1;
+    }
+    return 0;
+}
+
 /* BPE over chars [from, to) of the (identity) normalized text; with
  * bpe_split_digits every digit (\p{N}) is a piece of its own first (HF's
  * Digits(individual_digits=true) before ByteLevel). */
 static int encode_bpe(const PifiTokenizer *tk, Scratch *w, const char *text, int from, int to,
                       TokBuf *out, PifiErr *err) {
+    if (tk->nz.n) return encode_bpe_normalized(tk, w, from, to, out, err);
     int32_t s = w->norm.start[from], e = w->norm.end[to - 1];
     if (!tk->bpe_split_digits) return encode_bpe_bytes(tk, w, text, s, e, out, err);
     int32_t run = s;
@@ -287,7 +310,7 @@ static int encode_segment(const PifiTokenizer *tk, Scratch *w, const char *text,
     NormText *t = &w->norm;
     if (normtext_from_utf8(t, text + s, (size_t)(e - s), s, err)) return -1;
     if (tk->has_norm && bert_normalize(&tk->norm, t, err)) return -1;
-    if (tk->kind == TK_UNIGRAM && nz_apply(&tk->nz, t, s, err)) return -1;
+    if (nz_apply(&tk->nz, t, s, err)) return -1; /* Unigram's normalizers, BPE's NFC (Qwen2) */
     if (!t->n) return 0;
     /* normalized added tokens are looked for in the normalized text */
     w->nsplit.n = 0;

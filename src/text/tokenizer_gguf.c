@@ -11,8 +11,10 @@
  *            separator id (else the eos id).
  *   "gpt2"   byte-level BPE with tokenizer.ggml.merges; the pre-tokenizer
  *            from tokenizer.ggml.pre: "default"/"gpt2" (the GPT-2 regex),
- *            "smollm" (every digit split off first, then the GPT-2 regex);
- *            any other is refused by name.
+ *            "smollm" (every digit split off first, then the GPT-2 regex),
+ *            "llama3"/"llama-v3"/"llama-bpe" and "qwen2"/"deepseek-r1-qwen"
+ *            (their Split regexes, split_regex.h; llama3 with llama.cpp's
+ *            ignore_merges); any other is refused by name.
  *   "llama"  SentencePiece BPE by tokenizer.ggml.scores with byte fallback
  *            (spm.c).
  *
@@ -31,6 +33,7 @@
 #include "pifi/gguf.h"
 #include "pifi/json.h"
 #include "text/bpe_internal.h"
+#include "text/split_regex.h"
 #include "text/spm.h"
 #include "text/tokenizer_impl.h"
 
@@ -194,11 +197,17 @@ static int load_gpt2(PifiTokenizer *tk, const Vocab *v, PifiErr *err) {
     if (gguf_find_key(v->g, "tokenizer.ggml.pre") >= 0 &&
         gguf_get_str(v->g, "tokenizer.ggml.pre", &pre, NULL, err))
         return -1;
+    const SplitRegexInfo *split = split_regex_by_gguf_pre(pre);
     if (!strcmp(pre, "smollm"))
         tk->bpe_split_digits = 1;
-    else if (strcmp(pre, "default") && strcmp(pre, "gpt2"))
-        return pifi_errf(err, "%s: tokenizer.ggml.pre \"%.64s\" is not supported (supported: default, gpt2, smollm)",
-                         v->path, pre);
+    else if (!split && strcmp(pre, "default") && strcmp(pre, "gpt2")) {
+        char names[256] = "default, gpt2, smollm";
+        for (int i = 0; i < SPLIT_REGEX_COUNT; i++)
+            for (const char *const *p = SPLIT_REGEXES[i].gguf_pre; *p; p++)
+                snprintf(names + strlen(names), sizeof names - strlen(names), ", %s", *p);
+        return pifi_errf(err, "%s: tokenizer.ggml.pre \"%.64s\" is not supported (supported: %s)", v->path, pre,
+                         names);
+    }
     uint64_t nm;
     const char *const *merges;
     const uint64_t *mlen;
@@ -211,7 +220,7 @@ static int load_gpt2(PifiTokenizer *tk, const Vocab *v, PifiErr *err) {
         snprintf(what, sizeof what, "tokenizer.ggml.tokens[%llu]", (unsigned long long)i);
         if (bpe_add_token(tk->bpe, v->tok[i], (int64_t)i, what, err)) return -1;
     }
-    if (bpe_set_options(tk->bpe, NULL, NULL, NULL, 0, 0, 0, err)) return -1;
+    if (bpe_set_options(tk->bpe, NULL, NULL, NULL, 0, 0, split ? split->ignore_merges : 0, err)) return -1;
     for (uint64_t i = 0; i < nm; i++) {
         const char *sp = memchr(merges[i], ' ', mlen[i]);
         snprintf(what, sizeof what, "%s: tokenizer.ggml.merges[%llu]", v->path, (unsigned long long)i);
@@ -222,8 +231,10 @@ static int load_gpt2(PifiTokenizer *tk, const Vocab *v, PifiErr *err) {
         if (bpe_add_merge(tk->bpe, merges[i], a, sp + 1, mlen[i] - a - 1, what, err)) return -1;
     }
     if (bpe_finish(tk->bpe, v->path, err)) return -1;
-    tk->bpe_opts = (BpeOpts){.add_prefix_space = 0, .trim_offsets = 1, .use_regex = 1};
-    tk->post.trim_offsets = 1;
+    /* Llama-3's and Qwen2's tokenizer.json trim no offsets (ByteLevel trim_offsets false) */
+    tk->bpe_opts = (BpeOpts){.add_prefix_space = 0, .trim_offsets = !split, .use_regex = !split,
+                             .split = split ? split->id : SPLIT_NONE};
+    tk->post.trim_offsets = !split;
     int add_bos, add_eos;
     int32_t bos, eos;
     if (optional_bool(v, "tokenizer.ggml.add_bos_token", 0, &add_bos, err) ||

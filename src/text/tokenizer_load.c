@@ -10,6 +10,7 @@
 
 #include "pifi/fileio.h"
 #include "pifi/json.h"
+#include "text/split_regex.h"
 #include "text/tokenizer_impl.h"
 #include "core/path.h"
 #include "core/utf8.h"
@@ -141,7 +142,7 @@ static int normalize_added(PifiTokenizer *tk, PifiErr *err) {
         size_t n = strlen(a->content);
         if (normtext_from_utf8(&t, a->content, n, 0, err) ||
             (tk->has_norm && bert_normalize(&tk->norm, &t, err)) ||
-            (tk->kind == TK_UNIGRAM && nz_apply(&tk->nz, &t, 0, err))) {
+            nz_apply(&tk->nz, &t, 0, err)) {
             normtext_free(&t);
             return -1;
         }
@@ -340,6 +341,42 @@ static int parse_normalizer(PifiTokenizer *tk, const cJSON *nz, const SideFiles 
     return 0;
 }
 
+/* Llama-3's and Qwen2's pre_tokenizer: a Sequence of a Split by one of the
+ * regexes of split_regex.h (behavior Isolated, not inverted), then a
+ * ByteLevel without its own regex and without a prefix space. */
+static int parse_split_pretok(PifiTokenizer *tk, const cJSON *pt, const char *file, PifiErr *err) {
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(pt, "pretokenizers");
+    const char *t1 = "", *t2 = "";
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) != 2 ||
+        pifi_json_string(list->child, "type", 1, &t1, file, err) ||
+        pifi_json_string(list->child->next, "type", 1, &t2, file, err) || strcmp(t1, "Split") ||
+        strcmp(t2, "ByteLevel"))
+        return pifi_errf(err, "%s: pre_tokenizer Sequence is supported only as [Split, ByteLevel] (Llama-3, Qwen2)",
+                         file);
+    const cJSON *sp = list->child, *bl = list->child->next;
+    const cJSON *pat = cJSON_GetObjectItemCaseSensitive(sp, "pattern");
+    const char *regex = NULL, *behavior = "";
+    int invert = 0, prefix = 1, use_regex = 1;
+    if (!cJSON_IsObject(pat) || pifi_json_string(pat, "Regex", 0, &regex, file, err) < 0 ||
+        pifi_json_string(sp, "behavior", 1, &behavior, file, err) ||
+        pifi_json_bool(sp, "invert", 0, &invert, file, err) < 0 ||
+        pifi_json_bool(bl, "add_prefix_space", 0, &prefix, file, err) < 0 ||
+        pifi_json_bool(bl, "use_regex", 0, &use_regex, file, err) < 0)
+        return -1;
+    if (strcmp(behavior, "Isolated") || invert)
+        return pifi_errf(err, "%s: pre_tokenizer Split: only behavior Isolated, not inverted, is supported", file);
+    const SplitRegexInfo *r = regex ? split_regex_by_pattern(regex) : NULL;
+    if (!r)
+        return pifi_errf(err,
+                         "%s: pre_tokenizer Split: only the Llama-3 and Qwen2 regexes are supported, not %s%.80s%s",
+                         file, regex ? "\"" : "", regex ? regex : "a String pattern", regex ? "\"" : "");
+    if (prefix || use_regex)
+        return pifi_errf(err, "%s: pre_tokenizer ByteLevel after a Split: add_prefix_space and use_regex must be false",
+                         file);
+    tk->bpe_opts.add_prefix_space = 0, tk->bpe_opts.use_regex = 0, tk->bpe_opts.split = r->id;
+    return 0;
+}
+
 static int parse_pretok(PifiTokenizer *tk, const cJSON *pt, const char *file, PifiErr *err) {
     const char *type = "";
     if (pt && !cJSON_IsNull(pt) && pifi_json_string(pt, "type", 1, &type, file, err)) return -1;
@@ -350,6 +387,7 @@ static int parse_pretok(PifiTokenizer *tk, const cJSON *pt, const char *file, Pi
         tk->bert_pretok = 1;
         return 0;
     }
+    if (!strcmp(type, "Sequence")) return parse_split_pretok(tk, pt, file, err);
     if (strcmp(type, "ByteLevel"))
         return pifi_errf(err, "%s: byte-level BPE needs a ByteLevel pre_tokenizer", file);
     BpeOpts *o = &tk->bpe_opts;
@@ -411,8 +449,14 @@ static int load_tokenizer_json(PifiTokenizer *tk, const char *file, const SideFi
         pifi_errf(err, "%s: unsupported model type \"%.64s\"", file, type);
         goto done;
     }
+    const cJSON *nz = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
+    const cJSON *nz_type = cJSON_GetObjectItemCaseSensitive(nz, "type");
+    if (tk->kind == TK_BPE && cJSON_IsString(nz_type) && !strcmp(nz_type->valuestring, "NFC")) { /* Qwen2 */
+        if (nz_from_json(&tk->nz, nz, file, err)) goto done;
+        nz = NULL;
+    }
     if ((tk->kind != TK_UNIGRAM &&
-         (parse_normalizer(tk, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), sf, file, err) ||
+         (parse_normalizer(tk, nz, sf, file, err) ||
           parse_pretok(tk, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), file, err))) ||
         parse_post(tk, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), file, err) ||
         parse_added(tk, cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), file, err))
@@ -506,10 +550,10 @@ static int load_bpe_files(PifiTokenizer *tk, const char *vocab, const char *merg
 
 static int finish(PifiTokenizer *tk, const SideFiles *sf, PifiErr *err) {
     int v;
-    if (tk->kind == TK_BPE) { /* transformers' RobertaTokenizer arguments */
-        if ((v = config_bool(sf, "add_prefix_space")) >= 0)
+    if (tk->kind == TK_BPE) { /* transformers' RobertaTokenizer arguments (not Llama-3's or Qwen2's) */
+        if (!tk->bpe_opts.split && (v = config_bool(sf, "add_prefix_space")) >= 0)
             tk->bpe_opts.add_prefix_space = tk->post.add_prefix_space = v;
-        if ((v = config_bool(sf, "trim_offsets")) >= 0) tk->post.trim_offsets = v;
+        if (!tk->bpe_opts.split && (v = config_bool(sf, "trim_offsets")) >= 0) tk->post.trim_offsets = v;
         tk->bpe_opts.trim_offsets = tk->post.trim_offsets;
     }
     const char *pad = special_text(sf, "pad_token", NULL);

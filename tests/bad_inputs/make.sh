@@ -179,6 +179,14 @@ ugjson ug_replace_regex "$UGM" '{"type": "Replace", "pattern": {"Regex": "[a-z]+
 ugjson ug_normalizer "$UGM" '{"type": "Nmt"}' "$UGP"
 ugjson ug_pretok "$UGM" null '{"type": "Punctuation"}'
 ugjson ug_prepend "$UGM" null '{"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "sometimes"}'
+# byte-level BPE with a Split before ByteLevel (Llama-3 / Qwen2): only their two regexes
+bpejson() {
+  tokdir "$1"
+  printf '{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []}, "normalizer": null, "pre_tokenizer": {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": %s, "behavior": "%s", "invert": false}, {"type": "ByteLevel", "add_prefix_space": false, "use_regex": false}]}}' "$2" "$3" > "$1/tokenizer.json"
+}
+bpejson bpe_split_pattern '{"Regex": "\\s+|\\p{L}+"}' Isolated
+bpejson bpe_split_string '{"String": " "}' Isolated
+bpejson bpe_split_behavior '{"String": " "}' MergedWithPrevious
 tokdir vocab_empty; : > vocab_empty/vocab.txt
 tokdir vocab_duplicate; { cat slm/vocab.txt; echo "[SEP]"; } > vocab_duplicate/vocab.txt
 tokdir vocab_no_unk; grep -v '^\[UNK\]$' slm/vocab.txt > vocab_no_unk/vocab.txt
