@@ -100,8 +100,8 @@ static unsigned int8_parts(const Encoder *m) {
 const EncoderFamily ENCODER_FAMILY_DECODER = {
     .name = "decoder",
     .model_types = MODEL_TYPES,
-    .checked = "transformers' LlamaModel/Qwen2Model on random configs (forward, gradients, LoRA; training "
-               "end to end, no 10-step loss oracle yet); real weights: SmolLM2-135M-Instruct (Q4_1 GGUF), "
+    .checked = "transformers' LlamaModel/Qwen2Model on random configs (forward, gradients, LoRA, 10 Adam "
+               "steps of base/pifi/lora); real weights: SmolLM2-135M-Instruct (Q4_1 GGUF), "
                "Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, scripts/get-models.sh --qwen) against torch on the "
                "same dequantized weights",
     .default_pooling = POOL_LAST,
