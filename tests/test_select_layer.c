@@ -11,7 +11,8 @@
  *      whose label is a linear function of them, the probe of layer 3 must
  *      score well, every other layer clearly worse, and layer 3 must be the
  *      pick, with the highest Fisher ratio too; also among a --layers subset
- *      given with negative indices, where the last layer is found.
+ *      given with negative indices, where the last layer is found; its
+ *      scores are the means of one-seed probes from seeds 2023, 2024, 2025.
  *   3. The ranking's order (metric, then loss, then layer) and the errors
  *      (a layer listed twice, one out of range). */
 #include <limits.h>
@@ -153,6 +154,26 @@ static void test_pick(void) {
         CHECK(s.rows[1].metric == r.rows[3].metric && s.rows[1].loss == r.rows[3].loss);
         CHECK(s.rows[0].loss == r.rows[4].loss);
     }
+    /* the default three probe seeds: the mean (and sd) of single probes from seeds 2023, 2024, 2025 */
+    int three[1] = {3};
+    double sum = 0, sq = 0;
+    o.layers = three, o.n_layers = 1, o.probe_seeds = 1;
+    for (int k = 0; k < 3 && r.n == 5; k++) {
+        SelectLayerResult one = {0};
+        o.seed = 2023 + (uint64_t)k;
+        CHECK(select_layer_probe_all(&m, &o, &tr, &va, NULL, &one, &err) == 0);
+        if (one.n == 1) {
+            CHECK(one.rows[0].metric_sd == 0.0);
+            sum += one.rows[0].metric, sq += one.rows[0].metric * one.rows[0].metric;
+        }
+        select_layer_result_free(&one);
+    }
+    if (r.n == 5) {
+        double mean = sum / 3, sd = sqrt((sq - 3 * mean * mean) / 2);
+        CHECKF(fabs(r.rows[3].metric - mean) < 1e-12, "%.6f vs the mean of three probes %.6f", r.rows[3].metric, mean);
+        CHECKF(fabs(r.rows[3].metric_sd - sd) < 1e-9, "sd %.6g vs %.6g", r.rows[3].metric_sd, sd);
+    }
+    o.seed = 2023, o.probe_seeds = 3;
     /* errors */
     int twice[2] = {4, -1}, out[1] = {5};
     o.layers = twice, o.n_layers = 2;

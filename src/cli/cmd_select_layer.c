@@ -54,6 +54,8 @@ static const OptRow ROWS[] = {
     {"the probe of each layer:", "max-examples", "N", OPT_INT, F(o.max_examples), 0, 1e9,
      "at most N training and N validation rows, stratified\nand seeded (default 2000; 0: all)"},
     {NULL, "probe-epochs", "N", OPT_INT, F(o.epochs), 1, 1000, "epochs of each probe (default 2)"},
+    {NULL, "probe-seeds", "N", OPT_INT, F(o.probe_seeds), 1, 1000,
+     "probes per layer, from seeds --seed, --seed + 1, ...;\ntheir scores averaged (default 3)"},
     {NULL, "batch", "N", OPT_INT, F(o.batch), 1, 65536, "examples per step (default 32)"},
     {NULL, "lr", "X", OPT_FLOAT, F(o.lr), 0, 1e6, "learning rate of L_in, L_out and the head (default 1e-3)"},
     {NULL, "optimizer", "O", OPT_OPTIMIZER, 0, 0, 0, "adam (default) | adamw"},
@@ -83,9 +85,10 @@ static const char *HEAD =
     "training a PiFi model per layer, and say which to plug (docs/select-layer.md).\n"
     "The SLM, frozen and pretrained, runs once over (a subset of) the training and\n"
     "validation rows; its pooled vectors are kept. For each layer, only L_in, L_out\n"
-    "and the head are trained on them through the frozen layer (a short probe from\n"
-    "one seed, pifi train's optimiser, clipping, label smoothing and head), then\n"
-    "scored on the validation vectors. The table ranks the layers by the metric,\n"
+    "and the head are trained on them through the frozen layer (a short probe with\n"
+    "pifi train's optimiser, clipping, label smoothing and head), then\n"
+    "scored on the validation vectors; a layer's scores are the means of a few such\n"
+    "probes from consecutive seeds. The table ranks the layers by the metric,\n"
     "ties by the validation loss; the Fisher ratio of the layer's output on the\n"
     "training vectors (between-class over within-class scatter) is a second, cheaper\n"
     "signal. The last layer (pifi train's default) is marked for comparison.\n"
@@ -220,9 +223,9 @@ static void on_layer(const SelectLayerScore *s, int done, int total, void *user)
 }
 
 static void json_row(const SelectLayerScore *s) {
-    printf("{\"layer\":%d,\"rank\":%d,\"metric\":%.6f,\"accuracy\":%.6f,\"loss\":%.6f,\"train_loss\":%.6f,"
-           "\"fisher\":%.6g,\"seconds\":%.3f}",
-           s->layer, s->rank, s->metric, s->accuracy, s->loss, s->train_loss, s->fisher, s->seconds);
+    printf("{\"layer\":%d,\"rank\":%d,\"metric\":%.6f,\"metric_sd\":%.6f,\"accuracy\":%.6f,\"loss\":%.6f,"
+           "\"train_loss\":%.6f,\"fisher\":%.6g,\"seconds\":%.3f}",
+           s->layer, s->rank, s->metric, s->metric_sd, s->accuracy, s->loss, s->train_loss, s->fisher, s->seconds);
 }
 
 static void print_json(const Args *a, const SelectLayerResult *r) {
@@ -234,10 +237,10 @@ static void print_json(const Args *a, const SelectLayerResult *r) {
     if (a->da.task) cli_json_string(stdout, a->da.task);
     else printf("null");
     printf(",\"metric\":\"%s\",\"num_layers\":%d,\"classes\":%d,\"n_train\":%lld,\"n_valid\":%lld,"
-           "\"probe_steps\":%lld,\"probe_epochs\":%d,\"lr\":%g,\"seed\":%llu,\"features_seconds\":%.3f,"
+           "\"probe_steps\":%lld,\"probe_epochs\":%d,\"probe_seeds\":%d,\"lr\":%g,\"seed\":%llu,\"features_seconds\":%.3f,"
            "\"seconds\":%.3f,\"pick\":",
            metric_name(r->metric), r->num_layers, r->K, (long long)r->n_train, (long long)r->n_valid,
-           (long long)r->steps, a->o.epochs, a->o.lr, (unsigned long long)a->o.seed, r->features_seconds, r->seconds);
+           (long long)r->steps, a->o.epochs, a->o.probe_seeds, a->o.lr, (unsigned long long)a->o.seed, r->features_seconds, r->seconds);
     json_row(&r->rows[r->pick]);
     printf(",\"last\":");
     if (r->last >= 0) json_row(&r->rows[r->last]);
@@ -250,14 +253,15 @@ static void print_json(const Args *a, const SelectLayerResult *r) {
     printf("]}\n");
 }
 
-static void print_table(const SelectLayerResult *r) {
+static void print_table(const SelectLayerResult *r, int probes) {
     const char *m = metric_name(r->metric);
-    printf("%4s  %5s  %9s  %9s  %10s  %7s\n", "rank", "layer", m, "loss", "Fisher", "seconds");
+    printf("%4s  %5s  %9s  %7s  %9s  %10s  %7s\n", "rank", "layer", m, "sd", "loss", "Fisher", "seconds");
     for (int rank = 1; rank <= r->n; rank++)
         for (int i = 0; i < r->n; i++) {
             const SelectLayerScore *s = &r->rows[i];
             if (s->rank != rank) continue;
-            printf("%4d  %5d  %9.4f  %9.4f  %10.4g  %7.1f%s\n", s->rank, s->layer, s->metric, s->loss, s->fisher,
+            printf("%4d  %5d  %9.4f  %7.4f  %9.4f  %10.4g  %7.1f%s\n", s->rank, s->layer, s->metric, s->metric_sd,
+                   s->loss, s->fisher,
                    s->seconds, i == r->pick ? "  <- pick" : i == r->last ? "  <- last layer" : "");
         }
     const SelectLayerScore *p = &r->rows[r->pick];
@@ -268,8 +272,9 @@ static void print_table(const SelectLayerResult *r) {
     } else if (r->last == r->pick) {
         printf("; it is the last layer");
     }
-    printf("\n%lld training and %lld validation vectors, %lld steps a probe; SLM pass %.1f s, in all %.1f s\n",
-           (long long)r->n_train, (long long)r->n_valid, (long long)r->steps, r->features_seconds, r->seconds);
+    printf("\n%lld training and %lld validation vectors, %lld steps a probe, %d probe(s) a layer; SLM pass %.1f s, "
+           "in all %.1f s\n", (long long)r->n_train, (long long)r->n_valid, (long long)r->steps, probes,
+           r->features_seconds, r->seconds);
 }
 
 int cmd_select_layer(int argc, char **argv) {
@@ -288,7 +293,7 @@ int cmd_select_layer(int argc, char **argv) {
     cJSON_Delete(desc);
     if (rc) return cli_fail(&err);
     if (a.json) print_json(&a, &res);
-    else print_table(&res);
+    else print_table(&res, a.o.probe_seeds);
     select_layer_result_free(&res);
     return 0;
 }

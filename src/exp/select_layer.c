@@ -3,6 +3,7 @@
  * LLM loaded in turn and probed (select_layer_probe.c), the ranking. */
 #include "exp/select_layer.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ void select_layer_opts_default(SelectLayerOpts *o) {
     o->head_dropout = 0.2f;
     o->optim = OPT_ADAM;
     o->seed = 2023;
+    o->probe_seeds = 3;    /* one probe's ranking moves with its seed (docs/select-layer.md) */
     o->metric = -1;
     o->precision = PIFI_PREC_FP32;
 }
@@ -163,6 +165,28 @@ static int load_layer(PifiModel *m, const char *path, int k, PifiErr *err) {
     return llm_layer_precision_changed(&m->llm, 0, err);
 }
 
+/* o->probe_seeds probes of m's layer (seeds o->seed, o->seed + 1, ...), their
+ * scores averaged into *s; the metric's standard deviation over them. */
+static int probe_seeds(PifiModel *m, const SelectLayerOpts *o, PifiMetric metric, const SelectLayerVectors *tr,
+                       const SelectLayerVectors *va, SelectLayerScore *s, int64_t *steps, PifiErr *err) {
+    int R = o->probe_seeds > 0 ? o->probe_seeds : 1;
+    SelectLayerOpts one = *o;
+    double sum[5] = {0}, sq = 0;
+    for (int r = 0; r < R; r++) {
+        SelectLayerScore x = {0};
+        one.seed = o->seed + (uint64_t)r;
+        if (select_layer_probe(m, &one, metric, tr, va, &x, steps, err)) return -1;
+        double v[5] = {x.metric, x.accuracy, x.loss, x.train_loss, x.fisher};
+        for (int i = 0; i < 5; i++) sum[i] += v[i];
+        sq += x.metric * x.metric;
+    }
+    s->metric = sum[0] / R, s->accuracy = sum[1] / R, s->loss = sum[2] / R, s->train_loss = sum[3] / R;
+    s->fisher = sum[4] / R;
+    double var = R > 1 ? (sq - R * s->metric * s->metric) / (R - 1) : 0.0;
+    s->metric_sd = var > 0 ? sqrt(var) : 0.0;
+    return 0;
+}
+
 int select_layer_probe_all(PifiModel *m, const SelectLayerOpts *o, const SelectLayerVectors *tr,
                            const SelectLayerVectors *va, const SelectLayerCallbacks *cb, SelectLayerResult *res,
                            PifiErr *err) {
@@ -182,7 +206,7 @@ int select_layer_probe_all(PifiModel *m, const SelectLayerOpts *o, const SelectL
         SelectLayerScore *s = &res->rows[i];
         double t0 = pifi_now();
         if (m->llm.layer != k && load_layer(m, o->llm, k, err)) return -1;
-        if (select_layer_probe(m, o, res->metric, tr, va, s, &res->steps, err)) return -1;
+        if (probe_seeds(m, o, res->metric, tr, va, s, &res->steps, err)) return -1;
         s->layer = k;
         s->seconds = pifi_now() - t0;
         res->n = i + 1;

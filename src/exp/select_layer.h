@@ -40,6 +40,7 @@ typedef struct {
     float lr, weight_decay, clip, label_smoothing, head_dropout;
     OptimKind optim;
     uint64_t seed;          /* the heads' initialisation, the row order, dropout, the subsets */
+    int probe_seeds;        /* probes per layer, from seeds seed, seed + 1, ...: their scores averaged */
     int metric;             /* PifiMetric that ranks; -1: the task's main metric (accuracy for files) */
     PifiPrecision precision;
 } SelectLayerOpts;
@@ -50,11 +51,13 @@ void select_layer_opts_default(SelectLayerOpts *o);
 /* One layer's probe. */
 typedef struct {
     int layer;          /* index in the LLM (0-based) */
-    double metric;      /* the ranking metric on the validation vectors */
+    double metric;      /* the ranking metric on the validation vectors (the mean over the probe seeds) */
+    double metric_sd;   /* its standard deviation over the probe seeds (0 with one) */
     double accuracy;
     double loss;        /* mean validation loss (label-smoothed cross-entropy, as pifi train's) */
     double train_loss;  /* mean training loss of the probe's last epoch */
-    double fisher;      /* tr(S_between) / tr(S_within) of z on the training vectors */
+    double fisher;      /* tr(S_between) / tr(S_within) of z on the training vectors
+                         * (accuracy, the losses and Fisher: means over the probe seeds too) */
     double seconds;     /* loading the layer, training and scoring it */
     int rank;           /* 1: the pick */
 } SelectLayerScore;
@@ -101,7 +104,8 @@ int select_layer_run(const SelectLayerOpts *o, const cJSON *desc, const SelectLa
 void select_layer_result_free(SelectLayerResult *r);
 
 /* Steps 2 and 3 on vectors already computed: m is a PifiModel (its SLM is
- * not used; its layer is replaced by each of o->layers of o->llm in turn),
+ * not used; its layer is replaced by each of o->layers of o->llm in turn,
+ * probed o->probe_seeds times),
  * tr and va the cached vectors of m->C floats with m->K classes. res->rows
  * and the ranking are filled; the data counts and feature time are left as
  * they are. */

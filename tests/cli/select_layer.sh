@@ -39,26 +39,26 @@ ok '[[ $? -eq 2 ]] && grep -q "holds one layer; select-layer ranks the layers of
 "$PIFI" select-layer "${run[@]}" --valid "$T/valid.tsv" > "$T/table" 2> "$T/table.err"
 ok '[[ $? -eq 0 ]]'
 cat "$T/table"
-ok 'head -1 $T/table | grep -Eq "^rank +layer +accuracy +loss +Fisher +seconds$"'
-ok '[[ $(grep -Ec "^ +[1-5] +[0-4] +[0-9.]+ +[0-9.]+ +[0-9.e+-]+ +[0-9.]+" $T/table) -eq 5 ]]'
+ok 'head -1 $T/table | grep -Eq "^rank +layer +accuracy +sd +loss +Fisher +seconds$"'
+ok '[[ $(grep -Ec "^ +[1-5] +[0-4] +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.e+-]+ +[0-9.]+" $T/table) -eq 5 ]]'
 ok '[[ $(awk "NR > 1 && NR <= 6 { print \$1 }" $T/table | tr "\n" " ") == "1 2 3 4 5 " ]]'
 ok '[[ $(grep -c "<- pick" $T/table) -eq 1 ]] && grep -Eq "^ +1 +3 .*<- pick$" $T/table'
 ok 'grep -Eq "^ +[2-5] +4 .*<- last layer$" $T/table'
 ok 'grep -q "^pick: layer 3 (valid accuracy 0\.[0-9]*, loss [0-9.]*); the last layer 4: accuracy" $T/table'
-ok 'grep -q "^300 training and 100 validation vectors, 90 steps a probe" $T/table'
+ok 'grep -q "^300 training and 100 validation vectors, 90 steps a probe, 3 probe(s) a layer" $T/table'
 ok '[[ $(grep -c "select-layer: layer [0-4] ([1-5]/5): valid accuracy" $T/table.err) -eq 5 ]]'
 
 # ---- 3. --json
 "$PIFI" select-layer "${run[@]}" --valid "$T/valid.tsv" --json > "$T/a.json" 2> /dev/null
 ok '[[ $? -eq 0 ]] && jq -e . $T/a.json > /dev/null'
-ok 'jq -e ".metric == \"accuracy\" and .num_layers == 5 and .classes == 2 and .n_train == 300 and .n_valid == 100 and .probe_steps == 90" $T/a.json > /dev/null'
+ok 'jq -e ".metric == \"accuracy\" and .num_layers == 5 and .classes == 2 and .n_train == 300 and .n_valid == 100 and .probe_steps == 90 and .probe_seeds == 3" $T/a.json > /dev/null'
 ok 'jq -e ".pick.layer == 3 and .pick.rank == 1 and .last.layer == 4 and (.layers | length) == 5" $T/a.json > /dev/null'
 ok 'jq -e "[.layers[].layer] == [0,1,2,3,4] and ([.layers[].rank] | sort) == [1,2,3,4,5]" $T/a.json > /dev/null'
-ok 'jq -e "all(.layers[]; has(\"metric\") and has(\"loss\") and has(\"fisher\") and has(\"seconds\") and .metric == .accuracy)" $T/a.json > /dev/null'
+ok 'jq -e "all(.layers[]; has(\"metric\") and has(\"metric_sd\") and has(\"loss\") and has(\"fisher\") and has(\"seconds\") and .metric == .accuracy)" $T/a.json > /dev/null'
 # the table's numbers are the JSON's
 ok '[[ $(jq -r ".pick.metric" $T/a.json | xargs printf "%.4f") == "$(awk "/<- pick/ { print \$3 }" $T/table)" ]]'
 "$PIFI" select-layer "${run[@]}" --valid "$T/valid.tsv" --json > "$T/b.json" 2> /dev/null
-scores() { jq -c "[.layers[] | [.layer, .rank, .metric, .loss, .train_loss, .fisher]]" "$1"; }
+scores() { jq -c "[.layers[] | [.layer, .rank, .metric, .metric_sd, .loss, .train_loss, .fisher]]" "$1"; }
 ok '[[ $(scores $T/a.json) == "$(scores $T/b.json)" ]]'
 
 # ---- 4. a subset, no validation file, a cap
