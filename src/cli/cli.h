@@ -23,6 +23,7 @@ int cmd_quantize(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_experiment(int argc, char **argv);
+int cmd_select_layer(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_serve(int argc, char **argv); /* src/serve/serve.c */
 

@@ -20,6 +20,7 @@ static const struct {
     {"predict", cmd_predict, 0, "labels and probabilities of texts with a trained run (JSON lines)"},
     {"experiment", cmd_experiment, 0, "a resumable grid of runs with results.csv, statistics and plots"},
     {"data", cmd_data, 0, "the named tasks' data: list what is there, get the public originals"},
+    {"select-layer", cmd_select_layer, 0, "rank an LLM's layers for a small model and a task, without training each"},
     {"extract", cmd_extract, 0, "copy one decoder layer out of an LLM (HF dir or GGUF), reading only its bytes"},
     {"quantize", cmd_quantize, 0, "int8 weights of a trained run for inference, and the accuracy change"},
     {"score", cmd_score, 0, "score a predictions file with a metric's reference definition (SQuAD EM/F1)"},
@@ -33,7 +34,7 @@ static void usage(FILE *f) {
                "PiFi: plug one frozen LLM decoder layer into a small model and fine-tune it.\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+        fprintf(f, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].help);
     fprintf(f, "\n'pifi COMMAND --help' describes each command.\n");
 }
 

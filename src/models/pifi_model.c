@@ -307,14 +307,11 @@ static int check_faults(PifiErr *err) {
                           "(raise --max-memory or free memory)");
 }
 
-int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
-                       int B, int T, PifiErr *err) {
-    if (ensure_acts(m, B, err)) return -1;
-    point_acts(m, B);
-    if (encoder_forward(&m->slm, ids, type_ids, mask, B, T, err)) return -1;
+/* From a->pooled (B, C) to a->logits: L_in, the layer, L_out (with a
+ * layer), the head. */
+static int head_forward(PifiModel *m, int B, PifiErr *err) {
     PifiActs *a = &m->acts;
     int C = m->C, D = m->D, K = m->K;
-    pool_forward(a->pooled, encoder_output(&m->slm), mask, B, T, C, (int)m->pooling);
     const float *v = a->pooled;
     if (m->has_llm) {
         matmul_forward(a->u, a->pooled, m->hp.l_in, NULL, B, C, D);
@@ -330,48 +327,98 @@ int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids
         memcpy(a->h1d, a->h1, (size_t)B * C * sizeof(float));
     activation_forward(ACT_GELU, a->h1a, a->h1d, (size_t)B * C);
     matmul_forward(a->logits, a->h1a, m->hp.head_w2, m->hp.head_b2, B, C, K);
+    m->last_B = B;
+    return 0;
+}
+
+int pifi_model_pool(PifiModel *m, float *pooled, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
+                    int B, int T, PifiErr *err) {
+    if (encoder_forward(&m->slm, ids, type_ids, mask, B, T, err)) return -1;
+    pool_forward(pooled, encoder_output(&m->slm), mask, B, T, m->C, (int)m->pooling);
+    return 0;
+}
+
+int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
+                       int B, int T, PifiErr *err) {
+    if (ensure_acts(m, B, err)) return -1;
+    point_acts(m, B);
+    if (pifi_model_pool(m, m->acts.pooled, ids, type_ids, mask, B, T, err) || head_forward(m, B, err)) return -1;
     m->last_mask = mask;
     m->last_T = T;
     return check_faults(err);
 }
 
-int pifi_model_backward(PifiModel *m, const float *dlogits, PifiGrads *g, PifiErr *err) {
-    int B = m->slm.B, T = m->last_T, C = m->C, D = m->D, K = m->K;
-    PifiActs *a = &m->acts;
-    int W = C > D ? C : D;
-    size_t need = 6 * (size_t)B * W + (size_t)B * T * C;
+int pifi_model_forward_pooled(PifiModel *m, const float *pooled, int B, PifiErr *err) {
+    if (ensure_acts(m, B, err)) return -1;
+    point_acts(m, B);
+    memcpy(m->acts.pooled, pooled, (size_t)B * m->C * sizeof(float));
+    if (head_forward(m, B, err)) return -1;
+    m->last_mask = NULL;
+    m->last_T = 0;
+    return check_faults(err);
+}
+
+static float *grad_scratch(PifiModel *m, size_t need, PifiErr *err) {
     if (need > m->gscratch_size) {
         free(m->gscratch);
         m->gscratch = pifi_malloc(need * sizeof(float), err);
         m->gscratch_size = m->gscratch ? need : 0;
-        if (!m->gscratch) return -1;
     }
-    float *dh1a = m->gscratch;              /* (B, C) */
+    return m->gscratch;
+}
+
+/* Backward of head_forward into s (6 (B, max(C, D)) blocks): the heads' (and
+ * an unfrozen layer's) gradients accumulated into g; *dpooled (B, C), the
+ * gradient of a->pooled, points into s. */
+static int head_backward(PifiModel *m, int B, const float *dlogits, PifiGrads *g, float *s, const float **dpooled,
+                         PifiErr *err) {
+    int C = m->C, D = m->D, K = m->K;
+    PifiActs *a = &m->acts;
+    int W = C > D ? C : D;
+    float *dh1a = s;                        /* (B, C) */
     float *dh1d = dh1a + (size_t)B * W;     /* (B, C) */
     float *dv = dh1d + (size_t)B * W;       /* (B, C) */
     float *dz = dv + (size_t)B * W;         /* (B, D) */
     float *du = dz + (size_t)B * W;         /* (B, D) */
     float *dpool = du + (size_t)B * W;      /* (B, C) */
-    float *dh = dpool + (size_t)B * W;      /* (B, T, C) */
     PifiHeadParams *gh = &g->head;
-    memset(m->gscratch, 0, 6 * (size_t)B * W * sizeof(float));
+    memset(s, 0, 6 * (size_t)B * W * sizeof(float));
     matmul_backward(dh1a, gh->head_w2, gh->head_b2, dlogits, a->h1a, m->hp.head_w2, B, C, K);
     activation_backward(ACT_GELU, dh1d, a->h1d, dh1a, (size_t)B * C);
     if (m->train && m->head_dropout > 0)
         dropout_rows_backward(dh1d, dh1d, B, (size_t)C, m->head_dropout, m->seed, m->step * 64 + 63, m->row0);
     const float *v = m->has_llm ? a->v : a->pooled;
     matmul_backward(dv, gh->head_w1, gh->head_b1, dh1d, v, m->hp.head_w1, B, C, C);
-    const float *dpooled = dv;
+    *dpooled = dv;
     if (m->has_llm) {
         matmul_backward(dz, gh->l_out, NULL, dv, a->z, m->hp.l_out, B, D, C);
         if (llm_layer_backward_pooled(&m->llm, du, dz, g->llm, err)) return -1;
         matmul_backward(dpool, gh->l_in, NULL, du, a->pooled, m->hp.l_in, B, C, D);
-        dpooled = dpool;
+        *dpooled = dpool;
     }
+    return 0;
+}
+
+int pifi_model_backward(PifiModel *m, const float *dlogits, PifiGrads *g, PifiErr *err) {
+    int B = m->last_B, T = m->last_T, C = m->C, D = m->D;
+    int W = C > D ? C : D;
+    float *s = grad_scratch(m, 6 * (size_t)B * W + (size_t)B * T * C, err);
+    if (!s) return -1;
+    float *dh = s + 6 * (size_t)B * W; /* (B, T, C) */
+    const float *dpooled;
+    if (head_backward(m, B, dlogits, g, s, &dpooled, err)) return -1;
     pool_backward(dh, dpooled, m->last_mask, B, T, C, (int)m->pooling);
     /* the head's, L_in/L_out's and the LLM layer's gradients are final: stage L */
     if (m->slm.grad_ready) m->slm.grad_ready(m->slm.grad_ready_ctx, m->slm.cfg.L);
     if (encoder_backward_mem(&m->slm, g->enc, g->lora, dh, err)) return -1;
+    return check_faults(err);
+}
+
+int pifi_model_backward_pooled(PifiModel *m, const float *dlogits, PifiGrads *g, PifiErr *err) {
+    int B = m->last_B, W = m->C > m->D ? m->C : m->D;
+    float *s = grad_scratch(m, 6 * (size_t)B * W, err);
+    const float *dpooled;
+    if (!s || head_backward(m, B, dlogits, g, s, &dpooled, err)) return -1;
     return check_faults(err);
 }
 

@@ -66,7 +66,7 @@ typedef struct {
     uint64_t seed, step;  /* dropout masks are keyed by (seed, step, global row) */
     uint64_t row0;        /* global row of the batch's row 0 (pifi_model_set_row0) */
     const int32_t *last_mask; /* mask of the last forward (pool backward) */
-    int last_T;
+    int last_B, last_T;   /* rows and tokens of the last forward (T 0: pifi_model_forward_pooled) */
     float *gscratch;      /* backward scratch */
     size_t gscratch_size;
     struct PifiCompute *cx; /* the compute context slm and llm share (precision, oneDNN primitives) */
@@ -166,6 +166,22 @@ int pifi_model_backward(PifiModel *m, const float *dlogits, PifiGrads *g, PifiEr
 /* Pooled mode: logits (B, K) in m->acts.logits. ids/type_ids/mask (B, T). */
 int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
                        int B, int T, PifiErr *err);
+
+/* The SLM's part of pifi_model_forward alone: pooled (B, C) = pool(Enc(x)),
+ * the vectors L_in (or a base model's head) reads. */
+int pifi_model_pool(PifiModel *m, float *pooled, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
+                    int B, int T, PifiErr *err);
+
+/* The rest of pifi_model_forward from given pooled vectors (B, C): L_in,
+ * the layer, L_out, the head; logits (B, K) in m->acts.logits. With
+ * pifi_model_backward_pooled, what trains the parts after the SLM on
+ * vectors computed once (pifi select-layer, src/exp/select_layer.c). */
+int pifi_model_forward_pooled(PifiModel *m, const float *pooled, int B, PifiErr *err);
+
+/* Backward of the last pifi_model_forward_pooled: the gradients of L_in,
+ * L_out, the head (and an unfrozen layer's), ACCUMULATED into g; the SLM
+ * is not touched (g->enc and g->lora are not read). */
+int pifi_model_backward_pooled(PifiModel *m, const float *dlogits, PifiGrads *g, PifiErr *err);
 
 /* Sequence mode: out (B, T, C) = L_out(L_llm(L_in(Enc(x)))), every position,
  * padding mask applied, bidirectional unless causal. */
