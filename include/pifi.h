@@ -351,7 +351,7 @@ typedef struct {
     int best_partial;         /* ... kept where max_steps stopped, inside that epoch */
     long long partial_epoch;  /* max_steps stopped inside this epoch (0: it did not) ... */
     long long partial_steps;  /* ... after this many of its steps */
-    const char *metric_for_best;      /* "accuracy", "macro_f1" or "mcc" */
+    const char *metric_for_best;      /* "accuracy", "macro_f1", "mcc", or QA's "f1" */
     const char *metric_for_best_name; /* "accuracy", "macro-F1", "MCC" */
     double best_valid;        /* the kept epoch's metric_for_best on the validation split, -1: no split */
     long long stopped_early;  /* early stopping ended the run after this epoch (0: it did not) ... */
@@ -360,6 +360,8 @@ typedef struct {
     double seconds;           /* of this call's training and evaluation */
     int n_eval_tasks;         /* pifi_data.eval_tasks' results */
     pifi_task_scores eval_tasks[PIFI_EVAL_TASKS_MAX];
+    double test_exact_match, test_f1; /* extractive QA: SQuAD v1.1's, percentages; -1: no test split, or
+                                         not QA */
 } pifi_train_result;
 
 /* Train a classifier on data (a task, or train/valid/test files) into the
