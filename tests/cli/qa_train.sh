@@ -12,7 +12,8 @@
 #     question, and --official writes what `pifi score --metric squad`
 #     scores to the same EM/F1 as `pifi eval --data FILE`;
 #   - a QA run refuses texts to classify, a classifier refuses questions,
-#     and `pifi train --resume` of a complete QA run reads its results back.
+#     `pifi quantize` and `pifi export` refuse a QA run by name, and `pifi
+#     train --resume` of a complete QA run reads its results back.
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
@@ -75,6 +76,14 @@ printf 'text\tlabel\na\t0\nb\t1\nc\t0\nd\t1\n' > "$T/cls.tsv"
 ok "[[ \$? -ne 0 ]] && grep -q 'is a classifier' \$T/refuse2.err"
 "$PIFI" eval "$T/cls" --task squad --data "$T/test.json" > /dev/null 2> "$T/refuse3.err"
 ok "[[ \$? -ne 0 ]] && grep -q 'is a classifier; the data are questions' \$T/refuse3.err"
+
+# not yet for QA runs: int8 and ONNX refuse them by name
+"$PIFI" quantize "$T/base" -o "$T/q8" > /dev/null 2> "$T/q8.err"
+ok "[[ \$? -ne 0 ]] && grep -q 'question answering run cannot be quantized' \$T/q8.err"
+if grep -q "export" <<< "$("$PIFI" --help 2>&1)"; then
+  "$PIFI" export "$T/base" --format onnx -o "$T/qa.onnx" > /dev/null 2> "$T/onnx.err"
+  ok "[[ \$? -ne 0 ]] && grep -q 'question answering run cannot be exported' \$T/onnx.err"
+fi
 
 # a complete QA run: --resume reads its results back
 "$PIFI" train --resume "$T/base" > "$T/resume.out" 2>&1
