@@ -126,6 +126,32 @@ PIFI_API int pifi_run_embed_dim(const pifi_run *run);
 PIFI_API pifi_status pifi_run_embed(pifi_run *run, int n, const char *const *texts, const char *const *pairs,
                                     float *out, pifi_error *err);
 
+/* ---- extractive question answering ----------------------------------------- */
+
+/* 1 when the run answers questions (trained on a QA task: --task xquad_en,
+ * squad): a start and an end score for every token, no classes to predict
+ * (pifi_predict refuses it). */
+PIFI_API int pifi_run_is_qa(const pifi_run *run);
+
+typedef struct pifi_answers pifi_answers;
+
+/* The answers of a QA run to the questions of a SQuAD v1.1 JSON or JSON
+ * Lines file (path; gold answers are checked but not needed), one per
+ * question in file order: the best span of at most the run's
+ * max_answer_length tokens over the question's windows, its text cut from
+ * the context, and its score (start + end logit). skip_bad: a malformed
+ * question is left out instead of failing. batch: windows per forward pass
+ * (0: 64). *out is freed with pifi_answers_free. */
+PIFI_API pifi_status pifi_answer(pifi_run *run, const char *path, int skip_bad, int batch, pifi_answers **out,
+                                 pifi_error *err);
+PIFI_API void pifi_answers_free(pifi_answers *a);
+PIFI_API long long pifi_answers_count(const pifi_answers *a);
+/* Question i's id, question, answer text and score (i in [0, count)). */
+PIFI_API const char *pifi_answers_id(const pifi_answers *a, long long i);
+PIFI_API const char *pifi_answers_question(const pifi_answers *a, long long i);
+PIFI_API const char *pifi_answers_text(const pifi_answers *a, long long i);
+PIFI_API double pifi_answers_score(const pifi_answers *a, long long i);
+
 /* ---- a pretrained encoder, for embeddings ---------------------------------- */
 
 typedef struct pifi_encoder pifi_encoder;
@@ -267,6 +293,12 @@ typedef struct {
     long long support;
 } pifi_class_scores;
 
+/* A question answering run (pifi_run_is_qa) on a QA task or file: the
+ * official SQuAD v1.1 exact match and F1 of its answers, percentages over
+ * the questions (pifi_eval_count); -1 for a classifier. */
+PIFI_API double pifi_eval_exact_match(const pifi_eval *e);
+PIFI_API double pifi_eval_f1(const pifi_eval *e);
+
 /* Class k's scores (k in [0, pifi_run_num_classes)). */
 PIFI_API pifi_class_scores pifi_eval_class(const pifi_eval *e, int k);
 /* Examples of true class t predicted as class p. */
@@ -351,7 +383,7 @@ typedef struct {
     int best_partial;         /* ... kept where max_steps stopped, inside that epoch */
     long long partial_epoch;  /* max_steps stopped inside this epoch (0: it did not) ... */
     long long partial_steps;  /* ... after this many of its steps */
-    const char *metric_for_best;      /* "accuracy", "macro_f1" or "mcc" */
+    const char *metric_for_best;      /* "accuracy", "macro_f1", "mcc", or QA's "f1" */
     const char *metric_for_best_name; /* "accuracy", "macro-F1", "MCC" */
     double best_valid;        /* the kept epoch's metric_for_best on the validation split, -1: no split */
     long long stopped_early;  /* early stopping ended the run after this epoch (0: it did not) ... */
@@ -360,6 +392,8 @@ typedef struct {
     double seconds;           /* of this call's training and evaluation */
     int n_eval_tasks;         /* pifi_data.eval_tasks' results */
     pifi_task_scores eval_tasks[PIFI_EVAL_TASKS_MAX];
+    double test_exact_match, test_f1; /* extractive QA: SQuAD v1.1's, percentages; -1: no test split, or
+                                         not QA */
 } pifi_train_result;
 
 /* Train a classifier on data (a task, or train/valid/test files) into the

@@ -27,6 +27,7 @@ static void opts_for(const TrainOption *r, double v, TrainOpts *o) {
     o->method = METHOD_LORA;
     o->slm = "m";
     o->llm = "/nowhere/l.gguf";
+    o->span = 1; /* every conditional row applies: lora's, the layer's, QA's */
     train_option_set(r, o, v);
 }
 

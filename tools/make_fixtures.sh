@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,deberta,decoders,minilm_real,mpnet_real,gguf_encoder,gguf_tokenizers,pifi,train,squad,mt,onnx}
+# make_fixtures.sh: regenerate tests/fixtures/{tokenizers,encoders,deberta,decoders,minilm_real,mpnet_real,gguf_encoder,gguf_tokenizers,pifi,train,span,squad,mt,onnx}
 # with Hugging Face's own code (the oracle the C tests compare against).
 #   PIFI_ORACLE_VENV  venv to create/use (default ~/.cache/pifi/oracle-venv)
 #   PIFI_MODELS       folder holding all-MiniLM-L6-v2 and all-mpnet-base-v2;
@@ -75,6 +75,8 @@ gemma3_args=()
 [[ -f $gemma3 ]] && gemma3_args+=(--real "$gemma3" --out-real "$FIX/pifi/gemma3_real")
 "$PY" tools/oracle_gemma3.py --out "$FIX/pifi" "${gemma3_args[@]}" --fuzz-seed fuzz/corpus/llm_gguf/gemma3.gguf
 "$PY" tools/oracle_train.py --out "$FIX/train"
+# the span mode (extractive QA): logits and gradients on the train/ models
+"$PY" tools/oracle_span.py --out "$FIX/span"
 # DeBERTa (after oracle_pifi.py: its training cases plug pifi/llama/llm)
 "$PY" tools/oracle_deberta.py --out "$FIX/deberta"
 # sacreBLEU's BLEU and chrF on perturbed Multi30K

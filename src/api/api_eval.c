@@ -10,6 +10,7 @@
 #include "data/data_spec.h"
 #include "pifi/metrics.h"
 #include "train/tokdata.h"
+#include "train/qa_eval.h"
 #include "train/trainer.h"
 
 struct pifi_eval {
@@ -18,6 +19,8 @@ struct pifi_eval {
     char note[512];
     double loss;
     PifiConfusion cm;
+    int qa;           /* a QA run on QA data: qs, not cm */
+    QaScore qs;
 };
 
 /* The data's description: the caller's, or the run's own. */
@@ -31,7 +34,7 @@ static int eval_desc(const pifi_run *run, const pifi_data *d, pifi_split split, 
         return pifi_errf(err, "evaluating on files: give the file as test (the split applies to a task)");
     const cJSON *own = cJSON_GetObjectItemCaseSensitive(rdata, "data_dir");
     DataSpec s = {0};
-    s.task = d->task;
+    s.task = d->task ? d->task : run->rm.opts.span ? "squad" : NULL; /* a QA run's file: SQuAD's form */
     s.data_dir = d->data_dir;
     s.test = d->test;
     s.text_col = d->text_col;
@@ -91,6 +94,24 @@ pifi_status pifi_evaluate(pifi_run *run, const pifi_data *data, pifi_split split
         pifi_errf(&e, "the data has %d classes but the run was trained on %d", ds->num_classes, run->rm.K);
         goto out;
     }
+    if ((ds->squad != NULL) != (run->rm.opts.span != 0)) {
+        pifi_errf(&e, ds->squad ? "the run is a classifier; the data are questions to answer"
+                                : "the run answers questions; the data are not questions (a QA task, or a SQuAD file)");
+        goto out;
+    }
+    if (ds->squad) { /* extractive QA: SQuAD v1.1's EM and F1 */
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(desc, "task"),
+                    *file = cJSON_GetObjectItemCaseSensitive(desc, split_name((PifiSplit)split));
+        snprintf(ev->task, sizeof ev->task, "%s", cJSON_IsString(t) && !cJSON_IsString(file) ? t->valuestring : "");
+        snprintf(ev->source, sizeof ev->source, "%s", cJSON_IsString(file) ? file->valuestring
+                                                      : cJSON_IsString(t) ? t->valuestring : "?");
+        if (tokdata_build_qa(&td, run->rm.tk, ds, run->rm.opts.max_len, run->rm.opts.doc_stride, &e)) goto out;
+        have_td = 1;
+        ev->qa = 1;
+        rc = qa_evaluate(&run->rm.model, &td, batch, run->rm.opts.max_answer_len, &ev->qs, NULL, NULL, &e);
+        ev->loss = ev->qs.loss;
+        goto out;
+    }
     if (ld.is_task) {
         snprintf(ev->task, sizeof ev->task, "%s", ld.ts.info->name);
         snprintf(ev->source, sizeof ev->source, "%s", ld.ts.info->name);
@@ -140,7 +161,9 @@ void pifi_eval_free(pifi_eval *e) {
 const char *pifi_eval_task(const pifi_eval *e) { return e->task[0] ? e->task : NULL; }
 const char *pifi_eval_source(const pifi_eval *e) { return e->source; }
 const char *pifi_eval_note(const pifi_eval *e) { return e->note; }
-long long pifi_eval_count(const pifi_eval *e) { return (long long)e->cm.n; }
+long long pifi_eval_count(const pifi_eval *e) { return e->qa ? (long long)e->qs.questions : (long long)e->cm.n; }
+double pifi_eval_exact_match(const pifi_eval *e) { return e->qa ? e->qs.exact_match : -1; }
+double pifi_eval_f1(const pifi_eval *e) { return e->qa ? e->qs.f1 : -1; }
 double pifi_eval_loss(const pifi_eval *e) { return e->loss; }
 double pifi_eval_accuracy(const pifi_eval *e) { return metric_accuracy(&e->cm); }
 double pifi_eval_macro_f1(const pifi_eval *e) { return metric_macro_f1(&e->cm); }

@@ -71,6 +71,11 @@ pifi_status pifi_quantize(const char *run_dir, const char *out_dir, const pifi_q
     if (api_precision(p.precision, &prec, &e) || check_out(run_dir, out_dir, p.overwrite, &e)) return api_fail(&e, err);
     RunModel rm;
     if (runio_load_run(&rm, run_dir, &e)) return api_fail(&e, err);
+    if (rm.opts.span) {
+        runio_free_run(&rm);
+        pifi_errf(&e, "%s: a question answering run cannot be quantized yet (its check is a classifier's)", run_dir);
+        return api_fail(&e, err);
+    }
     LoadedData ld;
     memset(&ld, 0, sizeof ld);
     TokData td;

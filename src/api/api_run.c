@@ -96,6 +96,11 @@ pifi_status pifi_predict(pifi_run *run, int n, const char *const *texts, const c
                          int *labels, const char **notes, pifi_error *err) {
     PifiErr e = {0};
     const int K = run->rm.K;
+    if (run->rm.opts.span) {
+        pifi_errf(&e, "the run answers questions: give it questions with their contexts (pifi predict RUN --squad "
+                      "FILE, pifi_answer)");
+        return api_fail(&e, err);
+    }
     if (n < 0 || (n > 0 && (!texts || !probs))) {
         pifi_errf(&e, "pifi_predict: %s", n < 0 ? "n is negative" : "texts and probs must not be NULL");
         return api_fail(&e, err);

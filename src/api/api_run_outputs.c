@@ -87,6 +87,10 @@ static pifi_status forward(pifi_run *run, const char *fn, int n, const char *con
                            float *probs, float *logits, float *pooled, pifi_error *err) {
     PifiErr e = {0};
     const int K = run->rm.K, C = run->rm.model.C;
+    if (run->rm.opts.span) {
+        pifi_errf(&e, "%s: the run answers questions (pifi_answer), it has no classes or pooled vector", fn);
+        return api_fail(&e, err);
+    }
     if (n < 0 || (n > 0 && !texts)) {
         pifi_errf(&e, "%s: %s", fn, n < 0 ? "n is negative" : "texts must not be NULL");
         return api_fail(&e, err);

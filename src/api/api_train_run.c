@@ -132,6 +132,7 @@ static void fill_result(pifi_train_result *res, const TrainResult *tr, const Tra
     res->stopped_early = tr->stopped_early;
     res->early_stopping_patience = o->early_stopping_patience;
     res->test_accuracy = tr->test_accuracy, res->test_macro_f1 = tr->test_macro_f1, res->test_mcc = tr->test_mcc;
+    res->test_exact_match = tr->test_exact_match, res->test_f1 = tr->test_f1;
     res->seconds = tr->seconds;
     const cJSON *e;
     cJSON_ArrayForEach(e, ev) {
@@ -148,6 +149,7 @@ static void fill_result(pifi_train_result *res, const TrainResult *tr, const Tra
 static void result_init(pifi_train_result *res) {
     memset(res, 0, sizeof *res);
     res->best_valid = res->test_accuracy = res->test_macro_f1 = res->test_mcc = -1;
+    res->test_exact_match = res->test_f1 = -1;
 }
 
 /* The data desc loaded and checked, the run o trained (resume: from its

@@ -17,7 +17,9 @@ static const char *HELP =
     "usage: pifi eval RUN_DIR [--task NAME [--split test|valid|train] | --data FILE] [options]\n"
     "\n"
     "Evaluate a trained run: accuracy, macro-F1, Matthews correlation, per-class\n"
-    "precision/recall/F1 and the confusion matrix, computed over the whole split.\n"
+    "precision/recall/F1 and the confusion matrix, computed over the whole split;\n"
+    "a question answering run (--task xquad_en, squad): the official SQuAD v1.1\n"
+    "exact match and F1 of its answers.\n"
     "Without data flags, the run's own task (or test file) is used. Another task\n"
     "with the same classes gives cross-domain evaluation (e.g. a run trained on\n"
     "sst2 evaluated with --task cr): its classes are matched to the run's by name\n"
@@ -30,6 +32,8 @@ static const char *HELP =
     "  --data-dir DIR   the data root of --task (default $PIFI_DATA, else the run's\n"
     "                   data root when it has the task, else ~/.cache/pifi/data)\n"
     "  --data FILE      a TSV/CSV/JSONL file with --text-col, --text-pair-col, --label-col\n"
+    "                   (a question answering run: a SQuAD v1.1 JSON or JSON Lines file,\n"
+    "                   scored by the official exact match and F1)\n"
     "  --split S        test (default), valid or train\n"
     "  --batch N        examples per forward pass (default 64)\n"
     "  --precision P    fp32 | bf16 | auto (default: bf16 where the CPU has it natively)\n"
@@ -130,6 +134,24 @@ int cmd_eval(int argc, char **argv) {
     const int K = pifi_run_num_classes(run);
     const char *task = pifi_eval_task(ev), *what = pifi_eval_source(ev), *note = pifi_eval_note(ev);
     const char *sname = split_name((PifiSplit)split);
+    if (pifi_eval_f1(ev) >= 0) { /* a QA run: the official SQuAD v1.1 metrics */
+        if (json) {
+            printf("{\"run\":");
+            cli_json_string(stdout, run_path);
+            printf(",\"source\":");
+            cli_json_string(stdout, what);
+            printf(",\"split\":\"%s\",\"n\":%lld,\"loss\":%.6f,\"exact_match\":%.6f,\"f1\":%.6f}\n", sname,
+                   pifi_eval_count(ev), pifi_eval_loss(ev), pifi_eval_exact_match(ev), pifi_eval_f1(ev));
+        } else {
+            printf("%s on %s%s%s: %lld questions\n", run_path, what, task ? " " : "", task ? sname : "",
+                   pifi_eval_count(ev));
+            printf("exact match %.2f  F1 %.2f (SQuAD v1.1, %%)  loss %.4f\n", pifi_eval_exact_match(ev),
+                   pifi_eval_f1(ev), pifi_eval_loss(ev));
+        }
+        pifi_eval_free(ev);
+        pifi_run_close(run);
+        return 0;
+    }
     if (json) {
         printf("{\"run\":");
         cli_json_string(stdout, run_path);

@@ -11,6 +11,7 @@
 
 static const char *HELP =
     "usage: pifi predict RUN_DIR [--pair] [--input FILE | TEXT...]\n"
+    "       pifi predict RUN_DIR --squad FILE [--official]   (a question answering run)\n"
     "\n"
     "Classify each TEXT (or each line of standard input when none is given) with\n"
     "a trained run; one JSON object per input on stdout: text, label, label_id and\n"
@@ -21,6 +22,11 @@ static const char *HELP =
     "options:\n"
     "  --pair       inputs are pairs: TEXT arguments two by two, stdin lines split at a tab\n"
     "  --input F    read the texts from F, one per line, instead of stdin\n"
+    "  --squad F    a question answering run: answer the questions of F (SQuAD v1.1\n"
+    "               JSON or JSON Lines); one JSON object per question: id, question,\n"
+    "               answer, score (its start + end logit)\n"
+    "  --official   with --squad: one object {id: answer} as the official SQuAD script\n"
+    "               reads it (pifi score --metric squad)\n"
     "  --batch N    inputs per forward pass (default 32)\n"
     "  --precision P  fp32 | bf16 | auto (default: bf16 where the CPU has it natively)\n"
     "  --threads N  size of the thread pool (default: OMP_NUM_THREADS or all cores)\n"
@@ -62,19 +68,50 @@ static int predict_batch(pifi_run *run, char **text, char **pair, int n, const c
     return 0;
 }
 
+/* --squad FILE: the run's answers, as JSON lines or the official {id: answer}. */
+static int predict_squad(pifi_run *run, const char *path, int official, int batch) {
+    pifi_error err;
+    pifi_answers *a;
+    if (pifi_answer(run, path, 0, batch, &a, &err)) return cli_fail_api(&err);
+    long long n = pifi_answers_count(a);
+    if (official) printf("{");
+    for (long long i = 0; i < n; i++) {
+        if (official) {
+            printf("%s", i ? ", " : "");
+            cli_json_string(stdout, pifi_answers_id(a, i));
+            printf(": ");
+            cli_json_string(stdout, pifi_answers_text(a, i));
+            continue;
+        }
+        printf("{\"id\":");
+        cli_json_string(stdout, pifi_answers_id(a, i));
+        printf(",\"question\":");
+        cli_json_string(stdout, pifi_answers_question(a, i));
+        printf(",\"answer\":");
+        cli_json_string(stdout, pifi_answers_text(a, i));
+        printf(",\"score\":%.6f}\n", pifi_answers_score(a, i));
+    }
+    if (official) printf("}\n");
+    pifi_answers_free(a);
+    return 0;
+}
+
 int cmd_predict(int argc, char **argv) {
     static const struct option LONG[] = {
         {"pair", 0, 0, 'p'}, {"batch", 1, 0, 'b'}, {"input", 1, 0, 'i'}, {"precision", 1, 0, 'P'},
-        {"threads", 1, 0, 'T'}, {"max-memory", 1, 0, 'M'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+        {"threads", 1, 0, 'T'}, {"max-memory", 1, 0, 'M'}, {"squad", 1, 0, 'S'}, {"official", 0, 0, 'O'},
+        {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     PifiPrecision prec = pifi_precision_default();
-    int pair = 0, batch = 32, c;
-    const char *input = NULL;
+    int pair = 0, batch = 32, official = 0, c;
+    const char *input = NULL, *squad = NULL;
     opterr = 0;
     optind = 1;
     while ((c = cli_getopt(argc, argv, ":h", LONG, "predict")) != -1) {
         switch (c) {
         case 'p': pair = 1; break;
         case 'i': input = optarg; break;
+        case 'S': squad = optarg; break;
+        case 'O': official = 1; break;
         case 'b': if (cli_parse_int("predict", "--batch", optarg, 1, 1 << 16, &batch)) return 2; break;
         case 'P': if (cli_parse_precision("predict", optarg, &prec)) return 2; break;
         case 'T': if (cli_parse_threads("predict", optarg)) return 2; break;
@@ -87,6 +124,9 @@ int cmd_predict(int argc, char **argv) {
     if (optind >= argc) return cli_usage_error("predict", "expects RUN_DIR");
     const char *run_path = argv[optind++];
     if (input && optind < argc) return cli_usage_error("predict", "give --input FILE or TEXT arguments, not both");
+    if (squad && (input || pair || optind < argc))
+        return cli_usage_error("predict", "--squad FILE takes no texts, --input or --pair");
+    if (official && !squad) return cli_usage_error("predict", "--official goes with --squad FILE");
     FILE *in = stdin;
     if (input && !(in = fopen(input, "r"))) {
         fprintf(stderr, "pifi: %s: cannot open\n", input);
@@ -100,6 +140,12 @@ int cmd_predict(int argc, char **argv) {
     if (pifi_run_open(run_path, &rp, &run, &err)) {
         if (in != stdin) fclose(in);
         return cli_fail_api(&err);
+    }
+    if (squad || pifi_run_is_qa(run)) {
+        int st = squad ? predict_squad(run, squad, official, batch)
+                       : cli_usage_error("predict", "%s answers questions: give --squad FILE", run_path);
+        pifi_run_close(run);
+        return st;
     }
     int status = 0;
     char **text = calloc((size_t)batch, sizeof *text), **pairs = pair ? calloc((size_t)batch, sizeof *pairs) : NULL;

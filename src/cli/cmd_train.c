@@ -210,6 +210,7 @@ static void print_result(const pifi_train_result *r, const char *run, int json) 
         printf(",\"valid_%s\":%.6f,\"test_accuracy\":%.6f,\"test_macro_f1\":%.6f,\"test_mcc\":%.6f,"
                "\"seconds\":%.1f,\"complete_already\":%s", r->metric_for_best, r->best_valid, r->test_accuracy,
                r->test_macro_f1, r->test_mcc, r->seconds, r->complete_already ? "true" : "false");
+        if (r->test_f1 >= 0) printf(",\"test_exact_match\":%.6f,\"test_f1\":%.6f", r->test_exact_match, r->test_f1);
         if (r->stopped_early) printf(",\"stopped_early_after_epoch\":%lld", r->stopped_early);
         if (r->n_eval_tasks) {
             printf(",\"eval_tasks\":{");
@@ -241,6 +242,7 @@ static void print_result(const pifi_train_result *r, const char *run, int json) 
             printf("; stopped at step %lld of epoch %lld (--max-steps)", r->partial_steps, r->partial_epoch);
     }
     printf("\n");
+    if (r->test_f1 >= 0) printf("test exact match %.2f  F1 %.2f (SQuAD v1.1, %%)\n", r->test_exact_match, r->test_f1);
     if (r->test_accuracy >= 0)
         printf("test accuracy %.4f  macro-F1 %.4f  MCC %.4f\n", r->test_accuracy, r->test_macro_f1, r->test_mcc);
     for (int i = 0; i < r->n_eval_tasks; i++) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/qa_tasks.h"
 #include "data/tasks_desc.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
@@ -41,15 +42,24 @@ static const char *task_root(const DataSpec *a, char *buf, size_t n, PifiErr *er
 
 int data_spec_json(const DataSpec *a, cJSON **out, PifiErr *err) {
     char root[4096];
-    int files = a->train || a->valid || a->test;
+    int files = a->train || a->valid || a->test, user_qa = 0;
     *out = NULL;
-    if (a->task && files) return pifi_errf(err, "give either --task or --train/--valid/--test files, not both");
+    if (a->task && qa_task_is(a->task, &user_qa) && user_qa && !files)
+        return pifi_errf(err, "--task %s reads your SQuAD-form files: give --train FILE (--valid, --test)", a->task);
+    if (a->task && files && !user_qa)
+        return pifi_errf(err, "give either --task or --train/--valid/--test files, not both");
     if (!a->task && !files) return pifi_errf(err, "no data: give --task NAME or --train FILE (--valid, --test)");
-    const char *troot = a->task ? task_root(a, root, sizeof root, err) : NULL;
-    if (a->task && !troot) return -1;
+    const char *troot = a->task && !user_qa ? task_root(a, root, sizeof root, err) : NULL;
+    if (a->task && !user_qa && !troot) return -1;
     cJSON *o = cJSON_CreateObject();
     if (!o) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-    if (a->task) {
+    if (user_qa) { /* a QA task over the user's files */
+        cJSON_AddStringToObject(o, "task", a->task);
+        add_path(o, "train", a->train);
+        add_path(o, "valid", a->valid);
+        add_path(o, "test", a->test);
+        cJSON_AddBoolToObject(o, "skip_bad_rows", a->skip_bad_rows);
+    } else if (a->task) {
         cJSON_AddStringToObject(o, "task", a->task);
         add_path(o, "data_dir", troot);
     } else {

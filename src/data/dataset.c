@@ -7,7 +7,7 @@
 #include "data/data_internal.h"
 
 void dataset_free(PifiDataset *ds) {
-    for (int64_t i = 0; i < ds->n; i++) {
+    for (int64_t i = 0; ds->text && i < ds->n; i++) {
         free(ds->text[i]);
         if (ds->text_pair) free(ds->text_pair[i]);
     }
@@ -16,6 +16,8 @@ void dataset_free(PifiDataset *ds) {
     free(ds->label);
     for (int k = 0; k < ds->num_classes && ds->label_names; k++) free(ds->label_names[k]);
     free(ds->label_names);
+    if (ds->squad) squad_free(ds->squad);
+    free(ds->squad);
     memset(ds, 0, sizeof *ds);
 }
 

@@ -4,6 +4,8 @@
  * with the same cleaning, then the seeded --train-fraction subsample. */
 #include "data/tasks_desc.h"
 
+#include "data/qa_tasks.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +54,11 @@ int task_desc_load(const cJSON *desc, unsigned which, const char *const *label_n
     double frac = num(desc, "train_fraction", 1.0);
     uint64_t fseed = (uint64_t)num(desc, "train_fraction_seed", 2023);
     const char *task = str(desc, "task");
+    if (task && qa_task_is(task, NULL)) { /* extractive QA: questions, not classes */
+        if (label_names && K != 2)
+            return pifi_errf(err, "%s is a question answering task; the run is a %d-class classifier", task, K);
+        return qa_task_load(desc, which, out, err);
+    }
     if (task) {
         PifiTaskOpts to = task_opts_default();
         to.load = which;

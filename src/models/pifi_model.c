@@ -31,13 +31,14 @@ const char *pifi_pooling_name(PifiPooling p) {
     return p == POOL_CLS ? "cls" : p == POOL_MEAN ? "mean" : p == POOL_LAST ? "last" : "auto";
 }
 
-static size_t point_heads(PifiHeadParams *p, float *mem, int C, int D, int K, int has_llm) {
+/* dense: the classification head's first layer (not in span mode) */
+static size_t point_heads(PifiHeadParams *p, float *mem, int C, int D, int K, int has_llm, int dense) {
     struct {
         float **ptr;
         size_t n;
     } t[] = {
         {&p->l_in, has_llm ? (size_t)D * C : 0}, {&p->l_out, has_llm ? (size_t)C * D : 0},
-        {&p->head_w1, (size_t)C * C},            {&p->head_b1, (size_t)C},
+        {&p->head_w1, dense ? (size_t)C * C : 0}, {&p->head_b1, dense ? (size_t)C : 0},
         {&p->head_w2, (size_t)K * C},            {&p->head_b2, (size_t)K},
     };
     size_t total = 0;
@@ -51,8 +52,10 @@ static size_t point_heads(PifiHeadParams *p, float *mem, int C, int D, int K, in
 /* The model around an SLM: slm_layer INT_MIN: the SLM at slm_dir, else the
  * LLM at slm_dir's layer slm_layer alone (encoder_load_llm_layer). */
 static int model_init(PifiModel *m, const char *slm_dir, int slm_layer, const char *llm_path, int llm_layer, int K,
-                      PifiPooling pooling, int pooled_only, PifiPrecision prec, int llm_frozen, PifiErr *err) {
+                      PifiPooling pooling, int pooled_only, PifiPrecision prec, int llm_frozen, int span,
+                      PifiErr *err) {
     memset(m, 0, sizeof *m);
+    m->span.on = span;
     if (K < 2 || K > 100000) return pifi_errf(err, "number of classes must be 2..100000, got %d", K);
     m->cx = pifi_malloc(sizeof *m->cx, err);
     if (!m->cx) return -1;
@@ -74,13 +77,13 @@ static int model_init(PifiModel *m, const char *slm_dir, int slm_layer, const ch
         m->has_llm = 1;
         m->D = m->llm.cfg.D;
     }
-    size_t n = point_heads(&m->hp, NULL, m->C, m->D, K, m->has_llm);
+    size_t n = point_heads(&m->hp, NULL, m->C, m->D, K, m->has_llm, !span);
     m->hp_mem = pifi_calloc(n, sizeof(float), err);
     if (!m->hp_mem) {
         pifi_model_free(m);
         return -1;
     }
-    point_heads(&m->hp, m->hp_mem, m->C, m->D, K, m->has_llm);
+    point_heads(&m->hp, m->hp_mem, m->C, m->D, K, m->has_llm, !span);
     m->hp_count = (int64_t)n;
     m->head_dropout = 0.2f;
     return 0;
@@ -88,16 +91,21 @@ static int model_init(PifiModel *m, const char *slm_dir, int slm_layer, const ch
 
 int pifi_model_init(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer, int K,
                     PifiPooling pooling, int pooled_only, PifiPrecision prec, int llm_frozen, PifiErr *err) {
-    return model_init(m, slm_dir, INT_MIN, llm_path, llm_layer, K, pooling, pooled_only, prec, llm_frozen, err);
+    return model_init(m, slm_dir, INT_MIN, llm_path, llm_layer, K, pooling, pooled_only, prec, llm_frozen, 0, err);
+}
+
+int pifi_model_init_span(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer,
+                         PifiPrecision prec, int llm_frozen, PifiErr *err) {
+    return model_init(m, slm_dir, INT_MIN, llm_path, llm_layer, 2, POOL_CLS, 0, prec, llm_frozen, 1, err);
 }
 
 int pifi_model_init_llm_layer_only(PifiModel *m, const char *llm_path, int layer, int K, PifiPooling pooling,
                                    PifiPrecision prec, PifiErr *err) {
-    return model_init(m, llm_path, layer, NULL, 0, K, pooling, 1, prec, 1, err);
+    return model_init(m, llm_path, layer, NULL, 0, K, pooling, 1, prec, 1, 0, err);
 }
 
 void pifi_model_point_heads(const PifiModel *m, PifiHeadParams *p, float *mem) {
-    point_heads(p, mem, m->C, m->D, m->K, m->has_llm);
+    point_heads(p, mem, m->C, m->D, m->K, m->has_llm, !m->span.on);
 }
 
 /* torch.nn.Linear's reset_parameters: kaiming_uniform(a = sqrt(5)) for the
@@ -113,7 +121,7 @@ void pifi_model_init_heads(PifiModel *m, uint64_t seed) {
     PifiHeadParams *p = &m->hp;
     if (p->l_in) linear_init(p->l_in, NULL, m->D, m->C, seed, 0x1100);
     if (p->l_out) linear_init(p->l_out, NULL, m->C, m->D, seed, 0x1200);
-    linear_init(p->head_w1, p->head_b1, m->C, m->C, seed, 0x1300);
+    if (p->head_w1) linear_init(p->head_w1, p->head_b1, m->C, m->C, seed, 0x1300);
     linear_init(p->head_w2, p->head_b2, m->K, m->C, seed, 0x1400);
 }
 
@@ -161,6 +169,8 @@ void pifi_model_free(PifiModel *m) {
     free(m->cx);
     free(m->hp_mem);
     free(m->act_mem);
+    free(m->span.mem);
+    free(m->span.gmem);
     memset(m, 0, sizeof *m);
 }
 
@@ -340,6 +350,7 @@ int pifi_model_pool(PifiModel *m, float *pooled, const int32_t *ids, const int32
 
 int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask,
                        int B, int T, PifiErr *err) {
+    if (m->span.on) return pifi_errf(err, "internal: a span model's forward is pifi_span_forward");
     if (ensure_acts(m, B, err)) return -1;
     point_acts(m, B);
     if (pifi_model_pool(m, m->acts.pooled, ids, type_ids, mask, B, T, err) || head_forward(m, B, err)) return -1;
@@ -349,6 +360,7 @@ int pifi_model_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids
 }
 
 int pifi_model_forward_pooled(PifiModel *m, const float *pooled, int B, PifiErr *err) {
+    if (m->span.on) return pifi_errf(err, "internal: a span model's forward is pifi_span_forward");
     if (ensure_acts(m, B, err)) return -1;
     point_acts(m, B);
     memcpy(m->acts.pooled, pooled, (size_t)B * m->C * sizeof(float));

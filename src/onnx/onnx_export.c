@@ -120,6 +120,10 @@ int onnx_export_run(const char *run_dir, const char *out_path, OnnxExportInfo *i
         pifi_errf(err, "%s: an int8 run (pifi quantize) cannot be exported to ONNX yet: export the fp32 run", run_dir);
         goto done;
     }
+    if (r.opts.span) {
+        pifi_errf(err, "%s: a question answering run cannot be exported to ONNX yet (the span head)", run_dir);
+        goto done;
+    }
     if (!(x = malloc(sizeof *x)) || !(g = og_new("pifi"))) {
         pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
         goto done;

@@ -15,6 +15,7 @@
 
 #include "pifi/err.h"
 #include "pifi/metrics.h"
+#include "pifi/squad.h"
 
 typedef struct {
     int64_t n;            /* examples */
@@ -28,6 +29,8 @@ typedef struct {
     int64_t recoded;      /* lines that were not UTF-8 and were decoded as cp1252 */
     char first_skip[256]; /* message of the first skipped row, "" if none */
     int64_t cap;          /* allocated room in text/text_pair/label */
+    SquadData *squad;     /* an extractive QA split (data/qa_tasks.c; owned): its questions, n of them,
+                           * num_classes 2 ("start", "end"); text, text_pair, label NULL */
 } PifiDataset;
 
 void dataset_free(PifiDataset *ds);

@@ -7,7 +7,9 @@
  *                                         Head: Linear(C, C) -> Dropout(0.2) -> GELU -> Linear(C, K)
  *
  * With no LLM layer (method "base") the head reads u directly. The sequence
- * mode sends every position through the layer: L_out(L_llm(L_in h)). */
+ * mode sends every position through the layer: L_out(L_llm(L_in h)); the
+ * span mode (extractive QA, pifi_span.c) puts a span head Linear(C, 2) on
+ * every position of it (or of h without a layer): start and end logits. */
 #ifndef PIFI_PIFI_MODEL_H
 #define PIFI_PIFI_MODEL_H
 
@@ -48,6 +50,24 @@ typedef struct {
     float *logits; /* (B, K) */
 } PifiActs;
 
+/* The span mode (pifi_span.c; pifi_model_init_span): the head is head_w2
+ * (2, C) and head_b2 (2) on every position, no pooling and no dense layer
+ * (head_w1, head_b1 NULL). */
+typedef struct {
+    int on;
+    int causal;    /* the layer's attention causal; 0: bidirectional (the authors', the default) */
+    int mask_ones; /* the authors' all-ones mask: the layer attends to padding too (comparison only) */
+    float *u, *z;  /* (B, T, D) L_in output, layer output */
+    float *v;      /* (B, T, C) L_out output; the SLM's output without a layer */
+    float *logits; /* (B, T, 2) start, end */
+    float *mem;    /* u, z, logits (v without a layer: the SLM's own) */
+    size_t mem_size;
+    float *gmem;   /* backward scratch */
+    size_t gmem_size;
+    const int32_t *mask; /* (B, T) of the last forward */
+    int B, T;
+} PifiSpan;
+
 typedef struct {
     Encoder slm;
     LlmLayer llm;
@@ -70,6 +90,7 @@ typedef struct {
     float *gscratch;      /* backward scratch */
     size_t gscratch_size;
     struct PifiCompute *cx; /* the compute context slm and llm share (precision, oneDNN primitives) */
+    PifiSpan span;          /* the span mode's state (span.on = 0: classification) */
 } PifiModel;
 
 /* Gradient destinations. NULL (or NULL fields) = frozen: not computed. */
@@ -187,5 +208,36 @@ int pifi_model_backward_pooled(PifiModel *m, const float *dlogits, PifiGrads *g,
  * padding mask applied, bidirectional unless causal. */
 int pifi_model_forward_seq(PifiModel *m, float *out, const int32_t *ids, const int32_t *type_ids,
                            const int32_t *mask, int B, int T, int causal, PifiErr *err);
+
+/* ------------------------------------------------------------------------ */
+/* span mode: extractive question answering (pifi_span.c)
+ *
+ *   h = Enc(x)                     (B, T, C)
+ *   v = L_out(L_llm(L_in h))       (B, T, C)   every position; v = h without a layer
+ *   logits = v Ws^T + bs           (B, T, 2)   start, end
+ *
+ * The layer sees the key padding mask (bidirectional, or causal with
+ * span.causal) unless span.mask_ones. */
+
+/* A span model: as pifi_model_init, the layer loaded whole (sequence mode),
+ * K = 2 and the span head in place of the classification head. */
+int pifi_model_init_span(PifiModel *m, const char *slm_dir, const char *llm_path, int llm_layer,
+                         PifiPrecision prec, int llm_frozen, PifiErr *err);
+
+/* Logits (B, T, 2) into m->span.logits. */
+int pifi_span_forward(PifiModel *m, const int32_t *ids, const int32_t *type_ids, const int32_t *mask, int B,
+                      int T, PifiErr *err);
+
+/* The loss of the last span forward: the mean over the batch of (CE(start) +
+ * CE(end)) / 2, each softmax over the row's real tokens (padding is never a
+ * candidate). start, end (B): token positions, real ones. dlogits (B, T, 2)
+ * (NULL: not computed) its gradient, 0 at padding. -1 if a label is out of
+ * the row. */
+int pifi_span_loss(const PifiModel *m, const int32_t *start, const int32_t *end, double *loss, float *dlogits,
+                   PifiErr *err);
+
+/* Backward of the last span forward: dlogits (B, T, 2) -> gradients,
+ * ACCUMULATED into g as pifi_model_backward does. */
+int pifi_span_backward(PifiModel *m, const float *dlogits, PifiGrads *g, PifiErr *err);
 
 #endif

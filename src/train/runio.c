@@ -61,6 +61,7 @@ cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, cons
         if (o->layer == INT_MIN) cJSON_AddNullToObject(p, "layer");
         else cJSON_AddNumberToObject(p, "layer", o->layer);
     }
+    if (o->span) cJSON_AddBoolToObject(p, "span", 1); /* extractive QA: start/end logits on every token */
     cJSON_AddNumberToObject(p, "num_classes", K);
     cJSON *names = cJSON_AddArrayToObject(p, "label_names");
     for (int k = 0; k < K; k++) cJSON_AddItemToArray(names, cJSON_CreateString(label_names ? label_names[k] : ""));
@@ -105,6 +106,7 @@ int runio_opts_from_json(const cJSON *p, TrainOpts *o, const char *path, PifiErr
         if (get_num(p, "pifi", "layer", 1, -100000, 100000, &v, path, err)) return -1;
         o->layer = (int)v;
     }
+    o->span = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "span"));
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(p, "train");
     /* every option of the table, with the ranges pifi train accepts on its command line */
     for (int i = 0; i < N_TRAIN_OPTIONS; i++) {
@@ -494,9 +496,16 @@ int runio_load_run(RunModel *r, const char *run_dir, PifiErr *err) {
     runio_resolve_llm(o, run_dir);
     int has_llm = method_plugs_llm(o->method); /* llm-layer-only's layer is the run's own SLM */
     /* fp32 first: a trained or random layer's weights are written into it below */
-    if (pifi_model_init(&r->model, run_dir, has_llm ? o->llm : NULL, o->layer, r->K, o->pooling, 1, PIFI_PREC_FP32, 0,
-                        err))
+    if (o->span && r->K != 2) {
+        pifi_errf(err, "%s: a span (QA) run has 2 classes, start and end", cp);
         goto fail;
+    }
+    if (o->span ? pifi_model_init_span(&r->model, run_dir, has_llm ? o->llm : NULL, o->layer, PIFI_PREC_FP32, 0, err)
+                : pifi_model_init(&r->model, run_dir, has_llm ? o->llm : NULL, o->layer, r->K, o->pooling, 1,
+                                  PIFI_PREC_FP32, 0, err))
+        goto fail;
+    r->model.span.causal = o->layer_causal;
+    r->model.span.mask_ones = o->layer_mask_ones;
     if (r->int8 && runio_int8_verify(&r->model, r->int8, run_dir, err)) goto fail;
     /* an int8 run holds its layer as it was quantized: random, or trained */
     if (!r->int8 && o->method == METHOD_PIFI_RANDOM && llm_layer_init_random(&r->model.llm, o->seed, err)) goto fail;

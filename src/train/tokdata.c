@@ -57,7 +57,46 @@ oom:
     return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory tokenizing %lld examples", (long long)ds->n);
 }
 
+int tokdata_build_qa(TokData *td, const PifiTokenizer *tk, const PifiDataset *ds, int max_len, int doc_stride,
+                     PifiErr *err) {
+    memset(td, 0, sizeof *td);
+    td->qa = pifi_calloc(1, sizeof *td->qa, err);
+    if (!td->qa) return -1;
+    if (squad_features(ds->squad, tk, max_len, doc_stride, td->qa, "data", err)) {
+        free(td->qa);
+        td->qa = NULL;
+        return -1;
+    }
+    const SquadFeatures *f = td->qa;
+    size_t n = (size_t)f->n, T = (size_t)f->T;
+    td->n = f->n;
+    td->squad = ds->squad;
+    td->pad_id = tokenizer_pad_id(tk);
+    td->start = f->start, td->end = f->end;
+    td->len = malloc((n ? n : 1) * sizeof *td->len);
+    td->off = malloc((n ? n : 1) * sizeof *td->off);
+    td->ids = malloc((n ? n * T : 1) * sizeof *td->ids);
+    td->type_ids = malloc((n ? n * T : 1) * sizeof *td->type_ids);
+    if (!td->len || !td->off || !td->ids || !td->type_ids) {
+        tokdata_free(td);
+        return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory for %zu windows", n);
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) { /* right padding: the real tokens are the first sum(mask) */
+        int len = 0;
+        while ((size_t)len < T && f->mask[i * T + len]) len++;
+        memcpy(td->ids + used, f->ids + i * T, (size_t)len * sizeof(int32_t));
+        memcpy(td->type_ids + used, f->types + i * T, (size_t)len * sizeof(int32_t));
+        td->off[i] = (int64_t)used;
+        td->len[i] = len;
+        used += (size_t)len;
+    }
+    return 0;
+}
+
 void tokdata_free(TokData *td) {
+    if (td->qa) squad_features_free(td->qa);
+    free(td->qa);
     free(td->len);
     free(td->off);
     free(td->ids);
@@ -74,7 +113,7 @@ int batch_fill(Batch *b, const TokData *td, const int64_t *idx, int B, PifiErr *
         b->ids = malloc((size_t)B * T * sizeof(int32_t));
         b->type_ids = malloc((size_t)B * T * sizeof(int32_t));
         b->mask = malloc((size_t)B * T * sizeof(int32_t));
-        b->labels = malloc((size_t)B * sizeof(int32_t));
+        b->labels = malloc((size_t)B * 3 * sizeof(int32_t)); /* labels, then QA's start and end */
         if (!b->ids || !b->type_ids || !b->mask || !b->labels) {
             b->cap_BT = b->cap_B = 0;
             return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory for a batch");
@@ -95,6 +134,11 @@ int batch_fill(Batch *b, const TokData *td, const int64_t *idx, int B, PifiErr *
             b->mask[j] = t < n;
         }
         b->labels[i] = td->label ? td->label[k] : 0;
+    }
+    b->start = b->end = NULL;
+    if (td->start) {
+        b->start = b->labels + B, b->end = b->labels + 2 * B;
+        for (int i = 0; i < B; i++) b->start[i] = td->start[idx[i]], b->end[i] = td->end[idx[i]];
     }
     return 0;
 }

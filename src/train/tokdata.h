@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "pifi/dataset.h"
+#include "pifi/squad_features.h"
 #include "pifi/tokenizer.h"
 
 typedef struct {
@@ -16,17 +17,27 @@ typedef struct {
     int32_t *type_ids;
     const int32_t *label; /* (n) the dataset's labels (not owned) */
     int pad_id;
+    /* extractive QA (tokdata_build_qa): the n examples are the questions' windows */
+    SquadFeatures *qa;       /* the windows (owned): byte offsets, the question of each */
+    const SquadData *squad;  /* the questions (the dataset's) */
+    const int32_t *start, *end; /* (n) each window's answer tokens (into qa), else NULL */
 } TokData;
 
 /* Tokenize every example (pairs when the dataset has them), truncated
  * (longest_first) to max_len tokens incl. specials. */
 int tokdata_build(TokData *td, const PifiTokenizer *tk, const PifiDataset *ds, int max_len, PifiErr *err);
+/* A QA dataset (ds->squad): each question with its context in windows of
+ * max_len tokens sharing doc_stride context tokens (squad_features), the
+ * start and end labels of each window kept. */
+int tokdata_build_qa(TokData *td, const PifiTokenizer *tk, const PifiDataset *ds, int max_len, int doc_stride,
+                     PifiErr *err);
 void tokdata_free(TokData *td);
 
 typedef struct {
     int B, T, cap_BT, cap_B;
     int32_t *ids, *type_ids, *mask; /* (B, T) */
     int32_t *labels;                /* (B) */
+    int32_t *start, *end;           /* (B) QA: the answer's first and last token, else NULL */
 } Batch;
 
 /* Fill b with the examples idx[0..B) padded to the longest of them. */

@@ -17,7 +17,9 @@ static const char *const POOLING[] = {"cls", "mean", "last", "auto", NULL}; /* P
 static const char *const OPTIMIZER[] = {"adam", "adamw", NULL};              /* OptimKind */
 static const char *const SCHEDULE[] = {"constant", "linear", "cosine", NULL}; /* SchedKind */
 static const char *const PRECISION[] = {"fp32", "bf16", "auto", NULL};       /* PifiPrecision; auto resolved */
-static const char *const METRIC[] = {"accuracy", "macro-f1", "mcc", NULL};   /* BestMetric */
+static const char *const METRIC[] = {"accuracy", "macro-f1", "mcc", "f1", NULL}; /* BestMetric */
+static const char *const ATTENTION[] = {"bidirectional", "causal", NULL};     /* TrainOpts.layer_causal */
+static const char *const LAYER_MASK[] = {"padding", "ones", NULL};           /* TrainOpts.layer_mask_ones */
 
 static int parse_precision(const char *s, int *v) {
     PifiPrecision p;
@@ -40,6 +42,19 @@ const TrainOption TRAIN_OPTIONS[] = {
      .flags = TOPT_LORA},
     {.flag = "lora-dropout", .key = "lora_dropout", .type = TOPT_FLOAT, .off = F(lora_dropout), .lo = 0, .hi = 0.99,
      .def = 0.1, .metavar = "P", .help = "dropout on LoRA's input", .group = TOPT_G_MODEL, .flags = TOPT_LORA},
+    /* ---- extractive question answering (a QA task: --task xquad_en, squad) */
+    {.flag = "doc-stride", .key = "doc_stride", .type = TOPT_INT, .off = F(doc_stride), .lo = 1, .hi = 65536,
+     .def = 128, .metavar = "N", .help = "QA: context tokens consecutive windows share", .group = TOPT_G_MODEL,
+     .flags = TOPT_QA},
+    {.flag = "max-answer-length", .key = "max_answer_length", .type = TOPT_INT, .off = F(max_answer_len), .lo = 1,
+     .hi = 65536, .def = 30, .metavar = "N", .help = "QA: the longest answer predicted, in tokens",
+     .group = TOPT_G_MODEL, .flags = TOPT_QA},
+    {.flag = "layer-attention", .key = "layer_attention", .type = TOPT_ENUM, .off = F(layer_causal),
+     .choices = ATTENTION, .help = "QA: the plugged layer's attention over the sequence\n(bidirectional: the "
+     "authors')", .group = TOPT_G_MODEL, .flags = TOPT_QA | TOPT_LLM},
+    {.flag = "layer-mask", .key = "layer_mask", .type = TOPT_ENUM, .off = F(layer_mask_ones), .choices = LAYER_MASK,
+     .help = "QA: the plugged layer's key mask: padding, or ones\n(the authors' code attends to padding; for "
+     "comparison)", .group = TOPT_G_MODEL, .flags = TOPT_QA | TOPT_LLM},
     /* ---- optimisation */
     {.flag = "epochs", .key = "epochs", .type = TOPT_INT, .off = F(epochs), .lo = 1, .hi = 100000, .def = 3,
      .metavar = "N", .help = "passes over the training set", .group = TOPT_G_OPTIM},
@@ -182,6 +197,7 @@ void train_option_format(const TrainOption *r, const TrainOpts *o, char *buf, si
 int train_option_applies(const TrainOption *r, const TrainOpts *o) {
     if ((r->flags & TOPT_LORA) && o->method != METHOD_LORA) return 0;
     if ((r->flags & TOPT_LLM) && !o->llm) return 0;
+    if ((r->flags & TOPT_QA) && !o->span) return 0;
     return 1;
 }
 

@@ -39,6 +39,7 @@ enum {
     TOPT_LLM = 1 << 4,      /* config.json: written and read only for a run that plugs an LLM layer */
     TOPT_OPTIONAL = 1 << 5, /* config.json may lack it (runs older than the option): then `absent` */
     TOPT_WAS = 1 << 6,      /* --resume records the old value too ("<key>_was") and says so */
+    TOPT_QA = 1 << 7,       /* config.json: written and read only for an extractive QA run (TrainOpts.span) */
 };
 
 /* Which part of `pifi train --help` lists the option. */

@@ -102,6 +102,7 @@ static double metric_at(const cJSON *o, const char *k, double lo, double hi) {
 int train_run_complete(const TrainOpts *o, TrainResult *res, cJSON **eval_tasks, PifiErr *err) {
     memset(res, 0, sizeof *res);
     res->best_valid = res->test_accuracy = res->test_macro_f1 = res->test_mcc = -1;
+    res->test_exact_match = res->test_f1 = -1;
     *eval_tasks = NULL;
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.json", o->out);
@@ -129,10 +130,14 @@ int train_run_complete(const TrainOpts *o, TrainResult *res, cJSON **eval_tasks,
         }
         if (count_at(ep, "epoch") == best && partial == res->best_partial)
             res->best_valid = metric_at(cJSON_GetObjectItemCaseSensitive(ep, "valid"),
-                                        best_metric_key(o->metric_for_best), -1, 1);
+                                        best_metric_key(o->metric_for_best), -1,
+                                        o->metric_for_best == BEST_SQUAD_F1 ? 100 : 1); /* QA: percent */
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "test");
-    if (cJSON_IsObject(t)) {
+    if (cJSON_IsObject(t) && o->span) {
+        res->test_exact_match = metric_at(t, "exact_match", 0, 100);
+        res->test_f1 = metric_at(t, "f1", 0, 100);
+    } else if (cJSON_IsObject(t)) {
         res->test_accuracy = metric_at(t, "accuracy", 0, 1);
         res->test_macro_f1 = metric_at(t, "macro_f1", 0, 1);
         res->test_mcc = metric_at(t, "mcc", -1, 1);

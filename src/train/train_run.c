@@ -29,6 +29,7 @@
 #include "pifi/memlimit.h"
 #include "train/early_stop.h"
 #include "train/memest.h"
+#include "train/qa_eval.h"
 #include "train/runio.h"
 #include "train/train_resume.h"
 
@@ -85,8 +86,25 @@ static int log_resume(FILE *log, const char *path, int64_t step, const cJSON *ch
     return pifi_errk(err, PIFI_ERR_RUNTIME, "%s: cannot write: %s", path, strerror(errno));
 }
 
+/* A QA split: SQuAD's exact match and F1 of the answers (*f1: the F1). */
+static int evaluate_qa(PifiModel *m, const TokData *td, const TrainOpts *o, Dist *d, cJSON **out, double *f1,
+                       PifiErr *err) {
+    if (d->size > 1) return pifi_errf(err, "question answering is evaluated by one process (no MPI yet)");
+    QaScore q;
+    if (qa_evaluate(m, td, o->eval_batch, o->max_answer_len, &q, NULL, NULL, err)) return -1;
+    *out = cJSON_CreateObject();
+    cJSON_AddNumberToObject(*out, "n", (double)q.questions);
+    cJSON_AddNumberToObject(*out, "windows", (double)q.windows);
+    cJSON_AddNumberToObject(*out, "loss", q.loss);
+    cJSON_AddNumberToObject(*out, "exact_match", q.exact_match);
+    cJSON_AddNumberToObject(*out, "f1", q.f1);
+    *f1 = q.f1;
+    return 0;
+}
+
 static int evaluate_split(PifiModel *m, const TokData *td, const TrainOpts *o, int K, Dist *d, cJSON **out,
                           double *acc, PifiErr *err) {
+    if (td->qa) return evaluate_qa(m, td, o, d, out, acc, err);
     PifiConfusion cm;
     if (confusion_init(&cm, K, err)) return d->size > 1 ? dist_agree(d, -1, err) : -1;
     double loss = 0;
@@ -264,7 +282,9 @@ static int run_setup(TrainRun *r, PifiErr *err) {
     Dist *d = r->d;
     int e = 0;
     for (int s = 0; s < 3 && !e; s++)
-        if (r->splits[s] && r->splits[s]->n > 0) e = tokdata_build(&r->td[s], r->t.tk, r->splits[s], o->max_len, err);
+        if (r->splits[s] && r->splits[s]->n > 0)
+            e = r->splits[s]->squad ? tokdata_build_qa(&r->td[s], r->t.tk, r->splits[s], o->max_len, o->doc_stride, err)
+                                    : tokdata_build(&r->td[s], r->t.tk, r->splits[s], o->max_len, err);
     if (dist_agree(d, e, err)) return -1;
     if (dist_same_u64(d, params_checksum(&r->t.pt), "the initial weights (are the model files the same on every "
                       "machine?)", err))
@@ -575,7 +595,12 @@ static int run_test(TrainRun *r, PifiErr *err) {
         }
         if (dist_agree(r->d, e, err)) return -1;
     }
-    if (tj) {
+    if (tj && r->td[2].qa) {
+        res->test_exact_match = cJSON_GetObjectItem(tj, "exact_match")->valuedouble;
+        res->test_f1 = acc;
+        cJSON_DeleteItemFromObject(r->metrics, "test");
+        cJSON_AddItemToObject(r->metrics, "test", tj);
+    } else if (tj) {
         res->test_accuracy = acc;
         res->test_macro_f1 = cJSON_GetObjectItem(tj, "macro_f1")->valuedouble;
         res->test_mcc = cJSON_GetObjectItem(tj, "mcc")->valuedouble;
@@ -626,7 +651,9 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
     static const TrainCallbacks quiet = {0};
     memset(res, 0, sizeof *res);
     res->best_valid = res->test_accuracy = res->test_macro_f1 = res->test_mcc = -1;
+    res->test_exact_match = res->test_f1 = -1;
     TrainOpts ro = *o; /* with what the options leave to the models settled */
+    ro.span = splits[0]->squad != NULL; /* a QA task's data: the span head */
     if (train_opts_resolve(&ro, err)) return -1;
     o = &ro;
     TrainRun r;

@@ -61,6 +61,7 @@ typedef struct {
     double best_valid;      /* the --metric-for-best (accuracy) on the validation split, -1 if none */
     int64_t stopped_early;  /* early stopping ended the run after this epoch (0: it did not; early_stop.h) */
     double test_accuracy, test_macro_f1, test_mcc; /* -1 if no test split */
+    double test_exact_match, test_f1; /* QA: SQuAD's, percentages; -1 if no test split or not QA */
     double seconds;         /* of this command's training and evaluation */
     int complete_already;   /* --resume of a complete run: read back, nothing trained or evaluated */
 } TrainResult;

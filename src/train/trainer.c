@@ -17,6 +17,12 @@
 #include "train/loss.h"
 
 int train_opts_resolve(TrainOpts *o, PifiErr *err) {
+    if (o->span && o->metric_for_best == BEST_ACCURACY) o->metric_for_best = BEST_SQUAD_F1; /* QA's default */
+    if (o->span != (o->metric_for_best == BEST_SQUAD_F1))
+        return pifi_errf(err, o->span ? "a question answering run picks its best epoch by f1 (--metric-for-best f1)"
+                                      : "--metric-for-best f1 is question answering's (SQuAD's F1)");
+    if (o->span && method_llm_as_slm(o->method))
+        return pifi_errf(err, "method %s does not answer questions (no span head)", method_name(o->method));
     if (method_llm_as_slm(o->method)) {
         if (!o->llm) return pifi_errf(err, "method %s needs an LLM: --llm PATH --layer N", method_name(o->method));
         if (o->slm && strcmp(o->slm, o->llm) != 0)
@@ -70,9 +76,10 @@ static int register_heads(Trainer *t, PifiErr *err) {
     if (h->l_in && (params_add(&t->pt, "pifi.l_in.weight", h->l_in, 2, D, C, 1, err) ||
                     params_add(&t->pt, "pifi.l_out.weight", h->l_out, 2, C, D, 1, err)))
         return -1;
-    return params_add(&t->pt, "pifi.head.dense.weight", h->head_w1, 2, C, C, 1, err) ||
-           params_add(&t->pt, "pifi.head.dense.bias", h->head_b1, 1, C, 0, 0, err) ||
-           params_add(&t->pt, "pifi.head.out.weight", h->head_w2, 2, K, C, 1, err) ||
+    if (h->head_w1 && (params_add(&t->pt, "pifi.head.dense.weight", h->head_w1, 2, C, C, 1, err) ||
+                       params_add(&t->pt, "pifi.head.dense.bias", h->head_b1, 1, C, 0, 0, err)))
+        return -1; /* the span head has no dense layer */
+    return params_add(&t->pt, "pifi.head.out.weight", h->head_w2, 2, K, C, 1, err) ||
            params_add(&t->pt, "pifi.head.out.bias", h->head_b2, 1, K, 0, 0, err);
 }
 
@@ -129,13 +136,17 @@ int trainer_setup(Trainer *t, const TrainOpts *o, int K, PifiErr *err) {
     /* a frozen real layer loads straight into bf16 in bf16 precision (never all in fp32);
      * pifi-random's is written first (fp32), then frozen by pifi_model_set_precision */
     int llm_frozen = o->method != METHOD_PIFI_UNFROZEN, plugs = method_plugs_llm(o->method);
-    if (method_llm_as_slm(o->method) ? pifi_model_init_llm_layer_only(&t->model, o->llm, o->layer, K, o->pooling,
-                                                                     o->precision, err)
-                                     : pifi_model_init(&t->model, o->slm, plugs ? o->llm : NULL, o->layer, K,
-                                                       o->pooling, 1, o->precision,
-                                                       llm_frozen && o->method != METHOD_PIFI_RANDOM, err))
+    int frozen_now = llm_frozen && o->method != METHOD_PIFI_RANDOM;
+    if (o->span ? pifi_model_init_span(&t->model, o->slm, plugs ? o->llm : NULL, o->layer, o->precision, frozen_now,
+                                       err)
+        : method_llm_as_slm(o->method) ? pifi_model_init_llm_layer_only(&t->model, o->llm, o->layer, K, o->pooling,
+                                                                       o->precision, err)
+                                       : pifi_model_init(&t->model, o->slm, plugs ? o->llm : NULL, o->layer, K,
+                                                         o->pooling, 1, o->precision, frozen_now, err))
         goto fail;
     PifiModel *m = &t->model;
+    m->span.causal = o->layer_causal;
+    m->span.mask_ones = o->layer_mask_ones;
     m->head_dropout = o->head_dropout;
     pifi_model_init_heads(m, o->seed);
     if (o->method == METHOD_PIFI_RANDOM && llm_layer_init_random(&m->llm, o->seed, err)) goto fail;
@@ -154,7 +165,8 @@ int trainer_setup(Trainer *t, const TrainOpts *o, int K, PifiErr *err) {
     if (register_heads(t, err)) goto fail;
     if (o->method == METHOD_PIFI_UNFROZEN && register_llm(t, err)) goto fail;
     if (params_alloc(&t->pt, err)) goto fail;
-    t->dlogits = pifi_malloc((size_t)o->batch * K * sizeof(float), err);
+    /* (batch, K), or (batch, max_len, 2) of a span model */
+    t->dlogits = pifi_malloc((size_t)o->batch * (o->span ? 2 * (size_t)o->max_len : (size_t)K) * sizeof(float), err);
     if (!t->dlogits) goto fail;
     const char *fault = getenv("PIFI_FAULT_NAN_STEP"); /* fault injection for the tests */
     t->fault_nan_step = fault ? strtoll(fault, NULL, 10) : 0;
@@ -195,6 +207,21 @@ void trainer_free(Trainer *t) {
 /* ------------------------------------------------------------------------ */
 /* one step */
 
+/* accumulate's span (QA) model: the start and end labels of each window. */
+static int accumulate_span(Trainer *t, const Batch *b, int B_global, double *loss, PifiErr *err) {
+    PifiModel *m = &t->model;
+    if (!b->start) return pifi_errf(err, "internal: a span model's batch has no start/end labels");
+    if (pifi_span_forward(m, b->ids, b->type_ids, b->mask, b->B, b->T, err) ||
+        pifi_span_loss(m, b->start, b->end, loss, t->dlogits, err))
+        return -1;
+    if (t->fault_nan_step > 0 && t->step + 1 == t->fault_nan_step) *loss = NAN;
+    if (b->B != B_global) {
+        float scale = (float)b->B / (float)B_global;
+        for (size_t i = 0; i < (size_t)b->B * b->T * 2; i++) t->dlogits[i] *= scale;
+    }
+    return pifi_span_backward(m, t->dlogits, &t->grads, err);
+}
+
 /* Forward and backward of one (micro-)batch, its gradient added to the
  * arena with the loss gradient scaled by b->B / B_global (the batch's share
  * of the global mean). *loss: the batch's own mean loss. */
@@ -202,6 +229,7 @@ static int accumulate(Trainer *t, const Batch *b, uint64_t row0, int B_global, d
     PifiModel *m = &t->model;
     pifi_model_set_train(m, 1, t->o.seed, (uint64_t)t->step);
     pifi_model_set_row0(m, row0);
+    if (m->span.on) return accumulate_span(t, b, B_global, loss, err);
     if (pifi_model_forward(m, b->ids, b->type_ids, b->mask, b->B, b->T, err)) return -1;
     if (t->fault_nan_step > 0 && t->step + 1 == t->fault_nan_step) m->acts.logits[0] = NAN;
     float *dlogits = t->dlogits;

@@ -16,7 +16,7 @@
 
 /* The validation metric that picks the best epoch and that early stopping
  * watches (--metric-for-best; early_stop.h). */
-typedef enum { BEST_ACCURACY, BEST_MACRO_F1, BEST_MCC } BestMetric;
+typedef enum { BEST_ACCURACY, BEST_MACRO_F1, BEST_MCC, BEST_SQUAD_F1 /* QA: SQuAD's F1 */ } BestMetric;
 
 /* The options of a run; the hyperparameters' defaults, ranges and names
  * are the table of train_options.c. */
@@ -29,6 +29,11 @@ typedef struct {
     PifiPooling pooling;
     int lora_r;
     float lora_alpha, lora_dropout;
+    /* extractive QA: span set by the data (a QA task), the rest options */
+    int span;              /* the span head on every position (pifi_span.c), the loss of start and end */
+    int doc_stride, max_answer_len;
+    int layer_causal;      /* the plugged layer attends causally (default bidirectional, as the authors) */
+    int layer_mask_ones;   /* the authors' all-ones key mask (comparison only) */
     /* optimisation (defaults reproduce the authors' code) */
     int epochs, batch, eval_batch, max_len;
     float lr, weight_decay, clip, label_smoothing, head_dropout, warmup_ratio;
