@@ -27,17 +27,6 @@
 
 static const char *NAMES[] = {"llama_tiny", "llama_wide", "qwen2_tiny"};
 
-/* max |a - b| / max(max |b|, floor) */
-static double rel_diff(const float *a, const float *b, int64_t n, double floor) {
-    double d = 0, m = floor;
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - b[i]);
-        if (!(e <= d)) d = e;
-        if (fabs(b[i]) > m) m = fabs(b[i]);
-    }
-    return d / m;
-}
-
 static float *read_all(SafeTensors *io, const char *name, int64_t *n) {
     const StTensor *t;
     PifiErr err = {0};
@@ -98,7 +87,7 @@ static double out_diff(Case *k, const char *ref) {
     }
     int64_t n;
     float *want = read_all(k->io, ref, &n);
-    double d = want ? rel_diff(encoder_output(&k->m), want, n, 1.0) : 1e9;
+    double d = want ? test_rel_diff(encoder_output(&k->m), want, n, 1.0) : 1e9;
     free(want);
     return d;
 }
@@ -143,7 +132,7 @@ static void test_forward_grads(const char *name) {
             int64_t n;
             float *want = read_all(k.io, hf, &n);
             REQUIRE(want != NULL);
-            double e = rel_diff(g + (w - m->param_mem), want, n, 1e-3);
+            double e = test_rel_diff(g + (w - m->param_mem), want, n, 1e-3);
             if (e > worst) worst = e, snprintf(worst_name, sizeof worst_name, "%s", hf);
             CHECKF(e < 1e-4, "%s: %s differs by %g (relative)", name, hf, e);
             free(want);
@@ -187,7 +176,7 @@ static void test_forward_grads(const char *name) {
             int64_t n;
             float *want = read_all(k.io, nm, &n);
             REQUIRE(want != NULL);
-            double e = rel_diff(lg + (src[t] - m->lora_mem), want, n, 1e-3);
+            double e = test_rel_diff(lg + (src[t] - m->lora_mem), want, n, 1e-3);
             if (e > worst) worst = e;
             CHECKF(e < 1e-4, "%s: %s differs by %g (relative)", name, nm, e);
             free(want);

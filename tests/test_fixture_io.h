@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "pifi/fileio.h"
 #include "pifi/safetensors.h"
+#include "test.h"
 
 /* A [B, T] integer tensor the oracle stored as float (ids, masks) into out. */
 static inline int test_read_ints(SafeTensors *st, const char *name, int B, int T, int32_t *out, PifiErr *err) {
@@ -32,5 +34,32 @@ static inline double test_rel_diff(const float *a, const float *b, int64_t n, do
     }
     return d / m;
 }
+
+/* A fixture's text file as its lines (each ends with \n in the file), in
+ * one buffer: l->line[0 .. l->n - 1]. */
+typedef struct {
+    char *buf;
+    char **line;
+    int n;
+} TestLines;
+
+static inline void test_read_lines(const char *dir, const char *name, TestLines *l) {
+    char p[1200];
+    size_t len;
+    PifiErr err;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    REQUIRE(pifi_read_file(p, 1 << 24, &l->buf, &len, &err) == 0);
+    l->n = 0;
+    l->line = malloc((len + 1) * sizeof *l->line);
+    for (char *s = l->buf; *s;) {
+        char *e = strchr(s, '\n');
+        REQUIRE(e); /* every line ends with \n */
+        *e = '\0';
+        l->line[l->n++] = s;
+        s = e + 1;
+    }
+}
+
+static inline void test_lines_free(TestLines *l) { free(l->buf), free(l->line); }
 
 #endif

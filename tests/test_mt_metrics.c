@@ -14,31 +14,9 @@
 #include "pifi/json.h"
 #include "pifi/mt_metrics.h"
 #include "test.h"
+#include "test_fixture_io.h"
 
 static char fix[1024];
-
-typedef struct {
-    char *buf;
-    char **line;
-    int n;
-} Lines;
-
-static void read_lines(const char *name, Lines *l) {
-    char p[1200];
-    size_t len;
-    PifiErr err;
-    snprintf(p, sizeof p, "%s/%s", fix, name);
-    REQUIRE(pifi_read_file(p, 1 << 24, &l->buf, &len, &err) == 0);
-    l->n = 0;
-    l->line = malloc((len + 1) * sizeof *l->line);
-    for (char *s = l->buf; *s;) {
-        char *e = strchr(s, '\n');
-        REQUIRE(e); /* every line ends with \n */
-        *e = '\0';
-        l->line[l->n++] = s;
-        s = e + 1;
-    }
-}
 
 static void test_tokenizer(cJSON *tok) {
     const cJSON *c;
@@ -97,10 +75,10 @@ static void test_corpus(void) {
     snprintf(p, sizeof p, "%s/scores.json", fix);
     REQUIRE(pifi_json_load(p, 1 << 22, &scores, &err) == 0);
     test_tokenizer(tok);
-    Lines h, r1, r2;
-    read_lines("hyp.txt", &h);
-    read_lines("ref1.txt", &r1);
-    read_lines("ref2.txt", &r2);
+    TestLines h, r1, r2;
+    test_read_lines(fix, "hyp.txt", &h);
+    test_read_lines(fix, "ref1.txt", &r1);
+    test_read_lines(fix, "ref2.txt", &r2);
     REQUIRE(h.n == r1.n && h.n == r2.n && h.n == cJSON_GetObjectItem(scores, "segments")->valueint);
     const char *const *refs[2] = {(const char *const *)r1.line, (const char *const *)r2.line};
     BleuScore b;
@@ -127,7 +105,7 @@ static void test_corpus(void) {
     CHECK(b.score == 0 && b.counts[0] == 0);
     REQUIRE(bleu_corpus(hx, 0, rr, 1, &b, &err) == 0);
     CHECK(b.score == 0 && b.sys_len == 0);
-    free(h.buf), free(h.line), free(r1.buf), free(r1.line), free(r2.buf), free(r2.line);
+    test_lines_free(&h), test_lines_free(&r1), test_lines_free(&r2);
     cJSON_Delete(tok);
     cJSON_Delete(scores);
 }

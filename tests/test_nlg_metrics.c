@@ -21,6 +21,7 @@
 #include "pifi/json.h"
 #include "pifi/nlg_metrics.h"
 #include "test.h"
+#include "test_fixture_io.h"
 
 static char fix[1024];
 
@@ -96,29 +97,6 @@ static void test_rouge(const cJSON *fx) {
     CHECK(n >= 200 && bad == 0);
 }
 
-typedef struct {
-    char *buf;
-    char **line;
-    int n;
-} Lines;
-
-static void read_lines(const char *name, Lines *l) {
-    char p[1200];
-    size_t len;
-    PifiErr err;
-    snprintf(p, sizeof p, "%s/%s", fix, name);
-    REQUIRE(pifi_read_file(p, 1 << 24, &l->buf, &len, &err) == 0);
-    l->n = 0;
-    l->line = malloc((len + 1) * sizeof *l->line);
-    for (char *s = l->buf; *s;) {
-        char *e = strchr(s, '\n');
-        REQUIRE(e);
-        *e = '\0';
-        l->line[l->n++] = s;
-        s = e + 1;
-    }
-}
-
 /* `pifi score --metric M [flags]` of the line files: its first line as JSON */
 static cJSON *run_cli(const char *metric, const char *flags) {
     const char *bin = getenv("PIFI_BIN");
@@ -135,11 +113,11 @@ static cJSON *run_cli(const char *metric, const char *flags) {
 }
 
 static void test_corpus(const cJSON *fx, const WordNet *wn) {
-    Lines h, r1, r2;
+    TestLines h, r1, r2;
     PifiErr err = {0};
-    read_lines("hyp.txt", &h);
-    read_lines("ref1.txt", &r1);
-    read_lines("ref2.txt", &r2);
+    test_read_lines(fix, "hyp.txt", &h);
+    test_read_lines(fix, "ref1.txt", &r1);
+    test_read_lines(fix, "ref2.txt", &r2);
     const cJSON *want = cJSON_GetObjectItem(fx, "corpus_lines");
     REQUIRE(h.n == r1.n && h.n == r2.n && h.n == cJSON_GetObjectItem(fx, "lines")->valueint);
     const char *const *refs[2] = {(const char *const *)r1.line, (const char *const *)r2.line};
@@ -179,7 +157,7 @@ static void test_corpus(const cJSON *fx, const WordNet *wn) {
             cJSON_Delete(cli);
         }
     }
-    free(h.buf), free(h.line), free(r1.buf), free(r1.line), free(r2.buf), free(r2.line);
+    test_lines_free(&h), test_lines_free(&r1), test_lines_free(&r2);
 }
 
 static void check_coco(const CocoBleu *b, const cJSON *w, const char *what) {
@@ -197,11 +175,11 @@ static void check_coco(const CocoBleu *b, const cJSON *w, const char *what) {
 }
 
 static void test_coco_bleu(const cJSON *fx) {
-    Lines h, r1, r2;
+    TestLines h, r1, r2;
     PifiErr err = {0};
-    read_lines("hyp.txt", &h);
-    read_lines("ref1.txt", &r1);
-    read_lines("ref2.txt", &r2);
+    test_read_lines(fix, "hyp.txt", &h);
+    test_read_lines(fix, "ref1.txt", &r1);
+    test_read_lines(fix, "ref2.txt", &r2);
     const cJSON *w = cJSON_GetObjectItem(fx, "coco_bleu");
     const char *const *refs[2] = {(const char *const *)r1.line, (const char *const *)r2.line};
     const char *const *refs2[1] = {(const char *const *)r2.line};
@@ -233,7 +211,7 @@ static void test_coco_bleu(const cJSON *fx) {
         CHECKF(worst <= 1e-12, "pifi score --metric coco-bleu printed other numbers (difference %g)", worst);
         cJSON_Delete(cli);
     }
-    free(h.buf), free(h.line), free(r1.buf), free(r1.line), free(r2.buf), free(r2.line);
+    test_lines_free(&h), test_lines_free(&r1), test_lines_free(&r2);
 }
 
 static void test_meteor(const cJSON *fx, const WordNet *wn) {

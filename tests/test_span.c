@@ -14,6 +14,7 @@
 #include "pifi/json.h"
 #include "pifi/pifi_model.h"
 #include "test.h"
+#include "test_fixture_io.h"
 
 static const char *CASES[] = {"base",       "pifi_llama",          "pifi_llama_causal", "pifi_llama_ones",
                               "pifi_qwen2", "pifi_unfrozen_llama", "lora"};
@@ -23,17 +24,6 @@ enum { MAXB = 4, MAXT = 16 };
 static int B, T;
 static int32_t ids[MAXB * MAXT], tt[MAXB * MAXT], mask[MAXB * MAXT], start[MAXB], end[MAXB];
 static float logits_of[NCASES][MAXB * MAXT * 2];
-
-/* max |a - b| / max(max |b|, floor) */
-static double rel_diff(const float *a, const float *b, int64_t n, double floor) {
-    double d = 0, m = floor;
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)a[i] - b[i]);
-        if (!(e <= d)) d = e;
-        if (fabs(b[i]) > m) m = fabs(b[i]);
-    }
-    return d / m;
-}
 
 static int read_i32(SafeTensors *st, const char *name, int64_t n, int32_t *out) {
     const StTensor *t;
@@ -209,7 +199,7 @@ static void run_case(int ci) {
         float *w = malloc((size_t)gt->numel * sizeof *w);
         int64_t shape[2] = {gt->shape[0], gt->ndim == 2 ? gt->shape[1] : 0};
         CHECK(gt->numel == v[i].n && st_read_f32(gs, v[i].name, gt->ndim, shape, w, &err) == 0);
-        double d = rel_diff(v[i].data, w, v[i].n, 1e-2);
+        double d = test_rel_diff(v[i].data, w, v[i].n, 1e-2);
         CHECKF(d <= 1e-4, "%s: gradient of %s differs by %.3g (relative)", name, v[i].name, d);
         if (d > worst) worst = d, worst_name = v[i].name;
         compared++;
