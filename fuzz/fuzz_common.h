@@ -150,4 +150,24 @@ static inline void fz_split_free(FzSplit *s) {
     free(s->b);
 }
 
+/* The metric harnesses' input: cut at its NUL bytes into at most max
+ * segments, hypothesis, reference, hypothesis, ...; returns the heap copy
+ * the segments point into (free it), NULL when out of memory. *pairs: the
+ * (hypothesis, reference) pairs, also in hyp[] and ref[] (max / 2 each). */
+static inline char *fz_segments(const uint8_t *data, size_t size, const char **seg, int max, int *n,
+                                const char **hyp, const char **ref, int *pairs) {
+    char *buf = malloc(size + 1);
+    if (!buf) return NULL;
+    memcpy(buf, data, size);
+    buf[size] = '\0';
+    *n = 0;
+    for (size_t i = 0; i <= size && *n < max;) {
+        seg[(*n)++] = buf + i;
+        i += strlen(buf + i) + 1;
+    }
+    *pairs = *n / 2;
+    for (int i = 0; i < *pairs; i++) hyp[i] = seg[2 * i], ref[i] = seg[2 * i + 1];
+    return buf;
+}
+
 #endif

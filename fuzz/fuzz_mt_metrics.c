@@ -13,19 +13,10 @@
 #define MAXSEG 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    char *buf = malloc(size + 1);
+    const char *seg[2 * MAXSEG], *hyp[MAXSEG], *ref[MAXSEG];
+    int n, pairs;
+    char *buf = fz_segments(data, size, seg, 2 * MAXSEG, &n, hyp, ref, &pairs);
     if (!buf) return 0;
-    memcpy(buf, data, size);
-    buf[size] = '\0';
-    const char *seg[2 * MAXSEG];
-    int n = 0;
-    for (size_t i = 0; i <= size && n < 2 * MAXSEG;) {
-        seg[n++] = buf + i;
-        i += strlen(buf + i) + 1;
-    }
-    int pairs = n / 2;
-    const char *hyp[MAXSEG], *ref[MAXSEG];
-    for (int i = 0; i < pairs; i++) hyp[i] = seg[2 * i], ref[i] = seg[2 * i + 1];
     for (int i = 0; i < n; i++) {
         char *t = bleu_tokenize_13a(seg[i]);
         if (!t) fz_die("13a: out of memory");
