@@ -357,7 +357,9 @@ static int parse_split_pretok(PifiTokenizer *tk, const cJSON *pt, const char *fi
     const cJSON *pat = cJSON_GetObjectItemCaseSensitive(sp, "pattern");
     const char *regex = NULL, *behavior = "";
     int invert = 0, prefix = 1, use_regex = 1;
-    if (!cJSON_IsObject(pat) || pifi_json_string(pat, "Regex", 0, &regex, file, err) < 0 ||
+    if (!cJSON_IsObject(pat))
+        return pifi_errf(err, "%s: pre_tokenizer Split: \"pattern\" must be an object ({\"Regex\": ...})", file);
+    if (pifi_json_string(pat, "Regex", 0, &regex, file, err) < 0 ||
         pifi_json_string(sp, "behavior", 1, &behavior, file, err) ||
         pifi_json_bool(sp, "invert", 0, &invert, file, err) < 0 ||
         pifi_json_bool(bl, "add_prefix_space", 0, &prefix, file, err) < 0 ||
