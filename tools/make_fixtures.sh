@@ -23,6 +23,9 @@ PY=$VENV/bin/python
 "$PY" -m pip install --quiet -r tools/requirements-oracle.txt
 # pycocoevalcap's BLEU scorer alone (oracle_nlg.py); its declared pycocotools is not needed
 "$PY" -m pip install --quiet --no-deps pycocoevalcap==1.2
+# bert-score (oracle_bertscore.py) without its pinned-for-CUDA dependencies: torch, transformers, pandas and matplotlib
+"$PY" -m pip install --quiet --no-deps bert-score==0.3.13
+"$PY" -m pip install --quiet pandas matplotlib
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -83,6 +86,8 @@ gemma3_args=()
 "$PY" tools/oracle_mt.py --data "$DATA" --out "$FIX/mt"
 # rouge-score's ROUGE, NLTK's METEOR (on Debian's WordNet files) and Porter stemmer, pycocoevalcap's BLEU-1..4
 "$PY" tools/oracle_nlg.py --data "$DATA" --wordnet "${PIFI_WORDNET:-/usr/share/wordnet}" --out "$FIX/nlg"
+# the bert-score package's BERTScore with the real all-MiniLM-L6-v2 on the NLG cases
+"$PY" tools/oracle_bertscore.py --model "$minilm" --nlg "$FIX/nlg" --out "$FIX/bertscore"
 # the official SQuAD v1.1 evaluation (fetched from neural-compressor's wheel by the script)
 "$PY" tools/oracle_squad.py --data "$DATA" --out "$FIX/squad"
 # ONNX Runtime on what `pifi export` writes (needs a built pifi, the real MiniLM and SmolLM2)
