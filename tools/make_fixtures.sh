@@ -86,6 +86,8 @@ gemma3_args=()
 "$PY" tools/oracle_mt.py --data "$DATA" --out "$FIX/mt"
 # rouge-score's ROUGE, NLTK's METEOR (on Debian's WordNet files) and Porter stemmer, pycocoevalcap's BLEU-1..4
 "$PY" tools/oracle_nlg.py --data "$DATA" --wordnet "${PIFI_WORDNET:-/usr/share/wordnet}" --out "$FIX/nlg"
+# torch's cross-entropy with ignore_index and label smoothing (the seq2seq loss)
+"$PY" tools/oracle_loss.py --out "$FIX/loss"
 # the bert-score package's BERTScore with the real all-MiniLM-L6-v2 on the NLG cases
 "$PY" tools/oracle_bertscore.py --model "$minilm" --nlg "$FIX/nlg" --out "$FIX/bertscore"
 # the official SQuAD v1.1 evaluation (fetched from neural-compressor's wheel by the script)
