@@ -1,0 +1,207 @@
+/* bart_forward.c: the BART family's two passes (bart_internal.h): encode
+ * (source ids -> last_hidden_state of the encoder) and decode (teacher
+ * forcing: the memory and the shifted targets -> logits), each keeping its
+ * activations (BartActs, one allocation, grown when a batch needs more) for
+ * its backward (bart_backward.c). Eval arithmetic only: dropout in training
+ * is refused with an error until it is implemented. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/activation.h"
+#include "kernels/compute.h"
+#include "kernels/gemm.h"
+#include "kernels/layernorm.h"
+#include "models/seq2seq/bart_internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* activations */
+
+/* Points a's buffers for a pass of B x T rows (decoder: over a memory of
+ * B x Tk rows), growing the allocation when needed. */
+static int acts_reserve(BartActs *a, const Seq2SeqConfig *c, int dec, int B, int T, int Tk, PifiErr *err) {
+    int64_t C = c->C, NH = c->NH, L = dec ? c->L_dec : c->L_enc, FF = dec ? c->bart.dec_ff : c->bart.enc_ff;
+    int64_t N = (int64_t)B * T, M = dec ? (int64_t)B * Tk : 0, LN = L * N, D = dec;
+    struct {
+        float **p;
+        int64_t n;
+    } f[] = {
+        {&a->emb, N * C},          {&a->emb_mean, N},         {&a->emb_rstd, N},
+        {&a->x, (L + 1) * N * C},  {&a->qkv, LN * 3 * C},     {&a->att, L * B * NH * T * T},
+        {&a->ao, LN * C},          {&a->r1, LN * C},          {&a->h1, LN * C},
+        {&a->m1, LN},              {&a->s1, LN},              {&a->cq, D * LN * C},
+        {&a->ckv, L * M * 2 * C},  {&a->catt, D * L * B * NH * T * Tk}, {&a->cao, D * LN * C},
+        {&a->r2, D * LN * C},      {&a->h2, D * LN * C},      {&a->m2, D * LN},
+        {&a->s2, D * LN},          {&a->f1, LN * FF},         {&a->a1, LN * FF},
+        {&a->r3, LN * C},          {&a->m3, LN},              {&a->s3, LN},
+        {&a->memory, M * C},       {&a->logits, D * N * c->V},
+    };
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) total += (size_t)f[i].n;
+    if (total > a->cap) {
+        free(a->mem);
+        a->cap = 0;
+        a->mem = pifi_malloc(total * sizeof(float), err);
+        if (!a->mem) return -1;
+        a->cap = total;
+    }
+    float *p = a->mem;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        *f[i].p = f[i].n ? p : NULL;
+        p += f[i].n;
+    }
+    int32_t *ids = realloc(a->ids, (size_t)N * sizeof *ids);
+    if (ids) a->ids = ids;
+    int64_t nm = dec ? (int64_t)B * Tk : N;
+    int32_t *mask = ids ? realloc(a->mask, (size_t)nm * sizeof *mask) : NULL;
+    if (mask) a->mask = mask;
+    if (!ids || !mask) return pifi_errk(err, PIFI_ERR_RUNTIME, "bart: out of memory for a batch's ids");
+    a->B = B, a->T = T, a->Tk = Tk;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the blocks */
+
+/* out (B*T, C) = shared[ids] * scale + pos[t + 2]. */
+static void embed_forward(float *out, const int32_t *ids, const float *shared, const float *pos, int B, int T, int C,
+                          float scale) {
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            float *o = out + ((size_t)b * T + t) * C;
+            const float *e = shared + (size_t)ids[b * T + t] * C, *p = pos + (size_t)(t + 2) * C;
+            for (int i = 0; i < C; i++) o[i] = e[i] * scale + p[i];
+        }
+}
+
+/* r (N, C) = x + inp Wo^T + bo, h = LN(r): an attention output's projection, residual and LayerNorm. */
+static void out_residual_ln(PifiCompute *cx, float *r, float *h, float *mean, float *rstd, const float *inp,
+                            const float *x, const float *ow, const float *ob, const float *lnw, const float *lnb,
+                            int N, int C) {
+    linear_forward(cx, r, inp, linw(ow, NULL), ob, N, C, C);
+    for (size_t i = 0; i < (size_t)N * C; i++) r[i] += x[i];
+    layernorm_forward(h, mean, rstd, r, lnw, lnb, N, C, BART_LN_EPS);
+}
+
+/* The feed-forward block of layer l of stack s: out = LN(in + fc2(act(fc1(in)))). */
+static void ffn_forward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartActs *a, int l, int FF,
+                        const float *in, float *out) {
+    int64_t C = c->C, N = (int64_t)a->B * a->T;
+    float *f1 = a->f1 + l * N * FF, *a1 = a->a1 + l * N * FF, *r3 = a->r3 + l * N * C;
+    linear_forward(cx, f1, in, linw(s->fc1w + l * FF * C, NULL), s->fc1b + l * FF, (int)N, (int)C, FF);
+    activation_forward((Activation)c->bart.act, a1, f1, (size_t)(N * FF));
+    linear_forward(cx, r3, a1, linw(s->fc2w + l * C * FF, NULL), s->fc2b + l * C, (int)N, FF, (int)C);
+    for (int64_t i = 0; i < N * C; i++) r3[i] += in[i];
+    layernorm_forward(out, a->m3 + l * N, a->s3 + l * N, r3, s->ln3w + l * C, s->ln3b + l * C, (int)N, (int)C,
+                      BART_LN_EPS);
+}
+
+/* Layer l's self-attention block: h1 = LN(x + Wo attn(x)). */
+static void self_attn_forward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartActs *a, int l,
+                              const int32_t *mask, int causal) {
+    int64_t C = c->C, N = (int64_t)a->B * a->T, NH = c->NH;
+    const float *x = a->x + l * N * C;
+    float *qkv = a->qkv + l * N * 3 * C, *ao = a->ao + l * N * C;
+    linear_forward(cx, qkv, x, linw(s->qkvw + l * 3 * C * C, NULL), s->qkvb + l * 3 * C, (int)N, (int)C, (int)(3 * C));
+    bart_attention_forward(ao, a->att + l * a->B * NH * a->T * a->T, qkv, (int)(3 * C), qkv + C, qkv + 2 * C,
+                           (int)(3 * C), mask, a->B, a->T, a->T, (int)NH, (int)(C / NH), causal);
+    out_residual_ln(cx, a->r1 + l * N * C, a->h1 + l * N * C, a->m1 + l * N, a->s1 + l * N, ao, x, s->ow + l * C * C,
+                    s->ob + l * C, s->ln1w + l * C, s->ln1b + l * C, (int)N, (int)C);
+}
+
+/* Embeddings and layernorm_embedding into x[0]. */
+static void stack_embed(const Bart *b, const BartStack *s, BartActs *a) {
+    const Seq2SeqConfig *c = &b->base.cfg;
+    float scale = c->bart.scale_embedding ? (float)sqrt((double)c->C) : 1.0f;
+    int N = a->B * a->T;
+    embed_forward(a->emb, a->ids, b->p.shared, s->pos, a->B, a->T, c->C, scale);
+    layernorm_forward(a->x, a->emb_mean, a->emb_rstd, a->emb, s->lnew, s->lneb, N, c->C, BART_LN_EPS);
+}
+
+/* ids (B, T) within the vocabulary and T within the positions. */
+static int check_ids(const Seq2SeqConfig *c, const int32_t *ids, int B, int T, const char *what, PifiErr *err) {
+    if (B < 1 || T < 1) return pifi_errf(err, "bart: %s: empty batch (%d x %d)", what, B, T);
+    if (T > c->max_pos)
+        return pifi_errf(err, "bart: %s: %d tokens, more than max_position_embeddings (%d)", what, T, c->max_pos);
+    for (int i = 0; i < B * T; i++)
+        if (ids[i] < 0 || ids[i] >= c->V)
+            return pifi_errf(err, "bart: %s: token id %d at row %d, position %d is outside the vocabulary (%d)", what,
+                             ids[i], i / T, i % T, c->V);
+    return 0;
+}
+
+static int check_eval(const Seq2Seq *m, PifiErr *err) {
+    const Seq2SeqConfig *c = &m->cfg;
+    if (m->train && (c->dropout > 0 || c->bart.attn_dropout > 0 || c->bart.act_dropout > 0))
+        return pifi_errf(err, "bart: dropout in training is not implemented yet (dropout %g, attention_dropout %g, "
+                         "activation_dropout %g); set them to 0 or use eval mode", c->dropout, c->bart.attn_dropout,
+                         c->bart.act_dropout);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the passes */
+
+int bart_encode(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int B, int Ts, PifiErr *err) {
+    Bart *b = bart_of(m);
+    const Seq2SeqConfig *c = &m->cfg;
+    BartActs *a = &b->enc;
+    if (check_eval(m, err) || check_ids(c, ids, B, Ts, "source", err) ||
+        acts_reserve(a, c, 0, B, Ts, 0, err))
+        return -1;
+    memcpy(a->ids, ids, (size_t)B * Ts * sizeof *ids);
+    for (int i = 0; i < B * Ts; i++) a->mask[i] = mask ? mask[i] != 0 : 1;
+    const BartStack *s = &b->p.enc;
+    int64_t N = (int64_t)B * Ts, C = c->C;
+    stack_embed(b, s, a);
+    for (int l = 0; l < c->L_enc; l++) {
+        self_attn_forward(m->cx, c, s, a, l, a->mask, 0);
+        ffn_forward(m->cx, c, s, a, l, c->bart.enc_ff, a->h1 + l * N * C, a->x + (l + 1) * N * C);
+    }
+    if (gemm_f32_take_faults()) return pifi_errk(err, PIFI_ERR_RUNTIME, "bart: encode: out of memory in a product");
+    return 0;
+}
+
+const float *bart_encoder_output(const Seq2Seq *m) {
+    const Bart *b = bart_cof(m);
+    return b->enc.x ? b->enc.x + (size_t)m->cfg.L_enc * b->enc.B * b->enc.T * m->cfg.C : NULL;
+}
+
+/* Layer l's cross-attention block: h2 = LN(h1 + Wo' attn(h1 Wq, memory Wk, memory Wv)). */
+static void cross_attn_forward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartActs *a, int l) {
+    int64_t C = c->C, N = (int64_t)a->B * a->T, M = (int64_t)a->B * a->Tk, NH = c->NH;
+    const float *h1 = a->h1 + l * N * C, *w = s->cqkvw + l * 3 * C * C, *bias = s->cqkvb + l * 3 * C;
+    float *cq = a->cq + l * N * C, *ckv = a->ckv + l * M * 2 * C, *cao = a->cao + l * N * C;
+    linear_forward(cx, cq, h1, linw(w, NULL), bias, (int)N, (int)C, (int)C);
+    linear_forward(cx, ckv, a->memory, linw(w + C * C, NULL), bias + C, (int)M, (int)C, (int)(2 * C));
+    bart_attention_forward(cao, a->catt + l * a->B * NH * a->T * a->Tk, cq, (int)C, ckv, ckv + C, (int)(2 * C),
+                           a->mask, a->B, a->T, a->Tk, (int)NH, (int)(C / NH), 0);
+    out_residual_ln(cx, a->r2 + l * N * C, a->h2 + l * N * C, a->m2 + l * N, a->s2 + l * N, cao, h1,
+                    s->cow + l * C * C, s->cob + l * C, s->ln2w + l * C, s->ln2b + l * C, (int)N, (int)C);
+}
+
+int bart_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const int32_t *dec_ids, int B, int Ts,
+                int Tt, PifiErr *err) {
+    Bart *b = bart_of(m);
+    const Seq2SeqConfig *c = &m->cfg;
+    BartActs *a = &b->dec;
+    if (Ts < 1) return pifi_errf(err, "bart: decode: empty memory (%d x %d)", B, Ts);
+    if (check_eval(m, err) || check_ids(c, dec_ids, B, Tt, "target", err) || acts_reserve(a, c, 1, B, Tt, Ts, err))
+        return -1;
+    memcpy(a->ids, dec_ids, (size_t)B * Tt * sizeof *dec_ids);
+    for (int i = 0; i < B * Ts; i++) a->mask[i] = mem_mask ? mem_mask[i] != 0 : 1;
+    memcpy(a->memory, memory, (size_t)B * Ts * c->C * sizeof *memory);
+    const BartStack *s = &b->p.dec;
+    int64_t N = (int64_t)B * Tt, C = c->C;
+    stack_embed(b, s, a);
+    for (int l = 0; l < c->L_dec; l++) {
+        self_attn_forward(m->cx, c, s, a, l, NULL, 1);
+        cross_attn_forward(m->cx, c, s, a, l);
+        ffn_forward(m->cx, c, s, a, l, c->bart.dec_ff, a->h2 + l * N * C, a->x + (l + 1) * N * C);
+    }
+    linear_forward(m->cx, a->logits, a->x + c->L_dec * N * C, linw(b->p.shared, NULL), b->flb, (int)N, (int)C, c->V);
+    if (gemm_f32_take_faults()) return pifi_errk(err, PIFI_ERR_RUNTIME, "bart: decode: out of memory in a product");
+    return 0;
+}
+
+const float *bart_logits(const Seq2Seq *m) { return bart_cof(m)->dec.logits; }
