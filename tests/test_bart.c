@@ -2,7 +2,8 @@
  * transformers' BartForConditionalGeneration on the tiny random checkpoints
  * of fixtures/seq2seq/bart_* (tools/oracle_bart.py: gelu with scaled
  * embeddings, relu without, other special ids; padded sources, -100 past
- * each target), fp32:
+ * each target, the pad id once as a real source token and once as a
+ * target, where its embedding row gets no gradient from the lookups), fp32:
  *   - decoder_input_ids = shift_tokens_right(labels) as transformers makes them;
  *   - the encoder's last_hidden_state and the logits within 1e-4;
  *   - the loss (mean cross-entropy over the labels that are not -100,
@@ -13,7 +14,8 @@
  *     is 0, a softmax ignoring a constant per query, and only rounding
  *     noise is left of it);
  *   - 10 AdamW steps (train/optim.c on the tensor table) whose losses match
- *     torch.optim.AdamW's within 1e-4;
+ *     torch.optim.AdamW's within 1e-4, the table's weight-decay flags those
+ *     of the oracle's parameter groups;
  *   - checkpoints with a tensor missing or of a wrong shape refused naming
  *     the file and the tensor; the tied embeddings read from lm_head.weight
  *     alone; final_logits_bias absent read as zeros; config.json refusals;
@@ -252,6 +254,18 @@ static void test_adamw(const char *name) {
     ParamTable pt = {0};
     Seq2SeqTensor rows[SEQ2SEQ_TENSORS_MAX];
     int nr = seq2seq_tensors(m, rows, SEQ2SEQ_TENSORS_MAX);
+    /* the table's decay flags are the oracle's parameter groups */
+    const cJSON *decayed = cJSON_GetObjectItem(opt, "decay");
+    REQUIRE(cJSON_IsArray(decayed));
+    int flags_ok = 1;
+    for (int i = 0; i < nr; i++) {
+        int want = 0;
+        for (int j = 0; j < cJSON_GetArraySize(decayed) && !want; j++)
+            want = !strcmp(cJSON_GetArrayItem(decayed, j)->valuestring, rows[i].name);
+        if (rows[i].decay != want && flags_ok) fprintf(stderr, "  %s: decay %d, AdamW's group %d\n", rows[i].name, rows[i].decay, want);
+        flags_ok &= rows[i].decay == want;
+    }
+    CHECKF(flags_ok, "%s: the tensor table's weight-decay flags differ from the oracle's groups", name);
     for (int i = 0; i < nr; i++) REQUIRE(params_add(&pt, rows[i].name, rows[i].w, 1, rows[i].n, 0, rows[i].decay, &err) == 0);
     REQUIRE(params_alloc(&pt, &err) == 0);
     REQUIRE(pt.total == seq2seq_param_count(m)); /* the gradient arena is laid out as the parameters */

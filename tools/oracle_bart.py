@@ -6,7 +6,8 @@ Each case is a tiny randomly initialised checkpoint (config.json +
 model.safetensors as save_pretrained writes them; final_logits_bias, a buffer,
 set to random values so that it shows) and
   io.safetensors    a padded batch: input_ids, attention_mask (B, Ts), labels
-                    (B, Tt; -100 past each target's length),
+                    (B, Tt; -100 past each target's length; the pad id once as
+                    a real source token and once as a target),
                     decoder_input_ids = shift_tokens_right(labels) as the model
                     makes them, encoder_last_hidden_state (B, Ts, C), logits
                     (B, Tt, V), loss (1): transformers' mean cross-entropy over
@@ -17,7 +18,8 @@ set to random values so that it shows) and
   train.safetensors S batches (S, B, T) of the same shapes: input_ids,
                     attention_mask, labels;
   meta.json         versions, shapes, and S steps of torch.optim.AdamW (lr,
-                    weight_decay on every weight but biases and LayerNorms) on
+                    weight_decay on every weight but biases and LayerNorms:
+                    the names it decays listed under optimizer.decay) on
                     train.safetensors' batches from the checkpoint's weights:
                     the loss of each step before its update ("loss").
 Weights are drawn wider than BART's init (normal std 0.2, LayerNorm weights
@@ -90,6 +92,10 @@ def make_batch(cfg, gen, src, tgt):
         ids[b, :slens[b]] = torch.randint(6, cfg.vocab_size, (slens[b],), generator=gen)
         mask[b, :slens[b]] = 1
         labels[b, :tlens[b]] = torch.randint(6, cfg.vocab_size, (tlens[b],), generator=gen)
+    # the pad id as a real source token and as a target (labels padded with pad, not -100): its
+    # embedding row then gets gradient from the LM head alone (nn.Embedding's padding_idx)
+    ids[0, 2] = cfg.pad_token_id
+    labels[0, 3] = cfg.pad_token_id
     return ids, mask, labels
 
 
@@ -150,7 +156,8 @@ def build(name, cfg, src, tgt, out_dir):
                  "target_lengths": tgt[1], "parameters": len(grads),
                  "optimizer": {"name": "adamw", "lr": LR, "betas": [0.9, 0.999], "eps": 1e-8,
                                "weight_decay": WEIGHT_DECAY,
-                               "no_decay": "biases, layer_norm and layernorm_embedding tensors"},
+                               "no_decay": "biases, layer_norm and layernorm_embedding tensors",
+                               "decay": [n for n, _ in params if decay_of(n)]},
                  "steps": STEPS, "loss": losses})
     with open(os.path.join(out_dir, "meta.json"), "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=2)
