@@ -16,6 +16,8 @@
  *   - 10 AdamW steps (train/optim.c on the tensor table) whose losses match
  *     torch.optim.AdamW's within 1e-4, the table's weight-decay flags those
  *     of the oracle's parameter groups;
+ *   - dropout in training: seeded, off in eval, and its masks recomputed by
+ *     the backward (directional derivatives against central differences);
  *   - checkpoints with a tensor missing or of a wrong shape refused naming
  *     the file and the tensor; the tied embeddings read from lm_head.weight
  *     alone; final_logits_bias absent read as zeros; config.json refusals;
@@ -291,6 +293,94 @@ static void test_adamw(const char *name) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* dropout in training */
+
+/* The loss of batch b with every parameter moved by step * dir. */
+static double loss_along(Seq2Seq *m, const Batch *b, const float *w0, const float *dir, double step) {
+    float *w = seq2seq_params(m);
+    for (int64_t i = 0; i < seq2seq_param_count(m); i++) w[i] = (float)(w0[i] + step * dir[i]);
+    double loss = run_batch(m, b, NULL);
+    memcpy(w, w0, (size_t)seq2seq_param_count(m) * sizeof *w);
+    return loss;
+}
+
+/* dropout, attention_dropout and activation_dropout on: the passes are the
+ * seed's (the same seed the same logits, another seed others), eval and
+ * training with p = 0 are the oracle's, and the backward recomputes the
+ * masks: the gradient's directional derivatives (along itself and along a
+ * fixed pseudo-random direction) match central differences of the loss
+ * under the same masks. */
+static void test_dropout(const char *name) {
+    char dir[1024], p[1100];
+    fixture_dir(dir, sizeof dir, name);
+    PifiErr err = {0};
+    Seq2Seq *m;
+    REQUIRE(seq2seq_load(&m, dir, test_cx_fp32(), &err) == 0);
+    snprintf(p, sizeof p, "%s/io.safetensors", dir);
+    SafeTensors *io;
+    REQUIRE(st_open(&io, p, &err) == 0);
+    Batch b;
+    REQUIRE(read_batch(io, seq2seq_config(m), -1, &b, &err) == 0);
+    int64_t nl = 0, np = seq2seq_param_count(m);
+    float *want = read_all(io, "logits", &nl);
+    REQUIRE(want);
+    float *l1 = malloc((size_t)nl * sizeof *l1);
+
+    /* training with every p 0: the eval numbers */
+    seq2seq_set_train(m, 1, 7);
+    run_batch(m, &b, NULL);
+    CHECKF(max_abs_diff(seq2seq_logits(m), want, nl) <= 1e-4, "%s: training without dropout differs from eval", name);
+    m->cfg.dropout = 0.2f, m->cfg.bart.attn_dropout = 0.15f, m->cfg.bart.act_dropout = 0.1f;
+    double loss7 = run_batch(m, &b, NULL);
+    memcpy(l1, seq2seq_logits(m), (size_t)nl * sizeof *l1);
+    double d_eval = max_abs_diff(l1, want, nl);
+    run_batch(m, &b, NULL);
+    CHECKF(max_abs_diff(seq2seq_logits(m), l1, nl) == 0, "%s: the same seed gives other logits", name);
+    seq2seq_set_train(m, 1, 8);
+    double loss8 = run_batch(m, &b, NULL);
+    double d_seed = max_abs_diff(seq2seq_logits(m), l1, nl);
+    CHECKF(d_eval > 0.05 && d_seed > 0.05, "%s: dropout changed the logits by %.3g (seed 7 vs eval), %.3g (7 vs 8)", name,
+           d_eval, d_seed);
+    seq2seq_set_train(m, 0, 7);
+    run_batch(m, &b, NULL);
+    CHECKF(max_abs_diff(seq2seq_logits(m), want, nl) <= 1e-4, "%s: eval after training differs", name);
+
+    /* the gradient under seed 7's masks against central differences */
+    seq2seq_set_train(m, 1, 7);
+    float *g = malloc((size_t)np * sizeof *g), *w0 = malloc((size_t)np * sizeof *w0);
+    float *dirs = malloc((size_t)np * sizeof *dirs);
+    run_batch(m, &b, g);
+    memcpy(w0, seq2seq_params(m), (size_t)np * sizeof *w0);
+    double gn = 0;
+    for (int64_t i = 0; i < np; i++) gn += (double)g[i] * g[i];
+    gn = sqrt(gn);
+    double worst = 0;
+    for (int k = 0; k < 2; k++) {
+        uint64_t x = 0x9E3779B97F4A7C15ull;
+        double dn = 0, gd = 0;
+        for (int64_t i = 0; i < np; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            dirs[i] = k == 0 ? g[i] : (float)((double)(x >> 11) / 9007199254740992.0 - 0.5);
+            dn += (double)dirs[i] * dirs[i];
+        }
+        dn = sqrt(dn);
+        for (int64_t i = 0; i < np; i++) dirs[i] = (float)(dirs[i] / dn), gd += (double)g[i] * dirs[i];
+        const double h = 1e-3; /* ReLU's kinks: 1e-2 is off by 1% on bart_relu, 1e-3 by 0.1% */
+        double fd = (loss_along(m, &b, w0, dirs, h) - loss_along(m, &b, w0, dirs, -h)) / (2 * h);
+        double rel = fabs(fd - gd) / gn;
+        worst = fmax(worst, rel);
+        CHECKF(rel <= 3e-3, "%s: %s: directional derivative %.6g, central difference %.6g (|g| %.4g)", name,
+               k ? "random direction" : "along g", gd, fd, gn);
+    }
+    printf("%-10s dropout 0.2/0.15/0.1: loss %.4f (seed 7), %.4f (seed 8); directional derivatives vs central "
+           "differences: worst %.2e of |g|\n", name, loss7, loss8, worst);
+    free(g), free(w0), free(dirs), free(l1), free(want);
+    batch_free(&b);
+    st_close(io);
+    seq2seq_free(m);
+}
+
+/* ------------------------------------------------------------------------ */
 /* refusals */
 
 /* A copy of fixture dir's config.json and model.safetensors in tmp/sub, the
@@ -485,6 +575,7 @@ int main(void) {
     for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) {
         test_oracle(NAMES[i]);
         test_adamw(NAMES[i]);
+        test_dropout(NAMES[i]);
     }
     test_checkpoint_errors();
     test_config_errors();

@@ -3,13 +3,15 @@
  * out as the parameters (bart_layout points a BartParams into it), each
  * block's backward in the reverse order of its forward, from the activations
  * the pass kept. The embedding rows of the pad id get no gradient from the
- * lookups (nn.Embedding's padding_idx), only from the tied LM head. */
+ * lookups (nn.Embedding's padding_idx), only from the tied LM head. The
+ * dropout masks of a training pass are recomputed from its seed and sites. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/activation.h"
 #include "kernels/compute.h"
+#include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/layernorm.h"
 #include "models/seq2seq/bart_internal.h"
@@ -54,6 +56,15 @@ static int scratch_reserve(Bart *b, int64_t N, int64_t FF, int64_t AT, int64_t M
 
 static void zero(float *x, int64_t n) { memset(x, 0, (size_t)n * sizeof *x); }
 
+/* x (n) = the gradient through the dropout of site (layer l, site) of pass a, in place. */
+static void undrop(const BartActs *a, float *x, int64_t n, float p, int l, int site) {
+    if (p > 0.0f) dropout_backward(x, x, (size_t)n, p, a->seed, bart_stream(a->dec, l, site));
+}
+
+static BartDrop attn_drop(const BartActs *a, int l, int site) {
+    return (BartDrop){a->p_attn, a->seed, bart_stream(a->dec, l, site)};
+}
+
 /* LayerNorm backward into dr (overwritten) from dout. */
 static void ln_backward(float *dr, float *dw, float *db, const float *dout, const float *inp, const float *w,
                         const float *mean, const float *rstd, int64_t N, int64_t C) {
@@ -69,9 +80,11 @@ static void ffn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStac
     ln_backward(t->dr, g->ln3w + l * C, g->ln3b + l * C, t->dy, a->r3 + l * N * C, s->ln3w + l * C, a->m3 + l * N,
                 a->s3 + l * N, N, C);
     memcpy(t->dh, t->dr, (size_t)(N * C) * sizeof(float));
+    undrop(a, t->dr, N * C, a->p_hidden, l, BART_SITE_FFN_OUT);
     zero(t->da, N * FF);
     linear_backward(cx, t->da, g->fc2w + l * C * FF, g->fc2b + l * C, t->dr, a->a1 + l * N * FF,
                     linw(s->fc2w + l * C * FF, NULL), (int)N, (int)FF, (int)C);
+    undrop(a, t->da, N * FF, a->p_act, l, BART_SITE_ACT);
     zero(t->df, N * FF);
     activation_backward((Activation)c->bart.act, t->df, a->f1 + l * N * FF, t->da, (size_t)(N * FF));
     linear_backward(cx, t->dh, g->fc1w + l * FF * C, g->fc1b + l * FF, t->df, in, linw(s->fc1w + l * FF * C, NULL),
@@ -86,14 +99,16 @@ static void self_attn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const Ba
     ln_backward(t->dr, g->ln1w + l * C, g->ln1b + l * C, t->dh, a->r1 + l * N * C, s->ln1w + l * C, a->m1 + l * N,
                 a->s1 + l * N, N, C);
     memcpy(t->dy, t->dr, (size_t)(N * C) * sizeof(float));
+    undrop(a, t->dr, N * C, a->p_hidden, l, BART_SITE_ATT_OUT);
     zero(t->dao, N * C);
     linear_backward(cx, t->dao, g->ow + l * C * C, g->ob + l * C, t->dr, a->ao + l * N * C,
                     linw(s->ow + l * C * C, NULL), (int)N, (int)C, (int)C);
     zero(t->dqkv, N * 3 * C);
     const float *qkv = a->qkv + l * N * 3 * C;
+    BartDrop d = attn_drop(a, l, BART_SITE_ATT);
     bart_attention_backward(t->dqkv, t->dqkv + C, t->dqkv + 2 * C, t->datt, t->dao, qkv, (int)(3 * C), qkv + C,
                             qkv + 2 * C, (int)(3 * C), a->att + l * a->B * NH * a->T * a->T, a->B, a->T, a->T,
-                            (int)NH, (int)(C / NH));
+                            (int)NH, (int)(C / NH), &d);
     linear_backward(cx, t->dy, g->qkvw + l * 3 * C * C, g->qkvb + l * 3 * C, t->dqkv, a->x + l * N * C,
                     linw(s->qkvw + l * 3 * C * C, NULL), (int)N, (int)C, (int)(3 * C));
 }
@@ -106,6 +121,7 @@ static void cross_attn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const B
     ln_backward(t->dr, g->ln2w + l * C, g->ln2b + l * C, t->dh, a->r2 + l * N * C, s->ln2w + l * C, a->m2 + l * N,
                 a->s2 + l * N, N, C);
     memcpy(t->dh, t->dr, (size_t)(N * C) * sizeof(float));
+    undrop(a, t->dr, N * C, a->p_hidden, l, BART_SITE_CROSS_OUT);
     zero(t->dao, N * C);
     linear_backward(cx, t->dao, g->cow + l * C * C, g->cob + l * C, t->dr, a->cao + l * N * C,
                     linw(s->cow + l * C * C, NULL), (int)N, (int)C, (int)C);
@@ -113,8 +129,9 @@ static void cross_attn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const B
     zero(dq, N * C);
     zero(t->dkv, M * 2 * C);
     const float *cq = a->cq + l * N * C, *ckv = a->ckv + l * M * 2 * C;
+    BartDrop d = attn_drop(a, l, BART_SITE_CROSS);
     bart_attention_backward(dq, t->dkv, t->dkv + C, t->datt, t->dao, cq, (int)C, ckv, ckv + C, (int)(2 * C),
-                            a->catt + l * a->B * NH * a->T * a->Tk, a->B, a->T, a->Tk, (int)NH, (int)(C / NH));
+                            a->catt + l * a->B * NH * a->T * a->Tk, a->B, a->T, a->Tk, (int)NH, (int)(C / NH), &d);
     const float *w = s->cqkvw + l * 3 * C * C;
     float *gw = g->cqkvw + l * 3 * C * C, *gb = g->cqkvb + l * 3 * C;
     linear_backward(cx, t->dh, gw, gb, dq, a->h1 + l * N * C, linw(w, NULL), (int)N, (int)C, (int)C);
@@ -128,6 +145,7 @@ static void embed_backward(const Bart *b, const BartStack *s, BartParams *g, Bar
     const Seq2SeqConfig *c = &b->base.cfg;
     int64_t C = c->C, N = (int64_t)a->B * a->T;
     float scale = c->bart.scale_embedding ? (float)sqrt((double)c->C) : 1.0f;
+    undrop(a, t->dy, N * C, a->p_hidden, -1, BART_SITE_EMB);
     ln_backward(t->dr, gs->lnew, gs->lneb, t->dy, a->emb, s->lnew, a->emb_mean, a->emb_rstd, N, C);
     for (int bb = 0; bb < a->B; bb++)
         for (int tt = 0; tt < a->T; tt++) {

@@ -15,7 +15,7 @@ const Seq2SeqFamily SEQ2SEQ_FAMILY_BART = {
     .model_types = MODEL_TYPES,
     .checked = "transformers' BartForConditionalGeneration on random configs (gelu/relu, scaled and unscaled "
                "embeddings, source padding): encoder output, logits, every gradient of the loss, 10 AdamW steps; "
-               "no real weights here",
+               "dropout against central differences; no real weights here",
     .config_parse = bart_config_parse,
     .load = bart_load,
     .free = bart_free,

@@ -2,14 +2,18 @@
  * (source ids -> last_hidden_state of the encoder) and decode (teacher
  * forcing: the memory and the shifted targets -> logits), each keeping its
  * activations (BartActs, one allocation, grown when a batch needs more) for
- * its backward (bart_backward.c). Eval arithmetic only: dropout in training
- * is refused with an error until it is implemented. */
+ * its backward (bart_backward.c). In training (seq2seq_set_train) dropout
+ * where transformers applies it: after layernorm_embedding, on the attention
+ * probabilities (attention_dropout), after each out_proj and fc2 (dropout),
+ * after the activation (activation_dropout); masks keyed by (the model's
+ * seed, the site's stream, element), recomputed by the backward. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/activation.h"
 #include "kernels/compute.h"
+#include "kernels/dropout.h"
 #include "kernels/gemm.h"
 #include "kernels/layernorm.h"
 #include "models/seq2seq/bart_internal.h"
@@ -35,6 +39,7 @@ static int acts_reserve(BartActs *a, const Seq2SeqConfig *c, int dec, int B, int
         {&a->s2, D * LN},          {&a->f1, LN * FF},         {&a->a1, LN * FF},
         {&a->r3, LN * C},          {&a->m3, LN},              {&a->s3, LN},
         {&a->memory, M * C},       {&a->logits, D * N * c->V},
+        {&a->attd, a->p_attn > 0 ? B * NH * T * (T > Tk ? T : Tk) : 0},
     };
     size_t total = 0;
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) total += (size_t)f[i].n;
@@ -56,7 +61,7 @@ static int acts_reserve(BartActs *a, const Seq2SeqConfig *c, int dec, int B, int
     int32_t *mask = ids ? realloc(a->mask, (size_t)nm * sizeof *mask) : NULL;
     if (mask) a->mask = mask;
     if (!ids || !mask) return pifi_errk(err, PIFI_ERR_RUNTIME, "bart: out of memory for a batch's ids");
-    a->B = B, a->T = T, a->Tk = Tk;
+    a->dec = dec, a->B = B, a->T = T, a->Tk = Tk;
     return 0;
 }
 
@@ -74,38 +79,53 @@ static void embed_forward(float *out, const int32_t *ids, const float *shared, c
         }
 }
 
-/* r (N, C) = x + inp Wo^T + bo, h = LN(r): an attention output's projection, residual and LayerNorm. */
-static void out_residual_ln(PifiCompute *cx, float *r, float *h, float *mean, float *rstd, const float *inp,
-                            const float *x, const float *ow, const float *ob, const float *lnw, const float *lnb,
-                            int N, int C) {
+/* x (n) = dropout(x) at site (layer l, site) of the pass a, in place. */
+static void drop_inplace(const BartActs *a, float *x, size_t n, float p, int l, int site) {
+    if (p > 0.0f) dropout_forward(x, x, n, p, a->seed, bart_stream(a->dec, l, site));
+}
+
+/* The site's BartDrop for the attention probabilities. */
+static BartDrop attn_drop(const BartActs *a, int l, int site) {
+    return (BartDrop){a->p_attn, a->seed, bart_stream(a->dec, l, site)};
+}
+
+/* r (N, C) = x + dropout(inp Wo^T + bo), h = LN(r): an attention output's
+ * projection, residual and LayerNorm (layer l, dropout site `site`). */
+static void out_residual_ln(PifiCompute *cx, const BartActs *a, int l, int site, float *r, float *h, float *mean,
+                            float *rstd, const float *inp, const float *x, const float *ow, const float *ob,
+                            const float *lnw, const float *lnb, int N, int C) {
     linear_forward(cx, r, inp, linw(ow, NULL), ob, N, C, C);
+    drop_inplace(a, r, (size_t)N * C, a->p_hidden, l, site);
     for (size_t i = 0; i < (size_t)N * C; i++) r[i] += x[i];
     layernorm_forward(h, mean, rstd, r, lnw, lnb, N, C, BART_LN_EPS);
 }
 
-/* The feed-forward block of layer l of stack s: out = LN(in + fc2(act(fc1(in)))). */
+/* The feed-forward block of layer l of stack s: out = LN(in + drop(fc2(drop(act(fc1(in)))))). */
 static void ffn_forward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartActs *a, int l, int FF,
                         const float *in, float *out) {
     int64_t C = c->C, N = (int64_t)a->B * a->T;
     float *f1 = a->f1 + l * N * FF, *a1 = a->a1 + l * N * FF, *r3 = a->r3 + l * N * C;
     linear_forward(cx, f1, in, linw(s->fc1w + l * FF * C, NULL), s->fc1b + l * FF, (int)N, (int)C, FF);
     activation_forward((Activation)c->bart.act, a1, f1, (size_t)(N * FF));
+    drop_inplace(a, a1, (size_t)(N * FF), a->p_act, l, BART_SITE_ACT);
     linear_forward(cx, r3, a1, linw(s->fc2w + l * C * FF, NULL), s->fc2b + l * C, (int)N, FF, (int)C);
+    drop_inplace(a, r3, (size_t)(N * C), a->p_hidden, l, BART_SITE_FFN_OUT);
     for (int64_t i = 0; i < N * C; i++) r3[i] += in[i];
     layernorm_forward(out, a->m3 + l * N, a->s3 + l * N, r3, s->ln3w + l * C, s->ln3b + l * C, (int)N, (int)C,
                       BART_LN_EPS);
 }
 
-/* Layer l's self-attention block: h1 = LN(x + Wo attn(x)). */
+/* Layer l's self-attention block: h1 = LN(x + drop(Wo attn(x))). */
 static void self_attn_forward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartActs *a, int l,
                               const int32_t *mask, int causal) {
     int64_t C = c->C, N = (int64_t)a->B * a->T, NH = c->NH;
     const float *x = a->x + l * N * C;
     float *qkv = a->qkv + l * N * 3 * C, *ao = a->ao + l * N * C;
     linear_forward(cx, qkv, x, linw(s->qkvw + l * 3 * C * C, NULL), s->qkvb + l * 3 * C, (int)N, (int)C, (int)(3 * C));
-    bart_attention_forward(ao, a->att + l * a->B * NH * a->T * a->T, qkv, (int)(3 * C), qkv + C, qkv + 2 * C,
-                           (int)(3 * C), mask, a->B, a->T, a->T, (int)NH, (int)(C / NH), causal);
-    out_residual_ln(cx, a->r1 + l * N * C, a->h1 + l * N * C, a->m1 + l * N, a->s1 + l * N, ao, x, s->ow + l * C * C,
+    BartDrop d = attn_drop(a, l, BART_SITE_ATT);
+    bart_attention_forward(ao, a->att + l * a->B * NH * a->T * a->T, a->attd, qkv, (int)(3 * C), qkv + C, qkv + 2 * C,
+                           (int)(3 * C), mask, a->B, a->T, a->T, (int)NH, (int)(C / NH), causal, &d);
+    out_residual_ln(cx, a, l, BART_SITE_ATT_OUT, a->r1 + l * N * C, a->h1 + l * N * C, a->m1 + l * N, a->s1 + l * N, ao, x, s->ow + l * C * C,
                     s->ob + l * C, s->ln1w + l * C, s->ln1b + l * C, (int)N, (int)C);
 }
 
@@ -116,6 +136,7 @@ static void stack_embed(const Bart *b, const BartStack *s, BartActs *a) {
     int N = a->B * a->T;
     embed_forward(a->emb, a->ids, b->p.shared, s->pos, a->B, a->T, c->C, scale);
     layernorm_forward(a->x, a->emb_mean, a->emb_rstd, a->emb, s->lnew, s->lneb, N, c->C, BART_LN_EPS);
+    drop_inplace(a, a->x, (size_t)N * c->C, a->p_hidden, -1, BART_SITE_EMB);
 }
 
 /* ids (B, T) within the vocabulary and T within the positions. */
@@ -130,13 +151,13 @@ static int check_ids(const Seq2SeqConfig *c, const int32_t *ids, int B, int T, c
     return 0;
 }
 
-static int check_eval(const Seq2Seq *m, PifiErr *err) {
+/* The pass's dropout: the config's in training, none in eval. */
+static void set_dropout(const Seq2Seq *m, BartActs *a) {
     const Seq2SeqConfig *c = &m->cfg;
-    if (m->train && (c->dropout > 0 || c->bart.attn_dropout > 0 || c->bart.act_dropout > 0))
-        return pifi_errf(err, "bart: dropout in training is not implemented yet (dropout %g, attention_dropout %g, "
-                         "activation_dropout %g); set them to 0 or use eval mode", c->dropout, c->bart.attn_dropout,
-                         c->bart.act_dropout);
-    return 0;
+    a->p_hidden = m->train ? c->dropout : 0.0f;
+    a->p_attn = m->train ? c->bart.attn_dropout : 0.0f;
+    a->p_act = m->train ? c->bart.act_dropout : 0.0f;
+    a->seed = m->seed;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -146,9 +167,8 @@ int bart_encode(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int B, int 
     Bart *b = bart_of(m);
     const Seq2SeqConfig *c = &m->cfg;
     BartActs *a = &b->enc;
-    if (check_eval(m, err) || check_ids(c, ids, B, Ts, "source", err) ||
-        acts_reserve(a, c, 0, B, Ts, 0, err))
-        return -1;
+    set_dropout(m, a);
+    if (check_ids(c, ids, B, Ts, "source", err) || acts_reserve(a, c, 0, B, Ts, 0, err)) return -1;
     memcpy(a->ids, ids, (size_t)B * Ts * sizeof *ids);
     for (int i = 0; i < B * Ts; i++) a->mask[i] = mask ? mask[i] != 0 : 1;
     const BartStack *s = &b->p.enc;
@@ -167,16 +187,17 @@ const float *bart_encoder_output(const Seq2Seq *m) {
     return b->enc.x ? b->enc.x + (size_t)m->cfg.L_enc * b->enc.B * b->enc.T * m->cfg.C : NULL;
 }
 
-/* Layer l's cross-attention block: h2 = LN(h1 + Wo' attn(h1 Wq, memory Wk, memory Wv)). */
+/* Layer l's cross-attention block: h2 = LN(h1 + drop(Wo' attn(h1 Wq, memory Wk, memory Wv))). */
 static void cross_attn_forward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartActs *a, int l) {
     int64_t C = c->C, N = (int64_t)a->B * a->T, M = (int64_t)a->B * a->Tk, NH = c->NH;
     const float *h1 = a->h1 + l * N * C, *w = s->cqkvw + l * 3 * C * C, *bias = s->cqkvb + l * 3 * C;
     float *cq = a->cq + l * N * C, *ckv = a->ckv + l * M * 2 * C, *cao = a->cao + l * N * C;
     linear_forward(cx, cq, h1, linw(w, NULL), bias, (int)N, (int)C, (int)C);
     linear_forward(cx, ckv, a->memory, linw(w + C * C, NULL), bias + C, (int)M, (int)C, (int)(2 * C));
-    bart_attention_forward(cao, a->catt + l * a->B * NH * a->T * a->Tk, cq, (int)C, ckv, ckv + C, (int)(2 * C),
-                           a->mask, a->B, a->T, a->Tk, (int)NH, (int)(C / NH), 0);
-    out_residual_ln(cx, a->r2 + l * N * C, a->h2 + l * N * C, a->m2 + l * N, a->s2 + l * N, cao, h1,
+    BartDrop d = attn_drop(a, l, BART_SITE_CROSS);
+    bart_attention_forward(cao, a->catt + l * a->B * NH * a->T * a->Tk, a->attd, cq, (int)C, ckv, ckv + C,
+                           (int)(2 * C), a->mask, a->B, a->T, a->Tk, (int)NH, (int)(C / NH), 0, &d);
+    out_residual_ln(cx, a, l, BART_SITE_CROSS_OUT, a->r2 + l * N * C, a->h2 + l * N * C, a->m2 + l * N, a->s2 + l * N, cao, h1,
                     s->cow + l * C * C, s->cob + l * C, s->ln2w + l * C, s->ln2b + l * C, (int)N, (int)C);
 }
 
@@ -186,8 +207,8 @@ int bart_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const 
     const Seq2SeqConfig *c = &m->cfg;
     BartActs *a = &b->dec;
     if (Ts < 1) return pifi_errf(err, "bart: decode: empty memory (%d x %d)", B, Ts);
-    if (check_eval(m, err) || check_ids(c, dec_ids, B, Tt, "target", err) || acts_reserve(a, c, 1, B, Tt, Ts, err))
-        return -1;
+    set_dropout(m, a);
+    if (check_ids(c, dec_ids, B, Tt, "target", err) || acts_reserve(a, c, 1, B, Tt, Ts, err)) return -1;
     memcpy(a->ids, dec_ids, (size_t)B * Tt * sizeof *dec_ids);
     for (int i = 0; i < B * Ts; i++) a->mask[i] = mem_mask ? mem_mask[i] != 0 : 1;
     memcpy(a->memory, memory, (size_t)B * Ts * c->C * sizeof *memory);

@@ -70,7 +70,11 @@ int64_t bart_layout(const Seq2SeqConfig *c, BartParams *p, float *mem, BartTenso
 /* The activations of one stack's pass (bart_forward.c), stacked over layers,
  * N = B x T rows of the stack, M = B x Ts rows of the memory. */
 typedef struct {
+    int dec;          /* 1: the decoder's */
     int B, T, Tk;     /* Tk: the memory's length (decoder) */
+    float p_hidden, p_attn, p_act; /* the pass's dropout (0 in eval): dropout, attention_dropout, activation_dropout */
+    uint64_t seed;    /* of its masks */
+    float *attd;      /* (B, NH, T, max(T, Tk)) the probabilities after dropout (training), one layer's */
     float *emb;       /* (N, C) scaled token embeddings + positions (layernorm_embedding's input) */
     float *emb_mean, *emb_rstd; /* (N) */
     float *x;         /* (L + 1, N, C) each layer's input; x[L] the stack's output */
@@ -118,17 +122,35 @@ int bart_load(Seq2Seq **out, const Seq2SeqConfig *cfg, const char *dir, struct P
 void bart_free(Seq2Seq *m);
 int bart_tensors(const Seq2Seq *m, Seq2SeqTensor *rows, int cap);
 
+/* A dropout site in training: probability p (0: none), its masks keyed by
+ * (seed, stream, element) (kernels/dropout.h), so the backward recomputes
+ * them. */
+typedef struct {
+    float p;
+    uint64_t seed, stream;
+} BartDrop;
+
+/* The site's stream: stack (0 encoder, 1 decoder), layer (-1: the
+ * embeddings), site within the layer (BART_SITE_*). */
+enum { BART_SITE_EMB, BART_SITE_ATT, BART_SITE_ATT_OUT, BART_SITE_CROSS, BART_SITE_CROSS_OUT, BART_SITE_ACT,
+       BART_SITE_FFN_OUT };
+static inline uint64_t bart_stream(int dec, int l, int site) {
+    return 0xBA27000000ull + ((uint64_t)dec << 24) + ((uint64_t)(l + 1) << 8) + (uint64_t)site;
+}
+
 /* bart_attention.c: out (B, Tq, NH*hs) = softmax(q k^T hs^-0.5, keys where
  * kmask (B, Tk) is 0 and, causal, past the query masked) v per (b, head).
  * q rows (B*Tq) of stride ldq, k and v rows (B*Tk) of stride ldkv; att
- * (B, NH, Tq, Tk) keeps the probabilities. */
-void bart_attention_forward(float *out, float *att, const float *q, int ldq, const float *k, const float *v,
-                            int ldkv, const int32_t *kmask, int B, int Tq, int Tk, int NH, int hs, int causal);
+ * (B, NH, Tq, Tk) keeps the probabilities (before dropout); with drop (p >
+ * 0) attd (B, NH, Tq, Tk) receives them after, else it is unused (NULL). */
+void bart_attention_forward(float *out, float *att, float *attd, const float *q, int ldq, const float *k,
+                            const float *v, int ldkv, const int32_t *kmask, int B, int Tq, int Tk, int NH, int hs,
+                            int causal, const BartDrop *drop);
 /* Its backward, ACCUMULATING into dq, dk, dv (strides as q, k, v) from dout
- * (B, Tq, NH*hs); datt (B, NH, Tq, Tk) scratch. */
+ * (B, Tq, NH*hs), with the forward's drop; datt (B, NH, Tq, Tk) scratch. */
 void bart_attention_backward(float *dq, float *dk, float *dv, float *datt, const float *dout, const float *q,
                              int ldq, const float *k, const float *v, int ldkv, const float *att, int B, int Tq,
-                             int Tk, int NH, int hs);
+                             int Tk, int NH, int hs, const BartDrop *drop);
 
 /* bart_forward.c */
 int bart_encode(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int B, int Ts, PifiErr *err);
