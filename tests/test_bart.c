@@ -567,7 +567,15 @@ static void test_input_errors(void) {
     ids[3] = 5;
     CHECK(seq2seq_encode(m, ids, mask, 1, 33, &err) == -1);
     CHECK_MSG(err, "33 tokens, more than max_position_embeddings (32)");
+    /* no backward of a pass that failed, nor of one that never ran */
+    float *grads = calloc((size_t)seq2seq_param_count(m), sizeof *grads), denc[40 * 16] = {0};
+    CHECK(seq2seq_encode_backward(m, grads, denc, &err) == -1);
+    CHECK_MSG(err, "encode_backward without a successful encode");
+    CHECK(seq2seq_decode_backward(m, grads, denc, denc, &err) == -1);
+    CHECK_MSG(err, "decode_backward without a successful decode");
     CHECK(seq2seq_encode(m, ids, mask, 1, 32, &err) == 0);
+    CHECK(seq2seq_encode_backward(m, grads, denc, &err) == 0);
+    free(grads);
     seq2seq_free(m);
 }
 

@@ -163,7 +163,7 @@ int bart_decode_backward(Seq2Seq *m, float *grads, const float *dlogits, float *
     Bart *b = bart_of(m);
     const Seq2SeqConfig *c = &m->cfg;
     const BartActs *a = &b->dec;
-    if (!a->logits) return pifi_errf(err, "bart: decode_backward without a decode");
+    if (!a->valid) return pifi_errf(err, "bart: decode_backward without a successful decode before it");
     int64_t C = c->C, N = (int64_t)a->B * a->T, M = (int64_t)a->B * a->Tk, FF = c->bart.dec_ff;
     BartGradTmp t;
     int64_t at = (int64_t)a->B * c->NH * a->T * (a->T > a->Tk ? a->T : a->Tk);
@@ -190,7 +190,7 @@ int bart_encode_backward(Seq2Seq *m, float *grads, const float *denc, PifiErr *e
     Bart *b = bart_of(m);
     const Seq2SeqConfig *c = &m->cfg;
     const BartActs *a = &b->enc;
-    if (!a->x) return pifi_errf(err, "bart: encode_backward without an encode");
+    if (!a->valid) return pifi_errf(err, "bart: encode_backward without a successful encode before it");
     int64_t C = c->C, N = (int64_t)a->B * a->T, FF = c->bart.enc_ff;
     BartGradTmp t;
     if (scratch_reserve(b, N, FF, (int64_t)a->B * c->NH * a->T * a->T, 0, &t, err)) return -1;

@@ -167,6 +167,7 @@ int bart_encode(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int B, int 
     Bart *b = bart_of(m);
     const Seq2SeqConfig *c = &m->cfg;
     BartActs *a = &b->enc;
+    a->valid = 0;
     set_dropout(m, a);
     if (check_ids(c, ids, B, Ts, "source", err) || acts_reserve(a, c, 0, B, Ts, 0, err)) return -1;
     memcpy(a->ids, ids, (size_t)B * Ts * sizeof *ids);
@@ -179,12 +180,13 @@ int bart_encode(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int B, int 
         ffn_forward(m->cx, c, s, a, l, c->bart.enc_ff, a->h1 + l * N * C, a->x + (l + 1) * N * C);
     }
     if (gemm_f32_take_faults()) return pifi_errk(err, PIFI_ERR_RUNTIME, "bart: encode: out of memory in a product");
+    a->valid = 1;
     return 0;
 }
 
 const float *bart_encoder_output(const Seq2Seq *m) {
     const Bart *b = bart_cof(m);
-    return b->enc.x ? b->enc.x + (size_t)m->cfg.L_enc * b->enc.B * b->enc.T * m->cfg.C : NULL;
+    return b->enc.valid ? b->enc.x + (size_t)m->cfg.L_enc * b->enc.B * b->enc.T * m->cfg.C : NULL;
 }
 
 /* Layer l's cross-attention block: h2 = LN(h1 + drop(Wo' attn(h1 Wq, memory Wk, memory Wv))). */
@@ -206,6 +208,7 @@ int bart_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const 
     Bart *b = bart_of(m);
     const Seq2SeqConfig *c = &m->cfg;
     BartActs *a = &b->dec;
+    a->valid = 0;
     if (Ts < 1) return pifi_errf(err, "bart: decode: empty memory (%d x %d)", B, Ts);
     set_dropout(m, a);
     if (check_ids(c, dec_ids, B, Tt, "target", err) || acts_reserve(a, c, 1, B, Tt, Ts, err)) return -1;
@@ -222,7 +225,8 @@ int bart_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const 
     }
     linear_forward(m->cx, a->logits, a->x + c->L_dec * N * C, linw(b->p.shared, NULL), b->flb, (int)N, (int)C, c->V);
     if (gemm_f32_take_faults()) return pifi_errk(err, PIFI_ERR_RUNTIME, "bart: decode: out of memory in a product");
+    a->valid = 1;
     return 0;
 }
 
-const float *bart_logits(const Seq2Seq *m) { return bart_cof(m)->dec.logits; }
+const float *bart_logits(const Seq2Seq *m) { return bart_cof(m)->dec.valid ? bart_cof(m)->dec.logits : NULL; }

@@ -71,6 +71,7 @@ int64_t bart_layout(const Seq2SeqConfig *c, BartParams *p, float *mem, BartTenso
  * N = B x T rows of the stack, M = B x Ts rows of the memory. */
 typedef struct {
     int dec;          /* 1: the decoder's */
+    int valid;        /* the last pass succeeded: its backward may run */
     int B, T, Tk;     /* Tk: the memory's length (decoder) */
     float p_hidden, p_attn, p_act; /* the pass's dropout (0 in eval): dropout, attention_dropout, activation_dropout */
     uint64_t seed;    /* of its masks */
