@@ -1,7 +1,8 @@
 /* test_bart.c: the BART family (models/seq2seq/bart_*.c) against
  * transformers' BartForConditionalGeneration on the tiny random checkpoints
  * of fixtures/seq2seq/bart_* (tools/oracle_bart.py: gelu with scaled
- * embeddings, relu without, other special ids; padded sources, -100 past
+ * embeddings, relu without, other special ids, one head and one target
+ * token with SiLU and dropout 0.1 off in eval; padded sources, -100 past
  * each target, the pad id once as a real source token and once as a
  * target, where its embedding row gets no gradient from the lookups), fp32:
  *   - decoder_input_ids = shift_tokens_right(labels) as transformers makes them;
@@ -33,7 +34,7 @@
 #include "test_fixture_io.h"
 #include "train/optim.h"
 
-static const char *NAMES[] = {"bart_gelu", "bart_relu"};
+static const char *NAMES[] = {"bart_gelu", "bart_relu", "bart_one"};
 
 static void fixture_dir(char *dir, size_t n, const char *name) {
     snprintf(dir, n, "%s/seq2seq/%s", test_fixtures(), name);
@@ -327,6 +328,7 @@ static void test_dropout(const char *name) {
     float *l1 = malloc((size_t)nl * sizeof *l1);
 
     /* training with every p 0: the eval numbers */
+    m->cfg.dropout = m->cfg.bart.attn_dropout = m->cfg.bart.act_dropout = 0.0f;
     seq2seq_set_train(m, 1, 7);
     run_batch(m, &b, NULL);
     CHECKF(max_abs_diff(seq2seq_logits(m), want, nl) <= 1e-4, "%s: training without dropout differs from eval", name);

@@ -13,7 +13,7 @@ static const char *const MODEL_TYPES[] = {"bart", NULL};
 const Seq2SeqFamily SEQ2SEQ_FAMILY_BART = {
     .name = "bart",
     .model_types = MODEL_TYPES,
-    .checked = "transformers' BartForConditionalGeneration on random configs (gelu/relu, scaled and unscaled "
+    .checked = "transformers' BartForConditionalGeneration on random configs (gelu/relu/silu, 1-4 heads, scaled and unscaled "
                "embeddings, source padding): encoder output, logits, every gradient of the loss, 10 AdamW steps; "
                "dropout against central differences; no real weights here",
     .config_parse = bart_config_parse,
