@@ -17,6 +17,8 @@
  *   - 10 AdamW steps (train/optim.c on the tensor table) whose losses match
  *     torch.optim.AdamW's within 1e-4, the table's weight-decay flags those
  *     of the oracle's parameter groups;
+ *   - bf16 products: logits and gradients near transformers' fp32 ones, the
+ *     bf16 copy of the weights refreshed after a backward;
  *   - dropout in training: seeded, off in eval, and its masks recomputed by
  *     the backward (directional derivatives against central differences);
  *   - checkpoints with a tensor missing or of a wrong shape refused naming
@@ -291,6 +293,69 @@ static void test_adamw(const char *name) {
     params_free(&pt);
     cJSON_Delete(meta);
     seq2seq_free(m);
+}
+
+/* ------------------------------------------------------------------------ */
+/* bf16 */
+
+/* In a bf16 context the products take bf16 operands (fp32 accumulation):
+ * the logits and gradients near the oracle's, not equal; and the bf16 copy
+ * of the weights follows them after a backward (the update that follows). */
+static void test_bf16(const char *name) {
+    char dir[1024], p[1100];
+    fixture_dir(dir, sizeof dir, name);
+    PifiErr err = {0};
+    PifiCompute cx16;
+    compute_init(&cx16, PIFI_PREC_BF16);
+    Seq2Seq *m, *m32;
+    REQUIRE(seq2seq_load(&m, dir, &cx16, &err) == 0 && seq2seq_load(&m32, dir, test_cx_fp32(), &err) == 0);
+    snprintf(p, sizeof p, "%s/io.safetensors", dir);
+    SafeTensors *io, *gs;
+    REQUIRE(st_open(&io, p, &err) == 0);
+    snprintf(p, sizeof p, "%s/grads.safetensors", dir);
+    REQUIRE(st_open(&gs, p, &err) == 0);
+    Batch b;
+    REQUIRE(read_batch(io, seq2seq_config(m), -1, &b, &err) == 0);
+    int64_t nl = 0, np = seq2seq_param_count(m);
+    float *want = read_all(io, "logits", &nl), *grads = malloc((size_t)np * sizeof *grads);
+    REQUIRE(want);
+    run_batch(m, &b, grads);
+    double dl = max_abs_diff(seq2seq_logits(m), want, nl);
+    CHECKF(dl > 1e-3 && dl <= 0.1, "%s: bf16 logits differ from transformers' fp32 by %.3g", name, dl);
+    Seq2SeqTensor rows[SEQ2SEQ_TENSORS_MAX];
+    int nr = seq2seq_tensors(m, rows, SEQ2SEQ_TENSORS_MAX);
+    /* the whole gradient's L2 error relative to its norm (one tensor's can be larger: a ReLU
+     * input near 0 that bf16 rounds to the other side moves a unit's whole gradient) */
+    double e2 = 0, n2 = 0, worst = 0;
+    const char *worst_name = "";
+    float *params = seq2seq_params(m);
+    for (int i = 0; i < nr; i++) {
+        int64_t k = 0;
+        float *g = read_all(gs, rows[i].name, &k);
+        REQUIRE(g && k == rows[i].n);
+        const float *mine = grads + (rows[i].w - params);
+        for (int64_t j = 0; j < k; j++) e2 += ((double)mine[j] - g[j]) * (mine[j] - g[j]), n2 += (double)g[j] * g[j];
+        double d = test_rel_diff(mine, g, k, 1e-2);
+        if (d > worst) worst = d, worst_name = rows[i].name;
+        free(g);
+    }
+    double rel = sqrt(e2 / n2);
+    CHECKF(rel > 1e-4 && rel <= 3e-2, "%s: the bf16 gradient differs from transformers' fp32 one by %.3g of its norm", name,
+           rel);
+    /* the weights change after the backward (as an optimizer step would): the next pass sees them */
+    float *w16 = seq2seq_params(m), *w32 = seq2seq_params(m32);
+    for (int64_t i = 0; i < np; i++) w16[i] *= 1.25f, w32[i] *= 1.25f;
+    run_batch(m, &b, NULL);
+    run_batch(m32, &b, NULL);
+    double dn = max_abs_diff(seq2seq_logits(m), seq2seq_logits(m32), nl);
+    CHECKF(dn <= 0.15, "%s: after the weights changed, bf16 logits are %.3g from fp32's (stale bf16 copies?)", name, dn);
+    printf("%-10s bf16: logits %.2e from transformers' fp32, gradient %.2e of its norm (worst tensor %.2e, %s), after "
+           "an update %.2e\n", name, dl, rel, worst, worst_name, dn);
+    free(want), free(grads);
+    batch_free(&b);
+    st_close(io), st_close(gs);
+    seq2seq_free(m), seq2seq_free(m32);
+    compute_free(&cx16);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -586,6 +651,7 @@ int main(void) {
         test_oracle(NAMES[i]);
         test_adamw(NAMES[i]);
         test_dropout(NAMES[i]);
+        test_bf16(NAMES[i]);
     }
     test_checkpoint_errors();
     test_config_errors();

@@ -74,8 +74,10 @@ static void ln_backward(float *dr, float *dw, float *db, const float *dout, cons
 
 /* The feed-forward block of layer l: from dy (its output's gradient) into
  * t->dh (its input's: the residual and fc1's, overwritten). */
-static void ffn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartStack *g, const BartActs *a,
+static void ffn_backward(const Bart *b, const BartStack *s, BartStack *g, const BartActs *a,
                          int l, int64_t FF, const float *in, BartGradTmp *t) {
+    PifiCompute *cx = b->base.cx;
+    const Seq2SeqConfig *c = &b->base.cfg;
     int64_t C = c->C, N = (int64_t)a->B * a->T;
     ln_backward(t->dr, g->ln3w + l * C, g->ln3b + l * C, t->dy, a->r3 + l * N * C, s->ln3w + l * C, a->m3 + l * N,
                 a->s3 + l * N, N, C);
@@ -83,18 +85,20 @@ static void ffn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStac
     undrop(a, t->dr, N * C, a->p_hidden, l, BART_SITE_FFN_OUT);
     zero(t->da, N * FF);
     linear_backward(cx, t->da, g->fc2w + l * C * FF, g->fc2b + l * C, t->dr, a->a1 + l * N * FF,
-                    linw(s->fc2w + l * C * FF, NULL), (int)N, (int)FF, (int)C);
+                    bart_w(b, s->fc2w + l * C * FF), (int)N, (int)FF, (int)C);
     undrop(a, t->da, N * FF, a->p_act, l, BART_SITE_ACT);
     zero(t->df, N * FF);
     activation_backward((Activation)c->bart.act, t->df, a->f1 + l * N * FF, t->da, (size_t)(N * FF));
-    linear_backward(cx, t->dh, g->fc1w + l * FF * C, g->fc1b + l * FF, t->df, in, linw(s->fc1w + l * FF * C, NULL),
+    linear_backward(cx, t->dh, g->fc1w + l * FF * C, g->fc1b + l * FF, t->df, in, bart_w(b, s->fc1w + l * FF * C),
                     (int)N, (int)C, (int)FF);
 }
 
 /* The self-attention block of layer l: from t->dh (the gradient of h1) into
  * t->dy (of the layer's input x, overwritten). */
-static void self_attn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartStack *g,
+static void self_attn_backward(const Bart *b, const BartStack *s, BartStack *g,
                                const BartActs *a, int l, BartGradTmp *t) {
+    PifiCompute *cx = b->base.cx;
+    const Seq2SeqConfig *c = &b->base.cfg;
     int64_t C = c->C, N = (int64_t)a->B * a->T, NH = c->NH;
     ln_backward(t->dr, g->ln1w + l * C, g->ln1b + l * C, t->dh, a->r1 + l * N * C, s->ln1w + l * C, a->m1 + l * N,
                 a->s1 + l * N, N, C);
@@ -102,7 +106,7 @@ static void self_attn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const Ba
     undrop(a, t->dr, N * C, a->p_hidden, l, BART_SITE_ATT_OUT);
     zero(t->dao, N * C);
     linear_backward(cx, t->dao, g->ow + l * C * C, g->ob + l * C, t->dr, a->ao + l * N * C,
-                    linw(s->ow + l * C * C, NULL), (int)N, (int)C, (int)C);
+                    bart_w(b, s->ow + l * C * C), (int)N, (int)C, (int)C);
     zero(t->dqkv, N * 3 * C);
     const float *qkv = a->qkv + l * N * 3 * C;
     BartDrop d = attn_drop(a, l, BART_SITE_ATT);
@@ -110,13 +114,15 @@ static void self_attn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const Ba
                             qkv + 2 * C, (int)(3 * C), a->att + l * a->B * NH * a->T * a->T, a->B, a->T, a->T,
                             (int)NH, (int)(C / NH), &d);
     linear_backward(cx, t->dy, g->qkvw + l * 3 * C * C, g->qkvb + l * 3 * C, t->dqkv, a->x + l * N * C,
-                    linw(s->qkvw + l * 3 * C * C, NULL), (int)N, (int)C, (int)(3 * C));
+                    bart_w(b, s->qkvw + l * 3 * C * C), (int)N, (int)C, (int)(3 * C));
 }
 
 /* The cross-attention block of layer l: from t->dh (the gradient of h2) into
  * t->dh (of h1, overwritten) and dmemory (accumulated). */
-static void cross_attn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartStack *g,
+static void cross_attn_backward(const Bart *b, const BartStack *s, BartStack *g,
                                 const BartActs *a, int l, float *dmemory, BartGradTmp *t) {
+    PifiCompute *cx = b->base.cx;
+    const Seq2SeqConfig *c = &b->base.cfg;
     int64_t C = c->C, N = (int64_t)a->B * a->T, M = (int64_t)a->B * a->Tk, NH = c->NH;
     ln_backward(t->dr, g->ln2w + l * C, g->ln2b + l * C, t->dh, a->r2 + l * N * C, s->ln2w + l * C, a->m2 + l * N,
                 a->s2 + l * N, N, C);
@@ -124,7 +130,7 @@ static void cross_attn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const B
     undrop(a, t->dr, N * C, a->p_hidden, l, BART_SITE_CROSS_OUT);
     zero(t->dao, N * C);
     linear_backward(cx, t->dao, g->cow + l * C * C, g->cob + l * C, t->dr, a->cao + l * N * C,
-                    linw(s->cow + l * C * C, NULL), (int)N, (int)C, (int)C);
+                    bart_w(b, s->cow + l * C * C), (int)N, (int)C, (int)C);
     float *dq = t->dqkv; /* (N, C) */
     zero(dq, N * C);
     zero(t->dkv, M * 2 * C);
@@ -134,8 +140,8 @@ static void cross_attn_backward(PifiCompute *cx, const Seq2SeqConfig *c, const B
                             a->catt + l * a->B * NH * a->T * a->Tk, a->B, a->T, a->Tk, (int)NH, (int)(C / NH), &d);
     const float *w = s->cqkvw + l * 3 * C * C;
     float *gw = g->cqkvw + l * 3 * C * C, *gb = g->cqkvb + l * 3 * C;
-    linear_backward(cx, t->dh, gw, gb, dq, a->h1 + l * N * C, linw(w, NULL), (int)N, (int)C, (int)C);
-    linear_backward(cx, dmemory, gw + C * C, gb + C, t->dkv, a->memory, linw(w + C * C, NULL), (int)M, (int)C,
+    linear_backward(cx, t->dh, gw, gb, dq, a->h1 + l * N * C, bart_w(b, w), (int)N, (int)C, (int)C);
+    linear_backward(cx, dmemory, gw + C * C, gb + C, t->dkv, a->memory, bart_w(b, w + C * C), (int)M, (int)C,
                     (int)(2 * C));
 }
 
@@ -173,14 +179,15 @@ int bart_decode_backward(Seq2Seq *m, float *grads, const float *dlogits, float *
     const BartStack *s = &b->p.dec;
     zero(dmemory, M * C);
     zero(t.dy, N * C);
-    linear_backward(m->cx, t.dy, g.shared, NULL, dlogits, a->x + c->L_dec * N * C, linw(b->p.shared, NULL), (int)N,
+    linear_backward(m->cx, t.dy, g.shared, NULL, dlogits, a->x + c->L_dec * N * C, bart_w(b, b->p.shared), (int)N,
                     (int)C, c->V);
     for (int l = c->L_dec - 1; l >= 0; l--) {
-        ffn_backward(m->cx, c, s, &g.dec, a, l, FF, a->h2 + l * N * C, &t);
-        cross_attn_backward(m->cx, c, s, &g.dec, a, l, dmemory, &t);
-        self_attn_backward(m->cx, c, s, &g.dec, a, l, &t);
+        ffn_backward(b, s, &g.dec, a, l, FF, a->h2 + l * N * C, &t);
+        cross_attn_backward(b, s, &g.dec, a, l, dmemory, &t);
+        self_attn_backward(b, s, &g.dec, a, l, &t);
     }
     embed_backward(b, s, &g, &g.dec, a, &t);
+    b->w16_fresh = 0; /* the weights may change before the next pass */
     if (gemm_f32_take_faults())
         return pifi_errk(err, PIFI_ERR_RUNTIME, "bart: decode_backward: out of memory in a product");
     return 0;
@@ -199,10 +206,11 @@ int bart_encode_backward(Seq2Seq *m, float *grads, const float *denc, PifiErr *e
     const BartStack *s = &b->p.enc;
     memcpy(t.dy, denc, (size_t)(N * C) * sizeof *denc);
     for (int l = c->L_enc - 1; l >= 0; l--) {
-        ffn_backward(m->cx, c, s, &g.enc, a, l, FF, a->h1 + l * N * C, &t);
-        self_attn_backward(m->cx, c, s, &g.enc, a, l, &t);
+        ffn_backward(b, s, &g.enc, a, l, FF, a->h1 + l * N * C, &t);
+        self_attn_backward(b, s, &g.enc, a, l, &t);
     }
     embed_backward(b, s, &g, &g.enc, a, &t);
+    b->w16_fresh = 0;
     if (gemm_f32_take_faults())
         return pifi_errk(err, PIFI_ERR_RUNTIME, "bart: encode_backward: out of memory in a product");
     return 0;

@@ -6,7 +6,10 @@
  * where transformers applies it: after layernorm_embedding, on the attention
  * probabilities (attention_dropout), after each out_proj and fc2 (dropout),
  * after the activation (activation_dropout); masks keyed by (the model's
- * seed, the site's stream, element), recomputed by the backward. */
+ * seed, the site's stream, element), recomputed by the backward. In a bf16
+ * context the linear layers take their weights from a bf16 copy of the
+ * arena (bart_precision_prepare), made again at the first pass after a
+ * backward, since an update of the fp32 weights follows a backward. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,24 +94,27 @@ static BartDrop attn_drop(const BartActs *a, int l, int site) {
 
 /* r (N, C) = x + dropout(inp Wo^T + bo), h = LN(r): an attention output's
  * projection, residual and LayerNorm (layer l, dropout site `site`). */
-static void out_residual_ln(PifiCompute *cx, const BartActs *a, int l, int site, float *r, float *h, float *mean,
+static void out_residual_ln(const Bart *b, const BartActs *a, int l, int site, float *r, float *h, float *mean,
                             float *rstd, const float *inp, const float *x, const float *ow, const float *ob,
                             const float *lnw, const float *lnb, int N, int C) {
-    linear_forward(cx, r, inp, linw(ow, NULL), ob, N, C, C);
+    PifiCompute *cx = b->base.cx;
+    linear_forward(cx, r, inp, bart_w(b, ow), ob, N, C, C);
     drop_inplace(a, r, (size_t)N * C, a->p_hidden, l, site);
     for (size_t i = 0; i < (size_t)N * C; i++) r[i] += x[i];
     layernorm_forward(h, mean, rstd, r, lnw, lnb, N, C, BART_LN_EPS);
 }
 
 /* The feed-forward block of layer l of stack s: out = LN(in + drop(fc2(drop(act(fc1(in)))))). */
-static void ffn_forward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartActs *a, int l, int FF,
+static void ffn_forward(const Bart *b, const BartStack *s, BartActs *a, int l, int FF,
                         const float *in, float *out) {
+    PifiCompute *cx = b->base.cx;
+    const Seq2SeqConfig *c = &b->base.cfg;
     int64_t C = c->C, N = (int64_t)a->B * a->T;
     float *f1 = a->f1 + l * N * FF, *a1 = a->a1 + l * N * FF, *r3 = a->r3 + l * N * C;
-    linear_forward(cx, f1, in, linw(s->fc1w + l * FF * C, NULL), s->fc1b + l * FF, (int)N, (int)C, FF);
+    linear_forward(cx, f1, in, bart_w(b, s->fc1w + l * FF * C), s->fc1b + l * FF, (int)N, (int)C, FF);
     activation_forward((Activation)c->bart.act, a1, f1, (size_t)(N * FF));
     drop_inplace(a, a1, (size_t)(N * FF), a->p_act, l, BART_SITE_ACT);
-    linear_forward(cx, r3, a1, linw(s->fc2w + l * C * FF, NULL), s->fc2b + l * C, (int)N, FF, (int)C);
+    linear_forward(cx, r3, a1, bart_w(b, s->fc2w + l * C * FF), s->fc2b + l * C, (int)N, FF, (int)C);
     drop_inplace(a, r3, (size_t)(N * C), a->p_hidden, l, BART_SITE_FFN_OUT);
     for (int64_t i = 0; i < N * C; i++) r3[i] += in[i];
     layernorm_forward(out, a->m3 + l * N, a->s3 + l * N, r3, s->ln3w + l * C, s->ln3b + l * C, (int)N, (int)C,
@@ -116,16 +122,18 @@ static void ffn_forward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack
 }
 
 /* Layer l's self-attention block: h1 = LN(x + drop(Wo attn(x))). */
-static void self_attn_forward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartActs *a, int l,
+static void self_attn_forward(const Bart *b, const BartStack *s, BartActs *a, int l,
                               const int32_t *mask, int causal) {
+    PifiCompute *cx = b->base.cx;
+    const Seq2SeqConfig *c = &b->base.cfg;
     int64_t C = c->C, N = (int64_t)a->B * a->T, NH = c->NH;
     const float *x = a->x + l * N * C;
     float *qkv = a->qkv + l * N * 3 * C, *ao = a->ao + l * N * C;
-    linear_forward(cx, qkv, x, linw(s->qkvw + l * 3 * C * C, NULL), s->qkvb + l * 3 * C, (int)N, (int)C, (int)(3 * C));
+    linear_forward(cx, qkv, x, bart_w(b, s->qkvw + l * 3 * C * C), s->qkvb + l * 3 * C, (int)N, (int)C, (int)(3 * C));
     BartDrop d = attn_drop(a, l, BART_SITE_ATT);
     bart_attention_forward(ao, a->att + l * a->B * NH * a->T * a->T, a->attd, qkv, (int)(3 * C), qkv + C, qkv + 2 * C,
                            (int)(3 * C), mask, a->B, a->T, a->T, (int)NH, (int)(C / NH), causal, &d);
-    out_residual_ln(cx, a, l, BART_SITE_ATT_OUT, a->r1 + l * N * C, a->h1 + l * N * C, a->m1 + l * N, a->s1 + l * N, ao, x, s->ow + l * C * C,
+    out_residual_ln(b, a, l, BART_SITE_ATT_OUT, a->r1 + l * N * C, a->h1 + l * N * C, a->m1 + l * N, a->s1 + l * N, ao, x, s->ow + l * C * C,
                     s->ob + l * C, s->ln1w + l * C, s->ln1b + l * C, (int)N, (int)C);
 }
 
@@ -163,21 +171,43 @@ static void set_dropout(const Seq2Seq *m, BartActs *a) {
 /* ------------------------------------------------------------------------ */
 /* the passes */
 
+int bart_precision_prepare(Bart *b, int64_t rows, int64_t width, PifiErr *err) {
+    b->w16 = NULL;
+    if (!compute_bf16(b->base.cx)) return 0;
+    if (compute_reserve(b->base.cx, (size_t)(rows * width), 0, err)) return -1;
+    if (!b->w16_mem) {
+        b->w16_mem = pifi_malloc((size_t)b->base.num_params * sizeof *b->w16_mem, err);
+        if (!b->w16_mem) return -1;
+        b->w16_fresh = 0;
+    }
+    if (!b->w16_fresh) {
+        bf16_from_f32(b->w16_mem, b->base.param_mem, (size_t)b->base.num_params);
+        compute_weights_changed(b->base.cx);
+        b->w16_fresh = 1;
+    }
+    b->w16 = b->w16_mem;
+    return 0;
+}
+
+static int64_t max3(int64_t x, int64_t y, int64_t z) { return x > y ? (x > z ? x : z) : (y > z ? y : z); }
+
 int bart_encode(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int B, int Ts, PifiErr *err) {
     Bart *b = bart_of(m);
     const Seq2SeqConfig *c = &m->cfg;
     BartActs *a = &b->enc;
     a->valid = 0;
     set_dropout(m, a);
-    if (check_ids(c, ids, B, Ts, "source", err) || acts_reserve(a, c, 0, B, Ts, 0, err)) return -1;
+    if (check_ids(c, ids, B, Ts, "source", err) || acts_reserve(a, c, 0, B, Ts, 0, err) ||
+        bart_precision_prepare(b, (int64_t)B * Ts, max3(3 * (int64_t)c->C, c->bart.enc_ff, 0), err))
+        return -1;
     memcpy(a->ids, ids, (size_t)B * Ts * sizeof *ids);
     for (int i = 0; i < B * Ts; i++) a->mask[i] = mask ? mask[i] != 0 : 1;
     const BartStack *s = &b->p.enc;
     int64_t N = (int64_t)B * Ts, C = c->C;
     stack_embed(b, s, a);
     for (int l = 0; l < c->L_enc; l++) {
-        self_attn_forward(m->cx, c, s, a, l, a->mask, 0);
-        ffn_forward(m->cx, c, s, a, l, c->bart.enc_ff, a->h1 + l * N * C, a->x + (l + 1) * N * C);
+        self_attn_forward(b, s, a, l, a->mask, 0);
+        ffn_forward(b, s, a, l, c->bart.enc_ff, a->h1 + l * N * C, a->x + (l + 1) * N * C);
     }
     if (gemm_f32_take_faults()) return pifi_errk(err, PIFI_ERR_RUNTIME, "bart: encode: out of memory in a product");
     a->valid = 1;
@@ -190,16 +220,18 @@ const float *bart_encoder_output(const Seq2Seq *m) {
 }
 
 /* Layer l's cross-attention block: h2 = LN(h1 + drop(Wo' attn(h1 Wq, memory Wk, memory Wv))). */
-static void cross_attn_forward(PifiCompute *cx, const Seq2SeqConfig *c, const BartStack *s, BartActs *a, int l) {
+static void cross_attn_forward(const Bart *b, const BartStack *s, BartActs *a, int l) {
+    PifiCompute *cx = b->base.cx;
+    const Seq2SeqConfig *c = &b->base.cfg;
     int64_t C = c->C, N = (int64_t)a->B * a->T, M = (int64_t)a->B * a->Tk, NH = c->NH;
     const float *h1 = a->h1 + l * N * C, *w = s->cqkvw + l * 3 * C * C, *bias = s->cqkvb + l * 3 * C;
     float *cq = a->cq + l * N * C, *ckv = a->ckv + l * M * 2 * C, *cao = a->cao + l * N * C;
-    linear_forward(cx, cq, h1, linw(w, NULL), bias, (int)N, (int)C, (int)C);
-    linear_forward(cx, ckv, a->memory, linw(w + C * C, NULL), bias + C, (int)M, (int)C, (int)(2 * C));
+    linear_forward(cx, cq, h1, bart_w(b, w), bias, (int)N, (int)C, (int)C);
+    linear_forward(cx, ckv, a->memory, bart_w(b, w + C * C), bias + C, (int)M, (int)C, (int)(2 * C));
     BartDrop d = attn_drop(a, l, BART_SITE_CROSS);
     bart_attention_forward(cao, a->catt + l * a->B * NH * a->T * a->Tk, a->attd, cq, (int)C, ckv, ckv + C,
                            (int)(2 * C), a->mask, a->B, a->T, a->Tk, (int)NH, (int)(C / NH), 0, &d);
-    out_residual_ln(cx, a, l, BART_SITE_CROSS_OUT, a->r2 + l * N * C, a->h2 + l * N * C, a->m2 + l * N, a->s2 + l * N, cao, h1,
+    out_residual_ln(b, a, l, BART_SITE_CROSS_OUT, a->r2 + l * N * C, a->h2 + l * N * C, a->m2 + l * N, a->s2 + l * N, cao, h1,
                     s->cow + l * C * C, s->cob + l * C, s->ln2w + l * C, s->ln2b + l * C, (int)N, (int)C);
 }
 
@@ -211,7 +243,10 @@ int bart_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const 
     a->valid = 0;
     if (Ts < 1) return pifi_errf(err, "bart: decode: empty memory (%d x %d)", B, Ts);
     set_dropout(m, a);
-    if (check_ids(c, dec_ids, B, Tt, "target", err) || acts_reserve(a, c, 1, B, Tt, Ts, err)) return -1;
+    if (check_ids(c, dec_ids, B, Tt, "target", err) || acts_reserve(a, c, 1, B, Tt, Ts, err) ||
+        bart_precision_prepare(b, (int64_t)B * (Tt > Ts ? Tt : Ts), max3(3 * (int64_t)c->C, c->bart.dec_ff, c->V),
+                               err))
+        return -1;
     memcpy(a->ids, dec_ids, (size_t)B * Tt * sizeof *dec_ids);
     for (int i = 0; i < B * Ts; i++) a->mask[i] = mem_mask ? mem_mask[i] != 0 : 1;
     memcpy(a->memory, memory, (size_t)B * Ts * c->C * sizeof *memory);
@@ -219,11 +254,11 @@ int bart_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const 
     int64_t N = (int64_t)B * Tt, C = c->C;
     stack_embed(b, s, a);
     for (int l = 0; l < c->L_dec; l++) {
-        self_attn_forward(m->cx, c, s, a, l, NULL, 1);
-        cross_attn_forward(m->cx, c, s, a, l);
-        ffn_forward(m->cx, c, s, a, l, c->bart.dec_ff, a->h2 + l * N * C, a->x + (l + 1) * N * C);
+        self_attn_forward(b, s, a, l, NULL, 1);
+        cross_attn_forward(b, s, a, l);
+        ffn_forward(b, s, a, l, c->bart.dec_ff, a->h2 + l * N * C, a->x + (l + 1) * N * C);
     }
-    linear_forward(m->cx, a->logits, a->x + c->L_dec * N * C, linw(b->p.shared, NULL), b->flb, (int)N, (int)C, c->V);
+    linear_forward(m->cx, a->logits, a->x + c->L_dec * N * C, bart_w(b, b->p.shared), b->flb, (int)N, (int)C, c->V);
     if (gemm_f32_take_faults()) return pifi_errk(err, PIFI_ERR_RUNTIME, "bart: decode: out of memory in a product");
     a->valid = 1;
     return 0;

@@ -24,6 +24,7 @@
 
 #include <stdint.h>
 
+#include "kernels/compute.h"
 #include "models/seq2seq/seq2seq_family.h"
 
 #define BART_LN_EPS 1e-5f
@@ -110,10 +111,19 @@ typedef struct {
     BartActs enc, dec;
     float *scratch;      /* the backwards' temporaries */
     size_t scratch_cap;
+    uint16_t *w16_mem;   /* (num_params) a bf16 copy of the arena (bf16 precision) */
+    int w16_fresh;       /* it matches the arena; a backward clears it (an update follows) */
+    const uint16_t *w16; /* w16_mem while the passes compute in bf16, else NULL */
 } Bart;
 
 static inline Bart *bart_of(Seq2Seq *m) { return (Bart *)m; }
 static inline const Bart *bart_cof(const Seq2Seq *m) { return (const Bart *)m; }
+
+/* The linear layers' weight w (a pointer into the arena): fp32, with its bf16
+ * copy while the passes compute in bf16 (kernels/compute.h picks). */
+static inline LinearW bart_w(const Bart *b, const float *w) {
+    return linw(w, b->w16 ? b->w16 + (w - b->base.param_mem) : NULL);
+}
 
 /* bart_config.c */
 int bart_config_parse(Seq2SeqConfig *cfg, const cJSON *root, const char *path, PifiErr *err);
@@ -122,6 +132,11 @@ int bart_config_parse(Seq2SeqConfig *cfg, const cJSON *root, const char *path, P
 int bart_load(Seq2Seq **out, const Seq2SeqConfig *cfg, const char *dir, struct PifiCompute *cx, PifiErr *err);
 void bart_free(Seq2Seq *m);
 int bart_tensors(const Seq2Seq *m, Seq2SeqTensor *rows, int cap);
+
+/* bart_forward.c: the bf16 copy made current when the model's context
+ * computes in bf16 (b->w16 set, else NULL), and the context's scratch
+ * reserved for products of rows x width operands. */
+int bart_precision_prepare(Bart *b, int64_t rows, int64_t width, PifiErr *err);
 
 /* A dropout site in training: probability p (0: none), its masks keyed by
  * (seed, stream, element) (kernels/dropout.h), so the backward recomputes

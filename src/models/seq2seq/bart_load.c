@@ -216,6 +216,7 @@ void bart_free(Seq2Seq *m) {
     acts_free(&b->enc);
     acts_free(&b->dec);
     free(b->scratch);
+    free(b->w16_mem);
     free(b->rows);
     free(b->flb);
     free(m->param_mem);
