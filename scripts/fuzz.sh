@@ -30,6 +30,7 @@ llm_gguf         65536  gguf
 gguf_encoder     16384  gguf
 encoder_config    4096  json
 llm_config        4096  json
+bart_config       4096  json
 tokenizer_json   32768  tokenizer
 vocab_txt        16384  tokenizer
 bpe_files        16384  tokenizer

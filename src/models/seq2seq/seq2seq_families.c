@@ -5,7 +5,10 @@
 
 #include "models/seq2seq/seq2seq_family.h"
 
+extern const Seq2SeqFamily SEQ2SEQ_FAMILY_BART; /* bart_family.c */
+
 const Seq2SeqFamily *const SEQ2SEQ_FAMILIES[] = {
+    &SEQ2SEQ_FAMILY_BART,
     NULL,
 };
 
