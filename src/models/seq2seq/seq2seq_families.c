@@ -4,8 +4,10 @@
 #include <string.h>
 
 #include "models/seq2seq/seq2seq_family.h"
+#include "models/seq2seq/t5_internal.h"
 
 const Seq2SeqFamily *const SEQ2SEQ_FAMILIES[] = {
+    &SEQ2SEQ_FAMILY_T5,
     NULL,
 };
 

@@ -1,0 +1,220 @@
+/* test_t5.c: the T5 family (models/seq2seq/t5_*.c) against transformers'
+ * T5ForConditionalGeneration (tools/oracle_t5.py, tests/fixtures/seq2seq/
+ * t5_<case>/: v1.0-like relu + tied, v1.1-like gated-gelu + untied with
+ * d_kv x heads != d_model; padded sources, targets of several lengths):
+ *   - the relative position buckets, both directions, at the case's and the
+ *     real T5's (32, 128) configuration, exactly;
+ *   - the encoder's last_hidden_state and the logits within 1e-4;
+ *   - transformers' loss (mean cross-entropy over the labels not -100)
+ *     computed here from the logits, then decode_backward -> dmemory ->
+ *     encode_backward: dmemory and every parameter's gradient within 1e-4
+ *     relative;
+ *   - 10 AdamW steps (train/optim.c on the family's tensor table) whose
+ *     losses match torch.optim.AdamW's within 1e-4;
+ *   - checkpoints missing a tensor or with one of a wrong shape, and
+ *     config.json files with bad fields, refused with one line naming the
+ *     file and the tensor or field. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/seq2seq/seq2seq_family.h"
+#include "models/seq2seq/t5_internal.h"
+#include "pifi/fileio.h"
+#include "pifi/json.h"
+#include "pifi/safetensors.h"
+#include "test.h"
+#include "test_fixture_io.h"
+#include "train/optim.h"
+
+static const char *const NAMES[] = {"t5_v10", "t5_v11"};
+
+typedef struct {
+    int B, Ts, Tt;
+    int32_t *ids, *mask, *labels, *dec_ids;
+} Batch;
+
+static void batch_free(Batch *b) { free(b->ids), free(b->mask), free(b->labels), free(b->dec_ids); }
+
+static int read_batch(SafeTensors *io, Batch *b, PifiErr *err) {
+    const StTensor *t, *u;
+    if (st_get(io, "input_ids", &t, err) || st_get(io, "labels", &u, err)) return -1;
+    b->B = (int)t->shape[0], b->Ts = (int)t->shape[1], b->Tt = (int)u->shape[1];
+    size_t ns = (size_t)b->B * b->Ts, nt = (size_t)b->B * b->Tt;
+    b->ids = malloc(ns * sizeof(int32_t)), b->mask = malloc(ns * sizeof(int32_t));
+    b->labels = malloc(nt * sizeof(int32_t)), b->dec_ids = malloc(nt * sizeof(int32_t));
+    return test_read_ints(io, "input_ids", b->B, b->Ts, b->ids, err) ||
+           test_read_ints(io, "attention_mask", b->B, b->Ts, b->mask, err) ||
+           test_read_ints(io, "labels", b->B, b->Tt, b->labels, err) ||
+           test_read_ints(io, "decoder_input_ids", b->B, b->Tt, b->dec_ids, err);
+}
+
+/* A tensor of st (n floats expected) into a malloc'd buffer, NULL if absent or another size. */
+static float *read_floats(SafeTensors *st, const char *name, int64_t n) {
+    const StTensor *t;
+    PifiErr err;
+    if (st_find(st, name, &t, &err) || t->numel != n) return NULL;
+    float *v = malloc((size_t)n * sizeof *v);
+    int64_t shape[ST_MAX_DIMS];
+    for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
+    if (st_read_f32(st, name, t->ndim, shape, v, &err)) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* transformers' loss: mean cross-entropy of logits (N, V) over the labels
+ * that are not -100; dlogits (N, V) its gradient. */
+static double lm_loss(const float *logits, const int32_t *labels, int N, int V, float *dlogits) {
+    int count = 0;
+    for (int i = 0; i < N; i++) count += labels[i] != -100;
+    double loss = 0;
+    for (int i = 0; i < N; i++) {
+        const float *z = logits + (size_t)i * V;
+        float *d = dlogits + (size_t)i * V;
+        if (labels[i] == -100) {
+            memset(d, 0, (size_t)V * sizeof *d);
+            continue;
+        }
+        double mx = z[0], sum = 0;
+        for (int v = 1; v < V; v++) mx = fmax(mx, z[v]);
+        for (int v = 0; v < V; v++) sum += exp(z[v] - mx);
+        loss += mx + log(sum) - z[labels[i]];
+        for (int v = 0; v < V; v++) d[v] = (float)(exp(z[v] - mx) / sum / count);
+        d[labels[i]] -= 1.0f / (float)count;
+    }
+    return loss / count;
+}
+
+/* One forward and backward of the batch; the loss; grads (num_params, zeroed here) and dmem (B, Ts, C) filled. */
+static int step(Seq2Seq *m, const Batch *b, float *grads, float *dmem, double *loss, PifiErr *err) {
+    const Seq2SeqConfig *c = seq2seq_config(m);
+    int N = b->B * b->Tt;
+    float *dlogits = malloc((size_t)N * c->V * sizeof *dlogits);
+    memset(grads, 0, (size_t)seq2seq_param_count(m) * sizeof *grads);
+    int rc = seq2seq_encode(m, b->ids, b->mask, b->B, b->Ts, err) ||
+             seq2seq_decode(m, seq2seq_encoder_output(m), b->mask, b->dec_ids, b->B, b->Ts, b->Tt, err);
+    if (rc == 0) {
+        *loss = lm_loss(seq2seq_logits(m), b->labels, N, c->V, dlogits);
+        rc = seq2seq_decode_backward(m, grads, dlogits, dmem, err) || seq2seq_encode_backward(m, grads, dmem, err);
+    }
+    free(dlogits);
+    return rc ? -1 : 0;
+}
+
+static void test_buckets(const char *name, const Seq2SeqConfig *c, SafeTensors *io) {
+    const int n = 601;
+    float *rel = read_floats(io, "relative_position", n);
+    REQUIRE(rel);
+    const int cfgs[2][2] = {{c->t5.buckets, c->t5.max_distance}, {32, 128}};
+    for (int k = 0; k < 2; k++)
+        for (int bidir = 1; bidir >= 0; bidir--) {
+            char key[96];
+            snprintf(key, sizeof key, "bucket_%s_%d_%d", bidir ? "bidirectional" : "causal", cfgs[k][0], cfgs[k][1]);
+            float *want = read_floats(io, key, n);
+            REQUIRE(want);
+            int bad = 0;
+            for (int i = 0; i < n; i++) bad += t5_relative_bucket((int)rel[i], bidir, cfgs[k][0], cfgs[k][1]) != (int)want[i];
+            CHECKF(bad == 0, "%s: %s: %d of %d buckets differ", name, key, bad, n);
+            free(want);
+        }
+    free(rel);
+}
+
+static void test_case(const char *name) {
+    char dir[1024], p[1100];
+    snprintf(dir, sizeof dir, "%s/seq2seq/%s", test_fixtures(), name);
+    PifiErr err = {0};
+    Seq2Seq *m;
+    int rc = seq2seq_load(&m, dir, NULL, &err);
+    CHECKF(rc == 0, "%s: %s", name, err.msg);
+    if (rc) return;
+    const Seq2SeqConfig *c = seq2seq_config(m);
+    CHECK(c->family == &SEQ2SEQ_FAMILY_T5 && c->decoder_start_id == 0 && c->bos_id == -1);
+    SafeTensors *io, *gs;
+    snprintf(p, sizeof p, "%s/io.safetensors", dir);
+    REQUIRE(st_open(&io, p, &err) == 0);
+    snprintf(p, sizeof p, "%s/grads.safetensors", dir);
+    REQUIRE(st_open(&gs, p, &err) == 0);
+    test_buckets(name, c, io);
+    Batch b;
+    REQUIRE(read_batch(io, &b, &err) == 0);
+    int64_t np = seq2seq_param_count(m), nenc = (int64_t)b.B * b.Ts * c->C, nlog = (int64_t)b.B * b.Tt * c->V;
+    float *grads = malloc((size_t)np * sizeof *grads), *dmem = malloc((size_t)nenc * sizeof *dmem);
+    float *want_enc = read_floats(io, "encoder_last_hidden_state", nenc), *want_log = read_floats(io, "logits", nlog);
+    float *want_loss = read_floats(io, "loss", 1), *want_dmem = read_floats(gs, "d_encoder_last_hidden_state", nenc);
+    REQUIRE(want_enc && want_log && want_loss && want_dmem);
+
+    /* forward, loss, backward */
+    double loss = 0;
+    REQUIRE(step(m, &b, grads, dmem, &loss, &err) == 0);
+    double de = test_rel_diff(seq2seq_encoder_output(m), want_enc, nenc, 1.0);
+    double dl = test_rel_diff(seq2seq_logits(m), want_log, nlog, 1.0);
+    double dloss = fabs(loss - want_loss[0]) / fmax(1.0, fabs(want_loss[0]));
+    double dm = test_rel_diff(dmem, want_dmem, nenc, 1e-6);
+    CHECKF(de <= 1e-4, "%s: encoder output differs by %.3g", name, de);
+    CHECKF(dl <= 1e-4, "%s: logits differ by %.3g", name, dl);
+    CHECKF(dloss <= 1e-4, "%s: loss %.7f, transformers %.7f", name, loss, want_loss[0]);
+    CHECKF(dm <= 1e-4, "%s: dL/dmemory differs by %.3g (relative)", name, dm);
+
+    /* every parameter's gradient; the table covers the arena in order, and the checkpoint's parameters */
+    Seq2SeqTensor rows[SEQ2SEQ_TENSORS_MAX];
+    int n = seq2seq_tensors(m, rows, SEQ2SEQ_TENSORS_MAX);
+    REQUIRE(n > 0 && n <= SEQ2SEQ_TENSORS_MAX);
+    int64_t off = 0;
+    double worst = 0;
+    const char *worst_name = "";
+    for (int i = 0; i < n; i++) {
+        CHECKF(rows[i].w == seq2seq_params(m) + off, "%s: tensor %s is not next in the arena", name, rows[i].name);
+        off += rows[i].n;
+        float *want = read_floats(gs, rows[i].name, rows[i].n);
+        CHECKF(want != NULL, "%s: the oracle has no gradient %s of %lld values", name, rows[i].name,
+               (long long)rows[i].n);
+        if (!want) continue;
+        double d = test_rel_diff(grads + (rows[i].w - seq2seq_params(m)), want, rows[i].n, 1e-6);
+        CHECKF(d <= 1e-4, "%s: gradient of %s differs by %.3g (relative)", name, rows[i].name, d);
+        if (d > worst) worst = d, worst_name = rows[i].name;
+        free(want);
+    }
+    CHECK(off == np);
+    CHECKF(st_count(gs) == n + 1, "%s: the oracle has %d gradients, pifi %d tensors", name, st_count(gs) - 1, n);
+    printf("%-8s encoder %.2e, logits %.2e, loss %.2e, dmemory %.2e, %d gradients worst %.2e (%s)\n", name, de, dl,
+           dloss, dm, n, worst, worst_name);
+
+    /* 10 AdamW steps on the same batch, as torch.optim.AdamW */
+    cJSON *meta;
+    snprintf(p, sizeof p, "%s/meta.json", dir);
+    REQUIRE(pifi_json_load(p, 0, &meta, &err) == 0);
+    const cJSON *opt = cJSON_GetObjectItem(meta, "optimizer"), *L = cJSON_GetObjectItem(meta, "loss");
+    ParamTable pt = {0};
+    for (int i = 0; i < n; i++)
+        REQUIRE(params_add(&pt, rows[i].name, rows[i].w, 1, rows[i].n, 0, rows[i].decay, &err) == 0);
+    REQUIRE(params_alloc(&pt, &err) == 0);
+    OptimConfig oc = {OPT_ADAMW, 0.9f, 0.999f, 1e-8f, (float)cJSON_GetObjectItem(opt, "weight_decay")->valuedouble};
+    float lr = (float)cJSON_GetObjectItem(opt, "lr")->valuedouble;
+    double worst_step = 0;
+    int S = cJSON_GetArraySize(L);
+    for (int s = 0; s < S; s++) {
+        REQUIRE(step(m, &b, pt.grad, dmem, &loss, &err) == 0);
+        worst_step = fmax(worst_step, fabs(loss - cJSON_GetArrayItem(L, s)->valuedouble));
+        optim_step(&pt, &oc, lr, s + 1);
+    }
+    CHECKF(S == 10 && worst_step <= 1e-4, "%s: a loss of the %d AdamW steps differs by %.3g", name, S, worst_step);
+    printf("%-8s %d AdamW steps: loss %.4f -> %.4f, max |diff| %.2e\n", name, S,
+           cJSON_GetArrayItem(L, 0)->valuedouble, loss, worst_step);
+    params_free(&pt);
+    cJSON_Delete(meta);
+    free(grads), free(dmem), free(want_enc), free(want_log), free(want_loss), free(want_dmem);
+    batch_free(&b);
+    st_close(io);
+    st_close(gs);
+    seq2seq_free(m);
+}
+
+int main(void) {
+    for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) test_case(NAMES[i]);
+    TEST_DONE();
+}
