@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/activation.h"
 #include "models/seq2seq/seq2seq_family.h"
 #include "models/seq2seq/t5_internal.h"
 #include "pifi/fileio.h"
@@ -214,7 +215,152 @@ static void test_case(const char *name) {
     seq2seq_free(m);
 }
 
+/* A copy of checkpoint src in tmp/<tag>: its config.json, and its
+ * model.safetensors less tensor drop (NULL: none) and with tensor reshape
+ * (NULL: none) given its two dimensions swapped. */
+static int copy_checkpoint(const char *src, const char *tag, const char *drop, const char *reshape, char *dir,
+                           size_t dn, PifiErr *err) {
+    char p[1200], q[1200];
+    snprintf(dir, dn, "%s/%s", test_tmp(), tag);
+    if (pifi_mkdirs(dir, err)) return -1;
+    char *buf;
+    size_t len;
+    snprintf(p, sizeof p, "%s/config.json", src);
+    snprintf(q, sizeof q, "%s/config.json", dir);
+    if (pifi_read_file(p, 1 << 20, &buf, &len, err)) return -1;
+    int rc = pifi_write_file_atomic(q, buf, len, err);
+    free(buf);
+    SafeTensors *st;
+    snprintf(p, sizeof p, "%s/model.safetensors", src);
+    if (rc || st_open(&st, p, err)) return -1;
+    int n = st_count(st), k = 0;
+    StWriteTensor *w = calloc((size_t)n, sizeof *w);
+    for (int i = 0; i < n && rc == 0; i++) {
+        const StTensor *t;
+        if ((rc = st_get(st, st_name(st, i), &t, err)) != 0) break;
+        if (drop && !strcmp(t->name, drop)) continue;
+        w[k] = (StWriteTensor){t->name, t->dtype, t->ndim, {0}, t->data};
+        memcpy(w[k].shape, t->shape, sizeof t->shape);
+        if (reshape && !strcmp(t->name, reshape)) w[k].shape[0] = t->shape[1], w[k].shape[1] = t->shape[0];
+        k++;
+    }
+    snprintf(q, sizeof q, "%s/model.safetensors", dir);
+    if (rc == 0) rc = st_write(q, w, k, NULL, err);
+    free(w);
+    st_close(st);
+    return rc;
+}
+
+static void test_checkpoint_refused(void) {
+    char src[1024], dir[1024];
+    snprintf(src, sizeof src, "%s/seq2seq/t5_v11", test_fixtures());
+    static const struct {
+        const char *drop, *reshape, *msg;
+    } CASES[] = {
+        {"decoder.block.2.layer.1.EncDecAttention.v.weight", NULL,
+         "missing tensor 'decoder.block.2.layer.1.EncDecAttention.v.weight'"},
+        {"lm_head.weight", NULL, "missing tensor 'lm_head.weight'"},
+        {"encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", NULL,
+         "missing tensor 'encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight'"},
+        {NULL, "encoder.block.1.layer.0.SelfAttention.o.weight",
+         "tensor 'encoder.block.1.layer.0.SelfAttention.o.weight' has shape [36, 24] but [24, 36] was expected"},
+        {NULL, "decoder.block.0.layer.2.DenseReluDense.wi_1.weight",
+         "tensor 'decoder.block.0.layer.2.DenseReluDense.wi_1.weight' has shape [24, 40]"},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        PifiErr err = {0};
+        REQUIRE(copy_checkpoint(src, "t5_bad", CASES[i].drop, CASES[i].reshape, dir, sizeof dir, &err) == 0);
+        Seq2Seq *m = NULL;
+        CHECKF(seq2seq_load(&m, dir, NULL, &err) == -1 && !m, "case %zu loaded", i);
+        CHECK_MSG(err, CASES[i].msg);
+        CHECKF(strstr(err.msg, "t5_bad/model.safetensors: ") == err.msg + strlen(dir) - strlen("t5_bad") &&
+                   !strchr(err.msg, '\n'),
+               "case %zu: %s", i, err.msg);
+    }
+    /* shared.weight absent: its copy encoder.embed_tokens.weight is read, the same model */
+    PifiErr err = {0};
+    REQUIRE(copy_checkpoint(src, "t5_noshared", "shared.weight", NULL, dir, sizeof dir, &err) == 0);
+    Seq2Seq *a, *b;
+    REQUIRE(seq2seq_load(&a, dir, NULL, &err) == 0);
+    REQUIRE(seq2seq_load(&b, src, NULL, &err) == 0);
+    CHECK(seq2seq_param_count(a) == seq2seq_param_count(b) &&
+          !memcmp(seq2seq_params(a), seq2seq_params(b), (size_t)seq2seq_param_count(a) * sizeof(float)));
+    /* ids outside the vocabulary, a mask that is not 0/1 */
+    int32_t ids[3] = {5, 100, 7}, mask[3] = {1, 1, 2};
+    CHECK(seq2seq_encode(a, ids, NULL, 1, 3, &err) == -1);
+    CHECK_MSG(err, "token 1 is id 100, outside the vocabulary (0..99)");
+    ids[1] = 6;
+    CHECK(seq2seq_encode(a, ids, mask, 1, 3, &err) == -1);
+    CHECK_MSG(err, "attention mask value 2");
+    seq2seq_free(a);
+    seq2seq_free(b);
+}
+
+static void test_config_refused(void) {
+    char dir[1024], path[1100];
+    snprintf(dir, sizeof dir, "%s/t5_config", test_tmp());
+    PifiErr err = {0};
+    REQUIRE(pifi_mkdirs(dir, &err) == 0);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+#define BASE "\"model_type\": \"t5\", \"vocab_size\": 10, \"num_layers\": 1, \"num_heads\": 2, \"d_kv\": 4, \"d_ff\": 16"
+    static const struct {
+        const char *json, *msg;
+    } CASES[] = {
+        {"{" BASE ", \"d_model\": 8, \"feed_forward_proj\": \"gated-bogus\"}", "\"feed_forward_proj\" is \"gated-bogus\""},
+        {"{" BASE ", \"d_model\": 8, \"feed_forward_proj\": \"gated-gelu-new\"}", "\"feed_forward_proj\" is"},
+        {"{" BASE ", \"d_model\": 8, \"feed_forward_proj\": 3}", "\"feed_forward_proj\""},
+        {"{" BASE "}", "\"d_model\""},
+        {"{" BASE ", \"d_model\": 0}", "\"d_model\" is 0"},
+        {"{" BASE ", \"d_model\": 8, \"num_decoder_layers\": 0}", "\"num_decoder_layers\" is 0"},
+        {"{" BASE ", \"d_model\": \"eight\"}", "\"d_model\" must be an integer"},
+        {"{" BASE ", \"d_model\": 8, \"relative_attention_max_distance\": 16}", "\"relative_attention_max_distance\" is 16"},
+        {"{" BASE ", \"d_model\": 8, \"relative_attention_num_buckets\": 2}", "\"relative_attention_num_buckets\" is 2"},
+        {"{" BASE ", \"d_model\": 8, \"layer_norm_epsilon\": 0}", "\"layer_norm_epsilon\" is 0"},
+        {"{" BASE ", \"d_model\": 8, \"dropout_rate\": 1}", "\"dropout_rate\" is 1"},
+        {"{" BASE ", \"d_model\": 8, \"pad_token_id\": 10}", "\"pad_token_id\" is 10"},
+        {"{" BASE ", \"d_model\": 8, \"decoder_start_token_id\": -1}", "\"decoder_start_token_id\" is -1"},
+        {"{" BASE ", \"d_model\": 8, \"tie_word_embeddings\": \"no\"}", "\"tie_word_embeddings\" must be true or false"},
+    };
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        REQUIRE(pifi_write_file_atomic(path, CASES[i].json, strlen(CASES[i].json), &err) == 0);
+        Seq2SeqConfig cfg;
+        CHECKF(seq2seq_config_load(&cfg, dir, &err) == -1, "case %zu accepted", i);
+        CHECK_MSG(err, CASES[i].msg);
+        CHECKF(strstr(err.msg, path) == err.msg && !strchr(err.msg, '\n'), "case %zu: %s", i, err.msg);
+    }
+    /* T5Config's defaults; the activations; the LM head's tie and rescale */
+    static const struct {
+        const char *extra;
+        int gated, act, tied, scale;
+    } OK[] = {
+        {"", 0, ACT_RELU, 1, 1},
+        {", \"feed_forward_proj\": \"gated-gelu\", \"tie_word_embeddings\": false", 1, ACT_GELU_TANH, 0, 0},
+        {", \"feed_forward_proj\": \"gated-gelu\", \"tie_word_embeddings\": true, \"scale_decoder_outputs\": false", 1,
+         ACT_GELU_TANH, 1, 0},
+        {", \"feed_forward_proj\": \"gelu\"", 0, ACT_GELU, 1, 1},
+        {", \"feed_forward_proj\": \"gated-silu\"", 1, ACT_SILU, 1, 1},
+    };
+    for (size_t i = 0; i < sizeof OK / sizeof OK[0]; i++) {
+        char json[512];
+        snprintf(json, sizeof json, "{" BASE ", \"d_model\": 8%s}", OK[i].extra);
+        REQUIRE(pifi_write_file_atomic(path, json, strlen(json), &err) == 0);
+        Seq2SeqConfig c;
+        int rc = seq2seq_config_load(&c, dir, &err);
+        CHECKF(rc == 0, "ok case %zu: %s", i, err.msg);
+        if (rc) continue;
+        CHECKF(c.t5.gated == OK[i].gated && c.t5.act == OK[i].act && c.t5.tied == OK[i].tied &&
+                   c.t5.scale == OK[i].scale,
+               "ok case %zu: gated %d act %d tied %d scale %d", i, c.t5.gated, c.t5.act, c.t5.tied, c.t5.scale);
+        CHECK(c.t5.buckets == 32 && c.t5.max_distance == 128 && fabsf(c.t5.ln_eps - 1e-6f) < 1e-12f &&
+              fabsf(c.dropout - 0.1f) < 1e-7f && c.L_dec == 1 && c.pad_id == 0 && c.eos_id == 1 &&
+              c.decoder_start_id == 0 && c.bos_id == -1 && c.max_pos == 0);
+    }
+#undef BASE
+}
+
 int main(void) {
     for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) test_case(NAMES[i]);
+    test_checkpoint_refused();
+    test_config_refused();
     TEST_DONE();
 }
