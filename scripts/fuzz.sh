@@ -29,6 +29,7 @@ gguf_dequant      4096  -
 llm_gguf         65536  gguf
 gguf_encoder     16384  gguf
 encoder_config    4096  json
+t5_config         4096  json
 llm_config        4096  json
 bart_config       4096  json
 tokenizer_json   32768  tokenizer

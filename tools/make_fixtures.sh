@@ -83,6 +83,7 @@ gemma3_args=()
 # DeBERTa (after oracle_pifi.py: its training cases plug pifi/llama/llm)
 "$PY" tools/oracle_deberta.py --out "$FIX/deberta"
 "$PY" tools/oracle_bart.py --out "$FIX/seq2seq"  # BART (tests/test_bart.c)
+"$PY" tools/oracle_t5.py --out "$FIX/seq2seq"
 # sacreBLEU's BLEU and chrF on perturbed Multi30K
 "$PY" tools/oracle_mt.py --data "$DATA" --out "$FIX/mt"
 # rouge-score's ROUGE, NLTK's METEOR (on Debian's WordNet files) and Porter stemmer, pycocoevalcap's BLEU-1..4

@@ -54,7 +54,8 @@ typedef struct {
         int gated;                      /* feed_forward_proj "gated-*" (v1.1, FLAN) */
         int act;                        /* Activation (kernels/activation.h): relu, gelu_new */
         int buckets, max_distance;      /* relative_attention_num_buckets / _max_distance */
-        int tied;                       /* tie_word_embeddings: shared LM head and the C^-0.5 rescale */
+        int tied;                       /* tie_word_embeddings: the LM head is the shared embedding */
+        int scale;                      /* C^-0.5 rescale before the LM head (scale_decoder_outputs, default: tied) */
         float ln_eps;                   /* layer_norm_epsilon */
     } t5;
     /* BART's (models/seq2seq/bart_*.c) */
