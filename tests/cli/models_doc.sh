@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# models_doc.sh: docs/models.md names every encoder family, model_type and
+# models_doc.sh: docs/models.md names every encoder and encoder-decoder family, model_type and
 # LLM architecture that `pifi info --models --json` lists from the tables,
 # and every row of those tables says how it is checked. Needs no model.
 set -u
@@ -9,8 +9,8 @@ pass=0 fail=0
 ok() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
 J=$("$PIFI" info --models --json)
 ok '[[ $? -eq 0 ]] && jq -e . <<< "$J" > /dev/null'
-ok '[[ $(jq "[.encoder_families[], .llm_architectures[] | select((.checked // \"\") == \"\")] | length" <<< "$J") -eq 0 ]]'
-for name in $(jq -r '.encoder_families[] | .name, .model_types[]' <<< "$J") \
+ok '[[ $(jq "[.encoder_families[], .seq2seq_families[], .llm_architectures[] | select((.checked // \"\") == \"\")] | length" <<< "$J") -eq 0 ]]'
+for name in $(jq -r '.encoder_families[], .seq2seq_families[] | .name, .model_types[]' <<< "$J") \
             $(jq -r '.llm_architectures[] | .model_type, (.gguf // empty)' <<< "$J"); do
   ok "grep -q '\`$name\`' '$DOC'"
 done
