@@ -581,7 +581,7 @@ static void test_checkpoint_errors(void) {
 }
 
 /* config.json of bart_gelu with key set to the JSON value text; the load
- * must fail with a one-line message holding want. */
+ * must fail with a one-line message holding want (want NULL: must succeed). */
 static void config_refused(const char *key, const char *value, const char *want) {
     char fx[1024], p[2600], d[1200];
     fixture_dir(fx, sizeof fx, "bart_gelu");
@@ -603,7 +603,12 @@ static void config_refused(const char *key, const char *value, const char *want)
     free(text);
     cJSON_Delete(root);
     Seq2SeqConfig cfg;
-    CHECKF(seq2seq_config_load(&cfg, d, &err) == -1, "%s = %s accepted", key, value);
+    int rc = seq2seq_config_load(&cfg, d, &err);
+    if (!want) {
+        CHECKF(rc == 0, "%s = %s refused: %s", key, value, err.msg);
+        return;
+    }
+    CHECKF(rc == -1, "%s = %s accepted", key, value);
     CHECK_MSG(err, want);
     CHECK_MSG(err, "config.json: ");
     CHECKF(!strchr(err.msg, '\n'), "not one line: %s", err.msg);
@@ -618,6 +623,10 @@ static void test_config_errors(void) {
     config_refused("dropout", "1.5", "\"dropout\" is 1.5, expected [0, 1)");
     config_refused("pad_token_id", "96", "\"pad_token_id\" is 96, expected 0..95");
     config_refused("encoder_layers", "\"two\"", "encoder_layers");
+    /* 7 + 16 per encoder layer + 26 per decoder layer rows: 2 + 18 fit, 2 + 19 and 30 + 2 do not */
+    config_refused("decoder_layers", "18", NULL);
+    config_refused("decoder_layers", "19", "2 + 19 layers make 533 tensors, more than the 512");
+    config_refused("encoder_layers", "30", "30 + 2 layers make 539 tensors, more than the 512");
 }
 
 static void test_input_errors(void) {

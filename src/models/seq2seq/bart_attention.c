@@ -6,8 +6,6 @@
  * index), recomputed by the backward): the forward and its backward. The
  * products go through gemm_f32 (oneDNN); the softmax is the kernels'
  * softmax_row, the masks kernels/dropout.h's. */
-#pragma GCC optimize("no-trapping-math")
-
 #include <math.h>
 #include <stddef.h>
 

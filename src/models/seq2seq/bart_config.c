@@ -2,7 +2,9 @@
  * validated, as transformers' BartConfig reads it (its defaults where a
  * field is absent). Refused: attention heads that differ between the stacks
  * (pifi has one NH), untied word embeddings (the LM head is model.shared),
- * d_model not a multiple of the heads, an activation pifi lacks. */
+ * d_model not a multiple of the heads, an activation pifi lacks, more layers
+ * than SEQ2SEQ_TENSORS_MAX rows of tensors name (bart-large's 12 + 12 make
+ * 511). */
 #include <stdio.h>
 #include <string.h>
 
@@ -70,5 +72,11 @@ int bart_config_parse(Seq2SeqConfig *c, const cJSON *root, const char *path, Pif
     if (!tied)
         return pifi_errf(err, "%s: \"tie_word_embeddings\" is false; pifi's BART ties the LM head to model.shared",
                          path);
+    BartParams p;
+    int rows = 0;
+    bart_layout(c, &p, NULL, NULL, 0, &rows);
+    if (rows > SEQ2SEQ_TENSORS_MAX)
+        return pifi_errf(err, "%s: %d + %d layers make %d tensors, more than the %d a tensor table holds", path,
+                         c->L_enc, c->L_dec, rows, SEQ2SEQ_TENSORS_MAX);
     return 0;
 }
