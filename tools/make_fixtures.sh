@@ -84,6 +84,8 @@ gemma3_args=()
 "$PY" tools/oracle_deberta.py --out "$FIX/deberta"
 "$PY" tools/oracle_bart.py --out "$FIX/seq2seq"  # BART (tests/test_bart.c)
 "$PY" tools/oracle_t5.py --out "$FIX/seq2seq"
+# generate() on the T5 and BART fixtures: greedy and beam search (after oracle_t5.py and oracle_bart.py)
+"$PY" tools/oracle_generate.py --fixtures "$FIX/seq2seq"
 # sacreBLEU's BLEU and chrF on perturbed Multi30K
 "$PY" tools/oracle_mt.py --data "$DATA" --out "$FIX/mt"
 # rouge-score's ROUGE, NLTK's METEOR (on Debian's WordNet files) and Porter stemmer, pycocoevalcap's BLEU-1..4
