@@ -2,8 +2,10 @@
  * against transformers' generate() (tests/fixtures/seq2seq/generate.json,
  * tools/oracle_generate.py) on the tiny T5 v1.0, v1.1 and BART checkpoints:
  * all 50 padded sources of each give generate()'s tokens exactly, up to its
- * end-of-sequence token or max_new_tokens. (The fixture also holds beam
- * search outputs, for the beam search to come.) */
+ * end-of-sequence token or max_new_tokens; and beam search (src/train/
+ * s2s_beam.c) gives generate()'s beam-search tokens exactly for three
+ * settings: 4 beams, length_penalty 1, early_stopping false; 3 beams, 0.6,
+ * true, no_repeat_ngram_size 2; 5 beams, 2.0, "never", min_new_tokens 3. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "pifi/json.h"
 #include "pifi/seq2seq.h"
 #include "test.h"
+#include "train/s2s_beam.h"
 #include "train/s2s_train.h"
 
 static void ints(const cJSON *rows, int32_t *out, int cols) {
@@ -59,6 +62,38 @@ static void test_model(const cJSON *mj, int max_new) {
     printf("%s: %d/%d greedy outputs identical to generate() (its closest tie %.1e)\n", name, same, B,
            cJSON_GetObjectItem(mj, "min_gap")->valuedouble);
     CHECKF(same == B, "%s: greedy decoding differs from generate()", name);
+    const cJSON *bj;
+    cJSON_ArrayForEach(bj, cJSON_GetObjectItem(mj, "beam")) {
+        S2SBeamOpts o = {0};
+        o.num_beams = cJSON_GetObjectItem(bj, "num_beams")->valueint;
+        o.length_penalty = (float)cJSON_GetObjectItem(bj, "length_penalty")->valuedouble;
+        const cJSON *es = cJSON_GetObjectItem(bj, "early_stopping");
+        o.early_stopping = cJSON_IsString(es) ? 2 : cJSON_IsTrue(es);
+        o.no_repeat_ngram_size = cJSON_GetObjectItem(bj, "no_repeat_ngram_size")->valueint;
+        o.min_new_tokens = cJSON_GetObjectItem(bj, "min_new_tokens")->valueint;
+        o.max_new_tokens = max_new;
+        const cJSON *sq = cJSON_GetObjectItem(bj, "sequences");
+        int Wb = cJSON_GetArraySize(cJSON_GetArrayItem(sq, 0));
+        int32_t *wb = malloc((size_t)B * Wb * sizeof *wb);
+        REQUIRE(wb);
+        ints(sq, wb, Wb);
+        REQUIRE(s2s_beam(m, ids, mask, B, Ts, &o, out, len, &err) == 0);
+        int hits = 0;
+        for (int i = 0; i < B; i++) {
+            const int32_t *w = wb + (size_t)i * Wb + 1; /* after the start token */
+            int e = 0;
+            while (e < Wb - 1 && w[e] != c->eos_id) e++;
+            int ok = len[i] == e;
+            for (int j = 0; ok && j < e; j++) ok = w[j] == out[i * max_new + j];
+            hits += ok;
+            if (!ok && hits + 3 > i) printf("%s beams %d: source %d: pifi %d tokens, generate() %d\n", name, o.num_beams, i, len[i], e);
+        }
+        printf("%s: beam search (%d beams, length_penalty %.1f, early_stopping %d, no_repeat %d, min_new %d): %d/%d "
+               "identical to generate()\n",
+               name, o.num_beams, o.length_penalty, o.early_stopping, o.no_repeat_ngram_size, o.min_new_tokens, hits, B);
+        CHECKF(hits == B, "%s: beam search differs from generate()", name);
+        free(wb);
+    }
     free(ids), free(mask), free(want), free(out), free(len);
     seq2seq_free(m);
     compute_free(&cx);
