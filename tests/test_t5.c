@@ -285,13 +285,26 @@ static void test_checkpoint_refused(void) {
     REQUIRE(seq2seq_load(&b, src, NULL, &err) == 0);
     CHECK(seq2seq_param_count(a) == seq2seq_param_count(b) &&
           !memcmp(seq2seq_params(a), seq2seq_params(b), (size_t)seq2seq_param_count(a) * sizeof(float)));
-    /* ids outside the vocabulary, a mask that is not 0/1 */
+    /* no backward before a pass; ids outside the vocabulary, a mask that is not 0/1; no backward of a failed pass */
     int32_t ids[3] = {5, 100, 7}, mask[3] = {1, 1, 2};
+    float *g = calloc((size_t)seq2seq_param_count(a), sizeof *g), d[3 * 24] = {0};
+    CHECK(seq2seq_encode_backward(a, g, d, &err) == -1);
+    CHECK_MSG(err, "encode_backward: the last encode failed or none ran");
+    CHECK(seq2seq_decode_backward(a, g, d, d, &err) == -1);
+    CHECK_MSG(err, "decode_backward: the last decode failed or none ran");
+    int32_t ok[3] = {5, 6, 7};
+    REQUIRE(seq2seq_encode(a, ok, NULL, 1, 3, &err) == 0);
+    REQUIRE(seq2seq_encode_backward(a, g, d, &err) == 0);
     CHECK(seq2seq_encode(a, ids, NULL, 1, 3, &err) == -1);
     CHECK_MSG(err, "token 1 is id 100, outside the vocabulary (0..99)");
     ids[1] = 6;
     CHECK(seq2seq_encode(a, ids, mask, 1, 3, &err) == -1);
     CHECK_MSG(err, "attention mask value 2");
+    CHECK(seq2seq_encode_backward(a, g, d, &err) == -1);
+    CHECK_MSG(err, "the last encode failed or none ran");
+    CHECK(seq2seq_decode(a, d, NULL, ids, 1, 3, 0, &err) == -1);
+    CHECK(seq2seq_decode_backward(a, g, d, d, &err) == -1);
+    free(g);
     seq2seq_free(a);
     seq2seq_free(b);
 }

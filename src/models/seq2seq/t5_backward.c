@@ -116,7 +116,7 @@ int t5_decode_backward(Seq2Seq *m, float *grads, const float *dlogits, float *dm
     T5 *t = t5_of(m);
     T5Acts *a = &t->acts[1];
     const Seq2SeqConfig *c = &m->cfg;
-    if (!a->mem) return pifi_errf(err, "t5: decode_backward without a decode before it");
+    if (!a->valid) return pifi_errf(err, "t5: decode_backward: the last decode failed or none ran; nothing to go back through");
     int BT = a->B * a->T;
     size_t BTC = (size_t)BT * c->C;
     /* logits = y lm^T, y = out * sc */
@@ -131,7 +131,8 @@ int t5_decode_backward(Seq2Seq *m, float *grads, const float *dlogits, float *dm
 
 int t5_encode_backward(Seq2Seq *m, float *grads, const float *denc, PifiErr *err) {
     T5 *t = t5_of(m);
-    if (!t->acts[0].mem) return pifi_errf(err, "t5: encode_backward without an encode before it");
+    if (!t->acts[0].valid)
+        return pifi_errf(err, "t5: encode_backward: the last encode failed or none ran; nothing to go back through");
     stack_backward(t, 0, grads, denc, NULL);
     return gemm_check("encode_backward", err);
 }

@@ -86,6 +86,7 @@ static size_t acts_layout(const Seq2SeqConfig *c, int s, T5Acts *a, float *mem) 
 static int acts_reserve(T5 *t, int s, int B, int T, int Ts, PifiErr *err) {
     const Seq2SeqConfig *c = &t->base.cfg;
     T5Acts *a = &t->acts[s];
+    a->valid = 0;
     a->B = B, a->T = T, a->Ts = Ts;
     size_t n = acts_layout(c, s, a, NULL);
     if (n > a->cap) {
@@ -205,6 +206,7 @@ static int gemm_check(const char *what, PifiErr *err) {
 
 int t5_encode(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int B, int Ts, PifiErr *err) {
     T5 *t = t5_of(m);
+    t->acts[0].valid = 0;
     if (B <= 0 || Ts <= 0) return pifi_errf(err, "t5: encode: batch %d x %d tokens; expected both positive", B, Ts);
     if (acts_reserve(t, 0, B, Ts, Ts, err)) return -1;
     T5Acts *a = &t->acts[0];
@@ -212,7 +214,9 @@ int t5_encode(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int B, int Ts
     if (check_ids(ids, n, m->cfg.V, "encode", err) || check_mask(a->kmask, mask, n, err)) return -1;
     memcpy(a->ids, ids, n * sizeof *ids);
     stack_forward(t, 0);
-    return gemm_check("encode", err);
+    if (gemm_check("encode", err)) return -1;
+    a->valid = 1;
+    return 0;
 }
 
 const float *t5_encoder_output(const Seq2Seq *m) { return t5_of_const(m)->acts[0].out; }
@@ -221,6 +225,7 @@ int t5_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const in
               int Tt, PifiErr *err) {
     T5 *t = t5_of(m);
     const Seq2SeqConfig *c = &m->cfg;
+    t->acts[1].valid = 0;
     if (B <= 0 || Ts <= 0 || Tt <= 0)
         return pifi_errf(err, "t5: decode: batch %d, %d source and %d target tokens; expected all positive", B, Ts, Tt);
     if (acts_reserve(t, 1, B, Tt, Ts, err)) return -1;
@@ -234,7 +239,9 @@ int t5_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const in
     size_t BTC = n * c->C;
     for (size_t i = 0; i < BTC; i++) a->y[i] = a->out[i] * sc;
     matmul_forward(a->logits, a->y, m->param_mem + t->lm_head, NULL, (int)n, c->C, c->V);
-    return gemm_check("decode", err);
+    if (gemm_check("decode", err)) return -1;
+    a->valid = 1;
+    return 0;
 }
 
 const float *t5_logits(const Seq2Seq *m) { return t5_of_const(m)->acts[1].logits; }

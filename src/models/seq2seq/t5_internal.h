@@ -45,6 +45,7 @@ typedef struct {
  * backward's scratch: one allocation (mem), pointed by t5_acts_point. */
 typedef struct {
     int B, T, Ts;       /* this pass's batch, tokens, and (decoder) memory tokens */
+    int valid;          /* the last pass succeeded: its backward may run */
     size_t cap;         /* floats allocated */
     float *mem;
     int32_t *ids;       /* (B, T) */
