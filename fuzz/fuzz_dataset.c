@@ -2,7 +2,8 @@
  * (src/data/generic.c: TSV, CSV with RFC 4180 quoting, JSONL; label maps;
  * the cp1252 fallback; the text cleaning). Byte 0 picks the format and the
  * options (bits 0-1 format: 0 TSV, 1 CSV, 2 JSONL; bit 2 no header, 3 skip
- * bad rows, 4 clean, 5 a pair column), the rest is
+ * bad rows, 4 clean, 5 a pair column, 6 a generation file: a source and a
+ * target column, no labels), the rest is
  * written to <tmp>/data.{tsv,csv,jsonl} and loaded with
  * dataset_load_generic; a file that loads is loaded again with the now
  * frozen label map (as a valid/test file would be). dataset_clean_text also
@@ -29,7 +30,21 @@ static int valid_utf8(const char *s) {
     return 1;
 }
 
+/* A generation file's rows: sources and targets, no classes. */
+static void check_targets(const PifiDataset *ds) {
+    if (ds->n <= 0 || !ds->target || ds->num_classes != 0 || ds->text_pair) fz_die("a generation dataset's shape");
+    for (int64_t i = 0; i < ds->n; i++) {
+        if (!ds->text[i] || !*ds->text[i] || !valid_utf8(ds->text[i])) fz_die("a source is empty or not UTF-8");
+        if (!ds->target[i] || !*ds->target[i] || !valid_utf8(ds->target[i])) fz_die("a target is empty or not UTF-8");
+        if (ds->label[i] != -1) fz_die("a generation row with a label");
+    }
+}
+
 static void check(const PifiDataset *ds, const PifiLabelMap *map) {
+    if (ds->target) {
+        check_targets(ds);
+        return;
+    }
     if (ds->n < 0 || ds->num_classes < 0) fz_die("negative counts");
     for (int64_t i = 0; i < ds->n; i++) {
         if (!ds->text[i] || !valid_utf8(ds->text[i])) fz_die("a text is not valid UTF-8");
@@ -67,6 +82,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         o.text_col = o.no_header ? "0" : "premise";
         o.pair_col = o.no_header ? "1" : "hypothesis";
         o.label_col = o.no_header ? "2" : "label";
+    } else if ((sel >> 6) & 1) {
+        o.text_col = o.no_header ? "0" : "source";
+        o.target_col = o.no_header ? "1" : "target";
     }
     PifiLabelMap map = {0};
     PifiDataset ds = {0}, again = {0};

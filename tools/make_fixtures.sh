@@ -23,6 +23,9 @@ PY=$VENV/bin/python
 "$PY" -m pip install --quiet -r tools/requirements-oracle.txt
 # pycocoevalcap's BLEU scorer alone (oracle_nlg.py); its declared pycocotools is not needed
 "$PY" -m pip install --quiet --no-deps pycocoevalcap==1.2
+# bert-score (oracle_bertscore.py) without its pinned-for-CUDA dependencies: torch, transformers, pandas and matplotlib
+"$PY" -m pip install --quiet --no-deps bert-score==0.3.13
+"$PY" -m pip install --quiet pandas matplotlib
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -79,11 +82,16 @@ gemma3_args=()
 "$PY" tools/oracle_span.py --out "$FIX/span"
 # DeBERTa (after oracle_pifi.py: its training cases plug pifi/llama/llm)
 "$PY" tools/oracle_deberta.py --out "$FIX/deberta"
+"$PY" tools/oracle_bart.py --out "$FIX/seq2seq"  # BART (tests/test_bart.c)
 "$PY" tools/oracle_t5.py --out "$FIX/seq2seq"
 # sacreBLEU's BLEU and chrF on perturbed Multi30K
 "$PY" tools/oracle_mt.py --data "$DATA" --out "$FIX/mt"
 # rouge-score's ROUGE, NLTK's METEOR (on Debian's WordNet files) and Porter stemmer, pycocoevalcap's BLEU-1..4
 "$PY" tools/oracle_nlg.py --data "$DATA" --wordnet "${PIFI_WORDNET:-/usr/share/wordnet}" --out "$FIX/nlg"
+# torch's cross-entropy with ignore_index and label smoothing (the seq2seq loss)
+"$PY" tools/oracle_loss.py --out "$FIX/loss"
+# the bert-score package's BERTScore with the real all-MiniLM-L6-v2 on the NLG cases
+"$PY" tools/oracle_bertscore.py --model "$minilm" --nlg "$FIX/nlg" --out "$FIX/bertscore"
 # the official SQuAD v1.1 evaluation (fetched from neural-compressor's wheel by the script)
 "$PY" tools/oracle_squad.py --data "$DATA" --out "$FIX/squad"
 # ONNX Runtime on what `pifi export` writes (needs a built pifi, the real MiniLM and SmolLM2)

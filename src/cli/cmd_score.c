@@ -16,6 +16,7 @@
 #include "pifi/mt_metrics.h"
 #include "pifi/nlg_metrics.h"
 #include "pifi/squad.h"
+#include "pifi.h"
 
 /* What a metric reads: the gold data (several reference files for the
  * translation metrics) and the predictions. */
@@ -28,6 +29,10 @@ typedef struct {
     int rouge_stem;            /* --rouge-stem: rouge-score's use_stemmer=True */
     const char *rouge_newline; /* --rouge-newline S: S in a segment is a line break (rougeLsum's sentences) */
     const char *wordnet;       /* --wordnet DIR: WordNet's dict files for METEOR */
+    const char *model;         /* --model DIR: BERTScore's encoder */
+    int idf;                   /* --idf: BERTScore's idf weights */
+    int batch_size;            /* --batch-size N: BERTScore's matching batches (0: 64) */
+    int segments;              /* --segments: also each segment's scores (BERTScore) */
 } ScoreArgs;
 
 /* Python's repr of a float (the shortest text that reads back the same
@@ -331,6 +336,69 @@ static int score_coco_bleu(const ScoreArgs *a) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* bertscore */
+
+static int score_bertscore(const ScoreArgs *a) {
+    if (!a->model) return cli_usage_error("score", "--metric bertscore needs --model DIR (the encoder)");
+    pifi_encoder_params ep = pifi_encoder_default_params();
+    ep.precision = PIFI_PRECISION_FP32;
+    pifi_encoder *enc = NULL;
+    pifi_error err;
+    pifi_status st = pifi_encoder_open(a->model, &ep, &enc, &err);
+    if (st != PIFI_OK) {
+        fprintf(stderr, "pifi: score: %s\n", err.message);
+        return st == PIFI_E_RUNTIME ? 1 : 2;
+    }
+    Corpus cp;
+    int rc = load_corpus(a, &cp);
+    if (rc) {
+        pifi_encoder_close(enc);
+        return rc;
+    }
+    pifi_bertscore_params bp = pifi_bertscore_default_params();
+    bp.idf = a->idf;
+    if (a->batch_size) bp.batch_size = a->batch_size;
+    pifi_bertscore_result mean, *seg = a->segments ? malloc((size_t)cp.h.n * sizeof *seg) : NULL;
+    if (a->segments && !seg) {
+        fprintf(stderr, "pifi: score: out of memory\n");
+        rc = 1;
+    } else if (cp.h.n == 0) {
+        fprintf(stderr, "pifi: score: %s: no segments\n", a->pred);
+        rc = 2;
+    } else if ((st = pifi_bertscore(enc, cp.h.n, (const char *const *)cp.h.line, cp.nr, cp.refs, &bp, seg, &mean,
+                                    &err)) != PIFI_OK) {
+        fprintf(stderr, "pifi: score: %s\n", err.message);
+        rc = st == PIFI_E_RUNTIME ? 1 : 2;
+    } else {
+        printf("{\"name\": \"BERTScore\", \"model\": ");
+        cli_json_string(stdout, a->model);
+        printf(", \"idf\": %s, \"batch_size\": %d, \"segments\": %d, \"precision\": ", a->idf ? "true" : "false",
+               bp.batch_size, cp.h.n);
+        py_float(stdout, mean.precision);
+        printf(", \"recall\": ");
+        py_float(stdout, mean.recall);
+        printf(", \"f1\": ");
+        py_float(stdout, mean.f1);
+        if (seg) {
+            const char *key[3] = {"P", "R", "F1"};
+            for (int k = 0; k < 3; k++) {
+                printf(", \"%s\": [", key[k]);
+                for (int i = 0; i < cp.h.n; i++) {
+                    if (i) printf(", ");
+                    py_float(stdout, k == 0 ? seg[i].precision : k == 1 ? seg[i].recall : seg[i].f1);
+                }
+                printf("]");
+            }
+        }
+        printf("}\n");
+    }
+    free(seg);
+    corpus_free(&cp);
+    pifi_encoder_close(enc);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
 
 static const struct {
     const char *name;
@@ -359,11 +427,18 @@ static const struct {
      "BLEU-1..4 as pycocoevalcap's Bleu(4) computes them (what nlg-eval reports\n"
      "                   as Bleu_1..Bleu_4, fractions): words split at whitespace, the\n"
      "                   closest reference length; files as for bleu"},
+    {"bertscore", score_bertscore,
+     "BERTScore as the bert-score package computes it (greedy cosine matching,\n"
+     "                   no baseline rescaling): precision, recall and F1, the mean over\n"
+     "                   the segments (several references: per segment the best); --model DIR\n"
+     "                   the encoder (its last layer; fp32), --idf, --batch-size; files as\n"
+     "                   for bleu"},
 };
 #define N_METRICS (sizeof METRICS / sizeof METRICS[0])
 
 static void help(void) {
     printf("usage: pifi score --metric M --data GOLD [--data GOLD2 ...] --pred PREDICTIONS\n"
+           "       pifi score --metric M --hyp HYPOTHESES --ref REFERENCES [--ref REFS2 ...]\n"
            "\n"
            "Score any system's predictions with a metric's reference definition.\n"
            "\n"
@@ -371,22 +446,29 @@ static void help(void) {
     for (size_t i = 0; i < N_METRICS; i++) printf("  %-16s %s\n", METRICS[i].name, METRICS[i].help);
     printf("\noptions:\n"
            "  --metric M       the metric (above)\n"
-           "  --data F         the gold file (all but squad: repeat for more references)\n"
-           "  --pred F         the predictions file\n"
+           "  --data F, --ref F  the gold file (all but squad: repeat for more references)\n"
+           "  --pred F, --hyp F  the predictions file\n"
            "  --skip-bad-rows  leave malformed gold questions out (counted) instead of stopping\n"
            "  --rouge-stem     rouge: Porter-stem words longer than 3 letters (use_stemmer=True)\n"
            "  --rouge-newline S  rouge: S in a segment is a line break (rougeLsum's sentences are\n"
            "                   the lines of a segment), e.g. \"<n>\"\n"
            "  --wordnet DIR    meteor: WordNet 3.0's dict files (default /usr/share/wordnet)\n"
+           "  --model DIR      bertscore: the encoder (a Hugging Face directory pifi reads)\n"
+           "  --idf            bertscore: weight tokens by their idf over the references\n"
+           "  --batch-size N   bertscore: pairs per matching batch (default 64, as bert-score;\n"
+           "                   padding inside a batch changes scores slightly, as there)\n"
+           "  --segments       bertscore: also each segment's P, R and F1\n"
            "  -h, --help       this text\n");
 }
 
 int cmd_score(int argc, char **argv) {
-    enum { O_METRIC = 256, O_DATA, O_PRED, O_SKIP, O_STEM, O_NEWLINE, O_WORDNET };
+    enum { O_METRIC = 256, O_DATA, O_PRED, O_SKIP, O_STEM, O_NEWLINE, O_WORDNET, O_MODEL, O_IDF, O_BATCH, O_SEG };
     static const struct option LONG[] = {
-        {"metric", 1, 0, O_METRIC},      {"data", 1, 0, O_DATA},         {"pred", 1, 0, O_PRED},
-        {"skip-bad-rows", 0, 0, O_SKIP}, {"rouge-stem", 0, 0, O_STEM},   {"rouge-newline", 1, 0, O_NEWLINE},
-        {"wordnet", 1, 0, O_WORDNET},    {"help", 0, 0, 'h'},            {0, 0, 0, 0},
+        {"metric", 1, 0, O_METRIC},      {"data", 1, 0, O_DATA},         {"ref", 1, 0, O_DATA},
+        {"pred", 1, 0, O_PRED},          {"hyp", 1, 0, O_PRED},          {"skip-bad-rows", 0, 0, O_SKIP},
+        {"rouge-stem", 0, 0, O_STEM},    {"rouge-newline", 1, 0, O_NEWLINE}, {"wordnet", 1, 0, O_WORDNET},
+        {"model", 1, 0, O_MODEL},        {"idf", 0, 0, O_IDF},           {"batch-size", 1, 0, O_BATCH},
+        {"segments", 0, 0, O_SEG},       {"help", 0, 0, 'h'},            {0, 0, 0, 0},
     };
     const char *metric = NULL;
     ScoreArgs a = {0};
@@ -408,6 +490,12 @@ int cmd_score(int argc, char **argv) {
             a.rouge_newline = optarg;
             break;
         case O_WORDNET: a.wordnet = optarg; break;
+        case O_MODEL: a.model = optarg; break;
+        case O_IDF: a.idf = 1; break;
+        case O_BATCH:
+            if (cli_parse_int("score", "--batch-size", optarg, 1, 1 << 20, &a.batch_size)) return 2;
+            break;
+        case O_SEG: a.segments = 1; break;
         case 'h': help(); return 0;
         case ':': return cli_usage_error("score", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("score", "unknown option '%s'", argv[optind - 1]);
@@ -420,7 +508,13 @@ int cmd_score(int argc, char **argv) {
     if ((a.rouge_stem || a.rouge_newline) && strcmp(metric, "rouge") != 0)
         return cli_usage_error("score", "--rouge-stem and --rouge-newline are for --metric rouge");
     if (a.wordnet && strcmp(metric, "meteor") != 0) return cli_usage_error("score", "--wordnet is for --metric meteor");
-    for (size_t i = 0; i < N_METRICS; i++)
+    if ((a.model || a.idf || a.batch_size || a.segments) && strcmp(metric, "bertscore") != 0)
+        return cli_usage_error("score", "--model, --idf, --batch-size and --segments are for --metric bertscore");
+    char names[256];
+    size_t k = 0;
+    for (size_t i = 0; i < N_METRICS; i++) {
         if (strcmp(metric, METRICS[i].name) == 0) return METRICS[i].fn(&a);
-    return cli_usage_error("score", "unknown metric '%s' (squad, bleu, chrf, rouge, meteor, coco-bleu)", metric);
+        k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "", METRICS[i].name);
+    }
+    return cli_usage_error("score", "unknown metric '%s' (%s)", metric, names);
 }

@@ -20,6 +20,8 @@ extern const PifiTaskFile TASK_FILES_SST2[], TASK_FILES_SST5[], TASK_FILES_CR[],
 /* Append one example, taking ownership of text and pair (pair may be NULL;
  * a dataset has pairs for all rows or none). On failure both are freed. */
 int dataset_push(PifiDataset *ds, char *text, char *pair, int32_t label, PifiErr *err);
+/* A generation row: source and target texts (owned from here on, freed on failure); label -1. */
+int dataset_push_target(PifiDataset *ds, char *source, char *target, PifiErr *err);
 /* Copy names into ds->label_names (replacing any). */
 int dataset_set_labels(PifiDataset *ds, const char *const *names, int n, PifiErr *err);
 /* Record one skipped row: count it, keep the first message. */

@@ -10,9 +10,11 @@ void dataset_free(PifiDataset *ds) {
     for (int64_t i = 0; ds->text && i < ds->n; i++) {
         free(ds->text[i]);
         if (ds->text_pair) free(ds->text_pair[i]);
+        if (ds->target) free(ds->target[i]);
     }
     free(ds->text);
     free(ds->text_pair);
+    free(ds->target);
     free(ds->label);
     for (int k = 0; k < ds->num_classes && ds->label_names; k++) free(ds->label_names[k]);
     free(ds->label_names);
@@ -52,6 +54,27 @@ int dataset_push(PifiDataset *ds, char *text, char *pair, int32_t label, PifiErr
     ds->text[ds->n] = text;
     if (pair) ds->text_pair[ds->n] = pair;
     ds->label[ds->n] = label;
+    ds->n++;
+    return 0;
+}
+
+int dataset_push_target(PifiDataset *ds, char *source, char *target, PifiErr *err) {
+    if (ds->n > 0 && !ds->target) {
+        free(source), free(target);
+        return pifi_errk(err, PIFI_ERR_RUNTIME, "dataset: generation and classification rows mixed");
+    }
+    if (ds->n == ds->cap) {
+        int64_t cap = ds->cap ? ds->cap * 2 : 1024;
+        char **t = realloc(ds->target, (size_t)cap * sizeof *t);
+        if (t) ds->target = t;
+        if (!t || grow(ds, 0, err) != 0) {
+            free(source), free(target);
+            return t ? -1 : pifi_errk(err, PIFI_ERR_RUNTIME, "dataset: out of memory");
+        }
+    }
+    ds->text[ds->n] = source;
+    ds->target[ds->n] = target;
+    ds->label[ds->n] = -1;
     ds->n++;
     return 0;
 }
@@ -99,6 +122,15 @@ int dataset_select(const PifiDataset *src, const int64_t *idx, int64_t k, PifiDa
             return pifi_errk(err, PIFI_ERR_RUNTIME, "dataset: index %lld out of range", (long long)i);
         }
         char *t = strdup(src->text[i]);
+        if (src->target) {
+            char *y = t ? strdup(src->target[i]) : NULL;
+            if (!y) free(t);
+            if (!y || dataset_push_target(out, t, y, err) != 0) {
+                dataset_free(out);
+                return y ? -1 : pifi_errk(err, PIFI_ERR_RUNTIME, "dataset: out of memory");
+            }
+            continue;
+        }
         char *p = src->text_pair ? strdup(src->text_pair[i]) : NULL;
         if (!t || (src->text_pair && !p)) {
             free(t);

@@ -163,6 +163,26 @@ static int bad_row(Loader *L, PifiErr *err, const char *fmt, ...) {
     return pifi_errf(err, "%s", msg);
 }
 
+/* Make the source and target texts of a generation row. */
+static int add_target_row(Loader *L, int64_t line, const char *src, size_t sn, const char *tgt, size_t tn,
+                          PifiErr *err) {
+    unsigned flags = L->o->clean ? TEXT_CLEAN : 0;
+    char *s = NULL, *t = NULL;
+    size_t bad = 0;
+    const char *which = "source";
+    int code = text_make(src, sn, flags, &s, &bad, NULL);
+    if (code == TEXT_OK) {
+        which = "target";
+        code = text_make(tgt, tn, flags, &t, &bad, NULL);
+        if (code != TEXT_OK) free(s);
+    }
+    if (code == TEXT_NOMEM) return text_fail(err, L->path, line, code, bad);
+    if (code == TEXT_EMPTY) return bad_row(L, err, "%s:%lld: empty %s text", L->path, (long long)line, which);
+    if (code != TEXT_OK)
+        return bad_row(L, err, "%s:%lld: %s in the %s text", L->path, (long long)line, text_problem(code), which);
+    return dataset_push_target(L->ds, s, t, err);
+}
+
 /* Make the texts of one row and keep it with its raw label. */
 static int add_row(Loader *L, int64_t line, const char *text, size_t tn, const char *pair, size_t pn,
                    int has_pair, const char *label, PifiErr *err) {
@@ -247,7 +267,8 @@ static int load_table(Loader *L, const PifiMap *map, int csv, PifiErr *err) {
     char **header = NULL;
     int nh = 0, ncols = -1, rc = 0, c_text = -1, c_pair = -1, c_label = -1;
     const char *s_text = o->text_col ? o->text_col : o->no_header ? "0" : "text";
-    const char *s_label = o->label_col ? o->label_col : o->no_header ? "1" : "label";
+    const char *s_label = o->target_col ? o->target_col : o->label_col ? o->label_col : o->no_header ? "1" : "label";
+    const char *w_label = o->target_col ? "target text" : "label";
     for (;;) {
         int got = records_next(&r);
         if (got == 0) break;
@@ -284,7 +305,7 @@ static int load_table(Loader *L, const PifiMap *map, int csv, PifiErr *err) {
             c_label = resolve_col(s_label, header, nh, o->no_header);
             c_pair = o->pair_col ? resolve_col(o->pair_col, header, nh, o->no_header) : -1;
             if (c_text < 0 || c_text >= ncols) rc = col_error(L->path, "text", s_text, header, nh, o->no_header, err);
-            else if (c_label < 0 || c_label >= ncols) rc = col_error(L->path, "label", s_label, header, nh, o->no_header, err);
+            else if (c_label < 0 || c_label >= ncols) rc = col_error(L->path, w_label, s_label, header, nh, o->no_header, err);
             else if (o->pair_col && (c_pair < 0 || c_pair >= ncols))
                 rc = col_error(L->path, "second text", o->pair_col, header, nh, o->no_header, err);
             if (rc != 0) break;
@@ -297,6 +318,12 @@ static int load_table(Loader *L, const PifiMap *map, int csv, PifiErr *err) {
         if (r.nf != ncols) {
             if ((rc = bad_row(L, err, "%s:%lld: %d columns, expected %d%s", L->path, (long long)r.line, r.nf,
                               ncols, o->no_header ? " (as the first row)" : " (as the header)")) != 0)
+                break;
+            continue;
+        }
+        if (o->target_col) {
+            if ((rc = add_target_row(L, r.line, r.buf + r.off[c_text], r.len[c_text], r.buf + r.off[c_label],
+                                     r.len[c_label], err)) != 0)
                 break;
             continue;
         }
@@ -353,6 +380,20 @@ static int load_jsonl(Loader *L, const PifiMap *map, PifiErr *err) {
             continue;
         }
         const cJSON *t = json_field(row, s_text), *p = o->pair_col ? json_field(row, o->pair_col) : NULL;
+        if (o->target_col) {
+            const cJSON *y = json_field(row, o->target_col);
+            if (!cJSON_IsString(t))
+                rc = bad_row(L, err, "%s:%lld: no string field \"%s\" (the source text)", L->path, (long long)it.line,
+                             s_text);
+            else if (!cJSON_IsString(y))
+                rc = bad_row(L, err, "%s:%lld: no string field \"%s\" (the target text)", L->path,
+                             (long long)it.line, o->target_col);
+            else
+                rc = add_target_row(L, it.line, t->valuestring, strlen(t->valuestring), y->valuestring,
+                                    strlen(y->valuestring), err);
+            cJSON_Delete(row);
+            continue;
+        }
         const cJSON *y = json_field(row, s_label);
         char num[32];
         const char *label = NULL;
@@ -425,11 +466,13 @@ int dataset_load_generic(const char *path, const PifiGenericOpts *opts, PifiLabe
     PifiFileFormat fmt = o.format != PIFI_FMT_AUTO ? o.format : format_of(path);
     if (fmt == PIFI_FMT_AUTO)
         return pifi_errf(err, "%s: cannot tell the format from the name (use .tsv, .csv or .jsonl)", path);
+    if (o.pair_col && o.target_col)
+        return pifi_errf(err, "%s: a generation task reads a source and a target column, not a second text", path);
     PifiMap map;
     if (pifi_map_open(&map, path, err) != 0) return -1;
     Loader L = {path, &o, out, NULL, NULL, 0, 0};
     int rc = fmt == PIFI_FMT_JSONL ? load_jsonl(&L, &map, err) : load_table(&L, &map, fmt == PIFI_FMT_CSV, err);
-    if (rc == 0) rc = resolve_labels(&L, labels, err);
+    if (rc == 0 && !o.target_col) rc = resolve_labels(&L, labels, err);
     for (int64_t i = 0; i < L.nraw; i++) free(L.raw[i]);
     free(L.raw);
     free(L.line);

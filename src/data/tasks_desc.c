@@ -4,6 +4,7 @@
  * with the same cleaning, then the seeded --train-fraction subsample. */
 #include "data/tasks_desc.h"
 
+#include "data/gen_tasks.h"
 #include "data/qa_tasks.h"
 
 #include <stdio.h>
@@ -54,6 +55,9 @@ int task_desc_load(const cJSON *desc, unsigned which, const char *const *label_n
     double frac = num(desc, "train_fraction", 1.0);
     uint64_t fseed = (uint64_t)num(desc, "train_fraction_seed", 2023);
     const char *task = str(desc, "task");
+    if (task && gen_task_is(task, NULL)) /* sources and targets: data/gen_tasks.c, for the seq2seq trainer */
+        return pifi_errf(err, "%s is a generation task: it needs an encoder-decoder model (T5, BART), which "
+                              "pifi cannot train yet", task);
     if (task && qa_task_is(task, NULL)) { /* extractive QA: questions, not classes */
         if (label_names && K != 2)
             return pifi_errf(err, "%s is a question answering task; the run is a %d-class classifier", task, K);

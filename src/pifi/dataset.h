@@ -31,6 +31,8 @@ typedef struct {
     int64_t cap;          /* allocated room in text/text_pair/label */
     SquadData *squad;     /* an extractive QA split (data/qa_tasks.c; owned): its questions, n of them,
                            * num_classes 2 ("start", "end"); text, text_pair, label NULL */
+    char **target;        /* [n] a generation task's target texts (data/gen_tasks.c; owned), text the
+                           * sources; num_classes 0, labels -1; NULL for every other task */
 } PifiDataset;
 
 void dataset_free(PifiDataset *ds);
@@ -88,6 +90,8 @@ typedef struct {
     const char *text_col;  /* header name or 0-based index; NULL: "text" (column 0 without header) */
     const char *pair_col;  /* NULL: no second text */
     const char *label_col; /* NULL: "label" (column 1 without header) */
+    const char *target_col; /* a generation task's target text (header name or index); set: no label
+                              column is read, the rows go into PifiDataset.target */
     int no_header;         /* TSV/CSV without a header row: columns by index only */
     int skip_bad_rows;     /* leave bad rows out (counted in skipped) instead of failing */
     int clean;             /* apply the same cleaning as the named tasks (dataset_clean_text) */

@@ -23,6 +23,10 @@ void pifi_map_close(PifiMap *map);
 /* Read a whole file into a NUL-terminated heap buffer (*len excludes the NUL).
  * max_bytes guards against absurd inputs (0 = 1 GiB). */
 int pifi_read_file(const char *path, size_t max_bytes, char **out, size_t *len, PifiErr *err);
+/* The same for a file that may be gzip-compressed (a plain one is read as
+ * it is); max_bytes bounds the decompressed size; a damaged or truncated
+ * stream fails with "<path>: not a valid gzip file (...)" (core/gzfile.c). */
+int pifi_read_file_gz(const char *path, size_t max_bytes, char **out, size_t *len, PifiErr *err);
 
 /* Atomic writer: open a temp file next to path, write, then commit (fsync +
  * rename) or abort (unlink). */

@@ -12,4 +12,13 @@
 double crossentropy_forward_backward(const float *logits, const int32_t *labels, int B, int K,
                                      float smoothing, float *probs, float *dlogits);
 
+/* The same over rows of a sequence model's logits (N, K) with labels (N)
+ * where a label < 0 is ignored (torch's ignore_index): the mean over the
+ * counted rows, their dlogits scaled by 1 / count, an ignored row's dlogits
+ * 0. *count (may be NULL) gets the counted rows; no counted row: loss 0.
+ * Rows in parallel; the sum is taken in row order (the same on any thread
+ * count). row_loss (N) is scratch. */
+double crossentropy_ignore(const float *logits, const int32_t *labels, int64_t N, int K, float smoothing,
+                           float *dlogits, double *row_loss, int64_t *count);
+
 #endif

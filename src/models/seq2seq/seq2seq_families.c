@@ -6,7 +6,10 @@
 #include "models/seq2seq/seq2seq_family.h"
 #include "models/seq2seq/t5_internal.h"
 
+extern const Seq2SeqFamily SEQ2SEQ_FAMILY_BART; /* bart_family.c */
+
 const Seq2SeqFamily *const SEQ2SEQ_FAMILIES[] = {
+    &SEQ2SEQ_FAMILY_BART,
     &SEQ2SEQ_FAMILY_T5,
     NULL,
 };
