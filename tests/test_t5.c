@@ -11,6 +11,10 @@
  *     relative;
  *   - 10 AdamW steps (train/optim.c on the family's tensor table) whose
  *     losses match torch.optim.AdamW's within 1e-4;
+ *   - bf16 products: logits and gradients near transformers' fp32 ones, the
+ *     bf16 copy of the weights refreshed after a backward;
+ *   - dropout in training: seeded, about p dropped, the backward against
+ *     central differences;
  *   - checkpoints missing a tensor or with one of a wrong shape, and
  *     config.json files with bad fields, refused with one line naming the
  *     file and the tensor or field. */
@@ -27,6 +31,7 @@
 #include "pifi/json.h"
 #include "pifi/safetensors.h"
 #include "test.h"
+#include "test_cx.h"
 #include "test_fixture_io.h"
 #include "train/optim.h"
 
@@ -130,7 +135,7 @@ static void test_case(const char *name) {
     snprintf(dir, sizeof dir, "%s/seq2seq/%s", test_fixtures(), name);
     PifiErr err = {0};
     Seq2Seq *m;
-    int rc = seq2seq_load(&m, dir, NULL, &err);
+    int rc = seq2seq_load(&m, dir, test_cx_fp32(), &err);
     CHECKF(rc == 0, "%s: %s", name, err.msg);
     if (rc) return;
     const Seq2SeqConfig *c = seq2seq_config(m);
@@ -271,7 +276,7 @@ static void test_checkpoint_refused(void) {
         PifiErr err = {0};
         REQUIRE(copy_checkpoint(src, "t5_bad", CASES[i].drop, CASES[i].reshape, dir, sizeof dir, &err) == 0);
         Seq2Seq *m = NULL;
-        CHECKF(seq2seq_load(&m, dir, NULL, &err) == -1 && !m, "case %zu loaded", i);
+        CHECKF(seq2seq_load(&m, dir, test_cx_fp32(), &err) == -1 && !m, "case %zu loaded", i);
         CHECK_MSG(err, CASES[i].msg);
         CHECKF(strstr(err.msg, "t5_bad/model.safetensors: ") == err.msg + strlen(dir) - strlen("t5_bad") &&
                    !strchr(err.msg, '\n'),
@@ -281,17 +286,30 @@ static void test_checkpoint_refused(void) {
     PifiErr err = {0};
     REQUIRE(copy_checkpoint(src, "t5_noshared", "shared.weight", NULL, dir, sizeof dir, &err) == 0);
     Seq2Seq *a, *b;
-    REQUIRE(seq2seq_load(&a, dir, NULL, &err) == 0);
-    REQUIRE(seq2seq_load(&b, src, NULL, &err) == 0);
+    REQUIRE(seq2seq_load(&a, dir, test_cx_fp32(), &err) == 0);
+    REQUIRE(seq2seq_load(&b, src, test_cx_fp32(), &err) == 0);
     CHECK(seq2seq_param_count(a) == seq2seq_param_count(b) &&
           !memcmp(seq2seq_params(a), seq2seq_params(b), (size_t)seq2seq_param_count(a) * sizeof(float)));
-    /* ids outside the vocabulary, a mask that is not 0/1 */
+    /* no backward before a pass; ids outside the vocabulary, a mask that is not 0/1; no backward of a failed pass */
     int32_t ids[3] = {5, 100, 7}, mask[3] = {1, 1, 2};
+    float *g = calloc((size_t)seq2seq_param_count(a), sizeof *g), d[3 * 24] = {0};
+    CHECK(seq2seq_encode_backward(a, g, d, &err) == -1);
+    CHECK_MSG(err, "encode_backward: the last encode failed or none ran");
+    CHECK(seq2seq_decode_backward(a, g, d, d, &err) == -1);
+    CHECK_MSG(err, "decode_backward: the last decode failed or none ran");
+    int32_t ok[3] = {5, 6, 7};
+    REQUIRE(seq2seq_encode(a, ok, NULL, 1, 3, &err) == 0);
+    REQUIRE(seq2seq_encode_backward(a, g, d, &err) == 0);
     CHECK(seq2seq_encode(a, ids, NULL, 1, 3, &err) == -1);
     CHECK_MSG(err, "token 1 is id 100, outside the vocabulary (0..99)");
     ids[1] = 6;
     CHECK(seq2seq_encode(a, ids, mask, 1, 3, &err) == -1);
     CHECK_MSG(err, "attention mask value 2");
+    CHECK(seq2seq_encode_backward(a, g, d, &err) == -1);
+    CHECK_MSG(err, "the last encode failed or none ran");
+    CHECK(seq2seq_decode(a, d, NULL, ids, 1, 3, 0, &err) == -1);
+    CHECK(seq2seq_decode_backward(a, g, d, d, &err) == -1);
+    free(g);
     seq2seq_free(a);
     seq2seq_free(b);
 }
@@ -378,7 +396,7 @@ static void test_dropout(const char *name) {
     snprintf(dir, sizeof dir, "%s/seq2seq/%s", test_fixtures(), name);
     PifiErr err = {0};
     Seq2Seq *m;
-    REQUIRE(seq2seq_load(&m, dir, NULL, &err) == 0);
+    REQUIRE(seq2seq_load(&m, dir, test_cx_fp32(), &err) == 0);
     SafeTensors *io;
     snprintf(p, sizeof p, "%s/io.safetensors", dir);
     REQUIRE(st_open(&io, p, &err) == 0);
@@ -441,8 +459,76 @@ static void test_dropout(const char *name) {
     seq2seq_free(m);
 }
 
+/* In a bf16 context the linear layers take bf16 operands (fp32
+ * accumulation): logits and gradients near transformers' fp32 ones, not
+ * equal; and the bf16 copy of the weights follows them after a backward
+ * (an optimizer step would change them). */
+static void test_bf16(const char *name) {
+    char dir[1024], p[1100];
+    snprintf(dir, sizeof dir, "%s/seq2seq/%s", test_fixtures(), name);
+    PifiErr err = {0};
+    PifiCompute cx16;
+    compute_init(&cx16, PIFI_PREC_BF16);
+    Seq2Seq *m;
+    REQUIRE(seq2seq_load(&m, dir, &cx16, &err) == 0);
+    SafeTensors *io, *gs;
+    snprintf(p, sizeof p, "%s/io.safetensors", dir);
+    REQUIRE(st_open(&io, p, &err) == 0);
+    snprintf(p, sizeof p, "%s/grads.safetensors", dir);
+    REQUIRE(st_open(&gs, p, &err) == 0);
+    Batch b;
+    REQUIRE(read_batch(io, &b, &err) == 0);
+    const Seq2SeqConfig *c = seq2seq_config(m);
+    int64_t np = seq2seq_param_count(m), nenc = (int64_t)b.B * b.Ts * c->C, nlog = (int64_t)b.B * b.Tt * c->V;
+    float *grads = malloc((size_t)np * sizeof *grads), *dmem = malloc((size_t)nenc * sizeof *dmem);
+    float *want = read_floats(io, "logits", nlog);
+    REQUIRE(want);
+    double loss;
+    REQUIRE(step(m, &b, grads, dmem, &loss, &err) == 0);
+    double dl = test_rel_diff(seq2seq_logits(m), want, nlog, 1.0);
+    CHECKF(dl > 1e-4 && dl <= 5e-2, "%s: bf16 logits differ from transformers' fp32 by %.3g", name, dl);
+    /* the whole gradient's L2 error relative to its norm: these fixtures' logits reach ~20, so
+     * bf16's ~0.4 on them moves the softmax, and every gradient, by several percent */
+    Seq2SeqTensor rows[SEQ2SEQ_TENSORS_MAX];
+    int nr = seq2seq_tensors(m, rows, SEQ2SEQ_TENSORS_MAX);
+    double e2 = 0, n2 = 0;
+    for (int i = 0; i < nr; i++) {
+        float *g = read_floats(gs, rows[i].name, rows[i].n);
+        REQUIRE(g);
+        const float *mine = grads + (rows[i].w - seq2seq_params(m));
+        for (int64_t j = 0; j < rows[i].n; j++)
+            e2 += ((double)mine[j] - g[j]) * ((double)mine[j] - g[j]), n2 += (double)g[j] * g[j];
+        free(g);
+    }
+    double rel = sqrt(e2 / n2);
+    CHECKF(rel > 1e-5 && rel <= 0.15, "%s: the bf16 gradient differs from transformers' fp32 one by %.3g of its norm",
+           name, rel);
+    /* the weights change after the backward, as an optimizer step's would: the next pass sees them,
+     * exactly as a model loaded with those weights does */
+    Seq2Seq *fresh;
+    REQUIRE(seq2seq_load(&fresh, dir, &cx16, &err) == 0);
+    float *w16 = seq2seq_params(m), *wf = seq2seq_params(fresh);
+    for (int64_t i = 0; i < np; i++) w16[i] *= 1.25f, wf[i] *= 1.25f;
+    REQUIRE(step(m, &b, grads, dmem, &loss, &err) == 0);
+    double after = loss;
+    REQUIRE(step(fresh, &b, grads, dmem, &loss, &err) == 0);
+    CHECKF(after == loss && !memcmp(seq2seq_logits(m), seq2seq_logits(fresh), (size_t)nlog * sizeof(float)),
+           "%s: after the weights changed, bf16 loss %.7g, a fresh model's %.7g (a stale bf16 copy?)", name, after, loss);
+    seq2seq_free(fresh);
+    printf("%-8s bf16: logits %.2e from transformers' fp32, gradient %.2e of its norm; after an update as loaded\n",
+           name, dl, rel);
+    free(want), free(grads), free(dmem);
+    batch_free(&b);
+    st_close(io), st_close(gs);
+    seq2seq_free(m);
+    compute_free(&cx16);
+}
+
 int main(void) {
-    for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) test_case(NAMES[i]);
+    for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++) {
+        test_case(NAMES[i]);
+        test_bf16(NAMES[i]);
+    }
     /* on the smooth one: v1.0's ReLU kinks put central differences of the
      * relative bias 4% off its exact (eval: transformers') gradient */
     test_dropout("t5_v11");

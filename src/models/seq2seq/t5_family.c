@@ -9,8 +9,8 @@ const Seq2SeqFamily SEQ2SEQ_FAMILY_T5 = {
     .name = "t5",
     .model_types = T5_TYPES,
     .checked = "encoder output, logits and every parameter's gradient of the LM loss against transformers' "
-               "T5ForConditionalGeneration (v1.0 and v1.1 configurations), 10 AdamW steps' losses "
-               "(tests/test_t5.c)",
+               "T5ForConditionalGeneration (v1.0 and v1.1 configurations), 10 AdamW steps' losses; bf16 near them; "
+               "dropout against central differences (tests/test_t5.c)",
     .config_parse = t5_config_parse,
     .load = t5_load,
     .free = t5_free,

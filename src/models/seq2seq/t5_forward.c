@@ -4,7 +4,11 @@
  * right -> logits), both on one block loop (t5_internal.h has the
  * formulas). In training (seq2seq_set_train) dropout p = dropout_rate is
  * applied where transformers applies it, its masks keyed by the model's seed
- * and a stream per stack, block and site (t5_stream). */
+ * and a stream per stack, block and site (t5_stream). In a bf16 context the
+ * linear layers take their weights from a bf16 copy of the arena
+ * (t5_precision_prepare), made again at the first pass after a backward,
+ * since an update of the fp32 weights follows a backward; the attention
+ * core and the norms stay fp32. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +90,7 @@ static size_t acts_layout(const Seq2SeqConfig *c, int s, T5Acts *a, float *mem) 
 static int acts_reserve(T5 *t, int s, int B, int T, int Ts, PifiErr *err) {
     const Seq2SeqConfig *c = &t->base.cfg;
     T5Acts *a = &t->acts[s];
+    a->valid = 0;
     a->B = B, a->T = T, a->Ts = Ts;
     size_t n = acts_layout(c, s, a, NULL);
     if (n > a->cap) {
@@ -110,6 +115,30 @@ static int acts_reserve(T5 *t, int s, int B, int T, int Ts, PifiErr *err) {
 
 /* ------------------------------------------------------------------------ */
 /* the passes */
+
+int t5_precision_prepare(T5 *t, int64_t rows, int64_t width, PifiErr *err) {
+    Seq2Seq *m = &t->base;
+    t->w16 = NULL;
+    if (!compute_bf16(m->cx)) return 0;
+    if (compute_reserve(m->cx, (size_t)(rows * width), 0, err)) return -1;
+    if (!t->w16_mem) {
+        t->w16_mem = pifi_malloc((size_t)m->num_params * sizeof *t->w16_mem, err);
+        if (!t->w16_mem) return -1;
+        t->w16_fresh = 0;
+    }
+    if (!t->w16_fresh) {
+        bf16_from_f32(t->w16_mem, m->param_mem, (size_t)m->num_params);
+        compute_weights_changed(m->cx);
+        t->w16_fresh = 1;
+    }
+    t->w16 = t->w16_mem;
+    return 0;
+}
+
+static int64_t max4(int64_t a, int64_t b, int64_t c, int64_t d) {
+    int64_t x = a > b ? a : b, y = c > d ? c : d;
+    return x > y ? x : y;
+}
 
 static int check_ids(const int32_t *ids, size_t n, int V, const char *what, PifiErr *err) {
     for (size_t i = 0; i < n; i++)
@@ -146,6 +175,7 @@ static void stack_forward(T5 *t, int s) {
     size_t BTC = (size_t)BT * C, BTI = (size_t)BT * I, BTF = (size_t)BT * F;
     float p = t->base.train ? c->dropout : 0.0f, eps = c->t5.ln_eps;
     uint64_t seed = t->base.seed;
+    PifiCompute *cx = t->base.cx;
 
     for (int i = 0; i < BT; i++) memcpy(a->x + (size_t)i * C, P + t->shared + (size_t)a->ids[i] * C, C * sizeof(float));
     if (p > 0.0f) dropout_forward(a->x, a->x, BTC, p, seed, t5_stream(s, -1, T5_DROP_EMB));
@@ -158,24 +188,24 @@ static void stack_forward(T5 *t, int s) {
         float *q = a->q + l * BTI, *k = a->k + l * BTI, *v = a->v + l * BTI, *ao = a->ao + l * BTI;
         /* self-attention */
         rmsnorm_forward(a->n1 + l * BTC, a->r1 + (size_t)l * BT, x, P + w->sa_ln, 0.0f, BT, C, eps);
-        matmul_forward(q, a->n1 + l * BTC, P + w->q, NULL, BT, C, I);
-        matmul_forward(k, a->n1 + l * BTC, P + w->k, NULL, BT, C, I);
-        matmul_forward(v, a->n1 + l * BTC, P + w->v, NULL, BT, C, I);
+        linear_forward(cx, q, a->n1 + l * BTC, t5_w(t, w->q), NULL, BT, C, I);
+        linear_forward(cx, k, a->n1 + l * BTC, t5_w(t, w->k), NULL, BT, C, I);
+        linear_forward(cx, v, a->n1 + l * BTC, t5_w(t, w->v), NULL, BT, C, I);
         t5_attention_forward(ao, a->att + (size_t)l * B * NH * T * T, a->attd, q, k, v, a->bias, dec ? NULL : a->kmask,
                              dec, B, T, T, NH, D, p, seed, t5_stream(s, l, T5_DROP_SA_ATT));
-        matmul_forward(a->tmp, ao, P + w->o, NULL, BT, I, C);
+        linear_forward(cx, a->tmp, ao, t5_w(t, w->o), NULL, BT, I, C);
         residual(xa, x, a->tmp, BTC, p, seed, t5_stream(s, l, T5_DROP_SA));
         float *nf = a->n2 + l * BTC, *rf = a->r2 + (size_t)l * BT;
         if (dec) { /* cross-attention over the memory */
             size_t BSI = (size_t)B * Ts * I;
             float *cq = a->cq + l * BTI, *ck = a->ck + l * BSI, *cv = a->cv + l * BSI, *cao = a->cao + l * BTI;
             rmsnorm_forward(a->n2 + l * BTC, a->r2 + (size_t)l * BT, xa, P + w->ca_ln, 0.0f, BT, C, eps);
-            matmul_forward(cq, a->n2 + l * BTC, P + w->cq, NULL, BT, C, I);
-            matmul_forward(ck, a->memory, P + w->ck, NULL, B * Ts, C, I);
-            matmul_forward(cv, a->memory, P + w->cv, NULL, B * Ts, C, I);
+            linear_forward(cx, cq, a->n2 + l * BTC, t5_w(t, w->cq), NULL, BT, C, I);
+            linear_forward(cx, ck, a->memory, t5_w(t, w->ck), NULL, B * Ts, C, I);
+            linear_forward(cx, cv, a->memory, t5_w(t, w->cv), NULL, B * Ts, C, I);
             t5_attention_forward(cao, a->catt + (size_t)l * B * NH * T * Ts, a->attd, cq, ck, cv, NULL, a->kmask, 0, B,
                                  T, Ts, NH, D, p, seed, t5_stream(s, l, T5_DROP_CA_ATT));
-            matmul_forward(a->tmp, cao, P + w->co, NULL, BT, I, C);
+            linear_forward(cx, a->tmp, cao, t5_w(t, w->co), NULL, BT, I, C);
             cur = a->xc + l * BTC;
             residual(cur, xa, a->tmp, BTC, p, seed, t5_stream(s, l, T5_DROP_CA));
             nf = a->n3 + l * BTC, rf = a->r3 + (size_t)l * BT;
@@ -183,15 +213,15 @@ static void stack_forward(T5 *t, int s) {
         /* feed-forward */
         float *h0 = a->h0 + l * BTF, *hd = a->hd + l * BTF;
         rmsnorm_forward(nf, rf, cur, P + w->ff_ln, 0.0f, BT, C, eps);
-        matmul_forward(h0, nf, P + w->wi0, NULL, BT, C, F);
+        linear_forward(cx, h0, nf, t5_w(t, w->wi0), NULL, BT, C, F);
         if (c->t5.gated) {
-            matmul_forward(a->h1 + l * BTF, nf, P + w->wi1, NULL, BT, C, F);
+            linear_forward(cx, a->h1 + l * BTF, nf, t5_w(t, w->wi1), NULL, BT, C, F);
             glu_forward(hd, a->ga + l * BTF, h0, a->h1 + l * BTF, c->t5.act, BTF);
         } else {
             activation_forward((Activation)c->t5.act, hd, h0, BTF);
         }
         if (p > 0.0f) dropout_forward(hd, hd, BTF, p, seed, t5_stream(s, l, T5_DROP_FF_HID));
-        matmul_forward(a->tmp, hd, P + w->wo, NULL, BT, F, C);
+        linear_forward(cx, a->tmp, hd, t5_w(t, w->wo), NULL, BT, F, C);
         residual(a->x + (l + 1) * BTC, cur, a->tmp, BTC, p, seed, t5_stream(s, l, T5_DROP_FF));
     }
     rmsnorm_forward(a->out, a->rf, a->x + (size_t)t->nblk[s] * BTC, P + t->final_ln[s], 0.0f, BT, C, eps);
@@ -205,14 +235,20 @@ static int gemm_check(const char *what, PifiErr *err) {
 
 int t5_encode(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int B, int Ts, PifiErr *err) {
     T5 *t = t5_of(m);
+    t->acts[0].valid = 0;
     if (B <= 0 || Ts <= 0) return pifi_errf(err, "t5: encode: batch %d x %d tokens; expected both positive", B, Ts);
-    if (acts_reserve(t, 0, B, Ts, Ts, err)) return -1;
+    const Seq2SeqConfig *c = &m->cfg;
+    if (acts_reserve(t, 0, B, Ts, Ts, err) ||
+        t5_precision_prepare(t, (int64_t)B * Ts, max4(c->C, (int64_t)c->NH * c->t5.d_kv, c->t5.d_ff, 0), err))
+        return -1;
     T5Acts *a = &t->acts[0];
     size_t n = (size_t)B * Ts;
     if (check_ids(ids, n, m->cfg.V, "encode", err) || check_mask(a->kmask, mask, n, err)) return -1;
     memcpy(a->ids, ids, n * sizeof *ids);
     stack_forward(t, 0);
-    return gemm_check("encode", err);
+    if (gemm_check("encode", err)) return -1;
+    a->valid = 1;
+    return 0;
 }
 
 const float *t5_encoder_output(const Seq2Seq *m) { return t5_of_const(m)->acts[0].out; }
@@ -221,9 +257,13 @@ int t5_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const in
               int Tt, PifiErr *err) {
     T5 *t = t5_of(m);
     const Seq2SeqConfig *c = &m->cfg;
+    t->acts[1].valid = 0;
     if (B <= 0 || Ts <= 0 || Tt <= 0)
         return pifi_errf(err, "t5: decode: batch %d, %d source and %d target tokens; expected all positive", B, Ts, Tt);
-    if (acts_reserve(t, 1, B, Tt, Ts, err)) return -1;
+    if (acts_reserve(t, 1, B, Tt, Ts, err) ||
+        t5_precision_prepare(t, (int64_t)B * (Tt > Ts ? Tt : Ts),
+                             max4(c->C, (int64_t)c->NH * c->t5.d_kv, c->t5.d_ff, c->V), err))
+        return -1;
     T5Acts *a = &t->acts[1];
     size_t n = (size_t)B * Tt;
     if (check_ids(dec_ids, n, c->V, "decode", err) || check_mask(a->kmask, mem_mask, (size_t)B * Ts, err)) return -1;
@@ -233,8 +273,10 @@ int t5_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const in
     float sc = c->t5.scale ? (float)pow((double)c->C, -0.5) : 1.0f;
     size_t BTC = n * c->C;
     for (size_t i = 0; i < BTC; i++) a->y[i] = a->out[i] * sc;
-    matmul_forward(a->logits, a->y, m->param_mem + t->lm_head, NULL, (int)n, c->C, c->V);
-    return gemm_check("decode", err);
+    linear_forward(m->cx, a->logits, a->y, t5_w(t, t->lm_head), NULL, (int)n, c->C, c->V);
+    if (gemm_check("decode", err)) return -1;
+    a->valid = 1;
+    return 0;
 }
 
 const float *t5_logits(const Seq2Seq *m) { return t5_of_const(m)->acts[1].logits; }

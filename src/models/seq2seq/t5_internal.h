@@ -23,6 +23,7 @@
 
 #include <stdint.h>
 
+#include "kernels/compute.h"
 #include "models/seq2seq/seq2seq_family.h"
 
 extern const Seq2SeqFamily SEQ2SEQ_FAMILY_T5;
@@ -45,6 +46,7 @@ typedef struct {
  * backward's scratch: one allocation (mem), pointed by t5_acts_point. */
 typedef struct {
     int B, T, Ts;       /* this pass's batch, tokens, and (decoder) memory tokens */
+    int valid;          /* the last pass succeeded: its backward may run */
     size_t cap;         /* floats allocated */
     float *mem;
     int32_t *ids;       /* (B, T) */
@@ -82,10 +84,19 @@ typedef struct {
     T5BlockW *blk[2];             /* L_enc, L_dec blocks */
     int nblk[2];
     T5Acts acts[2];
+    uint16_t *w16_mem;            /* (num_params) a bf16 copy of the arena (bf16 precision) */
+    int w16_fresh;                /* it matches the arena; a backward clears it (an update follows) */
+    const uint16_t *w16;          /* w16_mem while the passes compute in bf16, else NULL */
 } T5;
 
 static inline T5 *t5_of(Seq2Seq *m) { return (T5 *)m; }
 static inline const T5 *t5_of_const(const Seq2Seq *m) { return (const T5 *)m; }
+
+/* The linear layers' weight at offset off: fp32, with its bf16 copy while
+ * the passes compute in bf16 (kernels/compute.h picks). */
+static inline LinearW t5_w(const T5 *t, int64_t off) {
+    return linw(t->base.param_mem + off, t->w16 ? t->w16 + off : NULL);
+}
 
 /* t5_config.c */
 int t5_config_parse(Seq2SeqConfig *cfg, const cJSON *root, const char *path, PifiErr *err);
@@ -121,6 +132,9 @@ void t5_relbias_backward(float *drelb, double *acc, const float *dscores, const 
                          int T);
 
 /* t5_forward.c */
+/* In a bf16 context: the bf16 copy made current (t->w16 set, else NULL) and
+ * the context's scratch reserved for operands of rows x width. */
+int t5_precision_prepare(T5 *t, int64_t rows, int64_t width, PifiErr *err);
 int t5_encode(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int B, int Ts, PifiErr *err);
 const float *t5_encoder_output(const Seq2Seq *m);
 int t5_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const int32_t *dec_ids, int B, int Ts,

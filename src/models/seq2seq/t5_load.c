@@ -128,6 +128,7 @@ void t5_free(Seq2Seq *m) {
         free(a->mem), free(a->ids), free(a->kmask), free(a->bk), free(a->acc);
     }
     free(t->rows);
+    free(t->w16_mem);
     free(m->param_mem);
     free(t);
 }
