@@ -48,7 +48,7 @@ static void test_model(const cJSON *mj, int max_new) {
     ints(in, ids, Ts);
     ints(cJSON_GetObjectItem(mj, "attention_mask"), mask, Ts);
     ints(gr, want, W);
-    REQUIRE(s2s_greedy(m, ids, mask, B, Ts, max_new, out, len, &err) == 0);
+    REQUIRE(s2s_greedy(m, NULL, ids, mask, B, Ts, max_new, out, len, &err) == 0);
     int same = 0;
     for (int i = 0; i < B; i++) {
         /* generate(): start token, the tokens, eos (unless cut by max_new_tokens), padding */
@@ -77,7 +77,7 @@ static void test_model(const cJSON *mj, int max_new) {
         int32_t *wb = malloc((size_t)B * Wb * sizeof *wb);
         REQUIRE(wb);
         ints(sq, wb, Wb);
-        REQUIRE(s2s_beam(m, ids, mask, B, Ts, &o, out, len, &err) == 0);
+        REQUIRE(s2s_beam(m, NULL, ids, mask, B, Ts, &o, out, len, &err) == 0);
         int hits = 0;
         for (int i = 0; i < B; i++) {
             const int32_t *w = wb + (size_t)i * Wb + 1; /* after the start token */

@@ -9,7 +9,13 @@
  *     decoding then writes every target exactly;
  *   - greedy decoding is consistent with teacher forcing: each greedy token
  *     is the argmax of the teacher-forced logits over the greedy prefix;
- *   - the validation loss is the token-weighted mean. */
+ *   - the validation loss is the token-weighted mean;
+ *   - method pifi (src/train/s2s_plug.c): T5 -> L_in -> the tiny Llama's last
+ *     layer over the whole source with its padding mask -> L_out -> the
+ *     decoder, against the same composition in torch
+ *     (tests/fixtures/seq2seq/pifi_t5.safetensors, tools/oracle_s2s_pifi.py):
+ *     the loss, the logits, and the gradients of L_in, L_out and every T5
+ *     tensor, the LLM layer frozen. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +23,9 @@
 
 #include "kernels/compute.h"
 #include "pifi/seq2seq.h"
+#include "pifi/safetensors.h"
 #include "test.h"
+#include "test_fixture_io.h"
 #include "train/loss.h"
 #include "train/s2s_train.h"
 
@@ -70,7 +78,7 @@ static void run_family(const char *name) {
     if (!strcmp(name, "t5_v10")) test_batch(&d);
     OptimConfig oc = {OPT_ADAM, 0.9f, 0.999f, 1e-8f, 0.0f};
     S2STrainer t;
-    REQUIRE(s2s_trainer_init(&t, m, &oc, &err) == 0);
+    REQUIRE(s2s_trainer_init(&t, m, NULL, 0, &oc, &err) == 0);
     S2SBatch b = {0};
     int64_t idx[N_EX] = {0, 1, 2, 3};
     REQUIRE(s2s_batch_fill(&b, &d, idx, N_EX, c->pad_id, c->decoder_start_id, &err) == 0);
@@ -80,7 +88,7 @@ static void run_family(const char *name) {
         if (s == 0) first = loss;
     }
     double ev;
-    REQUIRE(s2s_eval_loss(m, &d, 3, &ev, &err) == 0);
+    REQUIRE(s2s_eval_loss(m, NULL, &d, 3, &ev, &err) == 0);
     printf("%s: loss %.4f -> %.4f after 60 steps (validation loss %.4f)\n", name, first, loss, ev);
     CHECKF(first > 0.5 * log(c->V) && loss < 0.1 * first, "%s: training did not learn the pairs", name);
     CHECKF(fabs(ev - loss) < 0.05 + 0.5 * loss, "%s: the validation loss %g is far from the step's %g", name, ev,
@@ -88,7 +96,7 @@ static void run_family(const char *name) {
     /* greedy decoding writes the targets */
     int32_t out[N_EX * 12];
     int len[N_EX], exact = 0;
-    REQUIRE(s2s_greedy(m, b.src, b.src_mask, N_EX, b.Ts, 12, out, len, &err) == 0);
+    REQUIRE(s2s_greedy(m, NULL, b.src, b.src_mask, N_EX, b.Ts, 12, out, len, &err) == 0);
     for (int i = 0; i < N_EX; i++) {
         int ok = len[i] == d.tgt_len[i] - 1;
         for (int j = 0; ok && j < len[i]; j++) ok = out[i * 12 + j] == d.tgt[d.tgt_off[i] + j];
@@ -127,7 +135,91 @@ static void run_family(const char *name) {
     compute_free(&cx);
 }
 
+static void test_pifi(void) {
+    char dir[1200], llm[1200], fx[1200];
+    snprintf(dir, sizeof dir, "%s/seq2seq/t5_v10", test_fixtures());
+    snprintf(llm, sizeof llm, "%s/pifi/llama/llm", test_fixtures());
+    snprintf(fx, sizeof fx, "%s/seq2seq/pifi_t5.safetensors", test_fixtures());
+    PifiCompute cx;
+    compute_init(&cx, PIFI_PREC_FP32);
+    Seq2Seq *m;
+    PifiErr err = {0};
+    REQUIRE(seq2seq_load(&m, dir, &cx, &err) == 0);
+    const Seq2SeqConfig *c = seq2seq_config(m);
+    S2SPlug plug;
+    REQUIRE(s2s_plug_init(&plug, llm, -1, c->C, &cx, &err) == 0);
+    OptimConfig oc = {OPT_ADAM, 0.9f, 0.999f, 1e-8f, 0.0f};
+    S2STrainer t;
+    REQUIRE(s2s_trainer_init(&t, m, &plug, 1, &oc, &err) == 0);
+    SafeTensors *st;
+    REQUIRE(st_open(&st, fx, &err) == 0);
+    int B = 3, Ts = 7, Tt = 5, D = plug.D, C = c->C;
+    int64_t sin[2] = {D, C}, sout[2] = {C, D};
+    REQUIRE(st_read_f32(st, "l_in", 2, sin, plug.l_in, &err) == 0);
+    REQUIRE(st_read_f32(st, "l_out", 2, sout, plug.l_out, &err) == 0);
+    S2SBatch b = {0};
+    b.B = B, b.Ts = Ts, b.Tt = Tt;
+    b.src = malloc(B * Ts * sizeof *b.src), b.src_mask = malloc(B * Ts * sizeof *b.src_mask);
+    b.labels = malloc(B * Tt * sizeof *b.labels), b.dec_in = malloc(B * Tt * sizeof *b.dec_in);
+    REQUIRE(b.src && b.src_mask && b.labels && b.dec_in);
+    REQUIRE(test_read_ints(st, "input_ids", B, Ts, b.src, &err) == 0);
+    REQUIRE(test_read_ints(st, "attention_mask", B, Ts, b.src_mask, &err) == 0);
+    REQUIRE(test_read_ints(st, "labels", B, Tt, b.labels, &err) == 0);
+    for (int r = 0; r < B; r++) /* transformers' shift_tokens_right, -100 as pad */
+        for (int j = 0; j < Tt; j++) {
+            int32_t prev = j ? b.labels[r * Tt + j - 1] : c->decoder_start_id;
+            b.dec_in[r * Tt + j] = prev < 0 ? c->pad_id : prev;
+            if (b.labels[r * Tt + j] < 0) b.labels[r * Tt + j] = -1;
+        }
+    double loss, norm, want;
+    float one;
+    int64_t s1[1] = {1};
+    REQUIRE(st_read_f32(st, "loss", 1, s1, &one, &err) == 0);
+    want = one;
+    /* lr 0: the step's gradients without moving the weights */
+    REQUIRE(s2s_train_step(&t, &b, 0.0f, 0.0f, 0.0f, &loss, &norm, &err) == 0);
+    int64_t sl[3] = {B, Tt, c->V};
+    float *lw = malloc((size_t)B * Tt * c->V * sizeof *lw);
+    REQUIRE(lw && st_read_f32(st, "logits", 3, sl, lw, &err) == 0);
+    double dl = test_rel_diff(seq2seq_logits(m), lw, (int64_t)B * Tt * c->V, 1e-3);
+    double worst = 0;
+    const char *worst_name = "";
+    int n = 0;
+    for (int i = 0; i < t.pt.n; i++) {
+        const ParamRef *r = &t.pt.refs[i];
+        char name[200];
+        snprintf(name, sizeof name, "grad.%s", r->name);
+        float *g = malloc((size_t)r->n * sizeof *g);
+        REQUIRE(g);
+        const StTensor *tt;
+        if (st_find(st, name, &tt, &err) != 0) { /* a tensor torch gives no gradient (none unused here) */
+            printf("pifi_t5: no %s in the fixture\n", name);
+            CHECK(0);
+            free(g);
+            continue;
+        }
+        int64_t shp[ST_MAX_DIMS];
+        for (int k = 0; k < tt->ndim; k++) shp[k] = tt->shape[k];
+        REQUIRE(st_read_f32(st, name, tt->ndim, shp, g, &err) == 0);
+        double d = test_rel_diff(r->g, g, r->n, 1e-3);
+        if (d > worst) worst = d, worst_name = r->name;
+        n++;
+        free(g);
+    }
+    printf("pifi (T5 + Llama layer): loss %.7f (torch %.7f), logits %.1e, worst of %d gradients %.1e (%s)\n", loss,
+           want, dl, n, worst, worst_name);
+    CHECK(fabs(loss - want) < 1e-5 && dl < 1e-4 && worst < 1e-4 && n == t.pt.n);
+    free(lw);
+    st_close(st);
+    s2s_batch_free(&b);
+    s2s_trainer_free(&t);
+    s2s_plug_free(&plug);
+    seq2seq_free(m);
+    compute_free(&cx);
+}
+
 int main(void) {
+    test_pifi();
     run_family("t5_v10");
     run_family("t5_v11");
     run_family("bart_gelu");

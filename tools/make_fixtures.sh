@@ -86,6 +86,8 @@ gemma3_args=()
 "$PY" tools/oracle_t5.py --out "$FIX/seq2seq"
 # generate() on the T5 and BART fixtures: greedy and beam search (after oracle_t5.py and oracle_bart.py)
 "$PY" tools/oracle_generate.py --fixtures "$FIX/seq2seq"
+# PiFi between T5's halves (after oracle_t5.py and oracle_pifi.py's tiny Llama)
+"$PY" tools/oracle_s2s_pifi.py --fixtures "$FIX"
 # sacreBLEU's BLEU and chrF on perturbed Multi30K
 "$PY" tools/oracle_mt.py --data "$DATA" --out "$FIX/mt"
 # rouge-score's ROUGE, NLTK's METEOR (on Debian's WordNet files) and Porter stemmer, pycocoevalcap's BLEU-1..4

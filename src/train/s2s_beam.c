@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "pifi/fileio.h"
+#include "train/s2s_train.h"
 
 #define NEG 1.0e9f
 
@@ -67,8 +68,8 @@ static void ban_ngrams(const int32_t *seq, int len, int n, float *lp) {
     }
 }
 
-int s2s_beam(Seq2Seq *m, const int32_t *src, const int32_t *mask, int B, int Ts, const S2SBeamOpts *o,
-             int32_t *out, int *out_len, PifiErr *err) {
+int s2s_beam(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask, int B, int Ts,
+             const S2SBeamOpts *o, int32_t *out, int *out_len, PifiErr *err) {
     const Seq2SeqConfig *c = seq2seq_config(m);
     const int K = o->num_beams, K2 = 2 * o->num_beams, V = c->V, L = 1 + o->max_new_tokens, C = c->C;
     if (K < 1 || o->max_new_tokens < 1 || o->min_new_tokens < 0 || o->no_repeat_ngram_size < 0)
@@ -95,8 +96,8 @@ int s2s_beam(Seq2Seq *m, const int32_t *src, const int32_t *mask, int B, int Ts,
     if (!run || !fin || !cseq || !dec || !mask_k || !rs || !fs || !acc || !mem || !ff || !flen || !unsat || !hit ||
         !cand || !offer || !rsc || !nf_s || !nf_seq || !nf_f || !nf_len || !taken_s || !taken)
         goto done;
-    if (seq2seq_encode(m, src, mask, B, Ts, err)) goto done;
-    const float *enc = seq2seq_encoder_output(m);
+    const float *enc;
+    if (s2s_memory(m, plug, src, mask, B, Ts, &enc, err)) goto done;
     for (int b = 0; b < B; b++) {
         unsat[b] = 1;
         for (int k = 0; k < K; k++) {

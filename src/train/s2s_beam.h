@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "pifi/seq2seq.h"
+#include "train/s2s_plug.h"
 
 typedef struct {
     int num_beams;            /* >= 1 */
@@ -18,9 +19,10 @@ typedef struct {
 } S2SBeamOpts;
 
 /* The best finished beam of each source src (B, Ts) with mask: out (B,
- * max_new_tokens) gets its tokens without the start and end tokens, len (B)
+ * max_new_tokens) gets its tokens (plug: PiFi's layer between the halves,
+ * NULL: none) without the start and end tokens, len (B)
  * their counts. */
-int s2s_beam(Seq2Seq *m, const int32_t *src, const int32_t *mask, int B, int Ts, const S2SBeamOpts *o,
-             int32_t *out, int *len, PifiErr *err);
+int s2s_beam(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask, int B, int Ts,
+             const S2SBeamOpts *o, int32_t *out, int *len, PifiErr *err);
 
 #endif

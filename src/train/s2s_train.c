@@ -9,9 +9,9 @@
 #include "pifi/fileio.h"
 #include "train/loss.h"
 
-int s2s_trainer_init(S2STrainer *t, Seq2Seq *m, const OptimConfig *oc, PifiErr *err) {
+int s2s_trainer_init(S2STrainer *t, Seq2Seq *m, S2SPlug *plug, uint64_t seed, const OptimConfig *oc, PifiErr *err) {
     memset(t, 0, sizeof *t);
-    t->m = m, t->oc = *oc;
+    t->m = m, t->plug = plug, t->oc = *oc;
     Seq2SeqTensor *rows = pifi_malloc(SEQ2SEQ_TENSORS_MAX * sizeof *rows, err);
     if (!rows) return -1;
     int n = seq2seq_tensors(m, rows, SEQ2SEQ_TENSORS_MAX);
@@ -29,6 +29,17 @@ int s2s_trainer_init(S2STrainer *t, Seq2Seq *m, const OptimConfig *oc, PifiErr *
         rc = pifi_errf(err, "internal: the tensor table covers %lld of %lld parameters", (long long)off,
                        (long long)seq2seq_param_count(m));
     free(rows);
+    if (rc == 0 && plug) {
+        size_t DC = (size_t)plug->D * plug->C;
+        t->plug_mem = pifi_malloc(2 * DC * sizeof *t->plug_mem, err);
+        if (!t->plug_mem) rc = -1;
+        else {
+            plug->l_in = t->plug_mem, plug->l_out = t->plug_mem + DC;
+            s2s_plug_init_weights(plug, seed);
+            rc = params_add(&t->pt, "l_in.weight", plug->l_in, 2, plug->D, plug->C, 1, err) ||
+                 params_add(&t->pt, "l_out.weight", plug->l_out, 2, plug->C, plug->D, 1, err);
+        }
+    }
     if (rc == 0) rc = params_alloc(&t->pt, err);
     if (rc) s2s_trainer_free(t);
     return rc;
@@ -36,7 +47,7 @@ int s2s_trainer_init(S2STrainer *t, Seq2Seq *m, const OptimConfig *oc, PifiErr *
 
 void s2s_trainer_free(S2STrainer *t) {
     params_free(&t->pt);
-    free(t->dlogits), free(t->dmem), free(t->row_loss);
+    free(t->dlogits), free(t->dmem), free(t->row_loss), free(t->plug_mem);
     memset(t, 0, sizeof *t);
 }
 
@@ -63,21 +74,37 @@ int s2s_train_step(S2STrainer *t, const S2SBatch *b, float lr, float smoothing, 
     size_t rows = (size_t)b->B * b->Tt;
     if (grow(t, rows * c->V, (size_t)b->B * b->Ts * c->C, err)) return -1;
     params_zero_grad(&t->pt);
-    if (seq2seq_encode(m, b->src, b->src_mask, b->B, b->Ts, err) ||
-        seq2seq_decode(m, seq2seq_encoder_output(m), b->src_mask, b->dec_in, b->B, b->Ts, b->Tt, err))
+    const float *memory;
+    if (s2s_memory(m, t->plug, b->src, b->src_mask, b->B, b->Ts, &memory, err) ||
+        seq2seq_decode(m, memory, b->src_mask, b->dec_in, b->B, b->Ts, b->Tt, err))
         return -1;
     *loss = crossentropy_ignore(seq2seq_logits(m), b->labels, (int64_t)rows, c->V, smoothing, t->dlogits,
                                 t->row_loss, NULL);
-    if (seq2seq_decode_backward(m, t->pt.grad, t->dlogits, t->dmem, err) ||
-        seq2seq_encode_backward(m, t->pt.grad, t->dmem, err))
-        return -1;
+    if (seq2seq_decode_backward(m, t->pt.grad, t->dlogits, t->dmem, err)) return -1;
+    if (t->plug) { /* dmem is dv: through L_out, the layer and L_in to the encoder's output, in place */
+        int64_t np = seq2seq_param_count(m), DC = (int64_t)t->plug->D * t->plug->C;
+        if (s2s_plug_backward(t->plug, t->dmem, t->dmem, t->pt.grad + np, t->pt.grad + np + DC, err)) return -1;
+    }
+    if (seq2seq_encode_backward(m, t->pt.grad, t->dmem, err)) return -1;
     *norm = params_grad_norm(&t->pt);
     if (clip > 0) params_clip(&t->pt, *norm, clip);
     optim_step(&t->pt, &t->oc, lr, ++t->step);
     return 0;
 }
 
-int s2s_eval_loss(Seq2Seq *m, const S2SData *d, int batch, double *loss, PifiErr *err) {
+int s2s_memory(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask, int B, int Ts,
+               const float **memory, PifiErr *err) {
+    if (seq2seq_encode(m, src, mask, B, Ts, err)) return -1;
+    if (!plug) {
+        *memory = seq2seq_encoder_output(m);
+        return 0;
+    }
+    if (s2s_plug_forward(plug, seq2seq_encoder_output(m), mask, B, Ts, err)) return -1;
+    *memory = plug->v;
+    return 0;
+}
+
+int s2s_eval_loss(Seq2Seq *m, S2SPlug *plug, const S2SData *d, int batch, double *loss, PifiErr *err) {
     const Seq2SeqConfig *c = seq2seq_config(m);
     S2SBatch b = {0};
     int64_t *idx = pifi_malloc((size_t)batch * sizeof *idx, err);
@@ -98,8 +125,9 @@ int s2s_eval_loss(Seq2Seq *m, const S2SData *d, int batch, double *loss, PifiErr
             }
             cap = rows;
         }
-        if ((rc = seq2seq_encode(m, b.src, b.src_mask, B, b.Ts, err)) ||
-            (rc = seq2seq_decode(m, seq2seq_encoder_output(m), b.src_mask, b.dec_in, B, b.Ts, b.Tt, err)))
+        const float *memory;
+        if ((rc = s2s_memory(m, plug, b.src, b.src_mask, B, b.Ts, &memory, err)) ||
+            (rc = seq2seq_decode(m, memory, b.src_mask, b.dec_in, B, b.Ts, b.Tt, err)))
             break;
         int64_t n;
         double l = crossentropy_ignore(seq2seq_logits(m), b.labels, (int64_t)rows, c->V, 0.0f, NULL, row, &n);
@@ -111,8 +139,8 @@ int s2s_eval_loss(Seq2Seq *m, const S2SData *d, int batch, double *loss, PifiErr
     return rc;
 }
 
-int s2s_greedy(Seq2Seq *m, const int32_t *src, const int32_t *mask, int B, int Ts, int max_new, int32_t *out,
-               int *len, PifiErr *err) {
+int s2s_greedy(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask, int B, int Ts, int max_new,
+               int32_t *out, int *len, PifiErr *err) {
     const Seq2SeqConfig *c = seq2seq_config(m);
     if (max_new < 1) return pifi_errf(err, "decoding: max_new_tokens must be >= 1");
     int32_t *dec = pifi_malloc((size_t)B * (max_new + 1) * sizeof *dec, err), *tmp = NULL;
@@ -121,7 +149,8 @@ int s2s_greedy(Seq2Seq *m, const int32_t *src, const int32_t *mask, int B, int T
         free(dec);
         return -1;
     }
-    int rc = seq2seq_encode(m, src, mask, B, Ts, err);
+    const float *memory = NULL;
+    int rc = s2s_memory(m, plug, src, mask, B, Ts, &memory, err);
     for (int r = 0; r < B; r++) dec[(size_t)r * (max_new + 1)] = c->decoder_start_id, len[r] = 0;
     tmp = rc ? NULL : pifi_malloc((size_t)B * max_new * sizeof *tmp, err);
     if (!rc && !tmp) rc = -1;
@@ -129,7 +158,7 @@ int s2s_greedy(Seq2Seq *m, const int32_t *src, const int32_t *mask, int B, int T
     for (int t = 1; rc == 0 && t <= max_new && left > 0; t++) {
         /* the first t decoder inputs of every row, contiguous (B, t) */
         for (int r = 0; r < B; r++) memcpy(tmp + (size_t)r * t, dec + (size_t)r * (max_new + 1), (size_t)t * sizeof *tmp);
-        if ((rc = seq2seq_decode(m, seq2seq_encoder_output(m), mask, tmp, B, Ts, t, err))) break;
+        if ((rc = seq2seq_decode(m, memory, mask, tmp, B, Ts, t, err))) break;
         const float *logits = seq2seq_logits(m);
         for (int r = 0; r < B; r++) {
             const float *z = logits + ((size_t)r * t + (t - 1)) * c->V;
