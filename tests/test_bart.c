@@ -32,6 +32,7 @@
 #include "pifi/json.h"
 #include "pifi/seq2seq.h"
 #include "test.h"
+#include "train/loss.h"
 #include "test_cx.h"
 #include "test_fixture_io.h"
 #include "train/optim.h"
@@ -62,23 +63,10 @@ static void shift_right(const Seq2SeqConfig *c, const int32_t *labels, int B, in
 /* Mean cross-entropy over the targets that are not -100, and its gradient
  * dlogits (N, V) (0 on ignored rows). */
 static double ce_loss(const float *logits, const int32_t *labels, int N, int V, float *dlogits) {
-    int n = 0;
-    for (int i = 0; i < N; i++) n += labels[i] != -100;
-    double loss = 0;
-    for (int i = 0; i < N; i++) {
-        const float *z = logits + (size_t)i * V;
-        float *d = dlogits + (size_t)i * V;
-        if (labels[i] == -100) {
-            memset(d, 0, (size_t)V * sizeof *d);
-            continue;
-        }
-        double mx = z[0], s = 0;
-        for (int v = 1; v < V; v++) mx = fmax(mx, z[v]);
-        for (int v = 0; v < V; v++) s += exp(z[v] - mx);
-        loss += -(z[labels[i]] - mx - log(s));
-        for (int v = 0; v < V; v++) d[v] = (float)((exp(z[v] - mx) / s - (v == labels[i])) / n);
-    }
-    return loss / n;
+    double *rows = malloc((size_t)N * sizeof *rows); /* train/loss.c's, checked against torch by test_loss */
+    double loss = rows ? crossentropy_ignore(logits, labels, N, V, 0.0f, dlogits, rows, NULL) : NAN;
+    free(rows);
+    return loss;
 }
 
 /* Encode, decode (memory = the encoder output) and the loss; with grads, the

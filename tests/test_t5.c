@@ -31,6 +31,7 @@
 #include "pifi/json.h"
 #include "pifi/safetensors.h"
 #include "test.h"
+#include "train/loss.h"
 #include "test_cx.h"
 #include "test_fixture_io.h"
 #include "train/optim.h"
@@ -75,24 +76,10 @@ static float *read_floats(SafeTensors *st, const char *name, int64_t n) {
 /* transformers' loss: mean cross-entropy of logits (N, V) over the labels
  * that are not -100; dlogits (N, V) its gradient. */
 static double lm_loss(const float *logits, const int32_t *labels, int N, int V, float *dlogits) {
-    int count = 0;
-    for (int i = 0; i < N; i++) count += labels[i] != -100;
-    double loss = 0;
-    for (int i = 0; i < N; i++) {
-        const float *z = logits + (size_t)i * V;
-        float *d = dlogits + (size_t)i * V;
-        if (labels[i] == -100) {
-            memset(d, 0, (size_t)V * sizeof *d);
-            continue;
-        }
-        double mx = z[0], sum = 0;
-        for (int v = 1; v < V; v++) mx = fmax(mx, z[v]);
-        for (int v = 0; v < V; v++) sum += exp(z[v] - mx);
-        loss += mx + log(sum) - z[labels[i]];
-        for (int v = 0; v < V; v++) d[v] = (float)(exp(z[v] - mx) / sum / count);
-        d[labels[i]] -= 1.0f / (float)count;
-    }
-    return loss / count;
+    double *rows = malloc((size_t)N * sizeof *rows); /* train/loss.c's, checked against torch by test_loss */
+    double loss = rows ? crossentropy_ignore(logits, labels, N, V, 0.0f, dlogits, rows, NULL) : NAN;
+    free(rows);
+    return loss;
 }
 
 /* One forward and backward of the batch; the loss; grads (num_params, zeroed here) and dmem (B, Ts, C) filled. */
