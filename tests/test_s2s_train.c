@@ -15,7 +15,12 @@
  *     decoder, against the same composition in torch
  *     (tests/fixtures/seq2seq/pifi_t5.safetensors, tools/oracle_s2s_pifi.py):
  *     the loss, the logits, and the gradients of L_in, L_out and every T5
- *     tensor, the LLM layer frozen. */
+ *     tensor, the LLM layer frozen;
+ *   - random initialisation (seq2seq_init) as transformers' _init_weights
+ *     sets each T5 and BART tensor: the spread of every matrix within 10% of
+ *     its rule's standard deviation, norms, biases and BART's padding row
+ *     exact, the same seed the same weights; and a T5 initialised so learns
+ *     the pairs too. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,7 +223,88 @@ static void test_pifi(void) {
     compute_free(&cx);
 }
 
+/* The standard deviation transformers' _init_weights gives tensor name (-1: a
+ * constant, *value). */
+static double want_std(const Seq2SeqConfig *c, const char *name, double *value) {
+    size_t n = strlen(name);
+#define ENDS(s) (n >= strlen(s) && !strcmp(name + n - strlen(s), s))
+    if (c->t5.d_kv) { /* T5, initializer_factor 1 */
+        if (strstr(name, "layer_norm")) return *value = 1.0, -1;
+        if (ENDS(".q.weight")) return 1.0 / sqrt((double)c->C * c->t5.d_kv);
+        if (ENDS(".o.weight")) return 1.0 / sqrt((double)c->NH * c->t5.d_kv);
+        if (ENDS(".wo.weight")) return 1.0 / sqrt((double)c->t5.d_ff);
+        if (ENDS("shared.weight") || ENDS("lm_head.weight")) return 1.0;
+        return 1.0 / sqrt((double)c->C); /* k, v, relative bias, wi */
+    }
+    if (ENDS(".bias")) return *value = 0.0, -1;
+    if (strstr(name, "layer_norm") || strstr(name, "layernorm_embedding")) return *value = 1.0, -1;
+    return 0.02;
+#undef ENDS
+}
+
+static void test_init(const char *name) {
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/seq2seq/%s", test_fixtures(), name);
+    PifiCompute cx;
+    compute_init(&cx, PIFI_PREC_FP32);
+    Seq2Seq *m, *m2;
+    PifiErr err = {0};
+    REQUIRE(seq2seq_init(&m, dir, 7, &cx, &err) == 0);
+    REQUIRE(seq2seq_init(&m2, dir, 7, &cx, &err) == 0);
+    const Seq2SeqConfig *c = seq2seq_config(m);
+    CHECK(!memcmp(seq2seq_params(m), seq2seq_params(m2), (size_t)seq2seq_param_count(m) * sizeof(float)));
+    Seq2SeqTensor rows[SEQ2SEQ_TENSORS_MAX];
+    int n = seq2seq_tensors(m, rows, SEQ2SEQ_TENSORS_MAX), checked = 0, bad = 0;
+    for (int i = 0; i < n; i++) {
+        double value = 0, want = want_std(c, rows[i].name, &value), s = 0, s2 = 0;
+        if (i == 0 && !c->t5.d_kv) /* BART's shared: its padding row is 0 */
+            for (int64_t k = (int64_t)c->pad_id * c->C; k < (int64_t)(c->pad_id + 1) * c->C; k++) bad += rows[i].w[k] != 0;
+        for (int64_t k = 0; k < rows[i].n; k++) {
+            if (want < 0) {
+                bad += rows[i].w[k] != (float)value;
+                continue;
+            }
+            if (i == 0 && !c->t5.d_kv && k >= (int64_t)c->pad_id * c->C && k < (int64_t)(c->pad_id + 1) * c->C) continue;
+            s += rows[i].w[k], s2 += (double)rows[i].w[k] * rows[i].w[k];
+        }
+        if (want < 0 || rows[i].n < 400) continue;
+        double cnt = (double)rows[i].n, sd = sqrt(s2 / cnt - (s / cnt) * (s / cnt));
+        if (fabs(sd / want - 1) > 0.1) {
+            bad++;
+            printf("%s: %s std %.4f, transformers' rule %.4f\n", name, rows[i].name, sd, want);
+        }
+        checked++;
+    }
+    printf("%s: random init: %d tensors' spread checked, %d off\n", name, checked, bad);
+    CHECK(checked > 4 && bad == 0);
+    if (!strcmp(name, "t5_v10")) { /* from scratch, it learns */
+        S2SData d;
+        make_data(&d, c->eos_id);
+        OptimConfig oc = {OPT_ADAM, 0.9f, 0.999f, 1e-8f, 0.0f};
+        S2STrainer t;
+        REQUIRE(s2s_trainer_init(&t, m, NULL, 0, &oc, &err) == 0);
+        S2SBatch b = {0};
+        int64_t idx[N_EX] = {0, 1, 2, 3};
+        REQUIRE(s2s_batch_fill(&b, &d, idx, N_EX, c->pad_id, c->decoder_start_id, &err) == 0);
+        double first = 0, loss = 0, norm;
+        for (int st = 0; st < 80; st++) {
+            REQUIRE(s2s_train_step(&t, &b, 1e-2f, 0.0f, 5.0f, &loss, &norm, &err) == 0);
+            if (st == 0) first = loss;
+        }
+        printf("%s from scratch: loss %.4f -> %.4f after 80 steps\n", name, first, loss);
+        CHECK(loss < 0.1 * first);
+        s2s_batch_free(&b);
+        s2s_trainer_free(&t);
+        s2s_data_free(&d);
+    }
+    seq2seq_free(m), seq2seq_free(m2);
+    compute_free(&cx);
+}
+
 int main(void) {
+    test_init("t5_v10");
+    test_init("t5_v11");
+    test_init("bart_gelu");
     test_pifi();
     run_family("t5_v10");
     run_family("t5_v11");

@@ -57,6 +57,7 @@ typedef struct {
         int tied;                       /* tie_word_embeddings: the LM head is the shared embedding */
         int scale;                      /* C^-0.5 rescale before the LM head (scale_decoder_outputs, default: tied) */
         float ln_eps;                   /* layer_norm_epsilon */
+        float init_factor;              /* initializer_factor (random initialisation) */
     } t5;
     /* BART's (models/seq2seq/bart_*.c) */
     struct {
@@ -64,6 +65,7 @@ typedef struct {
         int act;                        /* activation_function */
         int scale_embedding;            /* embeddings * sqrt(C) */
         float attn_dropout, act_dropout; /* attention_dropout, activation_dropout */
+        float init_std;                 /* init_std (random initialisation) */
     } bart;
 } Seq2SeqConfig;
 
@@ -82,6 +84,11 @@ typedef struct {
 
 /* dir's config.json (model_type t5 / bart, ...), validated, into cfg. */
 int seq2seq_config_load(Seq2SeqConfig *cfg, const char *dir, PifiErr *err);
+
+/* A model of dir's config.json with random weights as transformers
+ * initialises that family (its _init_weights; pifi's own random stream
+ * from seed): a model trained from scratch. */
+int seq2seq_init(Seq2Seq **out, const char *dir, uint64_t seed, struct PifiCompute *cx, PifiErr *err);
 
 /* config.json + model.safetensors (or a sharded index) of dir; a checkpoint
  * missing a tensor, or with one of the wrong shape, is refused naming it. */

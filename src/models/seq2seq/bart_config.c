@@ -59,6 +59,10 @@ int bart_config_parse(Seq2SeqConfig *c, const cJSON *root, const char *path, Pif
         get_prob(root, "attention_dropout", 0.0, &c->bart.attn_dropout, path, err) ||
         get_prob(root, "activation_dropout", 0.0, &c->bart.act_dropout, path, err))
         return -1;
+    double std = 0.02;
+    if (pifi_json_double(root, "init_std", 0, &std, path, err) < 0) return -1;
+    if (!(std > 0 && std < 1e6)) return pifi_errf(err, "%s: field \"init_std\" must be in (0, 1e6)", path);
+    c->bart.init_std = (float)std;
     const char *act = "gelu";
     if (pifi_json_string(root, "activation_function", 0, &act, path, err) < 0) return -1;
     Activation a;

@@ -18,6 +18,7 @@ const Seq2SeqFamily SEQ2SEQ_FAMILY_BART = {
                "dropout against central differences; no real weights here",
     .config_parse = bart_config_parse,
     .load = bart_load,
+    .init = bart_init,
     .free = bart_free,
     .tensors = bart_tensors,
     .encode = bart_encode,

@@ -130,6 +130,7 @@ int bart_config_parse(Seq2SeqConfig *cfg, const cJSON *root, const char *path, P
 
 /* bart_load.c */
 int bart_load(Seq2Seq **out, const Seq2SeqConfig *cfg, const char *dir, struct PifiCompute *cx, PifiErr *err);
+int bart_init(Seq2Seq **out, const Seq2SeqConfig *cfg, uint64_t seed, struct PifiCompute *cx, PifiErr *err);
 void bart_free(Seq2Seq *m);
 int bart_tensors(const Seq2Seq *m, Seq2SeqTensor *rows, int cap);
 

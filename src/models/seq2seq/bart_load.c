@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "models/seq2seq/bart_internal.h"
+#include "core/rng.h"
 #include "pifi/safetensors.h"
 
 /* A stacked tensor: its pointer in the stack, the HF name after the stack's
@@ -180,10 +181,10 @@ static int read_weights(Bart *b, SafeTensors *st, PifiErr *err) {
     return 0;
 }
 
-int bart_load(Seq2Seq **out, const Seq2SeqConfig *cfg, const char *dir, struct PifiCompute *cx, PifiErr *err) {
-    *out = NULL;
+/* A model of cfg with its table, an uninitialised arena and a zero final_logits_bias. */
+static Bart *bart_alloc(const Seq2SeqConfig *cfg, struct PifiCompute *cx, PifiErr *err) {
     Bart *b = pifi_calloc(1, sizeof *b, err);
-    if (!b) return -1;
+    if (!b) return NULL;
     b->base.cfg = *cfg;
     b->base.cx = cx;
     int n = 0;
@@ -191,10 +192,49 @@ int bart_load(Seq2Seq **out, const Seq2SeqConfig *cfg, const char *dir, struct P
     b->rows = pifi_calloc((size_t)n, sizeof *b->rows, err);
     b->base.param_mem = pifi_malloc((size_t)floats * sizeof(float), err);
     b->flb = pifi_calloc((size_t)cfg->V, sizeof(float), err);
-    SafeTensors *st = NULL;
-    if (!b->rows || !b->base.param_mem || !b->flb) goto fail;
+    if (!b->rows || !b->base.param_mem || !b->flb) {
+        bart_free(&b->base);
+        return NULL;
+    }
     b->base.num_params = bart_layout(cfg, &b->p, b->base.param_mem, b->rows, n, &b->nrows);
-    if (st_open(&st, dir, err) || read_weights(b, st, err)) goto fail;
+    return b;
+}
+
+static int ends(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* transformers' BartPreTrainedModel._init_weights: every linear weight and
+ * embedding N(0, init_std) (the word embeddings' padding row 0), biases 0,
+ * LayerNorms 1 and 0, final_logits_bias 0. */
+int bart_init(Seq2Seq **out, const Seq2SeqConfig *cfg, uint64_t seed, struct PifiCompute *cx, PifiErr *err) {
+    *out = NULL;
+    Bart *b = bart_alloc(cfg, cx, err);
+    if (!b) return -1;
+    for (int i = 0; i < b->nrows; i++) {
+        const BartTensor *r = &b->rows[i];
+        int norm = strstr(r->name, "layer_norm") || strstr(r->name, "layernorm_embedding");
+        for (int64_t k = 0; k < r->n; k++)
+            r->w[k] = ends(r->name, ".bias") ? 0.0f
+                      : norm                 ? 1.0f
+                                             : cfg->bart.init_std * rng_normal(seed, 0x5200 + (uint64_t)i, (uint64_t)k);
+        if (i == 0) memset(r->w + (size_t)cfg->pad_id * cfg->C, 0, (size_t)cfg->C * sizeof *r->w); /* padding_idx */
+    }
+    *out = &b->base;
+    return 0;
+}
+
+int bart_load(Seq2Seq **out, const Seq2SeqConfig *cfg, const char *dir, struct PifiCompute *cx, PifiErr *err) {
+    *out = NULL;
+    SafeTensors *st = NULL;
+    if (st_open(&st, dir, err)) return -1;
+    Bart *b = bart_alloc(cfg, cx, err);
+    if (!b) {
+        st_close(st);
+        return -1;
+    }
+    if (read_weights(b, st, err)) goto fail;
     st_close(st);
     *out = &b->base;
     return 0;

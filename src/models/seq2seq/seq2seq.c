@@ -48,6 +48,13 @@ int seq2seq_load(Seq2Seq **out, const char *dir, struct PifiCompute *cx, PifiErr
     return cfg.family->load(out, &cfg, dir, cx, err);
 }
 
+int seq2seq_init(Seq2Seq **out, const char *dir, uint64_t seed, struct PifiCompute *cx, PifiErr *err) {
+    *out = NULL;
+    Seq2SeqConfig cfg;
+    if (seq2seq_config_load(&cfg, dir, err)) return -1;
+    return cfg.family->init(out, &cfg, seed, cx, err);
+}
+
 void seq2seq_free(Seq2Seq *m) {
     if (m) m->cfg.family->free(m);
 }

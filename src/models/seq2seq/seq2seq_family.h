@@ -34,6 +34,8 @@ typedef struct Seq2SeqFamily {
     /* a model of cfg with the weights of dir (its own allocation, cfg and cx copied in) */
     int (*load)(Seq2Seq **out, const Seq2SeqConfig *cfg, const char *dir, struct PifiCompute *cx,
                 PifiErr *err);
+    /* a model of cfg with random weights as transformers' _init_weights sets them (from seed) */
+    int (*init)(Seq2Seq **out, const Seq2SeqConfig *cfg, uint64_t seed, struct PifiCompute *cx, PifiErr *err);
     void (*free)(Seq2Seq *m);
     int (*tensors)(const Seq2Seq *m, Seq2SeqTensor *rows, int cap);
     int (*encode)(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int B, int Ts, PifiErr *err);

@@ -69,6 +69,7 @@ int t5_config_parse(Seq2SeqConfig *cfg, const cJSON *root, const char *path, Pif
         get_int(root, "decoder_start_token_id", 0, cfg->pad_id, 0, cfg->V - 1, &cfg->decoder_start_id, path, err) ||
         get_float(root, "dropout_rate", 0.1, 0.0, 1.0, 0, &cfg->dropout, path, err) ||
         get_float(root, "layer_norm_epsilon", 1e-6, 0.0, 1.0, 1, &cfg->t5.ln_eps, path, err) ||
+        get_float(root, "initializer_factor", 1.0, 0.0, 1e6, 1, &cfg->t5.init_factor, path, err) ||
         parse_ff(cfg, root, path, err))
         return -1;
     /* half the buckets (the decoder's; a quarter, the encoder's) are exact distances, the rest log-spaced up to max_distance */

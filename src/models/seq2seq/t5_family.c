@@ -13,6 +13,7 @@ const Seq2SeqFamily SEQ2SEQ_FAMILY_T5 = {
                "dropout against central differences (tests/test_t5.c)",
     .config_parse = t5_config_parse,
     .load = t5_load,
+    .init = t5_init,
     .free = t5_free,
     .tensors = t5_tensors,
     .encode = t5_encode,

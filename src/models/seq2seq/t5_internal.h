@@ -105,6 +105,7 @@ int t5_config_parse(Seq2SeqConfig *cfg, const cJSON *root, const char *path, Pif
  * number of rows, *total the arena's floats. */
 int t5_layout(const Seq2SeqConfig *c, T5 *t, T5Row *rows, int64_t *total);
 int t5_load(Seq2Seq **out, const Seq2SeqConfig *cfg, const char *dir, struct PifiCompute *cx, PifiErr *err);
+int t5_init(Seq2Seq **out, const Seq2SeqConfig *cfg, uint64_t seed, struct PifiCompute *cx, PifiErr *err);
 void t5_free(Seq2Seq *m);
 int t5_tensors(const Seq2Seq *m, Seq2SeqTensor *rows, int cap);
 

@@ -7,11 +7,13 @@
  * encoder.embed_tokens.weight / decoder.embed_tokens.weight are read only
  * when shared.weight is absent, and a tied model's lm_head.weight not at
  * all); an untied model (v1.1, FLAN) has lm_head.weight last. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/seq2seq/t5_internal.h"
+#include "core/rng.h"
 #include "pifi/safetensors.h"
 
 /* ------------------------------------------------------------------------ */
@@ -133,14 +135,16 @@ void t5_free(Seq2Seq *m) {
     free(t);
 }
 
-int t5_load(Seq2Seq **out, const Seq2SeqConfig *cfg, const char *dir, struct PifiCompute *cx, PifiErr *err) {
-    *out = NULL;
+/* A model of cfg with its table and an uninitialised arena. */
+static T5 *t5_alloc(const Seq2SeqConfig *cfg, struct PifiCompute *cx, PifiErr *err) {
     T5 *t = calloc(1, sizeof *t);
-    if (!t) return pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+    if (!t) {
+        pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
+        return NULL;
+    }
     Seq2Seq *m = &t->base;
     m->cfg = *cfg;
     m->cx = cx;
-    SafeTensors *st = NULL;
     t->blk[0] = calloc((size_t)cfg->L_enc, sizeof(T5BlockW));
     t->blk[1] = calloc((size_t)cfg->L_dec, sizeof(T5BlockW));
     int64_t total;
@@ -148,25 +152,77 @@ int t5_load(Seq2Seq **out, const Seq2SeqConfig *cfg, const char *dir, struct Pif
     t->rows = calloc((size_t)n, sizeof(T5Row));
     if (!t->blk[0] || !t->blk[1] || !t->rows) {
         pifi_errk(err, PIFI_ERR_RUNTIME, "out of memory");
-        goto fail;
+        t5_free(m);
+        return NULL;
     }
     t->nrows = t5_layout(cfg, t, t->rows, &total);
     m->num_params = total;
-    if (st_open(&st, dir, err)) goto fail;
     m->param_mem = pifi_malloc((size_t)total * sizeof(float), err);
-    if (!m->param_mem) goto fail;
+    if (!m->param_mem) {
+        t5_free(m);
+        return NULL;
+    }
+    return t;
+}
+
+int t5_load(Seq2Seq **out, const Seq2SeqConfig *cfg, const char *dir, struct PifiCompute *cx, PifiErr *err) {
+    *out = NULL;
+    SafeTensors *st = NULL;
+    if (st_open(&st, dir, err)) return -1;
+    T5 *t = t5_alloc(cfg, cx, err);
+    if (!t) {
+        st_close(st);
+        return -1;
+    }
+    Seq2Seq *m = &t->base;
     for (int i = 0; i < t->nrows; i++) {
         const T5Row *r = &t->rows[i];
         float *dst = m->param_mem + r->off;
-        if (i == 0 ? read_shared(st, r, dst, err) : read_row(st, r->name, r, dst, err)) goto fail;
+        if (i == 0 ? read_shared(st, r, dst, err) : read_row(st, r->name, r, dst, err)) {
+            st_close(st);
+            t5_free(m);
+            return -1;
+        }
     }
     st_close(st);
     *out = m;
     return 0;
-fail:
-    st_close(st);
-    t5_free(m);
-    return -1;
+}
+
+static int ends(const char *s, const char *suffix) {
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* transformers' T5PreTrainedModel._init_weights (initializer_factor f):
+ * embeddings and an untied LM head N(0, f); q N(0, f (C d_kv)^-1/2), k and
+ * v N(0, f C^-1/2), o N(0, f (NH d_kv)^-1/2); the relative bias N(0, f
+ * C^-1/2); wi, wi_0, wi_1 N(0, f C^-1/2), wo N(0, f d_ff^-1/2); norms f. */
+int t5_init(Seq2Seq **out, const Seq2SeqConfig *cfg, uint64_t seed, struct PifiCompute *cx, PifiErr *err) {
+    *out = NULL;
+    T5 *t = t5_alloc(cfg, cx, err);
+    if (!t) return -1;
+    Seq2Seq *m = &t->base;
+    double f = cfg->t5.init_factor > 0 ? cfg->t5.init_factor : 1.0, C = cfg->C, dkv = cfg->t5.d_kv;
+    for (int i = 0; i < t->nrows; i++) {
+        const T5Row *r = &t->rows[i];
+        float *w = m->param_mem + r->off;
+        int64_t n = r->d0 * (r->d1 ? r->d1 : 1);
+        double std = f;
+        if (ends(r->name, "layer_norm.weight")) {
+            for (int64_t k = 0; k < n; k++) w[k] = (float)f;
+            continue;
+        }
+        if (ends(r->name, ".q.weight")) std = f / sqrt(C * dkv);
+        else if (ends(r->name, ".k.weight") || ends(r->name, ".v.weight")) std = f / sqrt(C);
+        else if (ends(r->name, ".o.weight")) std = f / sqrt(cfg->NH * dkv);
+        else if (ends(r->name, "relative_attention_bias.weight")) std = f / sqrt(C);
+        else if (ends(r->name, ".wo.weight")) std = f / sqrt(cfg->t5.d_ff);
+        else if (strstr(r->name, ".wi")) std = f / sqrt(C);
+        for (int64_t k = 0; k < n; k++) w[k] = (float)std * rng_normal(seed, 0x5100 + (uint64_t)i, (uint64_t)k);
+    }
+    *out = m;
+    return 0;
 }
 
 int t5_tensors(const Seq2Seq *m, Seq2SeqTensor *rows, int cap) {
