@@ -69,6 +69,27 @@ static void test_batch(const S2SData *d) {
     s2s_batch_free(&b);
 }
 
+/* The four pairs of make_data as one batch, and a base trainer (Adam) of m. */
+static void setup_pairs(Seq2Seq *m, S2SData *d, S2STrainer *t, S2SBatch *b) {
+    const Seq2SeqConfig *c = seq2seq_config(m);
+    PifiErr err = {0};
+    make_data(d, c->eos_id);
+    OptimConfig oc = {OPT_ADAM, 0.9f, 0.999f, 1e-8f, 0.0f};
+    REQUIRE(s2s_trainer_init(t, m, NULL, 0, &oc, &err) == 0);
+    int64_t idx[N_EX] = {0, 1, 2, 3};
+    REQUIRE(s2s_batch_fill(b, d, idx, N_EX, c->pad_id, c->decoder_start_id, &err) == 0);
+}
+
+/* steps Adam steps at lr 1e-2 (clip 5): the first and the last loss. */
+static void train_pairs(S2STrainer *t, const S2SBatch *b, int steps, double *first, double *last) {
+    PifiErr err = {0};
+    double norm;
+    for (int s = 0; s < steps; s++) {
+        REQUIRE(s2s_train_step(t, b, 1e-2f, 0.0f, 5.0f, last, &norm, &err) == 0);
+        if (s == 0) *first = *last;
+    }
+}
+
 static void run_family(const char *name) {
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/seq2seq/%s", test_fixtures(), name);
@@ -79,19 +100,12 @@ static void run_family(const char *name) {
     REQUIRE(seq2seq_load(&m, dir, &cx, &err) == 0);
     const Seq2SeqConfig *c = seq2seq_config(m);
     S2SData d;
-    make_data(&d, c->eos_id);
-    if (!strcmp(name, "t5_v10")) test_batch(&d);
-    OptimConfig oc = {OPT_ADAM, 0.9f, 0.999f, 1e-8f, 0.0f};
     S2STrainer t;
-    REQUIRE(s2s_trainer_init(&t, m, NULL, 0, &oc, &err) == 0);
     S2SBatch b = {0};
-    int64_t idx[N_EX] = {0, 1, 2, 3};
-    REQUIRE(s2s_batch_fill(&b, &d, idx, N_EX, c->pad_id, c->decoder_start_id, &err) == 0);
-    double first = 0, loss = 0, norm;
-    for (int s = 0; s < 60; s++) {
-        REQUIRE(s2s_train_step(&t, &b, 1e-2f, 0.0f, 5.0f, &loss, &norm, &err) == 0);
-        if (s == 0) first = loss;
-    }
+    setup_pairs(m, &d, &t, &b);
+    if (!strcmp(name, "t5_v10")) test_batch(&d);
+    double first = 0, loss = 0;
+    train_pairs(&t, &b, 60, &first, &loss);
     double ev;
     REQUIRE(s2s_eval_loss(m, NULL, &d, 3, &ev, &err) == 0);
     printf("%s: loss %.4f -> %.4f after 60 steps (validation loss %.4f)\n", name, first, loss, ev);
@@ -279,18 +293,11 @@ static void test_init(const char *name) {
     CHECK(checked > 4 && bad == 0);
     if (!strcmp(name, "t5_v10")) { /* from scratch, it learns */
         S2SData d;
-        make_data(&d, c->eos_id);
-        OptimConfig oc = {OPT_ADAM, 0.9f, 0.999f, 1e-8f, 0.0f};
         S2STrainer t;
-        REQUIRE(s2s_trainer_init(&t, m, NULL, 0, &oc, &err) == 0);
         S2SBatch b = {0};
-        int64_t idx[N_EX] = {0, 1, 2, 3};
-        REQUIRE(s2s_batch_fill(&b, &d, idx, N_EX, c->pad_id, c->decoder_start_id, &err) == 0);
-        double first = 0, loss = 0, norm;
-        for (int st = 0; st < 80; st++) {
-            REQUIRE(s2s_train_step(&t, &b, 1e-2f, 0.0f, 5.0f, &loss, &norm, &err) == 0);
-            if (st == 0) first = loss;
-        }
+        setup_pairs(m, &d, &t, &b);
+        double first = 0, loss = 0;
+        train_pairs(&t, &b, 80, &first, &loss);
         printf("%s from scratch: loss %.4f -> %.4f after 80 steps\n", name, first, loss);
         CHECK(loss < 0.1 * first);
         s2s_batch_free(&b);
