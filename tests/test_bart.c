@@ -95,26 +95,10 @@ static double run_batch(Seq2Seq *m, const Batch *b, float *grads) {
     return loss;
 }
 
-/* A tensor of st as floats (malloc'd), its count in *n; NULL if absent. */
-static float *read_all(SafeTensors *st, const char *name, int64_t *n) {
-    const StTensor *t;
-    PifiErr err;
-    if (st_find(st, name, &t, &err)) return NULL;
-    float *v = malloc((size_t)t->numel * sizeof *v);
-    int64_t shape[ST_MAX_DIMS];
-    for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
-    if (st_read_f32(st, name, t->ndim, shape, v, &err)) {
-        free(v);
-        return NULL;
-    }
-    *n = t->numel;
-    return v;
-}
-
 /* A tensor of n integers (any shape, stored as any dtype) into out. */
 static int read_ints(SafeTensors *st, const char *name, int64_t n, int32_t *out) {
     int64_t k = 0;
-    float *v = read_all(st, name, &k);
+    float *v = test_read_tensor(st, name, &k);
     for (int64_t i = 0; v && k == n && i < n; i++) out[i] = (int32_t)v[i];
     int rc = v && k == n ? 0 : -1;
     free(v);
@@ -168,15 +152,15 @@ static void test_oracle(const char *name) {
     Batch b;
     REQUIRE(read_batch(io, c, -1, &b, &err) == 0);
     int64_t n = 0;
-    float *want_dec = read_all(io, "decoder_input_ids", &n);
+    float *want_dec = test_read_tensor(io, "decoder_input_ids", &n);
     REQUIRE(want_dec && n == (int64_t)b.B * b.Tt);
     int same = 1;
     for (int64_t i = 0; i < n; i++) same &= b.dec_ids[i] == (int32_t)want_dec[i];
     CHECKF(same, "%s: shift_tokens_right differs from transformers'", name);
-    float *want_enc = read_all(io, "encoder_last_hidden_state", &n), *want_logits = NULL, *want_loss = NULL;
+    float *want_enc = test_read_tensor(io, "encoder_last_hidden_state", &n), *want_logits = NULL, *want_loss = NULL;
     int64_t nl = 0, one = 0;
-    want_logits = read_all(io, "logits", &nl);
-    want_loss = read_all(io, "loss", &one);
+    want_logits = test_read_tensor(io, "logits", &nl);
+    want_loss = test_read_tensor(io, "loss", &one);
     REQUIRE(want_enc && want_logits && want_loss);
 
     float *grads = malloc((size_t)seq2seq_param_count(m) * sizeof *grads);
@@ -198,7 +182,7 @@ static void test_oracle(const char *name) {
     double gmax = 0;
     for (int i = 0; i < st_count(gs); i++) {
         int64_t k = 0;
-        float *g = read_all(gs, st_name(gs, i), &k);
+        float *g = test_read_tensor(gs, st_name(gs, i), &k);
         for (int64_t j = 0; g && j < k; j++) gmax = fmax(gmax, fabs(g[j]));
         free(g);
     }
@@ -208,7 +192,7 @@ static void test_oracle(const char *name) {
     float *params = seq2seq_params(m);
     for (int i = 0; i < nr; i++) {
         int64_t k = 0;
-        float *want = read_all(gs, rows[i].name, &k);
+        float *want = test_read_tensor(gs, rows[i].name, &k);
         CHECKF(want && k == rows[i].n, "%s: %s: transformers has no such parameter of %lld floats", name, rows[i].name,
                (long long)rows[i].n);
         CHECKF(rows[i].w == params + covered, "%s: %s is not next in the arena", name, rows[i].name);
@@ -305,7 +289,7 @@ static void test_bf16(const char *name) {
     Batch b;
     REQUIRE(read_batch(io, seq2seq_config(m), -1, &b, &err) == 0);
     int64_t nl = 0, np = seq2seq_param_count(m);
-    float *want = read_all(io, "logits", &nl), *grads = malloc((size_t)np * sizeof *grads);
+    float *want = test_read_tensor(io, "logits", &nl), *grads = malloc((size_t)np * sizeof *grads);
     REQUIRE(want);
     run_batch(m, &b, grads);
     double dl = max_abs_diff(seq2seq_logits(m), want, nl);
@@ -319,7 +303,7 @@ static void test_bf16(const char *name) {
     float *params = seq2seq_params(m);
     for (int i = 0; i < nr; i++) {
         int64_t k = 0;
-        float *g = read_all(gs, rows[i].name, &k);
+        float *g = test_read_tensor(gs, rows[i].name, &k);
         REQUIRE(g && k == rows[i].n);
         const float *mine = grads + (rows[i].w - params);
         for (int64_t j = 0; j < k; j++) e2 += ((double)mine[j] - g[j]) * (mine[j] - g[j]), n2 += (double)g[j] * g[j];
@@ -376,7 +360,7 @@ static void test_dropout(const char *name) {
     Batch b;
     REQUIRE(read_batch(io, seq2seq_config(m), -1, &b, &err) == 0);
     int64_t nl = 0, np = seq2seq_param_count(m);
-    float *want = read_all(io, "logits", &nl);
+    float *want = test_read_tensor(io, "logits", &nl);
     REQUIRE(want);
     float *l1 = malloc((size_t)nl * sizeof *l1);
 
@@ -558,7 +542,7 @@ static void test_checkpoint_errors(void) {
         SafeTensors *st;
         REQUIRE(st_open(&st, p, &err) == 0);
         int64_t V = 0;
-        float *flb = read_all(st, "final_logits_bias", &V);
+        float *flb = test_read_tensor(st, "final_logits_bias", &V);
         double dd = 0;
         for (int64_t i = 0; i < n; i++) dd = fmax(dd, fabs(got[i] + flb[i % V] - want[i]));
         CHECKF(dd <= 1e-6, "without final_logits_bias the logits are off by %.3g beyond the bias", dd);

@@ -23,6 +23,23 @@ static inline int test_read_ints(SafeTensors *st, const char *name, int B, int T
     return rc;
 }
 
+/* A tensor of st as floats (malloc'd, any stored dtype), its element count
+ * in *numel; NULL if absent or unreadable. */
+static inline float *test_read_tensor(SafeTensors *st, const char *name, int64_t *numel) {
+    const StTensor *t;
+    PifiErr err;
+    if (st_find(st, name, &t, &err)) return NULL;
+    float *v = malloc((size_t)(t->numel ? t->numel : 1) * sizeof *v);
+    int64_t shape[ST_MAX_DIMS];
+    for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
+    if (!v || st_read_f32(st, name, t->ndim, shape, v, &err)) {
+        free(v);
+        return NULL;
+    }
+    *numel = t->numel;
+    return v;
+}
+
 /* max |a - b| / max(max |b|, floor): a tensor's difference relative to its
  * largest value (floor: the scale below which it is compared absolutely). */
 static inline double test_rel_diff(const float *a, const float *b, int64_t n, double floor) {

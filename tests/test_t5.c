@@ -60,13 +60,9 @@ static int read_batch(SafeTensors *io, Batch *b, PifiErr *err) {
 
 /* A tensor of st (n floats expected) into a malloc'd buffer, NULL if absent or another size. */
 static float *read_floats(SafeTensors *st, const char *name, int64_t n) {
-    const StTensor *t;
-    PifiErr err;
-    if (st_find(st, name, &t, &err) || t->numel != n) return NULL;
-    float *v = malloc((size_t)n * sizeof *v);
-    int64_t shape[ST_MAX_DIMS];
-    for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
-    if (st_read_f32(st, name, t->ndim, shape, v, &err)) {
+    int64_t k = 0;
+    float *v = test_read_tensor(st, name, &k);
+    if (v && k != n) {
         free(v);
         return NULL;
     }

@@ -113,22 +113,6 @@ static inline int train_oracle_read_i32(SafeTensors *st, const char *name, int64
     return rc;
 }
 
-/* A tensor of st as floats (malloc'd), NULL if absent. */
-static inline float *train_oracle_read(SafeTensors *st, const char *name, int64_t *numel) {
-    const StTensor *t;
-    PifiErr err;
-    if (st_find(st, name, &t, &err)) return NULL;
-    float *v = malloc((size_t)t->numel * sizeof *v);
-    int64_t shape[ST_MAX_DIMS];
-    for (int d = 0; d < t->ndim; d++) shape[d] = t->shape[d];
-    if (st_read_f32(st, name, t->ndim, shape, v, &err)) {
-        free(v);
-        return NULL;
-    }
-    *numel = t->numel;
-    return v;
-}
-
 /* The case in dir (printed as name); family: the SLM's, or NULL for any. */
 static inline void train_oracle_case(const char *dir, const char *name, const EncoderFamily *family,
                                      TrainOracleView view) {
@@ -185,7 +169,7 @@ static inline void train_oracle_case(const char *dir, const char *name, const En
         const char *tn = st_name(init, i);
         if (!strstr(tn, ".lora_")) continue;
         int64_t n = 0, have = 0;
-        float *data = (float *)view(&t, 1, tn, &n), *v = train_oracle_read(init, tn, &have);
+        float *data = (float *)view(&t, 1, tn, &n), *v = test_read_tensor(init, tn, &have);
         CHECKF(data && v && n == have, "%s: adapter %s of the oracle not found in pifi", name, tn);
         if (data && v && n == have) memcpy(data, v, (size_t)n * sizeof *v);
         free(v);
@@ -224,7 +208,7 @@ static inline void train_oracle_case(const char *dir, const char *name, const En
         const char *gn = cJSON_GetObjectItem(cJSON_GetArrayItem(tr, i), "name")->valuestring;
         int64_t n = 0, have = 0;
         const float *g = view(&t, 0, gn, &n);
-        float *want = train_oracle_read(gs, gn, &have);
+        float *want = test_read_tensor(gs, gn, &have);
         REQUIRE(want != NULL);
         if (!g) {
             double mx = 0;
@@ -280,7 +264,7 @@ static inline void train_oracle_case(const char *dir, const char *name, const En
                 CHECKF(listed, "%s: final tensor %s is neither pifi's nor an untrained one of the oracle", name, fn);
                 continue;
             }
-            float *want = train_oracle_read(fs, fn, &have);
+            float *want = test_read_tensor(fs, fn, &have);
             CHECKF(want && n == have, "%s: final tensor %s has %lld values, pifi's %lld", name, fn, (long long)have,
                    (long long)n);
             if (w && want && n == have) {
