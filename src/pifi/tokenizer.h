@@ -72,6 +72,12 @@ int tokenizer_vocab_size(const PifiTokenizer *tk);
 int tokenizer_token_to_id(const PifiTokenizer *tk, const char *token);
 /* NULL when out of range. */
 const char *tokenizer_id_to_token(const PifiTokenizer *tk, int id);
+/* ids[0..n) back to text as HF `tokenizers`' decode(ids, skip_special_tokens)
+ * does: the model's decoder (Metaspace for Unigram, ByteLevel for BPE,
+ * WordPiece's "##" joining with its cleanup); ids the vocabulary lacks are
+ * left out. *out: a new NUL-terminated string (free). src/text/decode.c. */
+int tokenizer_decode(const PifiTokenizer *tk, const int32_t *ids, int n, int skip_special, char **out,
+                     PifiErr *err);
 int tokenizer_pad_id(const PifiTokenizer *tk);
 /* model_max_length from tokenizer_config.json, or 512. */
 int tokenizer_model_max_length(const PifiTokenizer *tk);
