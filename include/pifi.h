@@ -234,6 +234,10 @@ typedef struct {
                               options' seed; 0 or 1: all of it */
     const char *const *eval_tasks; /* training: after it, also test the kept weights on these */
     int n_eval_tasks;              /* tasks' test splits (cross-domain), at most PIFI_EVAL_TASKS_MAX */
+    /* a generation task ("multi30k", "cnn_dailymail", "seq2seq"): an encoder-decoder SLM */
+    const char *source_col, *target_col; /* the caller's files' columns (cnn_dailymail: "article",
+                                            "highlights"; seq2seq: "source", "target") */
+    const char *source_prefix;     /* put before each source (T5's task prefix); NULL: the task's */
 } pifi_data;
 
 #define PIFI_EVAL_TASKS_MAX 64
@@ -420,6 +424,8 @@ typedef struct {
     pifi_task_scores eval_tasks[PIFI_EVAL_TASKS_MAX];
     double test_exact_match, test_f1; /* extractive QA: SQuAD v1.1's, percentages; -1: no test split, or
                                          not QA */
+    double test_bleu, test_chrf;      /* generation: sacreBLEU's corpus BLEU and chrF2 of the decoded test
+                                         split; -1: no test split, or not generation */
 } pifi_train_result;
 
 /* Train a classifier on data (a task, or train/valid/test files) into the

@@ -11,6 +11,7 @@
 #include "api/api_internal.h"
 #include "core/log.h"
 #include "data/data_spec.h"
+#include "data/gen_tasks.h"
 #include "data/tasks_desc.h"
 #include "exp/runner.h"
 #include "pifi/fileio.h"
@@ -18,6 +19,7 @@
 #include "pifi/memlimit.h"
 #include "train/early_stop.h"
 #include "train/runio_int8.h"
+#include "train/s2s_run.h"
 #include "train/train_run.h"
 
 _Static_assert((int)PIFI_PHASE_LOAD == (int)TRAIN_PHASE_LOAD && (int)PIFI_PHASE_STEPS == (int)TRAIN_PHASE_STEPS &&
@@ -133,6 +135,7 @@ static void fill_result(pifi_train_result *res, const TrainResult *tr, const Tra
     res->early_stopping_patience = o->early_stopping_patience;
     res->test_accuracy = tr->test_accuracy, res->test_macro_f1 = tr->test_macro_f1, res->test_mcc = tr->test_mcc;
     res->test_exact_match = tr->test_exact_match, res->test_f1 = tr->test_f1;
+    res->test_bleu = tr->test_bleu, res->test_chrf = tr->test_chrf;
     res->seconds = tr->seconds;
     const cJSON *e;
     cJSON_ArrayForEach(e, ev) {
@@ -152,10 +155,31 @@ static void result_init(pifi_train_result *res) {
     res->test_exact_match = res->test_f1 = -1;
 }
 
+/* A generation task's run (train/s2s_run.h): one process, no eval tasks. */
+static int run_gen(TrainOpts *o, const cJSON *desc, int resume, Dist *d, TrainTell *tell, pifi_train_result *res,
+                   PifiErr *err) {
+    if (d->size > 1) return pifi_errf(err, "a generation run trains in one process: several ranks are not built for it yet");
+    const char *names[PIFI_EVAL_TASKS_MAX];
+    if (eval_task_names(desc, names) > 0) return pifi_errf(err, "--eval-task is a classification run's");
+    PifiTaskSplits ts;
+    if (gen_task_load(desc, PIFI_SPLITS_ALL, &ts, err)) return -1;
+    PifiDataset *splits[3] = {&ts.split[0], ts.available[1] ? &ts.split[1] : NULL, ts.available[2] ? &ts.split[2] : NULL};
+    if (!splits[1]) pifi_logf(tell_log, tell, PIFI_LOG_NOTE, "train: no validation split: the last epoch is kept");
+    TrainCallbacks tcb = {.on_progress = tell_progress, .on_log = tell_log, .stop_requested = tell_stop,
+                          .on_phase = tell_phase, .user = tell};
+    TrainResult tr;
+    o->seq2seq = 1;
+    int rc = s2s_run(o, splits, desc, resume, &tcb, &tr, err);
+    task_splits_free(&ts);
+    if (rc == 0) fill_result(res, &tr, o, NULL);
+    return rc;
+}
+
 /* The data desc loaded and checked, the run o trained (resume: from its
  * checkpoint), the eval tasks evaluated after; res filled. */
 static int run(TrainOpts *o, const cJSON *desc, int resume, Dist *d, TrainTell *tell, pifi_train_result *res,
                PifiErr *err) {
+    if (gen_task_is(desc_string(desc, "task"), NULL)) return run_gen(o, desc, resume, d, tell, res, err);
     LoadedData ld;
     memset(&ld, 0, sizeof ld);
     int rc = data_load(desc, PIFI_SPLITS_ALL, NULL, 0, &ld, err);
@@ -206,6 +230,7 @@ static void data_spec_of(const pifi_data *p, const TrainOpts *o, DataSpec *s) {
     s->train_fraction = p->train_fraction;
     s->seed = (long long)o->seed;
     s->eval_tasks = p->eval_tasks, s->n_eval_tasks = p->n_eval_tasks;
+    s->source_col = p->source_col, s->target_col = p->target_col, s->source_prefix = p->source_prefix;
 }
 
 pifi_status pifi_train(const pifi_train_options *opts, const pifi_data *data, const char *out_dir,
@@ -225,6 +250,14 @@ pifi_status pifi_train(const pifi_train_options *opts, const pifi_data *data, co
         pifi_errf(&e, "train_fraction %g is outside [0, 1]", data->train_fraction);
     else if (data->n_eval_tasks < 0 || data->n_eval_tasks > PIFI_EVAL_TASKS_MAX)
         pifi_errf(&e, "n_eval_tasks %d is outside [0, %d]", data->n_eval_tasks, PIFI_EVAL_TASKS_MAX);
+    o.seq2seq = data && gen_task_is(data->task, NULL);
+    for (int i = 0; !e.msg[0] && i < N_TRAIN_OPTIONS; i++) { /* an option of the other kind of run */
+        const TrainOption *r = &TRAIN_OPTIONS[i];
+        if (opts->given[i] && (r->flags & TOPT_GEN) && !o.seq2seq)
+            pifi_errf(&e, "--%s is a generation task's (--task multi30k, cnn_dailymail, seq2seq)", r->flag);
+        else if (opts->given[i] && (r->flags & TOPT_CLS) && o.seq2seq)
+            pifi_errf(&e, "--%s does not apply to a generation task (%s)", r->flag, data->task);
+    }
     if (e.msg[0] || apply_resources(opts, &e)) return api_fail(&e, err);
     Dist one, *d = dist_of(opts, &one);
     pifi_callbacks none = {0};

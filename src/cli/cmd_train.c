@@ -58,6 +58,10 @@ static const char *const HELP_DATA =
     "  --data-dir DIR        ... this directory (default $PIFI_DATA or ~/.cache/pifi/data)\n"
     "  --train F --valid F --test F   your own TSV/CSV/JSONL files, with\n"
     "  --text-col C --text-pair-col C --label-col C   column names or indices\n"
+    "  --source-col C --target-col C   a generation task's columns (cnn_dailymail,\n"
+    "                        seq2seq: TSV/CSV/JSONL files; docs/generation.md)\n"
+    "  --source-prefix S     before each source (default the task's: \"translate English\n"
+    "                        to German: \", \"summarize: \"; \"\" for none)\n"
     "  --train-fraction F    train on a seeded stratified fraction of the training set\n"
     "  --skip-bad-rows       leave malformed rows out (counted) instead of stopping\n"
     "optimisation (also the keys of a grid's [train] and of the run's config.json):\n";
@@ -130,7 +134,7 @@ static void print_help(void) {
 }
 
 enum { /* the options that are not rows of the table; a row's is O_ROW + its index */
-    O_SLM = 256, O_LLM, O_LAYER, O_LLM_LAYER, O_METHOD, O_TASK, O_DATA_DIR, O_TRAIN, O_VALID, O_TEST, O_TEXT_COL,
+    O_SLM = 256, O_LLM, O_LAYER, O_LLM_LAYER, O_METHOD, O_TASK, O_DATA_DIR, O_TRAIN, O_VALID, O_TEST, O_TEXT_COL, O_SOURCE_COL, O_TARGET_COL, O_SOURCE_PREFIX,
     O_PAIR_COL, O_LABEL_COL, O_FRACTION, O_SKIP_BAD, O_OVERWRITE, O_RESUME, O_JSON, O_THREADS, O_SEEDS, O_EVAL_TASK,
     O_MAX_MEMORY, O_ROW = 1024,
 };
@@ -211,6 +215,7 @@ static void print_result(const pifi_train_result *r, const char *run, int json) 
                "\"seconds\":%.1f,\"complete_already\":%s", r->metric_for_best, r->best_valid, r->test_accuracy,
                r->test_macro_f1, r->test_mcc, r->seconds, r->complete_already ? "true" : "false");
         if (r->test_f1 >= 0) printf(",\"test_exact_match\":%.6f,\"test_f1\":%.6f", r->test_exact_match, r->test_f1);
+        if (r->test_bleu >= 0) printf(",\"test_bleu\":%.6f,\"test_chrf\":%.6f", r->test_bleu, r->test_chrf);
         if (r->stopped_early) printf(",\"stopped_early_after_epoch\":%lld", r->stopped_early);
         if (r->n_eval_tasks) {
             printf(",\"eval_tasks\":{");
@@ -243,6 +248,7 @@ static void print_result(const pifi_train_result *r, const char *run, int json) 
     }
     printf("\n");
     if (r->test_f1 >= 0) printf("test exact match %.2f  F1 %.2f (SQuAD v1.1, %%)\n", r->test_exact_match, r->test_f1);
+    if (r->test_bleu >= 0) printf("test BLEU %.2f  chrF2 %.2f (sacreBLEU, 13a)\n", r->test_bleu, r->test_chrf);
     if (r->test_accuracy >= 0)
         printf("test accuracy %.4f  macro-F1 %.4f  MCC %.4f\n", r->test_accuracy, r->test_macro_f1, r->test_mcc);
     for (int i = 0; i < r->n_eval_tasks; i++) {
@@ -360,6 +366,8 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
         {"method", 1, 0, O_METHOD}, {"task", 1, 0, O_TASK}, {"data-dir", 1, 0, O_DATA_DIR}, {"train", 1, 0, O_TRAIN},
         {"valid", 1, 0, O_VALID}, {"test", 1, 0, O_TEST}, {"text-col", 1, 0, O_TEXT_COL},
         {"text-pair-col", 1, 0, O_PAIR_COL}, {"label-col", 1, 0, O_LABEL_COL}, {"train-fraction", 1, 0, O_FRACTION},
+        {"source-col", 1, 0, O_SOURCE_COL}, {"target-col", 1, 0, O_TARGET_COL},
+        {"source-prefix", 1, 0, O_SOURCE_PREFIX},
         {"skip-bad-rows", 0, 0, O_SKIP_BAD}, {"threads", 1, 0, O_THREADS}, {"out", 1, 0, 'o'},
         {"overwrite", 0, 0, O_OVERWRITE}, {"resume", 1, 0, O_RESUME}, {"json", 0, 0, O_JSON},
         {"seeds", 1, 0, O_SEEDS}, {"eval-task", 1, 0, O_EVAL_TASK}, {"max-memory", 1, 0, O_MAX_MEMORY},
@@ -422,6 +430,9 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
         case O_VALID: da->valid = optarg; break;
         case O_TEST: da->test = optarg; break;
         case O_TEXT_COL: da->text_col = optarg; break;
+        case O_SOURCE_COL: da->source_col = optarg; break;
+        case O_TARGET_COL: da->target_col = optarg; break;
+        case O_SOURCE_PREFIX: da->source_prefix = optarg; break;
         case O_PAIR_COL: da->pair_col = optarg; break;
         case O_LABEL_COL: da->label_col = optarg; break;
         case O_FRACTION:
@@ -508,6 +519,7 @@ static pifi_data api_data(const DataArgs *da) {
     d.skip_bad_rows = da->skip_bad_rows;
     d.train_fraction = da->train_fraction;
     d.eval_tasks = da->eval_tasks, d.n_eval_tasks = da->n_eval_tasks;
+    d.source_col = da->source_col, d.target_col = da->target_col, d.source_prefix = da->source_prefix;
     return d;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/gen_tasks.h"
 #include "data/qa_tasks.h"
 #include "data/tasks_desc.h"
 #include "pifi/fileio.h"
@@ -42,10 +43,20 @@ static const char *task_root(const DataSpec *a, char *buf, size_t n, PifiErr *er
 
 int data_spec_json(const DataSpec *a, cJSON **out, PifiErr *err) {
     char root[4096];
-    int files = a->train || a->valid || a->test, user_qa = 0;
+    int files = a->train || a->valid || a->test, user_qa = 0, user_gen = 0;
     *out = NULL;
+    int gen = a->task && gen_task_is(a->task, &user_gen);
+    if (!gen && (a->source_col || a->target_col || a->source_prefix))
+        return pifi_errf(err, "--%s is a generation task's (--task multi30k, cnn_dailymail, seq2seq)",
+                         a->source_col ? "source-col" : a->target_col ? "target-col" : "source-prefix");
+    if (gen && !user_gen && (a->source_col || a->target_col))
+        return pifi_errf(err, "--task %s reads its own files: --source-col and --target-col are for cnn_dailymail "
+                              "and seq2seq", a->task);
+    if (gen && (a->text_col || a->pair_col || a->label_col))
+        return pifi_errf(err, "--task %s: name its columns with --source-col and --target-col", a->task);
     if (a->task && qa_task_is(a->task, &user_qa) && user_qa && !files)
         return pifi_errf(err, "--task %s reads your SQuAD-form files: give --train FILE (--valid, --test)", a->task);
+    user_qa |= user_gen; /* the user's files under a task name, as a QA task's */
     if (a->task && files && !user_qa)
         return pifi_errf(err, "give either --task or --train/--valid/--test files, not both");
     if (!a->task && !files) return pifi_errf(err, "no data: give --task NAME or --train FILE (--valid, --test)");
@@ -59,6 +70,8 @@ int data_spec_json(const DataSpec *a, cJSON **out, PifiErr *err) {
         add_path(o, "valid", a->valid);
         add_path(o, "test", a->test);
         cJSON_AddBoolToObject(o, "skip_bad_rows", a->skip_bad_rows);
+        if (user_gen && a->source_col) cJSON_AddStringToObject(o, "source_col", a->source_col);
+        if (user_gen && a->target_col) cJSON_AddStringToObject(o, "target_col", a->target_col);
     } else if (a->task) {
         cJSON_AddStringToObject(o, "task", a->task);
         add_path(o, "data_dir", troot);
@@ -71,6 +84,7 @@ int data_spec_json(const DataSpec *a, cJSON **out, PifiErr *err) {
         if (a->label_col) cJSON_AddStringToObject(o, "label_col", a->label_col);
         cJSON_AddBoolToObject(o, "skip_bad_rows", a->skip_bad_rows);
     }
+    if (gen) cJSON_AddStringToObject(o, "source_prefix", a->source_prefix ? a->source_prefix : gen_task_prefix(a->task));
     if (a->train_fraction > 0 && a->train_fraction < 1) {
         cJSON_AddNumberToObject(o, "train_fraction", a->train_fraction);
         cJSON_AddNumberToObject(o, "train_fraction_seed", (double)a->seed);

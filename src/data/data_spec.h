@@ -14,6 +14,8 @@ typedef struct {
     const char *task, *data_dir;
     const char *train, *valid, *test;
     const char *text_col, *pair_col, *label_col;
+    const char *source_col, *target_col; /* a generation task over the user's files (cnn_dailymail, seq2seq) */
+    const char *source_prefix;     /* a generation task: before each source (NULL: the task's) */
     double train_fraction;
     int skip_bad_rows;
     long long seed; /* of the train_fraction subsample */

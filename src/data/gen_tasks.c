@@ -18,15 +18,16 @@ typedef struct {
     const char *dir;              /* under the data root; NULL: the user's files */
     const char *src[3], *tgt[3];  /* per split, under dir */
     const char *source_col, *target_col; /* the user's files: default columns */
+    const char *prefix;           /* the source prefix (T5's task prefix) unless --source-prefix */
 } GenTask;
 
 static const GenTask GEN_TASKS[] = {
     {"multi30k", "multi30k", {"train.en.gz", "val.en.gz", "test_2016_flickr.en.gz"},
-     {"train.de.gz", "val.de.gz", "test_2016_flickr.de.gz"}, NULL, NULL},
+     {"train.de.gz", "val.de.gz", "test_2016_flickr.de.gz"}, NULL, NULL, "translate English to German: "},
     {"multi30k_de_en", "multi30k", {"train.de.gz", "val.de.gz", "test_2016_flickr.de.gz"},
-     {"train.en.gz", "val.en.gz", "test_2016_flickr.en.gz"}, NULL, NULL},
-    {"cnn_dailymail", NULL, {NULL, NULL, NULL}, {NULL, NULL, NULL}, "article", "highlights"},
-    {"seq2seq", NULL, {NULL, NULL, NULL}, {NULL, NULL, NULL}, "source", "target"},
+     {"train.en.gz", "val.en.gz", "test_2016_flickr.en.gz"}, NULL, NULL, "translate German to English: "},
+    {"cnn_dailymail", NULL, {NULL, NULL, NULL}, {NULL, NULL, NULL}, "article", "highlights", "summarize: "},
+    {"seq2seq", NULL, {NULL, NULL, NULL}, {NULL, NULL, NULL}, "source", "target", ""},
 };
 #define N_GEN_TASKS (int)(sizeof GEN_TASKS / sizeof GEN_TASKS[0])
 
@@ -40,6 +41,11 @@ int gen_task_is(const char *name, int *takes_files) {
     const GenTask *t = find(name);
     if (takes_files) *takes_files = t && !t->dir;
     return t != NULL;
+}
+
+const char *gen_task_prefix(const char *name) {
+    const GenTask *t = find(name);
+    return t ? t->prefix : NULL;
 }
 
 static const char *str(const cJSON *o, const char *k) {

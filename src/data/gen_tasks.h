@@ -18,6 +18,11 @@
  * files (--train/--valid/--test) rather than the data root's. */
 int gen_task_is(const char *name, int *takes_files);
 
+/* The task's default source prefix (T5's convention: "translate English to
+ * German: ", "summarize: "; "" for seq2seq); NULL: not a generation task.
+ * The authors' code wrote "French" for Multi30K's German (sic). */
+const char *gen_task_prefix(const char *name);
+
 /* The splits in which (PIFI_SPLIT_BIT mask) of the generation task desc
  * names ({"task", "data_dir"}, or for the user's files {"task", "train",
  * "valid", "test", "source_col", "target_col", "skip_bad_rows"}) into out.

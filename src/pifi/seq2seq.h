@@ -74,12 +74,15 @@ typedef struct Seq2Seq Seq2Seq;
 /* The trainable tensors, in arena order (they cover the parameter arena
  * exactly): an HF name as transformers' *ForConditionalGeneration names it
  * ("shared.weight", "encoder.block.0.layer.0.SelfAttention.q.weight"), the
- * data, float count, whether weight decay applies. */
+ * data, float count, whether weight decay applies, and its shape in the
+ * checkpoint (ndim 1 or 2). */
 typedef struct {
     const char *name;
     float *w;
     int64_t n;
     int decay;
+    int ndim;
+    int64_t shape[2];
 } Seq2SeqTensor;
 
 /* dir's config.json (model_type t5 / bart, ...), validated, into cfg. */

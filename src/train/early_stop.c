@@ -3,8 +3,8 @@
 
 #include <math.h>
 
-static const char *const KEYS[] = {"accuracy", "macro_f1", "mcc", "f1"};     /* BestMetric, as metrics.json */
-static const char *const WORDS[] = {"accuracy", "macro-F1", "MCC", "F1"};
+static const char *const KEYS[] = {"accuracy", "macro_f1", "mcc", "f1", "bleu"}; /* BestMetric, as metrics.json */
+static const char *const WORDS[] = {"accuracy", "macro-F1", "MCC", "F1", "BLEU"};
 
 const char *best_metric_key(BestMetric m) { return KEYS[m]; }
 const char *best_metric_words(BestMetric m) { return WORDS[m]; }

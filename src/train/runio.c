@@ -62,6 +62,7 @@ cJSON *runio_opts_json(const TrainOpts *o, int K, char *const *label_names, cons
         else cJSON_AddNumberToObject(p, "layer", o->layer);
     }
     if (o->span) cJSON_AddBoolToObject(p, "span", 1); /* extractive QA: start/end logits on every token */
+    if (o->seq2seq) cJSON_AddBoolToObject(p, "seq2seq", 1); /* a generation run: train/s2s_run.h */
     cJSON_AddNumberToObject(p, "num_classes", K);
     cJSON *names = cJSON_AddArrayToObject(p, "label_names");
     for (int k = 0; k < K; k++) cJSON_AddItemToArray(names, cJSON_CreateString(label_names ? label_names[k] : ""));
@@ -107,6 +108,7 @@ int runio_opts_from_json(const cJSON *p, TrainOpts *o, const char *path, PifiErr
         o->layer = (int)v;
     }
     o->span = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "span"));
+    o->seq2seq = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "seq2seq"));
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(p, "train");
     /* every option of the table, with the ranges pifi train accepts on its command line */
     for (int i = 0; i < N_TRAIN_OPTIONS; i++) {
@@ -199,11 +201,7 @@ int runio_prepare(const char *run_dir, int overwrite, PifiErr *err) {
     return rc;
 }
 
-/* text (n bytes, a JSON object without a "pifi" key) with "pifi": pifi
- * added before its closing brace, the rest as written: cJSON would print
- * 2.0 as 2, which transformers 5's typed configs refuse for a float field
- * (ModernBertConfig.initializer_cutoff_factor). 1: no closing brace found. */
-static int write_config_text(const char *path, const char *text, size_t n, const cJSON *pifi, PifiErr *err) {
+int runio_write_config_text(const char *path, const char *text, size_t n, const cJSON *pifi, PifiErr *err) {
     size_t end = n;
     while (end > 0 && text[end - 1] != '}') end--;
     if (end == 0) return 1;
@@ -242,7 +240,7 @@ int runio_write_config(const char *run_dir, const Encoder *slm, const char *slm_
         PifiErr quiet = {0};
         if (src && pifi_read_file(src, 1 << 20, &text, &n, &quiet) == 0 &&
             pifi_json_parse(text, n, src, &own, &quiet) == 0 && cJSON_Compare(own, cfg, 1))
-            rc = write_config_text(path, text, n, pifi, err); /* 1: no closing brace, written below */
+            rc = runio_write_config_text(path, text, n, pifi, err); /* 1: no closing brace, written below */
         cJSON_Delete(own);
         free(src);
         free(text);

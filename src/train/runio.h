@@ -42,6 +42,12 @@ int runio_prepare(const char *run_dir, int overwrite, PifiErr *err);
  * slm_dir) + "pifi". */
 int runio_write_config(const char *run_dir, const Encoder *slm, const char *slm_dir, const cJSON *pifi,
                        PifiErr *err);
+/* path = text (n bytes, a JSON object without a "pifi" key) with "pifi":
+ * pifi added before its closing brace, the rest as written: cJSON would
+ * print 2.0 as 2, which transformers 5's typed configs refuse for a float
+ * field (ModernBertConfig.initializer_cutoff_factor). 1: no closing brace
+ * found (nothing written). */
+int runio_write_config_text(const char *path, const char *text, size_t n, const cJSON *pifi, PifiErr *err);
 int runio_copy_tokenizer(const char *slm_dir, const char *run_dir, PifiErr *err);
 
 /* model.safetensors of the current weights. */

@@ -22,7 +22,8 @@ int s2s_trainer_init(S2STrainer *t, Seq2Seq *m, S2SPlug *plug, uint64_t seed, co
         if (rows[i].w != arena + off) /* the gradients must be laid out as the arena */
             rc = pifi_errf(err, "internal: %s: tensor %s is not next in its parameter arena",
                            seq2seq_config(m)->model_type, rows[i].name);
-        else rc = params_add(&t->pt, rows[i].name, rows[i].w, 1, rows[i].n, 0, rows[i].decay, err);
+        else rc = params_add(&t->pt, rows[i].name, rows[i].w, rows[i].ndim, rows[i].shape[0],
+                             rows[i].ndim == 2 ? rows[i].shape[1] : 0, rows[i].decay, err);
         off += rows[i].n;
     }
     if (rc == 0 && (n < 0 || off != seq2seq_param_count(m)))

@@ -17,9 +17,11 @@ static const char *const POOLING[] = {"cls", "mean", "last", "auto", NULL}; /* P
 static const char *const OPTIMIZER[] = {"adam", "adamw", NULL};              /* OptimKind */
 static const char *const SCHEDULE[] = {"constant", "linear", "cosine", NULL}; /* SchedKind */
 static const char *const PRECISION[] = {"fp32", "bf16", "auto", NULL};       /* PifiPrecision; auto resolved */
-static const char *const METRIC[] = {"accuracy", "macro-f1", "mcc", "f1", NULL}; /* BestMetric */
+static const char *const METRIC[] = {"accuracy", "macro-f1", "mcc", "f1", "bleu", NULL}; /* BestMetric */
 static const char *const ATTENTION[] = {"bidirectional", "causal", NULL};     /* TrainOpts.layer_causal */
 static const char *const LAYER_MASK[] = {"padding", "ones", NULL};           /* TrainOpts.layer_mask_ones */
+static const char *const INIT[] = {"pretrained", "random", NULL};            /* TrainOpts.init_random */
+static const char *const EARLY_STOP[] = {"false", "true", "never", NULL};    /* S2SBeamOpts.early_stopping */
 
 static int parse_precision(const char *s, int *v) {
     PifiPrecision p;
@@ -34,7 +36,7 @@ const TrainOption TRAIN_OPTIONS[] = {
     /* ---- model */
     {.flag = "pooling", .key = "pooling", .type = TOPT_ENUM, .off = F(pooling), .choices = POOLING, .def = POOL_AUTO,
      .help = "how the SLM's tokens become one vector (auto: the\nfamily's: cls, a decoder's last real token)",
-     .group = TOPT_G_MODEL, .flags = TOPT_TOP},
+     .group = TOPT_G_MODEL, .flags = TOPT_TOP | TOPT_CLS},
     {.flag = "lora-r", .key = "lora_r", .type = TOPT_INT, .off = F(lora_r), .lo = 1, .hi = 4096, .def = 8,
      .metavar = "R", .help = "LoRA's rank (--method lora)", .group = TOPT_G_MODEL, .flags = TOPT_LORA},
     {.flag = "lora-alpha", .key = "lora_alpha", .type = TOPT_FLOAT, .off = F(lora_alpha), .lo = 1e-6, .hi = 1e6,
@@ -50,11 +52,39 @@ const TrainOption TRAIN_OPTIONS[] = {
      .hi = 65536, .def = 30, .metavar = "N", .help = "QA: the longest answer predicted, in tokens",
      .group = TOPT_G_MODEL, .flags = TOPT_QA},
     {.flag = "layer-attention", .key = "layer_attention", .type = TOPT_ENUM, .off = F(layer_causal),
-     .choices = ATTENTION, .help = "QA: the plugged layer's attention over the sequence\n(bidirectional: the "
-     "authors')", .group = TOPT_G_MODEL, .flags = TOPT_QA | TOPT_LLM},
+     .choices = ATTENTION, .help = "QA, generation: the plugged layer's attention over\nthe sequence (bidirectional: the "
+     "authors')", .group = TOPT_G_MODEL, .flags = TOPT_SEQ | TOPT_LLM},
     {.flag = "layer-mask", .key = "layer_mask", .type = TOPT_ENUM, .off = F(layer_mask_ones), .choices = LAYER_MASK,
-     .help = "QA: the plugged layer's key mask: padding, or ones\n(the authors' code attends to padding; for "
-     "comparison)", .group = TOPT_G_MODEL, .flags = TOPT_QA | TOPT_LLM},
+     .help = "QA, generation: the plugged layer's key mask:\npadding, or ones (the authors' code attends to padding;\n"
+     "for comparison)", .group = TOPT_G_MODEL, .flags = TOPT_SEQ | TOPT_LLM},
+    /* ---- generation (a generation task: --task multi30k, cnn_dailymail, seq2seq) */
+    {.flag = "init", .key = "init", .type = TOPT_ENUM, .off = F(init_random), .choices = INIT,
+     .help = "generation: the SLM's weights, or its config.json\nwith random ones (trained from scratch)",
+     .group = TOPT_G_MODEL, .flags = TOPT_GEN | TOPT_TOP},
+    {.flag = "max-target-len", .key = "max_target_len", .type = TOPT_INT, .off = F(max_target_len), .lo = 2,
+     .hi = 65536, .def = 100, .metavar = "N",
+     .help = "generation: target tokens (longer ones truncated;\n--max-len is the source's)", .group = TOPT_G_MODEL,
+     .flags = TOPT_GEN},
+    {.flag = "num-beams", .key = "num_beams", .type = TOPT_INT, .off = F(num_beams), .lo = 1, .hi = 64, .def = 5,
+     .metavar = "N", .help = "generation: beams of the search that decodes the\nvalidation and test splits (1: greedy)",
+     .group = TOPT_G_MODEL, .flags = TOPT_GEN | TOPT_RESUME},
+    {.flag = "length-penalty", .key = "length_penalty", .type = TOPT_FLOAT, .off = F(length_penalty), .lo = -100,
+     .hi = 100, .def = 1, .metavar = "X",
+     .help = "generation: a finished beam scores its log-prob sum\n/ length^X", .group = TOPT_G_MODEL,
+     .flags = TOPT_GEN | TOPT_RESUME},
+    {.flag = "early-stopping", .key = "early_stopping", .type = TOPT_ENUM, .off = F(early_stopping),
+     .choices = EARLY_STOP,
+     .help = "generation: when beam search ends (generate()'s:\nfalse: no beam can improve, true: num_beams done)",
+     .group = TOPT_G_MODEL, .flags = TOPT_GEN | TOPT_RESUME},
+    {.flag = "no-repeat-ngram-size", .key = "no_repeat_ngram_size", .type = TOPT_INT, .off = F(no_repeat_ngram),
+     .lo = 0, .hi = 64, .metavar = "N", .help = "generation: never repeat an n-gram of N tokens (0: off)",
+     .group = TOPT_G_MODEL, .flags = TOPT_GEN | TOPT_RESUME},
+    {.flag = "min-new-tokens", .key = "min_new_tokens", .type = TOPT_INT, .off = F(min_new_tokens), .lo = 0,
+     .hi = 65536, .metavar = "N", .help = "generation: tokens before the end token is allowed",
+     .group = TOPT_G_MODEL, .flags = TOPT_GEN | TOPT_RESUME},
+    {.flag = "max-new-tokens", .key = "max_new_tokens", .type = TOPT_INT, .off = F(max_new_tokens), .lo = 1,
+     .hi = 65536, .def = 100, .metavar = "N", .help = "generation: tokens decoded at most",
+     .group = TOPT_G_MODEL, .flags = TOPT_GEN | TOPT_RESUME},
     /* ---- optimisation */
     {.flag = "epochs", .key = "epochs", .type = TOPT_INT, .off = F(epochs), .lo = 1, .hi = 100000, .def = 3,
      .metavar = "N", .help = "passes over the training set", .group = TOPT_G_OPTIM},
@@ -80,7 +110,8 @@ const TrainOption TRAIN_OPTIONS[] = {
     {.flag = "label-smoothing", .key = "label_smoothing", .type = TOPT_FLOAT, .off = F(label_smoothing), .lo = 0,
      .hi = 0.99, .def = 0.05, .metavar = "X", .help = "label smoothing of the cross-entropy", .group = TOPT_G_OPTIM},
     {.flag = "head-dropout", .key = "head_dropout", .type = TOPT_FLOAT, .off = F(head_dropout), .lo = 0, .hi = 0.99,
-     .def = 0.2, .metavar = "X", .help = "dropout in the classification head", .group = TOPT_G_OPTIM},
+     .def = 0.2, .metavar = "X", .help = "dropout in the classification head", .group = TOPT_G_OPTIM,
+     .flags = TOPT_CLS},
     {.flag = "seed", .key = "seed", .type = TOPT_SEED, .off = F(seed), .lo = 0, .hi = INT_MAX, .def = 2023,
      .metavar = "N",
      .help = "seeds the initialisation, the data order, dropout\nand the --train-fraction subsample",
@@ -198,6 +229,9 @@ int train_option_applies(const TrainOption *r, const TrainOpts *o) {
     if ((r->flags & TOPT_LORA) && o->method != METHOD_LORA) return 0;
     if ((r->flags & TOPT_LLM) && !o->llm) return 0;
     if ((r->flags & TOPT_QA) && !o->span) return 0;
+    if ((r->flags & TOPT_SEQ) && !o->span && !o->seq2seq) return 0;
+    if ((r->flags & TOPT_GEN) && !o->seq2seq) return 0;
+    if ((r->flags & TOPT_CLS) && o->seq2seq) return 0;
     return 1;
 }
 

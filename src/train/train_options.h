@@ -40,6 +40,11 @@ enum {
     TOPT_OPTIONAL = 1 << 5, /* config.json may lack it (runs older than the option): then `absent` */
     TOPT_WAS = 1 << 6,      /* --resume records the old value too ("<key>_was") and says so */
     TOPT_QA = 1 << 7,       /* config.json: written and read only for an extractive QA run (TrainOpts.span) */
+    TOPT_GEN = 1 << 8,      /* config.json: written and read only for a generation run (TrainOpts.seq2seq);
+                               given for another run: an error */
+    TOPT_SEQ = 1 << 10,     /* config.json: only for a run whose plugged layer reads the whole sequence (QA,
+                               generation) */
+    TOPT_CLS = 1 << 9,      /* config.json: written and read only for a run that is not a generation run */
 };
 
 /* Which part of `pifi train --help` lists the option. */

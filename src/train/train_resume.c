@@ -19,7 +19,7 @@
  * weight in the epoch's mean (1, or last_w for step steps_per_epoch of the
  * epoch: a short last batch), so the epoch's train loss is the same as
  * without the interruption. */
-static int trim_log(const char *path, int64_t step, int64_t epoch_start, int64_t steps_per_epoch, double last_w,
+int resume_trim_log(const char *path, int64_t step, int64_t epoch_start, int64_t steps_per_epoch, double last_w,
                     double *loss_sum, double *loss_w, PifiErr *err) {
     *loss_sum = 0, *loss_w = 0;
     if (!pifi_file_exists(path)) return 0;
@@ -48,7 +48,7 @@ static int trim_log(const char *path, int64_t step, int64_t epoch_start, int64_t
 }
 
 /* metrics.json as of the checkpoint: the epochs it has done, no final entries. */
-static void trim_metrics(cJSON *metrics, int64_t epochs_done) {
+void resume_trim_metrics(cJSON *metrics, int64_t epochs_done) {
     cJSON_DeleteItemFromObject(metrics, "test");
     cJSON_DeleteItemFromObject(metrics, "best_epoch");
     cJSON *ep = cJSON_GetObjectItem(metrics, "epochs");
@@ -77,10 +77,10 @@ int train_resume_state(Trainer *t, const TrainOpts *o, int64_t steps_per_epoch, 
     snprintf(path, sizeof path, "%s/metrics.json", o->out);
     if (t->step > 0 && pifi_file_exists(path)) {
         if (pifi_json_load(path, 1 << 26, metrics, err)) return -1;
-        trim_metrics(*metrics, t->epoch);
+        resume_trim_metrics(*metrics, t->epoch);
     }
     snprintf(path, sizeof path, "%s/train_log.jsonl", o->out);
-    return trim_log(path, t->step, t->step - t->step_in_epoch, steps_per_epoch, last_w, loss_sum, loss_w, err);
+    return resume_trim_log(path, t->step, t->step - t->step_in_epoch, steps_per_epoch, last_w, loss_sum, loss_w, err);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -102,7 +102,7 @@ static double metric_at(const cJSON *o, const char *k, double lo, double hi) {
 int train_run_complete(const TrainOpts *o, TrainResult *res, cJSON **eval_tasks, PifiErr *err) {
     memset(res, 0, sizeof *res);
     res->best_valid = res->test_accuracy = res->test_macro_f1 = res->test_mcc = -1;
-    res->test_exact_match = res->test_f1 = -1;
+    res->test_exact_match = res->test_f1 = res->test_bleu = res->test_chrf = -1;
     *eval_tasks = NULL;
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.json", o->out);
@@ -131,10 +131,14 @@ int train_run_complete(const TrainOpts *o, TrainResult *res, cJSON **eval_tasks,
         if (count_at(ep, "epoch") == best && partial == res->best_partial)
             res->best_valid = metric_at(cJSON_GetObjectItemCaseSensitive(ep, "valid"),
                                         best_metric_key(o->metric_for_best), -1,
-                                        o->metric_for_best == BEST_SQUAD_F1 ? 100 : 1); /* QA: percent */
+                                        o->metric_for_best == BEST_SQUAD_F1 || o->metric_for_best == BEST_BLEU
+                                            ? 100 : 1); /* QA, BLEU: percent */
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "test");
-    if (cJSON_IsObject(t) && o->span) {
+    if (cJSON_IsObject(t) && o->seq2seq) {
+        res->test_bleu = metric_at(t, "bleu", 0, 100);
+        res->test_chrf = metric_at(t, "chrf", 0, 100);
+    } else if (cJSON_IsObject(t) && o->span) {
         res->test_exact_match = metric_at(t, "exact_match", 0, 100);
         res->test_f1 = metric_at(t, "f1", 0, 100);
     } else if (cJSON_IsObject(t)) {

@@ -62,6 +62,8 @@ typedef struct {
     int64_t stopped_early;  /* early stopping ended the run after this epoch (0: it did not; early_stop.h) */
     double test_accuracy, test_macro_f1, test_mcc; /* -1 if no test split */
     double test_exact_match, test_f1; /* QA: SQuAD's, percentages; -1 if no test split or not QA */
+    double test_bleu, test_chrf; /* generation: sacreBLEU's corpus BLEU and chrF2; -1 if no test split or not
+                                    generation */
     double seconds;         /* of this command's training and evaluation */
     int complete_already;   /* --resume of a complete run: read back, nothing trained or evaluated */
 } TrainResult;

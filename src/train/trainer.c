@@ -17,6 +17,11 @@
 #include "train/loss.h"
 
 int train_opts_resolve(TrainOpts *o, PifiErr *err) {
+    if (o->seq2seq && o->metric_for_best == BEST_ACCURACY) o->metric_for_best = BEST_BLEU; /* generation's */
+    if (o->seq2seq != (o->metric_for_best == BEST_BLEU))
+        return pifi_errf(err, o->seq2seq ? "a generation run picks its best epoch by bleu (--metric-for-best bleu)"
+                                         : "--metric-for-best bleu is a generation task's");
+    if (o->seq2seq) return 0; /* no pooling: the decoder reads every encoder state */
     if (o->span && o->metric_for_best == BEST_ACCURACY) o->metric_for_best = BEST_SQUAD_F1; /* QA's default */
     if (o->span != (o->metric_for_best == BEST_SQUAD_F1))
         return pifi_errf(err, o->span ? "a question answering run picks its best epoch by f1 (--metric-for-best f1)"

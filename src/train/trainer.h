@@ -16,7 +16,11 @@
 
 /* The validation metric that picks the best epoch and that early stopping
  * watches (--metric-for-best; early_stop.h). */
-typedef enum { BEST_ACCURACY, BEST_MACRO_F1, BEST_MCC, BEST_SQUAD_F1 /* QA: SQuAD's F1 */ } BestMetric;
+typedef enum {
+    BEST_ACCURACY, BEST_MACRO_F1, BEST_MCC,
+    BEST_SQUAD_F1, /* QA: SQuAD's F1 */
+    BEST_BLEU      /* generation: sacreBLEU's corpus BLEU of the decoded validation split */
+} BestMetric;
 
 /* The options of a run; the hyperparameters' defaults, ranges and names
  * are the table of train_options.c. */
@@ -34,6 +38,13 @@ typedef struct {
     int doc_stride, max_answer_len;
     int layer_causal;      /* the plugged layer attends causally (default bidirectional, as the authors) */
     int layer_mask_ones;   /* the authors' all-ones key mask (comparison only) */
+    /* generation: seq2seq set by the data (a generation task: an encoder-decoder SLM, train/s2s_run.h),
+       the rest options */
+    int seq2seq;
+    int init_random;       /* the SLM's config.json with fresh weights (trained from scratch) */
+    int max_target_len;    /* target tokens (longer ones truncated); max_len is the source's */
+    int num_beams, early_stopping, no_repeat_ngram, min_new_tokens, max_new_tokens; /* decoding (s2s_beam.h) */
+    float length_penalty;
     /* optimisation (defaults reproduce the authors' code) */
     int epochs, batch, eval_batch, max_len;
     float lr, weight_decay, clip, label_smoothing, head_dropout, warmup_ratio;

@@ -267,6 +267,7 @@ int bart_tensors(const Seq2Seq *m, Seq2SeqTensor *rows, int cap) {
     const Bart *b = bart_cof(m);
     if (b->nrows > cap) return -1;
     for (int i = 0; i < b->nrows; i++)
-        rows[i] = (Seq2SeqTensor){b->rows[i].name, b->rows[i].w, b->rows[i].n, b->rows[i].decay};
+        rows[i] = (Seq2SeqTensor){b->rows[i].name, b->rows[i].w, b->rows[i].n, b->rows[i].decay, b->rows[i].ndim,
+                                  {b->rows[i].shape[0], b->rows[i].shape[1]}};
     return b->nrows;
 }

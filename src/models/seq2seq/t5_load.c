@@ -229,7 +229,8 @@ int t5_tensors(const Seq2Seq *m, Seq2SeqTensor *rows, int cap) {
     const T5 *t = t5_of_const(m);
     for (int i = 0; i < t->nrows && i < cap; i++) {
         const T5Row *r = &t->rows[i];
-        rows[i] = (Seq2SeqTensor){r->name, m->param_mem + r->off, r->d0 * (r->d1 ? r->d1 : 1), r->decay};
+        rows[i] = (Seq2SeqTensor){r->name, m->param_mem + r->off, r->d0 * (r->d1 ? r->d1 : 1), r->decay,
+                                  r->d1 ? 2 : 1, {r->d0, r->d1}};
     }
     return t->nrows;
 }
