@@ -265,6 +265,7 @@ typedef struct {
     double loss_last;       /* the last batch's mean loss */
     double elapsed_s;       /* seconds since the call began */
     double examples_per_s;  /* throughput of the last batch or step */
+    int decoding;           /* generation: texts being decoded (done, total: sentences), no loss to tell */
 } pifi_progress;
 
 /* What a stop request means while a training run is in a phase: for a

@@ -47,6 +47,7 @@ static void tell_progress(const TrainProgress *tp, void *user) {
     p.loss_mean = tp->mean_loss;
     p.loss_last = tp->last_loss;
     p.examples_per_s = tp->examples_per_s;
+    p.decoding = tp->decoding;
     p.elapsed_s = pifi_now() - t->t0;
     t->cb->progress(&p, t->cb->user);
 }
@@ -169,6 +170,10 @@ static int run_gen(TrainOpts *o, const cJSON *desc, int resume, Dist *d, TrainTe
                           .on_phase = tell_phase, .user = tell};
     TrainResult tr;
     o->seq2seq = 1;
+    if (train_opts_resolve(o, err)) { /* its metric for the result too */
+        task_splits_free(&ts);
+        return -1;
+    }
     int rc = s2s_run(o, splits, desc, resume, &tcb, &tr, err);
     task_splits_free(&ts);
     if (rc == 0) fill_result(res, &tr, o, NULL);

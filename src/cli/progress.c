@@ -51,13 +51,21 @@ static void print(Progress *p, double now) {
         p->open_line = 1;
         char last[32] = "";
         if (!p->mean_only) snprintf(last, sizeof last, " (last %.4f)", p->last_loss);
-        fprintf(stderr, "\r%s [%s] %lld/%lld loss %.4f%s %.1f ex/s %s<%s   ", p->phase, bar, (long long)p->done,
-                (long long)p->total, p->mean_loss, last, p->examples_per_s, el_s, eta_s);
+        if (p->decoding)
+            fprintf(stderr, "\r%s [%s] %lld/%lld sentences %.1f/s %s<%s   ", p->phase, bar, (long long)p->done,
+                    (long long)p->total, p->examples_per_s, el_s, eta_s);
+        else
+            fprintf(stderr, "\r%s [%s] %lld/%lld loss %.4f%s %.1f ex/s %s<%s   ", p->phase, bar, (long long)p->done,
+                    (long long)p->total, p->mean_loss, last, p->examples_per_s, el_s, eta_s);
     } else {
         char last[48] = " (mean so far)";
         if (!p->mean_only) snprintf(last, sizeof last, " (epoch mean; last step %.4f)", p->last_loss);
-        fprintf(stderr, "pifi: %s step %lld/%lld loss %.4f%s %.1f ex/s elapsed %s eta %s\n", p->phase,
-                (long long)p->done, (long long)p->total, p->mean_loss, last, p->examples_per_s, el_s, eta_s);
+        if (p->decoding)
+            fprintf(stderr, "pifi: %s %lld/%lld sentences %.1f/s elapsed %s eta %s\n", p->phase, (long long)p->done,
+                    (long long)p->total, p->examples_per_s, el_s, eta_s);
+        else
+            fprintf(stderr, "pifi: %s step %lld/%lld loss %.4f%s %.1f ex/s elapsed %s eta %s\n", p->phase,
+                    (long long)p->done, (long long)p->total, p->mean_loss, last, p->examples_per_s, el_s, eta_s);
     }
     fflush(stderr);
 }
@@ -92,7 +100,7 @@ void cli_log(PifiLogLevel level, const char *line, void *user) {
 static void on_train_progress(const TrainProgress *tp, void *user) {
     Progress *p = user;
     switch (tp->kind) {
-    case TRAIN_PROGRESS_START: progress_init(p, tp->total, tp->done); break;
+    case TRAIN_PROGRESS_START: progress_init(p, tp->total, tp->done), p->decoding = tp->decoding; break;
     case TRAIN_PROGRESS_STEP:
         progress_update(p, tp->phase, tp->done, tp->mean_loss, tp->last_loss, tp->examples_per_s);
         break;
@@ -108,7 +116,7 @@ TrainCallbacks cli_train_callbacks(Progress *p) {
 static void on_api_progress(const pifi_progress *pp, void *user) {
     Progress *p = user;
     switch (pp->event) {
-    case PIFI_PROGRESS_BEGIN: progress_init(p, pp->total, pp->done); break;
+    case PIFI_PROGRESS_BEGIN: progress_init(p, pp->total, pp->done), p->decoding = pp->decoding; break;
     case PIFI_PROGRESS_STEP:
         progress_update(p, pp->phase, pp->done, pp->loss_mean, pp->loss_last, pp->examples_per_s);
         break;

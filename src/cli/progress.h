@@ -27,6 +27,7 @@ typedef struct {
     int pending;         /* recorded but not printed */
     int open_line;       /* a terminal: a bar is drawn on the current line */
     int mean_only;       /* show the mean loss so far only (an evaluation: no "last step") */
+    int decoding;        /* sentences decoded: no loss at all */
 } Progress;
 
 void progress_init(Progress *p, int64_t total, int64_t done_at_start);

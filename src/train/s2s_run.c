@@ -215,13 +215,18 @@ static int run_steps(S2SRun *r, const char *ph, double *loss_sum, double *loss_w
 typedef struct {
     const S2SRun *r;
     const char *what;
+    double t0;
 } GenTell;
 
+/* Decoding's progress: sentences done of total (START before the first, PAUSE after the last). */
 static void gen_progress(int64_t done, int64_t total, void *user) {
-    const GenTell *g = user;
+    GenTell *g = user;
     if (!g->r->cb->on_progress) return;
-    TrainProgress p = {.kind = TRAIN_PROGRESS_STEP, .phase = g->what, .done = done, .total = total};
+    double now = pifi_now();
+    TrainProgress p = {.kind = TRAIN_PROGRESS_STEP, .phase = g->what, .done = done, .total = total, .decoding = 1,
+                       .examples_per_s = done / (now - g->t0 > 0 ? now - g->t0 : 1e-9)};
     g->r->cb->on_progress(&p, g->r->cb->user);
+    if (done == total) p.kind = TRAIN_PROGRESS_PAUSE, g->r->cb->on_progress(&p, g->r->cb->user);
 }
 
 static S2SBeamOpts beam_opts(const TrainOpts *o) {
@@ -237,7 +242,11 @@ static cJSON *evaluate(S2SRun *r, int s, const char *what, char ***hyps_out, Pif
     seq2seq_set_train(r->m, 0, 0);
     if (s2s_eval_loss(r->m, r->has_plug ? &r->plug : NULL, &r->d[s], r->o.eval_batch, &loss, err)) return NULL;
     S2SBeamOpts bo = beam_opts(&r->o);
-    GenTell g = {r, what};
+    GenTell g = {r, what, pifi_now()};
+    if (r->cb->on_progress) {
+        TrainProgress p = {.kind = TRAIN_PROGRESS_START, .phase = what, .total = r->d[s].n, .decoding = 1};
+        r->cb->on_progress(&p, r->cb->user);
+    }
     char **hyps;
     if (s2s_generate(r->m, r->has_plug ? &r->plug : NULL, r->tk, &r->d[s], &bo, r->o.eval_batch, gen_progress, &g,
                      &hyps, err))
@@ -381,13 +390,14 @@ int s2s_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *data,
     r->seconds0 = r->p.seconds, r->t0 = pifi_now();
     int state = RUN_GO;
     if (rc == 0) {
-        progress(r, TRAIN_PROGRESS_START, NULL, 0, 0, 0);
+        if (r->p.epoch == 0 && r->p.step_in_epoch == 0) progress(r, TRAIN_PROGRESS_START, NULL, 0, 0, 0);
         phase(r, TRAIN_PHASE_STEPS, NULL);
     }
     while (rc == 0 && state == RUN_GO && r->p.epoch < r->o.epochs && !early_stop_due(&r->o, r->p.epoch, r->p.best_epoch)) {
         char ph[64];
         snprintf(ph, sizeof ph, "epoch %lld/%d", (long long)r->p.epoch + 1, r->o.epochs);
         epoch_order(r->order, r->n, r->o.seed, r->p.epoch, r->o.shuffle);
+        if (r->p.epoch > 0 || r->p.step_in_epoch > 0) progress(r, TRAIN_PROGRESS_START, ph, 0, 0, 0); /* after a decoding */
         state = run_steps(r, ph, &loss_sum, &loss_w, err);
         if (state < 0) rc = -1;
         if (state == RUN_STOPPED) break;

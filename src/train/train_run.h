@@ -25,6 +25,7 @@ typedef struct {
     double mean_loss;         /* the epoch's mean loss so far (metrics.json's train_loss at its end) */
     double last_loss;         /* the step's */
     double examples_per_s;    /* the step's throughput */
+    int decoding;             /* generation: done, total are sentences being decoded, no loss */
 } TrainProgress;
 
 /* What the run is doing, for a caller that stops it on a signal
