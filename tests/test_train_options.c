@@ -27,7 +27,8 @@ static void opts_for(const TrainOption *r, double v, TrainOpts *o) {
     o->method = METHOD_LORA;
     o->slm = "m";
     o->llm = "/nowhere/l.gguf";
-    o->span = 1; /* every conditional row applies: lora's, the layer's, QA's */
+    o->span = 1; /* every conditional row applies: lora's, the layer's, QA's ... */
+    if (r->flags & TOPT_GEN) o->span = 0, o->seq2seq = 1; /* ... or generation's */
     train_option_set(r, o, v);
 }
 

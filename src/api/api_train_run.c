@@ -153,7 +153,7 @@ static void fill_result(pifi_train_result *res, const TrainResult *tr, const Tra
 static void result_init(pifi_train_result *res) {
     memset(res, 0, sizeof *res);
     res->best_valid = res->test_accuracy = res->test_macro_f1 = res->test_mcc = -1;
-    res->test_exact_match = res->test_f1 = -1;
+    res->test_exact_match = res->test_f1 = res->test_bleu = res->test_chrf = -1;
 }
 
 /* A generation task's run (train/s2s_run.h): one process, no eval tasks. */

@@ -651,7 +651,7 @@ int train_run(const TrainOpts *o, PifiDataset *const splits[3], const cJSON *dat
     static const TrainCallbacks quiet = {0};
     memset(res, 0, sizeof *res);
     res->best_valid = res->test_accuracy = res->test_macro_f1 = res->test_mcc = -1;
-    res->test_exact_match = res->test_f1 = -1;
+    res->test_exact_match = res->test_f1 = res->test_bleu = res->test_chrf = -1;
     TrainOpts ro = *o; /* with what the options leave to the models settled */
     ro.span = splits[0]->squad != NULL; /* a QA task's data: the span head */
     if (train_opts_resolve(&ro, err)) return -1;
