@@ -40,6 +40,16 @@ static void check(const TrainOpts *o) {
         in(o->lora_alpha, 1e-6, 1e6, "lora_alpha");
         in(o->lora_dropout, 0, 0.99f, "lora_dropout");
     }
+    if (o->seq2seq) { /* a generation run's decoding, which sizes its buffers */
+        in(o->max_target_len, 2, 1 << 16, "max_target_len");
+        in(o->num_beams, 1, 64, "num_beams");
+        in(o->length_penalty, -100, 100, "length_penalty");
+        in(o->early_stopping, 0, 2, "early_stopping");
+        in(o->no_repeat_ngram, 0, 64, "no_repeat_ngram_size");
+        in(o->min_new_tokens, 0, 1 << 16, "min_new_tokens");
+        in(o->max_new_tokens, 1, 1 << 16, "max_new_tokens");
+        in(o->init_random, 0, 1, "init");
+    }
     if (!o->slm) fz_die("accepted a run without \"pifi.slm\"");
     if (method_has_llm(o->method) && !o->llm) fz_die("accepted a PiFi run without \"pifi.llm\"");
     (void)method_name(o->method);

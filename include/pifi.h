@@ -126,6 +126,37 @@ PIFI_API int pifi_run_embed_dim(const pifi_run *run);
 PIFI_API pifi_status pifi_run_embed(pifi_run *run, int n, const char *const *texts, const char *const *pairs,
                                     float *out, pifi_error *err);
 
+/* ---- a trained generation run (an encoder-decoder: T5, BART) ----------------- */
+
+/* A run `pifi train` wrote on a generation task (--task multi30k,
+ * cnn_dailymail, seq2seq); pifi_run_open refuses one. */
+typedef struct pifi_generator pifi_generator;
+
+/* How texts are decoded (transformers' generate() semantics). */
+typedef struct {
+    int num_beams;            /* 1: greedy */
+    float length_penalty;     /* a finished beam's score: log-prob sum / length^length_penalty */
+    int early_stopping;       /* 0: false, 1: true, 2: "never" */
+    int no_repeat_ngram_size; /* 0: off */
+    int min_new_tokens;       /* the end token is banned before this many */
+    int max_new_tokens;       /* >= 1 */
+} pifi_generate_params;
+
+/* params: the precision and the texts per batch (NULL: the defaults). */
+PIFI_API pifi_status pifi_generator_open(const char *dir, const pifi_run_params *params, pifi_generator **out,
+                                         pifi_error *err);
+PIFI_API void pifi_generator_close(pifi_generator *g);
+/* The decoding the run was trained and evaluated with (its config.json). */
+PIFI_API pifi_generate_params pifi_generator_params(const pifi_generator *g);
+/* The run's method ("base", "pifi") and the source prefix it puts before each text. */
+PIFI_API const char *pifi_generator_method(const pifi_generator *g);
+PIFI_API const char *pifi_generator_prefix(const pifi_generator *g);
+/* outputs[i] (i < n): the decoding of sources[i] (the prefix put before it),
+ * a new string freed with pifi_text_free. params NULL: the run's. */
+PIFI_API pifi_status pifi_generate(pifi_generator *g, int n, const char *const *sources,
+                                   const pifi_generate_params *params, char **outputs, pifi_error *err);
+PIFI_API void pifi_text_free(char *text);
+
 /* ---- extractive question answering ----------------------------------------- */
 
 /* 1 when the run answers questions (trained on a QA task: --task xquad_en,

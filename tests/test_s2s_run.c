@@ -11,6 +11,9 @@
  *   - a stop after step 3, then pifi_train_resume: the log, metrics and
  *     weights byte-identical to the uninterrupted run's, and a second
  *     resume finds it complete;
+ *   - the run opened for inference (pifi_generator_open): its decoding of
+ *     the test sources is test_generations.txt, line for line;
+ *     pifi_run_open refuses it;
  *   - bad inputs in one line: a target column absent, --num-beams 0, a
  *     generation option on a classification task, a mismatched vocabulary. */
 #include <stdio.h>
@@ -177,6 +180,39 @@ static void test_run_files(const char *whole, const char *test_tsv) {
     BleuScore sc;
     REQUIRE(bleu_corpus(hyps, nh, rs, 1, &sc, &err) == 0);
     CHECKF(sc.score == bleu, "test_generations.txt scores BLEU %.17g, metrics.json says %.17g", sc.score, bleu);
+
+    /* the run for inference: the same decoding of the same sources */
+    const char *srcs[64];
+    char *ref2 = NULL;
+    REQUIRE(pifi_read_file(test_tsv, 1 << 20, &ref2, &nr, &err) == 0);
+    int ns = 0;
+    for (char *q = strchr(ref2, '\n') + 1; ns < 64 && *q;) {
+        char *e = strchr(q, '\n'), *tab = strchr(q, '\t');
+        if (!e || !tab) break;
+        *tab = 0, srcs[ns++] = q, q = e + 1;
+    }
+    pifi_generator *g = NULL;
+    pifi_error pe;
+    pifi_run_params rp = pifi_run_default_params();
+    rp.precision = PIFI_PRECISION_FP32, rp.batch = 3; /* other batches than training's: padding must not matter */
+    CHECKF(pifi_generator_open(whole, &rp, &g, &pe) == PIFI_OK, "%s", pe.message);
+    if (g) {
+        char *outs[64];
+        CHECKF(pifi_generate(g, ns, srcs, NULL, outs, &pe) == PIFI_OK, "%s", pe.message);
+        int same = 0;
+        for (int i = 0; i < ns && i < nh; i++) same += !strcmp(outs[i], hyps[i]), pifi_text_free(outs[i]);
+        CHECKF(same == nh, "pifi_generate gives %d of the %d test generations", same, nh);
+        pifi_generate_params gp = pifi_generator_params(g);
+        CHECK(gp.num_beams == 2 && gp.max_new_tokens == 6 && strcmp(pifi_generator_method(g), "base") == 0);
+        gp.num_beams = 0;
+        CHECK(pifi_generate(g, 1, srcs, &gp, outs, &pe) == PIFI_E_INPUT);
+        CHECK_API_MSG(pe, "num_beams 0");
+        pifi_generator_close(g);
+    }
+    pifi_run *run = NULL;
+    CHECK(pifi_run_open(whole, NULL, &run, &pe) != PIFI_OK && !run);
+    CHECK_API_MSG(pe, "pifi_generator_open");
+    free(ref2);
     free(gen), free(ref), free(met);
     cJSON_Delete(m);
 }

@@ -8,6 +8,7 @@
 #include "pifi/memlimit.h"
 #include "train/memest.h"
 #include "train/runio.h"
+#include "train/s2s_runmodel.h"
 #include "train/tokdata.h"
 
 pifi_run_params pifi_run_default_params(void) {
@@ -25,6 +26,11 @@ pifi_status pifi_run_open(const char *dir, const pifi_run_params *params, pifi_r
         pifi_errf(&e, "%s: batch %d is out of range [1, 65536]", dir, p.batch);
         return api_fail(&e, err);
     }
+    if (s2s_run_is(dir, &e) > 0) {
+        pifi_errf(&e, "%s: a generation run: open it with pifi_generator_open (pifi generate)", dir);
+        return api_fail(&e, err);
+    }
+    memset(&e, 0, sizeof e); /* unreadable: the loader below says why */
     MemEstimate est;
     if (pifi_memlimit_get() && (memest_run_infer(dir, p.batch, &est, &e) || memlimit_check(&est, &e)))
         return api_fail(&e, err);

@@ -18,6 +18,7 @@ static const struct {
     {"train", cmd_train, 1, "fine-tune a classifier: plain (base), PiFi, or the paper's ablations"},
     {"eval", cmd_eval, 0, "metrics of a trained run on a task split or a file"},
     {"predict", cmd_predict, 0, "labels and probabilities of texts with a trained run (JSON lines)"},
+    {"generate", cmd_generate, 0, "a trained generation run's output for each text (T5, BART: translation, summaries)"},
     {"experiment", cmd_experiment, 0, "a resumable grid of runs with results.csv, statistics and plots"},
     {"data", cmd_data, 0, "the named tasks' data: list what is there, get the public originals"},
     {"select-layer", cmd_select_layer, 0, "rank an LLM's layers for a small model and a task, without training each"},
