@@ -40,6 +40,7 @@ charsmap         16384  -
 encode            2048  tokenizer
 dataset          16384  -
 runio            16384  json
+s2s_state         4096  json
 squad            16384  json
 mt_metrics        4096  -
 nlg_metrics       4096  -
