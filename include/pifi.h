@@ -126,37 +126,6 @@ PIFI_API int pifi_run_embed_dim(const pifi_run *run);
 PIFI_API pifi_status pifi_run_embed(pifi_run *run, int n, const char *const *texts, const char *const *pairs,
                                     float *out, pifi_error *err);
 
-/* ---- a trained generation run (an encoder-decoder: T5, BART) ----------------- */
-
-/* A run `pifi train` wrote on a generation task (--task multi30k,
- * cnn_dailymail, seq2seq); pifi_run_open refuses one. */
-typedef struct pifi_generator pifi_generator;
-
-/* How texts are decoded (transformers' generate() semantics). */
-typedef struct {
-    int num_beams;            /* 1: greedy */
-    float length_penalty;     /* a finished beam's score: log-prob sum / length^length_penalty */
-    int early_stopping;       /* 0: false, 1: true, 2: "never" */
-    int no_repeat_ngram_size; /* 0: off */
-    int min_new_tokens;       /* the end token is banned before this many */
-    int max_new_tokens;       /* >= 1 */
-} pifi_generate_params;
-
-/* params: the precision and the texts per batch (NULL: the defaults). */
-PIFI_API pifi_status pifi_generator_open(const char *dir, const pifi_run_params *params, pifi_generator **out,
-                                         pifi_error *err);
-PIFI_API void pifi_generator_close(pifi_generator *g);
-/* The decoding the run was trained and evaluated with (its config.json). */
-PIFI_API pifi_generate_params pifi_generator_params(const pifi_generator *g);
-/* The run's method ("base", "pifi") and the source prefix it puts before each text. */
-PIFI_API const char *pifi_generator_method(const pifi_generator *g);
-PIFI_API const char *pifi_generator_prefix(const pifi_generator *g);
-/* outputs[i] (i < n): the decoding of sources[i] (the prefix put before it),
- * a new string freed with pifi_text_free. params NULL: the run's. */
-PIFI_API pifi_status pifi_generate(pifi_generator *g, int n, const char *const *sources,
-                                   const pifi_generate_params *params, char **outputs, pifi_error *err);
-PIFI_API void pifi_text_free(char *text);
-
 /* ---- extractive question answering ----------------------------------------- */
 
 /* 1 when the run answers questions (trained on a QA task: --task xquad_en,
@@ -365,6 +334,57 @@ PIFI_API double pifi_eval_f1(const pifi_eval *e);
 PIFI_API pifi_class_scores pifi_eval_class(const pifi_eval *e, int k);
 /* Examples of true class t predicted as class p. */
 PIFI_API long long pifi_eval_confusion(const pifi_eval *e, int t, int p);
+
+/* ---- a trained generation run (an encoder-decoder: T5, BART) ----------------- */
+
+/* A run `pifi train` wrote on a generation task (--task multi30k,
+ * cnn_dailymail, seq2seq); pifi_run_open refuses one. */
+typedef struct pifi_generator pifi_generator;
+
+/* How texts are decoded (transformers' generate() semantics). */
+typedef struct {
+    int num_beams;            /* 1: greedy */
+    float length_penalty;     /* a finished beam's score: log-prob sum / length^length_penalty */
+    int early_stopping;       /* 0: false, 1: true, 2: "never" */
+    int no_repeat_ngram_size; /* 0: off */
+    int min_new_tokens;       /* the end token is banned before this many */
+    int max_new_tokens;       /* >= 1 */
+} pifi_generate_params;
+
+/* 1 when dir holds a generation run, 0 another run or none. */
+PIFI_API int pifi_is_generation_run(const char *dir);
+/* params: the precision and the texts per batch (NULL: the defaults). */
+PIFI_API pifi_status pifi_generator_open(const char *dir, const pifi_run_params *params, pifi_generator **out,
+                                         pifi_error *err);
+PIFI_API void pifi_generator_close(pifi_generator *g);
+/* The decoding the run was trained and evaluated with (its config.json). */
+PIFI_API pifi_generate_params pifi_generator_params(const pifi_generator *g);
+/* The run's method ("base", "pifi") and the source prefix it puts before each text. */
+PIFI_API const char *pifi_generator_method(const pifi_generator *g);
+PIFI_API const char *pifi_generator_prefix(const pifi_generator *g);
+/* outputs[i] (i < n): the decoding of sources[i] (the prefix put before it),
+ * a new string freed with pifi_text_free. params NULL: the run's. */
+PIFI_API pifi_status pifi_generate(pifi_generator *g, int n, const char *const *sources,
+                                   const pifi_generate_params *params, char **outputs, pifi_error *err);
+PIFI_API void pifi_text_free(char *text);
+
+/* A generation run's scores on a split: sacreBLEU's corpus BLEU (13a) with
+ * its n-gram precisions (BLEU-1..4, percent) and brevity penalty, chrF2,
+ * and the mean teacher-forced loss over target tokens. */
+typedef struct {
+    long long n;
+    double loss, bleu, chrf;
+    double bleu_precisions[4], bleu_bp;
+    double seconds;
+} pifi_generation_scores;
+
+/* Decode split of data (NULL, or no task and no files: the run's own task)
+ * with params (NULL: the run's) and score it; progress through cb
+ * (sentences). outputs (NULL: not wanted) gets n new strings, the decoded
+ * texts in order (each freed with pifi_text_free, the array with free). */
+PIFI_API pifi_status pifi_generator_evaluate(pifi_generator *g, const pifi_data *data, pifi_split split,
+                                             const pifi_generate_params *params, const pifi_callbacks *cb,
+                                             pifi_generation_scores *out, char ***outputs, pifi_error *err);
 
 /* ---- training -------------------------------------------------------------- */
 

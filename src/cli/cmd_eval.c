@@ -25,6 +25,10 @@ static const char *HELP =
     "sst2 evaluated with --task cr): its classes are matched to the run's by name\n"
     "(exactly, else ignoring case), or by index when the run's classes are the\n"
     "integers 0..K-1 (a note on stderr and \"label_note\" in --json say so).\n"
+    "A generation run (pifi train --task multi30k, ...): its search decodes the\n"
+    "split's sources; sacreBLEU's BLEU (13a, with BLEU-1..4) and chrF2 against the\n"
+    "targets, and the teacher-forced loss (--data FILE: a seq2seq TSV/CSV/JSONL\n"
+    "with --source-col, --target-col; --output F writes the decoded texts).\n"
     "Progress goes to stderr.\n"
     "\n"
     "options:\n"
@@ -34,6 +38,8 @@ static const char *HELP =
     "  --data FILE      a TSV/CSV/JSONL file with --text-col, --text-pair-col, --label-col\n"
     "                   (a question answering run: a SQuAD v1.1 JSON or JSON Lines file,\n"
     "                   scored by the official exact match and F1)\n"
+    "  --source-col C --target-col C   a generation run's --data columns\n"
+    "  --output F       a generation run: write the decoded texts to F, a line each\n"
     "  --split S        test (default), valid or train\n"
     "  --batch N        examples per forward pass (default 64)\n"
     "  --precision P    fp32 | bf16 | auto (default: bf16 where the CPU has it natively)\n"
@@ -66,15 +72,81 @@ static void eval_log(const char *line, void *user) {
     fprintf(stderr, "pifi: eval: %s\n", line);
 }
 
+static const char *output_path; /* --output F: a generation run's decoded texts */
+
+/* Decoding's progress: sentences, no loss. */
+static void gen_progress(const pifi_progress *pp, void *user) {
+    EvalProgress *ep = user;
+    if (pp->event == PIFI_PROGRESS_BEGIN) {
+        progress_init(&ep->p, pp->total, 0);
+        ep->p.decoding = 1;
+        ep->started = 1;
+    } else if (pp->event == PIFI_PROGRESS_STEP) {
+        progress_update(&ep->p, "decoding", pp->done, 0, 0, pp->examples_per_s);
+        if (pp->done == pp->total) progress_flush(&ep->p);
+    }
+}
+
+/* `pifi eval` of a generation run: its scores on a split, the texts to --output. */
+static int eval_generation(const char *run_path, const DataArgs *da, int split, int batch, PifiPrecision prec,
+                           int json) {
+    if (da->text_col || da->pair_col || da->label_col)
+        return cli_usage_error("eval", "a generation run's file names its columns with --source-col and --target-col");
+    pifi_run_params rp = pifi_run_default_params();
+    rp.precision = cli_api_precision(prec), rp.batch = batch;
+    pifi_generator *g;
+    pifi_error err;
+    if (pifi_generator_open(run_path, &rp, &g, &err)) return cli_fail_api(&err);
+    pifi_data data = {0};
+    data.task = da->task, data.data_dir = da->data_dir, data.test = da->test;
+    data.source_col = da->source_col, data.target_col = da->target_col;
+    EvalProgress ep = {0};
+    pifi_callbacks cb = {.progress = gen_progress, .log = eval_log, .user = &ep};
+    pifi_generation_scores sc;
+    char **texts = NULL;
+    pifi_status st = pifi_generator_evaluate(g, &data, (pifi_split)split, NULL, &cb, &sc, output_path ? &texts : NULL,
+                                             &err);
+    if (ep.started) progress_finish(&ep.p);
+    pifi_generator_close(g);
+    if (st) return cli_fail_api(&err);
+    int rc = 0;
+    if (texts) {
+        FILE *f = fopen(output_path, "w");
+        for (long long i = 0; f && i < sc.n; i++) fprintf(f, "%s\n", texts[i]);
+        if (!f || fclose(f)) rc = fprintf(stderr, "pifi: eval: cannot write %s\n", output_path) > 0;
+        for (long long i = 0; i < sc.n; i++) pifi_text_free(texts[i]);
+        free(texts);
+    }
+    const char *sname = split == PIFI_SPLIT_TEST ? "test" : split == PIFI_SPLIT_VALID ? "valid" : "train";
+    const char *what = da->task ? da->task : da->test ? da->test : "its own task";
+    if (json) {
+        printf("{\"run\":");
+        cli_json_string(stdout, run_path);
+        printf(",\"data\":");
+        cli_json_string(stdout, what);
+        printf(",\"split\":\"%s\",\"n\":%lld,\"loss\":%.6f,\"bleu\":%.6f,\"chrf\":%.6f,\"bleu_1\":%.6f,"
+               "\"bleu_2\":%.6f,\"bleu_3\":%.6f,\"bleu_4\":%.6f,\"bleu_bp\":%.6f}\n",
+               sname, sc.n, sc.loss, sc.bleu, sc.chrf, sc.bleu_precisions[0], sc.bleu_precisions[1],
+               sc.bleu_precisions[2], sc.bleu_precisions[3], sc.bleu_bp);
+    } else {
+        printf("%s on %s, %s split (%lld sentences)\n", run_path, what, sname, sc.n);
+        printf("BLEU %.2f (sacreBLEU 13a; 1-4 gram precisions %.1f/%.1f/%.1f/%.1f, BP %.3f)  chrF2 %.2f  loss %.4f\n",
+               sc.bleu, sc.bleu_precisions[0], sc.bleu_precisions[1], sc.bleu_precisions[2], sc.bleu_precisions[3],
+               sc.bleu_bp, sc.chrf, sc.loss);
+    }
+    return rc;
+}
+
 int cmd_eval(int argc, char **argv) {
     enum { O_TASK = 256, O_DATA_DIR, O_DATA, O_SPLIT, O_BATCH, O_JSON, O_TEXT, O_PAIR, O_LABEL, O_PRECISION, O_THREADS,
-           O_MAX_MEMORY };
+           O_MAX_MEMORY, O_SOURCE_COL, O_TARGET_COL, O_OUTPUT };
     static const struct option LONG[] = {
         {"task", 1, 0, O_TASK},   {"data-dir", 1, 0, O_DATA_DIR}, {"data", 1, 0, O_DATA},
         {"split", 1, 0, O_SPLIT}, {"batch", 1, 0, O_BATCH},       {"json", 0, 0, O_JSON},
         {"text-col", 1, 0, O_TEXT}, {"text-pair-col", 1, 0, O_PAIR}, {"label-col", 1, 0, O_LABEL},
         {"precision", 1, 0, O_PRECISION}, {"threads", 1, 0, O_THREADS},
-        {"max-memory", 1, 0, O_MAX_MEMORY},
+        {"max-memory", 1, 0, O_MAX_MEMORY}, {"source-col", 1, 0, O_SOURCE_COL}, {"target-col", 1, 0, O_TARGET_COL},
+        {"output", 1, 0, O_OUTPUT},
         {"help", 0, 0, 'h'},      {0, 0, 0, 0},
     };
     PifiPrecision prec = pifi_precision_default();
@@ -90,6 +162,9 @@ int cmd_eval(int argc, char **argv) {
         case O_TEXT: da.text_col = optarg; break;
         case O_PAIR: da.pair_col = optarg; break;
         case O_LABEL: da.label_col = optarg; break;
+        case O_SOURCE_COL: da.source_col = optarg; break;
+        case O_TARGET_COL: da.target_col = optarg; break;
+        case O_OUTPUT: output_path = optarg; break;
         case O_SPLIT:
             if (!strcmp(optarg, "test")) split = PIFI_SPLIT_TEST;
             else if (!strcmp(optarg, "valid")) split = PIFI_SPLIT_VALID;
@@ -110,6 +185,7 @@ int cmd_eval(int argc, char **argv) {
     const char *run_path = argv[optind];
     if (!da.task && da.test && split != PIFI_SPLIT_TEST)
         return cli_usage_error("eval", "--split applies to --task, not --data");
+    if (pifi_is_generation_run(run_path)) return eval_generation(run_path, &da, split, batch, prec, json);
     pifi_error err;
     pifi_run *run;
     pifi_run_params rp = pifi_run_default_params();

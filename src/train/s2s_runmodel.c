@@ -8,8 +8,10 @@
 
 #include "pifi/fileio.h"
 #include "pifi/json.h"
+#include "data/gen_tasks.h"
 #include "pifi/safetensors.h"
 #include "train/runio.h"
+#include "train/s2s_train.h"
 
 static int load_config(const char *run_dir, cJSON **cfg, PifiErr *err) {
     char path[PATH_MAX];
@@ -106,5 +108,34 @@ int s2s_runmodel_generate(S2SRunModel *r, int n, const char *const *texts, const
         s2s_data_free(&d);
     }
     free(empty);
+    return rc;
+}
+
+int s2s_runmodel_evaluate(S2SRunModel *r, const cJSON *desc, int split, const S2SBeamOpts *o, int batch,
+                          S2SGenProgress progress, void *user, int64_t *n, double *loss, S2SScores *sc, char ***hyps,
+                          PifiErr *err) {
+    if (hyps) *hyps = NULL;
+    if (!desc) desc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r->cfg, "pifi"), "data");
+    const cJSON *task = cJSON_GetObjectItemCaseSensitive(desc, "task");
+    if (!cJSON_IsString(task) || !gen_task_is(task->valuestring, NULL))
+        return pifi_errf(err, "a generation run is evaluated on a generation task (multi30k, cnn_dailymail, seq2seq)");
+    PifiTaskSplits ts;
+    if (gen_task_load(desc, PIFI_SPLIT_BIT(split), &ts, err)) return -1;
+    int rc = 0;
+    if (!ts.available[split])
+        rc = pifi_errf(err, "%s: no %s split (%s)", task->valuestring, split == PIFI_SPLIT_TEST ? "test" : "valid",
+                       ts.why_missing[split][0] ? ts.why_missing[split] : "none");
+    S2SData d = {0};
+    char **out = NULL;
+    if (rc == 0) rc = s2s_data_build(&d, r->tk, &ts.split[split], r->prefix, r->o.max_len, r->o.max_target_len, err);
+    S2SPlug *plug = r->has_plug ? &r->plug : NULL;
+    if (rc == 0) rc = s2s_eval_loss(r->m, plug, &d, batch, loss, err);
+    if (rc == 0) rc = s2s_generate(r->m, plug, r->tk, &d, o, batch, progress, user, &out, err);
+    if (rc == 0) rc = s2s_score(out, ts.split[split].target, d.n, sc, err);
+    *n = d.n;
+    if (rc == 0 && hyps) *hyps = out;
+    else s2s_texts_free(out, d.n);
+    s2s_data_free(&d);
+    task_splits_free(&ts);
     return rc;
 }

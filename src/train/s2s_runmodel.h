@@ -39,4 +39,13 @@ S2SBeamOpts s2s_runmodel_beam_opts(const S2SRunModel *r);
 int s2s_runmodel_generate(S2SRunModel *r, int n, const char *const *texts, const S2SBeamOpts *o, int batch,
                           char ***out, PifiErr *err);
 
+/* Split `split` (PIFI_SPLIT_*) of the generation data desc (a data
+ * description, data/data_spec.h; NULL: the run's own, config.json
+ * "pifi.data") decoded with o and scored against its targets: *loss the
+ * mean teacher-forced loss over target tokens, sc BLEU and chrF, *n the
+ * examples; *hyps (NULL: not wanted) the texts (s2s_texts_free with *n). */
+int s2s_runmodel_evaluate(S2SRunModel *r, const cJSON *desc, int split, const S2SBeamOpts *o, int batch,
+                          S2SGenProgress progress, void *user, int64_t *n, double *loss, S2SScores *sc, char ***hyps,
+                          PifiErr *err);
+
 #endif
