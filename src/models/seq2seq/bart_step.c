@@ -69,7 +69,7 @@ int bart_decode_start(Seq2Seq *m, const float *memory, const int32_t *mem_mask, 
     Seq2SeqKV *kv = &m->kv;
     if (seq2seq_kv_reserve(kv, S, Ts, K, cap, (int)L, (int)C, step_layout(c, B, Ts, cap, &(BartStep){0}, NULL),
                            mem_mask, err) ||
-        bart_precision_prepare(b, (int64_t)(S * Ts > B ? S * Ts : B), widest(c), err))
+        bart_precision_prepare(b, (int64_t)S * Ts > B ? (int64_t)S * Ts : B, widest(c), err))
         return -1;
     const BartStack *s = &b->p.dec;
     size_t SSC = (size_t)S * Ts * C;

@@ -76,7 +76,7 @@ int t5_decode_start(Seq2Seq *m, const float *memory, const int32_t *mem_mask, in
     Seq2SeqKV *kv = &m->kv;
     if (seq2seq_kv_reserve(kv, S, Ts, K, cap, L, I, step_layout(c, B, Ts, cap, &(T5Step){0}, NULL), mem_mask,
                            err) ||
-        t5_precision_prepare(t, (int64_t)(S * Ts > B ? S * Ts : B), widest(c), err))
+        t5_precision_prepare(t, (int64_t)S * Ts > B ? (int64_t)S * Ts : B, widest(c), err))
         return -1;
     size_t SSI = (size_t)S * Ts * I;
     for (int l = 0; l < L; l++) {
