@@ -122,4 +122,30 @@ int seq2seq_decode_backward(Seq2Seq *m, float *grads, const float *dlogits, floa
 /* Backward of the last encode, from denc [B, Ts, C]. */
 int seq2seq_encode_backward(Seq2Seq *m, float *grads, const float *denc, PifiErr *err);
 
+/* Incremental decoding (generation, eval mode only: no dropout, no
+ * backward): the decoder one position at a time, each layer's
+ * self-attention keys and values kept (a KV cache) and the cross-attention
+ * keys and values of the memory computed once per source. The decoder runs
+ * B = S K rows, K per source (beam search's beams; greedy: K = 1), row r
+ * over the memory of source r / K:
+ *
+ *   seq2seq_decode_start(memory, mem_mask, S, Ts, K, cap)  the cache emptied, room for cap positions
+ *   seq2seq_decode_step(tok)                  -> logits [B, V] of the position tok is fed at
+ *   seq2seq_decode_reorder(src_rows)          row r continues from row src_rows[r] (beam search)
+ *
+ * memory [S, Ts, C], mem_mask [S, Ts] (NULL: none padded). Step t (0, 1,
+ * ...) feeds tok (B) at position t (the first: the decoder start token) and
+ * gives the logits seq2seq_decode gives at position t of the same prefix
+ * over the row's memory (to float rounding; T5's rescale and BART's
+ * final_logits_bias included), without recomputing the prefix. The logits
+ * belong to m and hold until the next step. At most cap steps after a
+ * start; a failed step ends the decoding (start again). The cache holds for
+ * the weights of the start: start again after they change. */
+int seq2seq_decode_start(Seq2Seq *m, const float *memory, const int32_t *mem_mask, int S, int Ts, int K, int cap,
+                         PifiErr *err);
+int seq2seq_decode_step(Seq2Seq *m, const int32_t *tok, const float **logits, PifiErr *err);
+/* src_rows (B): row r takes the cache of row src_rows[r], a row of the same
+ * source (src_rows[r] / K == r / K); repeats allowed. */
+int seq2seq_decode_reorder(Seq2Seq *m, const int *src_rows, PifiErr *err);
+
 #endif

@@ -17,7 +17,10 @@
  * the first slot is the answer. As there, the loop runs for the whole
  * batch, and a finished source only keeps its slots.
  *
- * No KV cache yet: each step reruns the decoder over the beams' prefixes. */
+ * The decoder runs incrementally (seq2seq_decode_step: one position per
+ * beam, the keys and values of the prefix cached); after each step the
+ * cache's rows follow the beams they continue (seq2seq_decode_reorder), as
+ * generate() reorders its cache. */
 #include "train/s2s_beam.h"
 
 #include <math.h>
@@ -71,7 +74,7 @@ static void ban_ngrams(const int32_t *seq, int len, int n, float *lp) {
 int s2s_beam(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask, int B, int Ts,
              const S2SBeamOpts *o, int32_t *out, int *out_len, PifiErr *err) {
     const Seq2SeqConfig *c = seq2seq_config(m);
-    const int K = o->num_beams, K2 = 2 * o->num_beams, V = c->V, L = 1 + o->max_new_tokens, C = c->C;
+    const int K = o->num_beams, K2 = 2 * o->num_beams, V = c->V, L = 1 + o->max_new_tokens;
     if (K < 1 || o->max_new_tokens < 1 || o->min_new_tokens < 0 || o->no_repeat_ngram_size < 0)
         return pifi_errf(err, "beam search: num_beams and max_new_tokens must be >= 1, min_new_tokens and "
                               "no_repeat_ngram_size >= 0 (got %d, %d, %d, %d)",
@@ -79,11 +82,11 @@ int s2s_beam(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask,
     if ((int64_t)K * V < K2) return pifi_errf(err, "beam search: %d beams need a vocabulary of at least 2", K);
     size_t BK = (size_t)B * K;
     int32_t *run = pifi_malloc(BK * L * sizeof *run, err), *fin = pifi_malloc(BK * L * sizeof *fin, err);
-    int32_t *cseq = pifi_malloc((size_t)B * K2 * L * sizeof *cseq, err), *dec = pifi_malloc(BK * L * sizeof *dec, err);
-    int32_t *mask_k = pifi_malloc(BK * Ts * sizeof *mask_k, err);
+    int32_t *cseq = pifi_malloc((size_t)B * K2 * L * sizeof *cseq, err), *tok = pifi_malloc(BK * sizeof *tok, err);
     float *rs = pifi_malloc(BK * sizeof *rs, err), *fs = pifi_malloc(BK * sizeof *fs, err);
-    float *acc = pifi_malloc((size_t)K * V * sizeof *acc, err), *mem = pifi_malloc(BK * Ts * C * sizeof *mem, err);
+    float *acc = pifi_malloc((size_t)K * V * sizeof *acc, err);
     int *ff = pifi_calloc(BK, sizeof *ff, err), *flen = pifi_calloc(BK, sizeof *flen, err);
+    int *from = pifi_malloc(BK * sizeof *from, err); /* the row each running beam continues */
     int *unsat = pifi_malloc((size_t)B * sizeof *unsat, err), *hit = pifi_malloc((size_t)B * K2 * sizeof *hit, err);
     Cand *cand = pifi_malloc((size_t)B * K2 * sizeof *cand, err);
     /* per-source scratch: the offers and the next running scores (2K), the merged slots (K) */
@@ -93,7 +96,7 @@ int s2s_beam(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask,
     int *nf_f = pifi_malloc((size_t)K * sizeof *nf_f, err), *nf_len = pifi_malloc((size_t)K * sizeof *nf_len, err);
     int *taken_s = pifi_malloc((size_t)K * sizeof *taken_s, err), *taken = pifi_malloc((size_t)K2 * sizeof *taken, err);
     int rc = -1;
-    if (!run || !fin || !cseq || !dec || !mask_k || !rs || !fs || !acc || !mem || !ff || !flen || !unsat || !hit ||
+    if (!run || !fin || !cseq || !tok || !rs || !fs || !acc || !ff || !flen || !from || !unsat || !hit ||
         !cand || !offer || !rsc || !nf_s || !nf_seq || !nf_f || !nf_len || !taken_s || !taken)
         goto done;
     const float *enc;
@@ -102,22 +105,22 @@ int s2s_beam(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask,
         unsat[b] = 1;
         for (int k = 0; k < K; k++) {
             size_t r = (size_t)b * K + k;
-            memcpy(mem + r * Ts * C, enc + (size_t)b * Ts * C, (size_t)Ts * C * sizeof *mem);
-            memcpy(mask_k + r * Ts, mask + (size_t)b * Ts, (size_t)Ts * sizeof *mask_k);
             run[r * L] = fin[r * L] = c->decoder_start_id;
             rs[r] = k ? -NEG : 0.0f, fs[r] = -NEG, flen[r] = 0;
         }
     }
+    /* at most max_new_tokens steps: at cur = L - 1 every continuation reaches the length */
+    if (seq2seq_decode_start(m, enc, mask, B, Ts, K, o->max_new_tokens, err)) goto done; /* K rows per source */
     for (int cur = 1;; cur++) { /* cur: the running sequences' length */
-        for (size_t r = 0; r < BK; r++) memcpy(dec + r * cur, run + r * L, (size_t)cur * sizeof *dec);
-        if (seq2seq_decode(m, mem, mask_k, dec, (int)BK, Ts, cur, err)) goto done;
-        const float *logits = seq2seq_logits(m);
+        for (size_t r = 0; r < BK; r++) tok[r] = run[r * L + cur - 1];
+        const float *logits;
+        if (seq2seq_decode_step(m, tok, &logits, err)) goto done;
         int all_hit = 1, any_unsat = 0, all_full = 1;
         for (int b = 0; b < B; b++) {
             for (int k = 0; k < K; k++) {
                 size_t r = (size_t)b * K + k;
                 float *lp = acc + (size_t)k * V;
-                log_softmax(logits + (r * cur + cur - 1) * V, V, lp);
+                log_softmax(logits + r * V, V, lp);
                 ban_ngrams(run + r * L, cur, o->no_repeat_ngram_size, lp);
                 if (cur - 1 < o->min_new_tokens) lp[c->eos_id] = -INFINITY;
                 for (int v = 0; v < V; v++) lp[v] += rs[r];
@@ -181,6 +184,7 @@ int s2s_beam(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask,
                 size_t r = (size_t)b * K + k;
                 memcpy(run + r * L, cseq + ((size_t)b * K2 + best) * L, (size_t)(cur + 1) * sizeof *run);
                 rs[r] = rsc[best];
+                from[r] = b * K + cd[best].beam;
             }
             /* the early-stop heuristic, after cur + 1 */
             int best_len = o->early_stopping == 2 && o->length_penalty > 0 ? L - 1 : cur;
@@ -195,6 +199,7 @@ int s2s_beam(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask,
             for (int k = 0; k < K; k++) all_full &= ff[(size_t)b * K + k];
         }
         if (!any_unsat || (all_full && o->early_stopping == 1) || all_hit) break;
+        if (seq2seq_decode_reorder(m, from, err)) goto done;
     }
     for (int b = 0; b < B; b++) { /* the first slot, without the start token and the end */
         size_t r = (size_t)b * K;
@@ -205,8 +210,8 @@ int s2s_beam(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask,
     }
     rc = 0;
 done:
-    free(run), free(fin), free(cseq), free(dec), free(mask_k), free(rs), free(fs), free(acc), free(mem), free(ff);
-    free(flen), free(unsat), free(hit), free(cand), free(offer), free(rsc), free(nf_s), free(nf_seq), free(nf_f);
-    free(nf_len), free(taken_s), free(taken);
+    free(run), free(fin), free(cseq), free(tok), free(rs), free(fs), free(acc), free(ff), free(flen), free(from);
+    free(unsat), free(hit), free(cand), free(offer), free(rsc), free(nf_s), free(nf_seq), free(nf_f), free(nf_len);
+    free(taken_s), free(taken);
     return rc;
 }

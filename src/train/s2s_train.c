@@ -144,38 +144,34 @@ int s2s_greedy(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mas
                int32_t *out, int *len, PifiErr *err) {
     const Seq2SeqConfig *c = seq2seq_config(m);
     if (max_new < 1) return pifi_errf(err, "decoding: max_new_tokens must be >= 1");
-    int32_t *dec = pifi_malloc((size_t)B * (max_new + 1) * sizeof *dec, err), *tmp = NULL;
-    int *done = dec ? pifi_calloc((size_t)B, sizeof *done, err) : NULL;
+    int32_t *tok = pifi_malloc((size_t)B * sizeof *tok, err); /* (B) the tokens fed at the next step */
+    int *done = tok ? pifi_calloc((size_t)B, sizeof *done, err) : NULL;
     if (!done) {
-        free(dec);
+        free(tok);
         return -1;
     }
     const float *memory = NULL;
     int rc = s2s_memory(m, plug, src, mask, B, Ts, &memory, err);
-    for (int r = 0; r < B; r++) dec[(size_t)r * (max_new + 1)] = c->decoder_start_id, len[r] = 0;
-    tmp = rc ? NULL : pifi_malloc((size_t)B * max_new * sizeof *tmp, err);
-    if (!rc && !tmp) rc = -1;
+    if (rc == 0) rc = seq2seq_decode_start(m, memory, mask, B, Ts, 1, max_new, err);
+    for (int r = 0; r < B; r++) tok[r] = c->decoder_start_id, len[r] = 0;
     int left = B;
     for (int t = 1; rc == 0 && t <= max_new && left > 0; t++) {
-        /* the first t decoder inputs of every row, contiguous (B, t) */
-        for (int r = 0; r < B; r++) memcpy(tmp + (size_t)r * t, dec + (size_t)r * (max_new + 1), (size_t)t * sizeof *tmp);
-        if ((rc = seq2seq_decode(m, memory, mask, tmp, B, Ts, t, err))) break;
-        const float *logits = seq2seq_logits(m);
+        const float *logits;
+        if ((rc = seq2seq_decode_step(m, tok, &logits, err))) break;
         for (int r = 0; r < B; r++) {
-            const float *z = logits + ((size_t)r * t + (t - 1)) * c->V;
+            const float *z = logits + (size_t)r * c->V;
             int best = 0;
             for (int k = 1; k < c->V; k++)
                 if (z[k] > z[best]) best = k;
-            int tok = done[r] ? c->pad_id : best;
-            dec[(size_t)r * (max_new + 1) + t] = tok;
+            tok[r] = done[r] ? c->pad_id : best;
             if (done[r]) continue;
-            if (tok == c->eos_id) {
+            if (tok[r] == c->eos_id) {
                 done[r] = 1, left--;
                 continue;
             }
-            out[(size_t)r * max_new + len[r]++] = tok;
+            out[(size_t)r * max_new + len[r]++] = tok[r];
         }
     }
-    free(dec), free(done), free(tmp);
+    free(tok), free(done);
     return rc;
 }

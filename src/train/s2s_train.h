@@ -45,8 +45,8 @@ int s2s_eval_loss(Seq2Seq *m, S2SPlug *plug, const S2SData *d, int batch, double
 
 /* Greedy decoding of the sources src (B, Ts) with mask: out (B, max_new)
  * gets each row's tokens up to its end-of-sequence token (not included),
- * len (B) their counts. No KV cache yet: each step reruns the decoder over
- * the prefix. */
+ * len (B) their counts. The decoder runs incrementally (seq2seq_decode_step:
+ * one position per step, the prefix's keys and values cached). */
 int s2s_greedy(Seq2Seq *m, S2SPlug *plug, const int32_t *src, const int32_t *mask, int B, int Ts, int max_new,
                int32_t *out, int *len, PifiErr *err);
 

@@ -176,6 +176,11 @@ int bart_decode(Seq2Seq *m, const float *memory, const int32_t *mem_mask, const 
                 int Tt, PifiErr *err);
 const float *bart_logits(const Seq2Seq *m);
 
+/* bart_step.c: incremental decoding (seq2seq_family.h's decode_start, decode_step) */
+int bart_decode_start(Seq2Seq *m, const float *memory, const int32_t *mem_mask, int S, int Ts, int K, int cap,
+                      PifiErr *err);
+int bart_decode_step(Seq2Seq *m, const int32_t *tok, const float **logits, PifiErr *err);
+
 /* bart_backward.c */
 int bart_decode_backward(Seq2Seq *m, float *grads, const float *dlogits, float *dmemory, PifiErr *err);
 int bart_encode_backward(Seq2Seq *m, float *grads, const float *denc, PifiErr *err);

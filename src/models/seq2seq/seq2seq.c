@@ -56,7 +56,9 @@ int seq2seq_init(Seq2Seq **out, const char *dir, uint64_t seed, struct PifiCompu
 }
 
 void seq2seq_free(Seq2Seq *m) {
-    if (m) m->cfg.family->free(m);
+    if (!m) return;
+    seq2seq_kv_free(&m->kv);
+    m->cfg.family->free(m);
 }
 
 const Seq2SeqConfig *seq2seq_config(const Seq2Seq *m) { return &m->cfg; }

@@ -13,6 +13,37 @@
 #include "pifi/json.h"
 #include "pifi/seq2seq.h"
 
+/* The incremental decoder's state (seq2seq_decode_start .. _step, _reorder;
+ * seq2seq_kvcache.c), laid out alike for every family: per decoder layer
+ * the self-attention's keys and values of the positions fed so far, per
+ * row, and the cross-attention's keys and values of the memory, per source
+ * (the K rows of a source share them); the memory's mask; and the family's
+ * step scratch. A reorder gathers the rows' self-attention keys and values
+ * into a second copy (sbuf[1 - cur], allocated at the first reorder) and
+ * continues from that one. */
+typedef struct {
+    int live;                /* started, and no step failed since */
+    int S, K, B;             /* sources, rows per source, rows (S K): row r decodes source r / K */
+    int Ts, cap, L, I;       /* memory tokens, positions held, decoder layers, key width (heads x head size) */
+    int t;                   /* positions fed: the next step's index */
+    float *k, *v;            /* (L, B, cap, I) self-attention keys, values of positions 0 .. t - 1 */
+    float *ck, *cv;          /* (L, S, Ts, I) cross-attention keys, values of the memory */
+    int32_t *mask;           /* (S, Ts) the memory's, 0/1 */
+    float *work;             /* the family's step scratch */
+    float *sbuf[2];          /* k then v, in one allocation each (sbuf_n floats); sbuf[cur] in use */
+    float *cross;            /* ck then cv (cross_n floats) */
+    int cur;
+    size_t sbuf_n[2], cross_n, work_n, mask_n;
+} Seq2SeqKV;
+
+/* m->kv for S sources of Ts memory tokens, K rows each, cap positions, L
+ * layers of keys I wide, and work floats of step scratch (grown when needed,
+ * never shrunk); mask (S, Ts) copied in (NULL: all 1; a value other than 0
+ * or 1 is refused); t = 0, not yet live (seq2seq_decode_start sets it). */
+int seq2seq_kv_reserve(Seq2SeqKV *kv, int S, int Ts, int K, int cap, int L, int I, size_t work,
+                       const int32_t *mask, PifiErr *err);
+void seq2seq_kv_free(Seq2SeqKV *kv);
+
 /* What every family's model starts with (the family's own struct embeds it
  * first, so a Seq2Seq * is a pointer to it). */
 struct Seq2Seq {
@@ -22,6 +53,7 @@ struct Seq2Seq {
     int64_t num_params;
     int train;          /* dropout on (seq2seq_set_train) */
     uint64_t seed;
+    Seq2SeqKV kv;       /* incremental decoding (seq2seq_kvcache.c) */
 };
 
 typedef struct Seq2SeqFamily {
@@ -45,6 +77,13 @@ typedef struct Seq2SeqFamily {
     const float *(*logits)(const Seq2Seq *m);
     int (*decode_backward)(Seq2Seq *m, float *grads, const float *dlogits, float *dmemory, PifiErr *err);
     int (*encode_backward)(Seq2Seq *m, float *grads, const float *denc, PifiErr *err);
+    /* incremental decoding (seq2seq.h; called by seq2seq_kvcache.c, which has checked the sizes, the mode
+       and the ids): m->kv reserved (seq2seq_kv_reserve) and each layer's cross-attention keys and values of
+       memory (S, Ts, C) written into it; */
+    int (*decode_start)(Seq2Seq *m, const float *memory, const int32_t *mem_mask, int S, int Ts, int K, int cap,
+                        PifiErr *err);
+    /* tok (B) at position m->kv.t: its keys and values into m->kv, *logits [B, V] (in m->kv.work) */
+    int (*decode_step)(Seq2Seq *m, const int32_t *tok, const float **logits, PifiErr *err);
 } Seq2SeqFamily;
 
 /* The registry (seq2seq_families.c), NULL-terminated, in table order. */

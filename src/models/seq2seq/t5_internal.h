@@ -145,6 +145,11 @@ const float *t5_logits(const Seq2Seq *m);
 uint64_t t5_stream(int stack, int l, int s);
 enum { T5_DROP_EMB, T5_DROP_SA_ATT, T5_DROP_SA, T5_DROP_CA_ATT, T5_DROP_CA, T5_DROP_FF_HID, T5_DROP_FF, T5_DROP_OUT };
 
+/* t5_step.c: incremental decoding (seq2seq_family.h's decode_start, decode_step) */
+int t5_decode_start(Seq2Seq *m, const float *memory, const int32_t *mem_mask, int S, int Ts, int K, int cap,
+                    PifiErr *err);
+int t5_decode_step(Seq2Seq *m, const int32_t *tok, const float **logits, PifiErr *err);
+
 /* t5_backward.c */
 int t5_decode_backward(Seq2Seq *m, float *grads, const float *dlogits, float *dmemory, PifiErr *err);
 int t5_encode_backward(Seq2Seq *m, float *grads, const float *denc, PifiErr *err);
