@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli/info.h"
+#include "exp/plot.h"
 #include "train/runio.h"
 #include "pifi/encoder.h"
 #include "pifi/fileio.h"
@@ -44,6 +45,8 @@ static const char *HELP =
     "  --cpu            this machine's compute: CPU, instruction sets, bf16, threads\n"
     "  --models         the small-model families and LLM-layer architectures pifi reads,\n"
     "                   and how each is checked (docs/models.md)\n"
+    "  --plot PNG       a run directory: draw its learning curve (training loss per\n"
+    "                   step, validation accuracy or BLEU per epoch) into PNG (gnuplot)\n"
     "  --json           machine-readable output on stdout\n"
     "  -h, --help       this text\n";
 
@@ -140,9 +143,10 @@ int cmd_info(int argc, char **argv) {
         {"layer", required_argument, 0, 'n'},   {"classes", required_argument, 0, 'k'},
         {"max-len", required_argument, 0, 't'}, {"unfrozen", no_argument, 0, 'u'},
         {"cpu", no_argument, 0, 'c'},           {"models", no_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},
+        {"plot", required_argument, 0, 'p'},    {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int json = 0, c, layer = -1, cpu = 0, models = 0;
+    const char *plot = NULL;
     InfoPifiArgs pa = {NULL, NULL, 2, 100, 0, 0, NULL, NULL};
     opterr = 0;
     optind = 1;
@@ -158,6 +162,7 @@ int cmd_info(int argc, char **argv) {
         case 'u': pa.unfrozen = 1; break;
         case 'c': cpu = 1; break;
         case 'm': models = 1; break;
+        case 'p': plot = optarg; break;
         case 'h': fputs(HELP, stdout); return 0;
         case ':': return cli_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
@@ -177,6 +182,7 @@ int cmd_info(int argc, char **argv) {
         return info_pifi_table(&pa, json);
     }
     if (optind != argc - 1) return cli_usage_error("info", "expects exactly one PATH");
+    if (plot && !pifi_is_dir(argv[optind])) return cli_usage_error("info", "--plot draws a run directory's curve");
     const char *path = argv[optind];
     size_t plen = strlen(path);
     if (pifi_is_dir(path)) { /* a trained run: the PiFi table */
@@ -187,7 +193,21 @@ int cmd_info(int argc, char **argv) {
             cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(cfg, "pifi"))) {
             TrainOpts o;
             int rc = runio_opts_from_json(cJSON_GetObjectItemCaseSensitive(cfg, "pifi"), &o, cp, &e2);
-            if (rc == 0) {
+            if (rc == 0 && plot) { /* the run's learning curve */
+                PifiErr pe = {0};
+                rc = plot_available(&pe) || plot_curve(path, plot, path, &pe) ? cli_fail(&pe) : 0;
+                if (rc == 0) printf("%s: wrote %s\n", path, plot);
+            } else if (rc == 0 && o.seq2seq) { /* a generation run: its summary (no classifier table) */
+                cJSON *sum = info_run_summary(path, cJSON_GetObjectItemCaseSensitive(cfg, "pifi"));
+                if (json && sum) {
+                    char *t = cJSON_PrintUnformatted(sum);
+                    printf("%s\n", t ? t : "{}");
+                    free(t);
+                } else if (sum) {
+                    info_run_print(path, sum);
+                }
+                cJSON_Delete(sum);
+            } else if (rc == 0) {
                 runio_resolve_llm(&o, path);
                 const cJSON *nc = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "pifi"),
                                                                    "num_classes");

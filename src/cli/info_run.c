@@ -18,11 +18,12 @@ static void copy_if(cJSON *to, const char *key, const cJSON *from, int (*is)(con
 static int is_num(const cJSON *v) { return cJSON_IsNumber(v); }
 static int is_str(const cJSON *v) { return cJSON_IsString(v); }
 
-/* {n, loss, accuracy, macro_f1, mcc} of a metrics.json entry, or NULL. */
+/* {n, loss, accuracy, macro_f1, mcc} (a generation run's: {n, loss, bleu,
+ * chrf}) of a metrics.json entry, or NULL. */
 static cJSON *scores(const cJSON *m) {
-    if (!cJSON_IsObject(m) || !cJSON_IsNumber(get(m, "accuracy"))) return NULL;
+    if (!cJSON_IsObject(m) || !(cJSON_IsNumber(get(m, "accuracy")) || cJSON_IsNumber(get(m, "bleu")))) return NULL;
     cJSON *o = cJSON_CreateObject();
-    static const char *const KEYS[] = {"n", "loss", "accuracy", "macro_f1", "mcc"};
+    static const char *const KEYS[] = {"n", "loss", "accuracy", "macro_f1", "mcc", "bleu", "chrf"};
     for (size_t i = 0; o && i < sizeof KEYS / sizeof *KEYS; i++) copy_if(o, KEYS[i], m, is_num);
     return o;
 }
@@ -63,8 +64,11 @@ cJSON *info_run_summary(const char *dir, const cJSON *pifi) {
             cJSON_AddNumberToObject(s, "best_epoch", be->valuedouble);
             cJSON_ArrayForEach(e, epochs) {
                 const cJSON *n = get(e, "epoch"), *acc = get(get(e, "valid"), "accuracy");
+                const cJSON *bleu = get(get(e, "valid"), "bleu");
                 if (cJSON_IsNumber(n) && n->valuedouble == be->valuedouble && cJSON_IsNumber(acc))
                     cJSON_AddNumberToObject(s, "valid_accuracy", acc->valuedouble);
+                if (cJSON_IsNumber(n) && n->valuedouble == be->valuedouble && cJSON_IsNumber(bleu))
+                    cJSON_AddNumberToObject(s, "valid_bleu", bleu->valuedouble);
             }
         }
         if (cJSON_IsArray(epochs)) cJSON_AddNumberToObject(s, "epochs_done", cJSON_GetArraySize(epochs));
@@ -90,6 +94,11 @@ static double num(const cJSON *o, const char *k) {
 }
 
 static void print_scores(const char *label, const cJSON *sc) {
+    if (num(sc, "bleu") >= 0) { /* a generation run */
+        printf("%-13s BLEU %.2f  chrF2 %.2f  loss %.4f  (%.0f sentences)\n", label, num(sc, "bleu"), num(sc, "chrf"),
+               num(sc, "loss"), num(sc, "n"));
+        return;
+    }
     printf("%-13s accuracy %.4f  macro-F1 %.4f  MCC %.4f", label, num(sc, "accuracy"), num(sc, "macro_f1"),
            num(sc, "mcc"));
     if (num(sc, "n") >= 0) printf("  (%.0f examples)", num(sc, "n"));
@@ -135,6 +144,7 @@ void info_run_print(const char *dir, const cJSON *s) {
     if (num(s, "best_epoch") > 0) {
         printf("best epoch    %.0f", num(s, "best_epoch"));
         if (num(s, "valid_accuracy") >= 0) printf(" (valid accuracy %.4f)", num(s, "valid_accuracy"));
+        if (num(s, "valid_bleu") >= 0) printf(" (valid BLEU %.2f)", num(s, "valid_bleu"));
         printf("\n");
     } else if (num(s, "epochs_done") >= 0) {
         printf("epochs done   %.0f\n", num(s, "epochs_done"));

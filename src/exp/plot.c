@@ -108,6 +108,13 @@ int plot_run_next(PlotRun *r, double *step, double *loss) {
     return 1;
 }
 
+const char *plot_valid_key(const cJSON *metrics, const char **words) {
+    const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(metrics, "epochs"), 0);
+    int bleu = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "valid"), "bleu"));
+    *words = bleu ? "validation BLEU" : "validation accuracy";
+    return bleu ? "bleu" : "accuracy";
+}
+
 void plot_run_close(PlotRun *r) {
     free(r->log);
     cJSON_Delete(r->metrics);
@@ -137,10 +144,11 @@ int plot_curve(const char *run_dir, const char *png, const char *title, PifiErr 
         }
     fprintf(g, "EOD\n$valid << EOD\n");
     int nv = 0;
+    const char *words, *key = plot_valid_key(run.metrics, &words);
     const cJSON *ep = cJSON_GetObjectItemCaseSensitive(run.metrics, "epochs"), *e;
     cJSON_ArrayForEach(e, ep) {
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "step");
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "valid"), "accuracy");
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "valid"), key);
         if (cJSON_IsNumber(s) && cJSON_IsNumber(a)) {
             fprintf(g, "%.0f %.6g\n", s->valuedouble, a->valuedouble);
             nv++;
@@ -149,10 +157,10 @@ int plot_curve(const char *run_dir, const char *png, const char *title, PifiErr 
     fprintf(g, "EOD\n");
     if (points == 0) fprintf(g, "$loss << EOD\n0 NaN\nEOD\nset yrange [0:1]\n");
     if (nv) {
-        fprintf(g, "set y2label 'validation accuracy (epoch end)'\nset ytics nomirror\nset y2tics\n"
+        fprintf(g, "set y2label '%s (epoch end)'\nset ytics nomirror\nset y2tics\n"
                    "plot $loss using 1:2 with lines lw 1 lc rgb '#4477aa' title 'training loss', "
                    "$valid using 1:2 axes x1y2 with linespoints lw 2 pt 7 ps 1.3 lc rgb '#cc3311' "
-                   "title 'validation accuracy'\n");
+                   "title '%s'\n", words, words);
     } else {
         fprintf(g, "plot $loss using 1:2 with lines lw 1 lc rgb '#4477aa' title 'training loss'\n");
     }

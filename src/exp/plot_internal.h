@@ -44,5 +44,8 @@ int plot_run_open(PlotRun *r, const char *run_dir, PifiErr *err);
  * has no finite pair), 0 at the end. */
 int plot_run_next(PlotRun *r, double *step, double *loss);
 void plot_run_close(PlotRun *r);
+/* The validation metric a run's metrics.json holds per epoch: "bleu" (a
+ * generation run) or "accuracy", and its axis label's words. */
+const char *plot_valid_key(const cJSON *metrics, const char **words);
 
 #endif

@@ -15,7 +15,7 @@
 #define MEANS_MAX_POINTS 1000 /* points drawn per line */
 
 /* One method's sums over its runs: loss per optimizer step, validation
- * accuracy per epoch. */
+ * accuracy (a generation run's: BLEU) per epoch. */
 typedef struct {
     double *loss;
     int *n_loss;
@@ -41,7 +41,7 @@ static int series_grow(Series *s, int64_t step, PifiErr *err) {
 
 /* Add one run: its train_log.jsonl (step, loss) and metrics.json (epochs[].valid.accuracy).
  * A step logged twice (a resumed run) counts once per line, as written. */
-static int series_add_run(Series *s, const char *run_dir, PifiErr *err) {
+static int series_add_run(Series *s, const char *run_dir, const char **valid_words, PifiErr *err) {
     PlotRun run;
     if (plot_run_open(&run, run_dir, err)) return -1;
     double step, loss;
@@ -57,9 +57,10 @@ static int series_add_run(Series *s, const char *run_dir, PifiErr *err) {
         if (t > s->max_step) s->max_step = t;
     }
     const cJSON *e;
+    const char *key = plot_valid_key(run.metrics, valid_words); /* *valid_words: the axis' words */
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(run.metrics, "epochs")) {
         const cJSON *ep = cJSON_GetObjectItemCaseSensitive(e, "epoch");
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "valid"), "accuracy");
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "valid"), key);
         if (!cJSON_IsNumber(ep) || !cJSON_IsNumber(a) || !isfinite(a->valuedouble)) continue;
         if (!(ep->valuedouble >= 1 && ep->valuedouble <= MEANS_MAX_EPOCH)) continue;
         int k = (int)ep->valuedouble;
@@ -131,9 +132,10 @@ int plot_mean_curves(const char *png, const char *title, int n_series, const cha
         goto out;
     }
     int64_t max_step = 0;
+    const char *valid_words = "validation accuracy";
     for (int r = 0; r < n_runs; r++) {
         if (series_of[r] < 0 || series_of[r] >= n_series) continue;
-        if (series_add_run(&s[series_of[r]], run_dirs[r], err)) goto out;
+        if (series_add_run(&s[series_of[r]], run_dirs[r], &valid_words, err)) goto out;
     }
     for (int i = 0; i < n_series; i++)
         if (s[i].max_step > max_step) max_step = s[i].max_step;
@@ -151,8 +153,8 @@ int plot_mean_curves(const char *png, const char *title, int n_series, const cha
     if (window > 1) fprintf(g, "set ylabel 'training loss (mean over seeds, moving average of %lld steps)'\n", (long long)window);
     else fprintf(g, "set ylabel 'training loss (mean over seeds)'\n");
     put_plot(g, 'L', has_l, n_series, labels, "lines lw 1.5");
-    fprintf(g, "set xlabel 'epoch'\nset ylabel 'validation accuracy (mean over seeds)'\nset xtics 1\n"
-               "set key bottom right\n");
+    fprintf(g, "set xlabel 'epoch'\nset ylabel '%s (mean over seeds)'\nset xtics 1\n"
+               "set key bottom right\n", valid_words);
     put_plot(g, 'V', has_v, n_series, labels, "linespoints lw 2 pt 7 ps 1.2");
     fprintf(g, "unset multiplot\n");
     rc = plot_close(&p, png, err);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "exp/plot.h"
 #include "kernels/compute.h"
 #include "pifi/fileio.h"
 #include "pifi/json.h"
@@ -354,6 +355,15 @@ static int finish(S2SRun *r, PifiErr *err) {
     cJSON_AddNumberToObject(r->metrics, "best_epoch", (double)r->p.best_epoch);
     if (write_metrics(r, err)) return -1;
     if (!o->keep_checkpoint && runio_remove_state(o->out, err)) return -1;
+    /* curve.png: the training loss and the validation BLEU, where gnuplot is installed */
+    PifiErr perr = {0};
+    char png[PATH_MAX], title[256];
+    const cJSON *task = cJSON_GetObjectItemCaseSensitive(r->data, "task");
+    snprintf(png, sizeof png, "%s/curve.png", o->out);
+    snprintf(title, sizeof title, "%s, method %s", cJSON_IsString(task) ? task->valuestring : "generation",
+             method_name(o->method));
+    if (plot_available(&perr) == 0 && plot_curve(o->out, png, title, &perr))
+        note(r, "the learning curve was not drawn: %s", perr.msg);
     return 0;
 }
 

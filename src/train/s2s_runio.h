@@ -13,6 +13,8 @@
  *   metrics.json         per epoch (train loss; validation loss, BLEU, chrF)
  *                        and final (test); "best_epoch" is written last
  *   test_generations.txt the kept weights' decoding of the test split, a line each
+ *   curve.png            the training loss per step and the validation BLEU per
+ *                        epoch (where gnuplot is installed: exp/plot.h)
  *   checkpoint/state.safetensors   every trainable tensor, the Adam moments,
  *                        the progress (S2SProgress), for --resume
  *

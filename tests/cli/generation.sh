@@ -8,7 +8,8 @@
 #   3. pifi eval RUN: the run's own test split scores the BLEU training
 #      printed, --output writes test_generations.txt again; another split
 #      of the task by --task;
-#   4. one-line errors: --num-beams 0, pifi predict of a generation run, a
+#   4. pifi info RUN: the test BLEU; the run drew curve.png (where gnuplot is);
+#   5. one-line errors: --num-beams 0, pifi predict of a generation run, a
 #      generation option on a classification task, --source-col for a
 #      classification file.
 set -u
@@ -51,6 +52,9 @@ ok '[[ $? -eq 0 ]] && grep -q "^BLEU $bleu " $T/eval.out && cmp -s $T/eval.gen $
 "$PIFI" eval "$T/run" --split valid --json > "$T/eval.json" 2> /dev/null
 ok 'grep -q "\"split\":\"valid\",\"n\":8," $T/eval.json'
 
+"$PIFI" info "$T/run" > "$T/info.out"
+ok 'grep -q "^test          BLEU $bleu " $T/info.out'
+ok '[[ -s $T/run/curve.png ]] || ! command -v gnuplot > /dev/null'
 "$PIFI" generate "$T/run" --num-beams 0 x > /dev/null 2> "$T/e1"
 ok '[[ $? -eq 2 && $(wc -l < $T/e1) -le 2 ]] && grep -q "num-beams" $T/e1'
 "$PIFI" predict "$T/run" x > /dev/null 2> "$T/e2"
