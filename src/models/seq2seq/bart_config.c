@@ -26,8 +26,9 @@ static int get_int(const cJSON *root, const char *key, int64_t dflt, int64_t lo,
 static int get_prob(const cJSON *root, const char *key, double dflt, float *out, const char *path, PifiErr *err) {
     double p = dflt;
     if (pifi_json_double(root, key, 0, &p, path, err) < 0) return -1;
-    if (!(p >= 0.0 && p < 1.0)) return pifi_errf(err, "%s: \"%s\" is %g, expected [0, 1)", path, key, p);
-    *out = (float)p;
+    float f = (float)p; /* checked as the float it is used as: 0.999999999 is 1 there */
+    if (!(f >= 0.0f && f < 1.0f)) return pifi_errf(err, "%s: \"%s\" is %g, expected [0, 1) as a float", path, key, p);
+    *out = f;
     return 0;
 }
 
@@ -61,7 +62,7 @@ int bart_config_parse(Seq2SeqConfig *c, const cJSON *root, const char *path, Pif
         return -1;
     double std = 0.02;
     if (pifi_json_double(root, "init_std", 0, &std, path, err) < 0) return -1;
-    if (!(std > 0 && std < 1e6)) return pifi_errf(err, "%s: field \"init_std\" must be in (0, 1e6)", path);
+    if (!((float)std > 0 && std < 1e6)) return pifi_errf(err, "%s: field \"init_std\" must be in (0, 1e6)", path);
     c->bart.init_std = (float)std;
     const char *act = "gelu";
     if (pifi_json_string(root, "activation_function", 0, &act, path, err) < 0) return -1;

@@ -30,9 +30,11 @@ static int get_float(const cJSON *root, const char *key, double def, double lo, 
                      const char *path, PifiErr *err) {
     double v = def;
     if (pifi_json_double(root, key, 0, &v, path, err) < 0) return -1;
-    if (!(lo_open ? v > lo : v >= lo) || !(v < hi))
-        return pifi_errf(err, "%s: field \"%s\" is %g; expected %s%g..%g)", path, key, v, lo_open ? "(" : "[", lo, hi);
-    *out = (float)v;
+    float f = (float)v; /* checked as the float it is used as: 1e-85 is 0 there, 0.999999999 is 1 */
+    if (!(lo_open ? f > lo : f >= lo) || !(f < hi))
+        return pifi_errf(err, "%s: field \"%s\" is %g (as a float %g); expected %s%g..%g)", path, key, v, (double)f,
+                         lo_open ? "(" : "[", lo, hi);
+    *out = f;
     return 0;
 }
 
