@@ -7,8 +7,12 @@
  * seeded random tokens each (past T5's exact buckets and up to its last
  * one), decoded as 1 row per source (greedy) and as 3 (beam search's
  * beams). Each step's logits [B, V] must equal the last position's logits of
- * seq2seq_decode over the prefix so far and the row's source within 1e-5
- * relative; with 3 rows per source the cache's rows are reordered within
+ * seq2seq_decode over the prefix so far and the row's source within 1e-4
+ * relative (the issue's logits tolerance; the passes agree to 7e-6 on the
+ * optimised build, 1.0e-5 on the sanitizer build, whose other contraction
+ * of float products moves one ill-conditioned T5 v1.1 row, where the
+ * teacher-forced pass itself differs by 6.8e-5 between batch sizes; a
+ * wrong step is off by far more); with 3 rows per source the cache's rows are reordered within
  * their source every other step from step 3 (repeats, as beam search
  * does), and the teacher-forced pass is given the prefixes the rows now
  * continue. Then the refusals: a step before a start, past the cache, with
@@ -222,7 +226,7 @@ int main(void) {
         return 1;
     }
     const cJSON *mj;
-    cJSON_ArrayForEach(mj, cJSON_GetObjectItem(fx, "models")) test_model(mj, PIFI_PREC_FP32, 1e-5);
+    cJSON_ArrayForEach(mj, cJSON_GetObjectItem(fx, "models")) test_model(mj, PIFI_PREC_FP32, 1e-4);
     /* bf16: both passes round each product's operands to bf16 (2^-9 relative), the incremental one on
        other row counts, so only near */
     cJSON_ArrayForEach(mj, cJSON_GetObjectItem(fx, "models")) test_model(mj, PIFI_PREC_BF16, 2e-2);
