@@ -8,9 +8,23 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <cjson/cJSON.h>
+
 #include "pifi/fileio.h"
 #include "pifi/safetensors.h"
 #include "test.h"
+
+/* The rows of a JSON array of integer arrays (a generate fixture's ids) into
+ * out, row r at out[r * cols]. */
+static inline void test_json_ints(const cJSON *rows, int32_t *out, int cols) {
+    int i = 0;
+    const cJSON *r, *v;
+    cJSON_ArrayForEach(r, rows) {
+        int j = 0;
+        cJSON_ArrayForEach(v, r) out[i * cols + j++] = v->valueint;
+        i++;
+    }
+}
 
 /* A [B, T] integer tensor the oracle stored as float (ids, masks) into out. */
 static inline int test_read_ints(SafeTensors *st, const char *name, int B, int T, int32_t *out, PifiErr *err) {

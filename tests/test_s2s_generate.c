@@ -15,18 +15,9 @@
 #include "pifi/json.h"
 #include "pifi/seq2seq.h"
 #include "test.h"
+#include "test_fixture_io.h"
 #include "train/s2s_beam.h"
 #include "train/s2s_train.h"
-
-static void ints(const cJSON *rows, int32_t *out, int cols) {
-    int i = 0;
-    const cJSON *r, *v;
-    cJSON_ArrayForEach(r, rows) {
-        int j = 0;
-        cJSON_ArrayForEach(v, r) out[i * cols + j++] = v->valueint;
-        i++;
-    }
-}
 
 static void test_model(const cJSON *mj, int max_new) {
     const char *name = cJSON_GetObjectItem(mj, "name")->valuestring;
@@ -45,9 +36,9 @@ static void test_model(const cJSON *mj, int max_new) {
     int32_t *want = malloc((size_t)B * W * sizeof *want), *out = malloc((size_t)B * max_new * sizeof *out);
     int *len = malloc((size_t)B * sizeof *len);
     REQUIRE(ids && mask && want && out && len);
-    ints(in, ids, Ts);
-    ints(cJSON_GetObjectItem(mj, "attention_mask"), mask, Ts);
-    ints(gr, want, W);
+    test_json_ints(in, ids, Ts);
+    test_json_ints(cJSON_GetObjectItem(mj, "attention_mask"), mask, Ts);
+    test_json_ints(gr, want, W);
     REQUIRE(s2s_greedy(m, NULL, ids, mask, B, Ts, max_new, out, len, &err) == 0);
     int same = 0;
     for (int i = 0; i < B; i++) {
@@ -76,7 +67,7 @@ static void test_model(const cJSON *mj, int max_new) {
         int Wb = cJSON_GetArraySize(cJSON_GetArrayItem(sq, 0));
         int32_t *wb = malloc((size_t)B * Wb * sizeof *wb);
         REQUIRE(wb);
-        ints(sq, wb, Wb);
+        test_json_ints(sq, wb, Wb);
         REQUIRE(s2s_beam(m, NULL, ids, mask, B, Ts, &o, out, len, &err) == 0);
         int hits = 0;
         for (int i = 0; i < B; i++) {

@@ -39,16 +39,6 @@ static uint32_t next_u32(void) {
     return (uint32_t)(rng >> 33);
 }
 
-static void ints(const cJSON *rows, int32_t *out, int cols) {
-    int i = 0;
-    const cJSON *r, *v;
-    cJSON_ArrayForEach(r, rows) {
-        int j = 0;
-        cJSON_ArrayForEach(v, r) out[i * cols + j++] = v->valueint;
-        i++;
-    }
-}
-
 /* The steps' logits of S sources x K rows each against seq2seq_decode's
  * last position; the worst relative difference of any step. */
 static double compare_steps(Seq2Seq *m, const int32_t *ids, const int32_t *mask, int S, int Ts, int K,
@@ -200,8 +190,8 @@ static void test_model(const cJSON *mj, PifiPrecision prec, double tol) {
     int B = cJSON_GetArraySize(in), Ts = cJSON_GetArraySize(cJSON_GetArrayItem(in, 0));
     int32_t *ids = malloc((size_t)B * Ts * sizeof *ids), *mask = malloc((size_t)B * Ts * sizeof *mask);
     REQUIRE(ids && mask);
-    ints(in, ids, Ts);
-    ints(cJSON_GetObjectItem(mj, "attention_mask"), mask, Ts);
+    test_json_ints(in, ids, Ts);
+    test_json_ints(cJSON_GetObjectItem(mj, "attention_mask"), mask, Ts);
     int padded = 0;
     for (int i = 0; i < B * Ts; i++) padded += mask[i] == 0;
     CHECKF(padded > 0, "%s: the sources should include padding", name);
